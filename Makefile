@@ -1,0 +1,48 @@
+# mod_jk-rs: build, test, install and demo.
+#   make            build the module (release)
+#   make test       format/lint checks, unit tests, and integration tests against real apache2
+#   make demo       start a private httpd with the seed configuration (Ctrl-C stops it)
+#   make install    install mod_jk.so where `apxs -q LIBEXECDIR` says (DESTDIR, LIBEXECDIR override)
+
+CARGO    ?= cargo
+APXS     ?= $(shell command -v apxs || command -v apxs2)
+LIBEXECDIR ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+DESTDIR  ?=
+MODULE   ?= mod_jk.so
+
+.PHONY: all build release test unit integration lint fmt-check install demo clean bench
+
+all: release
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --exclude mod_jk
+
+# Integration tests start apache2 with target/debug/libmod_jk.so.
+integration: build
+	$(CARGO) test -p mod_jk -- --test-threads=2
+
+test: fmt-check lint unit integration
+
+install: release
+	@test -n "$(LIBEXECDIR)" || { echo "no LIBEXECDIR: install apache2-dev or pass LIBEXECDIR=..."; exit 1; }
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0644 target/release/libmod_jk.so $(DESTDIR)$(LIBEXECDIR)/$(MODULE)
+	@echo "installed $(DESTDIR)$(LIBEXECDIR)/$(MODULE)"
+
+demo: release
+	./scripts/demo.sh
+
+clean:
+	$(CARGO) clean

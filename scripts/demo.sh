@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Starts a private httpd 2.4 (own ServerRoot under target/demo) that loads our module with the
+# user's seed configuration (workers.properties and 000-default.conf, unchanged), and stops it
+# on Ctrl-C. The seed's <VirtualHost *:80> answers on port 80 (DEMO_PORT to change the
+# listening port; the seed's vhost only matches port 80).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+port=${DEMO_PORT:-80}
+dir=$top/target/demo
+so=$top/target/release/libmod_jk.so
+mods=${APACHE_MODULES:-/usr/lib/apache2/modules}
+mkdir -p "$dir/logs" "$dir/htdocs"
+chmod 755 "$dir" "$dir/logs" "$dir/htdocs"
+echo "mod_jk-rs demo: static page" > "$dir/htdocs/index.html"
+user=""
+if [ "$(id -u)" = 0 ]; then user=$'User www-data\nGroup www-data'; fi
+cat > "$dir/httpd.conf" <<CONF
+ServerRoot "$dir"
+DefaultRuntimeDir "$dir"
+PidFile "$dir/httpd.pid"
+ErrorLog "$dir/logs/error.log"
+LogLevel info
+Mutex file:$dir default
+Listen 127.0.0.1:$port
+ServerName 127.0.0.1
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule authz_host_module $mods/mod_authz_host.so
+LoadModule access_compat_module $mods/mod_access_compat.so
+LoadModule mime_module $mods/mod_mime.so
+TypesConfig /etc/mime.types
+LoadModule dir_module $mods/mod_dir.so
+LoadModule jk_module $so
+$user
+DocumentRoot "$dir/htdocs"
+JkWorkersFile $top/tests/fixtures/seed/workers.properties
+JkLogFile logs/mod_jk.log
+JkShmFile logs/jk-runtime-status
+Include $top/tests/fixtures/seed/000-default.conf
+CONF
+mkdir -p /var/log/apache2 2>/dev/null || true
+apache2 -t -f "$dir/httpd.conf"
+apache2 -f "$dir/httpd.conf" -k start
+trap 'kill -TERM "$(cat "$dir/httpd.pid")" 2>/dev/null; echo; echo "stopped"' EXIT
+echo "httpd with mod_jk-rs runs on http://127.0.0.1:$port/ (pid $(cat "$dir/httpd.pid"))"
+echo "  app:       http://127.0.0.1:$port/app/"
+echo "  jkmanager: http://127.0.0.1:$port/jkmanager/"
+echo "  logs:      $dir/logs/ (error.log, mod_jk.log)"
+echo "Ctrl-C to stop."
+while kill -0 "$(cat "$dir/httpd.pid" 2>/dev/null)" 2>/dev/null; do sleep 1; done

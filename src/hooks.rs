@@ -1,0 +1,301 @@
+//! The httpd hooks. Each is a thin `extern "C"` shell around safe Rust, behind the panic
+//! boundary; the order and the decisions follow mod_jk's (reference §1.1, §1.2, §4, §8.2).
+
+use std::ffi::c_int;
+use std::ptr;
+use std::time::Instant;
+
+use jk_log::Level;
+
+use crate::boundary::guard;
+use crate::errlog::{log_request, HttpdLevel};
+use crate::ffi;
+use crate::request::{Req, DIR_MAGIC_TYPE, JK_HANDLER};
+use crate::runtime::{self, ServerRuntime};
+
+const OK: c_int = ffi::OK as c_int;
+const DECLINED: c_int = ffi::DECLINED;
+const HTTP_BAD_REQUEST: c_int = ffi::HTTP_BAD_REQUEST as c_int;
+const HTTP_FORBIDDEN: c_int = ffi::HTTP_FORBIDDEN as c_int;
+const HTTP_NOT_FOUND: c_int = ffi::HTTP_NOT_FOUND as c_int;
+const HTTP_INTERNAL_SERVER_ERROR: c_int = ffi::HTTP_INTERNAL_SERVER_ERROR as c_int;
+const HTTP_SERVICE_UNAVAILABLE: c_int = ffi::HTTP_SERVICE_UNAVAILABLE as c_int;
+
+/// Request notes mod_jk sets (usable as `%{NAME}n` in LogFormat).
+pub const NOTE_WORKER_NAME: &str = "JK_WORKER_NAME";
+pub const NOTE_WORKER_TYPE: &str = "JK_WORKER_TYPE";
+pub const NOTE_REQUEST_DURATION: &str = "JK_REQUEST_DURATION";
+
+pub unsafe extern "C" fn register_hooks(_p: *mut ffi::apr_pool_t) {
+    guard("register_hooks", (), || {
+        crate::boundary::install_quiet_panic_hook();
+        let mid = ffi::APR_HOOK_MIDDLE as c_int;
+        // SAFETY: registering static functions with httpd's hook tables during module load.
+        unsafe {
+            ffi::ap_hook_check_config(Some(check_config), ptr::null(), ptr::null(), mid);
+            ffi::ap_hook_post_config(Some(post_config), ptr::null(), ptr::null(), mid);
+            ffi::ap_hook_child_init(Some(child_init), ptr::null(), ptr::null(), mid);
+            ffi::ap_hook_translate_name(Some(translate_name), ptr::null(), ptr::null(), mid);
+            ffi::ap_hook_map_to_storage(Some(map_to_storage), ptr::null(), ptr::null(), mid);
+            ffi::ap_hook_handler(Some(handler), ptr::null(), ptr::null(), mid);
+            ffi::ap_hook_log_transaction(Some(log_transaction), ptr::null(), ptr::null(), mid);
+        }
+    })
+}
+
+/// Runs after all directives are read, also for `apachectl configtest` (`apache2 -t`): the
+/// whole configuration (workers.properties, mounts, mount files) is built and checked here,
+/// so a broken one is rejected before anything starts, with FILE:LINE messages on stderr.
+unsafe extern "C" fn check_config(
+    pconf: *mut ffi::apr_pool_t,
+    _plog: *mut ffi::apr_pool_t,
+    _ptemp: *mut ffi::apr_pool_t,
+    s: *mut ffi::server_rec,
+) -> c_int {
+    guard("check_config", HTTP_INTERNAL_SERVER_ERROR, || {
+        // SAFETY: httpd passes its live main server and configuration pool.
+        match unsafe { runtime::check(pconf, s) } {
+            Ok(()) => OK,
+            Err(()) => HTTP_INTERNAL_SERVER_ERROR,
+        }
+    })
+}
+
+unsafe extern "C" fn post_config(
+    pconf: *mut ffi::apr_pool_t,
+    _plog: *mut ffi::apr_pool_t,
+    _ptemp: *mut ffi::apr_pool_t,
+    s: *mut ffi::server_rec,
+) -> c_int {
+    guard("post_config", HTTP_INTERNAL_SERVER_ERROR, || {
+        // SAFETY: as for check_config.
+        match unsafe { runtime::start_generation(pconf, s) } {
+            Ok(()) => OK,
+            Err(()) => HTTP_INTERNAL_SERVER_ERROR,
+        }
+    })
+}
+
+unsafe extern "C" fn child_init(pchild: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
+    // SAFETY: httpd passes the child's pool and the main server.
+    guard("child_init", (), || unsafe {
+        runtime::child_init(pchild, s)
+    })
+}
+
+/// The normalised URI's mapping for this request, honouring `no-jk` and proxy requests.
+enum Mapping {
+    Skip,
+    BadRequest,
+    Unmapped { clean: Option<String> },
+    Mapped { worker: String, clean: String },
+}
+
+fn map_request(req: Req, rt: &ServerRuntime) -> Mapping {
+    if req.is_proxy() || req.has_env("no-jk") {
+        return Mapping::Skip;
+    }
+    let Some(uri) = req.uri() else {
+        return Mapping::Skip;
+    };
+    if uri.is_empty() || uri == "*" {
+        // File-based sub-requests and `OPTIONS *` are never mapped.
+        return Mapping::Skip;
+    }
+    let clean = match jk_urimap::normalize(&uri) {
+        Ok(c) => c,
+        Err(e) => {
+            rt.log(Level::Info, &format!("rejecting URI '{uri}': {e}"));
+            return Mapping::BadRequest;
+        }
+    };
+    match rt.map_uri(&clean) {
+        Some(worker) => Mapping::Mapped { worker, clean },
+        None => Mapping::Unmapped { clean: Some(clean) },
+    }
+}
+
+fn mark_mapped(req: Req, worker: &str, clean: &str) {
+    req.set_handler(JK_HANDLER);
+    req.set_note(NOTE_WORKER_NAME, worker);
+    req.set_uri(clean);
+    // A sub-request (e.g. from mod_dir) carries the decision to its main request.
+    if let Some(main) = req.main() {
+        main.set_handler(JK_HANDLER);
+        main.set_note(NOTE_WORKER_NAME, worker);
+    }
+}
+
+unsafe extern "C" fn translate_name(r: *mut ffi::request_rec) -> c_int {
+    guard("translate_name", DECLINED, || {
+        // SAFETY: httpd passes a live request.
+        let Some(req) = (unsafe { Req::new(r) }) else {
+            return DECLINED;
+        };
+        if req.handler().as_deref() == Some(JK_HANDLER) {
+            return DECLINED;
+        }
+        let Some(rt) = runtime::for_server(req.server()) else {
+            return DECLINED;
+        };
+        match map_request(req, &rt) {
+            Mapping::Skip => DECLINED,
+            Mapping::BadRequest => HTTP_BAD_REQUEST,
+            Mapping::Mapped { worker, clean } => {
+                mark_mapped(req, &worker, &clean);
+                // OK: core translation (DocumentRoot) is skipped for forwarded requests.
+                OK
+            }
+            Mapping::Unmapped { clean } => match (rt.auto_alias_dir(), clean) {
+                (Some(dir), Some(clean)) => {
+                    let is_dir = |p: &str| std::path::Path::new(p).is_dir();
+                    match jk_urimap::auto_alias_decision(dir, &clean, is_dir) {
+                        jk_urimap::AutoAlias::NotFound404 => HTTP_NOT_FOUND,
+                        jk_urimap::AutoAlias::Forbidden403 => HTTP_FORBIDDEN,
+                        jk_urimap::AutoAlias::ServeFile(f) => {
+                            req.set_filename(&f);
+                            OK
+                        }
+                        jk_urimap::AutoAlias::Decline => DECLINED,
+                    }
+                }
+                _ => DECLINED,
+            },
+        }
+    })
+}
+
+unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
+    guard("map_to_storage", DECLINED, || {
+        // SAFETY: httpd passes a live request.
+        let Some(req) = (unsafe { Req::new(r) }) else {
+            return DECLINED;
+        };
+        let Some(rt) = runtime::for_server(req.server()) else {
+            return DECLINED;
+        };
+        if req.note(NOTE_WORKER_NAME).is_none() && req.handler().as_deref() != Some(JK_HANDLER) {
+            match map_request(req, &rt) {
+                Mapping::BadRequest => return HTTP_BAD_REQUEST,
+                Mapping::Mapped { worker, clean } => mark_mapped(req, &worker, &clean),
+                Mapping::Skip => return DECLINED,
+                Mapping::Unmapped { .. } => {
+                    // JkStripSession: only for requests that are not forwarded.
+                    if let Some(ident) = rt.strip_session_identifier() {
+                        if let Some(u) = req.uri().and_then(|u| jk_urimap::strip_session(&u, ident))
+                        {
+                            req.set_uri(&u);
+                        }
+                        if let Some(f) = req
+                            .filename()
+                            .and_then(|f| jk_urimap::strip_session(&f, ident))
+                        {
+                            req.set_filename(&f);
+                        }
+                    }
+                    return DECLINED;
+                }
+            }
+        }
+        if req.note(NOTE_WORKER_NAME).is_some() {
+            // Forwarded requests skip the directory walk: <Directory>, <Files> and
+            // .htaccess do not apply to them (as with mod_jk); <Location> still does.
+            let uri = req.uri().unwrap_or_default();
+            let last = uri.rsplit('/').next().unwrap_or("");
+            req.set_filename(last);
+            return OK;
+        }
+        DECLINED
+    })
+}
+
+unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
+    guard("handler", HTTP_INTERNAL_SERVER_ERROR, || {
+        // SAFETY: httpd passes a live request.
+        let Some(req) = (unsafe { Req::new(r) }) else {
+            return DECLINED;
+        };
+        let h = req.handler().unwrap_or_default();
+        let is_dir = h == DIR_MAGIC_TYPE;
+        if h != JK_HANDLER && !is_dir {
+            return DECLINED;
+        }
+        if req.has_env("no-jk") {
+            return DECLINED;
+        }
+        let Some(rt) = runtime::for_server(req.server()) else {
+            return DECLINED;
+        };
+        if is_dir && !rt.forward_directories() {
+            return DECLINED;
+        }
+        // Worker choice (reference §1.2): the mapping note, then the indicator variable,
+        // then the URI map again (for a handler set by SetHandler).
+        let worker_name = match req.note(NOTE_WORKER_NAME) {
+            Some(w) => Some(w),
+            None => match req.env(rt.worker_indicator()) {
+                Some(spec) => Some(spec.split(';').next().unwrap_or("").to_string()),
+                None => match map_request(req, &rt) {
+                    Mapping::BadRequest => return HTTP_BAD_REQUEST,
+                    Mapping::Mapped { worker, clean } => {
+                        req.set_uri(&clean);
+                        Some(worker)
+                    }
+                    _ => None,
+                },
+            },
+        };
+        // Debian's mod_jk (CVE-2023-41081 fix): no worker named => not ours.
+        let Some(worker_name) = worker_name else {
+            return DECLINED;
+        };
+        req.set_note(NOTE_WORKER_NAME, &worker_name);
+        if req.is_proxy() {
+            rt.log(
+                Level::Info,
+                &format!("Proxy request for worker={worker_name} is not allowed"),
+            );
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        let Some(kind) = rt.worker_type(&worker_name) else {
+            rt.log(
+                Level::Error,
+                &format!("Could not find a worker for worker name={worker_name}"),
+            );
+            return HTTP_INTERNAL_SERVER_ERROR;
+        };
+        req.set_note(NOTE_WORKER_TYPE, kind);
+        let started = Instant::now();
+        // Forwarding (AJP13), load balancing and the status worker are the next milestones;
+        // until they land a mapped request is answered 503 with a log line that says so.
+        let msg = format!(
+            "worker {worker_name} (type {kind}): serving requests is not implemented in this \
+             build yet; answering 503"
+        );
+        rt.log(Level::Error, &msg);
+        // SAFETY: live request.
+        unsafe { log_request(HttpdLevel::Err, req.raw(), &format!("mod_jk: {msg}")) };
+        let d = started.elapsed();
+        req.set_note(
+            NOTE_REQUEST_DURATION,
+            &format!("{}.{:06}", d.as_secs(), d.subsec_micros()),
+        );
+        HTTP_SERVICE_UNAVAILABLE
+    })
+}
+
+unsafe extern "C" fn log_transaction(r: *mut ffi::request_rec) -> c_int {
+    guard("log_transaction", DECLINED, || {
+        // SAFETY: httpd passes a live request.
+        let Some(req) = (unsafe { Req::new(r) }) else {
+            return DECLINED;
+        };
+        if req.note(NOTE_WORKER_TYPE).is_none() {
+            return DECLINED;
+        }
+        if let Some(rt) = runtime::for_server(req.server()) {
+            rt.write_request_log(req);
+        }
+        DECLINED
+    })
+}

@@ -1,0 +1,127 @@
+//! Builds every server's URI map from its mount directives, the `worker.X.mount` properties
+//! and the mount files, with mod_jk's JkMountCopy rules (jk-urimap holds the logic).
+
+use jk_config::WorkersConfig;
+use jk_directives::{GlobalConf, MountCopy, ServerConf};
+use jk_urimap::{MapBuilder, UriMap};
+
+use crate::ffi;
+
+fn to_urimap_copy(c: Option<MountCopy>) -> Option<jk_urimap::MountCopy> {
+    c.map(|c| match c {
+        MountCopy::On => jk_urimap::MountCopy::On,
+        MountCopy::Off => jk_urimap::MountCopy::Off,
+        MountCopy::All => jk_urimap::MountCopy::All,
+    })
+}
+
+fn builder_for(
+    conf: &ServerConf,
+    errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> MapBuilder {
+    let mut b = MapBuilder::new();
+    for m in &conf.mounts {
+        let res = if m.unmount {
+            b.jk_unmount(&m.pattern, &m.worker_spec, Some(m.loc.clone()))
+        } else {
+            b.jk_mount(&m.pattern, &m.worker_spec, Some(m.loc.clone()))
+        };
+        match res {
+            Ok(w) => warnings.extend(w.into_iter().map(|w| format!("{}: {w}", m.loc))),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if let Some(f) = &conf.mount_file {
+        b.set_mount_file(f);
+    }
+    b.set_reload_interval(conf.effective_mount_file_reload() as u64);
+    b.set_reject_unsafe(conf.effective_options().reject_unsafe_uri());
+    b
+}
+
+/// One map per server (same order as the servers), and the warnings.
+pub type ServerMaps = (Vec<Option<UriMap>>, Vec<String>);
+
+/// One map per server (same order as `confs`), plus warnings; or every error found.
+pub fn build_maps(
+    confs: &[(*mut ffi::server_rec, ServerConf)],
+    workers: &WorkersConfig,
+    global: &GlobalConf,
+) -> Result<ServerMaps, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let Some((_, main_conf)) = confs.first() else {
+        return Ok((Vec::new(), warnings));
+    };
+
+    let mut main_b = builder_for(main_conf, &mut errors, &mut warnings);
+    for m in &workers.mounts {
+        let loc = m.loc.as_ref().map(|l| l.to_string());
+        match main_b.worker_mount(&m.worker, &m.pattern, loc) {
+            Ok(w) => warnings.extend(w),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let main_map = match main_b.build_main() {
+        Ok((map, w)) => {
+            warnings.extend(w);
+            map
+        }
+        Err(e) => {
+            errors.push(e.to_string());
+            return Err(errors);
+        }
+    };
+    let main_copy = to_urimap_copy(
+        main_conf
+            .mount_copy
+            .or(global.mount_copy_all.then_some(MountCopy::All)),
+    );
+    let mut maps = vec![Some(main_map.clone())];
+    for (_, conf) in confs.iter().skip(1) {
+        let b = builder_for(conf, &mut errors, &mut warnings);
+        let copy = jk_urimap::mount_copy_enabled(main_copy, to_urimap_copy(conf.mount_copy));
+        match b.build_vhost(&main_b, &main_map, copy) {
+            Ok((map, w)) => {
+                warnings.extend(w);
+                maps.push(Some(map));
+            }
+            Err(e) => {
+                errors.push(e.to_string());
+                maps.push(None);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // mod_jk: "Could not find worker with name '…' in uri map post processing." (a warning:
+    // Debian's stock jk.conf mounts jk-status and jk-manager, which it does not define).
+    let mut seen = std::collections::BTreeSet::new();
+    for map in maps.iter().flatten() {
+        for rule in map.rules() {
+            let w = rule.worker.to_string();
+            if w != "*" && workers.worker(&w).is_none() && seen.insert(w.clone()) {
+                let at = rule
+                    .loc
+                    .as_deref()
+                    .map(|l| format!("{l}: "))
+                    .unwrap_or_default();
+                warnings.push(format!(
+                    "{at}Could not find worker with name '{w}' in uri map post processing."
+                ));
+            }
+        }
+    }
+    Ok((maps, warnings))
+}
+
+/// Whether JkMountCopy is in effect for a vhost (JkAutoAlias and JkMountFile inherit with it).
+pub fn copy_enabled(main: &ServerConf, global: &GlobalConf, vhost: &ServerConf) -> bool {
+    let main_copy = to_urimap_copy(
+        main.mount_copy
+            .or(global.mount_copy_all.then_some(MountCopy::All)),
+    );
+    jk_urimap::mount_copy_enabled(main_copy, to_urimap_copy(vhost.mount_copy))
+}

@@ -1,0 +1,128 @@
+//! A thin adapter over `request_rec`: the accessors the hooks need, with the unsafe pointer
+//! work in one place.
+
+use std::ffi::{c_char, CString};
+
+use crate::cstr::{opt_str, pstrdup};
+use crate::ffi;
+
+/// The handler name mod_jk registers (`SetHandler jakarta-servlet`).
+pub const JK_HANDLER: &str = "jakarta-servlet";
+/// The handler mod_dir uses for directory requests.
+pub const DIR_MAGIC_TYPE: &str = "httpd/unix-directory";
+
+/// A request being processed by one httpd thread.
+#[derive(Clone, Copy)]
+pub struct Req(*mut ffi::request_rec);
+
+impl Req {
+    /// # Safety
+    /// `r` must be a live request_rec for as long as this value is used, on the thread
+    /// httpd is processing it on.
+    pub unsafe fn new(r: *mut ffi::request_rec) -> Option<Req> {
+        (!r.is_null()).then_some(Req(r))
+    }
+
+    pub fn raw(self) -> *mut ffi::request_rec {
+        self.0
+    }
+
+    fn rec(&self) -> &ffi::request_rec {
+        // SAFETY: non-NULL and live by construction.
+        unsafe { &*self.0 }
+    }
+
+    pub fn pool(&self) -> *mut ffi::apr_pool_t {
+        self.rec().pool
+    }
+
+    pub fn server(&self) -> *mut ffi::server_rec {
+        self.rec().server
+    }
+
+    pub fn main(&self) -> Option<Req> {
+        // SAFETY: r->main is NULL or the live parent request.
+        unsafe { Req::new(self.rec().main) }
+    }
+
+    pub fn is_proxy(&self) -> bool {
+        self.rec().proxyreq != 0
+    }
+
+    pub fn uri(&self) -> Option<String> {
+        // SAFETY: NULL or a NUL-terminated pool string.
+        unsafe { opt_str(self.rec().uri) }.map(|s| s.into_owned())
+    }
+
+    pub fn set_uri(&self, uri: &str) {
+        // SAFETY: request pool is live; httpd owns the string through the pool.
+        let v = unsafe { pstrdup(self.pool(), uri) }.cast_mut();
+        // SAFETY: httpd gives this thread exclusive use of the live request.
+        unsafe { (*self.0).uri = v };
+    }
+
+    pub fn filename(&self) -> Option<String> {
+        // SAFETY: as for uri.
+        unsafe { opt_str(self.rec().filename) }.map(|s| s.into_owned())
+    }
+
+    pub fn set_filename(&self, f: &str) {
+        // SAFETY: as for set_uri.
+        let v = unsafe { pstrdup(self.pool(), f) }.cast_mut();
+        // SAFETY: httpd gives this thread exclusive use of the live request.
+        unsafe { (*self.0).filename = v };
+    }
+
+    pub fn handler(&self) -> Option<String> {
+        // SAFETY: as for uri.
+        unsafe { opt_str(self.rec().handler) }.map(|s| s.into_owned())
+    }
+
+    pub fn set_handler(&self, h: &str) {
+        // SAFETY: as for set_uri.
+        let v = unsafe { pstrdup(self.pool(), h) };
+        // SAFETY: httpd gives this thread exclusive use of the live request.
+        unsafe { (*self.0).handler = v };
+    }
+
+    fn table_get(table: *mut ffi::apr_table_t, key: &str) -> Option<String> {
+        if table.is_null() {
+            return None;
+        }
+        let k = CString::new(key).ok()?;
+        // SAFETY: a live request table and a NUL-terminated key.
+        let v: *const c_char = unsafe { ffi::apr_table_get(table, k.as_ptr()) };
+        // SAFETY: NULL or a string owned by the table's pool.
+        unsafe { opt_str(v) }.map(|s| s.into_owned())
+    }
+
+    fn table_set(&self, table: *mut ffi::apr_table_t, key: &str, val: &str) {
+        if table.is_null() {
+            return;
+        }
+        // SAFETY: strings copied into the request pool; apr_table_setn keeps the pointers,
+        // which live as long as the request.
+        unsafe {
+            let k = pstrdup(self.pool(), key);
+            let v = pstrdup(self.pool(), val);
+            ffi::apr_table_setn(table, k, v);
+        }
+    }
+
+    pub fn note(&self, key: &str) -> Option<String> {
+        Self::table_get(self.rec().notes, key)
+    }
+
+    pub fn set_note(&self, key: &str, val: &str) {
+        self.table_set(self.rec().notes, key, val)
+    }
+
+    /// A variable of the request environment (`SetEnv`, `SetEnvIf`, mod_rewrite `E=`).
+    pub fn env(&self, key: &str) -> Option<String> {
+        Self::table_get(self.rec().subprocess_env, key)
+    }
+
+    pub fn has_env(&self, key: &str) -> bool {
+        self.env(key).is_some()
+    }
+}

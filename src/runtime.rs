@@ -1,0 +1,619 @@
+//! One configuration generation: everything built from the directives after httpd has read
+//! them (check_config, again in post_config), and what the request hooks read.
+//!
+//! httpd unloads and reloads the module between its startup passes and on every restart
+//! (ARCHITECTURE.md rule 4), so nothing here lives in a Rust static: the generation hangs off
+//! each server's state, which the configuration pool frees.
+
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use jk_config::{BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
+use jk_directives::ServerConf;
+use jk_log::{Level, LogSink, Logger, RequestLogFormat, StampFormat};
+use jk_urimap::UriMap;
+
+use crate::cstr::str_or_empty;
+use crate::errlog::{log_server, HttpdLevel};
+use crate::ffi;
+use crate::jklog::{JkLog, PipeSink};
+use crate::request::Req;
+use crate::server_conf::{alloc_state, set_state, state_of, ServerState};
+use crate::shm::{self, ShmRegion};
+
+/// Version token (Server header with `ServerTokens Full`, logs, status).
+pub const VERSION: &str = concat!("mod_jk-rs/", env!("CARGO_PKG_VERSION"));
+
+/// What all servers of one generation share.
+pub struct Generation {
+    pub props: PropertyMap,
+    pub workers: WorkersConfig,
+    pub watchdog_interval: u32,
+    /// Kept mapped for the generation's lifetime (dropping it unmaps; the parent unlinks).
+    pub _shm: Option<ShmRegion>,
+}
+
+/// What the request hooks of one server read.
+pub struct ServerRuntime {
+    pub gen: Arc<Generation>,
+    pub conf: ServerConf,
+    map: Option<Arc<UriMap>>,
+    log: JkLog,
+    request_log: Option<RequestLogFormat>,
+}
+
+/// The runtime of server `s`, if this generation has started.
+pub fn for_server(s: *mut ffi::server_rec) -> Option<Arc<ServerRuntime>> {
+    // SAFETY: s comes from a live request; the state outlives the request.
+    unsafe { state_of(s) }.and_then(|st| st.runtime.clone())
+}
+
+impl ServerRuntime {
+    /// Logs for the request handler; the line names the caller's source file and line.
+    #[track_caller]
+    pub fn log(&self, level: Level, msg: &str) {
+        self.log_at(level, "jk_handler", msg);
+    }
+
+    #[track_caller]
+    pub fn log_at(&self, level: Level, function: &str, msg: &str) {
+        let at = std::panic::Location::caller();
+        self.log
+            .log(level, function, source_name(at.file()), at.line(), msg);
+    }
+
+    /// The worker a normalised URI maps to (checking the mount file for changes when due).
+    pub fn map_uri(&self, clean: &str) -> Option<String> {
+        let map = self.map.as_ref()?;
+        let m = map.map_with_reload(clean, jk_urimap::unix_now())?;
+        for ev in map.take_reload_events() {
+            self.log_at(Level::Info, "uri_worker_map_update", &format!("{ev:?}"));
+        }
+        Some(m.worker.to_string())
+    }
+
+    pub fn auto_alias_dir(&self) -> Option<&str> {
+        self.conf.auto_alias.as_deref()
+    }
+
+    pub fn strip_session_identifier(&self) -> Option<&str> {
+        match &self.conf.strip_session {
+            Some((true, ident)) => Some(ident.as_str()),
+            _ => None,
+        }
+    }
+
+    pub fn forward_directories(&self) -> bool {
+        self.conf.effective_options().forward_directories()
+    }
+
+    pub fn worker_indicator(&self) -> &str {
+        self.conf
+            .indicators
+            .effective(jk_directives::Indicator::Worker)
+    }
+
+    /// mod_jk's type name of a configured worker (`JK_WORKER_TYPE` note), if it exists.
+    pub fn worker_type(&self, name: &str) -> Option<&'static str> {
+        self.gen.workers.worker(name).map(|w| match &w.kind {
+            WorkerKind::Ajp(a) => match a.protocol {
+                jk_config::AjpProtocol::Ajp12 => "ajp12",
+                jk_config::AjpProtocol::Ajp13 => "ajp13",
+                jk_config::AjpProtocol::Ajp14 => "ajp14",
+            },
+            WorkerKind::Lb(_) => "lb",
+            WorkerKind::Status(_) => "status",
+        })
+    }
+
+    /// Writes the JkRequestLogFormat line of a request mod_jk handled.
+    pub fn write_request_log(&self, req: Req) {
+        if let Some(fmt) = &self.request_log {
+            let line = fmt.render(&crate::reqlog::Values::new(req));
+            self.log.request_line(&line);
+        }
+    }
+}
+
+/// The file name of a source path (`src/hooks.rs` -> `hooks.rs`), as mod_jk prints `mod_jk.c`.
+pub fn source_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The numeric `pthread_t` of the calling thread, as mod_jk prints it.
+fn pthread_id() -> u64 {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as u64 }
+}
+
+/// Walks httpd's server list (main first).
+fn servers(main: *mut ffi::server_rec) -> Vec<*mut ffi::server_rec> {
+    let mut v = Vec::new();
+    let mut s = main;
+    while !s.is_null() {
+        v.push(s);
+        // SAFETY: httpd's server list is a NULL-terminated chain of live records.
+        s = unsafe { (*s).next };
+    }
+    v
+}
+
+/// Worker threads per child (mod_jk's default connection_pool_size): 1 under prefork.
+fn mpm_threads() -> u32 {
+    let mut threaded: c_int = 0;
+    let mut max: c_int = 1;
+    // SAFETY: ap_mpm_query writes one int.
+    unsafe {
+        if ffi::ap_mpm_query(ffi::AP_MPMQ_IS_THREADED as c_int, &mut threaded) != 0 || threaded == 0
+        {
+            return 1;
+        }
+        if ffi::ap_mpm_query(ffi::AP_MPMQ_MAX_THREADS as c_int, &mut max) != 0 {
+            return 1;
+        }
+    }
+    max.max(1) as u32
+}
+
+/// What building a generation produced.
+struct Built {
+    props: PropertyMap,
+    workers: WorkersConfig,
+    servers: Vec<(*mut ffi::server_rec, ServerConf, Option<UriMap>)>,
+    warnings: Vec<String>,
+}
+
+/// Builds the workers and every server's URI map from the directives.
+///
+/// # Safety
+/// `main` must be httpd's live main server with our state attached.
+unsafe fn build(main: *mut ffi::server_rec) -> Result<Built, Vec<String>> {
+    // SAFETY: forwarded contract.
+    let Some(main_state) = (unsafe { state_of(main) }) else {
+        return Err(vec!["mod_jk: no configuration for the main server".into()]);
+    };
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+
+    // Properties: all JkWorkerProperty lines first, then the JkWorkersFile (mod_jk's order).
+    let mut props = PropertyMap::new();
+    // SAFETY: ap_server_root is httpd's global, set before configuration is read.
+    let server_root = unsafe { str_or_empty(ffi::ap_server_root) }.into_owned();
+    props.set_builtin("ServerRoot", &server_root);
+    for (line, loc) in &main_state.global.worker_properties {
+        let (file, lineno) = loc.rsplit_once(':').unwrap_or((loc.as_str(), "0"));
+        let l = jk_config::Location {
+            file: file.into(),
+            line: lineno.parse().unwrap_or(0),
+        };
+        if let Err(e) = props.add_line(line, l) {
+            errors.extend(e.errors.iter().map(|d| d.to_string()));
+        }
+    }
+    if let Some(f) = &main_state.global.workers_file {
+        if let Err(e) = props.read_file(Path::new(f)) {
+            errors.extend(e.errors.iter().map(|d| d.to_string()));
+        }
+    }
+    warnings.extend(props.warnings().iter().map(|d| d.to_string()));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let workers = match jk_config::build(
+        &props,
+        &BuildOptions {
+            default_pool_size: mpm_threads(),
+        },
+    ) {
+        Ok(w) => w,
+        Err(e) => return Err(e.errors.iter().map(|d| d.to_string()).collect()),
+    };
+    warnings.extend(
+        workers
+            .warnings
+            .iter()
+            .map(|d| d.to_string())
+            .filter(|w| !warnings.contains(w))
+            .collect::<Vec<_>>(),
+    );
+
+    // Every server's effective configuration and URI map.
+    let all = servers(main);
+    let main_conf = main_state.conf.clone();
+    let mut confs = Vec::new();
+    for &s in &all {
+        // SAFETY: live server list.
+        let st = unsafe { state_of(s) };
+        let conf = match st {
+            // A vhost without Jk directives shares the main server's state: it gets the
+            // inherited values but none of the main server's own mounts.
+            Some(st) if st.server == s => st.conf.clone(),
+            _ => ServerConf::merged(&main_conf, &ServerConf::new(true)),
+        };
+        let mut conf = conf;
+        // JkAutoAlias is inherited by a vhost only together with JkMountCopy.
+        if s != main
+            && conf.auto_alias.is_none()
+            && crate::mapbuild::copy_enabled(&main_conf, &main_state.global, &conf)
+        {
+            conf.auto_alias = main_conf.auto_alias.clone();
+        }
+        confs.push((s, conf));
+    }
+    let maps = match crate::mapbuild::build_maps(&confs, &workers, &main_state.global) {
+        Ok((maps, w)) => {
+            warnings.extend(w);
+            maps
+        }
+        Err(e) => return Err(e),
+    };
+    let servers = confs
+        .into_iter()
+        .zip(maps)
+        .map(|((s, c), m)| (s, c, m))
+        .collect();
+    Ok(Built {
+        props,
+        workers,
+        servers,
+        warnings,
+    })
+}
+
+fn run_mode() -> u32 {
+    // SAFETY: plain query of httpd's state.
+    unsafe { ffi::ap_state_query(ffi::AP_SQ_RUN_MODE as c_int) as u32 }
+}
+
+fn main_state() -> u32 {
+    // SAFETY: plain query of httpd's state.
+    unsafe { ffi::ap_state_query(ffi::AP_SQ_MAIN_STATE as c_int) as u32 }
+}
+
+/// check_config: builds everything once to reject a broken configuration (also for
+/// `apachectl configtest`). Errors go to stderr with FILE:LINE; warnings only when testing.
+///
+/// # Safety
+/// `main` must be httpd's live main server.
+pub unsafe fn check(_pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) -> Result<(), ()> {
+    // SAFETY: forwarded.
+    match unsafe { build(main) } {
+        Ok(b) => {
+            if run_mode() == ffi::AP_SQ_RM_CONFIG_TEST {
+                for w in &b.warnings {
+                    log_server(
+                        HttpdLevel::Warning,
+                        true,
+                        main,
+                        &format!("mod_jk: warning: {w}"),
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(errors) => {
+            for e in &errors {
+                log_server(HttpdLevel::Emerg, true, main, &format!("mod_jk: {e}"));
+            }
+            log_server(
+                HttpdLevel::Emerg,
+                true,
+                main,
+                &format!(
+                    "mod_jk: configuration rejected ({} error(s) above)",
+                    errors.len()
+                ),
+            );
+            Err(())
+        }
+    }
+}
+
+/// Opens the JkLogFile of each server (one handle per distinct path, as mod_jk does).
+///
+/// # Safety
+/// `pconf` must be the live configuration pool.
+unsafe fn open_log(
+    pconf: *mut ffi::apr_pool_t,
+    s: *mut ffi::server_rec,
+    conf: &ServerConf,
+    sinks: &mut HashMap<String, Arc<dyn LogSink>>,
+) -> Result<JkLog, String> {
+    let level = conf.log_level.unwrap_or(Level::Info);
+    let Some(path) = conf.log_file.as_deref() else {
+        return Ok(JkLog::ErrorLog {
+            level,
+            server: s as usize,
+        });
+    };
+    if path.is_empty() {
+        return Err("Invalid JkLogFile EMPTY".into());
+    }
+    let sink = match sinks.get(path) {
+        Some(sink) => sink.clone(),
+        None => {
+            let sink: Arc<dyn LogSink> = if let Some(prog) = path.strip_prefix('|') {
+                // SAFETY: forwarded pool contract.
+                Arc::new(unsafe { PipeSink::open(pconf, prog) }?)
+            } else {
+                Arc::new(
+                    jk_log::FileSink::open(Path::new(path))
+                        .map_err(|e| format!("could not open JkLog file {path}: {e}"))?,
+                )
+            };
+            sinks.insert(path.to_string(), sink.clone());
+            sink
+        }
+    };
+    let stamp = match conf.stamp_format.as_deref() {
+        Some(f) => StampFormat::parse(f)?,
+        None => StampFormat::default(),
+    };
+    Ok(JkLog::File(Arc::new(
+        Logger::new(level, stamp, sink).with_thread_id(pthread_id),
+    )))
+}
+
+/// post_config: on the real pass (not the first, pre-config pass) builds the generation,
+/// opens logs, creates the runtime-status file and hands every server its runtime.
+///
+/// # Safety
+/// `pconf` and `main` must be httpd's live configuration pool and main server.
+pub unsafe fn start_generation(
+    pconf: *mut ffi::apr_pool_t,
+    main: *mut ffi::server_rec,
+) -> Result<(), ()> {
+    if main_state() == ffi::AP_SQ_MS_CREATE_PRE_CONFIG {
+        // Rule 4: create nothing on the first pass; httpd unloads us right after it.
+        return Ok(());
+    }
+    // SAFETY: forwarded.
+    let built = match unsafe { build(main) } {
+        Ok(b) => b,
+        Err(errors) => {
+            for e in &errors {
+                log_server(HttpdLevel::Emerg, true, main, &format!("mod_jk: {e}"));
+            }
+            return Err(());
+        }
+    };
+    // SAFETY: forwarded.
+    let Some(main_st) = (unsafe { state_of(main) }) else {
+        return Err(());
+    };
+    let global = main_st.global.clone();
+
+    // The runtime-status file.
+    let shm_base = match &global.shm_file {
+        Some(p) => p.clone(),
+        None => {
+            // SAFETY: ap_server_root is set.
+            let root = unsafe { str_or_empty(ffi::ap_server_root) }.into_owned();
+            let p = format!("{root}/logs/jk-runtime-status");
+            log_server(
+                HttpdLevel::Warning,
+                false,
+                main,
+                &format!("No JkShmFile defined in httpd.conf. Using default {p}"),
+            );
+            p
+        }
+    };
+    let (mut ajp, mut members, mut lbs) = (0, 0, 0);
+    for w in &built.workers.workers {
+        match &w.kind {
+            WorkerKind::Ajp(_) => ajp += 1,
+            WorkerKind::Lb(lb) => {
+                lbs += 1;
+                members += lb.members.len();
+            }
+            WorkerKind::Status(_) => {}
+        }
+    }
+    let size = match global.shm_size_kb {
+        Some(kb) => (kb as usize * 1024).max(shm::MIN_SIZE),
+        None => shm::computed_size(ajp, members, lbs).max(shm::MIN_SIZE),
+    };
+    let shm = match ShmRegion::create(Path::new(&shm_base), size) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            log_server(
+                HttpdLevel::Emerg,
+                true,
+                main,
+                &format!("Initializing shm:{shm_base} {e}. Unable to start due to shared memory failure."),
+            );
+            return Err(());
+        }
+    };
+
+    let gen = Arc::new(Generation {
+        props: built.props,
+        workers: built.workers,
+        watchdog_interval: global.watchdog_interval.unwrap_or(0),
+        _shm: shm,
+    });
+
+    let mut sinks: HashMap<String, Arc<dyn LogSink>> = HashMap::new();
+    let mut main_log: Option<JkLog> = None;
+    for (s, conf, map) in built.servers {
+        // SAFETY: live pool and server.
+        let log = match unsafe { open_log(pconf, s, &conf, &mut sinks) } {
+            Ok(l) => l,
+            Err(e) => {
+                log_server(HttpdLevel::Emerg, true, s, &format!("mod_jk: {e}"));
+                return Err(());
+            }
+        };
+        let request_log = match conf
+            .request_log_format
+            .as_deref()
+            .map(RequestLogFormat::parse)
+        {
+            Some(Ok(f)) => Some(f),
+            Some(Err(e)) => {
+                log_server(
+                    HttpdLevel::Err,
+                    false,
+                    s,
+                    &format!("mod_jk: {e}; request logging off"),
+                );
+                None
+            }
+            None => None,
+        };
+        let rt = Arc::new(ServerRuntime {
+            gen: gen.clone(),
+            conf: conf.clone(),
+            map: map.map(Arc::new),
+            log: log.clone(),
+            request_log,
+        });
+        if main_log.is_none() {
+            main_log = Some(log);
+        }
+        // SAFETY: live server; single-threaded post_config.
+        let st = unsafe { state_of(s) };
+        match st {
+            Some(st) if st.server == s => st.runtime = Some(rt),
+            _ => {
+                // This vhost shared the main server's state; give it its own.
+                let own = ServerState {
+                    conf,
+                    global: Default::default(),
+                    server: s,
+                    runtime: Some(rt),
+                };
+                // SAFETY: live pool; the new state replaces the shared pointer for `s` only.
+                unsafe { set_state(s, alloc_state(pconf, own)) };
+            }
+        }
+    }
+    if let Some(log) = main_log {
+        for w in &built.warnings {
+            log.log(Level::Warn, "init_jk", source_name(file!()), line!(), w);
+        }
+        for w in crate::pending::startup_warnings(main) {
+            log.log(Level::Warn, "init_jk", source_name(file!()), line!(), &w);
+            log_server(HttpdLevel::Warning, false, main, &format!("mod_jk: {w}"));
+        }
+        log.log(
+            Level::Debug,
+            "init_jk",
+            source_name(file!()),
+            line!(),
+            &format!(
+                "{} worker properties, {} workers",
+                gen.props.entries().count(),
+                gen.workers.workers.len()
+            ),
+        );
+        log.log(
+            Level::Info,
+            "init_jk",
+            source_name(file!()),
+            line!(),
+            &format!("{VERSION} initialized"),
+        );
+    }
+    let c = std::ffi::CString::new(VERSION).unwrap_or_default();
+    // SAFETY: live pool; httpd copies the token.
+    unsafe { ffi::ap_add_version_component(pconf, c.as_ptr()) };
+    Ok(())
+}
+
+/// Per child: the watchdog thread (`JkWatchdogInterval` > 0) that runs maintenance (mount
+/// file reload checks for now; pools and load-balancer recovery as they land). It is stopped
+/// and joined by a cleanup of the child's pool.
+///
+/// # Safety
+/// `pchild` and `main` must be live.
+pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
+    let Some(rt) = for_server(main) else { return };
+    let interval = rt.gen.watchdog_interval;
+    if interval == 0 {
+        return;
+    }
+    let maps: Vec<Arc<ServerRuntime>> = servers(main).into_iter().filter_map(for_server).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let spawned = std::thread::Builder::new()
+        .name("jk-watchdog".into())
+        .spawn(move || 'outer: loop {
+            for _ in 0..(interval as u64 * 10) {
+                if stop2.load(Ordering::Relaxed) {
+                    break 'outer;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            for rt in &maps {
+                rt.maintain();
+            }
+        });
+    match spawned {
+        Ok(handle) => {
+            let w = Box::new(Watchdog {
+                stop,
+                handle: Some(handle),
+            });
+            // SAFETY: the child pool lives until the child exits; the cleanup joins the thread.
+            unsafe {
+                ffi::apr_pool_cleanup_register(
+                    pchild,
+                    Box::into_raw(w).cast(),
+                    Some(stop_watchdog),
+                    Some(noop_cleanup),
+                );
+            }
+            rt.log_at(
+                Level::Debug,
+                "jk_child_init",
+                &format!("watchdog thread started, interval {interval} s"),
+            );
+        }
+        Err(e) => rt.log_at(
+            Level::Error,
+            "jk_child_init",
+            &format!("Could not init watchdog thread: {e}"),
+        ),
+    }
+}
+
+struct Watchdog {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+unsafe extern "C" fn stop_watchdog(data: *mut std::ffi::c_void) -> ffi::apr_status_t {
+    crate::boundary::guard("watchdog cleanup", 0, || {
+        if data.is_null() {
+            return 0;
+        }
+        // SAFETY: the Box we registered; cleanups run once.
+        let mut w = unsafe { Box::from_raw(data.cast::<Watchdog>()) };
+        w.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = w.handle.take() {
+            let _ = h.join();
+        }
+        0
+    })
+}
+
+unsafe extern "C" fn noop_cleanup(_: *mut std::ffi::c_void) -> ffi::apr_status_t {
+    0
+}
+
+impl ServerRuntime {
+    /// One maintenance pass for this server (watchdog or request-driven).
+    pub fn maintain(&self) {
+        if let Some(map) = &self.map {
+            map.check_reload(jk_urimap::unix_now(), false);
+            for ev in map.take_reload_events() {
+                self.log_at(Level::Info, "uri_worker_map_update", &format!("{ev:?}"));
+            }
+        }
+    }
+}
