@@ -16,8 +16,8 @@ pub enum AutoAlias {
 
 /// mod_jk's JkAutoAlias decision for an unmapped, normalised URI.
 ///
-/// The context is the first path segment. A second segment beginning with `WEB-INF` or
-/// `META-INF` (any case; mod_jk compares that prefix) ⇒ 404. If `<alias_dir>/<context>` is a
+/// The context is the first path segment. A second segment equal to `WEB-INF` or
+/// `META-INF` (any case; mod_jk compares the whole segment) ⇒ 404. If `<alias_dir>/<context>` is a
 /// directory (`is_dir`) ⇒ serve `<alias_dir><uri>`; else a context ending in `.war` (any
 /// case) ⇒ 403; otherwise decline. `/` itself is always declined. ROOT, nested (`a#b`) and
 /// versioned (`a##v1`) contexts are not special, as in mod_jk.
@@ -42,7 +42,8 @@ pub fn auto_alias_decision(
         Some(slash) => (&after_root[..slash], &after_root[slash..]),
         None => (after_root, ""),
     };
-    if starts_with_ignore_case(below, "/WEB-INF") || starts_with_ignore_case(below, "/META-INF") {
+    let child = below.strip_prefix('/').map(|b| b.split('/').next().unwrap_or(b));
+    if child.is_some_and(|c| c.eq_ignore_ascii_case("WEB-INF") || c.eq_ignore_ascii_case("META-INF")) {
         return AutoAlias::NotFound404;
     }
     let dir = alias_dir.trim_end_matches('/');
@@ -53,11 +54,6 @@ pub fn auto_alias_decision(
         return AutoAlias::Forbidden403;
     }
     AutoAlias::Decline
-}
-
-fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
-    text.len() >= prefix.len()
-        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// `JkStripSession`: removes the first occurrence of `identifier` and what follows it up to
@@ -107,6 +103,9 @@ mod tests {
         assert_eq!(d("/app/Meta-Inf/MANIFEST.MF"), AutoAlias::NotFound404);
         // Even for contexts that do not exist under the alias directory.
         assert_eq!(d("/nothere/WEB-INF/x"), AutoAlias::NotFound404);
+        assert_eq!(d("/app/web-inf"), AutoAlias::NotFound404);
+        // Only the whole segment is protected, as in mod_jk.
+        assert_ne!(d("/app/WEB-INFO/x"), AutoAlias::NotFound404);
         assert_eq!(d("/other/x"), AutoAlias::Decline);
         assert_eq!(d("/other.war"), AutoAlias::Forbidden403);
         assert_eq!(d("/Other.WAR/x"), AutoAlias::Forbidden403);

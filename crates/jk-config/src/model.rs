@@ -1,0 +1,392 @@
+//! The typed worker model built from the properties, with mod_jk 1.2.48's defaults applied.
+
+use std::fmt;
+
+use crate::diagnostic::{Diagnostic, Location};
+
+/// Everything `workers.properties` configures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkersConfig {
+    /// `worker.list`, de-duplicated, in order (default `ajp13`).
+    pub list: Vec<String>,
+    /// `worker.maintain` in seconds (default 60; 0 disables maintenance).
+    pub maintain_secs: u32,
+    /// Instantiated workers: the listed ones, then members of listed lb workers.
+    pub workers: Vec<Worker>,
+    /// `worker.<w>.mount` patterns of listed workers.
+    pub mounts: Vec<WorkerMount>,
+    /// Warnings from reading and from building.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl WorkersConfig {
+    pub fn worker(&self, name: &str) -> Option<&Worker> {
+        self.workers.iter().find(|w| w.name == name)
+    }
+
+    /// Listed workers can be mapped to URIs; lb members that are not listed cannot.
+    pub fn is_listed(&self, name: &str) -> bool {
+        self.list.iter().any(|n| n == name)
+    }
+}
+
+/// One `worker.<w>.mount` pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerMount {
+    pub pattern: String,
+    pub worker: String,
+    pub loc: Option<Location>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Worker {
+    pub name: String,
+    /// Where the worker's `type` (or else its first property) was set.
+    pub loc: Option<Location>,
+    pub kind: WorkerKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkerKind {
+    Ajp(AjpWorker),
+    Lb(LbWorker),
+    Status(StatusWorker),
+}
+
+impl Worker {
+    pub fn as_ajp(&self) -> Option<&AjpWorker> {
+        match &self.kind {
+            WorkerKind::Ajp(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn as_lb(&self) -> Option<&LbWorker> {
+        match &self.kind {
+            WorkerKind::Lb(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn as_status(&self) -> Option<&StatusWorker> {
+        match &self.kind {
+            WorkerKind::Status(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn worker_type(&self) -> WorkerType {
+        match &self.kind {
+            WorkerKind::Ajp(a) => a.protocol.into(),
+            WorkerKind::Lb(_) => WorkerType::Lb,
+            WorkerKind::Status(_) => WorkerType::Status,
+        }
+    }
+}
+
+/// The `type` attribute (case-sensitive in mod_jk).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerType {
+    Ajp12,
+    Ajp13,
+    Ajp14,
+    Lb,
+    Status,
+}
+
+impl WorkerType {
+    pub const NAMES: &'static [&'static str] = &["ajp13", "ajp14", "ajp12", "lb", "status"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerType::Ajp12 => "ajp12",
+            WorkerType::Ajp13 => "ajp13",
+            WorkerType::Ajp14 => "ajp14",
+            WorkerType::Lb => "lb",
+            WorkerType::Status => "status",
+        }
+    }
+
+    /// mod_jk's internal type number (shown by the status worker).
+    pub fn code(self) -> u32 {
+        match self {
+            WorkerType::Ajp12 => 1,
+            WorkerType::Ajp13 => 2,
+            WorkerType::Ajp14 => 3,
+            WorkerType::Lb => 5,
+            WorkerType::Status => 6,
+        }
+    }
+}
+
+impl fmt::Display for WorkerType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<AjpProtocol> for WorkerType {
+    fn from(p: AjpProtocol) -> Self {
+        match p {
+            AjpProtocol::Ajp12 => WorkerType::Ajp12,
+            AjpProtocol::Ajp13 => WorkerType::Ajp13,
+            AjpProtocol::Ajp14 => WorkerType::Ajp14,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AjpProtocol {
+    Ajp12,
+    Ajp13,
+    Ajp14,
+}
+
+impl AjpProtocol {
+    pub fn default_port(self) -> u16 {
+        match self {
+            AjpProtocol::Ajp12 => 8007,
+            AjpProtocol::Ajp13 => 8009,
+            AjpProtocol::Ajp14 => 8011,
+        }
+    }
+}
+
+/// Configured lb member activation (mod_jk §5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Active,
+    Disabled,
+    Stopped,
+}
+
+impl Activation {
+    /// The short text mod_jk shows (status worker, `JK_LB_ACTIVATION`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activation::Active => "ACT",
+            Activation::Disabled => "DIS",
+            Activation::Stopped => "STP",
+        }
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LbMethod {
+    Request,
+    Traffic,
+    Busyness,
+    Sessions,
+    Next,
+}
+
+impl LbMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LbMethod::Request => "Request",
+            LbMethod::Traffic => "Traffic",
+            LbMethod::Busyness => "Busyness",
+            LbMethod::Sessions => "Sessions",
+            LbMethod::Next => "Next",
+        }
+    }
+}
+
+impl fmt::Display for LbMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LbLock {
+    Optimistic,
+    Pessimistic,
+}
+
+impl LbLock {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LbLock::Optimistic => "Optimistic",
+            LbLock::Pessimistic => "Pessimistic",
+        }
+    }
+}
+
+impl fmt::Display for LbLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// When CPing/CPong probes are sent: a set of `C` (after connect), `P` (before each request on
+/// a reused connection), `I` (idle pooled connections, during maintenance).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PingMode(u8);
+
+impl PingMode {
+    pub const NONE: PingMode = PingMode(0);
+    pub const CONNECT: PingMode = PingMode(1);
+    pub const PREPOST: PingMode = PingMode(2);
+    pub const INTERVAL: PingMode = PingMode(4);
+    pub const ALL: PingMode = PingMode(7);
+
+    pub fn contains(self, other: PingMode) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn union(self, other: PingMode) -> PingMode {
+        PingMode(self.0 | other.0)
+    }
+
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+}
+
+impl fmt::Display for PingMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (flag, letter) in [
+            (PingMode::CONNECT, "C"),
+            (PingMode::PREPOST, "P"),
+            (PingMode::INTERVAL, "I"),
+        ] {
+            if self.contains(flag) {
+                f.write_str(letter)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `recovery_options` bit mask (mod_jk §3.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryOptions(pub u32);
+
+impl RecoveryOptions {
+    /// No retry once the request reached Tomcat and no headers came back.
+    pub const NO_RETRY_AFTER_REQUEST_SENT: u32 = 1;
+    /// No retry once response headers were received.
+    pub const NO_RETRY_AFTER_HEADERS: u32 = 2;
+    /// Close the backend connection hard on a client read/write error.
+    pub const CLOSE_ON_CLIENT_ERROR: u32 = 4;
+    /// HEAD stays recoverable despite bit 1.
+    pub const HEAD_RECOVERABLE: u32 = 8;
+    /// GET stays recoverable despite bit 1 (only looked at when bit 8 is not set).
+    pub const GET_RECOVERABLE: u32 = 16;
+    pub const KNOWN_BITS: u32 = 31;
+
+    pub fn has(self, bit: u32) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// An ajp12/13/14 worker, including the attributes read when it is an lb member ("SUB").
+#[derive(Clone, Debug, PartialEq)]
+pub struct AjpWorker {
+    pub protocol: AjpProtocol,
+    pub host: String,
+    /// 0 = contact disabled (lb members then start Stopped).
+    pub port: u16,
+    pub source: Option<String>,
+    pub prefer_ipv6: bool,
+    pub socket_timeout_s: u32,
+    pub socket_connect_timeout_ms: u32,
+    pub socket_keepalive: bool,
+    /// SO_SNDBUF/SO_RCVBUF; 0 = OS default.
+    pub socket_buffer: u32,
+    pub ping_mode: PingMode,
+    pub ping_timeout_ms: u32,
+    pub connect_timeout_ms: u32,
+    pub prepost_timeout_ms: u32,
+    pub connection_ping_interval_s: u32,
+    /// 0 = wait forever.
+    pub reply_timeout_ms: u32,
+    pub retries: u32,
+    pub retry_interval_ms: u32,
+    pub recovery_options: RecoveryOptions,
+    /// Positive: fail and put the member in error; negative: fail the request only.
+    pub fail_on_status: Vec<i32>,
+    pub busy_limit: u32,
+    pub max_packet_size: u32,
+    pub secret: Option<String>,
+    /// ajp14 login secret.
+    pub secretkey: Option<String>,
+    pub connection_pool_size: u32,
+    pub connection_pool_minsize: u32,
+    pub connection_pool_timeout_s: u32,
+    pub connection_acquire_timeout_ms: u32,
+    pub lb_retries: u32,
+    pub lbfactor: u32,
+    pub route: String,
+    pub domain: String,
+    pub redirect: Option<String>,
+    pub distance: u32,
+    pub activation: Activation,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LbWorker {
+    pub members: Vec<String>,
+    pub sticky_session: bool,
+    pub sticky_session_force: bool,
+    pub method: LbMethod,
+    pub lock: LbLock,
+    pub retries: u32,
+    pub lb_retries: u32,
+    pub retry_interval_ms: u32,
+    pub recover_time_s: u32,
+    pub error_escalation_time_s: u32,
+    pub max_reply_timeouts: u32,
+    pub session_cookie: String,
+    pub session_path: String,
+    pub set_session_cookie: bool,
+    pub session_cookie_path: String,
+    pub secret: Option<String>,
+    /// The largest `max_packet_size` of the members (sizes the failover buffer).
+    pub max_packet_size: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusWorker {
+    pub read_only: bool,
+    /// Allowed `REMOTE_USER` names; empty = everybody.
+    pub users: Vec<String>,
+    pub user_case_insensitive: bool,
+    /// Rating entries such as `a.o` or `s` (mod_jk §6.7).
+    pub good: Vec<String>,
+    pub bad: Vec<String>,
+    pub css: Option<String>,
+    pub prefix: String,
+    /// XML element prefix; `None` when configured as `-`.
+    pub ns: Option<String>,
+    /// Namespace declaration; `None` when configured as `-`.
+    pub xmlns: Option<String>,
+    pub doctype: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts() {
+        assert_eq!(Activation::Disabled.as_str(), "DIS");
+        assert_eq!(LbMethod::Sessions.to_string(), "Sessions");
+        assert_eq!(LbLock::Pessimistic.to_string(), "Pessimistic");
+        assert_eq!(WorkerType::Lb.code(), 5);
+        assert_eq!(PingMode::ALL.to_string(), "CPI");
+        assert_eq!(
+            PingMode::CONNECT.union(PingMode::INTERVAL).to_string(),
+            "CI"
+        );
+        assert!(RecoveryOptions(3).has(RecoveryOptions::NO_RETRY_AFTER_HEADERS));
+        assert_eq!(AjpProtocol::Ajp14.default_port(), 8011);
+    }
+}
