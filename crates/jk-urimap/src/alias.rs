@@ -42,8 +42,12 @@ pub fn auto_alias_decision(
         Some(slash) => (&after_root[..slash], &after_root[slash..]),
         None => (after_root, ""),
     };
-    let child = below.strip_prefix('/').map(|b| b.split('/').next().unwrap_or(b));
-    if child.is_some_and(|c| c.eq_ignore_ascii_case("WEB-INF") || c.eq_ignore_ascii_case("META-INF")) {
+    let child = below
+        .strip_prefix('/')
+        .map(|b| b.split('/').next().unwrap_or(b));
+    if child
+        .is_some_and(|c| c.eq_ignore_ascii_case("WEB-INF") || c.eq_ignore_ascii_case("META-INF"))
+    {
         return AutoAlias::NotFound404;
     }
     let dir = alias_dir.trim_end_matches('/');
