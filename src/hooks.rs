@@ -226,6 +226,11 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
         let Some(rt) = runtime::for_server(req.server()) else {
             return DECLINED;
         };
+        // Debug builds only (the integration tests): proves a panic is caught at the boundary.
+        #[cfg(debug_assertions)]
+        if req.env("JK_TEST_FAULT").as_deref() == Some("panic") {
+            panic!("fault injected by JK_TEST_FAULT=panic");
+        }
         if is_dir && !rt.forward_directories() {
             return DECLINED;
         }

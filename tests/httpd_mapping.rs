@@ -196,3 +196,26 @@ fn mount_file_reload_picks_up_changes() {
     });
     assert_eq!(get_worker(&h, "/one/c").1, "-");
 }
+
+#[test]
+fn a_panic_in_the_handler_is_a_500_and_the_child_survives() {
+    // The debug build's fault injection (JK_TEST_FAULT=panic) panics inside the handler.
+    let h = start(
+        "panic",
+        Mpm::Prefork,
+        "JkMount /boom/* tomcat1\n<Location /boom>\n  SetEnv JK_TEST_FAULT panic\n</Location>\n",
+    );
+    let before = h.error_log();
+    let r = h.get("/boom/x");
+    assert_eq!(r.status, 500, "{}", h.error_log());
+    let log = h.error_log();
+    assert!(log.contains("internal error (panic) in handler"), "{log}");
+    assert!(
+        !log[before.len()..].contains("exit signal"),
+        "a child died:\n{log}"
+    );
+    // The same children keep serving.
+    for _ in 0..5 {
+        assert_eq!(h.get("/static.html").status, 200);
+    }
+}

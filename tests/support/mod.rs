@@ -109,8 +109,26 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Debian's original mod_jk 1.2.48, the oracle for compatibility tests.
+pub fn debian_mod_jk() -> PathBuf {
+    let p = PathBuf::from(
+        std::env::var("DEBIAN_MOD_JK").unwrap_or_else(|_| format!("{}/mod_jk.so", modules_dir())),
+    );
+    assert!(
+        p.exists(),
+        "{} missing: install libapache2-mod-jk (the oracle; .ci/run does)",
+        p.display()
+    );
+    p
+}
+
 /// The full httpd.conf for `body` (the test's own directives) under `dir`.
 pub fn httpd_conf(dir: &Path, port: u16, mpm: Mpm, body: &str) -> String {
+    httpd_conf_with(dir, port, mpm, body, &module_so())
+}
+
+/// As [`httpd_conf`], loading the module at `so` (ours or Debian's).
+pub fn httpd_conf_with(dir: &Path, port: u16, mpm: Mpm, body: &str, so: &Path) -> String {
     let m = modules_dir();
     let (mpm_load, mpm_conf) = match mpm {
         Mpm::Event => (
@@ -156,7 +174,7 @@ pub fn httpd_conf(dir: &Path, port: u16, mpm: Mpm, body: &str) -> String {
          {body}\n",
         d = dir.display(),
         mpm_load = mpm_load.replace("{m}", &m),
-        so = module_so().display(),
+        so = so.display(),
     )
 }
 
@@ -208,8 +226,16 @@ impl Httpd {
 
     /// Starts httpd in an existing directory (so tests can put files there first).
     pub fn try_start(dir: TestDir, mpm: Mpm, body: &str) -> Result<Httpd, String> {
+        Self::try_start_with(dir, mpm, body, &module_so())
+    }
+
+    /// Starts httpd loading the module at `so` (ours or Debian's original).
+    pub fn try_start_with(dir: TestDir, mpm: Mpm, body: &str, so: &Path) -> Result<Httpd, String> {
         let port = free_port();
-        let conf = dir.write("httpd.conf", &httpd_conf(dir.path(), port, mpm, body));
+        let conf = dir.write(
+            "httpd.conf",
+            &httpd_conf_with(dir.path(), port, mpm, body, so),
+        );
         let out = Command::new(apache2())
             .arg("-f")
             .arg(&conf)
