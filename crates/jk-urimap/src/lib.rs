@@ -14,6 +14,7 @@
 
 mod alias;
 mod extensions;
+mod forward;
 mod map;
 mod normalize;
 mod pattern;
@@ -23,6 +24,7 @@ mod vhost;
 
 pub use alias::{auto_alias_decision, strip_session, AutoAlias};
 pub use extensions::{parse_worker_spec, RuleExtensions, WorkerSpecError};
+pub use forward::{escape_proxy, escape_uri, forward_uri, ForwardUriMode};
 pub use map::{
     unix_now, MapError, MatchResult, NoMatch, ReloadOutcome, UriMap, DEFAULT_RELOAD_SECS,
     MAX_URI_LEN,
