@@ -90,7 +90,9 @@ fn main() {
         .allowlist_type("ap_.*|apr_.*|cmd_how|cmd_func|piped_log|ap_directive_t")
         .allowlist_var("OK|DECLINED|DONE|HTTP_.*|M_.*|RSRC_CONF|ACCESS_CONF|OR_.*|GLOBAL_ONLY")
         .allowlist_var("NOT_IN_.*|MODULE_MAGIC_.*|APLOG_.*|APR_HOOK_.*|AP_MPMQ_.*|APR_SUCCESS")
-        .allowlist_var("REQUEST_CHUNKED_.*|AP_SQ_.*|APR_FINFO_.*|DIR_MAGIC_TYPE|ap_server_root")
+        .allowlist_var(
+            "REQUEST_CHUNKED_.*|AP_SQ_.*|APR_FINFO_.*|DIR_MAGIC_TYPE|ap_server_root|REMOTE_.*",
+        )
         .default_enum_style(bindgen::EnumVariation::Consts)
         .derive_default(true)
         .layout_tests(false)

@@ -63,26 +63,6 @@ pub fn log_server(level: HttpdLevel, startup: bool, s: *const ffi::server_rec, m
     }
 }
 
-/// Logs `msg` in the context of request `r`.
-///
-/// # Safety
-/// `r` must be a live request_rec.
-pub unsafe fn log_request(level: HttpdLevel, r: *const ffi::request_rec, msg: &str) {
-    let c = c_message(msg);
-    // SAFETY: as in log_server; `r` is live by the caller's contract.
-    unsafe {
-        ffi::jk_shim_log_rerror(
-            c"mod_jk.c".as_ptr(),
-            0,
-            module_ptr(),
-            level.raw(),
-            0,
-            r,
-            c.as_ptr(),
-        );
-    }
-}
-
 /// Reports a panic caught at an FFI boundary.
 pub fn panic_report(what: &str, msg: &str) {
     log_server(

@@ -8,7 +8,6 @@ use std::time::Instant;
 use jk_log::Level;
 
 use crate::boundary::guard;
-use crate::errlog::{log_request, HttpdLevel};
 use crate::ffi;
 use crate::request::{Req, DIR_MAGIC_TYPE, JK_HANDLER};
 use crate::runtime::{self, ServerRuntime};
@@ -19,7 +18,6 @@ const HTTP_BAD_REQUEST: c_int = ffi::HTTP_BAD_REQUEST as c_int;
 const HTTP_FORBIDDEN: c_int = ffi::HTTP_FORBIDDEN as c_int;
 const HTTP_NOT_FOUND: c_int = ffi::HTTP_NOT_FOUND as c_int;
 const HTTP_INTERNAL_SERVER_ERROR: c_int = ffi::HTTP_INTERNAL_SERVER_ERROR as c_int;
-const HTTP_SERVICE_UNAVAILABLE: c_int = ffi::HTTP_SERVICE_UNAVAILABLE as c_int;
 
 /// Request notes mod_jk sets (usable as `%{NAME}n` in LogFormat).
 pub const NOTE_WORKER_NAME: &str = "JK_WORKER_NAME";
@@ -87,8 +85,13 @@ unsafe extern "C" fn child_init(pchild: *mut ffi::apr_pool_t, s: *mut ffi::serve
 enum Mapping {
     Skip,
     BadRequest,
-    Unmapped { clean: Option<String> },
-    Mapped { worker: String, clean: String },
+    Unmapped {
+        clean: Option<String>,
+    },
+    Mapped {
+        m: jk_urimap::MatchResult,
+        clean: String,
+    },
 }
 
 fn map_request(req: Req, rt: &ServerRuntime) -> Mapping {
@@ -110,12 +113,16 @@ fn map_request(req: Req, rt: &ServerRuntime) -> Mapping {
         }
     };
     match rt.map_uri(&clean) {
-        Some(worker) => Mapping::Mapped { worker, clean },
+        Some(m) => Mapping::Mapped { m, clean },
         None => Mapping::Unmapped { clean: Some(clean) },
     }
 }
 
-fn mark_mapped(req: Req, worker: &str, clean: &str) {
+fn mark_mapped(req: Req, m: &jk_urimap::MatchResult, clean: &str) {
+    let worker: &str = &m.worker;
+    let st = crate::reqstate::state(req);
+    st.orig_uri = req.uri();
+    st.ext = Some(m.ext.clone());
     req.set_handler(JK_HANDLER);
     req.set_note(NOTE_WORKER_NAME, worker);
     req.set_uri(clean);
@@ -141,8 +148,8 @@ unsafe extern "C" fn translate_name(r: *mut ffi::request_rec) -> c_int {
         match map_request(req, &rt) {
             Mapping::Skip => DECLINED,
             Mapping::BadRequest => HTTP_BAD_REQUEST,
-            Mapping::Mapped { worker, clean } => {
-                mark_mapped(req, &worker, &clean);
+            Mapping::Mapped { m, clean } => {
+                mark_mapped(req, &m, &clean);
                 // OK: core translation (DocumentRoot) is skipped for forwarded requests.
                 OK
             }
@@ -177,7 +184,7 @@ unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
         if req.note(NOTE_WORKER_NAME).is_none() && req.handler().as_deref() != Some(JK_HANDLER) {
             match map_request(req, &rt) {
                 Mapping::BadRequest => return HTTP_BAD_REQUEST,
-                Mapping::Mapped { worker, clean } => mark_mapped(req, &worker, &clean),
+                Mapping::Mapped { m, clean } => mark_mapped(req, &m, &clean),
                 Mapping::Skip => return DECLINED,
                 Mapping::Unmapped { .. } => {
                     // JkStripSession: only for requests that are not forwarded.
@@ -242,9 +249,12 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
                 Some(spec) => Some(spec.split(';').next().unwrap_or("").to_string()),
                 None => match map_request(req, &rt) {
                     Mapping::BadRequest => return HTTP_BAD_REQUEST,
-                    Mapping::Mapped { worker, clean } => {
+                    Mapping::Mapped { m, clean } => {
+                        let st = crate::reqstate::state(req);
+                        st.orig_uri = req.uri();
+                        st.ext = Some(m.ext.clone());
                         req.set_uri(&clean);
-                        Some(worker)
+                        Some(m.worker.to_string())
                     }
                     _ => None,
                 },
@@ -262,30 +272,24 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
             );
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        let Some(kind) = rt.worker_type(&worker_name) else {
+        let Some(worker) = rt.worker(&worker_name) else {
             rt.log(
                 Level::Error,
                 &format!("Could not find a worker for worker name={worker_name}"),
             );
             return HTTP_INTERNAL_SERVER_ERROR;
         };
-        req.set_note(NOTE_WORKER_TYPE, kind);
+        let kind_name = rt.worker_type(&worker_name).unwrap_or("ajp13");
+        req.set_note(NOTE_WORKER_TYPE, kind_name);
+        rt.maybe_maintain();
         let started = Instant::now();
-        // Forwarding (AJP13), load balancing and the status worker are the next milestones;
-        // until they land a mapped request is answered 503 with a log line that says so.
-        let msg = format!(
-            "worker {worker_name} (type {kind}): serving requests is not implemented in this \
-             build yet; answering 503"
-        );
-        rt.log(Level::Error, &msg);
-        // SAFETY: live request.
-        unsafe { log_request(HttpdLevel::Err, req.raw(), &format!("mod_jk: {msg}")) };
+        let rc = crate::serve::serve(req, &rt, &worker_name, &worker.kind);
         let d = started.elapsed();
         req.set_note(
             NOTE_REQUEST_DURATION,
             &format!("{}.{:06}", d.as_secs(), d.subsec_micros()),
         );
-        HTTP_SERVICE_UNAVAILABLE
+        rc
     })
 }
 

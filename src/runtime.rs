@@ -34,6 +34,12 @@ pub struct Generation {
     pub watchdog_interval: u32,
     /// Kept mapped for the generation's lifetime (dropping it unmaps; the parent unlinks).
     pub _shm: Option<ShmRegion>,
+    /// One AJP endpoint per ajp13 worker; each child fills its own connection pools.
+    pub endpoints: HashMap<String, Arc<jk_ajp_client::Endpoint>>,
+    /// worker.maintain in seconds.
+    pub maintain_secs: u64,
+    /// Unix time of this process's last maintenance run (request-driven maintenance).
+    pub last_maintain: std::sync::atomic::AtomicU64,
 }
 
 /// What the request hooks of one server read.
@@ -43,6 +49,7 @@ pub struct ServerRuntime {
     map: Option<Arc<UriMap>>,
     log: JkLog,
     request_log: Option<RequestLogFormat>,
+    is_main: bool,
 }
 
 /// The runtime of server `s`, if this generation has started.
@@ -65,14 +72,49 @@ impl ServerRuntime {
             .log(level, function, source_name(at.file()), at.line(), msg);
     }
 
-    /// The worker a normalised URI maps to (checking the mount file for changes when due).
-    pub fn map_uri(&self, clean: &str) -> Option<String> {
+    /// The rule a normalised URI maps to (checking the mount file for changes when due).
+    pub fn map_uri(&self, clean: &str) -> Option<jk_urimap::MatchResult> {
         let map = self.map.as_ref()?;
-        let m = map.map_with_reload(clean, jk_urimap::unix_now())?;
+        let m = map.map_with_reload(clean, jk_urimap::unix_now());
         for ev in map.take_reload_events() {
             self.log_at(Level::Info, "uri_worker_map_update", &format!("{ev:?}"));
         }
-        Some(m.worker.to_string())
+        m
+    }
+
+    /// Whether this is the main server (JK_LOCAL_ADDR is honoured there only).
+    pub fn is_main_server(&self) -> bool {
+        self.is_main
+    }
+
+    /// The AJP endpoint of an ajp13 worker.
+    pub fn endpoint(&self, name: &str) -> Option<Arc<jk_ajp_client::Endpoint>> {
+        self.gen.endpoints.get(name).cloned()
+    }
+
+    /// The configured worker `name`.
+    pub fn worker(&self, name: &str) -> Option<&jk_config::Worker> {
+        self.gen.workers.worker(name)
+    }
+
+    /// Request-driven maintenance when no watchdog runs: at most once per worker.maintain.
+    pub fn maybe_maintain(&self) {
+        if self.gen.watchdog_interval > 0 || self.gen.maintain_secs == 0 {
+            return;
+        }
+        let now = jk_urimap::unix_now();
+        let last = self.gen.last_maintain.load(Ordering::Relaxed);
+        if now >= last + self.gen.maintain_secs
+            && self
+                .gen
+                .last_maintain
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            for ep in self.gen.endpoints.values() {
+                ep.maintain();
+            }
+        }
     }
 
     pub fn auto_alias_dir(&self) -> Option<&str> {
@@ -430,11 +472,16 @@ pub unsafe fn start_generation(
         }
     };
 
+    let (endpoints, endpoint_warnings) = crate::endpoints::build(&built.workers);
+    let maintain_secs = u64::from(built.workers.maintain_secs);
     let gen = Arc::new(Generation {
         props: built.props,
         workers: built.workers,
         watchdog_interval: global.watchdog_interval.unwrap_or(0),
         _shm: shm,
+        endpoints,
+        maintain_secs,
+        last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
     });
 
     let mut sinks: HashMap<String, Arc<dyn LogSink>> = HashMap::new();
@@ -471,6 +518,7 @@ pub unsafe fn start_generation(
             map: map.map(Arc::new),
             log: log.clone(),
             request_log,
+            is_main: s == main,
         });
         if main_log.is_none() {
             main_log = Some(log);
@@ -493,7 +541,7 @@ pub unsafe fn start_generation(
         }
     }
     if let Some(log) = main_log {
-        for w in &built.warnings {
+        for w in built.warnings.iter().chain(&endpoint_warnings) {
             log.log(Level::Warn, "init_jk", source_name(file!()), line!(), w);
         }
         for w in crate::pending::startup_warnings(main) {
@@ -551,6 +599,11 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
             }
             for rt in &maps {
                 rt.maintain();
+            }
+            if let Some(rt) = maps.first() {
+                for ep in rt.gen.endpoints.values() {
+                    ep.maintain();
+                }
             }
         });
     match spawned {

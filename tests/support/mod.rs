@@ -3,6 +3,7 @@
 //! directory. Every instance is stopped by its own pid file when dropped.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod tomcat;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -38,7 +39,49 @@ pub fn module_so() -> PathBuf {
         "{} not built (run `cargo build` first)",
         so.display()
     );
+    // `cargo test` does not rebuild a cdylib: refuse to test a module older than its sources.
+    let built = std::fs::metadata(&so).and_then(|m| m.modified()).unwrap();
+    if let Some(src) = newest_source(&repo()) {
+        assert!(
+            built >= src,
+            "{} is older than the sources: run `cargo build` (make test does) before the tests",
+            so.display()
+        );
+    }
     so
+}
+
+/// The newest modification time of the module's Rust and C sources.
+fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut dirs = vec![root.join("src")];
+    if let Ok(crates) = std::fs::read_dir(root.join("crates")) {
+        // Test-only crates do not go into the module.
+        dirs.extend(
+            crates
+                .flatten()
+                .filter(|e| e.file_name() != "jk-ajp-testserver")
+                .map(|e| e.path().join("src")),
+        );
+    }
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "rs" || x == "c" || x == "h")
+            {
+                let t = e.metadata().and_then(|m| m.modified()).ok();
+                newest = newest.max(t);
+            }
+        }
+    }
+    newest
 }
 
 /// The repository root (for fixtures).

@@ -1,0 +1,154 @@
+//! One TCP connection to a backend, with packet-level reads bounded by timeouts.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+
+use crate::config::EndpointConfig;
+
+/// Why a packet could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Nothing arrived within the wait.
+    Timeout,
+    /// The peer closed the connection or the read failed.
+    Closed(io::Error),
+    /// The header was not an AJP packet from a container, or too long.
+    Framing(String),
+}
+
+pub struct Conn {
+    stream: TcpStream,
+    pub(crate) last_used: Instant,
+    socket_timeout: Option<Duration>,
+    current_read_timeout: Option<Option<Duration>>,
+}
+
+impl Conn {
+    /// Opens a connection with the worker's socket options.
+    pub fn connect(cfg: &EndpointConfig, addr: SocketAddr) -> io::Result<Conn> {
+        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        sock.set_nodelay(true)?;
+        if cfg.keepalive {
+            sock.set_tcp_keepalive(&TcpKeepalive::new())?;
+        }
+        if cfg.socket_buffer > 0 {
+            // mod_jk raises a buffer smaller than a packet to the packet size.
+            let size = cfg.socket_buffer.max(cfg.max_packet_size);
+            sock.set_send_buffer_size(size)?;
+            sock.set_recv_buffer_size(size)?;
+        }
+        if let Some(src) = cfg.source {
+            sock.bind(&SockAddr::from(SocketAddr::new(src, 0)))?;
+        }
+        match cfg.connect_timeout {
+            Some(t) if !t.is_zero() => sock.connect_timeout(&SockAddr::from(addr), t)?,
+            _ => sock.connect(&SockAddr::from(addr))?,
+        }
+        let stream: TcpStream = sock.into();
+        stream.set_write_timeout(cfg.socket_timeout)?;
+        Ok(Conn {
+            stream,
+            last_used: Instant::now(),
+            socket_timeout: cfg.socket_timeout,
+            current_read_timeout: None,
+        })
+    }
+
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
+        // A zero duration means "no timeout" here (std rejects zero).
+        let t = t.filter(|d| !d.is_zero());
+        if self.current_read_timeout != Some(t) {
+            self.stream.set_read_timeout(t)?;
+            self.current_read_timeout = Some(t);
+        }
+        Ok(())
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Reads one packet from the backend into `buf` (payload only), waiting at most `wait`
+    /// (None: forever) for its first byte and socket_timeout for the rest.
+    pub fn read_packet(
+        &mut self,
+        buf: &mut Vec<u8>,
+        wait: Option<Duration>,
+        max_packet_size: usize,
+    ) -> Result<(), ReadError> {
+        let mut head = [0u8; 4];
+        self.set_read_timeout(wait).map_err(ReadError::Closed)?;
+        // The first byte is the one reply_timeout bounds.
+        match self.stream.read(&mut head[..1]) {
+            Ok(0) => {
+                return Err(ReadError::Closed(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed by the backend",
+                )))
+            }
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => return Err(ReadError::Timeout),
+            Err(e) => return Err(ReadError::Closed(e)),
+        }
+        self.set_read_timeout(self.socket_timeout)
+            .map_err(ReadError::Closed)?;
+        self.read_exact(&mut head[1..])?;
+        let len = jk_ajp::read_header(&head, max_packet_size)
+            .map_err(|e| ReadError::Framing(e.to_string()))?;
+        buf.clear();
+        buf.resize(len, 0);
+        self.read_exact(buf)?;
+        self.last_used = Instant::now();
+        Ok(())
+    }
+
+    fn read_exact(&mut self, b: &mut [u8]) -> Result<(), ReadError> {
+        self.stream.read_exact(b).map_err(|e| {
+            if is_timeout(&e) {
+                ReadError::Timeout
+            } else {
+                ReadError::Closed(e)
+            }
+        })
+    }
+
+    /// True if the backend has not closed this idle connection (a non-blocking peek sees no
+    /// EOF and no stray bytes).
+    pub fn is_alive(&self) -> bool {
+        if self.stream.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut b = [0u8; 1];
+        let alive =
+            matches!(self.stream.peek(&mut b), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        let restored = self.stream.set_nonblocking(false).is_ok();
+        alive && restored
+    }
+
+    /// Sends a CPING and waits up to `wait` for the CPONG.
+    pub fn cping(&mut self, wait: Duration, max_packet_size: usize) -> bool {
+        if self.send(&jk_ajp::CPING).is_err() {
+            return false;
+        }
+        let mut buf = Vec::with_capacity(8);
+        match self.read_packet(&mut buf, Some(wait), max_packet_size) {
+            Ok(()) => matches!(jk_ajp::decode_reply(&buf), Ok(jk_ajp::Reply::CPong)),
+            Err(_) => false,
+        }
+    }
+
+    /// Closes hard (RST instead of FIN is not needed; dropping closes).
+    pub fn shutdown(self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

@@ -1,0 +1,101 @@
+//! Failure classes of one request to a backend, and the one table that maps them to the HTTP
+//! status mod_jk answers (reference §8.3) and to whether a retry on another connection (or,
+//! in a load balancer, another member) may happen.
+
+use std::fmt;
+
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Contact disabled (port 0 / unresolvable host).
+    Disabled,
+    /// No free pooled connection within connection_acquire_timeout.
+    NoConnection,
+    /// connect() failed or timed out, or the connect CPing failed.
+    Connect,
+    /// Sending the request failed (before the backend answered anything).
+    Send,
+    /// The backend did not send the next packet within reply_timeout.
+    ReplyTimeout,
+    /// The backend closed the connection or a read failed.
+    BackendClosed,
+    /// Bad packet magic or length (framing).
+    ProtocolFraming,
+    /// Invalid message content, unknown type, chunk too long.
+    ProtocolContent,
+    /// The forward request does not fit into max_packet_size.
+    RequestTooLarge,
+    /// Reading the request body from the client failed.
+    ClientRead,
+    /// Writing the response to the client failed (client went away).
+    ClientWrite,
+    /// The backend answered a status listed in fail_on_status.
+    FailOnStatus {
+        /// True for a positive code (the lb member goes to ERROR), false for a negative one.
+        hard: bool,
+    },
+}
+
+impl ErrorKind {
+    /// The HTTP status mod_jk returns for this class.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::Disabled
+            | ErrorKind::NoConnection
+            | ErrorKind::Connect
+            | ErrorKind::Send
+            | ErrorKind::FailOnStatus { .. } => 503,
+            ErrorKind::ReplyTimeout => 504,
+            ErrorKind::BackendClosed | ErrorKind::ProtocolFraming => 502,
+            ErrorKind::ProtocolContent => 500,
+            ErrorKind::RequestTooLarge => 413,
+            ErrorKind::ClientRead => 400,
+            // The client is gone; nothing more can be sent.
+            ErrorKind::ClientWrite => 200,
+        }
+    }
+
+    /// True when the failure is the client's (no failover, member stays OK).
+    pub fn is_client_error(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::ClientRead | ErrorKind::ClientWrite | ErrorKind::RequestTooLarge
+        )
+    }
+}
+
+/// A failed request: its class, whether another attempt may be made, and an operator-readable
+/// description naming the worker and address.
+#[derive(Debug, Clone)]
+pub struct ServiceError {
+    /// The class.
+    pub kind: ErrorKind,
+    /// True when the request may be sent again (elsewhere): nothing the backend processed
+    /// reached the client and the request body can be replayed.
+    pub recoverable: bool,
+    /// What happened, for the log.
+    pub message: String,
+}
+
+impl ServiceError {
+    pub(crate) fn new(kind: ErrorKind, recoverable: bool, message: impl Into<String>) -> Self {
+        ServiceError {
+            kind,
+            recoverable,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status for the client.
+    pub fn http_status(&self) -> u16 {
+        self.kind.http_status()
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ServiceError {}

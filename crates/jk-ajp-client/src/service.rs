@@ -1,0 +1,629 @@
+//! One request through one endpoint: acquire a connection, send, stream the body both ways,
+//! classify what went wrong, retry when nothing irreversible has happened yet.
+
+use std::io;
+use std::time::Duration;
+
+use jk_ajp::Reply;
+
+use crate::config::{recovery, EndpointConfig};
+use crate::conn::{Conn, ReadError};
+use crate::error::{ErrorKind, ServiceError};
+use crate::pool::{Pool, PoolStats};
+
+/// The HTTP side of one request, implemented by the httpd glue.
+pub trait Peer {
+    /// Reads request body bytes; Ok(0) at the end of the body.
+    fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Sets status, reason (may be empty: the web server picks its own phrase) and headers.
+    fn start_response(
+        &mut self,
+        status: u16,
+        reason: &str,
+        headers: &[(String, String)],
+    ) -> io::Result<()>;
+    /// Writes response body bytes.
+    fn write_body(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Pushes what was written so far to the client.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// The request body the client announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// No body (Content-Length 0 or none, not chunked).
+    None,
+    /// Content-Length bytes.
+    Length(u64),
+    /// Chunked (or Content-Length ignored): read until the end.
+    Chunked,
+}
+
+/// What the glue hands over for one request.
+pub struct ServiceRequest<'a> {
+    /// The encoded FORWARD_REQUEST packet (header included).
+    pub packet: &'a [u8],
+    /// The request body.
+    pub body: Body,
+    /// HEAD: body chunks are read from the backend but not written.
+    pub is_head: bool,
+    /// GET (for recovery_options 16).
+    pub is_get: bool,
+    /// Per-request reply timeout (mount extension or JK_REPLY_TIMEOUT): Some(None) = wait
+    /// forever; None = the worker's.
+    pub reply_timeout: Option<Option<Duration>>,
+    /// Per-mount fail_on_status replacing the worker's.
+    pub fail_on_status: Option<&'a [i32]>,
+    /// JkOptions +FlushPackets.
+    pub flush_packets: bool,
+    /// JkOptions +FlushHeader.
+    pub flush_header: bool,
+    /// JkOptions +DisableReuse: close the connection after this request.
+    pub disable_reuse: bool,
+}
+
+/// What a served request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResponseSummary {
+    /// The backend's status.
+    pub status: u16,
+    /// Response body bytes received from the backend.
+    pub body_bytes: u64,
+    /// Request body bytes read from the client.
+    pub read_bytes: u64,
+    /// Connection attempts used (1 = first try).
+    pub attempts: u32,
+}
+
+/// One ajp13 worker in one httpd child.
+pub struct Endpoint {
+    cfg: EndpointConfig,
+    pool: Pool,
+}
+
+/// State of the request body across attempts.
+struct BodyState {
+    kind: Body,
+    /// Content-Length bytes not yet read from the client.
+    remaining: u64,
+    /// The chunked body ended.
+    ended: bool,
+    /// The first body packet, kept to replay it on a retry.
+    first_packet: Option<Vec<u8>>,
+    /// More than the first packet was read: the request cannot be replayed any more.
+    streamed: bool,
+    read_bytes: u64,
+}
+
+enum Attempt {
+    Done(ResponseSummary),
+    /// Retry on a fresh connection without counting an attempt (stale pooled connection).
+    Stale,
+    Failed(ServiceError),
+}
+
+impl Endpoint {
+    pub fn new(cfg: EndpointConfig) -> Endpoint {
+        let pool = Pool::new(cfg.pool_size);
+        Endpoint { cfg, pool }
+    }
+
+    pub fn config(&self) -> &EndpointConfig {
+        &self.cfg
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    fn err(&self, kind: ErrorKind, recoverable: bool, what: &str) -> ServiceError {
+        let addr = self
+            .cfg
+            .addr
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "(disabled)".into());
+        ServiceError::new(
+            kind,
+            recoverable,
+            format!("({}) {addr}: {what}", self.cfg.name),
+        )
+    }
+
+    /// Serves one request (reference §7.6–7.8, §8.3).
+    pub fn service(
+        &self,
+        req: &ServiceRequest<'_>,
+        peer: &mut dyn Peer,
+    ) -> Result<ResponseSummary, ServiceError> {
+        let Some(addr) = self.cfg.addr else {
+            return Err(self.err(
+                ErrorKind::Disabled,
+                true,
+                "contact disabled (port 0 or unresolvable host)",
+            ));
+        };
+        let max = self.cfg.max_packet_size;
+        let mut body = BodyState {
+            kind: req.body,
+            remaining: match req.body {
+                Body::Length(n) => n,
+                _ => 0,
+            },
+            ended: matches!(req.body, Body::None),
+            first_packet: None,
+            streamed: false,
+            read_bytes: 0,
+        };
+        // mod_jk sends the first body packet right after the forward request when the
+        // client announced a Content-Length.
+        if let Body::Length(n) = req.body {
+            if n > 0 {
+                let data = self.read_client(peer, &mut body, max - 6)?;
+                body.first_packet = Some(encode_chunk(&data, max)?);
+            }
+        }
+        let retries = self.cfg.retries.max(1);
+        let mut last: Option<ServiceError> = None;
+        let mut attempt = 0;
+        let mut stale_retries = 0;
+        while attempt < retries {
+            if attempt > 0 && !self.cfg.retry_interval.is_zero() {
+                std::thread::sleep(self.cfg.retry_interval);
+            }
+            attempt += 1;
+            let Some(slot) = self.pool.acquire(self.cfg.acquire_timeout) else {
+                last = Some(self.err(
+                    ErrorKind::NoConnection,
+                    true,
+                    "Unable to get the free endpoint",
+                ));
+                continue;
+            };
+            let (conn, reused) = match slot.conn {
+                Some(mut c) => {
+                    let alive =
+                        c.is_alive() && self.cfg.ping.prepost.is_none_or(|t| c.cping(t, max));
+                    if alive {
+                        (c, true)
+                    } else {
+                        c.shutdown();
+                        match self.open(addr) {
+                            Ok(c) => (c, false),
+                            Err(e) => {
+                                self.pool.release(None);
+                                last = Some(e);
+                                continue;
+                            }
+                        }
+                    }
+                }
+                None => match self.open(addr) {
+                    Ok(c) => (c, false),
+                    Err(e) => {
+                        self.pool.release(None);
+                        last = Some(e);
+                        continue;
+                    }
+                },
+            };
+            match self.exchange(conn, reused, req, &mut body, peer) {
+                Attempt::Done(mut s) => {
+                    s.attempts = attempt;
+                    s.read_bytes = body.read_bytes;
+                    return Ok(s);
+                }
+                Attempt::Stale if stale_retries < self.cfg.pool_size + 1 => {
+                    // A pooled connection the backend had closed: not the request's fault.
+                    stale_retries += 1;
+                    attempt -= 1;
+                }
+                Attempt::Stale => {
+                    last = Some(self.err(
+                        ErrorKind::Send,
+                        true,
+                        "connections keep failing before any reply",
+                    ));
+                }
+                Attempt::Failed(e) => {
+                    if !e.recoverable {
+                        return Err(e);
+                    }
+                    last = Some(e);
+                }
+            }
+            if body.streamed {
+                break;
+            }
+        }
+        Err(last.unwrap_or_else(|| self.err(ErrorKind::Connect, true, "no attempt made")))
+    }
+
+    /// Connects (and CPings when ping mode C is on). Errors are Connect class.
+    fn open(&self, addr: std::net::SocketAddr) -> Result<Conn, ServiceError> {
+        let mut c = Conn::connect(&self.cfg, addr).map_err(|e| {
+            self.err(
+                ErrorKind::Connect,
+                true,
+                &format!(
+                    "connecting to backend failed. Tomcat is probably not started or is listening on the wrong port (errno={}: {e})",
+                    e.raw_os_error().unwrap_or(0)
+                ),
+            )
+        })?;
+        if let Some(t) = self.cfg.ping.connect {
+            if !c.cping(t, self.cfg.max_packet_size) {
+                c.shutdown();
+                return Err(self.err(
+                    ErrorKind::Connect,
+                    true,
+                    "no CPONG after connect within the timeout",
+                ));
+            }
+        }
+        Ok(c)
+    }
+
+    /// Reads up to `limit` bytes of request body (respecting Content-Length) from the client.
+    fn read_client(
+        &self,
+        peer: &mut dyn Peer,
+        body: &mut BodyState,
+        limit: usize,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let want = match body.kind {
+            Body::None => 0,
+            Body::Length(_) => (body.remaining.min(limit as u64)) as usize,
+            Body::Chunked if body.ended => 0,
+            Body::Chunked => limit,
+        };
+        let mut data = vec![0u8; want];
+        let mut got = 0;
+        // For chunked bodies mod_jk collects at least (limit - 12) bytes or the end.
+        let enough = match body.kind {
+            Body::Chunked => limit.saturating_sub(12).max(1),
+            _ => want,
+        };
+        while got < want && got < enough {
+            match peer.read_body(&mut data[got..]) {
+                Ok(0) => {
+                    if let Body::Length(_) = body.kind {
+                        return Err(self.err(
+                            ErrorKind::ClientRead,
+                            false,
+                            "the client closed before sending the announced request body",
+                        ));
+                    }
+                    body.ended = true;
+                    break;
+                }
+                Ok(n) => got += n,
+                Err(e) => {
+                    return Err(self.err(
+                        ErrorKind::ClientRead,
+                        false,
+                        &format!("reading the request body failed: {e}"),
+                    ))
+                }
+            }
+        }
+        data.truncate(got);
+        if let Body::Length(_) = body.kind {
+            body.remaining -= got as u64;
+            if body.remaining == 0 {
+                body.ended = true;
+            }
+        }
+        body.read_bytes += got as u64;
+        Ok(data)
+    }
+
+    fn reply_wait(&self, req: &ServiceRequest<'_>) -> Option<Duration> {
+        match req.reply_timeout {
+            Some(t) => t,
+            None => self.cfg.reply_timeout,
+        }
+    }
+
+    /// Whether a failure after the request was sent (before headers) may be retried.
+    fn recoverable_after_send(&self, req: &ServiceRequest<'_>) -> bool {
+        let o = self.cfg.recovery_options;
+        if o & recovery::NO_RETRY_AFTER_SEND == 0 {
+            return true;
+        }
+        if o & recovery::HEAD_RECOVERABLE != 0 {
+            return req.is_head;
+        }
+        o & recovery::GET_RECOVERABLE != 0 && req.is_get
+    }
+
+    /// One attempt on one connection.
+    fn exchange(
+        &self,
+        mut conn: Conn,
+        reused: bool,
+        req: &ServiceRequest<'_>,
+        body: &mut BodyState,
+        peer: &mut dyn Peer,
+    ) -> Attempt {
+        let max = self.cfg.max_packet_size;
+        let mut sent = conn.send(req.packet);
+        // A Content-Length body's first packet goes unsolicited; a chunked body's first packet
+        // (kept from an earlier attempt) answers the first GET_BODY_CHUNK again.
+        let mut chunk_replay = None;
+        match (&body.first_packet, body.kind) {
+            (Some(p), Body::Length(_)) if sent.is_ok() => sent = conn.send(p),
+            (Some(p), Body::Chunked) => chunk_replay = Some(p.clone()),
+            _ => {}
+        }
+        if let Err(e) = sent {
+            self.pool.release(None);
+            if reused {
+                return Attempt::Stale;
+            }
+            return Attempt::Failed(self.err(
+                ErrorKind::Send,
+                true,
+                &format!("sending the request failed: {e}"),
+            ));
+        }
+        let mut headers_started = false;
+        let mut output_started = false;
+        let mut received_any = false;
+        let mut status = 0u16;
+        let mut body_bytes = 0u64;
+        let mut buf = Vec::with_capacity(max);
+        let fail_on = req.fail_on_status.unwrap_or(&self.cfg.fail_on_status);
+        loop {
+            let recoverable = !output_started && !body.streamed && self.recoverable_after_send(req);
+            if let Err(e) = conn.read_packet(&mut buf, self.reply_wait(req), max) {
+                self.pool.release(None);
+                conn.shutdown();
+                return match e {
+                    ReadError::Timeout => Attempt::Failed(self.err(
+                        ErrorKind::ReplyTimeout,
+                        recoverable,
+                        "Timeout with waiting reply from tomcat. Tomcat is down, stopped or network problems",
+                    )),
+                    ReadError::Closed(_) if reused && !received_any => Attempt::Stale,
+                    ReadError::Closed(e) => Attempt::Failed(self.err(
+                        ErrorKind::BackendClosed,
+                        recoverable,
+                        &format!("Tomcat is down or refused connection. No response has been sent to the client (yet): {e}"),
+                    )),
+                    ReadError::Framing(m) => Attempt::Failed(self.err(ErrorKind::ProtocolFraming, recoverable, &m)),
+                };
+            }
+            let first_message = !received_any;
+            received_any = true;
+            let reply = match jk_ajp::decode_reply(&buf) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.pool.release(None);
+                    conn.shutdown();
+                    return Attempt::Failed(self.err(
+                        ErrorKind::ProtocolContent,
+                        recoverable,
+                        &e.to_string(),
+                    ));
+                }
+            };
+            match reply {
+                Reply::SendHeaders {
+                    status: st,
+                    reason,
+                    headers,
+                } => {
+                    if headers_started {
+                        self.pool.release(None);
+                        conn.shutdown();
+                        return Attempt::Failed(self.err(
+                            ErrorKind::ProtocolContent,
+                            false,
+                            "a second SEND_HEADERS",
+                        ));
+                    }
+                    headers_started = true;
+                    status = st;
+                    if let Some(&code) =
+                        fail_on.iter().find(|&&c| c.unsigned_abs() == u32::from(st))
+                    {
+                        // The response is discarded; the connection cannot be reused mid-reply.
+                        self.pool.release(None);
+                        conn.shutdown();
+                        return Attempt::Failed(self.err(
+                            ErrorKind::FailOnStatus { hard: code > 0 },
+                            !body.streamed,
+                            &format!("response status {st} is listed in fail_on_status"),
+                        ));
+                    }
+                    let hs: Vec<(String, String)> = headers
+                        .iter()
+                        .map(|(n, v)| {
+                            (
+                                String::from_utf8_lossy(n.as_bytes()).into_owned(),
+                                String::from_utf8_lossy(v).into_owned(),
+                            )
+                        })
+                        .collect();
+                    output_started = true;
+                    let reason = String::from_utf8_lossy(reason);
+                    if let Err(e) = peer.start_response(st, &reason, &hs) {
+                        return self.client_gone(conn, e);
+                    }
+                    if req.flush_header {
+                        if let Err(e) = peer.flush() {
+                            return self.client_gone(conn, e);
+                        }
+                    }
+                }
+                Reply::SendBodyChunk(data) => {
+                    if data.is_empty() {
+                        // A flush request; stale before headers (ignored).
+                        if headers_started {
+                            if let Err(e) = peer.flush() {
+                                return self.client_gone(conn, e);
+                            }
+                        }
+                        continue;
+                    }
+                    if !headers_started {
+                        if first_message {
+                            self.pool.release(None);
+                            conn.shutdown();
+                            return Attempt::Failed(self.err(
+                                ErrorKind::ProtocolContent,
+                                recoverable,
+                                "Unexpected AJP13_SEND_BODY_CHUNK before SEND_HEADERS",
+                            ));
+                        }
+                        // mod_jk: "Write without start, starting with defaults".
+                        headers_started = true;
+                        status = 200;
+                        if let Err(e) = peer.start_response(200, "", &[]) {
+                            return self.client_gone(conn, e);
+                        }
+                    }
+                    body_bytes += data.len() as u64;
+                    output_started = true;
+                    if !req.is_head {
+                        if let Err(e) = peer.write_body(data) {
+                            return self.client_gone(conn, e);
+                        }
+                        if req.flush_packets {
+                            if let Err(e) = peer.flush() {
+                                return self.client_gone(conn, e);
+                            }
+                        }
+                    }
+                }
+                Reply::GetBodyChunk { requested } => {
+                    if let Some(p) = chunk_replay.take() {
+                        if let Err(e) = conn.send(&p) {
+                            self.pool.release(None);
+                            return Attempt::Failed(self.err(
+                                ErrorKind::Send,
+                                true,
+                                &format!("sending the request body failed: {e}"),
+                            ));
+                        }
+                        continue;
+                    }
+                    let limit = (requested as usize).min(max - 6);
+                    let is_first = body.first_packet.is_none() && body.read_bytes == 0;
+                    if !is_first {
+                        body.streamed = true;
+                    }
+                    let data = match self.read_client(peer, body, limit) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            self.pool.release(None);
+                            conn.shutdown();
+                            return Attempt::Failed(e);
+                        }
+                    };
+                    let packet = if data.is_empty() {
+                        jk_ajp::EMPTY_BODY_PACKET.to_vec()
+                    } else {
+                        match encode_chunk(&data, max) {
+                            Ok(p) => p,
+                            Err(e) => {
+                                self.pool.release(None);
+                                return Attempt::Failed(e);
+                            }
+                        }
+                    };
+                    if is_first && !data.is_empty() {
+                        body.first_packet = Some(packet.clone());
+                    }
+                    if let Err(e) = conn.send(&packet) {
+                        self.pool.release(None);
+                        return Attempt::Failed(self.err(
+                            ErrorKind::Send,
+                            !output_started && !body.streamed,
+                            &format!("sending the request body failed: {e}"),
+                        ));
+                    }
+                }
+                Reply::EndResponse { reuse } => {
+                    if reuse && !self.cfg.disable_reuse && !req.disable_reuse {
+                        self.pool.release(Some(conn));
+                    } else {
+                        self.pool.release(None);
+                        conn.shutdown();
+                    }
+                    if !headers_started {
+                        status = 200;
+                        if let Err(e) = peer.start_response(200, "", &[]) {
+                            return Attempt::Failed(self.err(
+                                ErrorKind::ClientWrite,
+                                false,
+                                &e.to_string(),
+                            ));
+                        }
+                    }
+                    return Attempt::Done(ResponseSummary {
+                        status,
+                        body_bytes,
+                        read_bytes: 0,
+                        attempts: 0,
+                    });
+                }
+                Reply::CPong => {
+                    self.pool.release(None);
+                    conn.shutdown();
+                    return Attempt::Failed(self.err(
+                        ErrorKind::ProtocolContent,
+                        recoverable,
+                        "Unknown AJP protocol code: 09 (CPONG during a response)",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The client went away: stop reading from the backend and drop the connection.
+    fn client_gone(&self, conn: Conn, e: io::Error) -> Attempt {
+        self.pool.release(None);
+        conn.shutdown();
+        Attempt::Failed(self.err(
+            ErrorKind::ClientWrite,
+            false,
+            &format!("writing to the client failed: {e}"),
+        ))
+    }
+
+    /// Maintenance: close connections idle longer than connection_pool_timeout (keeping
+    /// connection_pool_minsize), and CPing those idle longer than connection_ping_interval.
+    pub fn maintain(&self) {
+        if let Some(t) = self.cfg.pool_timeout {
+            for c in self.pool.take_idle_older_than(t, self.cfg.pool_minsize) {
+                c.shutdown();
+            }
+        }
+        if let (Some(wait), Some(idle)) = (self.cfg.ping.interval, self.cfg.ping_interval) {
+            for mut c in self.pool.take_idle_for(idle) {
+                if c.cping(wait, self.cfg.max_packet_size) {
+                    self.pool.release(Some(c));
+                } else {
+                    c.shutdown();
+                    self.pool.release(None);
+                }
+            }
+        }
+    }
+
+    /// Closes idle connections (after a host/port change).
+    pub fn reset_connections(&self) {
+        self.pool.clear_idle();
+    }
+}
+
+fn encode_chunk(data: &[u8], max: usize) -> Result<Vec<u8>, ServiceError> {
+    jk_ajp::encode_body_chunk(data, max).map_err(|e| {
+        ServiceError::new(
+            ErrorKind::ProtocolContent,
+            false,
+            format!("encoding a body chunk failed: {e}"),
+        )
+    })
+}

@@ -1,0 +1,184 @@
+//! The HTTP side of a forwarded request: reads the client's body and writes the backend's
+//! response through httpd (reference §7.9, `ws_read`/`ws_start_response`/`ws_write`).
+
+use std::ffi::{c_char, c_int, CString};
+use std::io;
+
+use crate::cstr::{opt_str, pstrdup};
+use crate::ffi;
+use crate::request::Req;
+
+pub struct HttpPeer {
+    req: Req,
+    read_started: bool,
+    /// Response body bytes handed to httpd.
+    pub written: u64,
+    pub headers_sent: bool,
+    /// Something was flushed to the client (headers or body may be on the wire).
+    pub flushed: bool,
+}
+
+impl HttpPeer {
+    pub fn new(req: Req) -> HttpPeer {
+        HttpPeer {
+            req,
+            read_started: false,
+            written: 0,
+            headers_sent: false,
+            flushed: false,
+        }
+    }
+
+    fn r(&self) -> *mut ffi::request_rec {
+        self.req.raw()
+    }
+
+    fn table_set(&self, table: *mut ffi::apr_table_t, k: &str, v: &str, add: bool) {
+        // SAFETY: strings copied into the request pool; the table belongs to the live request.
+        unsafe {
+            let kp = pstrdup(self.req.pool(), k);
+            let vp = pstrdup(self.req.pool(), v);
+            if add {
+                ffi::apr_table_addn(table, kp, vp);
+            } else {
+                ffi::apr_table_setn(table, kp, vp);
+            }
+        }
+    }
+}
+
+/// The reason phrase httpd knows for `status`, or mod_jk's "Unknown Reason".
+fn default_reason(status: u16) -> String {
+    // SAFETY: ap_get_status_line returns a static string ("500 Internal..." for unknown codes).
+    let line = unsafe { opt_str(ffi::ap_get_status_line(c_int::from(status))) }
+        .map(|s| s.into_owned())
+        .unwrap_or_default();
+    if status != 500 && line.starts_with("500 ") {
+        "Unknown Reason".to_string()
+    } else {
+        line.get(4..).unwrap_or("").to_string()
+    }
+}
+
+impl HttpPeer {
+    /// True while nothing has reached httpd's output: an error status can still replace the
+    /// backend's partial answer (httpd then sends its own error page).
+    pub fn can_still_fail(&self) -> bool {
+        self.written == 0 && !self.flushed
+    }
+
+    /// Forgets the backend's status line and headers so httpd's error response is clean.
+    pub fn discard_response(&mut self) {
+        let r = self.r();
+        // SAFETY: live request; clearing its output header table and status line.
+        unsafe {
+            (*r).status_line = std::ptr::null();
+            ffi::apr_table_clear((*r).headers_out);
+        }
+        self.headers_sent = false;
+    }
+}
+
+impl jk_ajp_client::Peer for HttpPeer {
+    fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.r();
+        if !self.read_started {
+            // SAFETY: live request; ap_setup_client_block was called by the handler.
+            if unsafe { ffi::ap_should_client_block(r) } == 0 {
+                return Ok(0);
+            }
+            self.read_started = true;
+        }
+        // SAFETY: live request, buffer of buf.len() bytes.
+        let n =
+            unsafe { ffi::ap_get_client_block(r, buf.as_mut_ptr().cast::<c_char>(), buf.len()) };
+        if n < 0 {
+            Err(io::Error::other(
+                "reading the request body from the client failed",
+            ))
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    fn start_response(
+        &mut self,
+        status: u16,
+        reason: &str,
+        headers: &[(String, String)],
+    ) -> io::Result<()> {
+        let r = self.r();
+        let reason = if reason.is_empty() {
+            default_reason(status)
+        } else {
+            reason.to_string()
+        };
+        // SAFETY: live request; status line copied into its pool.
+        unsafe {
+            (*r).status = c_int::from(status);
+            (*r).status_line = pstrdup(self.req.pool(), &format!("{status} {reason}"));
+        }
+        // SAFETY: the request's header tables are live.
+        let headers_out = unsafe { (*r).headers_out };
+        for (name, value) in headers {
+            if name.eq_ignore_ascii_case("Content-Type") {
+                let lower = value.to_ascii_lowercase();
+                // SAFETY: pool copy of the value; httpd keeps the pointer.
+                unsafe { ffi::ap_set_content_type(r, pstrdup(self.req.pool(), &lower)) };
+            } else if name.eq_ignore_ascii_case("Content-Length") {
+                match value.trim().parse::<i64>() {
+                    // SAFETY: live request.
+                    Ok(n) => unsafe { ffi::ap_set_content_length(r, n) },
+                    Err(_) => self.table_set(headers_out, name, value, false),
+                }
+            } else if name.eq_ignore_ascii_case("Location")
+                || name.eq_ignore_ascii_case("Transfer-Encoding")
+            {
+                self.table_set(headers_out, name, value, false);
+            } else if name.eq_ignore_ascii_case("Last-Modified") {
+                let c = CString::new(value.as_str()).unwrap_or_default();
+                // SAFETY: apr_date_parse_http reads the NUL-terminated string; the request is live.
+                unsafe {
+                    let t = ffi::apr_date_parse_http(c.as_ptr());
+                    ffi::ap_update_mtime(r, t);
+                    ffi::ap_set_last_modified(r);
+                }
+            } else {
+                // Every other header is added: several Set-Cookie stay several.
+                self.table_set(headers_out, name, value, true);
+            }
+        }
+        self.headers_sent = true;
+        Ok(())
+    }
+
+    fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = rest.len().min(i32::MAX as usize);
+            // SAFETY: live request; httpd copies or sends the bytes before returning.
+            let w = unsafe { ffi::ap_rwrite(rest.as_ptr().cast(), n as c_int, self.r()) };
+            if w < 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the client went away",
+                ));
+            }
+            self.written += n as u64;
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flushed = true;
+        // SAFETY: live request.
+        if unsafe { ffi::ap_rflush(self.r()) } < 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the client went away",
+            ));
+        }
+        Ok(())
+    }
+}
