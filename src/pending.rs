@@ -1,10 +1,9 @@
-//! Directives that are accepted and parsed but whose effect lands with a later milestone
-//! (AJP13 forwarding). Each one used gets one startup warning naming it, so nothing is
-//! silently ignored.
+//! Directives that are accepted but have no effect in this build get one startup warning
+//! each, so nothing is silently ignored.
 
 use std::collections::BTreeSet;
 
-use jk_directives::{Indicator, JkOptions};
+use jk_directives::Indicator;
 
 use crate::ffi;
 use crate::server_conf::state_of;
@@ -16,20 +15,8 @@ pub fn startup_warnings(main: *mut ffi::server_rec) -> Vec<String> {
     while !s.is_null() {
         // SAFETY: httpd's live server list during post_config.
         if let Some(st) = unsafe { state_of(s) } {
-            let c = &st.conf;
-            if c.options != JkOptions::default() {
-                used.insert("JkOptions");
-            }
-            if c.env_vars.is_some() {
-                used.insert("JkEnvVar");
-            }
-            if c.extract_ssl.is_some() {
-                used.insert("JkExtractSSL");
-            }
-            for i in Indicator::ALL {
-                if i != Indicator::Worker && c.indicators.get(i).is_some() {
-                    used.insert(i.directive());
-                }
+            if st.conf.indicators.get(Indicator::RequestId).is_some() {
+                used.insert(Indicator::RequestId.directive());
             }
         }
         // SAFETY: as above.
@@ -37,13 +24,10 @@ pub fn startup_warnings(main: *mut ffi::server_rec) -> Vec<String> {
     }
     used.into_iter()
         .map(|d| {
-            let what = if d == "JkOptions" {
-                "is parsed and checked; its forwarding options take effect with AJP13 \
-                 forwarding (RejectUnsafeURI and ForwardDirectories already apply)"
-            } else {
-                "is parsed and checked; it takes effect with AJP13 forwarding"
-            };
-            format!("{d} {what}, which this build does not have yet")
+            format!(
+                "{d} is accepted for compatibility with mod_jk 1.2.49 configurations; \
+                 it has no effect in this build"
+            )
         })
         .collect()
 }
