@@ -1,0 +1,406 @@
+#![allow(clippy::unwrap_used)]
+//! The client against the independent recording AJP server, over real sockets.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use jk_ajp_client::{Body, Endpoint, EndpointConfig, ErrorKind, Peer, PingModes, ServiceRequest};
+use jk_ajp_testserver::{Behaviour, Response, TestServer};
+
+/// A Peer that records what the backend answered and serves a fixed request body.
+#[derive(Default)]
+struct Recorder {
+    body_in: Vec<u8>,
+    read_pos: usize,
+    status: Option<u16>,
+    reason: String,
+    headers: Vec<(String, String)>,
+    out: Vec<u8>,
+    flushes: usize,
+    fail_writes: bool,
+}
+
+impl Peer for Recorder {
+    fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.body_in.len() - self.read_pos);
+        buf[..n].copy_from_slice(&self.body_in[self.read_pos..self.read_pos + n]);
+        self.read_pos += n;
+        Ok(n)
+    }
+    fn start_response(
+        &mut self,
+        status: u16,
+        reason: &str,
+        headers: &[(String, String)],
+    ) -> io::Result<()> {
+        self.status = Some(status);
+        self.reason = reason.to_string();
+        self.headers = headers.to_vec();
+        Ok(())
+    }
+    fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.fail_writes {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "client gone"));
+        }
+        self.out.extend_from_slice(data);
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.flushes += 1;
+        Ok(())
+    }
+}
+
+fn packet(method: &str, uri: &str, content_length: Option<u64>, chunked: bool) -> Vec<u8> {
+    jk_ajp::ForwardRequest {
+        method,
+        req_uri: uri.as_bytes(),
+        content_length,
+        chunked,
+        remote_port: b"1234",
+        local_addr: b"127.0.0.1",
+        remote_addr: b"127.0.0.1",
+        server_name: b"localhost",
+        ..Default::default()
+    }
+    .encode(8192)
+    .unwrap()
+}
+
+fn req(packet: &[u8], body: Body) -> ServiceRequest<'_> {
+    ServiceRequest {
+        packet,
+        body,
+        is_head: false,
+        is_get: true,
+        reply_timeout: None,
+        fail_on_status: None,
+        flush_packets: false,
+        flush_header: false,
+        disable_reuse: false,
+    }
+}
+
+fn endpoint(server: &TestServer, tweak: impl FnOnce(&mut EndpointConfig)) -> Endpoint {
+    let mut cfg = EndpointConfig::new("w", Some(server.addr()));
+    cfg.retry_interval = Duration::from_millis(10);
+    tweak(&mut cfg);
+    Endpoint::new(cfg)
+}
+
+#[test]
+fn serves_and_reuses_the_connection() {
+    let server = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Respond(Response::text(200, "OK", "hi")),
+    )
+    .unwrap();
+    let ep = endpoint(&server, |_| {});
+    let p = packet("GET", "/a", None, false);
+    for _ in 0..5 {
+        let mut peer = Recorder::default();
+        let s = ep.service(&req(&p, Body::None), &mut peer).unwrap();
+        assert_eq!((s.status, peer.out.as_slice()), (200, &b"hi"[..]));
+        assert_eq!(s.attempts, 1);
+    }
+    assert_eq!(server.connections_accepted(), 1);
+    assert_eq!(ep.pool_stats().idle, 1);
+}
+
+#[test]
+fn uploads_a_content_length_body_in_packets() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let ep = endpoint(&server, |_| {});
+    let body: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
+    let p = packet("POST", "/up", Some(body.len() as u64), false);
+    let mut peer = Recorder {
+        body_in: body.clone(),
+        ..Default::default()
+    };
+    let s = ep
+        .service(&req(&p, Body::Length(body.len() as u64)), &mut peer)
+        .unwrap();
+    assert_eq!(peer.out, body);
+    assert_eq!(s.read_bytes, 30_000);
+    let rec = server.requests();
+    // 8186 + 8186 + 8186 + 5442 bytes; first unsolicited.
+    let sizes: Vec<usize> = rec[0].body_packets.iter().map(|p| p.len()).collect();
+    assert_eq!(sizes[0], 8186 + 2, "{sizes:?}");
+    assert_eq!(rec[0].body, body);
+}
+
+#[test]
+fn uploads_a_chunked_body_on_request() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let ep = endpoint(&server, |_| {});
+    let body = vec![7u8; 20_000];
+    let p = packet("POST", "/up", None, true);
+    let mut peer = Recorder {
+        body_in: body.clone(),
+        ..Default::default()
+    };
+    ep.service(&req(&p, Body::Chunked), &mut peer).unwrap();
+    assert_eq!(peer.out, body);
+    let rec = server.requests();
+    assert!(rec[0].body_complete);
+    assert_eq!(rec[0].body, body);
+}
+
+#[test]
+fn a_stale_pooled_connection_is_replaced_transparently() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let ep = endpoint(&server, |c| c.retries = 1);
+    let p = packet("GET", "/a", None, false);
+    ep.service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap();
+    // The backend goes away (drops every connection) and a new one comes up on the same port.
+    let addr = server.addr();
+    drop(server);
+    let server = TestServer::start(&addr.to_string(), Behaviour::Echo).unwrap();
+    let mut peer = Recorder::default();
+    let s = ep.service(&req(&p, Body::None), &mut peer).unwrap();
+    assert_eq!(s.status, 200);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn connect_refused_is_retried_then_503() {
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut cfg = EndpointConfig::new("w", Some(addr));
+    cfg.retries = 3;
+    cfg.retry_interval = Duration::from_millis(50);
+    let ep = Endpoint::new(cfg);
+    let p = packet("GET", "/a", None, false);
+    let t = Instant::now();
+    let e = ep
+        .service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Connect);
+    assert_eq!(e.http_status(), 503);
+    assert!(e.message.contains("Tomcat is probably not started"), "{e}");
+    // Two sleeps between three attempts.
+    assert!(t.elapsed() >= Duration::from_millis(100));
+}
+
+#[test]
+fn reply_timeout_is_504_and_retried_by_default() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Stall { millis: 600 }).unwrap();
+    let ep = endpoint(&server, |c| {
+        c.reply_timeout = Some(Duration::from_millis(100));
+        c.retries = 2;
+    });
+    let p = packet("GET", "/slow", None, false);
+    let e = ep
+        .service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ReplyTimeout);
+    assert_eq!(e.http_status(), 504);
+    assert!(
+        server.wait_for_requests(2, Duration::from_secs(2)),
+        "retried once"
+    );
+}
+
+#[test]
+fn recovery_option_1_stops_retries_after_send() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Stall { millis: 600 }).unwrap();
+    let ep = endpoint(&server, |c| {
+        c.reply_timeout = Some(Duration::from_millis(100));
+        c.retries = 3;
+        c.recovery_options = 1;
+    });
+    let p = packet("POST", "/slow", None, false);
+    let mut r = req(&p, Body::None);
+    r.is_get = false;
+    let e = ep.service(&r, &mut Recorder::default()).unwrap_err();
+    assert!(!e.recoverable);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn per_request_reply_timeout_overrides_the_worker() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Stall { millis: 300 }).unwrap();
+    let ep = endpoint(&server, |c| {
+        c.reply_timeout = Some(Duration::from_millis(50))
+    });
+    let p = packet("GET", "/slow", None, false);
+    let mut r = req(&p, Body::None);
+    r.reply_timeout = Some(None); // wait forever for this request
+    let s = ep.service(&r, &mut Recorder::default()).unwrap();
+    assert_eq!(s.status, 200);
+}
+
+#[test]
+fn fail_on_status_discards_the_response() {
+    let server = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Respond(Response::text(500, "Err", "x")),
+    )
+    .unwrap();
+    let ep = endpoint(&server, |c| c.fail_on_status = vec![500, -404]);
+    let p = packet("GET", "/a", None, false);
+    let mut peer = Recorder::default();
+    let e = ep.service(&req(&p, Body::None), &mut peer).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::FailOnStatus { hard: true });
+    assert_eq!(e.http_status(), 503);
+    assert!(peer.status.is_none(), "nothing reached the client");
+    server.set_behaviour(Behaviour::Respond(Response::text(404, "NF", "x")));
+    let e = ep
+        .service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::FailOnStatus { hard: false });
+}
+
+#[test]
+fn client_gone_stops_the_download_and_drops_the_connection() {
+    let server = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Download {
+            bytes: 1_000_000,
+            chunk_size: 8184,
+        },
+    )
+    .unwrap();
+    let ep = endpoint(&server, |_| {});
+    let p = packet("GET", "/big", None, false);
+    let mut peer = Recorder {
+        fail_writes: true,
+        ..Default::default()
+    };
+    let e = ep.service(&req(&p, Body::None), &mut peer).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ClientWrite);
+    assert!(!e.recoverable);
+    assert_eq!(
+        ep.pool_stats().idle,
+        0,
+        "the half-read connection is not reused"
+    );
+}
+
+#[test]
+fn head_reads_but_does_not_write_the_body() {
+    let server = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Respond(Response::text(200, "OK", "body")),
+    )
+    .unwrap();
+    let ep = endpoint(&server, |_| {});
+    let p = packet("HEAD", "/a", None, false);
+    let mut r = req(&p, Body::None);
+    r.is_head = true;
+    let mut peer = Recorder::default();
+    let s = ep.service(&r, &mut peer).unwrap();
+    assert_eq!(s.body_bytes, 4);
+    assert!(peer.out.is_empty());
+    assert_eq!(ep.pool_stats().idle, 1);
+}
+
+#[test]
+fn end_without_reuse_closes_the_connection() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::EndWithoutReuse).unwrap();
+    let ep = endpoint(&server, |_| {});
+    let p = packet("GET", "/a", None, false);
+    ep.service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap();
+    assert_eq!(ep.pool_stats().idle, 0);
+}
+
+#[test]
+fn prepost_cping_before_reusing_a_connection() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let ep = endpoint(&server, |c| {
+        c.ping = PingModes {
+            prepost: Some(Duration::from_millis(500)),
+            ..Default::default()
+        }
+    });
+    let p = packet("GET", "/a", None, false);
+    ep.service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap();
+    ep.service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap();
+    assert_eq!(
+        server.cpings_received(),
+        1,
+        "one CPing, before the reused connection's request"
+    );
+}
+
+#[test]
+fn connect_cping_failure_is_a_connect_error() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::RefuseCpong).unwrap();
+    let ep = endpoint(&server, |c| {
+        c.retries = 1;
+        c.ping = PingModes {
+            connect: Some(Duration::from_millis(100)),
+            ..Default::default()
+        }
+    });
+    let p = packet("GET", "/a", None, false);
+    let e = ep
+        .service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Connect);
+}
+
+#[test]
+fn acquire_timeout_when_the_pool_is_exhausted() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Stall { millis: 500 }).unwrap();
+    let ep = std::sync::Arc::new(endpoint(&server, |c| {
+        c.pool_size = 1;
+        c.retries = 1;
+        c.acquire_timeout = Duration::from_millis(50);
+    }));
+    let ep2 = ep.clone();
+    let t = std::thread::spawn(move || {
+        let p = packet("GET", "/slow", None, false);
+        ep2.service(&req(&p, Body::None), &mut Recorder::default())
+            .map(|s| s.status)
+    });
+    assert!(server.wait_for_requests(1, Duration::from_secs(2)));
+    let p = packet("GET", "/b", None, false);
+    let e = ep
+        .service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NoConnection);
+    assert_eq!(t.join().unwrap().unwrap(), 200);
+}
+
+#[test]
+fn protocol_errors_are_classified() {
+    for (b, kind) in [
+        (Behaviour::Garbage, ErrorKind::ProtocolFraming),
+        (Behaviour::OversizedPacket, ErrorKind::ProtocolFraming),
+        (Behaviour::UnknownMessageType, ErrorKind::ProtocolContent),
+        (Behaviour::CloseImmediately, ErrorKind::BackendClosed),
+    ] {
+        let server = TestServer::start("127.0.0.1:0", b).unwrap();
+        let ep = endpoint(&server, |c| c.retries = 1);
+        let p = packet("GET", "/a", None, false);
+        let e = ep
+            .service(&req(&p, Body::None), &mut Recorder::default())
+            .unwrap_err();
+        assert_eq!(e.kind, kind, "{e}");
+    }
+}
+
+#[test]
+fn maintenance_closes_idle_connections_beyond_minsize() {
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let ep = endpoint(&server, |c| {
+        c.pool_size = 2;
+        c.pool_minsize = 0;
+        c.pool_timeout = Some(Duration::from_millis(50));
+    });
+    let p = packet("GET", "/a", None, false);
+    ep.service(&req(&p, Body::None), &mut Recorder::default())
+        .unwrap();
+    assert_eq!(ep.pool_stats().idle, 1);
+    std::thread::sleep(Duration::from_millis(100));
+    ep.maintain();
+    assert_eq!(ep.pool_stats().idle, 0);
+}
