@@ -16,6 +16,11 @@ pub struct HttpPeer {
     pub headers_sent: bool,
     /// Something was flushed to the client (headers or body may be on the wire).
     pub flushed: bool,
+    /// `use_server_errors=N` mount extension: backend answers with status >= N are swallowed
+    /// and httpd produces its own error page (0 = off).
+    pub server_errors_from: u16,
+    /// The backend status that was swallowed for httpd's error page.
+    pub swallowed: Option<u16>,
 }
 
 impl HttpPeer {
@@ -26,6 +31,8 @@ impl HttpPeer {
             written: 0,
             headers_sent: false,
             flushed: false,
+            server_errors_from: 0,
+            swallowed: None,
         }
     }
 
@@ -108,6 +115,20 @@ impl jk_ajp_client::Peer for HttpPeer {
         headers: &[(String, String)],
     ) -> io::Result<()> {
         let r = self.r();
+        if self.server_errors_from > 0 && status >= self.server_errors_from {
+            // httpd answers with its own error page; only the challenge of a 401 is kept.
+            self.swallowed = Some(status);
+            if status == 401 {
+                // SAFETY: the request's error header table is live.
+                let err_out = unsafe { (*r).err_headers_out };
+                for (name, value) in headers {
+                    if name.eq_ignore_ascii_case("WWW-Authenticate") {
+                        self.table_set(err_out, name, value, false);
+                    }
+                }
+            }
+            return Ok(());
+        }
         let reason = if reason.is_empty() {
             default_reason(status)
         } else {
@@ -153,6 +174,9 @@ impl jk_ajp_client::Peer for HttpPeer {
     }
 
     fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.swallowed.is_some() {
+            return Ok(());
+        }
         let mut rest = data;
         while !rest.is_empty() {
             let n = rest.len().min(i32::MAX as usize);
@@ -171,6 +195,9 @@ impl jk_ajp_client::Peer for HttpPeer {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.swallowed.is_some() {
+            return Ok(());
+        }
         self.flushed = true;
         // SAFETY: live request.
         if unsafe { ffi::ap_rflush(self.r()) } < 0 {

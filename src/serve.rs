@@ -172,9 +172,17 @@ pub fn serve_ajp(
         disable_reuse: opts.disable_reuse(),
     };
     let mut peer = HttpPeer::new(req);
+    peer.server_errors_from = ext.as_ref().map_or(0, |e| e.use_server_errors);
     let result = ep.service(&sreq, &mut peer);
     match result {
         Ok(summary) => {
+            if let Some(status) = peer.swallowed {
+                rt.log(
+                    Level::Debug,
+                    &format!("({name}) forwarding status={status} to httpd's error page"),
+                );
+                return c_int::from(status);
+            }
             rt.log(
                 Level::Debug,
                 &format!(
@@ -182,6 +190,9 @@ pub fn serve_ajp(
                     summary.status, summary.body_bytes, summary.attempts
                 ),
             );
+            // mod_jk finalises the response when the backend ends it (`ws_done`).
+            // SAFETY: live request; completes the response through httpd's filters.
+            unsafe { ffi::ap_finalize_request_protocol(r) };
             // SAFETY: live request.
             let sent_body = unsafe { (*r).sent_bodyct } != 0;
             if !sent_body && summary.status >= 400 && !is_head {

@@ -288,3 +288,48 @@ fn connection_refused_is_503() {
     );
     no_crash(&h);
 }
+
+#[test]
+fn use_server_errors_gives_httpds_error_page() {
+    let server = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Respond(
+            Response::text(401, "Unauthorized", "backend body")
+                .header("WWW-Authenticate", "Basic realm=\"t\"")
+                .header("X-Other", "dropped"),
+        ),
+    )
+    .unwrap();
+    let dir = TestDir::new("server-errors");
+    let wp = dir.write(
+        "workers.properties",
+        &format!(
+            "worker.list=w\nworker.w.host=127.0.0.1\nworker.w.port={}\n",
+            server.port()
+        ),
+    );
+    let body = format!(
+        "JkWorkersFile {}\nJkMount /app/* w;use_server_errors=400\nJkMount /raw/* w\n\
+         ErrorDocument 401 \"httpd says no\"\nErrorDocument 500 \"httpd failed\"\n",
+        wp.display()
+    );
+    let h = Httpd::try_start(dir, Mpm::Event, &body).unwrap();
+    let r = h.get("/app/x");
+    assert_eq!(r.status, 401);
+    assert_eq!(r.text(), "httpd says no");
+    assert_eq!(r.header("WWW-Authenticate"), Some("Basic realm=\"t\""));
+    assert_eq!(r.header("X-Other"), None);
+    // Without the extension the backend's answer passes through.
+    let r = h.get("/raw/x");
+    assert_eq!(r.status, 401);
+    assert_eq!(r.text(), "backend body");
+    // An error status with an empty body passes through empty, as with mod_jk (the response
+    // is finalised when the backend ends it), not as httpd's ErrorDocument.
+    server.set_behaviour(Behaviour::Respond(Response::new(500, "Boom")));
+    let r = h.get("/raw/empty");
+    assert_eq!(r.status, 500);
+    assert_eq!(r.text(), "");
+    server.set_behaviour(Behaviour::Respond(Response::text(200, "OK", "fine")));
+    assert_eq!(h.get("/app/y").text(), "fine");
+    no_crash(&h);
+}
