@@ -1,0 +1,633 @@
+//! The shared-memory layout of mod_jk-rs: the runtime state of workers and load-balancer
+//! members that every httpd child process sees (reference §5.7, ARCHITECTURE.md rule 5).
+//!
+//! The region is an array of `AtomicU64` words, and this crate only ever indexes into it: no
+//! pointers, no `String`, no locks that park per process. All zeros is a valid, empty region;
+//! the httpd glue maps a file with `MAP_SHARED` and hands the words to [`Region::open`].
+//!
+//! Layout (word offsets):
+//!
+//! ```text
+//! header   HEADER_WORDS   magic, version, geometry, allocation counter, maintenance stamp
+//! children child_capacity the pid of each attached httpd child (0 = free)
+//! slots    slot_capacity × slot_words(child_capacity)
+//!          FIXED_WORDS fields (see [`Field`] and the string fields), then one busy
+//!          counter per child, so a child killed mid-request can be reaped and its
+//!          in-flight requests no longer count as busy
+//! ```
+//!
+//! Strings (names, routes) and other multi-word values are written under a per-slot
+//! sequence lock: writers are rare (configuration, status-worker edits) and take it with a
+//! compare-and-swap; readers retry while a write is in progress.
+#![forbid(unsafe_code)]
+
+use std::sync::atomic::{fence, AtomicU64, Ordering};
+
+/// `b"JKRSSHM1"` as a little-endian word.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"JKRSSHM1");
+/// Layout version; bump when a field moves.
+pub const VERSION: u64 = 1;
+/// Words of the header.
+pub const HEADER_WORDS: usize = 16;
+/// Fixed words of a slot (before the per-child busy counters).
+pub const FIXED_WORDS: usize = 128;
+/// Longest string a slot stores (mod_jk's limit is 60 bytes).
+pub const MAX_STR: usize = 64;
+const STR_WORDS: usize = MAX_STR / 8;
+
+const H_MAGIC: usize = 0;
+const H_VERSION: usize = 1;
+const H_CHILDREN: usize = 2;
+const H_SLOTS: usize = 3;
+const H_USED: usize = 4;
+const H_MAINTAIN: usize = 5;
+const H_GENERATION: usize = 6;
+
+/// What a slot describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    /// An ajp13 worker (standalone or the connection side of a member).
+    Ajp = 1,
+    /// A load balancer.
+    Lb = 2,
+    /// A load-balancer member (its `parent` is the lb's name).
+    Member = 3,
+}
+
+impl SlotKind {
+    fn from_word(w: u64) -> Option<SlotKind> {
+        match w {
+            1 => Some(SlotKind::Ajp),
+            2 => Some(SlotKind::Lb),
+            3 => Some(SlotKind::Member),
+            _ => None,
+        }
+    }
+}
+
+/// Numeric fields of a slot. The meaning of the values (activation codes, states) belongs to
+/// the load balancer; this crate only stores them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Field {
+    Activation = 42,
+    State = 43,
+    LbFactor = 44,
+    LbMult = 45,
+    LbValue = 46,
+    Distance = 47,
+    FirstErrorTime = 48,
+    LastErrorTime = 49,
+    Elected = 50,
+    Sessions = 51,
+    Errors = 52,
+    ClientErrors = 53,
+    ReplyTimeouts = 54,
+    Transferred = 55,
+    Read = 56,
+    MaxBusy = 57,
+    Connected = 58,
+    MaxConnected = 59,
+    LastReset = 60,
+    /// Fingerprint of the configured values this slot was last set from (graceful merge).
+    ConfigHash = 61,
+    /// Member flags (restarting, probing, …) for later milestones.
+    Flags = 62,
+    /// Time the current state was entered.
+    StateSince = 63,
+    /// lb settings changeable at runtime.
+    Retries = 64,
+    RetryInterval = 65,
+    RecoverTime = 66,
+    ErrorEscalationTime = 67,
+    MaxReplyTimeouts = 68,
+    StickySession = 69,
+    StickySessionForce = 70,
+    Method = 71,
+    Lock = 72,
+    /// Configured values remembered for the graceful merge.
+    ConfiguredActivation = 73,
+    ConfiguredLbFactor = 74,
+    ConfiguredDistance = 75,
+    /// Successive good probes (readiness).
+    GoodProbes = 76,
+    /// Unix time of the last request routed by session.
+    LastStickyTime = 77,
+    /// Free for later use.
+    Reserved0 = 78,
+}
+
+/// Word offsets of the string fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum StrField {
+    Name = 2,
+    Parent = 10,
+    Route = 18,
+    Domain = 26,
+    Redirect = 34,
+}
+
+const S_KIND: usize = 0;
+const S_SEQ: usize = 1;
+
+/// Why a region cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShmError {
+    /// The words are fewer than the geometry needs.
+    TooSmall { needed: usize, have: usize },
+    /// Another program's data, or another layout version.
+    Incompatible(String),
+    /// Every slot is taken.
+    Full,
+    /// A string longer than [`MAX_STR`] bytes.
+    TooLong(usize),
+}
+
+impl std::fmt::Display for ShmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShmError::TooSmall { needed, have } => {
+                write!(
+                    f,
+                    "shared memory too small: {needed} words needed, {have} mapped"
+                )
+            }
+            ShmError::Incompatible(m) => write!(f, "shared memory has another layout: {m}"),
+            ShmError::Full => f.write_str("shared memory full: no free worker slot"),
+            ShmError::TooLong(n) => write!(f, "string of {n} bytes is longer than {MAX_STR}"),
+        }
+    }
+}
+
+impl std::error::Error for ShmError {}
+
+/// Words of one slot for `child_capacity` children.
+pub fn slot_words(child_capacity: usize) -> usize {
+    FIXED_WORDS + child_capacity
+}
+
+/// Words a region with this geometry needs.
+pub fn words_needed(child_capacity: usize, slot_capacity: usize) -> usize {
+    HEADER_WORDS + child_capacity + slot_capacity * slot_words(child_capacity)
+}
+
+/// The shared region.
+#[derive(Clone, Copy)]
+pub struct Region<'a> {
+    words: &'a [AtomicU64],
+    children: usize,
+    slots: usize,
+}
+
+/// Index of an attached child in the child table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildIndex(pub usize);
+
+impl<'a> Region<'a> {
+    /// Opens `words`: an all-zero region is initialised with this geometry; an initialised
+    /// one must have the same magic, version and geometry.
+    pub fn open(
+        words: &'a [AtomicU64],
+        child_capacity: usize,
+        slot_capacity: usize,
+    ) -> Result<Region<'a>, ShmError> {
+        let needed = words_needed(child_capacity, slot_capacity);
+        if words.len() < needed {
+            return Err(ShmError::TooSmall {
+                needed,
+                have: words.len(),
+            });
+        }
+        let r = Region {
+            words,
+            children: child_capacity,
+            slots: slot_capacity,
+        };
+        let geometry = VERSION | ((child_capacity as u64) << 16) | ((slot_capacity as u64) << 40);
+        match words[H_MAGIC].compare_exchange(0, MAGIC, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                words[H_CHILDREN].store(child_capacity as u64, Ordering::Relaxed);
+                words[H_SLOTS].store(slot_capacity as u64, Ordering::Relaxed);
+                words[H_VERSION].store(geometry, Ordering::Release);
+                Ok(r)
+            }
+            Err(MAGIC) => {
+                // Wait for a concurrent initialiser to publish the geometry.
+                let mut g = words[H_VERSION].load(Ordering::Acquire);
+                for _ in 0..1_000_000 {
+                    if g != 0 {
+                        break;
+                    }
+                    std::hint::spin_loop();
+                    g = words[H_VERSION].load(Ordering::Acquire);
+                }
+                if g == geometry {
+                    Ok(r)
+                } else {
+                    Err(ShmError::Incompatible(format!(
+                        "version/geometry word {g:#x}, expected {geometry:#x}"
+                    )))
+                }
+            }
+            Err(other) => Err(ShmError::Incompatible(format!("magic {other:#x}"))),
+        }
+    }
+
+    /// Capacity of the child table.
+    pub fn child_capacity(&self) -> usize {
+        self.children
+    }
+
+    /// Capacity of the slot table.
+    pub fn slot_capacity(&self) -> usize {
+        self.slots
+    }
+
+    /// Slots allocated so far.
+    pub fn slots_used(&self) -> usize {
+        (self.words[H_USED].load(Ordering::Acquire) as usize).min(self.slots)
+    }
+
+    /// Unix time of the last global maintenance (coordinated across children).
+    pub fn last_maintain(&self) -> &AtomicU64 {
+        &self.words[H_MAINTAIN]
+    }
+
+    /// A counter bumped whenever a configuration value changes at runtime, so children can
+    /// notice edits made by another process.
+    pub fn generation(&self) -> &AtomicU64 {
+        &self.words[H_GENERATION]
+    }
+
+    fn child_word(&self, i: usize) -> &AtomicU64 {
+        &self.words[HEADER_WORDS + i]
+    }
+
+    /// Registers a child process; None when the table is full.
+    pub fn attach_child(&self, pid: u32) -> Option<ChildIndex> {
+        (0..self.children).find_map(|i| {
+            self.child_word(i)
+                .compare_exchange(0, u64::from(pid), Ordering::AcqRel, Ordering::Relaxed)
+                .ok()
+                .map(|_| ChildIndex(i))
+        })
+    }
+
+    /// Unregisters a child and clears its busy counters.
+    pub fn detach_child(&self, c: ChildIndex) {
+        self.clear_child_counters(c);
+        self.child_word(c.0).store(0, Ordering::Release);
+    }
+
+    fn clear_child_counters(&self, c: ChildIndex) {
+        for s in self.slots() {
+            s.busy_word(c).store(0, Ordering::Release);
+        }
+    }
+
+    /// Releases the entries of children that no longer exist (`alive(pid)` false), so a
+    /// child killed mid-request does not leave members busy forever. Returns how many.
+    pub fn reap_dead_children(&self, alive: impl Fn(u32) -> bool) -> usize {
+        let mut reaped = 0;
+        for i in 0..self.children {
+            let pid = self.child_word(i).load(Ordering::Acquire) as u32;
+            if pid != 0 && !alive(pid) {
+                self.clear_child_counters(ChildIndex(i));
+                if self
+                    .child_word(i)
+                    .compare_exchange(u64::from(pid), 0, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    reaped += 1;
+                }
+            }
+        }
+        reaped
+    }
+
+    /// The pids of attached children.
+    pub fn children(&self) -> Vec<u32> {
+        (0..self.children)
+            .map(|i| self.child_word(i).load(Ordering::Acquire) as u32)
+            .filter(|&p| p != 0)
+            .collect()
+    }
+
+    fn slot_at(&self, i: usize) -> Slot<'a> {
+        let w = slot_words(self.children);
+        let start = HEADER_WORDS + self.children + i * w;
+        Slot {
+            words: &self.words[start..start + w],
+        }
+    }
+
+    /// Every allocated slot.
+    pub fn slots(&self) -> impl Iterator<Item = Slot<'a>> + '_ {
+        (0..self.slots_used())
+            .map(|i| self.slot_at(i))
+            .filter(|s| s.kind().is_some())
+    }
+
+    /// The slot of `kind` named `name` (members: of lb `parent`).
+    pub fn find(&self, kind: SlotKind, name: &str, parent: &str) -> Option<Slot<'a>> {
+        self.slots().find(|s| {
+            s.kind() == Some(kind)
+                && s.string(StrField::Name) == name
+                && s.string(StrField::Parent) == parent
+        })
+    }
+
+    /// The slot of `kind`/`name`/`parent`, allocated (zeroed) when it does not exist yet.
+    /// Returns it and whether it was new.
+    pub fn find_or_alloc(
+        &self,
+        kind: SlotKind,
+        name: &str,
+        parent: &str,
+    ) -> Result<(Slot<'a>, bool), ShmError> {
+        if name.len() > MAX_STR || parent.len() > MAX_STR {
+            return Err(ShmError::TooLong(name.len().max(parent.len())));
+        }
+        if let Some(s) = self.find(kind, name, parent) {
+            return Ok((s, false));
+        }
+        let i = self.words[H_USED].fetch_add(1, Ordering::AcqRel) as usize;
+        if i >= self.slots {
+            self.words[H_USED].fetch_sub(1, Ordering::AcqRel);
+            return Err(ShmError::Full);
+        }
+        let s = self.slot_at(i);
+        for w in s.words {
+            w.store(0, Ordering::Relaxed);
+        }
+        s.set_string(StrField::Name, name)?;
+        s.set_string(StrField::Parent, parent)?;
+        s.words[S_KIND].store(kind as u64, Ordering::Release);
+        Ok((s, true))
+    }
+}
+
+/// One worker or member record.
+#[derive(Clone, Copy)]
+pub struct Slot<'a> {
+    words: &'a [AtomicU64],
+}
+
+impl<'a> Slot<'a> {
+    /// What the slot describes (None while being allocated).
+    pub fn kind(&self) -> Option<SlotKind> {
+        SlotKind::from_word(self.words[S_KIND].load(Ordering::Acquire))
+    }
+
+    /// The atomic of a numeric field (for fetch_add, compare_exchange, …).
+    pub fn atomic(&self, f: Field) -> &'a AtomicU64 {
+        &self.words[f as usize]
+    }
+
+    pub fn get(&self, f: Field) -> u64 {
+        self.atomic(f).load(Ordering::Acquire)
+    }
+
+    pub fn set(&self, f: Field, v: u64) {
+        self.atomic(f).store(v, Ordering::Release)
+    }
+
+    pub fn add(&self, f: Field, v: u64) -> u64 {
+        self.atomic(f).fetch_add(v, Ordering::AcqRel)
+    }
+
+    /// Raises `f` to `v` if it is lower (max_busy, max_connected).
+    pub fn raise(&self, f: Field, v: u64) {
+        self.atomic(f).fetch_max(v, Ordering::AcqRel);
+    }
+
+    fn lock(&self) {
+        let seq = &self.words[S_SEQ];
+        loop {
+            let s = seq.load(Ordering::Relaxed);
+            if s % 2 == 0
+                && seq
+                    .compare_exchange_weak(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    fn unlock(&self) {
+        self.words[S_SEQ].fetch_add(1, Ordering::Release);
+    }
+
+    /// Writes a string field under the slot's sequence lock.
+    pub fn set_string(&self, f: StrField, v: &str) -> Result<(), ShmError> {
+        let b = v.as_bytes();
+        if b.len() > MAX_STR {
+            return Err(ShmError::TooLong(b.len()));
+        }
+        let mut buf = [0u8; MAX_STR];
+        buf[..b.len()].copy_from_slice(b);
+        self.lock();
+        for (i, chunk) in buf.chunks_exact(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.words[f as usize + i].store(u64::from_le_bytes(word), Ordering::Relaxed);
+        }
+        self.unlock();
+        Ok(())
+    }
+
+    /// Reads a string field consistently (retrying while a writer holds the lock).
+    pub fn string(&self, f: StrField) -> String {
+        let seq = &self.words[S_SEQ];
+        loop {
+            let s1 = seq.load(Ordering::Acquire);
+            if s1 % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut buf = [0u8; MAX_STR];
+            for i in 0..STR_WORDS {
+                let w = self.words[f as usize + i].load(Ordering::Relaxed);
+                buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            }
+            fence(Ordering::Acquire);
+            if seq.load(Ordering::Relaxed) == s1 {
+                let end = buf.iter().position(|&b| b == 0).unwrap_or(MAX_STR);
+                return String::from_utf8_lossy(&buf[..end]).into_owned();
+            }
+        }
+    }
+
+    /// Runs `f` under the slot's sequence lock (for multi-field updates).
+    pub fn with_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.lock();
+        let r = f();
+        self.unlock();
+        r
+    }
+
+    fn busy_word(&self, c: ChildIndex) -> &'a AtomicU64 {
+        &self.words[FIXED_WORDS + c.0]
+    }
+
+    /// One more in-flight request from child `c`; returns the new total across children.
+    pub fn busy_inc(&self, c: ChildIndex) -> u64 {
+        self.busy_word(c).fetch_add(1, Ordering::AcqRel);
+        let total = self.busy();
+        self.raise(Field::MaxBusy, total);
+        total
+    }
+
+    /// One in-flight request of child `c` ended.
+    pub fn busy_dec(&self, c: ChildIndex) {
+        let w = self.busy_word(c);
+        let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+            Some(v.saturating_sub(1))
+        });
+    }
+
+    /// In-flight requests across all children.
+    pub fn busy(&self) -> u64 {
+        self.words[FIXED_WORDS..]
+            .iter()
+            .map(|w| w.load(Ordering::Acquire))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn mem(children: usize, slots: usize) -> Vec<AtomicU64> {
+        (0..words_needed(children, slots))
+            .map(|_| AtomicU64::new(0))
+            .collect()
+    }
+
+    #[test]
+    fn zeroed_memory_initialises_and_reopens() {
+        let m = mem(4, 8);
+        let r = Region::open(&m, 4, 8).unwrap();
+        assert_eq!(r.slots_used(), 0);
+        let (s, new) = r.find_or_alloc(SlotKind::Member, "tomcat1", "lb").unwrap();
+        assert!(new);
+        s.set(Field::LbFactor, 3);
+        s.set_string(StrField::Route, "node1.a").unwrap();
+        let r2 = Region::open(&m, 4, 8).unwrap();
+        let s2 = r2.find(SlotKind::Member, "tomcat1", "lb").unwrap();
+        assert_eq!(s2.get(Field::LbFactor), 3);
+        assert_eq!(s2.string(StrField::Route), "node1.a");
+        assert!(
+            !r2.find_or_alloc(SlotKind::Member, "tomcat1", "lb")
+                .unwrap()
+                .1
+        );
+    }
+
+    #[test]
+    fn other_geometry_or_data_is_refused() {
+        let m = mem(4, 8);
+        Region::open(&m, 4, 8).unwrap();
+        assert!(matches!(
+            Region::open(&m, 4, 7),
+            Err(ShmError::Incompatible(_))
+        ));
+        let junk: Vec<AtomicU64> = (0..words_needed(4, 8)).map(|_| AtomicU64::new(7)).collect();
+        assert!(matches!(
+            Region::open(&junk, 4, 8),
+            Err(ShmError::Incompatible(_))
+        ));
+        let small = mem(1, 1);
+        assert!(matches!(
+            Region::open(&small, 4, 8),
+            Err(ShmError::TooSmall { .. })
+        ));
+    }
+
+    #[test]
+    fn slots_run_out_cleanly() {
+        let m = mem(2, 2);
+        let r = Region::open(&m, 2, 2).unwrap();
+        r.find_or_alloc(SlotKind::Lb, "a", "").unwrap();
+        r.find_or_alloc(SlotKind::Lb, "b", "").unwrap();
+        assert_eq!(
+            r.find_or_alloc(SlotKind::Lb, "c", "").err(),
+            Some(ShmError::Full)
+        );
+        assert_eq!(r.slots_used(), 2);
+        assert_eq!(
+            r.find_or_alloc(SlotKind::Lb, &"x".repeat(65), "").err(),
+            Some(ShmError::TooLong(65))
+        );
+    }
+
+    #[test]
+    fn busy_is_counted_per_child_and_reaped() {
+        let m = mem(3, 2);
+        let r = Region::open(&m, 3, 2).unwrap();
+        let (s, _) = r.find_or_alloc(SlotKind::Ajp, "w", "").unwrap();
+        let a = r.attach_child(100).unwrap();
+        let b = r.attach_child(200).unwrap();
+        s.busy_inc(a);
+        s.busy_inc(a);
+        assert_eq!(s.busy_inc(b), 3);
+        assert_eq!(s.get(Field::MaxBusy), 3);
+        s.busy_dec(b);
+        s.busy_dec(b); // never below zero
+        assert_eq!(s.busy(), 2);
+        // Child 100 was killed with two requests in flight.
+        assert_eq!(r.reap_dead_children(|pid| pid != 100), 1);
+        assert_eq!(s.busy(), 0);
+        assert_eq!(r.children(), vec![200]);
+        r.detach_child(b);
+        assert!(r.children().is_empty());
+        assert_eq!(r.attach_child(300), Some(ChildIndex(0)));
+    }
+
+    #[test]
+    fn strings_are_bounded_and_round_trip() {
+        let m = mem(1, 1);
+        let r = Region::open(&m, 1, 1).unwrap();
+        let (s, _) = r.find_or_alloc(SlotKind::Member, "m", "lb").unwrap();
+        let max = "r".repeat(MAX_STR);
+        s.set_string(StrField::Redirect, &max).unwrap();
+        assert_eq!(s.string(StrField::Redirect), max);
+        s.set_string(StrField::Redirect, "").unwrap();
+        assert_eq!(s.string(StrField::Redirect), "");
+        assert_eq!(
+            s.set_string(StrField::Domain, &"d".repeat(65)),
+            Err(ShmError::TooLong(65))
+        );
+        assert_eq!(s.string(StrField::Name), "m");
+        assert_eq!(s.string(StrField::Parent), "lb");
+    }
+
+    #[test]
+    fn concurrent_string_writes_are_never_torn() {
+        let m = mem(1, 1);
+        let r = Region::open(&m, 1, 1).unwrap();
+        let (s, _) = r.find_or_alloc(SlotKind::Member, "m", "lb").unwrap();
+        let a = "a".repeat(60);
+        let b = "b".repeat(60);
+        std::thread::scope(|sc| {
+            for v in [&a, &b] {
+                sc.spawn(move || {
+                    for _ in 0..2000 {
+                        s.set_string(StrField::Route, v).unwrap();
+                    }
+                });
+            }
+            sc.spawn(|| {
+                for _ in 0..5000 {
+                    let got = s.string(StrField::Route);
+                    assert!(got.is_empty() || got == a || got == b, "torn: {got}");
+                }
+            });
+        });
+    }
+}
