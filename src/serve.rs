@@ -5,7 +5,7 @@ use std::ffi::c_int;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jk_ajp_client::{Body, Endpoint, ErrorKind, ServiceRequest};
+use jk_ajp_client::{Body, Endpoint, ErrorKind, RequestBody, ServiceRequest};
 use jk_config::{AjpWorker, WorkerKind};
 use jk_log::Level;
 
@@ -160,9 +160,9 @@ pub fn serve_ajp(
     } else {
         Body::None
     };
+    let mut request_body = RequestBody::new(body);
     let sreq = ServiceRequest {
         packet: &packet,
-        body,
         is_head,
         is_get: facts.method == "GET",
         reply_timeout: reply_timeout_override(req, ext.as_ref().map(|e| e.reply_timeout)),
@@ -173,7 +173,7 @@ pub fn serve_ajp(
     };
     let mut peer = HttpPeer::new(req);
     peer.server_errors_from = ext.as_ref().map_or(0, |e| e.use_server_errors);
-    let result = ep.service(&sreq, &mut peer);
+    let result = ep.service(&sreq, &mut request_body, &mut peer);
     match result {
         Ok(summary) => {
             if let Some(status) = peer.swallowed {

@@ -16,4 +16,4 @@ mod service;
 pub use config::{recovery, EndpointConfig, PingModes};
 pub use error::{ErrorKind, ServiceError};
 pub use pool::PoolStats;
-pub use service::{Body, Endpoint, Peer, ResponseSummary, ServiceRequest};
+pub use service::{Body, Endpoint, Peer, RequestBody, ResponseSummary, ServiceRequest};

@@ -43,8 +43,6 @@ pub enum Body {
 pub struct ServiceRequest<'a> {
     /// The encoded FORWARD_REQUEST packet (header included).
     pub packet: &'a [u8],
-    /// The request body.
-    pub body: Body,
     /// HEAD: body chunks are read from the backend but not written.
     pub is_head: bool,
     /// GET (for recovery_options 16).
@@ -81,8 +79,10 @@ pub struct Endpoint {
     pool: Pool,
 }
 
-/// State of the request body across attempts.
-struct BodyState {
+/// The request body of one request, across attempts and (in a load balancer) across
+/// members: it keeps the first body packet so the request can be replayed elsewhere as long
+/// as no more than that packet was read from the client.
+pub struct RequestBody {
     kind: Body,
     /// Content-Length bytes not yet read from the client.
     remaining: u64,
@@ -100,6 +100,33 @@ enum Attempt {
     /// Retry on a fresh connection without counting an attempt (stale pooled connection).
     Stale,
     Failed(ServiceError),
+}
+
+impl RequestBody {
+    /// The body the client announced.
+    pub fn new(kind: Body) -> RequestBody {
+        RequestBody {
+            kind,
+            remaining: match kind {
+                Body::Length(n) => n,
+                _ => 0,
+            },
+            ended: matches!(kind, Body::None),
+            first_packet: None,
+            streamed: false,
+            read_bytes: 0,
+        }
+    }
+
+    /// True while the request can still be sent again (to another member).
+    pub fn replayable(&self) -> bool {
+        !self.streamed
+    }
+
+    /// Bytes read from the client so far.
+    pub fn read_bytes(&self) -> u64 {
+        self.read_bytes
+    }
 }
 
 impl Endpoint {
@@ -130,9 +157,13 @@ impl Endpoint {
     }
 
     /// Serves one request (reference §7.6–7.8, §8.3).
+    ///
+    /// `body` carries the request body across calls: a load balancer passes the same one to
+    /// the next member after a recoverable failure, and the first packet is replayed.
     pub fn service(
         &self,
         req: &ServiceRequest<'_>,
+        body: &mut RequestBody,
         peer: &mut dyn Peer,
     ) -> Result<ResponseSummary, ServiceError> {
         let Some(addr) = self.cfg.addr else {
@@ -143,24 +174,20 @@ impl Endpoint {
             ));
         };
         let max = self.cfg.max_packet_size;
-        let mut body = BodyState {
-            kind: req.body,
-            remaining: match req.body {
-                Body::Length(n) => n,
-                _ => 0,
-            },
-            ended: matches!(req.body, Body::None),
-            first_packet: None,
-            streamed: false,
-            read_bytes: 0,
-        };
         // mod_jk sends the first body packet right after the forward request when the
         // client announced a Content-Length.
-        if let Body::Length(n) = req.body {
-            if n > 0 {
-                let data = self.read_client(peer, &mut body, max - 6)?;
+        if let Body::Length(n) = body.kind {
+            if n > 0 && body.first_packet.is_none() && body.read_bytes == 0 {
+                let data = self.read_client(peer, body, max - 6)?;
                 body.first_packet = Some(encode_chunk(&data, max)?);
             }
+        }
+        if !body.replayable() {
+            return Err(self.err(
+                ErrorKind::Send,
+                false,
+                "the request body was already streamed to another backend; it cannot be replayed",
+            ));
         }
         let retries = self.cfg.retries.max(1);
         let mut last: Option<ServiceError> = None;
@@ -206,7 +233,7 @@ impl Endpoint {
                     }
                 },
             };
-            match self.exchange(conn, reused, req, &mut body, peer) {
+            match self.exchange(conn, reused, req, body, peer) {
                 Attempt::Done(mut s) => {
                     s.attempts = attempt;
                     s.read_bytes = body.read_bytes;
@@ -267,7 +294,7 @@ impl Endpoint {
     fn read_client(
         &self,
         peer: &mut dyn Peer,
-        body: &mut BodyState,
+        body: &mut RequestBody,
         limit: usize,
     ) -> Result<Vec<u8>, ServiceError> {
         let want = match body.kind {
@@ -342,7 +369,7 @@ impl Endpoint {
         mut conn: Conn,
         reused: bool,
         req: &ServiceRequest<'_>,
-        body: &mut BodyState,
+        body: &mut RequestBody,
         peer: &mut dyn Peer,
     ) -> Attempt {
         let max = self.cfg.max_packet_size;

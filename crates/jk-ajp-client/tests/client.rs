@@ -4,7 +4,9 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use jk_ajp_client::{Body, Endpoint, EndpointConfig, ErrorKind, Peer, PingModes, ServiceRequest};
+use jk_ajp_client::{
+    Body, Endpoint, EndpointConfig, ErrorKind, Peer, PingModes, RequestBody, ServiceRequest,
+};
 use jk_ajp_testserver::{Behaviour, Response, TestServer};
 
 /// A Peer that records what the backend answered and serves a fixed request body.
@@ -67,10 +69,9 @@ fn packet(method: &str, uri: &str, content_length: Option<u64>, chunked: bool) -
     .unwrap()
 }
 
-fn req(packet: &[u8], body: Body) -> ServiceRequest<'_> {
+fn req(packet: &[u8]) -> ServiceRequest<'_> {
     ServiceRequest {
         packet,
-        body,
         is_head: false,
         is_get: true,
         reply_timeout: None,
@@ -99,7 +100,9 @@ fn serves_and_reuses_the_connection() {
     let p = packet("GET", "/a", None, false);
     for _ in 0..5 {
         let mut peer = Recorder::default();
-        let s = ep.service(&req(&p, Body::None), &mut peer).unwrap();
+        let s = ep
+            .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+            .unwrap();
         assert_eq!((s.status, peer.out.as_slice()), (200, &b"hi"[..]));
         assert_eq!(s.attempts, 1);
     }
@@ -118,7 +121,11 @@ fn uploads_a_content_length_body_in_packets() {
         ..Default::default()
     };
     let s = ep
-        .service(&req(&p, Body::Length(body.len() as u64)), &mut peer)
+        .service(
+            &req(&p),
+            &mut RequestBody::new(Body::Length(body.len() as u64)),
+            &mut peer,
+        )
         .unwrap();
     assert_eq!(peer.out, body);
     assert_eq!(s.read_bytes, 30_000);
@@ -139,7 +146,8 @@ fn uploads_a_chunked_body_on_request() {
         body_in: body.clone(),
         ..Default::default()
     };
-    ep.service(&req(&p, Body::Chunked), &mut peer).unwrap();
+    ep.service(&req(&p), &mut RequestBody::new(Body::Chunked), &mut peer)
+        .unwrap();
     assert_eq!(peer.out, body);
     let rec = server.requests();
     assert!(rec[0].body_complete);
@@ -151,14 +159,20 @@ fn a_stale_pooled_connection_is_replaced_transparently() {
     let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
     let ep = endpoint(&server, |c| c.retries = 1);
     let p = packet("GET", "/a", None, false);
-    ep.service(&req(&p, Body::None), &mut Recorder::default())
-        .unwrap();
+    ep.service(
+        &req(&p),
+        &mut RequestBody::new(Body::None),
+        &mut Recorder::default(),
+    )
+    .unwrap();
     // The backend goes away (drops every connection) and a new one comes up on the same port.
     let addr = server.addr();
     drop(server);
     let server = TestServer::start(&addr.to_string(), Behaviour::Echo).unwrap();
     let mut peer = Recorder::default();
-    let s = ep.service(&req(&p, Body::None), &mut peer).unwrap();
+    let s = ep
+        .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap();
     assert_eq!(s.status, 200);
     assert_eq!(server.requests().len(), 1);
 }
@@ -176,7 +190,11 @@ fn connect_refused_is_retried_then_503() {
     let p = packet("GET", "/a", None, false);
     let t = Instant::now();
     let e = ep
-        .service(&req(&p, Body::None), &mut Recorder::default())
+        .service(
+            &req(&p),
+            &mut RequestBody::new(Body::None),
+            &mut Recorder::default(),
+        )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Connect);
     assert_eq!(e.http_status(), 503);
@@ -194,7 +212,11 @@ fn reply_timeout_is_504_and_retried_by_default() {
     });
     let p = packet("GET", "/slow", None, false);
     let e = ep
-        .service(&req(&p, Body::None), &mut Recorder::default())
+        .service(
+            &req(&p),
+            &mut RequestBody::new(Body::None),
+            &mut Recorder::default(),
+        )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::ReplyTimeout);
     assert_eq!(e.http_status(), 504);
@@ -213,9 +235,12 @@ fn recovery_option_1_stops_retries_after_send() {
         c.recovery_options = 1;
     });
     let p = packet("POST", "/slow", None, false);
-    let mut r = req(&p, Body::None);
+    let mut r = req(&p);
+    let b = Body::None;
     r.is_get = false;
-    let e = ep.service(&r, &mut Recorder::default()).unwrap_err();
+    let e = ep
+        .service(&r, &mut RequestBody::new(b), &mut Recorder::default())
+        .unwrap_err();
     assert!(!e.recoverable);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.requests().len(), 1);
@@ -228,9 +253,12 @@ fn per_request_reply_timeout_overrides_the_worker() {
         c.reply_timeout = Some(Duration::from_millis(50))
     });
     let p = packet("GET", "/slow", None, false);
-    let mut r = req(&p, Body::None);
+    let mut r = req(&p);
+    let b = Body::None;
     r.reply_timeout = Some(None); // wait forever for this request
-    let s = ep.service(&r, &mut Recorder::default()).unwrap();
+    let s = ep
+        .service(&r, &mut RequestBody::new(b), &mut Recorder::default())
+        .unwrap();
     assert_eq!(s.status, 200);
 }
 
@@ -244,13 +272,19 @@ fn fail_on_status_discards_the_response() {
     let ep = endpoint(&server, |c| c.fail_on_status = vec![500, -404]);
     let p = packet("GET", "/a", None, false);
     let mut peer = Recorder::default();
-    let e = ep.service(&req(&p, Body::None), &mut peer).unwrap_err();
+    let e = ep
+        .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::FailOnStatus { hard: true });
     assert_eq!(e.http_status(), 503);
     assert!(peer.status.is_none(), "nothing reached the client");
     server.set_behaviour(Behaviour::Respond(Response::text(404, "NF", "x")));
     let e = ep
-        .service(&req(&p, Body::None), &mut Recorder::default())
+        .service(
+            &req(&p),
+            &mut RequestBody::new(Body::None),
+            &mut Recorder::default(),
+        )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::FailOnStatus { hard: false });
 }
@@ -271,7 +305,9 @@ fn client_gone_stops_the_download_and_drops_the_connection() {
         fail_writes: true,
         ..Default::default()
     };
-    let e = ep.service(&req(&p, Body::None), &mut peer).unwrap_err();
+    let e = ep
+        .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::ClientWrite);
     assert!(!e.recoverable);
     assert_eq!(
@@ -290,10 +326,11 @@ fn head_reads_but_does_not_write_the_body() {
     .unwrap();
     let ep = endpoint(&server, |_| {});
     let p = packet("HEAD", "/a", None, false);
-    let mut r = req(&p, Body::None);
+    let mut r = req(&p);
+    let b = Body::None;
     r.is_head = true;
     let mut peer = Recorder::default();
-    let s = ep.service(&r, &mut peer).unwrap();
+    let s = ep.service(&r, &mut RequestBody::new(b), &mut peer).unwrap();
     assert_eq!(s.body_bytes, 4);
     assert!(peer.out.is_empty());
     assert_eq!(ep.pool_stats().idle, 1);
@@ -304,8 +341,12 @@ fn end_without_reuse_closes_the_connection() {
     let server = TestServer::start("127.0.0.1:0", Behaviour::EndWithoutReuse).unwrap();
     let ep = endpoint(&server, |_| {});
     let p = packet("GET", "/a", None, false);
-    ep.service(&req(&p, Body::None), &mut Recorder::default())
-        .unwrap();
+    ep.service(
+        &req(&p),
+        &mut RequestBody::new(Body::None),
+        &mut Recorder::default(),
+    )
+    .unwrap();
     assert_eq!(ep.pool_stats().idle, 0);
 }
 
@@ -319,10 +360,18 @@ fn prepost_cping_before_reusing_a_connection() {
         }
     });
     let p = packet("GET", "/a", None, false);
-    ep.service(&req(&p, Body::None), &mut Recorder::default())
-        .unwrap();
-    ep.service(&req(&p, Body::None), &mut Recorder::default())
-        .unwrap();
+    ep.service(
+        &req(&p),
+        &mut RequestBody::new(Body::None),
+        &mut Recorder::default(),
+    )
+    .unwrap();
+    ep.service(
+        &req(&p),
+        &mut RequestBody::new(Body::None),
+        &mut Recorder::default(),
+    )
+    .unwrap();
     assert_eq!(
         server.cpings_received(),
         1,
@@ -342,7 +391,11 @@ fn connect_cping_failure_is_a_connect_error() {
     });
     let p = packet("GET", "/a", None, false);
     let e = ep
-        .service(&req(&p, Body::None), &mut Recorder::default())
+        .service(
+            &req(&p),
+            &mut RequestBody::new(Body::None),
+            &mut Recorder::default(),
+        )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Connect);
 }
@@ -358,13 +411,21 @@ fn acquire_timeout_when_the_pool_is_exhausted() {
     let ep2 = ep.clone();
     let t = std::thread::spawn(move || {
         let p = packet("GET", "/slow", None, false);
-        ep2.service(&req(&p, Body::None), &mut Recorder::default())
-            .map(|s| s.status)
+        ep2.service(
+            &req(&p),
+            &mut RequestBody::new(Body::None),
+            &mut Recorder::default(),
+        )
+        .map(|s| s.status)
     });
     assert!(server.wait_for_requests(1, Duration::from_secs(2)));
     let p = packet("GET", "/b", None, false);
     let e = ep
-        .service(&req(&p, Body::None), &mut Recorder::default())
+        .service(
+            &req(&p),
+            &mut RequestBody::new(Body::None),
+            &mut Recorder::default(),
+        )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NoConnection);
     assert_eq!(t.join().unwrap().unwrap(), 200);
@@ -382,7 +443,11 @@ fn protocol_errors_are_classified() {
         let ep = endpoint(&server, |c| c.retries = 1);
         let p = packet("GET", "/a", None, false);
         let e = ep
-            .service(&req(&p, Body::None), &mut Recorder::default())
+            .service(
+                &req(&p),
+                &mut RequestBody::new(Body::None),
+                &mut Recorder::default(),
+            )
             .unwrap_err();
         assert_eq!(e.kind, kind, "{e}");
     }
@@ -397,10 +462,41 @@ fn maintenance_closes_idle_connections_beyond_minsize() {
         c.pool_timeout = Some(Duration::from_millis(50));
     });
     let p = packet("GET", "/a", None, false);
-    ep.service(&req(&p, Body::None), &mut Recorder::default())
-        .unwrap();
+    ep.service(
+        &req(&p),
+        &mut RequestBody::new(Body::None),
+        &mut Recorder::default(),
+    )
+    .unwrap();
     assert_eq!(ep.pool_stats().idle, 1);
     std::thread::sleep(Duration::from_millis(100));
     ep.maintain();
     assert_eq!(ep.pool_stats().idle, 0);
+}
+
+#[test]
+fn the_first_body_packet_is_replayed_to_another_endpoint() {
+    // The first backend takes the request and its first body packet, then dies.
+    let dead = TestServer::start("127.0.0.1:0", Behaviour::CloseImmediately).unwrap();
+    let good = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let a = endpoint(&dead, |c| c.retries = 1);
+    let b = endpoint(&good, |_| {});
+    let body = b"name=value&x=1".to_vec();
+    let p = packet("POST", "/form", Some(body.len() as u64), false);
+    let mut rb = RequestBody::new(Body::Length(body.len() as u64));
+    let mut peer = Recorder {
+        body_in: body.clone(),
+        ..Default::default()
+    };
+    let e = a.service(&req(&p), &mut rb, &mut peer).unwrap_err();
+    assert!(e.recoverable, "{e}");
+    assert!(rb.replayable());
+    b.service(&req(&p), &mut rb, &mut peer).unwrap();
+    assert_eq!(peer.out, body);
+    assert_eq!(good.requests()[0].body, body);
+    assert_eq!(
+        rb.read_bytes(),
+        body.len() as u64,
+        "the client's body was read once"
+    );
 }
