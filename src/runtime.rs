@@ -32,14 +32,29 @@ pub struct Generation {
     pub props: PropertyMap,
     pub workers: WorkersConfig,
     pub watchdog_interval: u32,
-    /// Kept mapped for the generation's lifetime (dropping it unmaps; the parent unlinks).
-    pub _shm: Option<ShmRegion>,
     /// One AJP endpoint per ajp13 worker; each child fills its own connection pools.
     pub endpoints: HashMap<String, Arc<jk_ajp_client::Endpoint>>,
     /// worker.maintain in seconds.
     pub maintain_secs: u64,
     /// Unix time of this process's last maintenance run (request-driven maintenance).
     pub last_maintain: std::sync::atomic::AtomicU64,
+    /// This child's entry in the shared child table (set in child_init).
+    pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
+    /// The runtime-status region; declared last so it is unmapped after its users.
+    pub shm: ShmRegion,
+}
+
+impl Generation {
+    /// Cross-process maintenance that any child may do: releases the shared entries of
+    /// children that died (a child killed mid-request must not leave members busy).
+    pub fn reap_dead_children(&self) -> usize {
+        self.shm.region().reap_dead_children(|pid| {
+            // SAFETY: kill with signal 0 only checks that the process exists.
+            let exists = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
+            // EPERM means it exists under another user: alive.
+            exists || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+        })
+    }
 }
 
 /// What the request hooks of one server read.
@@ -114,6 +129,7 @@ impl ServerRuntime {
             for ep in self.gen.endpoints.values() {
                 ep.maintain();
             }
+            self.gen.reap_dead_children();
         }
     }
 
@@ -169,6 +185,18 @@ pub fn source_name(path: &str) -> &str {
 fn pthread_id() -> u64 {
     // SAFETY: pthread_self has no preconditions.
     unsafe { libc::pthread_self() as u64 }
+}
+
+/// The most httpd children that can exist at once (ServerLimit): the child table's size.
+fn hard_limit_daemons() -> usize {
+    let mut n: c_int = 0;
+    // SAFETY: ap_mpm_query writes one int.
+    let rc = unsafe { ffi::ap_mpm_query(ffi::AP_MPMQ_HARD_LIMIT_DAEMONS as c_int, &mut n) };
+    if rc != 0 || n <= 0 {
+        256
+    } else {
+        n as usize
+    }
 }
 
 /// Walks httpd's server list (main first).
@@ -455,12 +483,11 @@ pub unsafe fn start_generation(
             WorkerKind::Status(_) => {}
         }
     }
-    let size = match global.shm_size_kb {
-        Some(kb) => (kb as usize * 1024).max(shm::MIN_SIZE),
-        None => shm::computed_size(ajp, members, lbs).max(shm::MIN_SIZE),
-    };
-    let shm = match ShmRegion::create(Path::new(&shm_base), size) {
-        Ok(r) => Some(r),
+    let min_bytes = global.shm_size_kb.map_or(0, |kb| kb as usize * 1024);
+    let children = hard_limit_daemons();
+    let slots = shm::slot_capacity(ajp + members + lbs);
+    let shm = match ShmRegion::open(Path::new(&shm_base), children, slots, min_bytes) {
+        Ok(r) => r,
         Err(e) => {
             log_server(
                 HttpdLevel::Emerg,
@@ -471,18 +498,27 @@ pub unsafe fn start_generation(
             return Err(());
         }
     };
-
     let (endpoints, endpoint_warnings) = crate::endpoints::build(&built.workers);
     let maintain_secs = u64::from(built.workers.maintain_secs);
     let gen = Arc::new(Generation {
         props: built.props,
         workers: built.workers,
         watchdog_interval: global.watchdog_interval.unwrap_or(0),
-        _shm: shm,
         endpoints,
         maintain_secs,
         last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
+        child: std::sync::OnceLock::new(),
+        shm,
     });
+    let shm_note = format!(
+        "runtime status in {}{}",
+        gen.shm.path().display(),
+        if gen.shm.reused {
+            " (state kept from the previous generation)"
+        } else {
+            ""
+        }
+    );
 
     let mut sinks: HashMap<String, Arc<dyn LogSink>> = HashMap::new();
     let mut main_log: Option<JkLog> = None;
@@ -564,6 +600,13 @@ pub unsafe fn start_generation(
             "init_jk",
             source_name(file!()),
             line!(),
+            &shm_note,
+        );
+        log.log(
+            Level::Info,
+            "init_jk",
+            source_name(file!()),
+            line!(),
             &format!("{VERSION} initialized"),
         );
     }
@@ -581,6 +624,30 @@ pub unsafe fn start_generation(
 /// `pchild` and `main` must be live.
 pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     let Some(rt) = for_server(main) else { return };
+    // Register in the shared child table (per-child busy counters) and leave it on exit.
+    match rt.gen.shm.region().attach_child(std::process::id()) {
+        Some(idx) => {
+            let _ = rt.gen.child.set(idx);
+            let gen = Box::new(rt.gen.clone());
+            // SAFETY: the child pool lives until the child exits; the cleanup frees the Box.
+            unsafe {
+                ffi::apr_pool_cleanup_register(
+                    pchild,
+                    Box::into_raw(gen).cast(),
+                    Some(detach_child),
+                    Some(noop_cleanup),
+                );
+            }
+        }
+        None => {
+            rt.gen.reap_dead_children();
+            rt.log_at(
+                Level::Warn,
+                "jk_child_init",
+                "the shared child table is full",
+            );
+        }
+    }
     let interval = rt.gen.watchdog_interval;
     if interval == 0 {
         return;
@@ -604,6 +671,7 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
                 for ep in rt.gen.endpoints.values() {
                     ep.maintain();
                 }
+                rt.gen.reap_dead_children();
             }
         });
     match spawned {
@@ -633,6 +701,20 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
             &format!("Could not init watchdog thread: {e}"),
         ),
     }
+}
+
+unsafe extern "C" fn detach_child(data: *mut std::ffi::c_void) -> ffi::apr_status_t {
+    crate::boundary::guard("child cleanup", 0, || {
+        if data.is_null() {
+            return 0;
+        }
+        // SAFETY: the Box registered in child_init; cleanups run once.
+        let gen = unsafe { Box::from_raw(data.cast::<Arc<Generation>>()) };
+        if let Some(idx) = gen.child.get() {
+            gen.shm.region().detach_child(*idx);
+        }
+        0
+    })
 }
 
 struct Watchdog {

@@ -88,7 +88,7 @@ fn ifmodule_matches_both_names() {
 #[test]
 fn graceful_restart_keeps_serving() {
     let body = format!(
-        "JkWorkersFile {}\nJkMount /app/* loadbalancer\n",
+        "JkWorkersFile {}\nJkMount /app/* loadbalancer\nJkLogFile logs/mod_jk.log\n",
         seed(SEED_WP).display()
     );
     let h = Httpd::start("graceful", Mpm::Event, &body);
@@ -105,6 +105,24 @@ fn graceful_restart_keeps_serving() {
     let mapped = h.access_log().matches("\"loadbalancer\" \"lb\"").count();
     assert_eq!(mapped, 2, "{}", h.access_log());
     assert!(!h.error_log().contains("panic"), "{}", h.error_log());
+    // The runtime-status file is kept across restarts (runtime state survives them) and
+    // removed when httpd stops.
+    let jklog = h.dir.read("logs/mod_jk.log");
+    assert_eq!(
+        jklog
+            .matches("state kept from the previous generation")
+            .count(),
+        2,
+        "{jklog}"
+    );
+    let shm = h
+        .dir
+        .path()
+        .join(format!("logs/jk-runtime-status.{}", h.pid().unwrap()));
+    assert!(shm.exists());
+    let mut h = h;
+    h.stop();
+    assert!(!shm.exists(), "{} left behind", shm.display());
 }
 
 /// A broken configuration: a workers.properties body (or None) and httpd directives; the

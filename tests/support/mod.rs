@@ -55,14 +55,14 @@ pub fn module_so() -> PathBuf {
 fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
     let mut newest = None;
     let mut dirs = vec![root.join("src")];
-    if let Ok(crates) = std::fs::read_dir(root.join("crates")) {
-        // Test-only crates do not go into the module.
-        dirs.extend(
-            crates
-                .flatten()
-                .filter(|e| e.file_name() != "jk-ajp-testserver")
-                .map(|e| e.path().join("src")),
-        );
+    // Only the workspace crates the module links ([dependencies] of the root package).
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let deps = manifest.split("\n[dependencies]\n").nth(1).unwrap_or("");
+    let deps = deps.split("\n[").next().unwrap_or("");
+    for line in deps.lines() {
+        if let Some(name) = line.split('.').next().filter(|n| n.starts_with("jk-")) {
+            dirs.push(root.join("crates").join(name.trim()).join("src"));
+        }
     }
     while let Some(d) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&d) else {
@@ -357,6 +357,13 @@ impl Httpd {
 
 impl Drop for Httpd {
     fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Httpd {
+    /// Stops httpd by its pid (SIGTERM, SIGKILL after 10 s) and waits until it is gone.
+    pub fn stop(&mut self) {
         if let Some(pid) = self.pid() {
             // SAFETY: signalling the httpd parent this test started (pid from its own file).
             unsafe {
