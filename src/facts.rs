@@ -86,6 +86,10 @@ impl RequestFacts {
         main_server: bool,
     ) -> RequestFacts {
         let r = req.raw();
+        // mod_jk reads the environment after ap_add_common_vars: HTTP_* variables exist and
+        // a variable set twice has its last value.
+        // SAFETY: live request in its handler phase.
+        unsafe { ffi::ap_add_common_vars(r) };
         // SAFETY: the request and its connection are live during the handler.
         let (rec, conn) = unsafe { (&*r, &*(*r).connection) };
         let ind = |i: Indicator| conf.indicators.effective(i).to_string();

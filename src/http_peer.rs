@@ -143,9 +143,13 @@ impl jk_ajp_client::Peer for HttpPeer {
         let headers_out = unsafe { (*r).headers_out };
         for (name, value) in headers {
             if name.eq_ignore_ascii_case("Content-Type") {
-                let lower = value.to_ascii_lowercase();
-                // SAFETY: pool copy of the value; httpd keeps the pointer.
-                unsafe { ffi::ap_set_content_type(r, pstrdup(self.req.pool(), &lower)) };
+                // SAFETY: a pool copy of the value, lower-cased in place by httpd up to its
+                // first ';' (parameters keep their case, as with mod_jk); httpd keeps it.
+                unsafe {
+                    let ct = pstrdup(self.req.pool(), value).cast_mut();
+                    ffi::ap_content_type_tolower(ct);
+                    ffi::ap_set_content_type(r, ct);
+                }
             } else if name.eq_ignore_ascii_case("Content-Length") {
                 match value.trim().parse::<i64>() {
                     // SAFETY: live request.

@@ -180,6 +180,9 @@ SetEnvIf Request_URI "^/app/env/empty" JK_TEST_NODEFAULT
   SetEnv SSL_CIPHER_USEKEYSIZE 128
   SetEnv SSL_PROTOCOL TLSv1.3
 </Location>
+<Location /app/env/emptyval/>
+  SetEnv JK_TEST_NODEFAULT ""
+</Location>
 <Location /app/ignorecl/>
   SetEnv JK_IGNORE_CL 1
 </Location>
@@ -641,6 +644,13 @@ fn cases() -> Vec<Case> {
             "/app/env/x",
             h11,
             &[("X-Set-Env", "hello env")],
+        ),
+        req(
+            "env_set_empty_value",
+            "GET",
+            "/app/env/emptyval/x",
+            h11,
+            &[],
         ),
         req(
             "env_default_overridden",

@@ -411,7 +411,6 @@ impl Endpoint {
                         recoverable,
                         "Timeout with waiting reply from tomcat. Tomcat is down, stopped or network problems",
                     )),
-                    ReadError::Closed(_) if reused && !received_any => Attempt::Stale,
                     ReadError::Closed(e) => Attempt::Failed(self.err(
                         ErrorKind::BackendClosed,
                         recoverable,

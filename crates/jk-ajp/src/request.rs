@@ -37,7 +37,8 @@ pub struct ForwardRequest<'a> {
     pub protocol: &'a [u8],
     /// The URI as chosen by the JkOptions ForwardURI* setting, without the query.
     pub req_uri: &'a [u8],
-    /// Client address.
+    /// Client address. Empty is sent as a null string, as mod_jk does for an empty
+    /// `JK_REMOTE_ADDR` override.
     pub remote_addr: &'a [u8],
     /// Client host name; `None` (null string) unless HostnameLookups or JK_REMOTE_HOST.
     pub remote_host: Option<&'a [u8]>,
@@ -152,7 +153,7 @@ impl<'a> ForwardRequest<'a> {
         w.put_byte(method.0)?;
         w.put_str(self.protocol)?;
         w.put_str(self.req_uri)?;
-        w.put_str(self.remote_addr)?;
+        w.put_string((!self.remote_addr.is_empty()).then_some(self.remote_addr))?;
         w.put_string(self.remote_host)?;
         w.put_str(self.server_name)?;
         w.put_u16(self.server_port)?;
@@ -976,6 +977,33 @@ mod tests {
             Err(AjpError::NullString {
                 field: "header value"
             })
+        );
+    }
+}
+
+#[cfg(test)]
+mod null_remote_addr_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn empty_remote_addr_is_sent_as_a_null_string() {
+        // mod_jk: an empty JK_REMOTE_ADDR override goes out as the null string 0xFFFF.
+        let fr = ForwardRequest {
+            remote_addr: b"",
+            ..Default::default()
+        };
+        let bytes = fr.encode(8192).unwrap();
+        let d = decode_forward_request(&bytes[4..]).unwrap();
+        assert_eq!(d.remote_addr, None);
+        let fr = ForwardRequest {
+            remote_addr: b"10.1.2.3",
+            ..Default::default()
+        };
+        let bytes = fr.encode(8192).unwrap();
+        assert_eq!(
+            decode_forward_request(&bytes[4..]).unwrap().remote_addr,
+            Some(&b"10.1.2.3"[..])
         );
     }
 }
