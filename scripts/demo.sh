@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Starts a private httpd 2.4 (own ServerRoot under target/demo) that loads our module with the
-# user's seed configuration (workers.properties and 000-default.conf, unchanged), and stops it
-# on Ctrl-C. The seed's <VirtualHost *:80> answers on port 80 (DEMO_PORT to change the
-# listening port; the seed's vhost only matches port 80).
+# Starts two private Tomcat 10 instances (127.0.0.2:8009 and 127.0.0.3:8009, jvmRoute tomcat1
+# and tomcat2) and a private httpd 2.4 (own ServerRoot under target/demo) that loads our module
+# with the user's seed configuration (workers.properties and 000-default.conf, unchanged), and
+# stops all of them on Ctrl-C. The seed's <VirtualHost *:80> answers on port 80 (DEMO_PORT to
+# change the listening port; the seed's vhost only matches port 80).
+#
+# The seed names its Tomcats by the host names `app` and `app2`. When they do not resolve and
+# we are root, the demo adds `127.0.0.2 app` and `127.0.0.3 app2` to /etc/hosts (and says so);
+# otherwise it uses a generated copy of workers.properties in which only those two host lines
+# name the addresses.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=${DEMO_PORT:-80}
@@ -39,11 +45,31 @@ JkShmFile logs/jk-runtime-status
 Include $top/tests/fixtures/seed/000-default.conf
 CONF
 mkdir -p /var/log/apache2 2>/dev/null || true
+workers=$top/tests/fixtures/seed/workers.properties
+if ! getent hosts app >/dev/null || ! getent hosts app2 >/dev/null; then
+  if [ "$(id -u)" = 0 ] && [ -w /etc/hosts ]; then
+    getent hosts app >/dev/null || echo "127.0.0.2 app" >> /etc/hosts
+    getent hosts app2 >/dev/null || echo "127.0.0.3 app2" >> /etc/hosts
+    echo "added 'app' (127.0.0.2) and 'app2' (127.0.0.3) to /etc/hosts for the seed's workers.properties"
+  else
+    sed -e 's/^worker.tomcat1.host=app$/worker.tomcat1.host=127.0.0.2/' \
+        -e 's/^worker.tomcat2.host=app2$/worker.tomcat2.host=127.0.0.3/' "$workers" > "$dir/workers.properties"
+    workers=$dir/workers.properties
+    echo "using $workers: the seed with host names app/app2 replaced by 127.0.0.2/127.0.0.3"
+  fi
+fi
+sed -i "s|^JkWorkersFile .*|JkWorkersFile $workers|" "$dir/httpd.conf"
+for n in 1 2; do
+  "$top/scripts/tomcat-base.sh" stop "$dir/tomcat$n" >/dev/null 2>&1 || true
+done
+echo "starting Tomcat tomcat1 on 127.0.0.2:8009 and tomcat2 on 127.0.0.3:8009 ..."
+"$top/scripts/tomcat-base.sh" start "$dir/tomcat1" 127.0.0.2 tomcat1 >/dev/null
+"$top/scripts/tomcat-base.sh" start "$dir/tomcat2" 127.0.0.3 tomcat2 >/dev/null
 apache2 -t -f "$dir/httpd.conf"
 apache2 -f "$dir/httpd.conf" -k start
-trap 'kill -TERM "$(cat "$dir/httpd.pid")" 2>/dev/null; echo; echo "stopped"' EXIT
+trap 'kill -TERM "$(cat "$dir/httpd.pid")" 2>/dev/null; "$top/scripts/tomcat-base.sh" stop "$dir/tomcat1"; "$top/scripts/tomcat-base.sh" stop "$dir/tomcat2"; echo; echo "stopped"' EXIT
 echo "httpd with mod_jk-rs runs on http://127.0.0.1:$port/ (pid $(cat "$dir/httpd.pid"))"
-echo "  app:       http://127.0.0.1:$port/app/"
+echo "  app:       http://127.0.0.1:$port/app/session.jsp"
 echo "  jkmanager: http://127.0.0.1:$port/jkmanager/"
 echo "  logs:      $dir/logs/ (error.log, mod_jk.log)"
 echo "Ctrl-C to stop."
