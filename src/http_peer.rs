@@ -21,6 +21,10 @@ pub struct HttpPeer {
     pub server_errors_from: u16,
     /// The backend status that was swallowed for httpd's error page.
     pub swallowed: Option<u16>,
+    /// Headers added after the backend's (the load balancer's generated session cookie).
+    pub extra_headers: Vec<(String, String)>,
+    /// HEAD request (the response has no body).
+    pub is_head: bool,
 }
 
 impl HttpPeer {
@@ -33,6 +37,8 @@ impl HttpPeer {
             flushed: false,
             server_errors_from: 0,
             swallowed: None,
+            extra_headers: Vec::new(),
+            is_head: false,
         }
     }
 
@@ -172,6 +178,9 @@ impl jk_ajp_client::Peer for HttpPeer {
                 // Every other header is added: several Set-Cookie stay several.
                 self.table_set(headers_out, name, value, true);
             }
+        }
+        for (name, value) in &self.extra_headers {
+            self.table_set(headers_out, name, value, true);
         }
         self.headers_sent = true;
         Ok(())

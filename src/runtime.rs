@@ -10,6 +10,7 @@ use std::ffi::c_int;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use jk_config::{BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
 use jk_directives::ServerConf;
@@ -38,6 +39,8 @@ pub struct Generation {
     pub maintain_secs: u64,
     /// Unix time of this process's last maintenance run (request-driven maintenance).
     pub last_maintain: std::sync::atomic::AtomicU64,
+    /// One balancer per lb worker, over the shared region (declared before `shm`).
+    pub balancers: HashMap<String, Arc<jk_lb::Balancer>>,
     /// This child's entry in the shared child table (set in child_init).
     pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
     /// The runtime-status region; declared last so it is unmapped after its users.
@@ -45,6 +48,26 @@ pub struct Generation {
 }
 
 impl Generation {
+    /// One maintenance pass of this process: connection pools, dead children, and the
+    /// balancers' global maintenance (once per worker.maintain across all children) with
+    /// readiness probes of members waiting for recovery.
+    pub fn maintain(&self) {
+        for ep in self.endpoints.values() {
+            ep.maintain();
+        }
+        self.reap_dead_children();
+        for b in self.balancers.values() {
+            b.maintain();
+            for i in b.members_to_probe() {
+                let Some(ep) = b.member_name(i).and_then(|n| self.endpoints.get(n)) else {
+                    continue;
+                };
+                let wait = ep.config().ping.interval.unwrap_or(Duration::from_secs(10));
+                b.probe_result(i, ep.probe(wait).is_ok());
+            }
+        }
+    }
+
     /// Cross-process maintenance that any child may do: releases the shared entries of
     /// children that died (a child killed mid-request must not leave members busy).
     pub fn reap_dead_children(&self) -> usize {
@@ -112,6 +135,19 @@ impl ServerRuntime {
         self.gen.workers.worker(name)
     }
 
+    /// The configuration of ajp13 worker `name`.
+    pub fn ajp_worker(&self, name: &str) -> Option<&jk_config::AjpWorker> {
+        match &self.gen.workers.worker(name)?.kind {
+            WorkerKind::Ajp(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The balancer of lb worker `name`.
+    pub fn balancer(&self, name: &str) -> Option<Arc<jk_lb::Balancer>> {
+        self.gen.balancers.get(name).cloned()
+    }
+
     /// Request-driven maintenance when no watchdog runs: at most once per worker.maintain.
     pub fn maybe_maintain(&self) {
         if self.gen.watchdog_interval > 0 || self.gen.maintain_secs == 0 {
@@ -126,10 +162,7 @@ impl ServerRuntime {
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            for ep in self.gen.endpoints.values() {
-                ep.maintain();
-            }
-            self.gen.reap_dead_children();
+            self.gen.maintain();
         }
     }
 
@@ -500,11 +533,52 @@ pub unsafe fn start_generation(
     };
     let (endpoints, endpoint_warnings) = crate::endpoints::build(&built.workers);
     let maintain_secs = u64::from(built.workers.maintain_secs);
+    let mut balancers = HashMap::new();
+    for w in &built.workers.workers {
+        let WorkerKind::Lb(lb) = &w.kind else {
+            continue;
+        };
+        let members: Vec<(String, &jk_config::AjpWorker)> = lb
+            .members
+            .iter()
+            .filter_map(|m| match &built.workers.worker(m)?.kind {
+                WorkerKind::Ajp(a) => Some((m.clone(), a)),
+                _ => None,
+            })
+            .collect();
+        let clock: Arc<dyn jk_lb::Clock> = Arc::new(jk_lb::SystemClock);
+        match jk_lb::Balancer::new(&w.name, lb, &members, shm.region(), clock) {
+            Ok(b) => {
+                let b = b.with_maintain_interval(built.workers.maintain_secs);
+                // BUSY members return to OK once their pool has a free connection.
+                let eps: Vec<Option<Arc<jk_ajp_client::Endpoint>>> = members
+                    .iter()
+                    .map(|(m, _)| endpoints.get(m).cloned())
+                    .collect();
+                b.set_endpoint_check(Arc::new(move |i| {
+                    eps.get(i)
+                        .and_then(|e| e.as_ref())
+                        .is_none_or(|e| e.has_free_connection())
+                }));
+                balancers.insert(w.name.clone(), Arc::new(b));
+            }
+            Err(e) => {
+                log_server(
+                    HttpdLevel::Emerg,
+                    true,
+                    main,
+                    &format!("mod_jk: lb worker {}: {e}", w.name),
+                );
+                return Err(());
+            }
+        }
+    }
     let gen = Arc::new(Generation {
         props: built.props,
         workers: built.workers,
         watchdog_interval: global.watchdog_interval.unwrap_or(0),
         endpoints,
+        balancers,
         maintain_secs,
         last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
         child: std::sync::OnceLock::new(),
@@ -628,6 +702,9 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
     match rt.gen.shm.region().attach_child(std::process::id()) {
         Some(idx) => {
             let _ = rt.gen.child.set(idx);
+            for b in rt.gen.balancers.values() {
+                b.set_child(idx);
+            }
             let gen = Box::new(rt.gen.clone());
             // SAFETY: the child pool lives until the child exits; the cleanup frees the Box.
             unsafe {
@@ -668,10 +745,7 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
                 rt.maintain();
             }
             if let Some(rt) = maps.first() {
-                for ep in rt.gen.endpoints.values() {
-                    ep.maintain();
-                }
-                rt.gen.reap_dead_children();
+                rt.gen.maintain();
             }
         });
     match spawned {

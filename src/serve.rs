@@ -1,13 +1,19 @@
-//! Serving a request mapped to a worker: an ajp13 worker forwards it to Tomcat; the load
-//! balancer and the status worker land with their milestones.
+//! Serving a request mapped to a worker: an ajp13 worker forwards it to its Tomcat; a load
+//! balancer picks members (jk-lb) and fails over while the request can be replayed; the
+//! status worker lands with its milestone.
 
 use std::ffi::c_int;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jk_ajp_client::{Body, Endpoint, ErrorKind, RequestBody, ServiceRequest};
+use jk_ajp_client::{
+    Body, Endpoint, ErrorKind, RequestBody, ResponseSummary, ServiceError, ServiceRequest,
+};
 use jk_config::{AjpWorker, WorkerKind};
+use jk_directives::OptionBits;
+use jk_lb::Outcome;
 use jk_log::Level;
+use jk_urimap::RuleExtensions;
 
 use crate::facts::RequestFacts;
 use crate::ffi;
@@ -21,7 +27,7 @@ const OK: c_int = ffi::OK as c_int;
 pub fn serve(req: Req, rt: &ServerRuntime, name: &str, kind: &WorkerKind) -> c_int {
     match kind {
         WorkerKind::Ajp(w) => match rt.endpoint(name) {
-            Some(ep) => serve_ajp(req, rt, name, w, &ep, None, "ACT"),
+            Some(ep) => serve_ajp(req, rt, name, w, &ep),
             None => {
                 rt.log(
                     Level::Error,
@@ -30,22 +36,27 @@ pub fn serve(req: Req, rt: &ServerRuntime, name: &str, kind: &WorkerKind) -> c_i
                 ffi::HTTP_INTERNAL_SERVER_ERROR as c_int
             }
         },
-        WorkerKind::Lb(_) | WorkerKind::Status(_) => {
-            let what = if matches!(kind, WorkerKind::Lb(_)) {
-                "load balancer"
-            } else {
-                "status"
-            };
+        WorkerKind::Lb(_) => match rt.balancer(name) {
+            Some(b) => serve_lb(req, rt, name, &b),
+            None => {
+                rt.log(
+                    Level::Error,
+                    &format!("worker {name}: no balancer in this process"),
+                );
+                ffi::HTTP_INTERNAL_SERVER_ERROR as c_int
+            }
+        },
+        WorkerKind::Status(_) => {
             rt.log(
                 Level::Error,
-                &format!("worker {name}: the {what} worker is not implemented in this build yet; answering 503"),
+                &format!("worker {name}: the status worker is not implemented in this build yet; answering 503"),
             );
             ffi::HTTP_SERVICE_UNAVAILABLE as c_int
         }
     }
 }
 
-/// The per-request reply timeout: `JK_REPLY_TIMEOUT` (≥0, 0 = forever) wins over the mount
+/// The per-request reply timeout: `JK_REPLY_TIMEOUT` (>=0, 0 = forever) wins over the mount
 /// rule's `reply_timeout` extension (-1 = not set).
 fn reply_timeout_override(req: Req, rule_ms: Option<i32>) -> Option<Option<Duration>> {
     let to = |ms: i64| {
@@ -66,22 +77,21 @@ fn reply_timeout_override(req: Req, rule_ms: Option<i32>) -> Option<Option<Durat
     rule_ms.filter(|&v| v >= 0).map(|v| to(i64::from(v)))
 }
 
-/// Forwards one request to an ajp13 endpoint and maps the outcome to the handler's status
-/// (reference §8.2, §8.3).
-pub fn serve_ajp(
-    req: Req,
-    rt: &ServerRuntime,
-    name: &str,
-    w: &AjpWorker,
-    ep: &Arc<Endpoint>,
-    route: Option<&str>,
-    activation: &str,
-) -> c_int {
+/// What is read once per request, whatever member serves it.
+struct Prepared {
+    facts: RequestFacts,
+    ext: Option<Arc<RuleExtensions>>,
+    opts: OptionBits,
+    body: Body,
+}
+
+/// Sets up reading of the body and collects the request's facts; Err is the handler status.
+fn prepare(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepared, c_int> {
     let r = req.raw();
     // SAFETY: live request; sets up reading of a chunked or Content-Length body.
     let rc = unsafe { ffi::ap_setup_client_block(r, ffi::REQUEST_CHUNKED_DECHUNK as c_int) };
     if rc != OK {
-        return rc;
+        return Err(rc);
     }
     // SAFETY: live connection.
     if unsafe { (*(*r).connection).aborted } != 0 {
@@ -89,7 +99,7 @@ pub fn serve_ajp(
             Level::Info,
             &format!("Client connection aborted for worker={name}"),
         );
-        return OK;
+        return Err(OK);
     }
     let st = crate::reqstate::state(req);
     let orig_uri = st
@@ -100,59 +110,6 @@ pub fn serve_ajp(
     let ext = st.ext.clone();
     let opts = rt.conf.effective_options();
     let facts = RequestFacts::collect(req, &rt.conf, opts, &orig_uri, rt.is_main_server());
-    let headers: Vec<(&[u8], &[u8])> = facts
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
-        .collect();
-    let env: Vec<(&[u8], &[u8])> = facts
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
-        .collect();
-    fn b(o: &Option<String>) -> Option<&[u8]> {
-        o.as_deref().map(str::as_bytes)
-    }
-    let fwd = jk_ajp::ForwardRequest {
-        method: &facts.method,
-        protocol: facts.protocol.as_bytes(),
-        req_uri: facts.req_uri.as_bytes(),
-        remote_addr: facts.remote_addr.as_bytes(),
-        remote_host: b(&facts.remote_host),
-        server_name: facts.server_name.as_bytes(),
-        server_port: facts.server_port,
-        is_ssl: facts.is_ssl,
-        headers,
-        content_length: (!facts.chunked).then_some(facts.content_length),
-        chunked: facts.chunked,
-        secret: w.secret.as_deref().map(str::as_bytes),
-        remote_user: b(&facts.remote_user),
-        auth_type: b(&facts.auth_type),
-        query_string: b(&facts.query_string),
-        route: route.map(str::as_bytes),
-        ssl_cert: b(&facts.ssl_cert),
-        ssl_cipher: b(&facts.ssl_cipher),
-        ssl_session: b(&facts.ssl_session),
-        ssl_key_size: facts.ssl_key_size,
-        ssl_protocol: b(&facts.ssl_protocol),
-        remote_port: facts.remote_port.as_bytes(),
-        local_addr: facts.local_addr.as_bytes(),
-        lb_activation: activation,
-        env,
-    };
-    let packet = match fwd.encode(w.max_packet_size as usize) {
-        Ok(p) => p,
-        Err(e) => {
-            rt.log(
-                Level::Error,
-                &format!(
-                    "({name}) Creating AJP message failed without recovery - check max_packet_size ({e})"
-                ),
-            );
-            return ffi::HTTP_REQUEST_ENTITY_TOO_LARGE as c_int;
-        }
-    };
-    let is_head = facts.method == "HEAD";
     let body = if facts.chunked {
         Body::Chunked
     } else if facts.content_length > 0 {
@@ -160,83 +117,342 @@ pub fn serve_ajp(
     } else {
         Body::None
     };
-    let mut request_body = RequestBody::new(body);
-    let sreq = ServiceRequest {
-        packet: &packet,
-        is_head,
-        is_get: facts.method == "GET",
-        reply_timeout: reply_timeout_override(req, ext.as_ref().map(|e| e.reply_timeout)),
-        fail_on_status: ext.as_ref().and_then(|e| e.fail_on_status.as_deref()),
-        flush_packets: opts.flush_packets(),
-        flush_header: opts.flush_header(),
-        disable_reuse: opts.disable_reuse(),
+    Ok(Prepared {
+        facts,
+        ext,
+        opts,
+        body,
+    })
+}
+
+fn bytes(o: &Option<String>) -> Option<&[u8]> {
+    o.as_deref().map(str::as_bytes)
+}
+
+/// The FORWARD_REQUEST for one backend (route and activation differ per lb member).
+fn encode(
+    p: &Prepared,
+    w: &AjpWorker,
+    route: Option<&str>,
+    activation: &str,
+) -> Result<Vec<u8>, jk_ajp::AjpError> {
+    let f = &p.facts;
+    let fwd = jk_ajp::ForwardRequest {
+        method: &f.method,
+        protocol: f.protocol.as_bytes(),
+        req_uri: f.req_uri.as_bytes(),
+        remote_addr: f.remote_addr.as_bytes(),
+        remote_host: bytes(&f.remote_host),
+        server_name: f.server_name.as_bytes(),
+        server_port: f.server_port,
+        is_ssl: f.is_ssl,
+        headers: f
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect(),
+        content_length: (!f.chunked).then_some(f.content_length),
+        chunked: f.chunked,
+        secret: w.secret.as_deref().map(str::as_bytes),
+        remote_user: bytes(&f.remote_user),
+        auth_type: bytes(&f.auth_type),
+        query_string: bytes(&f.query_string),
+        route: route.map(str::as_bytes),
+        ssl_cert: bytes(&f.ssl_cert),
+        ssl_cipher: bytes(&f.ssl_cipher),
+        ssl_session: bytes(&f.ssl_session),
+        ssl_key_size: f.ssl_key_size,
+        ssl_protocol: bytes(&f.ssl_protocol),
+        remote_port: f.remote_port.as_bytes(),
+        local_addr: f.local_addr.as_bytes(),
+        lb_activation: activation,
+        env: f
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect(),
     };
-    let mut peer = HttpPeer::new(req);
-    peer.server_errors_from = ext.as_ref().map_or(0, |e| e.use_server_errors);
-    let result = ep.service(&sreq, &mut request_body, &mut peer);
-    match result {
-        Ok(summary) => {
-            if let Some(status) = peer.swallowed {
-                rt.log(
-                    Level::Debug,
-                    &format!("({name}) forwarding status={status} to httpd's error page"),
-                );
-                return c_int::from(status);
-            }
+    fwd.encode(w.max_packet_size as usize)
+}
+
+fn service_request<'a>(req: Req, p: &'a Prepared, packet: &'a [u8]) -> ServiceRequest<'a> {
+    ServiceRequest {
+        packet,
+        is_head: p.facts.method == "HEAD",
+        is_get: p.facts.method == "GET",
+        reply_timeout: reply_timeout_override(req, p.ext.as_ref().map(|e| e.reply_timeout)),
+        fail_on_status: p.ext.as_ref().and_then(|e| e.fail_on_status.as_deref()),
+        flush_packets: p.opts.flush_packets(),
+        flush_header: p.opts.flush_header(),
+        disable_reuse: p.opts.disable_reuse(),
+    }
+}
+
+fn too_large(rt: &ServerRuntime, name: &str, e: &jk_ajp::AjpError) -> c_int {
+    rt.log(
+        Level::Error,
+        &format!(
+            "({name}) Creating AJP message failed without recovery - check max_packet_size ({e})"
+        ),
+    );
+    ffi::HTTP_REQUEST_ENTITY_TOO_LARGE as c_int
+}
+
+/// The handler status after a served request (reference §7.9, §8.2).
+fn finish_ok(
+    req: Req,
+    rt: &ServerRuntime,
+    name: &str,
+    s: &ResponseSummary,
+    peer: &HttpPeer,
+) -> c_int {
+    let r = req.raw();
+    if let Some(status) = peer.swallowed {
+        rt.log(
+            Level::Debug,
+            &format!("({name}) forwarding status={status} to httpd's error page"),
+        );
+        return c_int::from(status);
+    }
+    rt.log(
+        Level::Debug,
+        &format!(
+            "({name}) status {} body {} bytes after {} attempt(s)",
+            s.status, s.body_bytes, s.attempts
+        ),
+    );
+    // mod_jk finalises the response when the backend ends it (`ws_done`).
+    // SAFETY: live request; completes the response through httpd's filters.
+    unsafe { ffi::ap_finalize_request_protocol(r) };
+    // SAFETY: live request.
+    let sent_body = unsafe { (*r).sent_bodyct } != 0;
+    if !sent_body && s.status >= 400 && !peer.is_head {
+        // mod_jk returns the status; the response is already complete, so the client sees
+        // the backend's status with an empty body.
+        return c_int::from(s.status);
+    }
+    OK
+}
+
+/// The handler status after a failed request.
+fn finish_err(
+    req: Req,
+    rt: &ServerRuntime,
+    name: &str,
+    e: &ServiceError,
+    peer: &mut HttpPeer,
+    log: bool,
+) -> c_int {
+    let r = req.raw();
+    let status = e.http_status();
+    match e.kind {
+        ErrorKind::ClientWrite | ErrorKind::ClientRead => {
             rt.log(
-                Level::Debug,
-                &format!(
-                    "({name}) status {} body {} bytes after {} attempt(s)",
-                    summary.status, summary.body_bytes, summary.attempts
-                ),
+                Level::Info,
+                &format!("{e}; aborting connection for worker={name}"),
             );
-            // mod_jk finalises the response when the backend ends it (`ws_done`).
-            // SAFETY: live request; completes the response through httpd's filters.
-            unsafe { ffi::ap_finalize_request_protocol(r) };
-            // SAFETY: live request.
-            let sent_body = unsafe { (*r).sent_bodyct } != 0;
-            if !sent_body && summary.status >= 400 && !is_head {
-                // mod_jk returns the status; the response was already completed, so the
-                // client sees the backend's status with an empty body.
-                return c_int::from(summary.status);
-            }
-            OK
-        }
-        Err(e) => {
-            let status = e.http_status();
-            match e.kind {
-                ErrorKind::ClientWrite => {
-                    rt.log(
-                        Level::Info,
-                        &format!("{e}; aborting connection for worker={name}"),
-                    );
-                    // SAFETY: live connection.
-                    unsafe { (*(*r).connection).aborted = 1 };
-                    OK
-                }
-                ErrorKind::ClientRead => {
-                    rt.log(
-                        Level::Info,
-                        &format!("{e}; aborting connection for worker={name}"),
-                    );
-                    // SAFETY: live connection.
-                    unsafe { (*(*r).connection).aborted = 1 };
-                    c_int::from(status)
-                }
-                _ => {
-                    rt.log(Level::Error, &format!("{e} (answering {status})"));
-                    if !peer.can_still_fail() {
-                        // Too late for an error page: the client got part of the answer.
-                        // SAFETY: live connection.
-                        unsafe { (*(*r).connection).aborted = 1 };
-                        return OK;
-                    }
-                    if peer.headers_sent {
-                        peer.discard_response();
-                    }
-                    c_int::from(status)
-                }
+            // SAFETY: live connection.
+            unsafe { (*(*r).connection).aborted = 1 };
+            if e.kind == ErrorKind::ClientWrite {
+                OK
+            } else {
+                c_int::from(status)
             }
         }
+        _ => {
+            if log {
+                rt.log(Level::Error, &format!("{e} (answering {status})"));
+            }
+            if !peer.can_still_fail() {
+                // Too late for an error page: the client got part of the answer.
+                // SAFETY: live connection.
+                unsafe { (*(*r).connection).aborted = 1 };
+                return OK;
+            }
+            if peer.headers_sent {
+                peer.discard_response();
+            }
+            c_int::from(status)
+        }
+    }
+}
+
+/// Forwards one request to an ajp13 worker.
+pub fn serve_ajp(
+    req: Req,
+    rt: &ServerRuntime,
+    name: &str,
+    w: &AjpWorker,
+    ep: &Arc<Endpoint>,
+) -> c_int {
+    let p = match prepare(req, rt, name) {
+        Ok(p) => p,
+        Err(rc) => return rc,
+    };
+    let packet = match encode(&p, w, None, "ACT") {
+        Ok(pk) => pk,
+        Err(e) => return too_large(rt, name, &e),
+    };
+    let mut body = RequestBody::new(p.body);
+    let mut peer = HttpPeer::new(req);
+    peer.is_head = p.facts.method == "HEAD";
+    peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
+    let sreq = service_request(req, &p, &packet);
+    match ep.service(&sreq, &mut body, &mut peer) {
+        Ok(s) => finish_ok(req, rt, name, &s, &peer),
+        Err(e) => finish_err(req, rt, name, &e, &mut peer, true),
+    }
+}
+
+fn outcome_of(e: &ServiceError) -> Outcome {
+    match e.kind {
+        ErrorKind::ClientRead | ErrorKind::ClientWrite | ErrorKind::RequestTooLarge => {
+            Outcome::ClientError
+        }
+        ErrorKind::FailOnStatus { hard } => Outcome::FailOnStatus { hard },
+        ErrorKind::ReplyTimeout => Outcome::ReplyTimeout,
+        ErrorKind::NoConnection => Outcome::NoConnection,
+        ErrorKind::Disabled
+        | ErrorKind::Connect
+        | ErrorKind::Send
+        | ErrorKind::BackendClosed
+        | ErrorKind::ProtocolFraming
+        | ErrorKind::ProtocolContent => Outcome::Failed,
+    }
+}
+
+/// Forwards one request through a load balancer (reference §5.3–5.6).
+fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>) -> c_int {
+    let p = match prepare(req, rt, name) {
+        Ok(p) => p,
+        Err(rc) => return rc,
+    };
+    let cookies: Vec<&str> = p
+        .facts
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let rule = p.ext.as_ref().map(|e| lb_rule(e));
+    let env = |n: &str| req.env(n);
+    let (jk_route, sticky_ignore, stateless) = (
+        env("JK_ROUTE"),
+        env("JK_STICKY_IGNORE"),
+        env("JK_STATELESS"),
+    );
+    let info = jk_lb::RequestInfo {
+        uri: &p.facts.req_uri,
+        cookies: &cookies,
+        is_ssl: p.facts.is_ssl,
+        jk_route: jk_route.as_deref(),
+        jk_sticky_ignore: sticky_ignore.as_deref(),
+        jk_stateless: stateless.as_deref(),
+        rule: rule.as_ref(),
+    };
+    let mut attempt = bal.start(&info);
+    let mut body = RequestBody::new(p.body);
+    let mut peer = HttpPeer::new(req);
+    peer.is_head = p.facts.method == "HEAD";
+    peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
+    let mut why: Vec<String> = Vec::new();
+    let mut rc: Option<c_int> = None;
+    while let Some(choice) = attempt.next_member() {
+        if !choice.sleep_before.is_zero() {
+            std::thread::sleep(choice.sleep_before);
+        }
+        let (Some(w), Some(ep)) = (rt.ajp_worker(&choice.name), rt.endpoint(&choice.name)) else {
+            why.push(format!("{}: not an ajp13 worker", choice.name));
+            attempt.report(&choice, Outcome::Failed, 500);
+            continue;
+        };
+        let route = (!choice.route.is_empty()).then_some(choice.route.as_str());
+        let packet = match encode(&p, w, route, choice.activation_text()) {
+            Ok(pk) => pk,
+            Err(e) => {
+                attempt.report_unrecoverable(&choice, Outcome::ClientError, 413);
+                rc = Some(too_large(rt, &choice.name, &e));
+                break;
+            }
+        };
+        peer.extra_headers = attempt
+            .set_cookie_header()
+            .map(|c| vec![("Set-Cookie".to_string(), c)])
+            .unwrap_or_default();
+        let sreq = service_request(req, &p, &packet);
+        match ep.service(&sreq, &mut body, &mut peer) {
+            Ok(s) => {
+                attempt.report(
+                    &choice,
+                    Outcome::Success {
+                        bytes_read: s.read_bytes,
+                        bytes_written: s.body_bytes,
+                    },
+                    s.status,
+                );
+                rc = Some(finish_ok(req, rt, name, &s, &peer));
+                break;
+            }
+            Err(e) => {
+                let outcome = outcome_of(&e);
+                let status = e.http_status();
+                let replayable = e.recoverable && body.replayable() && peer.can_still_fail();
+                if matches!(outcome, Outcome::ClientError) || !replayable {
+                    attempt.report_unrecoverable(&choice, outcome, status);
+                    rc = Some(finish_err(req, rt, name, &e, &mut peer, true));
+                    break;
+                }
+                rt.log(
+                    Level::Info,
+                    &format!("{e}; trying another member of {name}"),
+                );
+                why.push(format!("{}: {}", choice.name, e.message));
+                attempt.report(&choice, outcome, status);
+            }
+        }
+    }
+    if let Some(route) = attempt.worker_route() {
+        req.set_note("JK_WORKER_ROUTE", route);
+    }
+    for (k, v) in attempt.notes() {
+        req.set_note(&k, &v);
+    }
+    if let Some(rc) = rc {
+        return rc;
+    }
+    let status = attempt.final_status();
+    let detail = if why.is_empty() {
+        "no member is usable (all in error, stopped, disabled or busy)".to_string()
+    } else {
+        why.join("; ")
+    };
+    rt.log(
+        Level::Error,
+        &format!("({name}) All tomcat instances failed, no more workers left: {detail} (answering {status})"),
+    );
+    if peer.headers_sent {
+        peer.discard_response();
+    }
+    c_int::from(status)
+}
+
+/// The mount rule's extensions as the balancer reads them.
+fn lb_rule(e: &RuleExtensions) -> jk_lb::RuleExtensions {
+    use jk_config::Activation;
+    let mut activations = Vec::new();
+    for (list, a) in [
+        (&e.active, Activation::Active),
+        (&e.disabled, Activation::Disabled),
+        (&e.stopped, Activation::Stopped),
+    ] {
+        activations.extend(list.iter().map(|m| (m.clone(), a)));
+    }
+    jk_lb::RuleExtensions {
+        sticky_ignore: e.sticky_ignore,
+        stateless: e.stateless,
+        activations,
+        session_cookie: e.session_cookie.clone(),
+        session_path: e.session_path.clone(),
+        set_session_cookie: e.set_session_cookie,
     }
 }

@@ -638,6 +638,36 @@ impl Endpoint {
         }
     }
 
+    /// A readiness probe: a fresh connection and a CPing answered within `wait`; the
+    /// connection then joins the pool (when a slot is free). Used to recover a member in
+    /// ERROR without sacrificing a user request.
+    pub fn probe(&self, wait: Duration) -> Result<(), ServiceError> {
+        let Some(addr) = self.cfg.addr else {
+            return Err(self.err(ErrorKind::Disabled, false, "contact disabled"));
+        };
+        let mut c = self.open(addr)?;
+        if !c.cping(wait, self.cfg.max_packet_size) {
+            c.shutdown();
+            return Err(self.err(ErrorKind::Connect, true, "no CPONG to the readiness probe"));
+        }
+        match self.pool.acquire(Duration::ZERO) {
+            Some(slot) => {
+                if let Some(old) = slot.conn {
+                    old.shutdown();
+                }
+                self.pool.release(Some(c));
+            }
+            None => c.shutdown(),
+        }
+        Ok(())
+    }
+
+    /// True when a request could get a connection now (mod_jk `ajp_has_endpoint`).
+    pub fn has_free_connection(&self) -> bool {
+        let s = self.pool.stats();
+        s.idle > 0 || s.busy + s.idle < s.size
+    }
+
     /// Closes idle connections (after a host/port change).
     pub fn reset_connections(&self) {
         self.pool.clear_idle();

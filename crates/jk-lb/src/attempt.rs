@@ -1,0 +1,723 @@
+//! One request through the load balancer: choosing a member (§5.3), bookkeeping (§5.2),
+//! state transitions after each try (§5.5) and the retry plan with its final status (§5.6).
+
+use std::time::Duration;
+
+use jk_config::{Activation, LbLock, LbMethod};
+use jk_shm::{Field, StrField};
+
+use crate::balancer::Balancer;
+use crate::session::{env_flag, session_ids};
+use crate::state::{usable, usable_sticky, MemberState};
+
+/// Rule extensions of the mapping that selected the lb (§4.4).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleExtensions {
+    /// `sticky_ignore=`: ignore the session id.
+    pub sticky_ignore: bool,
+    /// `stateless=`: no new session counted, no lb_value comparison.
+    pub stateless: bool,
+    /// `active=`/`disabled=`/`stopped=`: per-request activation of the named members (for a
+    /// name given twice the last one wins; unknown names are ignored).
+    pub activations: Vec<(String, Activation)>,
+    /// `session_cookie=`.
+    pub session_cookie: Option<String>,
+    /// `session_path=`.
+    pub session_path: Option<String>,
+    /// `set_session_cookie=`.
+    pub set_session_cookie: bool,
+}
+
+/// What the lb needs to know about a request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestInfo<'a> {
+    /// The forwarded URI, path parameters included.
+    pub uri: &'a str,
+    /// Every `Cookie` request header value, in order.
+    pub cookies: &'a [&'a str],
+    /// The request came over SSL (`;Secure` on a generated cookie).
+    pub is_ssl: bool,
+    /// Env `JK_ROUTE`.
+    pub jk_route: Option<&'a str>,
+    /// Env `JK_STICKY_IGNORE` (overrides the rule extension).
+    pub jk_sticky_ignore: Option<&'a str>,
+    /// Env `JK_STATELESS` (overrides the rule extension).
+    pub jk_stateless: Option<&'a str>,
+    /// The mapping rule's extensions.
+    pub rule: Option<&'a RuleExtensions>,
+}
+
+/// How one try on a member ended, as the glue saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response was delivered. Bytes read from / written to the client.
+    Success { bytes_read: u64, bytes_written: u64 },
+    /// The client failed (read/write error, 400/413): no failover.
+    ClientError,
+    /// The backend answered a `fail_on_status` code: positive (`hard`) puts the member in
+    /// ERROR, negative only fails this request.
+    FailOnStatus { hard: bool },
+    /// busy_limit reached.
+    Busy,
+    /// reply_timeout expired.
+    ReplyTimeout,
+    /// No free pooled connection within connection_acquire_timeout.
+    NoConnection,
+    /// Connect, send or receive failure, backend closed, protocol error.
+    Failed,
+}
+
+/// The member to forward to next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// Index in balance_workers order.
+    pub index: usize,
+    pub name: String,
+    /// The AJP `route` attribute to send (mod_jk `s->route`: JK_ROUTE, the session's domain
+    /// when chosen by domain, else the first chosen member's route; kept across failover).
+    pub route: String,
+    /// The member's own route (used in a generated session cookie).
+    pub member_route: String,
+    /// The member's activation for this request (sent as `JK_LB_ACTIVATION`).
+    pub activation: Activation,
+    /// Routed by its session to exactly this member (mod_jk `s->sticky`; also true for the
+    /// single-member special case).
+    pub sticky: bool,
+    /// Sleep this long before sending (lb `retry_interval` between rounds).
+    pub sleep_before: Duration,
+}
+
+impl Choice {
+    /// `ACT`, `DIS` or `STP`.
+    pub fn activation_text(&self) -> &'static str {
+        self.activation.as_str()
+    }
+}
+
+struct Pending {
+    index: usize,
+    added_value: u64,
+    counted_session: bool,
+}
+
+/// The failover plan of one request. Take members with [`Attempt::next_member`] (or as an
+/// iterator) and [`report`](Attempt::report) each one's outcome before taking the next.
+pub struct Attempt<'b> {
+    bal: &'b Balancer,
+    session: Option<String>,
+    stateless: bool,
+    overrides: Vec<Option<Activation>>,
+    /// This request's view of the states, with its local failure marks (mod_jk `states[]`).
+    states: Vec<MemberState>,
+    routes: Vec<String>,
+    domains: Vec<String>,
+    redirects: Vec<String>,
+    per_round: u32,
+    attempt: u32,
+    round: u32,
+    was_forced: bool,
+    done: bool,
+    sticky: bool,
+    route: Option<String>,
+    pending: Option<Pending>,
+    status: u16,
+    first_notes: Option<Vec<(&'static str, String)>>,
+    last: Option<usize>,
+    last_choice: Option<Choice>,
+    set_cookie: bool,
+    is_ssl: bool,
+    sleep: Duration,
+    tries: u32,
+}
+
+impl Balancer {
+    /// Starts a request: BUSY members with a free connection go back to OK, the session id is
+    /// extracted (when sticky_session is on and not ignored), the shared states are copied.
+    pub fn start<'b>(&'b self, req: &RequestInfo<'_>) -> Attempt<'b> {
+        self.lb.add(Field::Elected, 1);
+        for i in 0..self.members.len() {
+            if self.state(i) == MemberState::Busy && self.endpoint_free(i) {
+                self.transition(i, MemberState::Busy, MemberState::Ok);
+            }
+        }
+        let rule = req.rule;
+        let flag = |env: Option<&str>, ext: bool| env.map_or(ext, env_flag);
+        let sticky_ignore = flag(req.jk_sticky_ignore, rule.is_some_and(|r| r.sticky_ignore));
+        let stateless = flag(req.jk_stateless, rule.is_some_and(|r| r.stateless));
+        let jk_route = req.jk_route.filter(|r| !r.is_empty());
+        let session = if self.settings().sticky_session && !sticky_ignore {
+            match jk_route {
+                // mod_jk: a route set by the web server fakes the session ".<route>".
+                Some(r) => Some(format!(".{r}")),
+                None => session_ids(
+                    req.uri,
+                    req.cookies,
+                    rule.and_then(|r| r.session_path.as_deref())
+                        .unwrap_or(&self.session_path),
+                    rule.and_then(|r| r.session_cookie.as_deref())
+                        .unwrap_or(&self.session_cookie),
+                ),
+            }
+        } else {
+            None
+        };
+        let mut overrides = vec![None; self.members.len()];
+        for (name, a) in rule.map_or(&[][..], |r| &r.activations[..]) {
+            if let Some(i) = self.member_index(name) {
+                overrides[i] = Some(*a);
+            }
+        }
+        let n = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
+        let mut a = Attempt {
+            bal: self,
+            session,
+            stateless,
+            overrides,
+            states: Vec::new(),
+            routes: Vec::new(),
+            domains: Vec::new(),
+            redirects: Vec::new(),
+            per_round: self.lb_retries.min(n).max(1),
+            attempt: 0,
+            round: 0,
+            was_forced: false,
+            done: false,
+            sticky: false,
+            route: jk_route.map(str::to_string),
+            pending: None,
+            status: 503,
+            first_notes: None,
+            last: None,
+            last_choice: None,
+            set_cookie: self.set_session_cookie || rule.is_some_and(|r| r.set_session_cookie),
+            is_ssl: req.is_ssl,
+            sleep: Duration::ZERO,
+            tries: 0,
+        };
+        a.refresh();
+        a
+    }
+}
+
+impl<'b> Attempt<'b> {
+    /// Re-reads the shared states and member strings, clearing the local failure marks.
+    fn refresh(&mut self) {
+        let b = self.bal;
+        let n = b.members.len();
+        self.states = (0..n).map(|i| b.state(i)).collect();
+        let s = |f| (0..n).map(|i| b.slot(i).string(f)).collect::<Vec<_>>();
+        self.routes = s(StrField::Route);
+        self.domains = s(StrField::Domain);
+        self.redirects = s(StrField::Redirect);
+    }
+
+    /// The session id(s) this request is routed by (None: no session, or stickiness off).
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    /// The next member to try, or None when the plan is exhausted (then see
+    /// [`final_status`](Attempt::final_status)). A try that was not reported counts as
+    /// [`Outcome::Failed`] with status 503.
+    ///
+    /// Rounds (lb `retries`) of at most `min(lb_retries, members)` tries each; between rounds
+    /// the local failure marks are cleared and the returned choice carries the lb
+    /// `retry_interval` in [`Choice::sleep_before`] (the glue sleeps, not this crate). When no
+    /// member is usable, ERROR members are forced into recovery once per request; a search
+    /// that still finds none uses up a try, as in mod_jk (which would also sleep between such
+    /// empty rounds; here the plan just ends sooner).
+    pub fn next_member(&mut self) -> Option<Choice> {
+        if let Some(p) = self.pending.as_ref() {
+            let i = p.index;
+            self.finish(i, Outcome::Failed, 503, true);
+        }
+        let b = self.bal;
+        while !self.done {
+            if self.attempt >= self.per_round {
+                self.round += 1;
+                if self.round >= b.settings().retries {
+                    self.done = true;
+                    break;
+                }
+                self.sleep += Duration::from_millis(u64::from(b.settings().retry_interval_ms));
+                self.refresh();
+                self.attempt = 0;
+            }
+            self.status = 503;
+            let Some(i) = self.choose() else {
+                if !self.was_forced {
+                    // Force recovery once per request, then search again.
+                    self.was_forced = true;
+                    if b.force_recovery() > 0 {
+                        for (j, s) in self.states.iter_mut().enumerate() {
+                            if *s == MemberState::Error && b.state(j) == MemberState::Force {
+                                *s = MemberState::Force;
+                            }
+                        }
+                        continue;
+                    }
+                }
+                self.attempt += 1;
+                continue;
+            };
+            if let Some(c) = self.take(i) {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    fn act(&self, i: usize) -> Activation {
+        self.overrides[i].unwrap_or_else(|| self.bal.activation(i))
+    }
+
+    fn usable(&self, i: usize) -> bool {
+        usable(self.states[i], self.act(i))
+    }
+
+    fn usable_sticky(&self, i: usize) -> bool {
+        usable_sticky(self.states[i], self.act(i))
+    }
+
+    fn distance(&self, i: usize) -> u64 {
+        self.bal.slot(i).get(Field::Distance)
+    }
+
+    fn lb_value(&self, i: usize) -> u64 {
+        self.bal.slot(i).get(Field::LbValue)
+    }
+
+    /// mod_jk `get_most_suitable_worker`.
+    fn choose(&mut self) -> Option<usize> {
+        self.sticky = false;
+        if self.bal.members.len() == 1 {
+            let a = self.act(0);
+            if !self.usable_sticky(0) {
+                return None;
+            }
+            if a != Activation::Disabled {
+                self.sticky = true;
+                return Some(0);
+            }
+        }
+        let bal = self.bal;
+        match bal.settings().lock {
+            LbLock::Pessimistic => bal.lb.with_lock(|| self.choose_locked()),
+            LbLock::Optimistic => {
+                let _g = bal.choice_lock.lock();
+                self.choose_locked()
+            }
+        }
+    }
+
+    fn choose_locked(&mut self) -> Option<usize> {
+        if let Some(session) = self.session.clone() {
+            for partial in session.split(';') {
+                if let Some((_, route)) = partial.split_once('.') {
+                    if let Some(i) = self.find_by_session_route(route) {
+                        return Some(i);
+                    }
+                }
+            }
+            if self.bal.settings().sticky_session_force {
+                return None;
+            }
+        }
+        self.find_best_by_value()
+            .or_else(|| self.find_failover_member())
+    }
+
+    fn find_by_route(&self, route: &str) -> Option<usize> {
+        self.routes.iter().position(|r| r == route)
+    }
+
+    /// The best usable member of the domain named by `route_or_domain` (its part before the
+    /// first `.`): lowest distance, then lowest lb_value.
+    fn find_best_by_domain(&self, route_or_domain: &str) -> Option<usize> {
+        let domain = route_or_domain
+            .split_once('.')
+            .map_or(route_or_domain, |(d, _)| d);
+        let mut best: Option<(usize, u64, u64)> = None;
+        for (i, d) in self.domains.iter().enumerate() {
+            if d.is_empty() || d != domain || !self.usable(i) {
+                continue;
+            }
+            let (dist, v) = (self.distance(i), self.lb_value(i));
+            if best.is_none_or(|(_, bd, bv)| dist < bd || (v < bv && dist == bd)) {
+                best = Some((i, dist, v));
+            }
+        }
+        best.map(|(i, _, _)| i)
+    }
+
+    /// mod_jk `find_bysession_route`: exact route, else domain; an unusable result is
+    /// replaced by its redirect or by its domain (unless sticky_session_force).
+    fn find_by_session_route(&mut self, route: &str) -> Option<usize> {
+        let mut uses_domain = false;
+        let mut cand = self.find_by_route(route);
+        if cand.is_none() {
+            uses_domain = true;
+            cand = self.find_best_by_domain(route);
+        } else {
+            self.sticky = true;
+        }
+        let c = cand?;
+        if uses_domain {
+            self.route = Some(self.domains[c].clone());
+        }
+        if self.usable_sticky(c) {
+            return Some(c);
+        }
+        if self.bal.settings().sticky_session_force {
+            return None;
+        }
+        let next = if !self.redirects[c].is_empty() {
+            self.route = None;
+            self.find_by_route(&self.redirects[c].clone())
+        } else if !self.domains[c].is_empty() && !uses_domain {
+            let d = self.domains[c].clone();
+            let found = self.find_best_by_domain(&d);
+            self.route = found.map(|_| d);
+            found
+        } else {
+            Some(c)
+        };
+        next.filter(|&n| self.usable_sticky(n))
+    }
+
+    /// mod_jk `find_best_byvalue`: from the rotating offset, the usable member with the
+    /// lowest distance, then strictly lowest lb_value (not compared when stateless).
+    fn find_best_by_value(&mut self) -> Option<usize> {
+        let n = self.bal.members.len();
+        let offset = self
+            .bal
+            .next_offset
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let mut best: Option<(usize, u64, u64)> = None;
+        for j in offset..offset + n {
+            let i = j % n;
+            if !self.usable(i) {
+                continue;
+            }
+            let (dist, v) = (self.distance(i), self.lb_value(i));
+            if best.is_none_or(|(_, bd, bv)| dist < bd || (!self.stateless && v < bv && dist == bd))
+            {
+                best = Some((i, dist, v));
+            }
+        }
+        let (i, _, _) = best?;
+        self.bal
+            .next_offset
+            .store(i + 1, std::sync::atomic::Ordering::Relaxed);
+        Some(i)
+    }
+
+    /// mod_jk `find_failover_worker`: the redirect of the first member that has one (hot
+    /// standby when nothing else is usable).
+    fn find_failover_member(&mut self) -> Option<usize> {
+        let redirect = self.redirects.iter().find(|r| !r.is_empty())?.clone();
+        let r = self.find_by_session_route(&redirect);
+        self.sticky = false;
+        r
+    }
+
+    /// Books member `i` for a try; None when its busy_limit is exceeded (then it is BUSY and
+    /// the try counts as failed).
+    fn take(&mut self, i: usize) -> Option<Choice> {
+        let b = self.bal;
+        let slot = b.slot(i);
+        let member_route = self.routes[i].clone();
+        if self.route.is_none() {
+            self.route = Some(member_route.clone());
+        }
+        if b.transition(i, MemberState::Recover, MemberState::Probe)
+            || self.states[i] == MemberState::Recover
+        {
+            self.states[i] = MemberState::Probe;
+        }
+        let child = b.child();
+        let busy = slot.busy_inc(child);
+        b.lb.busy_inc(child);
+        self.last = Some(i);
+        self.tries += 1;
+        let limit = b.busy_limit(i);
+        if limit > 0 && busy > limit {
+            slot.busy_dec(child);
+            b.lb.busy_dec(child);
+            self.mark_busy(i);
+            self.status = 503;
+            self.note_first(i);
+            self.attempt += 1;
+            return None;
+        }
+        let method = b.method();
+        let new_session = self.session.is_none() && !self.stateless;
+        let mult = slot.get(Field::LbMult);
+        let added_value = match method {
+            LbMethod::Request | LbMethod::Busyness => mult,
+            LbMethod::Sessions | LbMethod::Next if new_session => mult,
+            _ => 0,
+        };
+        slot.add(Field::LbValue, added_value);
+        if new_session {
+            slot.add(Field::Sessions, 1);
+        }
+        slot.add(Field::Elected, 1);
+        if self.sticky {
+            slot.set(Field::LastStickyTime, b.now());
+        }
+        self.pending = Some(Pending {
+            index: i,
+            added_value,
+            counted_session: new_session,
+        });
+        let c = Choice {
+            index: i,
+            name: b.members[i].name.clone(),
+            route: self.route.clone().unwrap_or_default(),
+            member_route,
+            activation: self.act(i),
+            sticky: self.sticky,
+            sleep_before: std::mem::take(&mut self.sleep),
+        };
+        self.last_choice = Some(c.clone());
+        Some(c)
+    }
+
+    fn mark_busy(&mut self, i: usize) {
+        if self.bal.state(i) != MemberState::Error {
+            self.bal.set_state(i, MemberState::Busy);
+        }
+        if self.states[i] != MemberState::Error {
+            self.states[i] = MemberState::Busy;
+        }
+    }
+
+    fn note_first(&mut self, i: usize) {
+        if self.first_notes.is_none() {
+            self.first_notes = Some(self.bal.note_values(i));
+        }
+    }
+
+    /// Reports how the try on `choice` ended, with the HTTP status it produced (the status of
+    /// the request if it is the last try). Applies §5.5; success and client errors end the
+    /// plan.
+    pub fn report(&mut self, choice: &Choice, outcome: Outcome, status: u16) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.index == choice.index)
+        {
+            self.finish(choice.index, outcome, status, true);
+        }
+    }
+
+    /// Like [`report`](Attempt::report), for a failure the ajp worker declared not
+    /// recoverable (recovery_options, body already streamed): no further member is tried.
+    pub fn report_unrecoverable(&mut self, choice: &Choice, outcome: Outcome, status: u16) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.index == choice.index)
+        {
+            self.finish(choice.index, outcome, status, false);
+        }
+    }
+
+    fn finish(&mut self, i: usize, outcome: Outcome, status: u16, recoverable: bool) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let b = self.bal;
+        let slot = b.slot(i);
+        let child = b.child();
+        slot.busy_dec(child);
+        b.lb.busy_dec(child);
+        let method = b.method();
+        let now = b.now();
+        self.status = status;
+        self.attempt += 1;
+        if matches!(outcome, Outcome::NoConnection | Outcome::Busy) {
+            // mod_jk books a member only once it has a connection: take the booking back.
+            sub(slot.atomic(Field::LbValue), p.added_value);
+            if p.counted_session {
+                sub(slot.atomic(Field::Sessions), 1);
+            }
+            sub(slot.atomic(Field::Elected), 1);
+            self.mark_busy(i);
+            self.note_first(i);
+            if !recoverable {
+                self.done = true;
+            }
+            return;
+        }
+        if method == LbMethod::Busyness {
+            sub(slot.atomic(Field::LbValue), slot.get(Field::LbMult));
+        }
+        // A try that had a connection: OK unless already ERROR, then per outcome.
+        if b.state(i) != MemberState::Error {
+            b.set_state(i, MemberState::Ok);
+            self.states[i] = MemberState::Ok;
+        }
+        let clear_errors = || {
+            slot.set(Field::FirstErrorTime, 0);
+            slot.set(Field::LastErrorTime, 0);
+        };
+        let hard_error = || {
+            slot.add(Field::Errors, 1);
+            b.set_state(i, MemberState::Error);
+            slot.set(Field::FirstErrorTime, now);
+            slot.set(Field::LastErrorTime, now);
+        };
+        let mut end = !recoverable;
+        match outcome {
+            Outcome::Success {
+                bytes_read,
+                bytes_written,
+            } => {
+                slot.add(Field::Read, bytes_read);
+                slot.add(Field::Transferred, bytes_written);
+                if method == LbMethod::Traffic {
+                    let bytes = bytes_read.saturating_add(bytes_written);
+                    slot.add(
+                        Field::LbValue,
+                        bytes.saturating_mul(slot.get(Field::LbMult)),
+                    );
+                }
+                b.set_state(i, MemberState::Ok);
+                clear_errors();
+                end = true;
+            }
+            Outcome::ClientError => {
+                slot.add(Field::ClientErrors, 1);
+                b.set_state(i, MemberState::Ok);
+                self.states[i] = MemberState::Error;
+                clear_errors();
+                end = true;
+            }
+            Outcome::FailOnStatus { hard: false } => {
+                b.set_state(i, MemberState::Ok);
+                self.states[i] = MemberState::Error;
+                clear_errors();
+            }
+            Outcome::FailOnStatus { hard: true } => {
+                hard_error();
+                self.states[i] = MemberState::Error;
+            }
+            Outcome::ReplyTimeout => {
+                let timeouts = slot.add(Field::ReplyTimeouts, 1) + 1;
+                if timeouts > u64::from(b.settings().max_reply_timeouts) {
+                    hard_error();
+                }
+                self.states[i] = MemberState::Error;
+            }
+            Outcome::Failed => {
+                slot.add(Field::Errors, 1);
+                let first = slot.get(Field::FirstErrorTime);
+                let esc = u64::from(b.settings().error_escalation_time_s);
+                if slot.busy() == 0 || esc == 0 || (first > 0 && now.saturating_sub(first) >= esc) {
+                    b.set_state(i, MemberState::Error);
+                }
+                self.states[i] = MemberState::Error;
+                if first == 0 {
+                    slot.set(Field::FirstErrorTime, now);
+                }
+                slot.set(Field::LastErrorTime, now);
+            }
+            Outcome::NoConnection | Outcome::Busy => {}
+        }
+        self.note_first(i);
+        if end {
+            self.done = true;
+        }
+    }
+
+    /// The status for the client: the last try's status, 503 when no member could be tried
+    /// or the last round found none.
+    pub fn final_status(&self) -> u16 {
+        self.status
+    }
+
+    /// Members tried so far (busy_limit rejections included).
+    pub fn tries(&self) -> u32 {
+        self.tries
+    }
+
+    /// The value of the `JK_WORKER_ROUTE` note (mod_jk `s->route` after the request).
+    pub fn worker_route(&self) -> Option<&str> {
+        self.route.as_deref()
+    }
+
+    /// `Set-Cookie` value to add when set_session_cookie is on (lb or rule) and the last
+    /// member was not chosen by its session: `<session_cookie>=.<route>;PATH=<path>;HttpOnly`
+    /// (`;Secure` over SSL). A single-member lb always counts as sticky, so never sets it.
+    pub fn set_cookie_header(&self) -> Option<String> {
+        if !self.set_cookie {
+            return None;
+        }
+        let c = self.last_choice.as_ref().filter(|c| !c.sticky)?;
+        let b = self.bal;
+        let mut v = format!("{}=.{}", b.session_cookie, c.member_route);
+        if !b.session_cookie_path.is_empty() {
+            v.push_str(";PATH=");
+            v.push_str(&b.session_cookie_path);
+        }
+        v.push_str(";HttpOnly");
+        if self.is_ssl {
+            v.push_str(";Secure");
+        }
+        Some(v)
+    }
+
+    /// The `JK_LB_FIRST_*` (first member tried, as after its try) and `JK_LB_LAST_*` (last
+    /// member tried, as now) notes.
+    pub fn notes(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(first) = &self.first_notes {
+            out.extend(
+                first
+                    .iter()
+                    .map(|(k, v)| (format!("JK_LB_FIRST_{k}"), v.clone())),
+            );
+        }
+        if let Some(i) = self.last {
+            out.extend(
+                self.bal
+                    .note_values(i)
+                    .into_iter()
+                    .map(|(k, v)| (format!("JK_LB_LAST_{k}"), v)),
+            );
+        }
+        out
+    }
+}
+
+fn sub(a: &std::sync::atomic::AtomicU64, v: u64) {
+    use std::sync::atomic::Ordering;
+    let _ = a.fetch_update(Ordering::AcqRel, Ordering::Acquire, |x| {
+        Some(x.saturating_sub(v))
+    });
+}
+
+impl Iterator for Attempt<'_> {
+    type Item = Choice;
+
+    fn next(&mut self) -> Option<Choice> {
+        self.next_member()
+    }
+}
+
+impl Drop for Attempt<'_> {
+    /// A try still in flight when the request is abandoned releases its busy counters.
+    fn drop(&mut self) {
+        if let Some(p) = self.pending.take() {
+            let b = self.bal;
+            let slot = b.slot(p.index);
+            slot.busy_dec(b.child());
+            b.lb.busy_dec(b.child());
+            if b.method() == LbMethod::Busyness {
+                sub(slot.atomic(Field::LbValue), slot.get(Field::LbMult));
+            }
+        }
+    }
+}

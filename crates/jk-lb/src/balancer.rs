@@ -1,0 +1,997 @@
+//! One lb worker's state in shared memory: creation with the graceful-restart merge, global
+//! maintenance, watchdog probes, the status worker's edits and read-only snapshots.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use jk_config::{Activation, AjpWorker, LbLock, LbMethod, LbWorker};
+use jk_shm::{ChildIndex, Field, Region, Slot, SlotKind, StrField};
+use parking_lot::{Mutex, RwLock};
+
+use crate::fingerprint::{self, num_part, str_part, Fingerprint};
+use crate::state::{activation_code, activation_from_code, rating, usable, MemberState, Rating};
+use crate::Clock;
+
+/// lb slot: unix time of the last global maintenance of this lb.
+pub(crate) const LB_LAST_MAINTAIN: Field = Field::Reserved0;
+/// member slot: `Elected` at the previous maintenance (mod_jk's `elected_snapshot`).
+pub(crate) const ELECTED_SNAPSHOT: Field = Field::Reserved0;
+/// mod_jk's JK_LB_MAINTAIN_TOLERANCE: a run a little early still counts.
+const MAINTAIN_TOLERANCE: u64 = 2;
+
+/// The suffixes of the `JK_LB_FIRST_*` / `JK_LB_LAST_*` notes, in mod_jk's order.
+pub const NOTE_KEYS: [&str; 10] = [
+    "NAME",
+    "VALUE",
+    "ACCESSED",
+    "SESSIONS",
+    "READ",
+    "TRANSFERRED",
+    "ERRORS",
+    "BUSY",
+    "ACTIVATION",
+    "STATE",
+];
+
+pub(crate) struct Member {
+    pub name: String,
+    pub slot: Slot<'static>,
+    pub busy_limit: AtomicU64,
+}
+
+type EndpointCheck = Arc<dyn Fn(usize) -> bool + Send + Sync>;
+
+/// A load balancer whose shared state lives in a [`Region`].
+///
+/// # Graceful-restart merge (beyond mod_jk)
+///
+/// mod_jk re-creates its shared memory on every restart, so status-worker edits are lost.
+/// Here the region survives a graceful restart and [`Balancer::new`] finds the existing slots
+/// again. Each slot remembers the configured values it was last set from (`Configured*`
+/// fields and a packed fingerprint in `ConfigHash`): member activation, lbfactor, route,
+/// domain, redirect, distance; lb sticky_session, sticky_session_force, method, lock, retries,
+/// retry_interval, recover_time, error_escalation_time, max_reply_timeouts. **Per value**: when
+/// the new configuration has the same value as before, the runtime value (possibly edited
+/// through the status worker) is kept; when the configuration changed that value, the new
+/// configured value wins. States, load values and counters of existing slots are kept. A new
+/// slot starts from the configuration with state IDLE.
+pub struct Balancer {
+    pub(crate) name: String,
+    pub(crate) region: Region<'static>,
+    pub(crate) lb: Slot<'static>,
+    pub(crate) members: Vec<Member>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) child: AtomicUsize,
+    /// Per-process rotating start of the non-sticky search (mod_jk `next_offset`).
+    pub(crate) next_offset: AtomicUsize,
+    /// Optimistic locking: a process-local critical section around the choice.
+    pub(crate) choice_lock: Mutex<()>,
+    pub(crate) lb_retries: u32,
+    pub(crate) session_cookie: String,
+    pub(crate) session_path: String,
+    pub(crate) set_session_cookie: bool,
+    pub(crate) session_cookie_path: String,
+    maintain_secs: AtomicU64,
+    endpoint_check: RwLock<Option<EndpointCheck>>,
+}
+
+/// The lb settings that live in shared memory (editable through the status worker).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LbSettings {
+    pub sticky_session: bool,
+    pub sticky_session_force: bool,
+    pub method: LbMethod,
+    pub lock: LbLock,
+    pub retries: u32,
+    pub retry_interval_ms: u32,
+    pub recover_time_s: u32,
+    pub error_escalation_time_s: u32,
+    pub max_reply_timeouts: u32,
+}
+
+/// Everything the status worker shows about a member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberSnapshot {
+    pub index: usize,
+    pub name: String,
+    pub route: String,
+    pub domain: String,
+    pub redirect: String,
+    pub distance: u64,
+    pub activation: Activation,
+    pub state: MemberState,
+    /// Unix time the current state was entered.
+    pub state_since: u64,
+    pub lbfactor: u64,
+    pub lb_mult: u64,
+    pub lb_value: u64,
+    /// Requests sent to the member (mod_jk `used`, status "Acc", note ACCESSED).
+    pub elected: u64,
+    pub sessions: u64,
+    pub errors: u64,
+    pub client_errors: u64,
+    pub reply_timeouts: u64,
+    pub read: u64,
+    pub transferred: u64,
+    pub busy: u64,
+    pub max_busy: u64,
+    pub busy_limit: u64,
+    pub first_error_time: u64,
+    pub last_error_time: u64,
+    pub last_reset: u64,
+    /// Seconds until maintenance moves an ERROR member to RECOVER (status "RR").
+    pub time_to_recover: Option<u64>,
+    pub good_probes: u64,
+}
+
+impl MemberSnapshot {
+    /// good/degraded/bad with the status worker's lists (§6.7).
+    pub fn rating<S: AsRef<str>>(&self, good: &[S], bad: &[S]) -> Rating {
+        rating(self.activation, self.state, good, bad)
+    }
+}
+
+/// The lb record as the status worker shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LbSnapshot {
+    pub name: String,
+    pub settings: LbSettings,
+    pub lb_retries: u32,
+    pub session_cookie: String,
+    pub session_path: String,
+    pub set_session_cookie: bool,
+    pub session_cookie_path: String,
+    /// Requests handled.
+    pub requests: u64,
+    /// Member tries in flight, and their maximum.
+    pub busy: u64,
+    pub max_busy: u64,
+    pub last_reset: u64,
+    pub last_maintain: u64,
+    pub members: Vec<MemberSnapshot>,
+}
+
+pub(crate) fn method_code(m: LbMethod) -> u64 {
+    match m {
+        LbMethod::Request => 0,
+        LbMethod::Traffic => 1,
+        LbMethod::Busyness => 2,
+        LbMethod::Sessions => 3,
+        LbMethod::Next => 4,
+    }
+}
+
+pub(crate) fn method_from_code(c: u64) -> LbMethod {
+    match c {
+        1 => LbMethod::Traffic,
+        2 => LbMethod::Busyness,
+        3 => LbMethod::Sessions,
+        4 => LbMethod::Next,
+        _ => LbMethod::Request,
+    }
+}
+
+fn lock_code(l: LbLock) -> u64 {
+    match l {
+        LbLock::Optimistic => 0,
+        LbLock::Pessimistic => 1,
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b > 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+fn lcm(a: u64, b: u64) -> u64 {
+    (a / gcd(a, b).max(1)).saturating_mul(b)
+}
+
+fn shr(v: u64, n: u64) -> u64 {
+    u32::try_from(n)
+        .ok()
+        .and_then(|n| v.checked_shr(n))
+        .unwrap_or(0)
+}
+
+/// The domain implied by a route `node.a` (mod_jk: the part before the first `.`).
+fn domain_of_route(route: &str) -> Option<&str> {
+    route.split_once('.').map(|(d, _)| d)
+}
+
+impl Balancer {
+    /// Finds or allocates the lb slot (`SlotKind::Lb`, parent `""`) and one member slot per
+    /// member (`SlotKind::Member`, parent = `name`) and writes their configuration, merging
+    /// with existing slots as described on [`Balancer`]. Members whose `port` is 0 are
+    /// configured Stopped. Fails on an empty member list, two members with the same route,
+    /// or a full region.
+    pub fn new(
+        name: &str,
+        lb: &LbWorker,
+        members: &[(String, &AjpWorker)],
+        region: Region<'static>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Balancer, String> {
+        if members.is_empty() {
+            return Err(format!("lb worker '{name}' has no balance_workers"));
+        }
+        for (i, (a, wa)) in members.iter().enumerate() {
+            if let Some((b, _)) = members[..i].iter().find(|(_, wb)| wb.route == wa.route) {
+                return Err(format!(
+                    "lb worker '{name}': members '{b}' and '{a}' have the same route '{}'",
+                    wa.route
+                ));
+            }
+        }
+        let shm_err = |what: &str, e: jk_shm::ShmError| format!("lb worker '{name}' {what}: {e}");
+        let now = clock.now();
+        let (lb_slot, lb_new) = region
+            .find_or_alloc(SlotKind::Lb, name, "")
+            .map_err(|e| shm_err("record", e))?;
+        write_lb_config(lb_slot, lb_new, lb, now);
+        let mut ms = Vec::with_capacity(members.len());
+        for (mname, w) in members {
+            let (slot, new) = region
+                .find_or_alloc(SlotKind::Member, mname, name)
+                .map_err(|e| shm_err(&format!("member '{mname}'"), e))?;
+            write_member_config(slot, new, w, now).map_err(|e| shm_err(mname, e))?;
+            ms.push(Member {
+                name: mname.clone(),
+                slot,
+                busy_limit: AtomicU64::new(u64::from(w.busy_limit)),
+            });
+        }
+        let b = Balancer {
+            name: name.to_string(),
+            region,
+            lb: lb_slot,
+            members: ms,
+            clock,
+            child: AtomicUsize::new(0),
+            next_offset: AtomicUsize::new(0),
+            choice_lock: Mutex::new(()),
+            lb_retries: lb.lb_retries.max(1),
+            session_cookie: lb.session_cookie.clone(),
+            session_path: lb.session_path.clone(),
+            set_session_cookie: lb.set_session_cookie,
+            session_cookie_path: lb.session_cookie_path.clone(),
+            maintain_secs: AtomicU64::new(60),
+            endpoint_check: RwLock::new(None),
+        };
+        b.update_mult();
+        Ok(b)
+    }
+
+    /// Sets `worker.maintain` (seconds; 0 disables global maintenance). Default 60.
+    pub fn with_maintain_interval(self, secs: u32) -> Balancer {
+        self.maintain_secs.store(u64::from(secs), Ordering::Relaxed);
+        self
+    }
+
+    /// The httpd child this process is, for the per-child busy counters (default 0).
+    pub fn set_child(&self, child: ChildIndex) {
+        self.child.store(child.0, Ordering::Relaxed);
+    }
+
+    /// How the glue tells whether member `i`'s pool has a free connection, so BUSY members
+    /// return to OK at the start of a request (mod_jk `ajp_has_endpoint`). Without it, a BUSY
+    /// member below its busy_limit counts as free.
+    pub fn set_endpoint_check(&self, f: Arc<dyn Fn(usize) -> bool + Send + Sync>) {
+        *self.endpoint_check.write() = Some(f);
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn member_name(&self, i: usize) -> Option<&str> {
+        self.members.get(i).map(|m| m.name.as_str())
+    }
+
+    pub fn member_index(&self, name: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.name == name)
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    pub(crate) fn child(&self) -> ChildIndex {
+        ChildIndex(self.child.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn slot(&self, i: usize) -> Slot<'static> {
+        self.members[i].slot
+    }
+
+    pub(crate) fn busy_limit(&self, i: usize) -> u64 {
+        self.members[i].busy_limit.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn state(&self, i: usize) -> MemberState {
+        MemberState::from_code(self.slot(i).get(Field::State))
+    }
+
+    pub(crate) fn set_state(&self, i: usize, s: MemberState) {
+        let slot = self.slot(i);
+        if slot.atomic(Field::State).swap(s.code(), Ordering::AcqRel) != s.code() {
+            slot.set(Field::StateSince, self.now());
+        }
+    }
+
+    /// Moves member `i` from `from` to `to` only if it is still in `from`.
+    pub(crate) fn transition(&self, i: usize, from: MemberState, to: MemberState) -> bool {
+        let slot = self.slot(i);
+        let ok = slot
+            .atomic(Field::State)
+            .compare_exchange(from.code(), to.code(), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if ok && from != to {
+            slot.set(Field::StateSince, self.now());
+        }
+        ok
+    }
+
+    pub(crate) fn activation(&self, i: usize) -> Activation {
+        activation_from_code(self.slot(i).get(Field::Activation))
+    }
+
+    pub(crate) fn method(&self) -> LbMethod {
+        method_from_code(self.lb.get(Field::Method))
+    }
+
+    pub(crate) fn endpoint_free(&self, i: usize) -> bool {
+        let limit = self.busy_limit(i);
+        if limit > 0 && self.slot(i).busy() >= limit {
+            return false;
+        }
+        match &*self.endpoint_check.read() {
+            Some(f) => f(i),
+            None => true,
+        }
+    }
+
+    /// The lb settings currently in shared memory.
+    pub fn settings(&self) -> LbSettings {
+        let g = |f| self.lb.get(f);
+        let u = |f| u32::try_from(g(f)).unwrap_or(u32::MAX);
+        LbSettings {
+            sticky_session: g(Field::StickySession) != 0,
+            sticky_session_force: g(Field::StickySessionForce) != 0,
+            method: self.method(),
+            lock: if g(Field::Lock) == 1 {
+                LbLock::Pessimistic
+            } else {
+                LbLock::Optimistic
+            },
+            retries: u(Field::Retries).max(1),
+            retry_interval_ms: u(Field::RetryInterval),
+            recover_time_s: u(Field::RecoverTime),
+            error_escalation_time_s: u(Field::ErrorEscalationTime),
+            max_reply_timeouts: u(Field::MaxReplyTimeouts),
+        }
+    }
+
+    /// lb_mult of every member = LCM(all lbfactors) / own lbfactor (mod_jk `update_mult`).
+    fn update_mult(&self) {
+        let factors: Vec<u64> = self
+            .members
+            .iter()
+            .map(|m| m.slot.get(Field::LbFactor).max(1))
+            .collect();
+        let l = factors.iter().fold(1, |acc, &f| lcm(acc, f));
+        for (m, f) in self.members.iter().zip(factors) {
+            m.slot.set(Field::LbMult, l / f);
+        }
+    }
+
+    fn bump(&self) {
+        self.region.generation().fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn check(&self, i: usize) -> Result<Slot<'static>, String> {
+        self.members
+            .get(i)
+            .map(|m| m.slot)
+            .ok_or_else(|| format!("lb worker '{}' has no member #{i}", self.name))
+    }
+
+    /// The largest lb_value of all members (a recovering member starts there, so it is not
+    /// flooded with the requests the others accumulated).
+    fn max_lb_value(&self) -> u64 {
+        self.members
+            .iter()
+            .map(|m| m.slot.get(Field::LbValue))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Sets every member's lb_value to 0, except with Busyness (mod_jk `reset_lb_values`).
+    fn reset_lb_values(&self) {
+        if self.method() != LbMethod::Busyness {
+            for m in &self.members {
+                m.slot.set(Field::LbValue, 0);
+            }
+        }
+    }
+
+    // ----- global maintenance ---------------------------------------------------------------
+
+    /// Global maintenance: at most once per `worker.maintain` seconds across all children
+    /// (coordinated by a compare-and-swap of the lb slot's maintenance timestamp). Decays
+    /// lb_value (`>>= n`; Next: minus the minimum of the usable members) and the reply-timeout
+    /// counters, moves ERROR members whose last error is older than recover_time to RECOVER
+    /// (lb_value := current maximum), escalates old local errors to ERROR, marks OK members
+    /// unused since the previous run IDLE, and forces recovery when every member is in ERROR.
+    /// Returns whether this call did the work.
+    pub fn maintain(&self) -> bool {
+        let interval = self.maintain_secs.load(Ordering::Relaxed);
+        if interval == 0 {
+            return false;
+        }
+        let now = self.now();
+        let stamp = self.lb.atomic(LB_LAST_MAINTAIN);
+        let last = stamp.load(Ordering::Acquire);
+        if last == 0 {
+            let _ = stamp.compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
+            return false;
+        }
+        let delta = now.saturating_sub(last) + MAINTAIN_TOLERANCE;
+        if delta < interval
+            || stamp
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return false;
+        }
+        let curmax = self.decay_load(delta / interval);
+        if self.recover_members(curmax, now) == 0 {
+            self.force_recovery();
+        }
+        true
+    }
+
+    fn decay_load(&self, exponent: u64) -> u64 {
+        let method = self.method();
+        let mut curmax = 0;
+        for m in &self.members {
+            let v = m.slot.atomic(Field::LbValue);
+            if method != LbMethod::Busyness {
+                if method != LbMethod::Next {
+                    let _ = v.fetch_update(Ordering::AcqRel, Ordering::Acquire, |x| {
+                        Some(shr(x, exponent))
+                    });
+                }
+                curmax = curmax.max(v.load(Ordering::Acquire));
+            }
+            let _ = m.slot.atomic(Field::ReplyTimeouts).fetch_update(
+                Ordering::AcqRel,
+                Ordering::Acquire,
+                |x| Some(shr(x, exponent)),
+            );
+        }
+        if method == LbMethod::Next {
+            // Round robin of new sessions: subtract the minimum of the usable members
+            // (rule activations cannot be respected here, as in mod_jk).
+            let curmin = (0..self.members.len())
+                .filter(|&i| usable(self.state(i), self.activation(i)))
+                .map(|i| self.slot(i).get(Field::LbValue))
+                .min()
+                .unwrap_or(0);
+            for m in &self.members {
+                let _ = m.slot.atomic(Field::LbValue).fetch_update(
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    |x| Some(x.saturating_sub(curmin)),
+                );
+            }
+        }
+        curmax
+    }
+
+    /// mod_jk `recover_workers`; returns the members not in ERROR.
+    fn recover_members(&self, curmax: u64, now: u64) -> usize {
+        let s = self.settings();
+        let mut non_error = 0;
+        for (i, m) in self.members.iter().enumerate() {
+            let st = self.state(i);
+            let first = m.slot.get(Field::FirstErrorTime);
+            if st == MemberState::Error {
+                let elapsed = now.saturating_sub(m.slot.get(Field::LastErrorTime));
+                if elapsed > u64::from(s.recover_time_s) {
+                    self.mark_recover(i, curmax);
+                    non_error += 1;
+                }
+            } else if first > 0
+                && now.saturating_sub(first) >= u64::from(s.error_escalation_time_s)
+                && st != MemberState::Recover
+            {
+                self.set_state(i, MemberState::Error);
+            } else {
+                non_error += 1;
+                let elected = m.slot.get(Field::Elected);
+                if st == MemberState::Ok && elected == m.slot.get(ELECTED_SNAPSHOT) {
+                    self.transition(i, MemberState::Ok, MemberState::Idle);
+                }
+            }
+            m.slot.set(ELECTED_SNAPSHOT, m.slot.get(Field::Elected));
+        }
+        non_error
+    }
+
+    fn mark_recover(&self, i: usize, curmax: u64) {
+        let slot = self.slot(i);
+        if self.method() != LbMethod::Busyness {
+            slot.set(Field::LbValue, curmax);
+        }
+        slot.set(Field::ReplyTimeouts, 0);
+        self.set_state(i, MemberState::Recover);
+    }
+
+    /// Every ERROR member → FORCE (mod_jk `force_recovery`); returns how many.
+    pub(crate) fn force_recovery(&self) -> usize {
+        let mut n = 0;
+        for (i, m) in self.members.iter().enumerate() {
+            if self.transition(i, MemberState::Error, MemberState::Force) {
+                m.slot.set(Field::ReplyTimeouts, 0);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    // ----- watchdog probes (beyond mod_jk) ------------------------------------------------
+
+    /// Members the watchdog should CPing: in RECOVER, or in ERROR with the last error older
+    /// than recover_time. mod_jk only recovers by sending a real user request to such a
+    /// member; with probes, a good CPong brings it back without risking a request.
+    pub fn members_to_probe(&self) -> Vec<usize> {
+        let now = self.now();
+        let recover = u64::from(self.settings().recover_time_s);
+        (0..self.members.len())
+            .filter(|&i| match self.state(i) {
+                MemberState::Recover => true,
+                MemberState::Error => {
+                    now.saturating_sub(self.slot(i).get(Field::LastErrorTime)) > recover
+                }
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// The watchdog's probe result for member `i`: good ⇒ OK (error times and reply timeouts
+    /// cleared, lb_value raised to the current maximum so the member is not flooded); bad ⇒ it
+    /// stays (or goes back to) ERROR with a fresh last error time. A member that meanwhile
+    /// became usable through a real request is left alone.
+    pub fn probe_result(&self, i: usize, ok: bool) {
+        let Some(m) = self.members.get(i) else {
+            return;
+        };
+        let st = self.state(i);
+        let in_error = matches!(
+            st,
+            MemberState::Error | MemberState::Recover | MemberState::Force
+        );
+        if ok {
+            m.slot.add(Field::GoodProbes, 1);
+            if in_error {
+                if st == MemberState::Error && self.method() != LbMethod::Busyness {
+                    m.slot.set(Field::LbValue, self.max_lb_value());
+                }
+                m.slot.set(Field::ReplyTimeouts, 0);
+                m.slot.set(Field::FirstErrorTime, 0);
+                m.slot.set(Field::LastErrorTime, 0);
+                self.set_state(i, MemberState::Ok);
+            }
+        } else {
+            m.slot.set(Field::GoodProbes, 0);
+            if in_error {
+                let now = self.now();
+                let _ = m.slot.atomic(Field::FirstErrorTime).compare_exchange(
+                    0,
+                    now,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+                m.slot.set(Field::LastErrorTime, now);
+                self.set_state(i, MemberState::Error);
+            }
+        }
+    }
+
+    // ----- runtime edits (status worker) --------------------------------------------------
+
+    /// `vwa`: member activation; resets all lb_values (except with Busyness).
+    pub fn set_activation(&self, i: usize, a: Activation) -> Result<(), String> {
+        let slot = self.check(i)?;
+        slot.set(Field::Activation, activation_code(a));
+        self.reset_lb_values();
+        self.bump();
+        Ok(())
+    }
+
+    /// `vwf`: member lbfactor (≥ 1); recomputes every member's lb_mult.
+    pub fn set_lbfactor(&self, i: usize, factor: u32) -> Result<(), String> {
+        let slot = self.check(i)?;
+        if factor < 1 {
+            return Err(format!("lbfactor {factor} is below 1"));
+        }
+        slot.set(Field::LbFactor, u64::from(factor));
+        self.update_mult();
+        self.bump();
+        Ok(())
+    }
+
+    /// `vwn`: member route; an empty domain is derived from a route containing `.`.
+    pub fn set_route(&self, i: usize, route: &str) -> Result<(), String> {
+        let slot = self.check(i)?;
+        slot.set_string(StrField::Route, route)
+            .map_err(|e| e.to_string())?;
+        if slot.string(StrField::Domain).is_empty() {
+            if let Some(d) = domain_of_route(route) {
+                slot.set_string(StrField::Domain, d)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// `vwr`: member redirect (a route).
+    pub fn set_redirect(&self, i: usize, redirect: &str) -> Result<(), String> {
+        let slot = self.check(i)?;
+        slot.set_string(StrField::Redirect, redirect)
+            .map_err(|e| e.to_string())?;
+        self.bump();
+        Ok(())
+    }
+
+    /// `vwc`: member domain.
+    pub fn set_domain(&self, i: usize, domain: &str) -> Result<(), String> {
+        let slot = self.check(i)?;
+        slot.set_string(StrField::Domain, domain)
+            .map_err(|e| e.to_string())?;
+        self.bump();
+        Ok(())
+    }
+
+    /// `vwd`: member distance.
+    pub fn set_distance(&self, i: usize, distance: u32) -> Result<(), String> {
+        let slot = self.check(i)?;
+        slot.set(Field::Distance, u64::from(distance));
+        self.bump();
+        Ok(())
+    }
+
+    /// `vabl` as seen by the lb: the member's busy_limit (0 = none). Kept per process.
+    pub fn set_busy_limit(&self, i: usize, limit: u32) -> Result<(), String> {
+        self.check(i)?;
+        self.members[i]
+            .busy_limit
+            .store(u64::from(limit), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn set_lb_field(&self, f: Field, v: u64) {
+        self.lb.set(f, v);
+        self.bump();
+    }
+
+    fn positive(what: &str, v: u32) -> Result<u64, String> {
+        if v == 0 {
+            Err(format!("{what} must be greater than 0"))
+        } else {
+            Ok(u64::from(v))
+        }
+    }
+
+    /// `vls`.
+    pub fn set_sticky_session(&self, on: bool) {
+        self.set_lb_field(Field::StickySession, u64::from(on));
+    }
+
+    /// `vlf`.
+    pub fn set_sticky_session_force(&self, on: bool) {
+        self.set_lb_field(Field::StickySessionForce, u64::from(on));
+    }
+
+    /// `vlm`.
+    pub fn set_method(&self, m: LbMethod) {
+        self.set_lb_field(Field::Method, method_code(m));
+    }
+
+    /// `vll`.
+    pub fn set_lock(&self, l: LbLock) {
+        self.set_lb_field(Field::Lock, lock_code(l));
+    }
+
+    /// `vlr` (> 0).
+    pub fn set_retries(&self, v: u32) -> Result<(), String> {
+        let v = Self::positive("retries", v)?;
+        self.set_lb_field(Field::Retries, v);
+        Ok(())
+    }
+
+    /// `vlri` (> 0, ms).
+    pub fn set_retry_interval(&self, ms: u32) -> Result<(), String> {
+        let v = Self::positive("retry_interval", ms)?;
+        self.set_lb_field(Field::RetryInterval, v);
+        Ok(())
+    }
+
+    /// `vlt` (> 0, s).
+    pub fn set_recover_time(&self, s: u32) -> Result<(), String> {
+        let v = Self::positive("recover_time", s)?;
+        self.set_lb_field(Field::RecoverTime, v);
+        Ok(())
+    }
+
+    /// `vlee` (> 0, s).
+    pub fn set_error_escalation_time(&self, s: u32) -> Result<(), String> {
+        let v = Self::positive("error_escalation_time", s)?;
+        self.set_lb_field(Field::ErrorEscalationTime, v);
+        Ok(())
+    }
+
+    /// `vlx` (≥ 0).
+    pub fn set_max_reply_timeouts(&self, v: u32) {
+        self.set_lb_field(Field::MaxReplyTimeouts, u64::from(v));
+    }
+
+    /// `cmd=reset` (§6.6): with `Some(i)` one member, with `None` the lb (max_busy,
+    /// last_reset) and every member: state IDLE, sessions, errors, lb_value, error times,
+    /// elected and its snapshot, client errors, reply timeouts, read, transferred, max_busy
+    /// and max_connected back to 0, last_reset = now.
+    pub fn reset(&self, member: Option<usize>) -> Result<(), String> {
+        let now = self.now();
+        let members: Vec<usize> = match member {
+            Some(i) => {
+                self.check(i)?;
+                vec![i]
+            }
+            None => {
+                self.lb.set(Field::MaxBusy, 0);
+                self.lb.set(Field::LastReset, now);
+                (0..self.members.len()).collect()
+            }
+        };
+        for i in members {
+            let slot = self.slot(i);
+            for f in [
+                Field::Sessions,
+                Field::Errors,
+                Field::LbValue,
+                Field::FirstErrorTime,
+                Field::LastErrorTime,
+                Field::Elected,
+                ELECTED_SNAPSHOT,
+                Field::ClientErrors,
+                Field::ReplyTimeouts,
+                Field::Transferred,
+                Field::Read,
+                Field::MaxBusy,
+                Field::MaxConnected,
+            ] {
+                slot.set(f, 0);
+            }
+            slot.set(Field::LastReset, now);
+            self.set_state(i, MemberState::Idle);
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// `cmd=recover`: an ERROR member goes to RECOVER now (lb_value := current maximum,
+    /// except with Busyness). Returns whether it was in ERROR.
+    pub fn recover(&self, i: usize) -> Result<bool, String> {
+        self.check(i)?;
+        if self.state(i) != MemberState::Error {
+            return Ok(false);
+        }
+        self.mark_recover(i, self.max_lb_value());
+        self.bump();
+        Ok(true)
+    }
+
+    // ----- snapshots ----------------------------------------------------------------------
+
+    /// The status worker's view of member `i`.
+    pub fn snapshot(&self, i: usize) -> Option<MemberSnapshot> {
+        let m = self.members.get(i)?;
+        let g = |f| m.slot.get(f);
+        let state = self.state(i);
+        let time_to_recover = (state == MemberState::Error).then(|| {
+            let elapsed = self.now().saturating_sub(g(Field::LastErrorTime));
+            u64::from(self.settings().recover_time_s).saturating_sub(elapsed)
+        });
+        Some(MemberSnapshot {
+            index: i,
+            name: m.name.clone(),
+            route: m.slot.string(StrField::Route),
+            domain: m.slot.string(StrField::Domain),
+            redirect: m.slot.string(StrField::Redirect),
+            distance: g(Field::Distance),
+            activation: self.activation(i),
+            state,
+            state_since: g(Field::StateSince),
+            lbfactor: g(Field::LbFactor),
+            lb_mult: g(Field::LbMult),
+            lb_value: g(Field::LbValue),
+            elected: g(Field::Elected),
+            sessions: g(Field::Sessions),
+            errors: g(Field::Errors),
+            client_errors: g(Field::ClientErrors),
+            reply_timeouts: g(Field::ReplyTimeouts),
+            read: g(Field::Read),
+            transferred: g(Field::Transferred),
+            busy: m.slot.busy(),
+            max_busy: g(Field::MaxBusy),
+            busy_limit: self.busy_limit(i),
+            first_error_time: g(Field::FirstErrorTime),
+            last_error_time: g(Field::LastErrorTime),
+            last_reset: g(Field::LastReset),
+            time_to_recover,
+            good_probes: g(Field::GoodProbes),
+        })
+    }
+
+    /// Every member's snapshot, in balance_workers order.
+    pub fn snapshots(&self) -> Vec<MemberSnapshot> {
+        (0..self.members.len())
+            .filter_map(|i| self.snapshot(i))
+            .collect()
+    }
+
+    /// The lb record and its members.
+    pub fn lb_snapshot(&self) -> LbSnapshot {
+        LbSnapshot {
+            name: self.name.clone(),
+            settings: self.settings(),
+            lb_retries: self.lb_retries,
+            session_cookie: self.session_cookie.clone(),
+            session_path: self.session_path.clone(),
+            set_session_cookie: self.set_session_cookie,
+            session_cookie_path: self.session_cookie_path.clone(),
+            requests: self.lb.get(Field::Elected),
+            busy: self.lb.busy(),
+            max_busy: self.lb.get(Field::MaxBusy),
+            last_reset: self.lb.get(Field::LastReset),
+            last_maintain: self.lb.get(LB_LAST_MAINTAIN),
+            members: self.snapshots(),
+        }
+    }
+
+    /// The values of the `JK_LB_FIRST_*`/`JK_LB_LAST_*` notes for member `i`, keyed by
+    /// [`NOTE_KEYS`] (mod_jk `lb_add_log_items`).
+    pub fn note_values(&self, i: usize) -> Vec<(&'static str, String)> {
+        let Some(m) = self.members.get(i) else {
+            return Vec::new();
+        };
+        let g = |f| m.slot.get(f).to_string();
+        let values = [
+            m.name.clone(),
+            g(Field::LbValue),
+            g(Field::Elected),
+            g(Field::Sessions),
+            g(Field::Read),
+            g(Field::Transferred),
+            g(Field::Errors),
+            m.slot.busy().to_string(),
+            self.activation(i).as_str().to_string(),
+            self.state(i).as_str().to_string(),
+        ];
+        NOTE_KEYS.into_iter().zip(values).collect()
+    }
+}
+
+/// Writes a value unless the slot was configured with the same value before (graceful merge).
+fn merge(slot: Slot<'_>, keep: bool, f: Field, v: u64) {
+    if !keep {
+        slot.set(f, v);
+    }
+}
+
+fn write_lb_config(slot: Slot<'_>, new: bool, lb: &LbWorker, now: u64) {
+    let values = [
+        (Field::StickySession, u64::from(lb.sticky_session)),
+        (
+            Field::StickySessionForce,
+            u64::from(lb.sticky_session_force),
+        ),
+        (Field::Method, method_code(lb.method)),
+        (Field::Lock, lock_code(lb.lock)),
+        (Field::Retries, u64::from(lb.retries.max(1))),
+        (Field::RetryInterval, u64::from(lb.retry_interval_ms)),
+        (Field::RecoverTime, u64::from(lb.recover_time_s.max(1))),
+        (
+            Field::ErrorEscalationTime,
+            u64::from(lb.error_escalation_time_s),
+        ),
+        (Field::MaxReplyTimeouts, u64::from(lb.max_reply_timeouts)),
+    ];
+    let parts: Vec<u64> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, v))| if i < 4 { v } else { num_part(v) })
+        .collect();
+    let fp = fingerprint::LB.pack(&parts);
+    let old = Fingerprint(slot.get(Field::ConfigHash));
+    for (i, &(f, v)) in values.iter().enumerate() {
+        merge(slot, !new && fingerprint::LB.same(old, fp, i), f, v);
+    }
+    slot.set(Field::ConfigHash, fp.0);
+    if new {
+        slot.set(Field::LastReset, now);
+        slot.set(LB_LAST_MAINTAIN, now);
+    }
+}
+
+fn write_member_config(
+    slot: Slot<'_>,
+    new: bool,
+    w: &AjpWorker,
+    now: u64,
+) -> Result<(), jk_shm::ShmError> {
+    // A member without contact (port 0) is forced Stopped (mod_jk lb validate).
+    let act = if w.port == 0 {
+        Activation::Stopped
+    } else {
+        w.activation
+    };
+    let act = activation_code(act);
+    let redirect = w.redirect.as_deref().unwrap_or("");
+    let fp = fingerprint::MEMBER.pack(&[
+        str_part(&w.route),
+        str_part(&w.domain),
+        str_part(redirect),
+        act,
+    ]);
+    let old = Fingerprint(slot.get(Field::ConfigHash));
+    let was_set = !new && old.is_set();
+    let same = |cf: Field, v: u64| was_set && slot.get(cf) == v;
+    let lbfactor = u64::from(w.lbfactor.max(1));
+    let distance = u64::from(w.distance);
+    merge(
+        slot,
+        same(Field::ConfiguredActivation, act),
+        Field::Activation,
+        act,
+    );
+    merge(
+        slot,
+        same(Field::ConfiguredLbFactor, lbfactor),
+        Field::LbFactor,
+        lbfactor,
+    );
+    merge(
+        slot,
+        same(Field::ConfiguredDistance, distance),
+        Field::Distance,
+        distance,
+    );
+    for (i, f, v) in [
+        (fingerprint::M_ROUTE, StrField::Route, w.route.as_str()),
+        (fingerprint::M_DOMAIN, StrField::Domain, w.domain.as_str()),
+        (fingerprint::M_REDIRECT, StrField::Redirect, redirect),
+    ] {
+        if !was_set || !fingerprint::MEMBER.same(old, fp, i) {
+            slot.set_string(f, v)?;
+        }
+    }
+    slot.set(Field::ConfiguredActivation, act);
+    slot.set(Field::ConfiguredLbFactor, lbfactor);
+    slot.set(Field::ConfiguredDistance, distance);
+    slot.set(Field::ConfigHash, fp.0);
+    if new {
+        slot.set(Field::State, MemberState::Idle.code());
+        slot.set(Field::StateSince, now);
+        slot.set(Field::LastReset, now);
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The load balancer of mod_jk-rs (worker type `lb`, reference §5): pure logic, no sockets.
+//!
+//! * [`state`]: member states and activations with mod_jk's codes and texts, the usability
+//!   rules of §5.1 and the good/degraded/bad rating of the status worker (§6.7).
+//! * [`session`]: session-id extraction from the path parameter and `Cookie` headers (§5.4).
+//! * [`Balancer`]: the shared state of one lb in a [`jk_shm::Region`] (so every httpd child
+//!   sees the same states, load values and counters), the graceful-restart merge, global
+//!   maintenance, watchdog probes and the runtime edits of the status worker.
+//! * [`Attempt`]: the per-request failover plan of §5.3/§5.6 as an iterator: the glue takes the
+//!   next member, forwards the request, and [reports](Attempt::report) the outcome, which
+//!   applies the state transitions of §5.5. Failover is "take the next one".
+//!
+//! ```text
+//! let mut attempt = balancer.start(&RequestInfo { uri, cookies, ..Default::default() });
+//! while let Some(choice) = attempt.next_member() {
+//!     sleep(choice.sleep_before);
+//!     let (outcome, status) = forward_to(&choice);
+//!     attempt.report(&choice, outcome, status);
+//! }
+//! let status = attempt.final_status();
+//! ```
+//!
+//! # Member state machine (§5.5)
+//!
+//! ```text
+//!  new slot ─► IDLE ──request ok──► OK ──unused for a maintenance period──► IDLE
+//!  OK/IDLE/FORCE ── hard failure (fail_on_status>0, reply timeouts > max, connect failure
+//!                   with no other request in flight or escalated) ──► ERROR
+//!  OK/IDLE ── local failure ages past error_escalation_time (maintenance) ──► ERROR
+//!  ERROR ── last error older than recover_time (maintenance, cmd=recover) ──► RECOVER
+//!  ERROR/RECOVER ── good watchdog probe ──► OK          (beyond mod_jk)
+//!  RECOVER ── chosen for a request ──► PROBE ── ok ──► OK / fails ──► ERROR
+//!  all members ERROR (maintenance) or nothing usable (once per request) ──► FORCE
+//!  no free connection / busy_limit ──► BUSY ── a connection is free again ──► OK
+//! ```
+//!
+//! # Shared-memory fields used
+//!
+//! lb slot ([`jk_shm::SlotKind::Lb`], parent `""`): the runtime settings `Retries`,
+//! `RetryInterval`, `RecoverTime`, `ErrorEscalationTime`, `MaxReplyTimeouts`, `StickySession`,
+//! `StickySessionForce`, `Method`, `Lock`; `Elected` (requests), `MaxBusy` and the per-child
+//! busy counters (member tries in flight), `LastReset`, `ConfigHash`, and `Reserved0` = unix
+//! time of the last global maintenance of this lb.
+//!
+//! member slot ([`jk_shm::SlotKind::Member`], parent = lb name): `Activation`, `State`,
+//! `StateSince`, `LbFactor`, `LbMult`, `LbValue`, `Distance`, the `Route`/`Domain`/`Redirect`
+//! strings, `FirstErrorTime`, `LastErrorTime`, `Elected` (requests sent, mod_jk's `used`),
+//! `Sessions`, `Errors`, `ClientErrors`, `ReplyTimeouts`, `Read`, `Transferred`, `MaxBusy`,
+//! per-child busy counters, `LastReset`, `GoodProbes`, `LastStickyTime`, `ConfigHash`,
+//! `ConfiguredActivation`, `ConfiguredLbFactor`, `ConfiguredDistance`, and `Reserved0` =
+//! `Elected` at the previous maintenance (mod_jk's `elected_snapshot`).
+#![forbid(unsafe_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+mod attempt;
+mod balancer;
+mod fingerprint;
+pub mod session;
+pub mod state;
+
+pub use attempt::{Attempt, Choice, Outcome, RequestInfo, RuleExtensions};
+pub use balancer::{Balancer, LbSettings, LbSnapshot, MemberSnapshot, NOTE_KEYS};
+pub use jk_config::{Activation, LbLock, LbMethod};
+pub use session::{env_flag, session_ids};
+pub use state::{
+    activation_code, activation_from_code, rating, MemberState, Rating, DEFAULT_BAD, DEFAULT_GOOD,
+};
+
+/// Wall-clock seconds, injectable so tests control time.
+pub trait Clock: Send + Sync {
+    /// Unix time in seconds.
+    fn now(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Default)]
+pub struct FakeClock(AtomicU64);
+
+impl FakeClock {
+    pub fn new(now: u64) -> FakeClock {
+        FakeClock(AtomicU64::new(now))
+    }
+
+    pub fn set(&self, now: u64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1219 @@
+//! Behaviour tests of the balancer against a heap-backed shm region and a fake clock.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jk_config::{build, AjpWorker, BuildOptions, PropertyMap, WorkersConfig};
+use jk_shm::{words_needed, ChildIndex, Region};
+
+use crate::*;
+
+const T0: u64 = 1_700_000_000;
+
+fn region() -> Region<'static> {
+    let v: Vec<AtomicU64> = (0..words_needed(4, 16))
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    let words: &'static [AtomicU64] = Box::leak(v.into_boxed_slice());
+    Region::open(words, 4, 16).unwrap()
+}
+
+/// Members a and b (unless `extra` sets balance_workers itself), then `extra`.
+fn config(extra: &str) -> WorkersConfig {
+    let members = if extra.contains("balance_workers") {
+        ""
+    } else {
+        "worker.lb.balance_workers=a,b\n"
+    };
+    let text = format!(
+        "worker.list=lb\nworker.lb.type=lb\n{members}\
+         worker.a.host=h1\nworker.b.host=h2\n{extra}"
+    );
+    let mut map = PropertyMap::new();
+    map.read_str(&text, "workers.properties").unwrap();
+    build(
+        &map,
+        &BuildOptions {
+            default_pool_size: 1,
+        },
+    )
+    .unwrap()
+}
+
+fn balancer_on(cfg: &WorkersConfig, region: Region<'static>, clock: &Arc<FakeClock>) -> Balancer {
+    let lb = cfg.worker("lb").unwrap().as_lb().unwrap();
+    let members: Vec<(String, &AjpWorker)> = lb
+        .members
+        .iter()
+        .map(|m| (m.clone(), cfg.worker(m).unwrap().as_ajp().unwrap()))
+        .collect();
+    Balancer::new("lb", lb, &members, region, clock.clone()).unwrap()
+}
+
+struct Fx {
+    b: Balancer,
+    clock: Arc<FakeClock>,
+    region: Region<'static>,
+}
+
+fn fx(extra: &str) -> Fx {
+    let clock = Arc::new(FakeClock::new(T0));
+    let region = region();
+    let b = balancer_on(&config(extra), region, &clock);
+    Fx { b, clock, region }
+}
+
+const OK: Outcome = Outcome::Success {
+    bytes_read: 0,
+    bytes_written: 0,
+};
+
+fn cookie_req<'a>(cookies: &'a [&'a str]) -> RequestInfo<'a> {
+    RequestInfo {
+        uri: "/app/x",
+        cookies,
+        ..Default::default()
+    }
+}
+
+/// Serves one request successfully on the first member chosen; its name.
+fn serve(b: &Balancer, req: &RequestInfo) -> Option<String> {
+    let mut a = b.start(req);
+    let c = a.next_member()?;
+    a.report(&c, OK, 200);
+    Some(c.name)
+}
+
+fn serve_new(b: &Balancer) -> String {
+    serve(b, &RequestInfo::default()).unwrap()
+}
+
+fn with_session(b: &Balancer, cookie: &str) -> Option<String> {
+    serve(b, &cookie_req(&[cookie]))
+}
+
+fn state(b: &Balancer, name: &str) -> MemberState {
+    b.snapshot(b.member_index(name).unwrap()).unwrap().state
+}
+
+fn snap(b: &Balancer, name: &str) -> MemberSnapshot {
+    b.snapshot(b.member_index(name).unwrap()).unwrap()
+}
+
+/// Puts `name` into ERROR through a failed request with nothing else in flight.
+fn fail_member(b: &Balancer, name: &str) {
+    let i = b.member_index(name).unwrap();
+    let ext = RuleExtensions {
+        activations: (0..b.member_count())
+            .filter(|&j| j != i)
+            .map(|j| (b.member_name(j).unwrap().to_string(), Activation::Stopped))
+            .collect(),
+        ..Default::default()
+    };
+    let mut a = b.start(&RequestInfo {
+        rule: Some(&ext),
+        ..Default::default()
+    });
+    let c = a.next_member().unwrap();
+    assert_eq!(c.name, name);
+    a.report(&c, Outcome::Failed, 503);
+    assert_eq!(state(b, name), MemberState::Error);
+}
+
+fn count(b: &Balancer, n: usize, req: &RequestInfo) -> (usize, usize) {
+    let mut a = 0;
+    for _ in 0..n {
+        if serve(b, req).unwrap() == "a" {
+            a += 1;
+        }
+    }
+    (a, n - a)
+}
+
+fn within_2_percent(got: usize, want: f64) {
+    assert!(
+        ((got as f64) - want).abs() <= want * 0.02,
+        "got {got}, want {want} ± 2%"
+    );
+}
+
+// ----- methods ----------------------------------------------------------------------------
+
+#[test]
+fn request_method_distributes_one_to_one() {
+    let f = fx("");
+    let (a, b) = count(&f.b, 4000, &RequestInfo::default());
+    within_2_percent(a, 2000.0);
+    within_2_percent(b, 2000.0);
+}
+
+#[test]
+fn request_method_distributes_one_to_three_by_lbfactor() {
+    let f = fx("worker.a.lbfactor=1\nworker.b.lbfactor=3\n");
+    assert_eq!(snap(&f.b, "a").lb_mult, 3);
+    assert_eq!(snap(&f.b, "b").lb_mult, 1);
+    let (a, b) = count(&f.b, 4000, &RequestInfo::default());
+    within_2_percent(a, 1000.0);
+    within_2_percent(b, 3000.0);
+}
+
+#[test]
+fn request_method_counts_sticky_requests_too() {
+    let f = fx("");
+    for _ in 0..10 {
+        assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
+    }
+    assert_eq!(snap(&f.b, "a").lb_value, 10);
+    assert_eq!(
+        snap(&f.b, "a").sessions,
+        0,
+        "requests with a session are no new sessions"
+    );
+    // New requests now go to b until it caught up.
+    for _ in 0..10 {
+        assert_eq!(serve_new(&f.b), "b");
+    }
+}
+
+#[test]
+fn sessions_method_counts_only_new_sessions_one_to_three() {
+    let f = fx("worker.lb.method=S\nworker.a.lbfactor=1\nworker.b.lbfactor=3\n");
+    for _ in 0..50 {
+        with_session(&f.b, "JSESSIONID=x.a");
+    }
+    assert_eq!(snap(&f.b, "a").lb_value, 0);
+    let (a, b) = count(&f.b, 4000, &RequestInfo::default());
+    within_2_percent(a, 1000.0);
+    within_2_percent(b, 3000.0);
+    assert_eq!(snap(&f.b, "a").sessions + snap(&f.b, "b").sessions, 4000);
+}
+
+#[test]
+fn sessions_method_ignores_stateless_requests() {
+    let f = fx("worker.lb.method=S\n");
+    let req = RequestInfo {
+        jk_stateless: Some("1"),
+        ..Default::default()
+    };
+    for _ in 0..4 {
+        serve(&f.b, &req);
+    }
+    assert_eq!(snap(&f.b, "a").lb_value + snap(&f.b, "b").lb_value, 0);
+    assert_eq!(snap(&f.b, "a").sessions + snap(&f.b, "b").sessions, 0);
+}
+
+#[test]
+fn next_method_maintenance_subtracts_the_minimum_instead_of_halving() {
+    let f = fx("worker.lb.method=N\nworker.a.lbfactor=1\nworker.b.lbfactor=3\n");
+    for _ in 0..8 {
+        serve_new(&f.b);
+    }
+    let (va, vb) = (snap(&f.b, "a").lb_value, snap(&f.b, "b").lb_value);
+    assert_eq!((va, vb), (6, 6));
+    serve_new(&f.b);
+    f.clock.advance(60);
+    assert!(f.b.maintain());
+    let (va, vb) = (snap(&f.b, "a").lb_value, snap(&f.b, "b").lb_value);
+    assert_eq!(va.min(vb), 0);
+    assert!(va.max(vb) == 3 || va.max(vb) == 1, "{va} {vb}");
+}
+
+#[test]
+fn traffic_method_adds_bytes_times_mult_after_the_request() {
+    let f = fx("worker.lb.method=T\n");
+    let mut a = f.b.start(&RequestInfo::default());
+    let c = a.next_member().unwrap();
+    assert_eq!(snap(&f.b, &c.name).lb_value, 0, "nothing added at choice");
+    a.report(
+        &c,
+        Outcome::Success {
+            bytes_read: 100,
+            bytes_written: 900,
+        },
+        200,
+    );
+    let s = snap(&f.b, &c.name);
+    assert_eq!((s.lb_value, s.read, s.transferred), (1000, 100, 900));
+    // The other member is preferred until it transferred as much.
+    let other = if c.name == "a" { "b" } else { "a" };
+    assert_eq!(serve_new(&f.b), other);
+    assert_eq!(serve_new(&f.b), other);
+}
+
+#[test]
+fn busyness_method_counts_requests_in_flight() {
+    let f = fx("worker.lb.method=B\nworker.a.lbfactor=1\nworker.b.lbfactor=3\n");
+    let mut attempts: Vec<_> = (0..4).map(|_| f.b.start(&RequestInfo::default())).collect();
+    let choices: Vec<Choice> = attempts
+        .iter_mut()
+        .map(|a| a.next_member().unwrap())
+        .collect();
+    let names: Vec<&str> = choices.iter().map(|c| c.name.as_str()).collect();
+    // b takes three times as many concurrent requests as a.
+    assert_eq!(names.iter().filter(|n| **n == "b").count(), 3);
+    assert_eq!(snap(&f.b, "a").lb_value, 3);
+    assert_eq!(snap(&f.b, "b").lb_value, 3);
+    assert_eq!(snap(&f.b, "b").busy, 3);
+    for (a, c) in attempts.iter_mut().zip(&choices) {
+        a.report(c, OK, 200);
+    }
+    assert_eq!(snap(&f.b, "a").lb_value + snap(&f.b, "b").lb_value, 0);
+    assert_eq!(snap(&f.b, "b").busy, 0);
+    assert_eq!(snap(&f.b, "b").max_busy, 3);
+    // No decay with Busyness.
+    f.b.start(&RequestInfo::default()).next_member().unwrap();
+    f.clock.advance(120);
+    assert!(f.b.maintain());
+    assert_eq!(
+        snap(&f.b, "a").lb_value + snap(&f.b, "b").lb_value,
+        0,
+        "dropped attempt released"
+    );
+}
+
+#[test]
+fn decay_halves_lb_values_once_per_elapsed_interval() {
+    let f = fx("");
+    for _ in 0..16 {
+        with_session(&f.b, "JSESSIONID=x.a");
+    }
+    f.clock.advance(60);
+    assert!(f.b.maintain());
+    assert_eq!(snap(&f.b, "a").lb_value, 8);
+    f.clock.advance(180);
+    assert!(f.b.maintain());
+    assert_eq!(snap(&f.b, "a").lb_value, 1, "three intervals: >> 3");
+}
+
+// ----- stickiness -------------------------------------------------------------------------
+
+#[test]
+fn session_routes_to_the_member_with_that_exact_route() {
+    let f = fx("");
+    for _ in 0..5 {
+        assert_eq!(with_session(&f.b, "JSESSIONID=ABC.b").as_deref(), Some("b"));
+    }
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=ABC.b"]));
+    let c = a.next_member().unwrap();
+    assert!(c.sticky);
+    assert_eq!(c.route, "b");
+    assert_eq!(c.activation_text(), "ACT");
+}
+
+#[test]
+fn route_is_everything_after_the_first_dot() {
+    let f = fx("worker.a.route=node1.x\nworker.b.route=node2.x\n");
+    assert_eq!(snap(&f.b, "b").domain, "node2", "domain derived from route");
+    for _ in 0..3 {
+        assert_eq!(
+            with_session(&f.b, "JSESSIONID=S1.node2.x").as_deref(),
+            Some("b")
+        );
+    }
+}
+
+#[test]
+fn unknown_route_falls_back_to_the_best_member_of_its_domain() {
+    let f = fx("worker.lb.balance_workers=a,b,c\nworker.c.host=h3\n\
+         worker.a.domain=d1\nworker.b.domain=d2\nworker.c.domain=d2\n");
+    // b has more load than c: c is the best of domain d2.
+    with_session(&f.b, "JSESSIONID=x.b");
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.d2.gone"]));
+    let c = a.next_member().unwrap();
+    assert_eq!(c.name, "c");
+    assert_eq!(c.route, "d2", "the domain is sent as route");
+    assert!(!c.sticky, "not the exact member");
+}
+
+#[test]
+fn unusable_session_member_redirects_to_its_redirect_route() {
+    let f = fx("worker.a.redirect=b\n");
+    fail_member(&f.b, "a");
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let c = a.next_member().unwrap();
+    assert_eq!(c.name, "b");
+    assert!(c.sticky, "mod_jk keeps s->sticky after a redirect");
+}
+
+#[test]
+fn unusable_session_member_falls_back_to_its_domain() {
+    let f = fx("worker.lb.balance_workers=a,b,c\nworker.c.host=h3\n\
+         worker.a.domain=d1\nworker.b.domain=d1\nworker.c.domain=d2\n");
+    fail_member(&f.b, "a");
+    for _ in 0..3 {
+        let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+        let c = a.next_member().unwrap();
+        assert_eq!((c.name.as_str(), c.route.as_str()), ("b", "d1"));
+        a.report(&c, OK, 200);
+    }
+}
+
+#[test]
+fn sticky_session_force_fails_instead_of_failing_over() {
+    let f = fx("worker.lb.sticky_session_force=true\nworker.a.redirect=b\n");
+    // A dead session member: only it is tried (forced recovery included), then 503.
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let mut tried = Vec::new();
+    while let Some(c) = a.next_member() {
+        tried.push(c.name.clone());
+        a.report(&c, Outcome::Failed, 503);
+    }
+    assert_eq!(tried, ["a", "a"]);
+    assert_eq!(a.final_status(), 503);
+    // A stopped session member, or an unknown route: no member at all.
+    f.b.set_activation(0, Activation::Stopped).unwrap();
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    assert_eq!(a.next_member(), None);
+    assert_eq!((a.final_status(), a.tries()), (503, 0));
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.zz"]));
+    assert_eq!(a.next_member(), None);
+    // Without a session the lb balances normally.
+    assert_eq!(serve_new(&f.b), "b");
+}
+
+#[test]
+fn empty_session_id_is_no_session() {
+    let f = fx("worker.lb.sticky_session_force=true\n");
+    let a = f.b.start(&cookie_req(&["JSESSIONID=; x=1"]));
+    assert_eq!(a.session_id(), None);
+    assert!(serve(&f.b, &cookie_req(&["JSESSIONID="])).is_some());
+}
+
+#[test]
+fn several_cookies_are_tried_in_order() {
+    let f = fx("");
+    for _ in 0..3 {
+        assert_eq!(
+            with_session(&f.b, "JSESSIONID=abc.zzz; JSESSIONID=def.b").as_deref(),
+            Some("b")
+        );
+    }
+    let two_headers = ["JSESSIONID=abc.a", "JSESSIONID=def.b"];
+    for _ in 0..3 {
+        assert_eq!(serve(&f.b, &cookie_req(&two_headers)).as_deref(), Some("a"));
+    }
+}
+
+#[test]
+fn path_parameter_wins_over_cookie() {
+    let f = fx("");
+    let req = RequestInfo {
+        uri: "/app/x;jsessionid=p.b?q=1",
+        cookies: &["JSESSIONID=c.a"],
+        ..Default::default()
+    };
+    for _ in 0..3 {
+        assert_eq!(serve(&f.b, &req).as_deref(), Some("b"));
+    }
+}
+
+#[test]
+fn rule_session_cookie_and_path_names_are_used() {
+    let f = fx("");
+    let ext = RuleExtensions {
+        session_cookie: Some("SID".into()),
+        session_path: Some("sid".into()),
+        ..Default::default()
+    };
+    let req = RequestInfo {
+        cookies: &["JSESSIONID=x.a; SID=y.b"],
+        rule: Some(&ext),
+        ..Default::default()
+    };
+    assert_eq!(f.b.start(&req).session_id(), Some("y.b"));
+    let req = RequestInfo {
+        uri: "/x;sid=z.a",
+        rule: Some(&ext),
+        ..Default::default()
+    };
+    assert_eq!(f.b.start(&req).session_id(), Some("z.a"));
+}
+
+#[test]
+fn jk_route_overrides_the_session_and_is_sent_as_route() {
+    let f = fx("");
+    let req = RequestInfo {
+        cookies: &["JSESSIONID=x.a"],
+        jk_route: Some("b"),
+        ..Default::default()
+    };
+    let mut a = f.b.start(&req);
+    assert_eq!(a.session_id(), Some(".b"));
+    let c = a.next_member().unwrap();
+    assert_eq!((c.name.as_str(), c.route.as_str()), ("b", "b"));
+}
+
+#[test]
+fn sticky_ignore_from_config_rule_and_env() {
+    let f = fx("worker.lb.sticky_session=false\n");
+    assert_eq!(
+        f.b.start(&cookie_req(&["JSESSIONID=x.a"])).session_id(),
+        None
+    );
+    let f = fx("");
+    let ext = RuleExtensions {
+        sticky_ignore: true,
+        ..Default::default()
+    };
+    let mut req = cookie_req(&["JSESSIONID=x.a"]);
+    req.rule = Some(&ext);
+    assert_eq!(f.b.start(&req).session_id(), None);
+    req.jk_sticky_ignore = Some("0");
+    assert_eq!(f.b.start(&req).session_id(), Some("x.a"), "env 0 wins");
+    req.rule = None;
+    req.jk_sticky_ignore = Some("");
+    assert_eq!(f.b.start(&req).session_id(), None, "empty env ignores");
+}
+
+#[test]
+fn stateless_requests_rotate_regardless_of_lb_value() {
+    let f = fx("");
+    for _ in 0..10 {
+        with_session(&f.b, "JSESSIONID=x.a");
+    }
+    let req = RequestInfo {
+        jk_stateless: Some(""),
+        ..Default::default()
+    };
+    let names: Vec<_> = (0..4).map(|_| serve(&f.b, &req).unwrap()).collect();
+    assert_eq!(names.iter().filter(|n| *n == "a").count(), 2, "{names:?}");
+}
+
+// ----- activation, distance, hot standby -------------------------------------------------
+
+#[test]
+fn disabled_member_takes_sticky_requests_but_no_new_ones() {
+    let f = fx("worker.a.activation=disabled\n");
+    for _ in 0..5 {
+        assert_eq!(serve_new(&f.b), "b");
+    }
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    assert_eq!(a.next_member().unwrap().activation_text(), "DIS");
+}
+
+#[test]
+fn stopped_member_takes_neither() {
+    let f = fx("worker.a.activation=stopped\n");
+    for _ in 0..3 {
+        assert_eq!(serve_new(&f.b), "b");
+        assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("b"));
+    }
+    let f = fx("worker.a.activation=stopped\nworker.lb.sticky_session_force=1\n");
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a"), None);
+}
+
+#[test]
+fn member_with_port_zero_is_stopped() {
+    let f = fx("worker.a.port=0\n");
+    assert_eq!(snap(&f.b, "a").activation, Activation::Stopped);
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("b"));
+}
+
+#[test]
+fn rule_activation_overrides_apply_per_request() {
+    let f = fx("worker.b.activation=disabled\n");
+    let ext = RuleExtensions {
+        activations: vec![
+            ("a".into(), Activation::Disabled),
+            ("b".into(), Activation::Active),
+        ],
+        ..Default::default()
+    };
+    let req = RequestInfo {
+        rule: Some(&ext),
+        ..Default::default()
+    };
+    for _ in 0..3 {
+        assert_eq!(serve(&f.b, &req).as_deref(), Some("b"));
+    }
+    assert_eq!(
+        serve_new(&f.b),
+        "a",
+        "without the rule the configuration applies"
+    );
+    let stop_b = RuleExtensions {
+        activations: vec![("b".into(), Activation::Stopped)],
+        ..Default::default()
+    };
+    let mut req = cookie_req(&["JSESSIONID=x.b"]);
+    req.rule = Some(&stop_b);
+    assert_eq!(serve(&f.b, &req).as_deref(), Some("a"));
+}
+
+#[test]
+fn lower_distance_is_preferred_while_usable() {
+    let f = fx("worker.b.distance=1\n");
+    for _ in 0..5 {
+        assert_eq!(serve_new(&f.b), "a");
+    }
+    fail_member(&f.b, "a");
+    assert_eq!(serve_new(&f.b), "b");
+}
+
+#[test]
+fn disabled_redirect_target_is_hot_standby_when_nothing_else_is_usable() {
+    let f = fx("worker.a.redirect=b\nworker.b.activation=disabled\n");
+    assert_eq!(serve_new(&f.b), "a");
+    fail_member(&f.b, "a");
+    let mut a = f.b.start(&RequestInfo::default());
+    let c = a.next_member().unwrap();
+    assert_eq!(c.name, "b");
+    assert!(!c.sticky);
+}
+
+#[test]
+fn single_member_lb_is_always_sticky_unless_disabled() {
+    let f = fx("worker.lb.balance_workers=a\n");
+    let mut a = f.b.start(&RequestInfo::default());
+    assert!(a.next_member().unwrap().sticky);
+    let f = fx("worker.lb.balance_workers=a\nworker.a.activation=d\n");
+    assert_eq!(serve(&f.b, &RequestInfo::default()), None);
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
+}
+
+// ----- state transitions (§5.5) -----------------------------------------------------------
+
+#[test]
+fn new_members_start_idle_and_success_makes_them_ok() {
+    let f = fx("");
+    assert_eq!(state(&f.b, "a"), MemberState::Idle);
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
+    assert_eq!(state(&f.b, "a"), MemberState::Ok);
+    assert_eq!(snap(&f.b, "a").elected, 1);
+}
+
+#[test]
+fn client_error_ends_the_request_and_keeps_the_member_ok() {
+    let f = fx("");
+    let mut a = f.b.start(&RequestInfo::default());
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::ClientError, 400);
+    assert_eq!(a.next_member(), None);
+    assert_eq!(a.final_status(), 400);
+    assert_eq!(state(&f.b, &c.name), MemberState::Ok);
+    assert_eq!(snap(&f.b, &c.name).client_errors, 1);
+}
+
+#[test]
+fn soft_fail_on_status_fails_over_without_error_state() {
+    let f = fx("");
+    let mut a = f.b.start(&RequestInfo::default());
+    let c1 = a.next_member().unwrap();
+    a.report(&c1, Outcome::FailOnStatus { hard: false }, 503);
+    let c2 = a.next_member().unwrap();
+    assert_ne!(c1.name, c2.name);
+    assert_eq!(state(&f.b, &c1.name), MemberState::Ok);
+    assert_eq!(snap(&f.b, &c1.name).errors, 0);
+}
+
+#[test]
+fn hard_fail_on_status_puts_the_member_in_error() {
+    let f = fx("");
+    f.b.set_child(ChildIndex(1));
+    let mut a = f.b.start(&RequestInfo::default());
+    let c1 = a.next_member().unwrap();
+    a.report(&c1, Outcome::FailOnStatus { hard: true }, 503);
+    let s = snap(&f.b, &c1.name);
+    assert_eq!((s.state, s.errors), (MemberState::Error, 1));
+    assert_eq!((s.first_error_time, s.last_error_time), (T0, T0));
+    let c2 = a.next_member().unwrap();
+    a.report(&c2, OK, 200);
+    assert_eq!(a.final_status(), 200);
+}
+
+#[test]
+fn first_reply_timeout_is_an_error_with_default_max_reply_timeouts() {
+    let f = fx("");
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::ReplyTimeout, 504);
+    assert_eq!(state(&f.b, "a"), MemberState::Error);
+    assert_eq!(snap(&f.b, "a").reply_timeouts, 1);
+}
+
+#[test]
+fn reply_timeouts_up_to_max_only_fail_the_request_and_decay() {
+    let f = fx("worker.lb.max_reply_timeouts=2\n");
+    for n in 1..=3 {
+        let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+        let c = a.next_member().unwrap();
+        assert_eq!(c.name, "a");
+        a.report(&c, Outcome::ReplyTimeout, 504);
+        let want = if n <= 2 {
+            MemberState::Ok
+        } else {
+            MemberState::Error
+        };
+        assert_eq!(state(&f.b, "a"), want, "after {n} timeouts");
+        if n <= 2 {
+            assert_eq!(a.next_member().unwrap().name, "b", "locally failed");
+        }
+    }
+    // Decay halves the counter per maintenance interval.
+    f.b.reset(Some(0)).unwrap();
+    for _ in 0..2 {
+        let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+        let c = a.next_member().unwrap();
+        a.report(&c, Outcome::ReplyTimeout, 504);
+    }
+    f.clock.advance(60);
+    f.b.maintain();
+    assert_eq!(snap(&f.b, "a").reply_timeouts, 1);
+}
+
+#[test]
+fn connect_failure_with_nothing_in_flight_is_an_error_at_once() {
+    let f = fx("");
+    fail_member(&f.b, "a");
+    assert_eq!(snap(&f.b, "a").errors, 1);
+}
+
+#[test]
+fn connect_failure_with_other_requests_in_flight_escalates_after_the_escalation_time() {
+    // recover_time 60 ⇒ error_escalation_time 30.
+    let f = fx("");
+    let pin = cookie_req(&["JSESSIONID=x.a"]);
+    let mut busy = f.b.start(&pin);
+    let _in_flight = busy.next_member().unwrap();
+    let mut a = f.b.start(&pin);
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::Failed, 503);
+    let s = snap(&f.b, "a");
+    assert_eq!(
+        (s.state, s.errors, s.first_error_time),
+        (MemberState::Ok, 1, T0)
+    );
+    assert_eq!(a.next_member().unwrap().name, "b", "failed locally only");
+    // Still within the escalation time: still only local.
+    f.clock.advance(29);
+    let mut a = f.b.start(&pin);
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::Failed, 503);
+    assert_eq!(state(&f.b, "a"), MemberState::Ok);
+    assert_eq!(snap(&f.b, "a").first_error_time, T0);
+    // Once the first error is error_escalation_time old, the next failure is global.
+    f.clock.advance(1);
+    let mut a = f.b.start(&pin);
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::Failed, 503);
+    assert_eq!(state(&f.b, "a"), MemberState::Error);
+}
+
+#[test]
+fn maintenance_escalates_an_old_local_error() {
+    let f = fx("");
+    let pin = cookie_req(&["JSESSIONID=x.a"]);
+    let mut busy = f.b.start(&pin);
+    let _in_flight = busy.next_member().unwrap();
+    let mut a = f.b.start(&pin);
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::Failed, 503);
+    assert_eq!(state(&f.b, "a"), MemberState::Ok);
+    f.clock.advance(60);
+    assert!(f.b.maintain());
+    assert_eq!(state(&f.b, "a"), MemberState::Error);
+}
+
+#[test]
+fn success_clears_the_error_times() {
+    let f = fx("");
+    let pin = cookie_req(&["JSESSIONID=x.a"]);
+    let mut busy = f.b.start(&pin);
+    let _in_flight = busy.next_member().unwrap();
+    let mut a = f.b.start(&pin);
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::Failed, 503);
+    with_session(&f.b, "JSESSIONID=x.a");
+    let s = snap(&f.b, "a");
+    assert_eq!((s.first_error_time, s.last_error_time), (0, 0));
+}
+
+#[test]
+fn no_free_connection_makes_the_member_busy_until_one_is_free() {
+    let f = fx("");
+    let free = Arc::new(AtomicU64::new(0));
+    let free2 = free.clone();
+    f.b.set_endpoint_check(Arc::new(move |_| free2.load(Ordering::SeqCst) == 1));
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::NoConnection, 503);
+    let s = snap(&f.b, "a");
+    assert_eq!((s.state, s.elected, s.lb_value), (MemberState::Busy, 0, 0));
+    assert_eq!(a.next_member().unwrap().name, "b");
+    drop(a);
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("b"));
+    free.store(1, Ordering::SeqCst);
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
+    assert_eq!(state(&f.b, "a"), MemberState::Ok);
+}
+
+#[test]
+fn busy_limit_rejects_before_sending_and_fails_over() {
+    let f = fx("worker.a.busy_limit=1\n");
+    let pin = cookie_req(&["JSESSIONID=x.a"]);
+    let mut first = f.b.start(&pin);
+    let c1 = first.next_member().unwrap();
+    assert_eq!(c1.name, "a");
+    let mut second = f.b.start(&pin);
+    let c2 = second.next_member().unwrap();
+    assert_eq!(c2.name, "b", "a is at its busy_limit");
+    assert_eq!(state(&f.b, "a"), MemberState::Busy);
+    assert_eq!(second.tries(), 2);
+    first.report(&c1, OK, 200);
+    second.report(&c2, OK, 200);
+    // a has a free slot again: back to OK at the start of the next request.
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
+}
+
+#[test]
+fn recover_member_becomes_probe_when_chosen_then_ok_or_error() {
+    let f = fx("");
+    fail_member(&f.b, "a");
+    f.clock.advance(61);
+    assert!(f.b.maintain());
+    assert_eq!(state(&f.b, "a"), MemberState::Recover);
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let c = a.next_member().unwrap();
+    assert_eq!(state(&f.b, "a"), MemberState::Probe);
+    a.report(&c, OK, 200);
+    assert_eq!(state(&f.b, "a"), MemberState::Ok);
+
+    fail_member(&f.b, "a");
+    f.b.recover(0).unwrap();
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let c = a.next_member().unwrap();
+    a.report(&c, Outcome::Failed, 503);
+    assert_eq!(state(&f.b, "a"), MemberState::Error);
+}
+
+// ----- maintenance ------------------------------------------------------------------------
+
+#[test]
+fn maintenance_runs_once_per_interval_across_children() {
+    let f = fx("");
+    let cfg = config("");
+    let other_child = balancer_on(&cfg, f.region, &f.clock);
+    assert!(!f.b.maintain(), "not yet due");
+    f.clock.advance(60);
+    assert!(f.b.maintain());
+    assert!(!other_child.maintain(), "already done by the other child");
+    f.clock.advance(59);
+    assert!(other_child.maintain(), "2 s tolerance");
+    let f = fx("");
+    let off = balancer_on(&config(""), region(), &f.clock).with_maintain_interval(0);
+    f.clock.advance(600);
+    assert!(!off.maintain());
+}
+
+#[test]
+fn error_member_recovers_after_recover_time_at_the_current_maximum() {
+    let f = fx("worker.lb.recover_time=30\n");
+    for _ in 0..6 {
+        with_session(&f.b, "JSESSIONID=x.b");
+    }
+    fail_member(&f.b, "a");
+    f.clock.advance(30);
+    f.b.maintain();
+    assert_eq!(
+        state(&f.b, "a"),
+        MemberState::Error,
+        "not more than recover_time yet"
+    );
+    assert_eq!(snap(&f.b, "a").time_to_recover, Some(0));
+    f.clock.advance(31);
+    assert!(f.b.maintain());
+    assert_eq!(state(&f.b, "a"), MemberState::Recover);
+    assert_eq!(snap(&f.b, "a").lb_value, snap(&f.b, "b").lb_value);
+}
+
+#[test]
+fn ok_member_unused_since_the_previous_maintenance_becomes_idle() {
+    let f = fx("");
+    with_session(&f.b, "JSESSIONID=x.a");
+    f.clock.advance(60);
+    f.b.maintain();
+    assert_eq!(state(&f.b, "a"), MemberState::Ok, "used in this period");
+    f.clock.advance(60);
+    f.b.maintain();
+    assert_eq!(state(&f.b, "a"), MemberState::Idle);
+}
+
+#[test]
+fn all_members_in_error_are_forced_into_recovery_by_maintenance() {
+    let f = fx("");
+    fail_member(&f.b, "a");
+    fail_member(&f.b, "b");
+    f.clock.advance(60);
+    assert!(f.b.maintain());
+    assert_eq!(state(&f.b, "a"), MemberState::Force);
+    assert_eq!(state(&f.b, "b"), MemberState::Force);
+    assert!(serve(&f.b, &RequestInfo::default()).is_some());
+}
+
+// ----- retry plan (§5.6) ------------------------------------------------------------------
+
+#[test]
+fn two_dead_members_cost_two_rounds_of_two_tries_then_503() {
+    let f = fx("");
+    let mut a = f.b.start(&RequestInfo::default());
+    let mut tried = Vec::new();
+    while let Some(c) = a.next_member() {
+        tried.push((c.name.clone(), c.sleep_before));
+        a.report(&c, Outcome::Failed, 503);
+    }
+    assert_eq!(tried.len(), 4, "{tried:?}");
+    assert_eq!(
+        tried[2].1,
+        Duration::from_millis(100),
+        "retry_interval between rounds"
+    );
+    assert!(tried.iter().filter(|t| t.0 == "a").count() == 2);
+    assert_eq!(a.final_status(), 503);
+    assert_eq!(state(&f.b, "a"), MemberState::Error);
+    assert_eq!(state(&f.b, "b"), MemberState::Error);
+}
+
+#[test]
+fn final_status_is_504_when_the_last_failure_was_a_reply_timeout() {
+    let f = fx("");
+    let mut a = f.b.start(&RequestInfo::default());
+    let mut n = 0;
+    while let Some(c) = a.next_member() {
+        n += 1;
+        let (o, s) = if n == 1 {
+            (Outcome::Failed, 503)
+        } else {
+            (Outcome::ReplyTimeout, 504)
+        };
+        a.report(&c, o, s);
+    }
+    assert_eq!(a.final_status(), 504);
+}
+
+#[test]
+fn lb_retries_limits_the_members_per_round() {
+    let f = fx(
+        "worker.lb.balance_workers=a,b,c\nworker.c.host=h3\nworker.lb.lb_retries=1\n\
+         worker.lb.retries=3\n",
+    );
+    let tried: Vec<String> = {
+        let mut a = f.b.start(&RequestInfo::default());
+        let mut v = Vec::new();
+        while let Some(c) = a.next_member() {
+            v.push(c.name.clone());
+            a.report(&c, Outcome::Failed, 503);
+        }
+        v
+    };
+    assert_eq!(tried.len(), 3, "{tried:?}");
+}
+
+#[test]
+fn nothing_usable_means_no_try_and_503() {
+    let f = fx("worker.a.activation=s\nworker.b.activation=s\n");
+    let mut a = f.b.start(&RequestInfo::default());
+    assert_eq!(a.next_member(), None);
+    assert_eq!((a.final_status(), a.tries()), (503, 0));
+}
+
+#[test]
+fn unrecoverable_failure_ends_the_plan_with_its_status() {
+    let f = fx("");
+    let mut a = f.b.start(&RequestInfo::default());
+    let c = a.next_member().unwrap();
+    a.report_unrecoverable(&c, Outcome::Failed, 502);
+    assert_eq!(a.next_member(), None);
+    assert_eq!(a.final_status(), 502);
+}
+
+#[test]
+fn the_route_of_the_first_member_is_kept_for_the_request() {
+    let f = fx("");
+    let mut a = f.b.start(&RequestInfo::default());
+    let c1 = a.next_member().unwrap();
+    a.report(&c1, Outcome::Failed, 503);
+    let c2 = a.next_member().unwrap();
+    assert_eq!(c2.route, c1.member_route, "mod_jk keeps s->route");
+    a.report(&c2, OK, 200);
+    assert_eq!(a.worker_route(), Some(c1.member_route.as_str()));
+}
+
+#[test]
+fn notes_describe_the_first_and_last_member() {
+    let f = fx("");
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let c1 = a.next_member().unwrap();
+    a.report(&c1, Outcome::Failed, 503);
+    let c2 = a.next_member().unwrap();
+    a.report(&c2, OK, 200);
+    let notes = a.notes();
+    let get = |k: &str| notes.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    assert_eq!(get("JK_LB_FIRST_NAME"), "a");
+    assert_eq!(get("JK_LB_FIRST_STATE"), "ERR");
+    assert_eq!(get("JK_LB_FIRST_ERRORS"), "1");
+    assert_eq!(get("JK_LB_LAST_NAME"), "b");
+    assert_eq!(get("JK_LB_LAST_STATE"), "OK");
+    assert_eq!(get("JK_LB_LAST_ACTIVATION"), "ACT");
+    assert_eq!(get("JK_LB_LAST_ACCESSED"), "1");
+    assert_eq!(get("JK_LB_LAST_BUSY"), "0");
+    assert_eq!(notes.len(), 20);
+}
+
+// ----- set_session_cookie -----------------------------------------------------------------
+
+#[test]
+fn set_session_cookie_only_when_not_routed_to_the_exact_member() {
+    let f = fx("worker.lb.set_session_cookie=true\n");
+    let mut a = f.b.start(&RequestInfo::default());
+    let c = a.next_member().unwrap();
+    a.report(&c, OK, 200);
+    assert_eq!(
+        a.set_cookie_header(),
+        Some(format!("JSESSIONID=.{};PATH=/;HttpOnly", c.member_route))
+    );
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.b"]));
+    let c = a.next_member().unwrap();
+    a.report(&c, OK, 200);
+    assert_eq!(a.set_cookie_header(), None);
+    let mut a = f.b.start(&RequestInfo {
+        cookies: &["JSESSIONID=x.zz"],
+        is_ssl: true,
+        ..Default::default()
+    });
+    let c = a.next_member().unwrap();
+    a.report(&c, OK, 200);
+    assert_eq!(
+        a.set_cookie_header(),
+        Some(format!(
+            "JSESSIONID=.{};PATH=/;HttpOnly;Secure",
+            c.member_route
+        ))
+    );
+}
+
+#[test]
+fn set_session_cookie_from_a_rule_and_never_for_a_single_member() {
+    let f = fx("");
+    let ext = RuleExtensions {
+        set_session_cookie: true,
+        ..Default::default()
+    };
+    let mut a = f.b.start(&RequestInfo {
+        rule: Some(&ext),
+        ..Default::default()
+    });
+    let c = a.next_member().unwrap();
+    a.report(&c, OK, 200);
+    assert!(a.set_cookie_header().is_some());
+    let f = fx("worker.lb.balance_workers=a\nworker.lb.set_session_cookie=1\n");
+    let mut a = f.b.start(&RequestInfo::default());
+    let c = a.next_member().unwrap();
+    a.report(&c, OK, 200);
+    assert_eq!(a.set_cookie_header(), None);
+}
+
+// ----- graceful merge ---------------------------------------------------------------------
+
+#[test]
+fn runtime_activation_survives_a_restart_with_unchanged_configuration() {
+    let f = fx("");
+    f.b.set_activation(0, Activation::Disabled).unwrap();
+    f.b.set_retries(5).unwrap();
+    with_session(&f.b, "JSESSIONID=x.a");
+    let again = balancer_on(&config(""), f.region, &f.clock);
+    assert_eq!(snap(&again, "a").activation, Activation::Disabled);
+    assert_eq!(again.settings().retries, 5);
+    assert_eq!(snap(&again, "a").elected, 1, "counters kept");
+    assert_eq!(state(&again, "a"), MemberState::Ok, "state kept");
+}
+
+#[test]
+fn changed_configuration_wins_per_value() {
+    let f = fx("");
+    f.b.set_activation(0, Activation::Disabled).unwrap();
+    f.b.set_route(0, "edited").unwrap();
+    f.b.set_lbfactor(1, 7).unwrap();
+    f.b.set_retries(5).unwrap();
+    // The route of a and the method changed in the configuration; the rest did not.
+    let cfg = config("worker.a.route=newroute\nworker.lb.method=B\n");
+    let again = balancer_on(&cfg, f.region, &f.clock);
+    let a = snap(&again, "a");
+    assert_eq!(
+        a.activation,
+        Activation::Disabled,
+        "unchanged in config: runtime kept"
+    );
+    assert_eq!(a.route, "newroute", "changed in config: config wins");
+    assert_eq!(snap(&again, "b").lbfactor, 7);
+    assert_eq!(snap(&again, "a").lb_mult, 7);
+    assert_eq!(again.settings().retries, 5);
+    assert_eq!(again.settings().method, LbMethod::Busyness);
+    // Now the configured activation changes: it wins over the runtime edit.
+    let cfg = config("worker.a.route=newroute\nworker.lb.method=B\nworker.a.activation=s\n");
+    let third = balancer_on(&cfg, f.region, &f.clock);
+    assert_eq!(snap(&third, "a").activation, Activation::Stopped);
+}
+
+#[test]
+fn duplicate_routes_and_empty_member_lists_are_refused() {
+    let cfg = config("");
+    let lb = cfg.worker("lb").unwrap().as_lb().unwrap();
+    let a = cfg.worker("a").unwrap().as_ajp().unwrap();
+    let mut b = cfg.worker("b").unwrap().as_ajp().unwrap().clone();
+    b.route = "a".into();
+    let members = vec![("a".to_string(), a), ("b".to_string(), &b)];
+    let clock: Arc<dyn Clock> = Arc::new(FakeClock::new(T0));
+    let err = Balancer::new("lb", lb, &members, region(), clock.clone())
+        .err()
+        .unwrap();
+    assert!(err.contains("same route"), "{err}");
+    assert!(Balancer::new("lb", lb, &[], region(), clock).is_err());
+}
+
+// ----- probes -----------------------------------------------------------------------------
+
+#[test]
+fn probes_recover_members_without_a_user_request() {
+    let f = fx("");
+    fail_member(&f.b, "a");
+    assert!(f.b.members_to_probe().is_empty(), "recover_time not passed");
+    f.clock.advance(61);
+    assert_eq!(f.b.members_to_probe(), vec![0]);
+    f.b.probe_result(0, false);
+    let s = snap(&f.b, "a");
+    assert_eq!((s.state, s.last_error_time), (MemberState::Error, T0 + 61));
+    assert!(f.b.members_to_probe().is_empty(), "fresh error time");
+    f.clock.advance(61);
+    f.b.probe_result(0, true);
+    let s = snap(&f.b, "a");
+    assert_eq!(
+        (s.state, s.first_error_time, s.good_probes),
+        (MemberState::Ok, 0, 1)
+    );
+}
+
+// ----- status worker edits ----------------------------------------------------------------
+
+#[test]
+fn activation_change_resets_lb_values_and_bumps_the_generation() {
+    let f = fx("");
+    for _ in 0..4 {
+        serve_new(&f.b);
+    }
+    let g = f.region.generation().load(Ordering::SeqCst);
+    f.b.set_activation(1, Activation::Disabled).unwrap();
+    assert_eq!(snap(&f.b, "a").lb_value + snap(&f.b, "b").lb_value, 0);
+    assert!(f.region.generation().load(Ordering::SeqCst) > g);
+    assert!(f.b.set_activation(9, Activation::Active).is_err());
+}
+
+#[test]
+fn lbfactor_change_recomputes_every_lb_mult() {
+    let f = fx("worker.a.lbfactor=2\nworker.b.lbfactor=3\n");
+    assert_eq!((snap(&f.b, "a").lb_mult, snap(&f.b, "b").lb_mult), (3, 2));
+    f.b.set_lbfactor(1, 4).unwrap();
+    assert_eq!((snap(&f.b, "a").lb_mult, snap(&f.b, "b").lb_mult), (2, 1));
+    assert!(f.b.set_lbfactor(0, 0).is_err());
+}
+
+#[test]
+fn route_edit_derives_an_empty_domain_and_other_edits_apply() {
+    let f = fx("");
+    f.b.set_route(0, "n9.east").unwrap();
+    assert_eq!(snap(&f.b, "a").domain, "n9");
+    f.b.set_domain(0, "").unwrap();
+    f.b.set_redirect(0, "b").unwrap();
+    f.b.set_distance(0, 3).unwrap();
+    let s = snap(&f.b, "a");
+    assert_eq!(
+        (s.domain.as_str(), s.redirect.as_str(), s.distance),
+        ("", "b", 3)
+    );
+    assert_eq!(
+        with_session(&f.b, "JSESSIONID=x.n9.east").as_deref(),
+        Some("a")
+    );
+    f.b.set_sticky_session(false);
+    f.b.set_sticky_session_force(true);
+    f.b.set_lock(LbLock::Pessimistic);
+    f.b.set_max_reply_timeouts(4);
+    f.b.set_recover_time(10).unwrap();
+    f.b.set_error_escalation_time(5).unwrap();
+    f.b.set_retry_interval(50).unwrap();
+    assert!(f.b.set_retries(0).is_err());
+    let s = f.b.settings();
+    assert!(!s.sticky_session && s.sticky_session_force);
+    assert_eq!(
+        (
+            s.lock,
+            s.max_reply_timeouts,
+            s.recover_time_s,
+            s.error_escalation_time_s
+        ),
+        (LbLock::Pessimistic, 4, 10, 5)
+    );
+    assert_eq!(s.retry_interval_ms, 50);
+    // Pessimistic locking still chooses members.
+    assert!(serve(&f.b, &RequestInfo::default()).is_some());
+}
+
+#[test]
+fn reset_clears_counters_and_state() {
+    let f = fx("");
+    fail_member(&f.b, "a");
+    serve_new(&f.b);
+    f.clock.advance(5);
+    f.b.reset(None).unwrap();
+    for s in f.b.snapshots() {
+        assert_eq!(s.state, MemberState::Idle);
+        assert_eq!((s.errors, s.elected, s.lb_value, s.sessions), (0, 0, 0, 0));
+        assert_eq!((s.first_error_time, s.last_reset), (0, T0 + 5));
+    }
+    let lb = f.b.lb_snapshot();
+    assert_eq!((lb.max_busy, lb.last_reset), (0, T0 + 5));
+}
+
+#[test]
+fn recover_command_only_moves_error_members() {
+    let f = fx("");
+    assert!(!f.b.recover(0).unwrap());
+    fail_member(&f.b, "a");
+    assert!(f.b.recover(0).unwrap());
+    assert_eq!(state(&f.b, "a"), MemberState::Recover);
+}
+
+#[test]
+fn snapshots_rate_members() {
+    let f = fx("worker.b.activation=d\n");
+    fail_member(&f.b, "a");
+    let s = f.b.snapshots();
+    assert_eq!(s[0].rating(DEFAULT_GOOD, DEFAULT_BAD), Rating::Bad);
+    assert_eq!(s[1].rating(DEFAULT_GOOD, DEFAULT_BAD), Rating::Degraded);
+    let lb = f.b.lb_snapshot();
+    assert_eq!(lb.members.len(), 2);
+    assert_eq!(lb.session_cookie, "JSESSIONID");
+    assert_eq!(lb.settings.method, LbMethod::Request);
+    assert_eq!(lb.requests, 1);
+}
+
+#[test]
+fn balancer_is_shared_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Balancer>();
+    let f = fx("");
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..250 {
+                    serve_new(&f.b);
+                }
+            });
+        }
+    });
+    let (a, b) = (snap(&f.b, "a").elected, snap(&f.b, "b").elected);
+    assert_eq!(a + b, 1000);
+    assert!(a.abs_diff(b) <= 20, "{a} {b}");
+}

@@ -1,0 +1,219 @@
+#![allow(clippy::unwrap_used)]
+//! The load balancer in the real httpd, in front of recording AJP servers: distribution by
+//! lbfactor, stickiness across httpd children, activation, failover without failed requests,
+//! and the status mod_jk answers when every member fails.
+
+mod support;
+
+use std::time::Duration;
+
+use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
+use support::*;
+
+struct Cluster {
+    servers: Vec<TestServer>,
+    h: Httpd,
+}
+
+/// httpd with lb `lb` over one test server per (name, extra properties) member.
+fn cluster(
+    tag: &str,
+    mpm: Mpm,
+    members: &[(&str, &str)],
+    lb_extra: &str,
+    directives: &str,
+) -> Cluster {
+    let mut props = String::from("worker.list=lb\nworker.lb.type=lb\n");
+    let mut servers = Vec::new();
+    for (name, extra) in members {
+        let s = TestServer::start(
+            "127.0.0.1:0",
+            Behaviour::Respond(AjpResponse::text(200, "OK", &format!("member={name}\n"))),
+        )
+        .unwrap();
+        props.push_str(&format!(
+            "worker.{name}.type=ajp13\nworker.{name}.host=127.0.0.1\nworker.{name}.port={}\n{extra}\n",
+            s.port()
+        ));
+        props.push_str(&format!("worker.lb.balance_workers={name}\n"));
+        servers.push(s);
+    }
+    props.push_str(lb_extra);
+    let dir = TestDir::new(tag);
+    let wp = dir.write("workers.properties", &props);
+    let body = format!(
+        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /app/* lb\nJkMount /app lb\n\
+         LogFormat \"%U %{{JK_WORKER_ROUTE}}n %{{JK_LB_FIRST_NAME}}n %{{JK_LB_LAST_NAME}}n %{{JK_LB_LAST_STATE}}n\" lbnotes\n\
+         CustomLog logs/lb.log lbnotes\n{directives}",
+        wp.display()
+    );
+    let h = Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"));
+    Cluster { servers, h }
+}
+
+fn which(r: &Response) -> String {
+    r.text()
+        .trim()
+        .strip_prefix("member=")
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// Sends `n` requests from `threads` client threads (each request on its own connection, so
+/// they spread over httpd's children) and returns the member that answered each.
+fn load(h: &Httpd, n: usize, threads: usize, headers: &[(&str, &str)]) -> Vec<(u16, String)> {
+    let port = h.port;
+    let per = n / threads;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    (0..per)
+                        .map(|i| {
+                            let r = http_request(port, "GET", &format!("/app/r{t}-{i}"), headers);
+                            (r.status, which(&r))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn share(results: &[(u16, String)], member: &str) -> f64 {
+    results.iter().filter(|(_, m)| m == member).count() as f64 / results.len() as f64
+}
+
+fn distribution(mpm: Mpm) {
+    for (f1, f2) in [(1, 1), (1, 3)] {
+        let c = cluster(
+            "lb-dist",
+            mpm,
+            &[
+                ("t1", &format!("worker.t1.lbfactor={f1}")),
+                ("t2", &format!("worker.t2.lbfactor={f2}")),
+            ],
+            "",
+            "",
+        );
+        let res = load(&c.h, 2000, 8, &[]);
+        assert!(res.iter().all(|(s, _)| *s == 200), "{}", c.h.error_log());
+        let want = f2 as f64 / (f1 + f2) as f64;
+        let got = share(&res, "t2");
+        assert!(
+            (got - want).abs() <= 0.05,
+            "{mpm:?} {f1}:{f2}: t2 got {got:.3}, want {want:.3}"
+        );
+    }
+}
+
+#[test]
+fn distribution_follows_lbfactor_event() {
+    distribution(Mpm::Event);
+}
+
+#[test]
+fn distribution_follows_lbfactor_prefork() {
+    distribution(Mpm::Prefork);
+}
+
+#[test]
+fn sticky_sessions_hold_across_children() {
+    let c = cluster("lb-sticky", Mpm::Prefork, &[("t1", ""), ("t2", "")], "", "");
+    let res = load(&c.h, 200, 4, &[("Cookie", "JSESSIONID=abc.t2")]);
+    assert!(res.iter().all(|(s, m)| *s == 200 && m == "t2"), "{res:?}");
+    // The route also comes from the path parameter.
+    let r = c.h.get("/app/x;jsessionid=zz.t1");
+    assert_eq!(which(&r), "t1");
+    // The route is forwarded as the AJP route attribute.
+    let rec = c.servers[0].requests();
+    assert_eq!(rec.last().unwrap().decoded.attribute_str(6u8), Some("t1"));
+    let lbl = c.h.dir.read("logs/lb.log");
+    assert!(
+        lbl.lines().any(|l| l.starts_with("/app/x t1 t1 t1 ")),
+        "{lbl}"
+    );
+}
+
+#[test]
+fn disabled_member_keeps_its_sessions_but_gets_no_new_ones() {
+    let c = cluster(
+        "lb-dis",
+        Mpm::Event,
+        &[("t1", ""), ("t2", "worker.t2.activation=D")],
+        "",
+        "",
+    );
+    let res = load(&c.h, 100, 4, &[]);
+    assert!(res.iter().all(|(s, m)| *s == 200 && m == "t1"), "{res:?}");
+    let res = load(&c.h, 40, 4, &[("Cookie", "JSESSIONID=abc.t2")]);
+    assert!(res.iter().all(|(s, m)| *s == 200 && m == "t2"), "{res:?}");
+}
+
+#[test]
+fn stopped_member_gets_nothing() {
+    let c = cluster(
+        "lb-stp",
+        Mpm::Event,
+        &[("t1", ""), ("t2", "worker.t2.activation=S")],
+        "",
+        "",
+    );
+    let res = load(&c.h, 40, 4, &[("Cookie", "JSESSIONID=abc.t2")]);
+    assert!(res.iter().all(|(s, m)| *s == 200 && m == "t1"), "{res:?}");
+    assert_eq!(c.servers[1].requests().len(), 0);
+}
+
+#[test]
+fn sticky_session_force_fails_with_503_when_the_member_is_stopped() {
+    let c = cluster(
+        "lb-force",
+        Mpm::Event,
+        &[("t1", ""), ("t2", "worker.t2.activation=S")],
+        "worker.lb.sticky_session_force=true\n",
+        "",
+    );
+    let r =
+        c.h.request("GET", "/app/x", &[("Cookie", "JSESSIONID=abc.t2")]);
+    assert_eq!(r.status, 503);
+}
+
+#[test]
+fn a_dying_member_under_load_fails_no_request() {
+    let mut c = cluster("lb-kill", Mpm::Event, &[("t1", ""), ("t2", "")], "", "");
+    let port = c.h.port;
+    let victim = c.servers.remove(1);
+    let results = std::thread::scope(|s| {
+        let load = s.spawn(move || {
+            (0..600)
+                .map(|i| http_request(port, "GET", &format!("/app/k{i}"), &[]).status)
+                .collect::<Vec<u16>>()
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        drop(victim); // every connection closed, the port refuses from now on
+        load.join().unwrap()
+    });
+    let failed = results.iter().filter(|&&s| s != 200).count();
+    assert_eq!(
+        failed,
+        0,
+        "{failed} failed requests\n{}",
+        c.h.dir.read("logs/mod_jk.log")
+    );
+}
+
+#[test]
+fn every_member_failing_is_503_with_one_line_naming_each() {
+    let c = cluster("lb-alldown", Mpm::Event, &[("t1", ""), ("t2", "")], "", "");
+    let mut c = c;
+    c.servers.clear(); // both gone
+    let r = c.h.get("/app/x");
+    assert_eq!(r.status, 503);
+    let log = c.h.dir.read("logs/mod_jk.log");
+    let line = log
+        .lines()
+        .find(|l| l.contains("All tomcat instances failed, no more workers left"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("t1") && line.contains("t2"), "{line}");
+}
