@@ -274,7 +274,17 @@ impl Httpd {
 
     /// Starts httpd loading the module at `so` (ours or Debian's original).
     pub fn try_start_with(dir: TestDir, mpm: Mpm, body: &str, so: &Path) -> Result<Httpd, String> {
-        let port = free_port();
+        Self::try_start_on(dir, mpm, body, so, free_port())
+    }
+
+    /// Starts httpd listening on 127.0.0.1:`port`.
+    pub fn try_start_on(
+        dir: TestDir,
+        mpm: Mpm,
+        body: &str,
+        so: &Path,
+        port: u16,
+    ) -> Result<Httpd, String> {
         let conf = dir.write(
             "httpd.conf",
             &httpd_conf_with(dir.path(), port, mpm, body, so),
