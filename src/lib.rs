@@ -39,5 +39,6 @@ mod runtime;
 mod serve;
 mod server_conf;
 mod shm;
+mod status;
 
 pub use module::jk_module;

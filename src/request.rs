@@ -109,6 +109,11 @@ impl Req {
         }
     }
 
+    /// A HEAD request (httpd sends no body).
+    pub fn is_head_request(&self) -> bool {
+        self.rec().header_only != 0
+    }
+
     pub fn note(&self, key: &str) -> Option<String> {
         Self::table_get(self.rec().notes, key)
     }

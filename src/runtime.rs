@@ -41,6 +41,8 @@ pub struct Generation {
     pub last_maintain: std::sync::atomic::AtomicU64,
     /// One balancer per lb worker, over the shared region (declared before `shm`).
     pub balancers: HashMap<String, Arc<jk_lb::Balancer>>,
+    /// Every server's URI map with the server's label, for the status worker.
+    pub maps: std::sync::OnceLock<Vec<(String, Arc<UriMap>)>>,
     /// This child's entry in the shared child table (set in child_init).
     pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
     /// The runtime-status region; declared last so it is unmapped after its users.
@@ -48,6 +50,11 @@ pub struct Generation {
 }
 
 impl Generation {
+    /// Every server's URI map (main server first) with its label.
+    pub fn all_maps(&self) -> &[(String, Arc<UriMap>)] {
+        self.maps.get().map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// One maintenance pass of this process: connection pools, dead children, and the
     /// balancers' global maintenance (once per worker.maintain across all children) with
     /// readiness probes of members waiting for recovery.
@@ -218,6 +225,37 @@ pub fn source_name(path: &str) -> &str {
 fn pthread_id() -> u64 {
     // SAFETY: pthread_self has no preconditions.
     unsafe { libc::pthread_self() as u64 }
+}
+
+/// mod_jk's label of a server in status output: the main server `name:port`, a virtual
+/// host `name [addr:port]`.
+fn server_label(s: *mut ffi::server_rec, main: bool) -> String {
+    // SAFETY: live server_rec of the current configuration.
+    unsafe {
+        let name = crate::cstr::opt_str((*s).server_hostname)
+            .map(|n| n.into_owned())
+            .unwrap_or_default();
+        let port = (*s).port;
+        if main {
+            if port == 0 {
+                name
+            } else {
+                format!("{name}:{port}")
+            }
+        } else {
+            let addrs = (*s).addrs;
+            let (ip, vport) = if addrs.is_null() || (*addrs).host_addr.is_null() {
+                (String::from("*"), port)
+            } else {
+                let a = (*addrs).host_addr;
+                let ip = crate::cstr::opt_str((*a).hostname)
+                    .map(|h| h.into_owned())
+                    .unwrap_or_else(|| "*".into());
+                (ip, (*addrs).host_port)
+            };
+            format!("{name} [{ip}:{vport}]")
+        }
+    }
 }
 
 /// The most httpd children that can exist at once (ServerLimit): the child table's size.
@@ -582,6 +620,7 @@ pub unsafe fn start_generation(
         maintain_secs,
         last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
         child: std::sync::OnceLock::new(),
+        maps: std::sync::OnceLock::new(),
         shm,
     });
     let shm_note = format!(
@@ -594,6 +633,7 @@ pub unsafe fn start_generation(
         }
     );
 
+    let mut all_maps: Vec<(String, Arc<UriMap>)> = Vec::new();
     let mut sinks: HashMap<String, Arc<dyn LogSink>> = HashMap::new();
     let mut main_log: Option<JkLog> = None;
     for (s, conf, map) in built.servers {
@@ -622,10 +662,16 @@ pub unsafe fn start_generation(
             }
             None => None,
         };
+        let map = map.map(Arc::new);
+        if let Some(m) = &map {
+            if !all_maps.iter().any(|(_, known)| known.shares_rules_with(m)) {
+                all_maps.push((server_label(s, s == main), m.clone()));
+            }
+        }
         let rt = Arc::new(ServerRuntime {
             gen: gen.clone(),
             conf: conf.clone(),
-            map: map.map(Arc::new),
+            map,
             log: log.clone(),
             request_log,
             is_main: s == main,
@@ -650,6 +696,7 @@ pub unsafe fn start_generation(
             }
         }
     }
+    let _ = gen.maps.set(all_maps);
     if let Some(log) = main_log {
         for w in built.warnings.iter().chain(&endpoint_warnings) {
             log.log(Level::Warn, "init_jk", source_name(file!()), line!(), w);

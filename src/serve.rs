@@ -46,13 +46,7 @@ pub fn serve(req: Req, rt: &ServerRuntime, name: &str, kind: &WorkerKind) -> c_i
                 ffi::HTTP_INTERNAL_SERVER_ERROR as c_int
             }
         },
-        WorkerKind::Status(_) => {
-            rt.log(
-                Level::Error,
-                &format!("worker {name}: the status worker is not implemented in this build yet; answering 503"),
-            );
-            ffi::HTTP_SERVICE_UNAVAILABLE as c_int
-        }
+        WorkerKind::Status(sw) => crate::status::serve_status(req, rt, name, sw),
     }
 }
 

@@ -756,7 +756,12 @@ const IGNORED_RESPONSE_HEADERS: &[&str] = &["date", "server", "keep-alive", "con
 /// Sends `raw` on a new connection and reads until the server closes. Returns the client's
 /// source port and the raw answer (plus a note on a timeout or reset).
 fn send_raw(port: u16, raw: &[u8]) -> (u16, Vec<u8>, Option<String>) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    send_raw_to("127.0.0.1", port, raw)
+}
+
+/// As [`send_raw`], to the httpd address `addr`.
+fn send_raw_to(addr: &str, port: u16, raw: &[u8]) -> (u16, Vec<u8>, Option<String>) {
+    let mut s = TcpStream::connect((addr, port)).unwrap();
     let client_port = s.local_addr().unwrap().port();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     // The server may answer (413, 400) and close before reading everything.
@@ -1496,4 +1501,534 @@ fn client_visible_responses_equal_debian_mod_jk() {
         "{}\n{dlogs}\n{ologs}",
         rep.text()
     );
+}
+
+// ------------------------------------------------------------------------------------------
+// JkOptions per name-based virtual host
+// ------------------------------------------------------------------------------------------
+
+/// The fake mod_ssl environment (`SetEnv` lines) of the SSL-related vhosts.
+const FAKE_SSL_ENV: &str = r#"  SetEnv HTTPS on
+  SetEnv SSL_CIPHER_USEKEYSIZE 256
+  SetEnv SSL_CIPHER TLS_AES_256_GCM_SHA384
+  SetEnv SSL_SESSION_ID 0123456789abcdef0123456789abcdef
+  SetEnv SSL_CLIENT_CERT "-----BEGIN CERTIFICATE-----MIIBclient-----END CERTIFICATE-----"
+  SetEnv SSL_CLIENT_CERT_CHAIN_0 "-----BEGIN CERTIFICATE-----MIIBchain0-----END CERTIFICATE-----"
+  SetEnv SSL_CLIENT_CERT_CHAIN_1 "-----BEGIN CERTIFICATE-----MIIBchain1-----END CERTIFICATE-----"
+  SetEnv SSL_PROTOCOL TLSv1.3
+"#;
+
+/// A second address (same port) for the vhosts, mod_remoteip, then prefork with ONE child,
+/// so every request (and every backend connection) goes through the same process: the number
+/// of AJP connections is then comparable (DisableReuse). These lines come after the
+/// harness's prefork settings and override them.
+const ONE_CHILD: &str = "Listen 127.0.0.2:{PORT}\n\
+    LoadModule remoteip_module {MODULES}/mod_remoteip.so\n\
+    RemoteIPHeader X-Forwarded-For\nRemoteIPInternalProxy 127.0.0.1\n\
+    StartServers 1\nMinSpareServers 1\nMaxSpareServers 2\nServerLimit 1\nMaxRequestWorkers 1\n";
+
+/// The request targets sent to every vhost: (name, target). No `%2F` (httpd refuses it).
+fn vhost_uris() -> Vec<(&'static str, &'static [u8])> {
+    vec![
+        ("plain", b"/app/plain"),
+        ("space", b"/app/sp%20ace/a%20b.txt"),
+        ("plus", b"/app/a+b"),
+        ("utf8_raw", b"/app/caf\xc3\xa9/\xe2\x82\xac"),
+        ("utf8_encoded", b"/app/caf%C3%A9/%E2%82%AC?n=%C3%A9"),
+        ("reserved_encoded", b"/app/r/%41%7E%2B%3B%3D%40%3F%23%26%24"),
+        ("unsafe_chars_encoded", b"/app/u/%22%3C%3E%60%7B%7D%7C%5E"),
+        ("jsessionid", b"/app/x;jsessionid=ABC123.node1?x=1"),
+        ("path_params", b"/app/a;p=1/b;q=2;jsessionid=Z.n2/c"),
+        ("double_slash", b"/app//a//b/"),
+        ("dot_segments", b"/app/./a/./b/../c"),
+        (
+            "query",
+            b"/app/q?a=1&b=two%20words&c&d=%E2%82%AC&e=a+b&f=%2F",
+        ),
+        ("percent25", b"/app/p%25q"),
+        ("backslash_raw", b"/app/back\\slash"),
+        ("backslash_encoded", b"/app/back%5Cslash"),
+    ]
+}
+
+/// One request to one vhost, with the backend behaviour to use for it.
+struct VhostCase {
+    name: String,
+    raw: Vec<u8>,
+    behaviour: Behaviour,
+    /// The httpd address connected to: 127.0.0.1, or 127.0.0.2 so that httpd's local address
+    /// differs from the client's (ForwardLocalAddress, AJP_LOCAL_ADDR).
+    addr: &'static str,
+}
+
+/// One httpd configuration: the body and the requests (grouped by vhost through the
+/// `<vhost>/` prefix of the case names).
+struct VhostConfig {
+    name: &'static str,
+    body: String,
+    cases: Vec<VhostCase>,
+}
+
+fn vhost_block(name: &str, inner: &str) -> String {
+    format!(
+        "<VirtualHost 127.0.0.1:* 127.0.0.2:*>\n  ServerName {name}.test\n{inner}</VirtualHost>\n"
+    )
+}
+
+/// A GET to vhost `vhost` (Host `<vhost>.test:{PORT}`).
+fn vhost_get(vhost: &str, name: &str, target: &[u8], behaviour: Behaviour) -> VhostCase {
+    let host = format!("{vhost}.test:{{PORT}}");
+    let c = req_bytes(name, "GET", target, "HTTP/1.1", &[("Host", &host)], b"");
+    VhostCase {
+        name: format!("{vhost}/{name}"),
+        raw: c.raw,
+        behaviour,
+        addr: "127.0.0.1",
+    }
+}
+
+/// Requests to `vhost` through httpd's second address 127.0.0.2 (local address != client
+/// address), once plain and once with an `X-Forwarded-For` that mod_remoteip accepts
+/// (`r->useragent_ip` != `c->client_ip`: ForwardPhysicalAddress).
+fn via_second_address(vhost: &str) -> Vec<VhostCase> {
+    let host = format!("{vhost}.test:{{PORT}}");
+    let xff = req_bytes(
+        "x",
+        "GET",
+        b"/app/remoteip?b=2",
+        "HTTP/1.1",
+        &[("Host", &host), ("X-Forwarded-For", "198.51.100.9")],
+        b"",
+    );
+    vec![
+        VhostCase {
+            addr: "127.0.0.2",
+            ..vhost_get(vhost, "via_127.0.0.2", b"/app/second?a=1", Behaviour::Echo)
+        },
+        VhostCase {
+            name: format!("{vhost}/via_127.0.0.2_x_forwarded_for"),
+            raw: xff.raw,
+            behaviour: Behaviour::Echo,
+            addr: "127.0.0.2",
+        },
+    ]
+}
+
+/// A multi-chunk answer without Content-Length (chunked to the client): flushing matters.
+fn chunked_answer() -> Behaviour {
+    Behaviour::Respond(
+        Response::new(200, "OK")
+            .header("Content-Type", "text/plain")
+            .body(&pattern(0, 30_000))
+            .chunk_size(1000),
+    )
+}
+
+/// The standard request set for `vhost` (every URI of [`vhost_uris`], echoed back).
+fn standard_cases(vhost: &str) -> Vec<VhostCase> {
+    vhost_uris()
+        .into_iter()
+        .map(|(n, t)| vhost_get(vhost, n, t, Behaviour::Echo))
+        .collect()
+}
+
+/// Configuration A: the main server has no JkOptions; one vhost per option.
+fn vhost_config_a(conf_dir: &Path, ajp_port: u16) -> VhostConfig {
+    let docs = conf_dir.join("docs");
+    for d in ["dir", "envdir", "plain"] {
+        std::fs::create_dir_all(docs.join(d)).unwrap();
+    }
+    let mount = "  JkMount /app/* w\n";
+    // With `index.jsp` mounted, mod_dir's index sub-request is what gets forwarded; without
+    // it, only ForwardDirectories lets mod_jk's handler take `httpd/unix-directory`.
+    let dirs_with = |index: &str, jsp: &str| {
+        format!(
+            "  DocumentRoot \"{}\"\n  DirectoryIndex {index}\n{mount}  JkMount /dir/* w\n{jsp}  \
+             SetEnvIf Request_URI \"^/envdir\" JK_WORKER_NAME=w\n",
+            docs.display()
+        )
+    };
+    let dirs = dirs_with("index.html index.jsp", "  JkMount /*.jsp w\n");
+    let dirs_noidx = dirs_with("index.html", "");
+    let local_env = "  SetEnv JK_LOCAL_ADDR 192.0.2.66\n  SetEnv MY_LOCAL_ADDR 192.0.2.55\n";
+    let vhosts: Vec<(&str, String)> = vec![
+        // The first vhost is also the default one for unknown Host headers.
+        ("default", mount.to_string()),
+        (
+            "proxy",
+            format!("  JkOptions ForwardURICompat +ForwardURIProxy\n{mount}"),
+        ),
+        ("compat", format!("  JkOptions +ForwardURICompat\n{mount}")),
+        (
+            "unparsed",
+            format!("  JkOptions +ForwardURICompatUnparsed\n{mount}"),
+        ),
+        (
+            "escaped",
+            format!("  JkOptions +ForwardURIEscaped\n{mount}"),
+        ),
+        (
+            "local",
+            format!("  JkOptions +ForwardLocalAddress\n{mount}"),
+        ),
+        (
+            "physical",
+            format!("  JkOptions +ForwardPhysicalAddress\n{mount}"),
+        ),
+        ("ssl", format!("{FAKE_SSL_ENV}{mount}")),
+        (
+            "nokeysize",
+            format!("  JkOptions -ForwardKeySize\n{FAKE_SSL_ENV}{mount}"),
+        ),
+        (
+            "certchain",
+            format!("  JkOptions +ForwardSSLCertChain\n{FAKE_SSL_ENV}{mount}"),
+        ),
+        (
+            "noextractssl",
+            format!("  JkExtractSSL Off\n  JkOptions +ForwardSSLCertChain\n{FAKE_SSL_ENV}{mount}"),
+        ),
+        ("unsafe", format!("  JkOptions +RejectUnsafeURI\n{mount}")),
+        (
+            "fwddirs",
+            format!("  JkOptions +ForwardDirectories\n{dirs}"),
+        ),
+        ("nofwddirs", dirs.clone()),
+        (
+            "fwddirs_noidx",
+            format!("  JkOptions +ForwardDirectories\n{dirs_noidx}"),
+        ),
+        ("nofwddirs_noidx", dirs_noidx.clone()),
+        // JkLocalAddrIndicator is set in the main server only (not merged into vhosts).
+        ("localaddr", format!("{local_env}{mount}")),
+        (
+            "localaddr_own",
+            format!("  JkLocalAddrIndicator MY_LOCAL_ADDR\n{local_env}{mount}"),
+        ),
+        (
+            "flushpackets",
+            format!("  JkOptions +FlushPackets\n{mount}"),
+        ),
+        ("flushheader", format!("  JkOptions +FlushHeader\n{mount}")),
+        (
+            "flushboth",
+            format!("  JkOptions +FlushPackets +FlushHeader\n{mount}"),
+        ),
+        (
+            "disablereuse",
+            format!("  JkOptions +DisableReuse\n{mount}"),
+        ),
+    ];
+    let mut body = format!(
+        "{ONE_CHILD}{}JkLocalAddrIndicator MY_LOCAL_ADDR\n\
+         <Directory \"{}\">\n  Require all granted\n</Directory>\n",
+        jk_config(conf_dir, ajp_port),
+        docs.display()
+    );
+    let mut cases = Vec::new();
+    for (v, inner) in &vhosts {
+        body.push_str(&vhost_block(v, inner));
+        cases.extend(standard_cases(v));
+        if ["default", "local", "physical", "localaddr", "localaddr_own"].contains(v) {
+            cases.extend(via_second_address(v));
+        }
+        match *v {
+            "default" => {
+                let host = [("Host", "unknown.example:{PORT}")];
+                let c = req("unknown_host", "GET", "/app/unknown?h=1", "HTTP/1.1", &host);
+                cases.push(VhostCase {
+                    name: "default/unknown_host".into(),
+                    raw: c.raw,
+                    behaviour: Behaviour::Echo,
+                    addr: "127.0.0.1",
+                });
+                for i in 0..5 {
+                    let t = format!("/app/reuse/{i}");
+                    cases.push(vhost_get(
+                        v,
+                        &format!("seq{i}"),
+                        t.as_bytes(),
+                        Behaviour::Echo,
+                    ));
+                }
+            }
+            "disablereuse" => {
+                for i in 0..5 {
+                    let t = format!("/app/reuse/{i};jsessionid=S{i}?i={i}");
+                    cases.push(vhost_get(
+                        v,
+                        &format!("seq{i}"),
+                        t.as_bytes(),
+                        Behaviour::Echo,
+                    ));
+                }
+            }
+            "fwddirs" | "nofwddirs" | "fwddirs_noidx" | "nofwddirs_noidx" => {
+                for (n, t) in [
+                    ("dir_slash", "/dir/"),
+                    ("dir_no_slash", "/dir"),
+                    ("dir_query", "/dir/?q=1"),
+                    ("dir_double_slash", "/dir//"),
+                    ("dir_dot", "/dir/./"),
+                    ("dir_index_jsp", "/dir/index.jsp"),
+                    ("plain_dir", "/plain/"),
+                    ("plain_dir_no_slash", "/plain"),
+                    ("envdir", "/envdir/"),
+                    ("envdir_query", "/envdir/?a=%20b"),
+                    ("envdir_jsessionid", "/envdir/;jsessionid=E1.n1"),
+                ] {
+                    cases.push(vhost_get(v, n, t.as_bytes(), Behaviour::Echo));
+                }
+            }
+            "flushpackets" | "flushheader" | "flushboth" => {
+                cases.push(vhost_get(
+                    v,
+                    "chunked_answer",
+                    b"/app/chunked",
+                    chunked_answer(),
+                ));
+                cases.push(vhost_get(
+                    v,
+                    "download",
+                    b"/app/download?n=20000",
+                    Behaviour::Download {
+                        bytes: 20_000,
+                        chunk_size: 3000,
+                    },
+                ));
+                cases.push(vhost_get(
+                    v,
+                    "headers_only",
+                    b"/app/empty",
+                    Behaviour::Respond(Response::new(204, "No Content")),
+                ));
+            }
+            _ => {}
+        }
+    }
+    VhostConfig {
+        name: "A",
+        body,
+        cases,
+    }
+}
+
+/// Configuration B: the main server has JkOptions (and JkMount); vhosts inherit them.
+fn vhost_config_b(conf_dir: &Path, ajp_port: u16) -> VhostConfig {
+    let copy = "  JkMountCopy On\n";
+    let vhosts: Vec<(&str, String)> = vec![
+        ("inherit", copy.to_string()),
+        ("inherit_own_mount", "  JkMount /app/* w\n".to_string()),
+        (
+            "inherit_escaped",
+            format!("  JkOptions +ForwardURIEscaped\n{copy}"),
+        ),
+        (
+            "inherit_proxy",
+            format!("  JkOptions ForwardURIProxy\n{copy}"),
+        ),
+        (
+            "inherit_physical",
+            format!("  JkOptions +ForwardPhysicalAddress\n{copy}"),
+        ),
+        (
+            "inherit_minus",
+            format!(
+                "  JkOptions +ForwardKeySize -ForwardSSLCertChain -DisableReuse \
+                 -ForwardLocalAddress\n{copy}"
+            ),
+        ),
+        (
+            "inherit_flush",
+            format!("  JkOptions +FlushPackets\n{copy}"),
+        ),
+    ];
+    let mut body = format!(
+        "{ONE_CHILD}{}JkOptions +ForwardURICompatUnparsed +ForwardLocalAddress -ForwardKeySize \
+         +ForwardSSLCertChain +DisableReuse\n\
+         JkLocalAddrIndicator MY_LOCAL_ADDR\n\
+         SetEnv JK_LOCAL_ADDR 192.0.2.66\nSetEnv MY_LOCAL_ADDR 192.0.2.55\n{FAKE_SSL_ENV}",
+        jk_config(conf_dir, ajp_port)
+    );
+    let mut cases = Vec::new();
+    for (v, inner) in &vhosts {
+        body.push_str(&vhost_block(v, inner));
+        cases.extend(standard_cases(v));
+        cases.extend(via_second_address(v));
+        for i in 0..5 {
+            let t = format!("/app/reuse/{i}");
+            cases.push(vhost_get(
+                v,
+                &format!("seq{i}"),
+                t.as_bytes(),
+                Behaviour::Echo,
+            ));
+        }
+        cases.push(vhost_get(
+            v,
+            "chunked_answer",
+            b"/app/chunked",
+            chunked_answer(),
+        ));
+    }
+    VhostConfig {
+        name: "B",
+        body,
+        cases,
+    }
+}
+
+/// Runs every case of `cfg` through httpd with module `so`; returns what was observed and
+/// the number of AJP connections the recording server accepted during each request.
+fn run_vhost_module(
+    tag: &str,
+    so: &Path,
+    port: u16,
+    server: &TestServer,
+    cfg: &VhostConfig,
+    requests: &[Vec<u8>],
+) -> (Vec<Observed>, Vec<usize>, String) {
+    let body = cfg
+        .body
+        .replace("{PORT}", &port.to_string())
+        .replace("{MODULES}", &modules_dir());
+    let h = start_on(tag, port, &body, so);
+    server.take_requests();
+    let mut out = Vec::new();
+    let mut conns = Vec::new();
+    for (c, raw) in cfg.cases.iter().zip(requests) {
+        server.set_behaviour(c.behaviour.clone());
+        let before = server.connections_accepted();
+        let (client_port, answer, problem) = send_raw_to(c.addr, port, raw);
+        let mut forwards = server.take_requests();
+        conns.push(server.connections_accepted() - before);
+        for f in &mut forwards {
+            normalise_run_specific(f, client_port);
+        }
+        out.push(Observed {
+            seen: parse_response(&answer, problem),
+            forwards,
+        });
+    }
+    let logs = format!(
+        "--- {tag} error.log:\n{}\n--- {tag} mod_jk.log (tail):\n{}",
+        tail(&h.error_log(), 40),
+        tail(&h.dir.read("logs/mod_jk.log"), 40)
+    );
+    let log = h.error_log();
+    assert!(
+        !log.contains("exit signal"),
+        "{tag}: an httpd child crashed:\n{log}"
+    );
+    drop(h);
+    (out, conns, logs)
+}
+
+#[test]
+fn jkoptions_equal_debian_mod_jk() {
+    let started = Instant::now();
+    let debian = debian_mod_jk();
+    let ours = module_so();
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let conf_dir = TestDir::new("diff-opts-conf");
+    let configs = [
+        vhost_config_a(conf_dir.path(), server.port()),
+        vhost_config_b(conf_dir.path(), server.port()),
+    ];
+    let mut rep = Report::default();
+    let mut all_logs = String::new();
+    let mut total = 0;
+    for cfg in &configs {
+        let port = free_port();
+        let requests: Vec<Vec<u8>> = cfg
+            .cases
+            .iter()
+            .map(|c| replace_all(&c.raw, b"{PORT}", port.to_string().as_bytes()))
+            .collect();
+        let n = cfg.name;
+        let (d, dconns, dlogs) = run_vhost_module(
+            &format!("diffo{n}-debian"),
+            &debian,
+            port,
+            &server,
+            cfg,
+            &requests,
+        );
+        let (o, oconns, ologs) = run_vhost_module(
+            &format!("diffo{n}-ours"),
+            &ours,
+            port,
+            &server,
+            cfg,
+            &requests,
+        );
+        for (i, c) in cfg.cases.iter().enumerate() {
+            let name = format!("{n}:{}", c.name);
+            rep.requests
+                .push((name.clone(), show_request(&requests[i])));
+            compare_observed(&mut rep, &name, &d[i], &o[i]);
+            rep.check(
+                &name,
+                "ajp_connections_accepted",
+                dconns[i].to_string(),
+                oconns[i].to_string(),
+            );
+            eprintln!(
+                "{name:<40} Debian: {:<28} {} conn+{} | ours: {:<28} {} conn+{}",
+                d[i].seen.status_line,
+                forwards_summary(&d[i]),
+                dconns[i],
+                o[i].seen.status_line,
+                forwards_summary(&o[i]),
+                oconns[i]
+            );
+            if std::env::var_os("DIFFERENTIAL_DUMP").is_some() {
+                for (who, x) in [("Debian", &d[i]), ("ours", &o[i])] {
+                    for f in &x.forwards {
+                        eprintln!("{name} {who}: {:?}", f.decoded);
+                    }
+                }
+            }
+        }
+        // AJP connections opened per vhost (e.g. 5 sequential requests with DisableReuse).
+        let mut vhosts: Vec<&str> = Vec::new();
+        for c in &cfg.cases {
+            let v = c.name.split('/').next().unwrap_or_default();
+            if !vhosts.contains(&v) {
+                vhosts.push(v);
+            }
+        }
+        for v in vhosts {
+            let sum = |conns: &[usize]| -> usize {
+                cfg.cases
+                    .iter()
+                    .zip(conns)
+                    .filter(|(c, _)| c.name.starts_with(&format!("{v}/")))
+                    .map(|(_, k)| *k)
+                    .sum()
+            };
+            let name = format!("{n}:{v}/*");
+            rep.requests.push((
+                name.clone(),
+                format!("    every request of vhost {v}.test, one after the other\n"),
+            ));
+            rep.check(
+                &name,
+                "ajp_connections_accepted_total",
+                sum(&dconns).to_string(),
+                sum(&oconns).to_string(),
+            );
+        }
+        total += cfg.cases.len();
+        all_logs.push_str(&format!("{dlogs}\n{ologs}\n"));
+    }
+    for (case, field, why) in &rep.intended {
+        eprintln!("intended difference kept: {case}: {field}: {why}");
+    }
+    eprintln!(
+        "differential (JkOptions): {total} requests compared, {} mismatches, {:.1}s",
+        rep.mismatches.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(rep.mismatches.is_empty(), "{}\n{all_logs}", rep.text());
 }

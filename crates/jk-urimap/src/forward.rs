@@ -31,15 +31,15 @@ pub fn forward_uri(mode: ForwardUriMode, decoded: &str, unparsed: &str) -> Strin
     }
 }
 
-fn escape_with(s: &str, keep: &[u8]) -> String {
+fn escape_with(s: &str, keep: &[u8], hex: &[u8; 16]) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for &b in s.as_bytes() {
         if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[(b >> 4) as usize]));
-            out.push(char::from(b"0123456789ABCDEF"[(b & 15) as usize]));
+            out.push(char::from(hex[(b >> 4) as usize]));
+            out.push(char::from(hex[(b & 15) as usize]));
         }
     }
     out
@@ -48,13 +48,14 @@ fn escape_with(s: &str, keep: &[u8]) -> String {
 /// ForwardURIProxy: every byte that is not alphanumeric, not `/` and not one of
 /// ``~$-_.+!*'(),;:@&=`` becomes `%XX` (upper-case hex).
 pub fn escape_proxy(decoded: &str) -> String {
-    escape_with(decoded, b"/~$-_.+!*'(),;:@&=")
+    escape_with(decoded, b"/~$-_.+!*'(),;:@&=", b"0123456789ABCDEF")
 }
 
-/// ForwardURIEscaped: httpd's `ap_escape_uri` (`ap_os_escape_path(…, partial=1)`): keeps
-/// alphanumerics and ``$-_.+!*'(),:@&=/~``.
+/// ForwardURIEscaped: httpd 2.4's `ap_escape_uri` (`ap_os_escape_path(…, partial=1)`): keeps
+/// alphanumerics and ``$-_.+!*'(),:;@&=/~``, lower-case hex (checked against Debian's mod_jk
+/// by tests/differential.rs).
 pub fn escape_uri(decoded: &str) -> String {
-    escape_with(decoded, b"$-_.+!*'(),:@&=/~")
+    escape_with(decoded, b"$-_.+!*'(),:;@&=/~", b"0123456789abcdef")
 }
 
 #[cfg(test)]
@@ -87,10 +88,10 @@ mod tests {
     #[test]
     fn compat_and_escaped_modes() {
         assert_eq!(forward_uri(ForwardUriMode::Compat, "/a b;c", "x"), "/a b;c");
-        // ap_escape_uri escapes ';' (not in its keep set) but not '~'.
+        // ap_escape_uri keeps ';' and '~', escapes '?', '#' and '\\' in lower-case hex.
         assert_eq!(
-            forward_uri(ForwardUriMode::Escaped, "/a b;c~", "x"),
-            "/a%20b%3Bc~"
+            forward_uri(ForwardUriMode::Escaped, "/a b;c~?#\\\u{e9}", "x"),
+            "/a%20b;c~%3f%23%5c%c3%a9"
         );
     }
 }

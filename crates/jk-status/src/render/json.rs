@@ -1,0 +1,222 @@
+//! `mime=json` (mod_jk-rs extension). Schema:
+//!
+//! ```text
+//! { "server": {"name": str, "port": int},
+//!   "time": {"datetime": str, "tz": str, "unix": int},            (list/show/version/dump)
+//!   "software": {"web_server": str, "jk_version": str},           (list/show/version/dump)
+//!   "balancers": [ { <balancer attributes of the XML>,
+//!                    "members": [ { <member attributes of the XML>,
+//!                                   "in_flight": int|null, "last_error": str|null,
+//!                                   "restarting": bool|null, "draining": bool|null } ],
+//!                    "maps": [ { "id": int, <map attributes of the XML> } ] } ],
+//!   "ajp_workers": [ { <ajp attributes of the XML>, "state": str,
+//!                      "in_flight": int|null, "last_error": str|null, "maps": [...] } ],
+//!   "configuration": { key: str, ... },                            (dump)
+//!   "result": {"type": "OK"|"ERROR", "message": str} }
+//! ```
+//! Keys equal the XML attribute names; numbers and booleans are native JSON values.
+//! `error_time_*` keys are present only when an error time is recorded. Objects that the
+//! command or `opt` hides are absent.
+
+use super::{
+    ajp_attrs, lb_attrs, member_attrs, server_attrs, software_attrs, time_attrs, Attrs, Doc,
+    Flavor, Header, V,
+};
+use crate::config::StatusConfig;
+use crate::model::{MapView, StatusModel};
+
+/// Appends `s` as a JSON string literal.
+pub fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_value(out: &mut String, v: &V) {
+    match v {
+        V::S(t) | V::Q(t) => push_json_string(out, t),
+        V::N(t) => out.push_str(t),
+        V::B(b) => out.push_str(if *b { "true" } else { "false" }),
+    }
+}
+
+/// A tiny JSON object writer.
+struct Obj<'o> {
+    out: &'o mut String,
+    first: bool,
+}
+
+impl<'o> Obj<'o> {
+    fn new(out: &'o mut String) -> Obj<'o> {
+        out.push('{');
+        Obj { out, first: true }
+    }
+
+    fn key(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        push_json_string(self.out, k);
+        self.out.push(':');
+        self.out
+    }
+
+    fn attrs(&mut self, attrs: &Attrs) {
+        for (k, v) in attrs {
+            let o = self.key(k);
+            push_value(o, v);
+        }
+    }
+
+    fn opt_num(&mut self, k: &str, v: Option<u64>) {
+        let o = self.key(k);
+        match v {
+            Some(v) => o.push_str(&v.to_string()),
+            None => o.push_str("null"),
+        }
+    }
+
+    fn opt_str(&mut self, k: &str, v: Option<&str>) {
+        let o = self.key(k);
+        match v {
+            Some(v) => push_json_string(o, v),
+            None => o.push_str("null"),
+        }
+    }
+
+    fn opt_bool(&mut self, k: &str, v: Option<bool>) {
+        let o = self.key(k);
+        o.push_str(match v {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "null",
+        });
+    }
+
+    fn end(self) {
+        self.out.push('}');
+    }
+}
+
+fn obj_of(out: &mut String, attrs: &Attrs) {
+    let mut o = Obj::new(out);
+    o.attrs(attrs);
+    o.end();
+}
+
+fn maps(out: &mut String, maps: &[MapView]) {
+    out.push('[');
+    for (i, m) in maps.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut o = Obj::new(out);
+        o.attrs(&vec![
+            ("id", V::N((i + 1).to_string())),
+            ("server", V::S(m.server.clone())),
+            ("uri", V::S(m.uri.clone())),
+            ("type", V::S(m.map_type.clone())),
+            ("source", V::S(m.source.clone())),
+            ("reply_timeout", V::N(m.reply_timeout.to_string())),
+            ("sticky_ignore", V::N(m.sticky_ignore.to_string())),
+            ("stateless", V::N(m.stateless.to_string())),
+            ("fail_on_status", V::S(m.fail_on_status.clone())),
+            ("active", V::S(m.active.clone())),
+            ("disabled", V::S(m.disabled.clone())),
+            ("stopped", V::S(m.stopped.clone())),
+            ("use_server_errors", V::N(m.use_server_errors.to_string())),
+        ]);
+        o.end();
+    }
+    out.push(']');
+}
+
+pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> String {
+    let mut out = String::new();
+    let mut root = Obj::new(&mut out);
+    if doc.header != Header::None {
+        obj_of(root.key("server"), &server_attrs(model));
+    }
+    if doc.header == Header::Full {
+        obj_of(root.key("time"), &time_attrs(model));
+        obj_of(root.key("software"), &software_attrs(model));
+    }
+    if let Some(lbs) = &doc.lbs {
+        let o = root.key("balancers");
+        o.push('[');
+        for (i, p) in lbs.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            let mut lb = Obj::new(o);
+            lb.attrs(&lb_attrs(cfg, p.lb));
+            let mo = lb.key("members");
+            mo.push('[');
+            for (j, m) in p.members.iter().enumerate() {
+                if j > 0 {
+                    mo.push(',');
+                }
+                let mut mobj = Obj::new(mo);
+                mobj.attrs(&member_attrs(m, Flavor::Xml));
+                mobj.opt_num("in_flight", m.in_flight);
+                mobj.opt_str("last_error", m.last_error.as_deref());
+                mobj.opt_bool("restarting", m.restarting);
+                mobj.opt_bool("draining", m.draining);
+                mobj.end();
+            }
+            mo.push(']');
+            maps(lb.key("maps"), p.maps);
+            lb.end();
+        }
+        o.push(']');
+    }
+    if let Some(ajps) = &doc.ajps {
+        let o = root.key("ajp_workers");
+        o.push('[');
+        for (i, (w, m)) in ajps.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            let mut a = Obj::new(o);
+            a.attrs(&ajp_attrs(w, Flavor::Xml));
+            a.attrs(&vec![("state", V::S(w.state.text().into()))]);
+            a.opt_num("in_flight", w.in_flight);
+            a.opt_str("last_error", w.last_error.as_deref());
+            maps(a.key("maps"), m);
+            a.end();
+        }
+        o.push(']');
+    }
+    if let Some(dump) = doc.dump {
+        let mut c = Obj::new(root.key("configuration"));
+        for (k, v) in dump {
+            push_json_string(c.key(k), v);
+        }
+        c.end();
+    }
+    obj_of(
+        root.key("result"),
+        &vec![
+            ("type", V::S(doc.result_type().into())),
+            ("message", V::S(doc.message.clone())),
+        ],
+    );
+    root.end();
+    out.push('\n');
+    out
+}

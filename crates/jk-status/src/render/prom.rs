@@ -1,0 +1,352 @@
+//! `mime=prometheus` (mod_jk-rs extension): Prometheus text exposition format 0.0.4.
+//!
+//! Families (every one with `# HELP` and `# TYPE`, samples grouped per family):
+//! `mod_jk_info{web_server,jk_version}` gauge 1;
+//! `mod_jk_lb_members`, `mod_jk_lb_good`, `mod_jk_lb_degraded`, `mod_jk_lb_bad`,
+//! `mod_jk_lb_busy`, `mod_jk_lb_max_busy` gauges `{balancer}`;
+//! `mod_jk_member_requests_total` (elected), `mod_jk_member_errors_total`,
+//! `mod_jk_member_client_errors_total`, `mod_jk_member_reply_timeouts_total`,
+//! `mod_jk_member_sessions_total`, `mod_jk_member_bytes_read_total`,
+//! `mod_jk_member_bytes_transferred_total` counters and `mod_jk_member_busy`,
+//! `mod_jk_member_max_busy`, `mod_jk_member_connected`, `mod_jk_member_lbfactor`,
+//! `mod_jk_member_in_flight` (when known) gauges `{balancer,member}`;
+//! `mod_jk_member_state{balancer,member,state}` and
+//! `mod_jk_member_activation{balancer,member,activation}`: one sample per possible value,
+//! 1 for the current one; `mod_jk_ajp_*` likewise for standalone ajp workers `{worker}`;
+//! `mod_jk_status_result{type}` 1 (the command's outcome, message in a comment on error).
+
+use super::Doc;
+use crate::config::StatusConfig;
+use crate::model::{Activation, AjpView, MemberView, StatusModel, WorkerState};
+
+/// Escapes a label value (`\`, `"`, newline).
+pub fn escape_label(v: &str) -> String {
+    let mut o = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '"' => o.push_str("\\\""),
+            '\n' => o.push_str("\\n"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn labels(pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
+        .collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: Vec<String>,
+}
+
+impl Family {
+    fn new(name: &'static str, kind: &'static str, help: &'static str) -> Family {
+        Family {
+            name,
+            kind,
+            help,
+            samples: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, l: &[(&str, &str)], v: impl std::fmt::Display) {
+        self.samples.push(format!("{}{} {v}", self.name, labels(l)));
+    }
+
+    fn write(&self, out: &mut String) {
+        if self.samples.is_empty() {
+            return;
+        }
+        out.push_str(&format!("# HELP {} {}\n", self.name, self.help));
+        out.push_str(&format!("# TYPE {} {}\n", self.name, self.kind));
+        for s in &self.samples {
+            out.push_str(s);
+            out.push('\n');
+        }
+    }
+}
+
+type MemberMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&MemberView) -> Option<u64>,
+);
+
+const MEMBER_METRICS: [MemberMetric; 12] = [
+    (
+        "mod_jk_member_requests_total",
+        "counter",
+        "Requests sent to the member (elected).",
+        |m| Some(m.elected),
+    ),
+    (
+        "mod_jk_member_errors_total",
+        "counter",
+        "Errors of the member.",
+        |m| Some(m.errors),
+    ),
+    (
+        "mod_jk_member_client_errors_total",
+        "counter",
+        "Client errors seen on the member.",
+        |m| Some(m.client_errors),
+    ),
+    (
+        "mod_jk_member_reply_timeouts_total",
+        "counter",
+        "Reply timeouts of the member.",
+        |m| Some(m.reply_timeouts),
+    ),
+    (
+        "mod_jk_member_sessions_total",
+        "counter",
+        "Requests without session id sent to the member.",
+        |m| Some(m.sessions),
+    ),
+    (
+        "mod_jk_member_bytes_read_total",
+        "counter",
+        "Bytes read from the member.",
+        |m| Some(m.read),
+    ),
+    (
+        "mod_jk_member_bytes_transferred_total",
+        "counter",
+        "Bytes sent to the member.",
+        |m| Some(m.transferred),
+    ),
+    (
+        "mod_jk_member_busy",
+        "gauge",
+        "Busy connections to the member.",
+        |m| Some(m.busy),
+    ),
+    (
+        "mod_jk_member_max_busy",
+        "gauge",
+        "Maximum busy connections since the last reset.",
+        |m| Some(m.max_busy),
+    ),
+    (
+        "mod_jk_member_connected",
+        "gauge",
+        "Open backend connections of the member.",
+        |m| Some(m.connected),
+    ),
+    (
+        "mod_jk_member_lbfactor",
+        "gauge",
+        "Load balancing factor of the member.",
+        |m| u64::try_from(m.lbfactor).ok(),
+    ),
+    (
+        "mod_jk_member_in_flight",
+        "gauge",
+        "Requests in flight on the member.",
+        |m| m.in_flight,
+    ),
+];
+
+type AjpMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&AjpView) -> Option<u64>,
+);
+
+const AJP_METRICS: [AjpMetric; 10] = [
+    (
+        "mod_jk_ajp_requests_total",
+        "counter",
+        "Requests served by the ajp worker.",
+        |w| Some(w.used),
+    ),
+    (
+        "mod_jk_ajp_errors_total",
+        "counter",
+        "Errors of the ajp worker.",
+        |w| Some(w.errors),
+    ),
+    (
+        "mod_jk_ajp_client_errors_total",
+        "counter",
+        "Client errors of the ajp worker.",
+        |w| Some(w.client_errors),
+    ),
+    (
+        "mod_jk_ajp_reply_timeouts_total",
+        "counter",
+        "Reply timeouts of the ajp worker.",
+        |w| Some(w.reply_timeouts),
+    ),
+    (
+        "mod_jk_ajp_bytes_read_total",
+        "counter",
+        "Bytes read from the ajp worker.",
+        |w| Some(w.read),
+    ),
+    (
+        "mod_jk_ajp_bytes_transferred_total",
+        "counter",
+        "Bytes sent to the ajp worker.",
+        |w| Some(w.transferred),
+    ),
+    (
+        "mod_jk_ajp_busy",
+        "gauge",
+        "Busy connections of the ajp worker.",
+        |w| Some(w.busy),
+    ),
+    (
+        "mod_jk_ajp_max_busy",
+        "gauge",
+        "Maximum busy connections since the last reset.",
+        |w| Some(w.max_busy),
+    ),
+    (
+        "mod_jk_ajp_connected",
+        "gauge",
+        "Open backend connections of the ajp worker.",
+        |w| Some(w.connected),
+    ),
+    (
+        "mod_jk_ajp_in_flight",
+        "gauge",
+        "Requests in flight on the ajp worker.",
+        |w| w.in_flight,
+    ),
+];
+
+pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> String {
+    let mut fams: Vec<Family> = Vec::new();
+    if doc.header == super::Header::Full {
+        let mut f = Family::new("mod_jk_info", "gauge", "Web server and mod_jk version.");
+        f.add(
+            &[
+                ("web_server", &model.web_server),
+                ("jk_version", &model.jk_version),
+            ],
+            1,
+        );
+        fams.push(f);
+    }
+    if let Some(lbs) = &doc.lbs {
+        let mut members = Family::new(
+            "mod_jk_lb_members",
+            "gauge",
+            "Members of the load balancer.",
+        );
+        let mut good = Family::new("mod_jk_lb_good", "gauge", "Members rated good.");
+        let mut degraded = Family::new("mod_jk_lb_degraded", "gauge", "Members rated degraded.");
+        let mut bad = Family::new("mod_jk_lb_bad", "gauge", "Members rated bad.");
+        let mut busy = Family::new(
+            "mod_jk_lb_busy",
+            "gauge",
+            "Busy requests of the load balancer.",
+        );
+        let mut max_busy = Family::new(
+            "mod_jk_lb_max_busy",
+            "gauge",
+            "Maximum busy since the last reset.",
+        );
+        let mut mfams: Vec<Family> = MEMBER_METRICS
+            .iter()
+            .map(|(n, k, h, _)| Family::new(n, k, h))
+            .collect();
+        let mut state = Family::new(
+            "mod_jk_member_state",
+            "gauge",
+            "Runtime state of the member (1 for the current state).",
+        );
+        let mut act = Family::new(
+            "mod_jk_member_activation",
+            "gauge",
+            "Activation of the member (1 for the current activation).",
+        );
+        for p in lbs {
+            let l = [("balancer", p.lb.name.as_str())];
+            let (g, d, b) = cfg.rate_all(&p.lb.members);
+            members.add(&l, p.lb.members.len());
+            good.add(&l, g);
+            degraded.add(&l, d);
+            bad.add(&l, b);
+            busy.add(&l, p.lb.busy);
+            max_busy.add(&l, p.lb.max_busy);
+            for m in &p.members {
+                let l = [
+                    ("balancer", p.lb.name.as_str()),
+                    ("member", m.name.as_str()),
+                ];
+                for (f, (_, _, _, get)) in mfams.iter_mut().zip(MEMBER_METRICS.iter()) {
+                    if let Some(v) = get(m) {
+                        f.add(&l, v);
+                    }
+                }
+                for s in WorkerState::ALL {
+                    let v = u8::from(s == m.state);
+                    state.add(&[l[0], l[1], ("state", s.text())], v);
+                }
+                for a in Activation::ALL {
+                    let v = u8::from(a == m.activation);
+                    act.add(&[l[0], l[1], ("activation", a.text())], v);
+                }
+            }
+        }
+        fams.extend([members, good, degraded, bad, busy, max_busy]);
+        fams.extend(mfams);
+        fams.extend([state, act]);
+    }
+    if let Some(ajps) = &doc.ajps {
+        let mut afams: Vec<Family> = AJP_METRICS
+            .iter()
+            .map(|(n, k, h, _)| Family::new(n, k, h))
+            .collect();
+        let mut state = Family::new(
+            "mod_jk_ajp_state",
+            "gauge",
+            "Runtime state of the ajp worker (1 for the current state).",
+        );
+        for (w, _) in ajps {
+            let l = [("worker", w.name.as_str())];
+            for (f, (_, _, _, get)) in afams.iter_mut().zip(AJP_METRICS.iter()) {
+                if let Some(v) = get(w) {
+                    f.add(&l, v);
+                }
+            }
+            for s in WorkerState::ALL {
+                state.add(&[l[0], ("state", s.text())], u8::from(s == w.state));
+            }
+        }
+        fams.extend(afams);
+        fams.push(state);
+    }
+    let mut result = Family::new(
+        "mod_jk_status_result",
+        "gauge",
+        "Outcome of the status command (1 for the result type).",
+    );
+    result.add(&[("type", doc.result_type())], 1);
+    fams.push(result);
+
+    let mut out = String::new();
+    if !doc.ok {
+        out.push_str(&format!("# ERROR {}\n", doc.message.replace('\n', " ")));
+    }
+    for f in &fams {
+        f.write(&mut out);
+    }
+    out
+}

@@ -1,0 +1,598 @@
+//! The status worker in httpd: builds jk-status's model from this generation's runtime
+//! (configuration, balancer snapshots from the shared region, URI maps), lets jk-status handle
+//! the request, applies accepted changes to the balancers, and logs each change with the
+//! client's address and the old and new values.
+
+use std::ffi::c_int;
+
+use jk_config::{AjpWorker, StatusWorker, WorkerKind};
+use jk_log::Level;
+use jk_status::{
+    Activation as SAct, AjpChanges, AjpSettings, AjpView, Apply, ErrorTime, LbChanges,
+    LbLock as SLock, LbMethod as SMethod, LbView, MapView, MemberChanges, MemberView, StatusConfig,
+    StatusModel, TimeView, WorkerState,
+};
+
+use crate::cstr::{opt_str, pstrdup};
+use crate::ffi;
+use crate::request::Req;
+use crate::runtime::ServerRuntime;
+
+fn status_config(sw: &StatusWorker) -> StatusConfig {
+    StatusConfig {
+        read_only: sw.read_only,
+        users: sw.users.clone(),
+        user_case_insensitive: sw.user_case_insensitive,
+        good: sw.good.clone(),
+        bad: sw.bad.clone(),
+        css: sw.css.clone(),
+        prefix: sw.prefix.clone(),
+        ns: sw.ns.clone().unwrap_or_default(),
+        xmlns: sw.xmlns.clone().unwrap_or_default(),
+        doctype: sw.doctype.clone(),
+    }
+}
+
+fn s(p: *const std::ffi::c_char) -> String {
+    // SAFETY: NULL or a NUL-terminated string of a live request/server.
+    unsafe { opt_str(p) }
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
+}
+
+fn now_view() -> TimeView {
+    let t = crate::clock::now_local();
+    let off = t.utc_offset_secs;
+    let sign = if off < 0 { '-' } else { '+' };
+    let off = off.unsigned_abs();
+    TimeView {
+        datetime: format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        ),
+        tz: format!("{sign}{:02}{:02}", off / 3600, (off % 3600) / 60),
+        unix: t.epoch_secs,
+    }
+}
+
+fn error_time(unix: u64, now: u64) -> Option<ErrorTime> {
+    if unix == 0 {
+        return None;
+    }
+    // Local-time rendering of a past instant is cosmetic here: the clock's offset is used.
+    let t = crate::clock::now_local();
+    let off = t.utc_offset_secs;
+    let sign = if off < 0 { '-' } else { '+' };
+    let o = off.unsigned_abs();
+    let local = unix as i64 + i64::from(off);
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    Some(ErrorTime {
+        datetime: format!(
+            "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60
+        ),
+        tz: format!("{sign}{:02}{:02}", o / 3600, (o % 3600) / 60),
+        unix: unix as i64,
+        ago: now.saturating_sub(unix) as i64,
+    })
+}
+
+/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's civil calendar algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn settings(rt: &ServerRuntime, name: &str, w: &AjpWorker) -> AjpSettings {
+    let address = match rt.endpoint(name).and_then(|e| e.config().addr) {
+        Some(a) => a.to_string(),
+        None if w.port == 0 => "invalid".into(),
+        None => "unresolved".into(),
+    };
+    AjpSettings {
+        worker_type: match w.protocol {
+            jk_config::AjpProtocol::Ajp12 => "ajp12",
+            jk_config::AjpProtocol::Ajp13 => "ajp13",
+            jk_config::AjpProtocol::Ajp14 => "ajp14",
+        }
+        .into(),
+        host: w.host.clone(),
+        port: i32::from(w.port),
+        address,
+        source: w.source.clone().unwrap_or_else(|| "undefined".into()),
+        connection_pool_timeout: w.connection_pool_timeout_s as i32,
+        ping_timeout: w.ping_timeout_ms as i32,
+        connect_timeout: w.connect_timeout_ms as i32,
+        prepost_timeout: w.prepost_timeout_ms as i32,
+        reply_timeout: w.reply_timeout_ms as i32,
+        connection_ping_interval: w.connection_ping_interval_s as i32,
+        retries: w.retries as i32,
+        retry_interval: w.retry_interval_ms as i32,
+        recovery_options: w.recovery_options.0,
+        busy_limit: w.busy_limit as i32,
+        max_packet_size: w.max_packet_size,
+    }
+}
+
+fn s_activation(a: jk_config::Activation) -> SAct {
+    match a {
+        jk_config::Activation::Active => SAct::Active,
+        jk_config::Activation::Disabled => SAct::Disabled,
+        jk_config::Activation::Stopped => SAct::Stopped,
+    }
+}
+
+fn c_activation(a: SAct) -> jk_config::Activation {
+    match a {
+        SAct::Active => jk_config::Activation::Active,
+        SAct::Disabled => jk_config::Activation::Disabled,
+        SAct::Stopped => jk_config::Activation::Stopped,
+    }
+}
+
+fn s_method(m: jk_config::LbMethod) -> SMethod {
+    match m {
+        jk_config::LbMethod::Request => SMethod::Request,
+        jk_config::LbMethod::Traffic => SMethod::Traffic,
+        jk_config::LbMethod::Busyness => SMethod::Busyness,
+        jk_config::LbMethod::Sessions => SMethod::Sessions,
+        jk_config::LbMethod::Next => SMethod::Next,
+    }
+}
+
+fn c_method(m: SMethod) -> jk_config::LbMethod {
+    match m {
+        SMethod::Request => jk_config::LbMethod::Request,
+        SMethod::Traffic => jk_config::LbMethod::Traffic,
+        SMethod::Busyness => jk_config::LbMethod::Busyness,
+        SMethod::Sessions => jk_config::LbMethod::Sessions,
+        SMethod::Next => jk_config::LbMethod::Next,
+    }
+}
+
+fn maps_for(rt: &ServerRuntime, worker: &str) -> Vec<MapView> {
+    let mut out = Vec::new();
+    for (server, map) in rt.gen.all_maps() {
+        for rule in map.rules() {
+            if &*rule.worker != worker {
+                continue;
+            }
+            let e = &rule.ext;
+            let list = |v: &Vec<String>| v.join(",");
+            out.push(MapView {
+                server: server.clone(),
+                uri: rule.pattern.clone(),
+                map_type: rule.type_text(),
+                source: rule.source.to_string(),
+                reply_timeout: e.reply_timeout,
+                sticky_ignore: i32::from(e.sticky_ignore),
+                stateless: i32::from(e.stateless),
+                fail_on_status: e
+                    .fail_on_status
+                    .as_ref()
+                    .map(|v| {
+                        v.iter()
+                            .map(|c| c.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_default(),
+                active: list(&e.active),
+                disabled: list(&e.disabled),
+                stopped: list(&e.stopped),
+                use_server_errors: i32::from(e.use_server_errors),
+            });
+        }
+    }
+    out
+}
+
+/// The model jk-status renders.
+fn model(req: Req, rt: &ServerRuntime) -> StatusModel {
+    let r = req.raw();
+    // SAFETY: live request and server.
+    let (server_name, server_port, web_server) = unsafe {
+        (
+            s((*(*r).server).server_hostname),
+            ffi::ap_get_server_port(r),
+            s(ffi::ap_get_server_description()),
+        )
+    };
+    let now = jk_urimap::unix_now();
+    let mut m = StatusModel {
+        request_uri: req.uri().unwrap_or_default(),
+        server_name,
+        server_port,
+        web_server,
+        jk_version: jk_status::JK_VERSION.to_string(),
+        time: now_view(),
+        ..Default::default()
+    };
+    let maintain = rt.gen.maintain_secs as i64;
+    for name in &rt.gen.workers.list {
+        let Some(w) = rt.gen.workers.worker(name) else {
+            continue;
+        };
+        match &w.kind {
+            WorkerKind::Lb(_) => {
+                let Some(b) = rt.balancer(name) else { continue };
+                let snap = b.lb_snapshot();
+                let since_maintain = now.saturating_sub(snap.last_maintain) as i64;
+                let ttm = (maintain - since_maintain).max(0);
+                let members = snap
+                    .members
+                    .iter()
+                    .filter_map(|ms| {
+                        let aw = rt.ajp_worker(&ms.name)?;
+                        let ttr = ms.time_to_recover.map_or(0, |t| (t as i64).max(ttm));
+                        Some(MemberView {
+                            name: ms.name.clone(),
+                            settings: settings(rt, &ms.name, aw),
+                            activation: s_activation(ms.activation),
+                            lbfactor: ms.lbfactor as i32,
+                            route: ms.route.clone(),
+                            redirect: ms.redirect.clone(),
+                            domain: ms.domain.clone(),
+                            distance: ms.distance as i32,
+                            state: WorkerState::from_code(ms.state.code() as u8)
+                                .unwrap_or_default(),
+                            lbmult: ms.lb_mult,
+                            lbvalue: ms.lb_value,
+                            elected: ms.elected,
+                            sessions: ms.sessions,
+                            errors: ms.errors,
+                            client_errors: ms.client_errors,
+                            reply_timeouts: ms.reply_timeouts,
+                            transferred: ms.transferred,
+                            read: ms.read,
+                            busy: ms.busy,
+                            max_busy: ms.max_busy,
+                            connected: rt
+                                .endpoint(&ms.name)
+                                .map_or(0, |e| e.pool_stats().idle as u64),
+                            max_connected: 0,
+                            time_to_recover_min: ttr,
+                            time_to_recover_max: if ttr > 0 { ttr + maintain } else { 0 },
+                            last_reset_at: ms.last_reset as i64,
+                            last_reset_ago: now.saturating_sub(ms.last_reset) as i64,
+                            error_time: error_time(ms.first_error_time, now),
+                            in_flight: Some(ms.busy),
+                            last_error: None,
+                            restarting: None,
+                            draining: None,
+                        })
+                    })
+                    .collect();
+                m.lbs.push(LbView {
+                    name: name.clone(),
+                    sticky_session: snap.settings.sticky_session,
+                    sticky_session_force: snap.settings.sticky_session_force,
+                    retries: snap.settings.retries as i32,
+                    retry_interval: snap.settings.retry_interval_ms as i32,
+                    recover_time: snap.settings.recover_time_s as i32,
+                    error_escalation_time: snap.settings.error_escalation_time_s as i32,
+                    max_reply_timeouts: snap.settings.max_reply_timeouts as i32,
+                    method: s_method(snap.settings.method),
+                    lock: match snap.settings.lock {
+                        jk_config::LbLock::Optimistic => SLock::Optimistic,
+                        jk_config::LbLock::Pessimistic => SLock::Pessimistic,
+                    },
+                    busy: snap.busy,
+                    max_busy: snap.max_busy,
+                    time_to_maintenance_min: ttm,
+                    time_to_maintenance_max: ttm + maintain,
+                    last_reset_at: snap.last_reset as i64,
+                    last_reset_ago: now.saturating_sub(snap.last_reset) as i64,
+                    members,
+                    maps: maps_for(rt, name),
+                });
+            }
+            WorkerKind::Ajp(a) => m.ajps.push(AjpView {
+                name: name.clone(),
+                settings: settings(rt, name, a),
+                state: WorkerState::Idle,
+                used: 0,
+                errors: 0,
+                client_errors: 0,
+                reply_timeouts: 0,
+                transferred: 0,
+                read: 0,
+                busy: 0,
+                max_busy: 0,
+                connected: rt.endpoint(name).map_or(0, |e| e.pool_stats().idle as u64),
+                max_connected: 0,
+                last_reset_at: 0,
+                last_reset_ago: 0,
+                error_time: None,
+                maps: maps_for(rt, name),
+                in_flight: None,
+                last_error: None,
+            }),
+            WorkerKind::Status(_) => m.status_workers.push(name.clone()),
+        }
+    }
+    // cmd=dump: the configuration as read (never secrets).
+    m.dump = rt
+        .gen
+        .props
+        .entries()
+        .filter(|(k, _, _)| !k.ends_with(".secret"))
+        .map(|(k, v, _)| (k.to_string(), v.to_string()))
+        .collect();
+    m
+}
+
+/// Applies accepted changes to the balancers and logs each one.
+struct Applier<'a> {
+    rt: &'a ServerRuntime,
+    status_worker: &'a str,
+    client: String,
+}
+
+impl Applier<'_> {
+    fn log_change(&self, what: &str, target: &str, old: &str, new: &str) {
+        self.rt.log_at(
+            Level::Info,
+            "status_cmd_update",
+            &format!(
+                "Status worker '{}' changing '{what}' for {target} from '{old}' to '{new}' (client {})",
+                self.status_worker, self.client
+            ),
+        );
+    }
+
+    fn balancer(&self, lb: &str) -> Result<std::sync::Arc<jk_lb::Balancer>, String> {
+        self.rt
+            .balancer(lb)
+            .ok_or_else(|| format!("no load balancer '{lb}'"))
+    }
+}
+
+impl Apply for Applier<'_> {
+    fn update_lb(&mut self, lb: &str, c: &LbChanges) -> Result<(), String> {
+        let b = self.balancer(lb)?;
+        let before = b.lb_snapshot().settings;
+        let target = format!("lb worker '{lb}'");
+        let pos = |v: i32| u32::try_from(v).map_err(|_| format!("{v} is negative"));
+        if let Some(v) = c.retries {
+            b.set_retries(pos(v)?)?;
+            self.log_change(
+                "retries",
+                &target,
+                &before.retries.to_string(),
+                &v.to_string(),
+            );
+        }
+        if let Some(v) = c.retry_interval {
+            b.set_retry_interval(pos(v)?)?;
+            self.log_change(
+                "retry_interval",
+                &target,
+                &before.retry_interval_ms.to_string(),
+                &v.to_string(),
+            );
+        }
+        if let Some(v) = c.recover_time {
+            b.set_recover_time(pos(v)?)?;
+            self.log_change(
+                "recover_time",
+                &target,
+                &before.recover_time_s.to_string(),
+                &v.to_string(),
+            );
+        }
+        if let Some(v) = c.error_escalation_time {
+            b.set_error_escalation_time(pos(v)?)?;
+            self.log_change(
+                "error_escalation_time",
+                &target,
+                &before.error_escalation_time_s.to_string(),
+                &v.to_string(),
+            );
+        }
+        if let Some(v) = c.max_reply_timeouts {
+            b.set_max_reply_timeouts(pos(v)?);
+            self.log_change(
+                "max_reply_timeouts",
+                &target,
+                &before.max_reply_timeouts.to_string(),
+                &v.to_string(),
+            );
+        }
+        if let Some(v) = c.sticky_session {
+            b.set_sticky_session(v);
+            self.log_change(
+                "sticky_session",
+                &target,
+                &before.sticky_session.to_string(),
+                &v.to_string(),
+            );
+        }
+        if let Some(v) = c.sticky_session_force {
+            b.set_sticky_session_force(v);
+            self.log_change(
+                "sticky_session_force",
+                &target,
+                &before.sticky_session_force.to_string(),
+                &v.to_string(),
+            );
+        }
+        if let Some(v) = c.method {
+            b.set_method(c_method(v));
+            self.log_change("method", &target, &before.method.to_string(), v.text());
+        }
+        if let Some(v) = c.lock {
+            let l = match v {
+                SLock::Optimistic => jk_config::LbLock::Optimistic,
+                SLock::Pessimistic => jk_config::LbLock::Pessimistic,
+            };
+            b.set_lock(l);
+            self.log_change("lock", &target, &format!("{:?}", before.lock), v.text());
+        }
+        Ok(())
+    }
+
+    fn update_member(&mut self, lb: &str, member: &str, c: &MemberChanges) -> Result<(), String> {
+        let b = self.balancer(lb)?;
+        let i = b
+            .member_index(member)
+            .ok_or_else(|| format!("no member '{member}' in '{lb}'"))?;
+        let before = b.snapshot(i).ok_or("member vanished")?;
+        let target = format!("sub worker '{member}' of lb worker '{lb}'");
+        if let Some(a) = c.activation {
+            b.set_activation(i, c_activation(a))?;
+            self.log_change("activation", &target, before.activation.as_str(), a.text());
+        }
+        if let Some(f) = c.lbfactor {
+            b.set_lbfactor(i, u32::try_from(f).map_err(|_| "negative lbfactor")?)?;
+            self.log_change(
+                "lbfactor",
+                &target,
+                &before.lbfactor.to_string(),
+                &f.to_string(),
+            );
+        }
+        if let Some(r) = &c.route {
+            b.set_route(i, r)?;
+            self.log_change("route", &target, &before.route, r);
+        }
+        if let Some(r) = &c.redirect {
+            b.set_redirect(i, r)?;
+            self.log_change("redirect", &target, &before.redirect, r);
+        }
+        if let Some(d) = &c.domain {
+            b.set_domain(i, d)?;
+            self.log_change("domain", &target, &before.domain, d);
+        }
+        if let Some(d) = c.distance {
+            b.set_distance(i, u32::try_from(d).map_err(|_| "negative distance")?)?;
+            self.log_change(
+                "distance",
+                &target,
+                &before.distance.to_string(),
+                &d.to_string(),
+            );
+        }
+        if let Some(v) = c.ajp.busy_limit {
+            b.set_busy_limit(i, u32::try_from(v).map_err(|_| "negative busy_limit")?)?;
+            self.log_change(
+                "busy_limit",
+                &target,
+                &before.busy_limit.to_string(),
+                &v.to_string(),
+            );
+        }
+        self.update_ajp(member, &c.ajp)
+    }
+
+    fn update_ajp(&mut self, worker: &str, c: &AjpChanges) -> Result<(), String> {
+        // Connection settings of ajp workers live in each child's endpoint and are not
+        // changeable at runtime in this build: refuse them openly.
+        let mut refused = Vec::new();
+        if c.host.is_some() {
+            refused.push("host");
+        }
+        if c.port.is_some() {
+            refused.push("port");
+        }
+        if c.reply_timeout.is_some() || c.retries.is_some() || c.connect_timeout.is_some() {
+            refused.push("timeouts/retries");
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "changing {} of ajp worker '{worker}' at runtime is not supported by this build; change workers.properties and reload",
+                refused.join(", ")
+            ))
+        }
+    }
+
+    fn reset(&mut self, worker: &str, member: Option<&str>) -> Result<(), String> {
+        let Some(b) = self.rt.balancer(worker) else {
+            // Standalone ajp workers keep no statistics in this build: nothing to reset.
+            return Ok(());
+        };
+        let i = match member {
+            Some(m) => Some(
+                b.member_index(m)
+                    .ok_or_else(|| format!("no member '{m}'"))?,
+            ),
+            None => None,
+        };
+        b.reset(i)?;
+        self.log_change("statistics", worker, "…", "reset");
+        Ok(())
+    }
+
+    fn recover(&mut self, lb: &str, member: &str) -> Result<(), String> {
+        let b = self.balancer(lb)?;
+        let i = b
+            .member_index(member)
+            .ok_or_else(|| format!("no member '{member}'"))?;
+        if b.recover(i)? {
+            self.log_change(
+                "state",
+                &format!("sub worker '{member}' of lb worker '{lb}'"),
+                "ERR",
+                "ERR/REC",
+            );
+            Ok(())
+        } else {
+            Err("Marking worker for recovery failed".into())
+        }
+    }
+}
+
+/// Serves a request mapped to a status worker; always HTTP 200, as mod_jk.
+pub fn serve_status(req: Req, rt: &ServerRuntime, name: &str, sw: &StatusWorker) -> c_int {
+    let r = req.raw();
+    let cfg = status_config(sw);
+    let model = model(req, rt);
+    // SAFETY: live request.
+    let (query, user, client) = unsafe {
+        (
+            s((*r).args),
+            opt_str((*r).user).map(|c| c.into_owned()),
+            s((*r).useragent_ip),
+        )
+    };
+    let mut apply = Applier {
+        rt,
+        status_worker: name,
+        client,
+    };
+    let resp = jk_status::handle_query(&cfg, &query, user.as_deref(), &model, &mut apply);
+    if let Some(e) = &resp.error {
+        rt.log(Level::Warn, &format!("status worker {name}: {e}"));
+    }
+    // SAFETY: live request; strings copied into its pool.
+    unsafe {
+        (*r).status = c_int::from(resp.status);
+        ffi::ap_set_content_type(r, pstrdup(req.pool(), &resp.content_type));
+        for (k, v) in &resp.headers {
+            ffi::apr_table_setn(
+                (*r).headers_out,
+                pstrdup(req.pool(), k),
+                pstrdup(req.pool(), v),
+            );
+        }
+        let body = resp.body.as_bytes();
+        if !req.is_head_request() && !body.is_empty() {
+            ffi::ap_rwrite(body.as_ptr().cast(), body.len() as c_int, r);
+        }
+    }
+    ffi::OK as c_int
+}

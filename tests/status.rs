@@ -1,0 +1,192 @@
+#![allow(clippy::unwrap_used)]
+//! The status worker in the real httpd: the seed's /jkmanager, the formats monitoring
+//! parses, runtime changes seen by every child and kept over a graceful restart, read_only,
+//! and the Prometheus output read by a real Prometheus-format parser.
+
+mod support;
+
+use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
+use support::*;
+
+struct Setup {
+    servers: Vec<TestServer>,
+    h: Httpd,
+    workers: std::path::PathBuf,
+}
+
+/// The seed's workers.properties with tomcat1/tomcat2 pointing at two recording servers.
+fn seed_workers(servers: &[TestServer], extra: &str) -> String {
+    let seed_text = std::fs::read_to_string(seed("workers.properties")).unwrap();
+    let mut out = String::new();
+    for line in seed_text.lines() {
+        let l = match line {
+            "worker.tomcat1.host=app" | "worker.tomcat2.host=app2" => {
+                line.split('=').next().unwrap().to_string() + "=127.0.0.1"
+            }
+            "worker.tomcat1.port=8009" => format!("worker.tomcat1.port={}", servers[0].port()),
+            "worker.tomcat2.port=8009" => format!("worker.tomcat2.port={}", servers[1].port()),
+            other => other.to_string(),
+        };
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out.push_str(extra);
+    out
+}
+
+fn setup(tag: &str, mpm: Mpm, extra: &str) -> Setup {
+    let servers: Vec<TestServer> = ["tomcat1", "tomcat2"]
+        .iter()
+        .map(|n| {
+            TestServer::start(
+                "127.0.0.1:0",
+                Behaviour::Respond(AjpResponse::text(200, "OK", &format!("member={n}\n"))),
+            )
+            .unwrap()
+        })
+        .collect();
+    let dir = TestDir::new(tag);
+    let workers = dir.write("workers.properties", &seed_workers(&servers, extra));
+    let body = format!(
+        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\n\
+         <Location /jkmanager>\n  JkMount jkstatus\n</Location>\n\
+         JkMount /jkmanager/* jkstatus\nJkMount /app loadbalancer\nJkMount /app/* loadbalancer\n\
+         JkMount /ro/* jkro\n",
+        workers.display()
+    );
+    let h = Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"));
+    Setup {
+        servers,
+        h,
+        workers,
+    }
+}
+
+fn prop(h: &Httpd, key: &str) -> Option<String> {
+    let r = h.get("/jkmanager/?mime=prop");
+    r.text()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+}
+
+#[test]
+fn seed_jkmanager_answers_in_every_format() {
+    let s = setup("status-formats", Mpm::Event, "");
+    let h = &s.h;
+    let html = h.get("/jkmanager/").text();
+    assert!(html.contains("<title>JK Status Manager</title>"), "{html}");
+    let xml = h.get("/jkmanager/?mime=xml");
+    assert_eq!(
+        xml.header("Content-Type")
+            .map(|c| c.starts_with("text/xml")),
+        Some(true)
+    );
+    assert!(
+        xml.text().contains("<jk:balancer\n") && xml.text().contains("name=\"loadbalancer\""),
+        "{}",
+        xml.text()
+    );
+    let txt = h.get("/jkmanager/?mime=txt").text();
+    assert!(
+        txt.lines().any(|l| l.starts_with("Member: name=tomcat1 ")),
+        "{txt}"
+    );
+    assert_eq!(
+        prop(h, "worker.tomcat2.port"),
+        Some(s.servers[1].port().to_string())
+    );
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("ACT"));
+    let json = h.get("/jkmanager/?mime=json").text();
+    assert!(
+        json.starts_with('{') && json.contains("\"balancers\""),
+        "{json}"
+    );
+    // mod_jk answers 200 even for errors.
+    let r = h.get("/jkmanager/?cmd=bogus&mime=txt");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Invalid command."), "{}", r.text());
+}
+
+#[test]
+fn script_update_url_changes_every_child_and_survives_graceful() {
+    let s = setup("status-update", Mpm::Prefork, "");
+    let h = &s.h;
+    // The URL the user's scripts call: disable tomcat1.
+    let r = h.get("/jkmanager/?cmd=update&from=list&w=loadbalancer&sw=tomcat1&vwa=1");
+    assert_eq!(r.status, 200);
+    // Every child agrees (prefork: the requests spread over several processes).
+    for _ in 0..20 {
+        assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("DIS"));
+    }
+    // New sessions go to tomcat2 only.
+    for i in 0..20 {
+        assert_eq!(h.get(&format!("/app/n{i}")).text(), "member=tomcat2\n");
+    }
+    let log = h.dir.read("logs/mod_jk.log");
+    assert!(
+        log.contains("changing 'activation' for sub worker 'tomcat1' of lb worker 'loadbalancer' from 'ACT' to 'DIS' (client 127.0.0.1)"),
+        "{log}"
+    );
+    // A graceful restart keeps the runtime change (the configuration did not change it).
+    h.graceful();
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("DIS"));
+    // A changed workers.properties wins for what it changes.
+    let mut text = std::fs::read_to_string(&s.workers).unwrap();
+    text.push_str("worker.tomcat1.activation=S\n");
+    std::fs::write(&s.workers, text).unwrap();
+    h.graceful();
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("STP"));
+}
+
+#[test]
+fn read_only_status_worker_refuses_changes() {
+    let s = setup(
+        "status-ro",
+        Mpm::Event,
+        "worker.list=jkro\nworker.jkro.type=status\nworker.jkro.read_only=true\n",
+    );
+    let h = &s.h;
+    let r = h.get("/ro/?cmd=update&w=loadbalancer&sw=tomcat1&vwa=S&mime=txt");
+    assert!(
+        r.text()
+            .contains("This command is not allowed in read only mode."),
+        "{}",
+        r.text()
+    );
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("ACT"));
+}
+
+#[test]
+fn prometheus_output_parses_with_a_prometheus_parser() {
+    let s = setup("status-prom", Mpm::Event, "");
+    let h = &s.h;
+    for i in 0..10 {
+        h.get(&format!("/app/p{i}"));
+    }
+    let r = h.get("/jkmanager/?mime=prometheus");
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let requests: f64 = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "mod_jk_member_requests_total")
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum();
+    assert_eq!(requests, 10.0, "{text}");
+    assert!(
+        scrape.docs.contains_key("mod_jk_member_requests_total"),
+        "HELP missing"
+    );
+    let members: Vec<String> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "mod_jk_member_requests_total")
+        .filter_map(|s| s.labels.get("member").map(str::to_string))
+        .collect();
+    assert!(members.contains(&"tomcat1".to_string()) && members.contains(&"tomcat2".to_string()));
+}
