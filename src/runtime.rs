@@ -227,6 +227,44 @@ fn pthread_id() -> u64 {
     unsafe { libc::pthread_self() as u64 }
 }
 
+/// One warning per status worker that can change state (not read_only, no user list) and is
+/// mounted: whoever reaches that URL can stop Tomcats unless httpd restricts it.
+fn status_exposure_warnings(gen: &Generation) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in &gen.workers.workers {
+        let WorkerKind::Status(sw) = &w.kind else {
+            continue;
+        };
+        if sw.read_only || !sw.users.is_empty() {
+            continue;
+        }
+        let mut mounts: Vec<String> = gen
+            .all_maps()
+            .iter()
+            .flat_map(|(_, m)| m.rules())
+            .filter(|r| &*r.worker == w.name.as_str() && !r.exclusion && !r.disabled)
+            .map(|r| r.pattern.clone())
+            .collect();
+        mounts.dedup();
+        if mounts.is_empty() {
+            continue;
+        }
+        out.push(format!(
+            "status worker '{}' can change workers at runtime (stop a Tomcat, change factors) and is \
+             mounted at {} without worker.{}.user or read_only; unless httpd restricts access there \
+             (e.g. `Require ip 127.0.0.1` in its <Location>; `Allow from all` does not), anyone who \
+             reaches it can do so. Restrict it with Require, worker.{}.read_only=true, or \
+             worker.{}.user=<names> with authentication",
+            w.name,
+            mounts.join(", "),
+            w.name,
+            w.name,
+            w.name
+        ));
+    }
+    out
+}
+
 /// mod_jk's label of a server in status output: the main server `name:port`, a virtual
 /// host `name [addr:port]`.
 fn server_label(s: *mut ffi::server_rec, main: bool) -> String {
@@ -697,9 +735,14 @@ pub unsafe fn start_generation(
         }
     }
     let _ = gen.maps.set(all_maps);
+    let status_warnings = status_exposure_warnings(&gen);
     if let Some(log) = main_log {
         for w in built.warnings.iter().chain(&endpoint_warnings) {
             log.log(Level::Warn, "init_jk", source_name(file!()), line!(), w);
+        }
+        for w in &status_warnings {
+            log.log(Level::Warn, "init_jk", source_name(file!()), line!(), w);
+            log_server(HttpdLevel::Warning, false, main, &format!("mod_jk: {w}"));
         }
         for w in crate::pending::startup_warnings(main) {
             log.log(Level::Warn, "init_jk", source_name(file!()), line!(), &w);

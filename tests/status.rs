@@ -96,6 +96,18 @@ fn seed_jkmanager_answers_in_every_format() {
         Some(s.servers[1].port().to_string())
     );
     assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("ACT"));
+    // The seed exposes a writable status worker: one startup warning says so and how to fix it.
+    let log = h.dir.read("logs/mod_jk.log");
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("status worker 'jkstatus' can change"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(
+        warnings[0].contains("/jkmanager") && warnings[0].contains("Require"),
+        "{}",
+        warnings[0]
+    );
     let json = h.get("/jkmanager/?mime=json").text();
     assert!(
         json.starts_with('{') && json.contains("\"balancers\""),
