@@ -63,6 +63,15 @@ pub const CURRENT: &[&str] = &[
     "list",
     "maintain",
     "prefer_ipv6",
+    // mod_jk-rs extensions for rolling restarts (README "Rolling restarts").
+    "hold_timeout",
+    "hold_max",
+    "probe_interval",
+    "session_window",
+    "replay_buffer",
+    "ready_probes",
+    "health_url",
+    "slow_start",
 ];
 
 /// What a deprecated attribute still does.
@@ -200,7 +209,12 @@ pub fn applies_to(attr: &str) -> u8 {
         | "session_cookie"
         | "session_path"
         | "set_session_cookie"
-        | "session_cookie_path" => LB,
+        | "session_cookie_path"
+        | "hold_timeout"
+        | "hold_max"
+        | "probe_interval"
+        | "session_window"
+        | "replay_buffer" => LB,
         "read_only"
         | "user"
         | "user_case_insensitive"

@@ -314,6 +314,12 @@ pub struct AjpWorker {
     /// Positive: fail and put the member in error; negative: fail the request only.
     pub fail_on_status: Vec<i32>,
     pub busy_limit: u32,
+    /// mod_jk-rs: consecutive good probes before a member that was down returns (default 2).
+    pub ready_probes: u32,
+    /// mod_jk-rs: a path probed with an HTTP GET over AJP (2xx = ready), besides the CPing.
+    pub health_url: Option<String>,
+    /// mod_jk-rs: seconds over which a returning member's share ramps up (0 = at once).
+    pub slow_start_s: u32,
     pub max_packet_size: u32,
     pub secret: Option<String>,
     /// ajp14 login secret.
@@ -344,6 +350,17 @@ pub struct LbWorker {
     pub recover_time_s: u32,
     pub error_escalation_time_s: u32,
     pub max_reply_timeouts: u32,
+    /// mod_jk-rs: how long a request whose session member is restarting or down waits for
+    /// it, in milliseconds (0 = mod_jk's behaviour: fail over at once).
+    pub hold_timeout_ms: u32,
+    /// mod_jk-rs: held requests per httpd child at most (0 = half the child's threads).
+    pub hold_max: u32,
+    /// mod_jk-rs: readiness probe interval for members that are down or restarting (ms).
+    pub probe_interval_ms: u32,
+    /// mod_jk-rs: window of the distinct-sessions drain counter (seconds).
+    pub session_window_s: u32,
+    /// mod_jk-rs: request bodies up to this many bytes are kept to be replayed (bytes).
+    pub replay_buffer: u32,
     pub session_cookie: String,
     pub session_path: String,
     pub set_session_cookie: bool,

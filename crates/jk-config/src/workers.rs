@@ -615,6 +615,15 @@ fn ajp(r: &mut Reader<'_>, protocol: AjpProtocol, opts: &BuildOptions) -> AjpWor
     let fos_prop = r.prop("fail_on_status");
     let fail_on_status = r.parse(fos_prop, Vec::new(), values::status_codes);
     let busy_limit = r.uint("busy_limit", 0);
+    let rp_prop = r.prop("ready_probes");
+    let ready_probes = r.count_min(rp_prop, 2, 1);
+    let health_url = r.string("health_url");
+    if let (Some(u), Some(p)) = (&health_url, r.prop("health_url")) {
+        if !u.starts_with('/') {
+            r.error(p, format!("\"{u}\" is not a path (it must start with '/')"));
+        }
+    }
+    let slow_start_s = r.uint("slow_start", 0);
     let max_packet_size = packet_size(r);
     let mut socket_buffer = r.uint("socket_buffer", 0);
     if socket_buffer > 0 && socket_buffer < max_packet_size {
@@ -707,6 +716,9 @@ fn ajp(r: &mut Reader<'_>, protocol: AjpProtocol, opts: &BuildOptions) -> AjpWor
         recovery_options,
         fail_on_status,
         busy_limit,
+        ready_probes,
+        health_url,
+        slow_start_s,
         max_packet_size,
         secret,
         secretkey,
@@ -798,6 +810,13 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
     let recover_time_s = r.count_min(rt_prop, DEFAULT_RECOVER_TIME_S, 1);
     let error_escalation_time_s = r.uint("error_escalation_time", recover_time_s / 2);
     let max_reply_timeouts = r.uint("max_reply_timeouts", 0);
+    let hold_timeout_ms = r.uint("hold_timeout", 0);
+    let hold_max = r.uint("hold_max", 0);
+    let pi_prop = r.prop("probe_interval");
+    let probe_interval_ms = r.count_min(pi_prop, 500, 50);
+    let sw_prop = r.prop("session_window");
+    let session_window_s = r.count_min(sw_prop, 60, 1);
+    let replay_buffer = r.uint("replay_buffer", 65_536);
     let p = r.prop("session_cookie");
     let session_cookie = r.short(p).unwrap_or_else(|| "JSESSIONID".to_owned());
     let p = r.prop("session_path");
@@ -818,6 +837,11 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
         recover_time_s,
         error_escalation_time_s,
         max_reply_timeouts,
+        hold_timeout_ms,
+        hold_max,
+        probe_interval_ms,
+        session_window_s,
+        replay_buffer,
         session_cookie,
         session_path,
         set_session_cookie,

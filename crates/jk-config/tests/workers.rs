@@ -882,3 +882,76 @@ fn mutated_seeds_never_panic() {
     }
     assert!(accepted > 100, "only {accepted} mutations accepted");
 }
+
+#[test]
+fn rolling_restart_properties_have_defaults_and_are_checked() {
+    use jk_config::{build, BuildOptions, PropertyMap, WorkerKind};
+    let text = "worker.list=lb\nworker.lb.type=lb\nworker.lb.balance_workers=a,b\n\
+                worker.a.port=8009\nworker.b.port=8010\n\
+                worker.lb.hold_timeout=30000\nworker.lb.hold_max=8\nworker.lb.replay_buffer=128k\n\
+                worker.a.ready_probes=3\nworker.a.health_url=/health\nworker.a.slow_start=20\n";
+    let mut m = PropertyMap::new();
+    m.read_str(text, "w.properties").unwrap();
+    let c = build(
+        &m,
+        &BuildOptions {
+            default_pool_size: 4,
+        },
+    )
+    .unwrap();
+    let WorkerKind::Lb(lb) = &c.worker("lb").unwrap().kind else {
+        panic!()
+    };
+    assert_eq!(
+        (lb.hold_timeout_ms, lb.hold_max, lb.replay_buffer),
+        (30_000, 8, 131_072)
+    );
+    assert_eq!((lb.probe_interval_ms, lb.session_window_s), (500, 60));
+    let WorkerKind::Ajp(a) = &c.worker("a").unwrap().kind else {
+        panic!()
+    };
+    assert_eq!(
+        (a.ready_probes, a.health_url.as_deref(), a.slow_start_s),
+        (3, Some("/health"), 20)
+    );
+    let WorkerKind::Ajp(b) = &c.worker("b").unwrap().kind else {
+        panic!()
+    };
+    assert_eq!(
+        (b.ready_probes, b.health_url.as_deref(), b.slow_start_s),
+        (2, None, 0)
+    );
+
+    let mut m = PropertyMap::new();
+    m.read_str(
+        "worker.list=a\nworker.a.port=1\nworker.a.health_url=health\n",
+        "w.properties",
+    )
+    .unwrap();
+    let e = build(
+        &m,
+        &BuildOptions {
+            default_pool_size: 4,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("w.properties:3: worker.a.health_url"),
+        "{e}"
+    );
+    let mut m = PropertyMap::new();
+    m.read_str("worker.list=lb\nworker.lb.type=lb\nworker.lb.balance_workers=a\nworker.a.port=1\nworker.lb.hold_timeout=soon\n", "w.properties").unwrap();
+    let e = build(
+        &m,
+        &BuildOptions {
+            default_pool_size: 4,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("w.properties:5: worker.lb.hold_timeout"),
+        "{e}"
+    );
+}
