@@ -272,6 +272,8 @@ fn model(req: Req, rt: &ServerRuntime) -> StatusModel {
                             last_error: None,
                             restarting: None,
                             draining: None,
+                            last_sticky_time: None,
+                            recent_sessions: None,
                         })
                     })
                     .collect();

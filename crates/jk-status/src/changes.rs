@@ -92,6 +92,9 @@ pub struct MemberChanges {
     pub domain: Option<String>,
     /// `vwd` distance (≥ 0).
     pub distance: Option<i32>,
+    /// `vwm` restart maintenance (mod_jk-rs): `R`/`1` marks the member restarting (no new
+    /// sessions, sticky requests held, back only through readiness); `0`/`A` clears it.
+    pub restarting: Option<bool>,
     /// `va*` AJP settings of the member.
     pub ajp: AjpChanges,
 }
@@ -262,6 +265,11 @@ pub(crate) fn member_changes_with(
         redirect,
         domain,
         distance: int_min(get("vwd").as_deref(), 0, m.distance),
+        restarting: get("vwm").as_deref().and_then(|v| match v.trim() {
+            "R" | "r" | "1" => Some(true),
+            "0" | "A" | "a" => Some(false),
+            _ => None,
+        }),
         ajp,
     };
     (c, err)

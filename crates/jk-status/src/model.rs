@@ -337,6 +337,10 @@ pub struct MemberView {
     pub last_error: Option<String>,
     /// Extra (JSON/page): the backend is restarting.
     pub restarting: Option<bool>,
+    /// mod_jk-rs drain signal: unix time of the last request routed by session.
+    pub last_sticky_time: Option<u64>,
+    /// mod_jk-rs drain signal: distinct sessions seen in the recent window (estimate).
+    pub recent_sessions: Option<u64>,
     /// Extra (JSON/page): the member is draining.
     pub draining: Option<bool>,
 }

@@ -85,7 +85,7 @@ type MemberMetric = (
     fn(&MemberView) -> Option<u64>,
 );
 
-const MEMBER_METRICS: [MemberMetric; 12] = [
+const MEMBER_METRICS: [MemberMetric; 15] = [
     (
         "mod_jk_member_requests_total",
         "counter",
@@ -157,6 +157,24 @@ const MEMBER_METRICS: [MemberMetric; 12] = [
         "gauge",
         "Requests in flight on the member.",
         |m| m.in_flight,
+    ),
+    (
+        "mod_jk_member_last_sticky_time_seconds",
+        "gauge",
+        "Unix time of the last request routed to the member by its session (drain signal).",
+        |m| m.last_sticky_time,
+    ),
+    (
+        "mod_jk_member_recent_sessions",
+        "gauge",
+        "Distinct sessions seen on the member in the recent window (estimate; drain signal).",
+        |m| m.recent_sessions,
+    ),
+    (
+        "mod_jk_member_restarting",
+        "gauge",
+        "1 while the member is in restart maintenance.",
+        |m| m.restarting.map(u64::from),
     ),
 ];
 
