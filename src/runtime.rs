@@ -150,6 +150,14 @@ impl ServerRuntime {
         }
     }
 
+    /// The configuration of lb worker `name`.
+    pub fn lb_config(&self, name: &str) -> Option<&jk_config::LbWorker> {
+        match &self.gen.workers.worker(name)?.kind {
+            WorkerKind::Lb(l) => Some(l),
+            _ => None,
+        }
+    }
+
     /// The balancer of lb worker `name`.
     pub fn balancer(&self, name: &str) -> Option<Arc<jk_lb::Balancer>> {
         self.gen.balancers.get(name).cloned()

@@ -345,7 +345,9 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
         rule: rule.as_ref(),
     };
     let mut attempt = bal.start(&info);
-    let mut body = RequestBody::new(p.body);
+    // mod_jk-rs: bodies up to replay_buffer are kept so the request can go to another member.
+    let replay = rt.lb_config(name).map_or(0, |l| l.replay_buffer as usize);
+    let mut body = RequestBody::new(p.body).with_replay_limit(replay);
     let mut peer = HttpPeer::new(req);
     peer.is_head = p.facts.method == "HEAD";
     peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);

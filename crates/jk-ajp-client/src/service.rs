@@ -90,6 +90,11 @@ pub struct RequestBody {
     ended: bool,
     /// The first body packet, kept to replay it on a retry.
     first_packet: Option<Vec<u8>>,
+    /// Body packets after the first, kept while their total stays within `replay_limit`.
+    kept: Vec<Vec<u8>>,
+    kept_bytes: usize,
+    /// Bytes of body (after the first packet) that may be kept for a replay.
+    replay_limit: usize,
     /// More than the first packet was read: the request cannot be replayed any more.
     streamed: bool,
     read_bytes: u64,
@@ -113,9 +118,19 @@ impl RequestBody {
             },
             ended: matches!(kind, Body::None),
             first_packet: None,
+            kept: Vec::new(),
+            kept_bytes: 0,
+            replay_limit: 0,
             streamed: false,
             read_bytes: 0,
         }
+    }
+
+    /// Keeps up to `bytes` of body beyond the first packet so the request can still be
+    /// replayed elsewhere (mod_jk keeps only the first packet: 0).
+    pub fn with_replay_limit(mut self, bytes: usize) -> RequestBody {
+        self.replay_limit = bytes;
+        self
     }
 
     /// True while the request can still be sent again (to another member).
@@ -376,12 +391,14 @@ impl Endpoint {
         let mut sent = conn.send(req.packet);
         // A Content-Length body's first packet goes unsolicited; a chunked body's first packet
         // (kept from an earlier attempt) answers the first GET_BODY_CHUNK again.
-        let mut chunk_replay = None;
+        let mut replay: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
         match (&body.first_packet, body.kind) {
             (Some(p), Body::Length(_)) if sent.is_ok() => sent = conn.send(p),
-            (Some(p), Body::Chunked) => chunk_replay = Some(p.clone()),
+            (Some(p), Body::Chunked) => replay.push_back(p.clone()),
             _ => {}
         }
+        // Packets kept from an earlier attempt answer the backend's GET_BODY_CHUNKs again.
+        replay.extend(body.kept.iter().cloned());
         if let Err(e) = sent {
             self.pool.release(None);
             if reused {
@@ -523,7 +540,7 @@ impl Endpoint {
                     }
                 }
                 Reply::GetBodyChunk { requested } => {
-                    if let Some(p) = chunk_replay.take() {
+                    if let Some(p) = replay.pop_front() {
                         if let Err(e) = conn.send(&p) {
                             self.pool.release(None);
                             return Attempt::Failed(self.err(
@@ -536,9 +553,6 @@ impl Endpoint {
                     }
                     let limit = (requested as usize).min(max - 6);
                     let is_first = body.first_packet.is_none() && body.read_bytes == 0;
-                    if !is_first {
-                        body.streamed = true;
-                    }
                     let data = match self.read_client(peer, body, limit) {
                         Ok(d) => d,
                         Err(e) => {
@@ -560,6 +574,15 @@ impl Endpoint {
                     };
                     if is_first && !data.is_empty() {
                         body.first_packet = Some(packet.clone());
+                    } else if !body.streamed {
+                        if body.kept_bytes + data.len() <= body.replay_limit {
+                            body.kept_bytes += data.len();
+                            body.kept.push(packet.clone());
+                        } else {
+                            // Beyond the replay buffer: this request can no longer be replayed.
+                            body.streamed = true;
+                            body.kept = Vec::new();
+                        }
                     }
                     if let Err(e) = conn.send(&packet) {
                         self.pool.release(None);

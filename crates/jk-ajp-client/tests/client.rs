@@ -500,3 +500,44 @@ fn the_first_body_packet_is_replayed_to_another_endpoint() {
         "the client's body was read once"
     );
 }
+
+#[test]
+fn a_body_within_the_replay_buffer_is_replayed_whole() {
+    // 30 kB body: first packet plus three more; the dead backend asks for all of it.
+    let dead = TestServer::start("127.0.0.1:0", Behaviour::CloseAfterHeaders).unwrap();
+    let good = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let a = endpoint(&dead, |c| c.retries = 1);
+    let b = endpoint(&good, |_| {});
+    let body: Vec<u8> = (0..30_000u32).map(|i| (i % 239) as u8).collect();
+    let p = packet("POST", "/up", Some(body.len() as u64), false);
+    let mut rb = RequestBody::new(Body::Length(body.len() as u64)).with_replay_limit(64 * 1024);
+    let mut peer = Recorder {
+        body_in: body.clone(),
+        ..Default::default()
+    };
+    let mut r = req(&p);
+    r.is_get = false;
+    let e = a.service(&r, &mut rb, &mut peer).unwrap_err();
+    assert!(rb.replayable(), "{e}");
+    // Nothing reached the client from the dead backend's headers? It sent SEND_HEADERS, so
+    // the recorder saw them: reset it as the glue would (discard_response) and go on.
+    let mut peer2 = Recorder {
+        body_in: body.clone(),
+        read_pos: body.len(),
+        ..Default::default()
+    };
+    b.service(&r, &mut rb, &mut peer2).unwrap();
+    assert_eq!(good.requests()[0].body, body, "the whole body was replayed");
+    assert_eq!(rb.read_bytes(), body.len() as u64);
+
+    // Without a replay buffer (mod_jk), the same request is no longer replayable.
+    let dead = TestServer::start("127.0.0.1:0", Behaviour::CloseAfterHeaders).unwrap();
+    let a = endpoint(&dead, |c| c.retries = 1);
+    let mut rb = RequestBody::new(Body::Length(body.len() as u64));
+    let mut peer = Recorder {
+        body_in: body.clone(),
+        ..Default::default()
+    };
+    let _ = a.service(&r, &mut rb, &mut peer).unwrap_err();
+    assert!(!rb.replayable());
+}
