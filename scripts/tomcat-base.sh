@@ -3,6 +3,7 @@
 # application, and starts it in the background.
 #   scripts/tomcat-base.sh start BASE_DIR ADDRESS JVM_ROUTE   -> prints the pid
 #   scripts/tomcat-base.sh stop BASE_DIR
+#   scripts/tomcat-base.sh restart BASE_DIR   (stop, then start with the same address/route)
 # AJP listens on ADDRESS:8009 (secretRequired="false": loopback only), HTTP on ADDRESS:8080.
 # Sessions persist across restarts (<Manager pathname="SESSIONS.ser"/>).
 set -euo pipefail
@@ -10,10 +11,19 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 home=${TOMCAT_HOME:-/usr/share/tomcat10}
 cmd=$1 base=$2
 case "$cmd" in
+restart)
+  [ -f "$base/tomcat.args" ] || { echo "no $base/tomcat.args: start it first" >&2; exit 1; }
+  read -r addr route < "$base/tomcat.args"
+  "$0" stop "$base"
+  exec "$0" start "$base" "$addr" "$route"
+  ;;
 start)
   addr=$3 route=$4
+  echo "$addr $route" > "$base/tomcat.args.new" 2>/dev/null || true
   [ -x "$home/bin/catalina.sh" ] || { echo "Tomcat 10 not found in $home: apt-get install tomcat10" >&2; exit 1; }
   mkdir -p "$base"/{conf,logs,temp,work,webapps}
+  echo "$addr $route" > "$base/tomcat.args"
+  rm -f "$base/tomcat.args.new"
   cp "$home/etc/web.xml" "$base/conf/web.xml"
   { cat "$home/etc/catalina.properties"; echo "tomcat.util.scan.StandardJarScanFilter.jarsToSkip=*.jar"; } > "$base/conf/catalina.properties"
   cat > "$base/conf/server.xml" <<XML
@@ -35,15 +45,18 @@ XML
   <Manager pathname="SESSIONS.ser" />
 </Context>
 XML
-  rm -rf "$base/webapps/ROOT" "$base/webapps/app"
-  cp -r "$top/tests/fixtures/tomcat/ROOT" "$base/webapps/ROOT"
-  cp -r "$top/tests/fixtures/tomcat/ROOT" "$base/webapps/app"
+  if [ ! -d "$base/webapps/app" ]; then
+    cp -r "$top/tests/fixtures/tomcat/ROOT" "$base/webapps/ROOT"
+    cp -r "$top/tests/fixtures/tomcat/ROOT" "$base/webapps/app"
+  fi
   CATALINA_HOME=$home CATALINA_BASE=$base CATALINA_TMPDIR=$base/temp \
   JAVA_OPTS="-Djava.awt.headless=true -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dtest.node=$route" \
     setsid "$home/bin/catalina.sh" run > "$base/logs/catalina.out" 2>&1 < /dev/null &
   echo $! > "$base/tomcat.pid"
   for _ in $(seq 1 120); do
-    if (exec 3<>/dev/tcp/$addr/8009) 2>/dev/null; then echo "$(cat "$base/tomcat.pid")"; exit 0; fi
+    if (exec 3<>/dev/tcp/$addr/8009) 2>/dev/null && (exec 3<>/dev/tcp/$addr/8080) 2>/dev/null; then
+      echo "$(cat "$base/tomcat.pid")"; exit 0
+    fi
     sleep 0.5
   done
   echo "Tomcat in $base did not open $addr:8009; see $base/logs/catalina.out" >&2

@@ -43,6 +43,8 @@ pub struct Generation {
     pub balancers: HashMap<String, Arc<jk_lb::Balancer>>,
     /// Every server's URI map with the server's label, for the status worker.
     pub maps: std::sync::OnceLock<Vec<(String, Arc<UriMap>)>>,
+    /// Requests of this process currently held for a restarting member (capped by hold_max).
+    pub held: std::sync::atomic::AtomicUsize,
     /// This child's entry in the shared child table (set in child_init).
     pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
     /// The runtime-status region; declared last so it is unmapped after its users.
@@ -271,6 +273,38 @@ fn status_exposure_warnings(gen: &Generation) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The rolling-restart settings of an lb (mod_jk-rs properties; README "Rolling restarts").
+fn rolling_settings(
+    lb: &jk_config::LbWorker,
+    members: &[(String, &jk_config::AjpWorker)],
+) -> jk_lb::RollingSettings {
+    let hold_max = if lb.hold_max > 0 {
+        lb.hold_max
+    } else {
+        (mpm_threads() / 2).max(1)
+    };
+    jk_lb::RollingSettings {
+        hold_timeout_ms: u64::from(lb.hold_timeout_ms),
+        hold_max,
+        probe_interval_ms: u64::from(lb.probe_interval_ms),
+        session_window_s: u64::from(lb.session_window_s),
+        members: members
+            .iter()
+            .map(|(name, w)| {
+                (
+                    name.clone(),
+                    jk_lb::MemberReadiness {
+                        ready_probes: w.ready_probes,
+                        health_url: w.health_url.clone(),
+                        slow_start_s: w.slow_start_s,
+                    },
+                )
+            })
+            .collect(),
+        ..Default::default()
+    }
 }
 
 /// mod_jk's label of a server in status output: the main server `name:port`, a virtual
@@ -633,7 +667,9 @@ pub unsafe fn start_generation(
         let clock: Arc<dyn jk_lb::Clock> = Arc::new(jk_lb::SystemClock);
         match jk_lb::Balancer::new(&w.name, lb, &members, shm.region(), clock) {
             Ok(b) => {
-                let b = b.with_maintain_interval(built.workers.maintain_secs);
+                let b = b
+                    .with_maintain_interval(built.workers.maintain_secs)
+                    .with_rolling(rolling_settings(lb, &members));
                 // BUSY members return to OK once their pool has a free connection.
                 let eps: Vec<Option<Arc<jk_ajp_client::Endpoint>>> = members
                     .iter()
@@ -666,6 +702,7 @@ pub unsafe fn start_generation(
         maintain_secs,
         last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
         child: std::sync::OnceLock::new(),
+        held: std::sync::atomic::AtomicUsize::new(0),
         maps: std::sync::OnceLock::new(),
         shm,
     });
@@ -823,6 +860,7 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
             );
         }
     }
+    start_readiness_prober(pchild, &rt);
     let interval = rt.gen.watchdog_interval;
     if interval == 0 {
         return;
@@ -887,6 +925,71 @@ unsafe extern "C" fn detach_child(data: *mut std::ffi::c_void) -> ffi::apr_statu
         }
         0
     })
+}
+
+/// Per child: a thread that sends readiness probes to members that are down or in restart
+/// maintenance, every probe_interval; a lease in shared memory makes only one child probe a
+/// member per interval. CPing, then the member's health_url (HTTP GET over AJP, 2xx = ready).
+fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) {
+    let gen = rt.gen.clone();
+    if gen.balancers.is_empty() {
+        return;
+    }
+    let tick = gen
+        .balancers
+        .values()
+        .map(|b| b.rolling().probe_interval_ms)
+        .min()
+        .unwrap_or(500)
+        .clamp(50, 1000);
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let spawned = std::thread::Builder::new()
+        .name("jk-readiness".into())
+        .spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(tick));
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                for b in gen.balancers.values() {
+                    for i in b.fast_probe_targets(now_ms) {
+                        let Some(name) = b.member_name(i) else {
+                            continue;
+                        };
+                        let (Some(ep), Some(w)) =
+                            (gen.endpoints.get(name), gen.workers.worker(name))
+                        else {
+                            continue;
+                        };
+                        let jk_config::WorkerKind::Ajp(aw) = &w.kind else {
+                            continue;
+                        };
+                        let wait =
+                            Duration::from_millis(u64::from(aw.ping_timeout_ms.clamp(100, 5000)));
+                        let ok = ep.probe(wait).is_ok()
+                            && b.health_url(i)
+                                .is_none_or(|path| crate::serve::health_probe(ep, aw, path));
+                        b.probe_result(i, ok);
+                    }
+                }
+            }
+        });
+    if let Ok(handle) = spawned {
+        let w = Box::new(Watchdog {
+            stop,
+            handle: Some(handle),
+        });
+        // SAFETY: the child pool lives until the child exits; the cleanup joins the thread.
+        unsafe {
+            ffi::apr_pool_cleanup_register(
+                pchild,
+                Box::into_raw(w).cast(),
+                Some(stop_watchdog),
+                Some(noop_cleanup),
+            );
+        }
+    }
 }
 
 struct Watchdog {

@@ -353,6 +353,8 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
     peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
     let mut why: Vec<String> = Vec::new();
     let mut rc: Option<c_int> = None;
+    hold_if_needed(req, rt, name, bal, &mut attempt);
+    let mut held_after_failure = false;
     while let Some(choice) = attempt.next_member() {
         if !choice.sleep_before.is_zero() {
             std::thread::sleep(choice.sleep_before);
@@ -398,12 +400,31 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
                     rc = Some(finish_err(req, rt, name, &e, &mut peer, true));
                     break;
                 }
+                why.push(format!("{}: {}", choice.name, e.message));
+                attempt.report(&choice, outcome, status);
+                // mod_jk-rs safe replay: the session's own member failed before processing
+                // the request (it is restarting): wait for it rather than lose the session.
+                if e.before_reply
+                    && choice.sticky
+                    && !held_after_failure
+                    && bal.hold_timeout().is_some()
+                {
+                    held_after_failure = true;
+                    if let Some(i) = bal.member_index(&choice.name) {
+                        if wait_until_ready(req, rt, name, bal, i) {
+                            rt.log(
+                                Level::Info,
+                                &format!("{e}; sending the request to {} again", choice.name),
+                            );
+                            attempt = bal.start(&info);
+                            continue;
+                        }
+                    }
+                }
                 rt.log(
                     Level::Info,
                     &format!("{e}; trying another member of {name}"),
                 );
-                why.push(format!("{}: {}", choice.name, e.message));
-                attempt.report(&choice, outcome, status);
             }
         }
     }
@@ -430,6 +451,131 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
         peer.discard_response();
     }
     c_int::from(status)
+}
+
+/// mod_jk-rs hold: a request whose session member is restarting or down waits for it (up to
+/// hold_timeout, at most hold_max such requests per httpd child) instead of failing over and
+/// losing the session.
+fn hold_if_needed(
+    req: Req,
+    rt: &ServerRuntime,
+    name: &str,
+    bal: &jk_lb::Balancer,
+    attempt: &mut jk_lb::Attempt<'_>,
+) {
+    let Some(i) = attempt.hold_for() else { return };
+    if !wait_until_ready(req, rt, name, bal, i) {
+        attempt.give_up_hold();
+    }
+}
+
+/// Holds the request until member `i` is ready (true) or hold_timeout/hold_max says no.
+fn wait_until_ready(
+    req: Req,
+    rt: &ServerRuntime,
+    name: &str,
+    bal: &jk_lb::Balancer,
+    i: usize,
+) -> bool {
+    use std::sync::atomic::Ordering;
+    let Some(timeout) = bal.hold_timeout() else {
+        return false;
+    };
+    let member = bal.member_name(i).unwrap_or("?").to_string();
+    let held = &rt.gen.held;
+    if held.fetch_add(1, Ordering::AcqRel) >= bal.hold_max() as usize {
+        held.fetch_sub(1, Ordering::AcqRel);
+        rt.log(
+            Level::Warn,
+            &format!("({name}) hold_max reached: not holding a request for {member}; failing over"),
+        );
+        return false;
+    }
+    let started = std::time::Instant::now();
+    // SAFETY: live connection; a client that went away stops the wait.
+    let aborted = || unsafe { (*(*req.raw()).connection).aborted } != 0;
+    while !bal.is_ready(i) && started.elapsed() < timeout && !aborted() {
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    held.fetch_sub(1, Ordering::AcqRel);
+    let waited = started.elapsed().as_millis();
+    if bal.is_ready(i) {
+        if waited > 0 {
+            rt.log(
+                Level::Info,
+                &format!("({name}) held a request {waited} ms until {member} was ready"),
+            );
+        }
+        true
+    } else {
+        rt.log(
+            Level::Warn,
+            &format!(
+                "({name}) {member} not ready after holding a request {waited} ms; failing over"
+            ),
+        );
+        false
+    }
+}
+
+/// A readiness probe of `path` (a member's health_url): an HTTP GET sent over AJP; ready when
+/// the answer is 2xx (e.g. Tomcat's HealthCheckValve).
+pub fn health_probe(ep: &Endpoint, w: &AjpWorker, path: &str) -> bool {
+    struct Sink(u16);
+    impl jk_ajp_client::Peer for Sink {
+        fn read_body(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Ok(0)
+        }
+        fn start_response(
+            &mut self,
+            status: u16,
+            _: &str,
+            _: &[(String, String)],
+        ) -> std::io::Result<()> {
+            self.0 = status;
+            Ok(())
+        }
+        fn write_body(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let fwd = jk_ajp::ForwardRequest {
+        method: "GET",
+        protocol: b"HTTP/1.1",
+        req_uri: path.as_bytes(),
+        remote_addr: b"127.0.0.1",
+        server_name: b"localhost",
+        server_port: 80,
+        headers: vec![
+            (&b"Host"[..], &b"localhost"[..]),
+            (&b"User-Agent"[..], &b"mod_jk-rs readiness probe"[..]),
+        ],
+        secret: w.secret.as_deref().map(str::as_bytes),
+        remote_port: b"0",
+        local_addr: b"127.0.0.1",
+        ..Default::default()
+    };
+    let Ok(packet) = fwd.encode(w.max_packet_size as usize) else {
+        return false;
+    };
+    let sreq = ServiceRequest {
+        packet: &packet,
+        is_head: false,
+        is_get: true,
+        reply_timeout: Some(Some(Duration::from_secs(5))),
+        fail_on_status: None,
+        flush_packets: false,
+        flush_header: false,
+        disable_reuse: false,
+    };
+    let mut sink = Sink(0);
+    match ep.service(&sreq, &mut RequestBody::new(Body::None), &mut sink) {
+        Ok(s) => (200..300).contains(&s.status),
+        Err(_) => false,
+    }
 }
 
 /// The mount rule's extensions as the balancer reads them.

@@ -268,12 +268,15 @@ fn model(req: Req, rt: &ServerRuntime) -> StatusModel {
                             last_reset_at: ms.last_reset as i64,
                             last_reset_ago: now.saturating_sub(ms.last_reset) as i64,
                             error_time: error_time(ms.first_error_time, now),
-                            in_flight: Some(ms.busy),
+                            in_flight: Some(ms.in_flight),
                             last_error: None,
-                            restarting: None,
-                            draining: None,
-                            last_sticky_time: None,
-                            recent_sessions: None,
+                            restarting: Some(ms.restarting),
+                            draining: Some(
+                                ms.activation == jk_config::Activation::Disabled || ms.restarting,
+                            ),
+                            awaiting_readiness: Some(ms.awaiting_readiness),
+                            last_sticky_time: Some(ms.last_sticky_time),
+                            recent_sessions: Some(ms.recent_sessions),
                         })
                     })
                     .collect();
@@ -485,6 +488,15 @@ impl Apply for Applier<'_> {
                 &target,
                 &before.distance.to_string(),
                 &d.to_string(),
+            );
+        }
+        if let Some(on) = c.restarting {
+            b.set_restarting(i, on)?;
+            self.log_change(
+                "restart maintenance",
+                &target,
+                if before.restarting { "on" } else { "off" },
+                if on { "on" } else { "off" },
             );
         }
         if let Some(v) = c.ajp.busy_limit {

@@ -75,11 +75,22 @@ pub struct ServiceError {
     pub recoverable: bool,
     /// What happened, for the log.
     pub message: String,
+    /// The backend provably did not process the request: it failed before any reply byte
+    /// came back (connect refused, send failed, connection reset before answering). Such a
+    /// request is safe to send again, even to the same member once it is back.
+    pub before_reply: bool,
 }
 
 impl ServiceError {
     pub(crate) fn new(kind: ErrorKind, recoverable: bool, message: impl Into<String>) -> Self {
         ServiceError {
+            before_reply: matches!(
+                kind,
+                ErrorKind::Disabled
+                    | ErrorKind::NoConnection
+                    | ErrorKind::Connect
+                    | ErrorKind::Send
+            ),
             kind,
             recoverable,
             message: message.into(),

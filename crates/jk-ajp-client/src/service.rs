@@ -428,11 +428,15 @@ impl Endpoint {
                         recoverable,
                         "Timeout with waiting reply from tomcat. Tomcat is down, stopped or network problems",
                     )),
-                    ReadError::Closed(e) => Attempt::Failed(self.err(
-                        ErrorKind::BackendClosed,
-                        recoverable,
-                        &format!("Tomcat is down or refused connection. No response has been sent to the client (yet): {e}"),
-                    )),
+                    ReadError::Closed(e) => {
+                        let mut err = self.err(
+                            ErrorKind::BackendClosed,
+                            recoverable,
+                            &format!("Tomcat is down or refused connection. No response has been sent to the client (yet): {e}"),
+                        );
+                        err.before_reply = !received_any;
+                        Attempt::Failed(err)
+                    }
                     ReadError::Framing(m) => Attempt::Failed(self.err(ErrorKind::ProtocolFraming, recoverable, &m)),
                 };
             }
@@ -586,11 +590,14 @@ impl Endpoint {
                     }
                     if let Err(e) = conn.send(&packet) {
                         self.pool.release(None);
-                        return Attempt::Failed(self.err(
+                        let mut err = self.err(
                             ErrorKind::Send,
                             !output_started && !body.streamed,
                             &format!("sending the request body failed: {e}"),
-                        ));
+                        );
+                        // The backend was already reading this request: not provably unprocessed.
+                        err.before_reply = false;
+                        return Attempt::Failed(err);
                     }
                 }
                 Reply::EndResponse { reuse } => {

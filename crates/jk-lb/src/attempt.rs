@@ -128,6 +128,12 @@ pub struct Attempt<'b> {
     is_ssl: bool,
     sleep: Duration,
     tries: u32,
+    /// hold_for returned a member: re-read the states before the next choice.
+    held: bool,
+    /// The glue stopped waiting (timeout or hold_max): no more holding.
+    hold_given_up: bool,
+    /// The session id (one of several) whose route chose the member.
+    routed_partial: Option<String>,
 }
 
 impl Balancer {
@@ -193,6 +199,9 @@ impl Balancer {
             is_ssl: req.is_ssl,
             sleep: Duration::ZERO,
             tries: 0,
+            held: false,
+            hold_given_up: false,
+            routed_partial: None,
         };
         a.refresh();
         a
@@ -216,6 +225,53 @@ impl<'b> Attempt<'b> {
         self.session.as_deref()
     }
 
+    /// Call before the first [`next_member`](Attempt::next_member): `Some(i)` when this
+    /// request should wait for member `i` instead of failing over, because hold is on
+    /// ([`crate::RollingSettings`]), nothing was tried yet, and its session route names
+    /// member `i` exactly while it is restarting, awaiting readiness or in ERROR/RECOVER/PROBE
+    /// and not [ready](Balancer::is_ready). Requests without a session route, or whose route
+    /// reaches a usable member through an earlier session id, never hold; neither does a
+    /// member stopped (also by a rule).
+    ///
+    /// The glue then waits (at most the hold timeout, and only while fewer than hold_max
+    /// requests of its process are held) until [`Balancer::is_ready`] is true and calls
+    /// `next_member` (which picks the member by its session as usual), or calls
+    /// [`give_up_hold`](Attempt::give_up_hold) and goes on with the normal failover.
+    pub fn hold_for(&mut self) -> Option<usize> {
+        let b = self.bal;
+        if !b.rolling.hold_enabled() || self.hold_given_up || self.tries > 0 || self.done {
+            return None;
+        }
+        let session = self.session.clone()?;
+        for partial in session.split(';') {
+            let Some((_, route)) = partial.split_once('.') else {
+                continue;
+            };
+            if let Some(c) = self.find_by_route(route) {
+                if self.act(c) == Activation::Stopped {
+                    continue;
+                }
+                if b.down_for_hold(c) && !b.is_ready(c) {
+                    self.held = true;
+                    return Some(c);
+                }
+                if self.usable_sticky(c) {
+                    return None;
+                }
+            } else if self.find_best_by_domain(route).is_some() {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The glue stopped holding this request (hold timeout, or hold_max reached): the next
+    /// [`next_member`](Attempt::next_member) fails over as mod_jk does.
+    pub fn give_up_hold(&mut self) {
+        self.hold_given_up = true;
+        self.held = true;
+    }
+
     /// The next member to try, or None when the plan is exhausted (then see
     /// [`final_status`](Attempt::final_status)). A try that was not reported counts as
     /// [`Outcome::Failed`] with status 503.
@@ -232,6 +288,10 @@ impl<'b> Attempt<'b> {
             self.finish(i, Outcome::Failed, 503, true);
         }
         let b = self.bal;
+        if std::mem::take(&mut self.held) {
+            // The request waited: the states it copied at the start are stale.
+            self.refresh();
+        }
         while !self.done {
             if self.attempt >= self.per_round {
                 self.round += 1;
@@ -272,11 +332,11 @@ impl<'b> Attempt<'b> {
     }
 
     fn usable(&self, i: usize) -> bool {
-        usable(self.states[i], self.act(i))
+        usable(self.states[i], self.act(i)) && !self.bal.gated(i)
     }
 
     fn usable_sticky(&self, i: usize) -> bool {
-        usable_sticky(self.states[i], self.act(i))
+        usable_sticky(self.states[i], self.act(i)) && !self.bal.gated(i)
     }
 
     fn distance(&self, i: usize) -> u64 {
@@ -290,6 +350,7 @@ impl<'b> Attempt<'b> {
     /// mod_jk `get_most_suitable_worker`.
     fn choose(&mut self) -> Option<usize> {
         self.sticky = false;
+        self.routed_partial = None;
         if self.bal.members.len() == 1 {
             let a = self.act(0);
             if !self.usable_sticky(0) {
@@ -315,6 +376,7 @@ impl<'b> Attempt<'b> {
             for partial in session.split(';') {
                 if let Some((_, route)) = partial.split_once('.') {
                     if let Some(i) = self.find_by_session_route(route) {
+                        self.routed_partial = Some(partial.to_string());
                         return Some(i);
                     }
                 }
@@ -458,13 +520,23 @@ impl<'b> Attempt<'b> {
             LbMethod::Sessions | LbMethod::Next if new_session => mult,
             _ => 0,
         };
+        // Slow start: a returning member's requests weigh more while its share ramps up.
+        let added_value = b.slow_start_charge(i, added_value);
         slot.add(Field::LbValue, added_value);
         if new_session {
             slot.add(Field::Sessions, 1);
         }
         slot.add(Field::Elected, 1);
-        if self.sticky {
+        // Drain signal: a request routed to exactly this member by its session (not a
+        // failover from the member the session names).
+        let by_session = self.sticky
+            && match &self.routed_partial {
+                Some(p) => p.split_once('.').is_some_and(|(_, r)| r == member_route),
+                None => b.members.len() == 1,
+            };
+        if let (true, Some(session)) = (by_session, &self.session) {
             slot.set(Field::LastStickyTime, b.now());
+            b.record_session(i, self.routed_partial.as_deref().unwrap_or(session));
         }
         self.pending = Some(Pending {
             index: i,
@@ -552,7 +624,7 @@ impl<'b> Attempt<'b> {
             return;
         }
         if method == LbMethod::Busyness {
-            sub(slot.atomic(Field::LbValue), slot.get(Field::LbMult));
+            sub(slot.atomic(Field::LbValue), p.added_value);
         }
         // A try that had a connection: OK unless already ERROR, then per outcome.
         if b.state(i) != MemberState::Error {
@@ -581,7 +653,7 @@ impl<'b> Attempt<'b> {
                     let bytes = bytes_read.saturating_add(bytes_written);
                     slot.add(
                         Field::LbValue,
-                        bytes.saturating_mul(slot.get(Field::LbMult)),
+                        b.slow_start_charge(i, bytes.saturating_mul(slot.get(Field::LbMult))),
                     );
                 }
                 b.set_state(i, MemberState::Ok);
@@ -716,7 +788,7 @@ impl Drop for Attempt<'_> {
             slot.busy_dec(b.child());
             b.lb.busy_dec(b.child());
             if b.method() == LbMethod::Busyness {
-                sub(slot.atomic(Field::LbValue), slot.get(Field::LbMult));
+                sub(slot.atomic(Field::LbValue), p.added_value);
             }
         }
     }

@@ -9,6 +9,7 @@ use jk_shm::{ChildIndex, Field, Region, Slot, SlotKind, StrField};
 use parking_lot::{Mutex, RwLock};
 
 use crate::fingerprint::{self, num_part, str_part, Fingerprint};
+use crate::rolling::{MemberReadiness, RollingSettings};
 use crate::state::{activation_code, activation_from_code, rating, usable, MemberState, Rating};
 use crate::Clock;
 
@@ -73,6 +74,10 @@ pub struct Balancer {
     pub(crate) session_cookie_path: String,
     maintain_secs: AtomicU64,
     endpoint_check: RwLock<Option<EndpointCheck>>,
+    /// Rolling-restart settings ([`Balancer::with_rolling`]).
+    pub(crate) rolling: RollingSettings,
+    /// Each member's readiness settings, resolved from `rolling`.
+    pub(crate) readiness: Vec<MemberReadiness>,
 }
 
 /// The lb settings that live in shared memory (editable through the status worker).
@@ -122,6 +127,18 @@ pub struct MemberSnapshot {
     /// Seconds until maintenance moves an ERROR member to RECOVER (status "RR").
     pub time_to_recover: Option<u64>,
     pub good_probes: u64,
+    /// Requests in flight across all children (the same as `busy`; drain signal).
+    pub in_flight: u64,
+    /// Unix time of the last request routed to the member by its session (0 = none).
+    pub last_sticky_time: u64,
+    /// Estimated distinct sessions routed to it in the current and previous session window.
+    pub recent_sessions: u64,
+    /// Restart maintenance ([`Balancer::set_restarting`]).
+    pub restarting: bool,
+    /// Out of rotation until enough consecutive good readiness probes arrive.
+    pub awaiting_readiness: bool,
+    /// Consecutive good probes so far (readiness; the same as `good_probes`).
+    pub ready_probes_seen: u64,
 }
 
 impl MemberSnapshot {
@@ -259,6 +276,8 @@ impl Balancer {
             session_cookie_path: lb.session_cookie_path.clone(),
             maintain_secs: AtomicU64::new(60),
             endpoint_check: RwLock::new(None),
+            rolling: RollingSettings::default(),
+            readiness: vec![MemberReadiness::default(); members.len()],
         };
         b.update_mult();
         Ok(b)
@@ -322,6 +341,9 @@ impl Balancer {
         let slot = self.slot(i);
         if slot.atomic(Field::State).swap(s.code(), Ordering::AcqRel) != s.code() {
             slot.set(Field::StateSince, self.now());
+        }
+        if s == MemberState::Error {
+            self.entered_error(i);
         }
     }
 
@@ -404,7 +426,7 @@ impl Balancer {
 
     /// The largest lb_value of all members (a recovering member starts there, so it is not
     /// flooded with the requests the others accumulated).
-    fn max_lb_value(&self) -> u64 {
+    pub(crate) fn max_lb_value(&self) -> u64 {
         self.members
             .iter()
             .map(|m| m.slot.get(Field::LbValue))
@@ -504,7 +526,8 @@ impl Balancer {
             let first = m.slot.get(Field::FirstErrorTime);
             if st == MemberState::Error {
                 let elapsed = now.saturating_sub(m.slot.get(Field::LastErrorTime));
-                if elapsed > u64::from(s.recover_time_s) {
+                // A member awaiting readiness comes back through probes, not a user request.
+                if elapsed > u64::from(s.recover_time_s) && !self.awaiting_readiness(i) {
                     self.mark_recover(i, curmax);
                     non_error += 1;
                 }
@@ -534,12 +557,16 @@ impl Balancer {
         self.set_state(i, MemberState::Recover);
     }
 
-    /// Every ERROR member → FORCE (mod_jk `force_recovery`); returns how many.
+    /// Every ERROR member → FORCE (mod_jk `force_recovery`); returns how many. Forced
+    /// members no longer await readiness (the last resort wins), unless restarting.
     pub(crate) fn force_recovery(&self) -> usize {
         let mut n = 0;
         for (i, m) in self.members.iter().enumerate() {
             if self.transition(i, MemberState::Error, MemberState::Force) {
                 m.slot.set(Field::ReplyTimeouts, 0);
+                if !self.is_restarting(i) {
+                    self.clear_not_ready(i);
+                }
                 n += 1;
             }
         }
@@ -548,14 +575,19 @@ impl Balancer {
 
     // ----- watchdog probes (beyond mod_jk) ------------------------------------------------
 
-    /// Members the watchdog should CPing: in RECOVER, or in ERROR with the last error older
-    /// than recover_time. mod_jk only recovers by sending a real user request to such a
-    /// member; with probes, a good CPong brings it back without risking a request.
+    /// Members the watchdog should CPing (slow path, once per maintenance): in RECOVER, or
+    /// in ERROR with the last error older than recover_time, or awaiting readiness and not
+    /// restarting. mod_jk only recovers by sending a real user request to such a member;
+    /// with probes, a good CPong brings it back without risking a request. Members that are
+    /// restarting or await readiness are probed faster through
+    /// [`Balancer::fast_probe_targets`].
     pub fn members_to_probe(&self) -> Vec<usize> {
         let now = self.now();
         let recover = u64::from(self.settings().recover_time_s);
         (0..self.members.len())
             .filter(|&i| match self.state(i) {
+                _ if self.is_restarting(i) => false,
+                _ if self.awaiting_readiness(i) => true,
                 MemberState::Recover => true,
                 MemberState::Error => {
                     now.saturating_sub(self.slot(i).get(Field::LastErrorTime)) > recover
@@ -569,10 +601,17 @@ impl Balancer {
     /// cleared, lb_value raised to the current maximum so the member is not flooded); bad ⇒ it
     /// stays (or goes back to) ERROR with a fresh last error time. A member that meanwhile
     /// became usable through a real request is left alone.
+    ///
+    /// A member that is restarting or awaits readiness (see [`crate::rolling`]) instead
+    /// counts consecutive good probes (a bad one resets the count) and returns at the
+    /// `ready_probes`-th one, unless it is still restarting.
     pub fn probe_result(&self, i: usize, ok: bool) {
         let Some(m) = self.members.get(i) else {
             return;
         };
+        if self.readiness_probe(i, ok) {
+            return;
+        }
         let st = self.state(i);
         let in_error = matches!(
             st,
@@ -588,6 +627,7 @@ impl Balancer {
                 m.slot.set(Field::FirstErrorTime, 0);
                 m.slot.set(Field::LastErrorTime, 0);
                 self.set_state(i, MemberState::Ok);
+                m.slot.set(Field::ReturnedAt, self.now());
             }
         } else {
             m.slot.set(Field::GoodProbes, 0);
@@ -782,17 +822,24 @@ impl Balancer {
             }
             slot.set(Field::LastReset, now);
             self.set_state(i, MemberState::Idle);
+            if !self.is_restarting(i) {
+                self.clear_not_ready(i);
+            }
         }
         self.bump();
         Ok(())
     }
 
     /// `cmd=recover`: an ERROR member goes to RECOVER now (lb_value := current maximum,
-    /// except with Busyness). Returns whether it was in ERROR.
+    /// except with Busyness) and no longer awaits readiness probes (unless restarting).
+    /// Returns whether it was in ERROR.
     pub fn recover(&self, i: usize) -> Result<bool, String> {
         self.check(i)?;
         if self.state(i) != MemberState::Error {
             return Ok(false);
+        }
+        if !self.is_restarting(i) {
+            self.clear_not_ready(i);
         }
         self.mark_recover(i, self.max_lb_value());
         self.bump();
@@ -806,10 +853,11 @@ impl Balancer {
         let m = self.members.get(i)?;
         let g = |f| m.slot.get(f);
         let state = self.state(i);
-        let time_to_recover = (state == MemberState::Error).then(|| {
-            let elapsed = self.now().saturating_sub(g(Field::LastErrorTime));
-            u64::from(self.settings().recover_time_s).saturating_sub(elapsed)
-        });
+        let time_to_recover =
+            (state == MemberState::Error && !self.awaiting_readiness(i)).then(|| {
+                let elapsed = self.now().saturating_sub(g(Field::LastErrorTime));
+                u64::from(self.settings().recover_time_s).saturating_sub(elapsed)
+            });
         Some(MemberSnapshot {
             index: i,
             name: m.name.clone(),
@@ -838,6 +886,12 @@ impl Balancer {
             last_reset: g(Field::LastReset),
             time_to_recover,
             good_probes: g(Field::GoodProbes),
+            in_flight: m.slot.busy(),
+            last_sticky_time: g(Field::LastStickyTime),
+            recent_sessions: self.recent_sessions(i),
+            restarting: self.is_restarting(i),
+            awaiting_readiness: self.awaiting_readiness(i),
+            ready_probes_seen: g(Field::GoodProbes),
         })
     }
 

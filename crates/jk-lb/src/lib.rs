@@ -6,12 +6,21 @@
 //! * [`Balancer`]: the shared state of one lb in a [`jk_shm::Region`] (so every httpd child
 //!   sees the same states, load values and counters), the graceful-restart merge, global
 //!   maintenance, watchdog probes and the runtime edits of the status worker.
+//! * [`rolling`]: rolling restarts (beyond mod_jk): restart maintenance
+//!   ([`Balancer::set_restarting`]), readiness probes ([`Balancer::fast_probe_targets`],
+//!   [`Balancer::probe_result`]), slow start, holding sticky requests for a member that is
+//!   coming back ([`Attempt::hold_for`]) and the drain signal ([`Balancer::idle`]), set up with
+//!   [`Balancer::with_rolling`].
 //! * [`Attempt`]: the per-request failover plan of §5.3/§5.6 as an iterator: the glue takes the
 //!   next member, forwards the request, and [reports](Attempt::report) the outcome, which
 //!   applies the state transitions of §5.5. Failover is "take the next one".
 //!
 //! ```text
 //! let mut attempt = balancer.start(&RequestInfo { uri, cookies, ..Default::default() });
+//! if let Some(i) = attempt.hold_for() {
+//!     // wait (≤ hold timeout, ≤ hold_max held in this child) until balancer.is_ready(i),
+//!     // else attempt.give_up_hold()
+//! }
 //! while let Some(choice) = attempt.next_member() {
 //!     sleep(choice.sleep_before);
 //!     let (outcome, status) = forward_to(&choice);
@@ -34,6 +43,16 @@
 //!  no free connection / busy_limit ──► BUSY ── a connection is free again ──► OK
 //! ```
 //!
+//! Beyond these states, two flags take a member out of rotation (see [`rolling`]):
+//!
+//! ```text
+//!  any ── set_restarting(true) ──► restarting + awaiting readiness
+//!  restarting ── set_restarting(false) ──► awaiting readiness (good-probe count from 0)
+//!  ERROR (hold on) ──► awaiting readiness       (maintenance no longer makes it RECOVER)
+//!  awaiting readiness ── ready_probes consecutive good probes ──► back (OK, slow start)
+//!  awaiting readiness ── cmd=recover, cmd=reset, forced recovery ──► cleared
+//! ```
+//!
 //! # Shared-memory fields used
 //!
 //! lb slot ([`jk_shm::SlotKind::Lb`], parent `""`): the runtime settings `Retries`,
@@ -47,8 +66,10 @@
 //! strings, `FirstErrorTime`, `LastErrorTime`, `Elected` (requests sent, mod_jk's `used`),
 //! `Sessions`, `Errors`, `ClientErrors`, `ReplyTimeouts`, `Read`, `Transferred`, `MaxBusy`,
 //! per-child busy counters, `LastReset`, `GoodProbes`, `LastStickyTime`, `ConfigHash`,
-//! `ConfiguredActivation`, `ConfiguredLbFactor`, `ConfiguredDistance`, and `Reserved0` =
-//! `Elected` at the previous maintenance (mod_jk's `elected_snapshot`).
+//! `ConfiguredActivation`, `ConfiguredLbFactor`, `ConfiguredDistance`, `Reserved0` =
+//! `Elected` at the previous maintenance (mod_jk's `elected_snapshot`), and for rolling
+//! restarts `Flags`, `ProbeLease`, `ReturnedAt`, `SessionWindow`, `SessionBits` (see
+//! [`rolling`]).
 #![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,12 +77,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 mod attempt;
 mod balancer;
 mod fingerprint;
+pub mod rolling;
 pub mod session;
 pub mod state;
 
 pub use attempt::{Attempt, Choice, Outcome, RequestInfo, RuleExtensions};
 pub use balancer::{Balancer, LbSettings, LbSnapshot, MemberSnapshot, NOTE_KEYS};
 pub use jk_config::{Activation, LbLock, LbMethod};
+pub use rolling::{MemberReadiness, RollingSettings};
 pub use session::{env_flag, session_ids};
 pub use state::{
     activation_code, activation_from_code, rating, MemberState, Rating, DEFAULT_BAD, DEFAULT_GOOD,

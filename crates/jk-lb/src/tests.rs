@@ -1217,3 +1217,7 @@ fn balancer_is_shared_between_threads() {
     assert_eq!(a + b, 1000);
     assert!(a.abs_diff(b) <= 20, "{a} {b}");
 }
+
+// ----- rolling restarts -------------------------------------------------------------------
+
+mod rolling;

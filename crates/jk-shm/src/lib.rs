@@ -91,7 +91,7 @@ pub enum Field {
     LastReset = 60,
     /// Fingerprint of the configured values this slot was last set from (graceful merge).
     ConfigHash = 61,
-    /// Member flags (restarting, probing, …) for later milestones.
+    /// Member flags (bits owned by the load balancer: restarting, awaiting readiness).
     Flags = 62,
     /// Time the current state was entered.
     StateSince = 63,
@@ -115,7 +115,24 @@ pub enum Field {
     LastStickyTime = 77,
     /// Free for later use.
     Reserved0 = 78,
+    /// Recent distinct sessions: two bitmaps of [`SESSION_BITMAP_WORDS`] words each, this
+    /// word and the following ones (offsets 79..=110); read them with [`Slot::atomics`].
+    SessionBits = 79,
+    /// Number (+1, 0 = never) of the session window the current bitmap belongs to.
+    SessionWindow = 111,
+    /// Readiness-probe lease: time in ms of the last claimed probe (compare-and-swap).
+    ProbeLease = 112,
+    /// Unix time a member last returned to rotation (slow start).
+    ReturnedAt = 113,
 }
+
+/// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
+pub const SESSION_BITMAP_WORDS: usize = 16;
+
+const _: () = assert!(
+    Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
+);
+const _: () = assert!((Field::ReturnedAt as usize) < FIXED_WORDS);
 
 /// Word offsets of the string fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -385,6 +402,14 @@ impl<'a> Slot<'a> {
         &self.words[f as usize]
     }
 
+    /// `len` consecutive words starting at `f` (multi-word fields such as
+    /// [`Field::SessionBits`]); cut at the end of the fixed fields.
+    pub fn atomics(&self, f: Field, len: usize) -> &'a [AtomicU64] {
+        let start = f as usize;
+        let end = start.saturating_add(len).min(FIXED_WORDS);
+        &self.words[start..end]
+    }
+
     pub fn get(&self, f: Field) -> u64 {
         self.atomic(f).load(Ordering::Acquire)
     }
@@ -587,6 +612,24 @@ mod tests {
         r.detach_child(b);
         assert!(r.children().is_empty());
         assert_eq!(r.attach_child(300), Some(ChildIndex(0)));
+    }
+
+    #[test]
+    fn multi_word_fields_stay_inside_the_fixed_words() {
+        let m = mem(2, 1);
+        let r = Region::open(&m, 2, 1).unwrap();
+        let (s, _) = r.find_or_alloc(SlotKind::Member, "m", "lb").unwrap();
+        let bits = s.atomics(Field::SessionBits, 2 * SESSION_BITMAP_WORDS);
+        assert_eq!(bits.len(), 32);
+        for w in bits {
+            w.store(u64::MAX, Ordering::Relaxed);
+        }
+        assert_eq!(s.get(Field::Reserved0), 0);
+        assert_eq!(s.get(Field::SessionWindow), 0);
+        assert_eq!(s.atomics(Field::ReturnedAt, 100).len(), FIXED_WORDS - 113);
+        let c = r.attach_child(1).unwrap();
+        s.busy_inc(c);
+        assert_eq!(s.busy(), 1, "busy counters untouched");
     }
 
     #[test]

@@ -337,6 +337,8 @@ pub struct MemberView {
     pub last_error: Option<String>,
     /// Extra (JSON/page): the backend is restarting.
     pub restarting: Option<bool>,
+    /// mod_jk-rs readiness: the member is kept out until its readiness probes pass.
+    pub awaiting_readiness: Option<bool>,
     /// mod_jk-rs drain signal: unix time of the last request routed by session.
     pub last_sticky_time: Option<u64>,
     /// mod_jk-rs drain signal: distinct sessions seen in the recent window (estimate).

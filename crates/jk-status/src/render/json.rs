@@ -177,6 +177,7 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                 mobj.opt_str("last_error", m.last_error.as_deref());
                 mobj.opt_bool("restarting", m.restarting);
                 mobj.opt_bool("draining", m.draining);
+                mobj.opt_bool("awaiting_readiness", m.awaiting_readiness);
                 mobj.opt_num("last_sticky_time", m.last_sticky_time);
                 mobj.opt_num("recent_sessions", m.recent_sessions);
                 mobj.end();

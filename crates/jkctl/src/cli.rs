@@ -1,0 +1,360 @@
+//! The command line.
+
+use crate::client::{Api, HttpApi};
+use crate::lookup;
+use crate::ops::{self, Activation, DrainOpts, RestartOpts, RollOpts};
+use crate::table;
+use crate::Error;
+use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a step failed (update refused, timeout, command failed, verification failed,
+     roll refused)
+  2  usage error (bad arguments, unknown or ambiguous member or balancer)
+  3  the status URL could not be reached or did not answer as a status worker";
+
+/// Command-line tool for the mod_jk-rs status worker (jkstatus).
+///
+/// Reads the status worker's JSON (`?cmd=list&mime=json`) and changes members with
+/// `?cmd=update&w=<balancer>&sw=<member>&vwa=A|D|S` or `&vwm=R|0` (restart maintenance).
+#[derive(Debug, Parser)]
+#[command(name = "jkctl", version, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// Status worker URL, e.g. http://127.0.0.1/jkmanager/
+    #[arg(
+        long,
+        env = "JKCTL_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+
+    /// Timeout of each HTTP request to the status worker, seconds
+    #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub timeout_per_request: Duration,
+
+    /// How often to poll the status while waiting, seconds
+    #[arg(long, global = true, value_name = "SECS", default_value = "1", value_parser = parse_secs)]
+    pub poll_interval: Duration,
+
+    /// What to do
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// A member, optionally qualified by its balancer.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// Member (worker) name, e.g. tomcat1
+    pub member: String,
+    /// Balancer of the member; may be omitted when the member name is unique
+    #[arg(long, short = 'b', value_name = "NAME")]
+    pub balancer: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Show every balancer member: activation, state, in-flight requests, errors, recent
+    /// sessions, last sticky request, restart maintenance
+    Status {
+        /// Only this balancer
+        #[arg(long, short = 'b', value_name = "NAME")]
+        balancer: Option<String>,
+    },
+    /// Activate a member (ACT, vwa=A)
+    Activate(Target),
+    /// Disable a member (DIS, vwa=D): no new sessions, sticky requests still served
+    Disable(Target),
+    /// Stop a member (STP, vwa=S): no requests at all
+    Stop(Target),
+    /// Set (vwm=R) or clear (vwm=0) restart maintenance of a member
+    ///
+    /// While restarting, a member gets no new requests and its sticky requests are held;
+    /// after --clear it returns only once its readiness probes pass. `restart` sets and
+    /// clears this itself; use this command to clear it by hand after a failed restart.
+    Maintenance {
+        #[command(flatten)]
+        target: Target,
+        /// Clear restart maintenance (vwm=0) instead of setting it
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Wait until a member is idle: nothing in flight, no sticky request for --quiet seconds
+    ///
+    /// Idle means: in_flight (or busy, when in_flight is not reported) is 0 AND the last
+    /// sticky request (last_sticky_time) is at least --quiet seconds ago (a status worker
+    /// that does not report it cannot hold the drain up). Without --wait, checks once and
+    /// exits 0 if idle, 1 if not.
+    Drain {
+        #[command(flatten)]
+        target: Target,
+        /// Poll until idle (up to --timeout)
+        #[arg(long)]
+        wait: bool,
+        /// Seconds without a sticky request that count as quiet
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        quiet: u64,
+        /// Give up (exit 1) after this many seconds
+        #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs)]
+        timeout: Duration,
+        /// Disable the member (vwa=D) first
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Restart one member's backend with a shell command, without failing a request
+    ///
+    /// Steps, one progress line each:
+    ///   1. mark restart maintenance (vwm=R): no new requests, sticky requests held;
+    ///   2. wait until no request is in flight (in_flight, else busy, is 0; --drain-timeout);
+    ///   3. run --cmd with `sh -c` ({member} and {balancer} are replaced, shell-quoted if
+    ///      needed; JKCTL_MEMBER and JKCTL_BALANCER are set); its output is printed
+    ///      prefixed with [member]. The command should return once the backend has been
+    ///      restarted (as `systemctl restart` does);
+    ///   4. clear restart maintenance (vwm=0): the module readmits the member only after
+    ///      its readiness probes pass;
+    ///   5. wait until the member is ready: state OK or OK/IDLE, not restarting, not
+    ///      awaiting readiness (--ready-timeout);
+    ///   6. activate (vwa=A) if it is not ACT, and verify: ACT, state not ERR, not gated.
+    ///
+    /// On failure jkctl exits 1 and says which step failed. What it leaves behind:
+    ///   - step 1 failed: nothing was changed;
+    ///   - step 2 timed out: the backend was not touched, so maintenance is cleared again
+    ///     and the member is as before;
+    ///   - step 3 (command) failed: the backend may be half down, so the member STAYS in
+    ///     restart maintenance (no new requests) until an operator looked: fix it, then
+    ///     `jkctl maintenance MEMBER --clear` (it returns through readiness) or run
+    ///     `restart` again;
+    ///   - step 5 timed out: maintenance is already cleared; the module keeps the member
+    ///     out of rotation until its readiness probes pass;
+    ///   - step 4 or 6 failed: see the message; the member may need a look.
+    #[command(verbatim_doc_comment)]
+    Restart {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        restart: RestartArgs,
+    },
+    /// Restart every member of a balancer, one at a time, in order
+    ///
+    /// Each member goes through the steps of `restart`; the roll stops at the first failure
+    /// (exit 1), leaving that member as `restart` describes and the later ones untouched.
+    /// It refuses to start when fewer than 2 members are usable (ACT and OK, OK/IDLE or
+    /// OK/BUSY, not restarting, not awaiting readiness), and refuses each member when no other member is usable at
+    /// that moment, so that the roll cannot take the whole site down; --force overrides
+    /// both. Stopped (STP) members are skipped unless --include-stopped.
+    Roll {
+        /// The balancer to roll
+        #[arg(long, short = 'b', value_name = "NAME")]
+        balancer: String,
+        #[command(flatten)]
+        restart: RestartArgs,
+        /// Seconds to wait between two members
+        #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs)]
+        pause: Duration,
+        /// Roll even when fewer than 2 members are usable
+        #[arg(long)]
+        force: bool,
+        /// Also restart stopped (STP) members (they end up ACT)
+        #[arg(long)]
+        include_stopped: bool,
+    },
+}
+
+/// Options shared by `restart` and `roll`.
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Shell command that restarts the backend; {member} is replaced by the member name
+    #[arg(long, value_name = "SHELL COMMAND")]
+    pub cmd: String,
+    /// Seconds to wait for the backend to be ready after the command
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs)]
+    pub ready_timeout: Duration,
+    /// Seconds to wait for in-flight requests to finish before the command
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs)]
+    pub drain_timeout: Duration,
+}
+
+/// Parses seconds (`10`, `0.5`).
+pub fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('s')
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+        return Err(format!("{s:?} is not a number of seconds ≥ 0"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn restart_opts(a: &RestartArgs, interval: Duration) -> Result<RestartOpts, Error> {
+    if a.cmd.trim().is_empty() {
+        return Err(Error::Usage("--cmd is empty".into()));
+    }
+    Ok(RestartOpts {
+        cmd: a.cmd.clone(),
+        drain_timeout: a.drain_timeout,
+        ready_timeout: a.ready_timeout,
+        interval,
+    })
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let url = cli.url.as_deref().map(str::trim).unwrap_or("");
+    if url.is_empty() {
+        return Err(Error::Usage(
+            "no status worker URL: give --url URL or set JKCTL_URL".into(),
+        ));
+    }
+    let api = HttpApi::new(url, cli.timeout_per_request)?;
+    run_with(&api, &cli)
+}
+
+/// Resolves `t` to (balancer, member) with one status read.
+fn resolve(api: &dyn Api, t: &Target) -> Result<(String, String), Error> {
+    let doc = api.fetch()?;
+    let (lb, m) = lookup::find_member(&doc, &t.member, t.balancer.as_deref())?;
+    Ok((lb.to_string(), m.name.clone()))
+}
+
+fn activation(api: &dyn Api, t: &Target, a: Activation) -> Result<(), Error> {
+    let (lb, m) = resolve(api, t)?;
+    ops::set_activation(api, &lb, &m, a)?;
+    println!("{lb}/{m}: {}", a.text());
+    Ok(())
+}
+
+/// Runs `cli` against any [`Api`].
+pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
+    let interval = cli.poll_interval.max(Duration::from_millis(10));
+    match &cli.command {
+        Cmd::Status { balancer } => {
+            let doc = api.fetch()?;
+            if let Some(b) = balancer {
+                lookup::find_balancer(&doc, b)?;
+            }
+            print!("{}", table::render(&doc, balancer.as_deref()));
+            Ok(())
+        }
+        Cmd::Activate(t) => activation(api, t, Activation::Active),
+        Cmd::Disable(t) => activation(api, t, Activation::Disabled),
+        Cmd::Stop(t) => activation(api, t, Activation::Stopped),
+        Cmd::Maintenance { target, clear } => {
+            let (lb, m) = resolve(api, target)?;
+            ops::set_maintenance(api, &lb, &m, !clear)?;
+            println!(
+                "{lb}/{m}: restart maintenance {}",
+                if *clear { "cleared" } else { "set" }
+            );
+            Ok(())
+        }
+        Cmd::Drain {
+            target,
+            wait,
+            quiet,
+            timeout,
+            disable,
+        } => {
+            let (lb, m) = resolve(api, target)?;
+            let o = DrainOpts {
+                disable: *disable,
+                wait: *wait,
+                quiet: *quiet,
+                timeout: *timeout,
+                interval,
+            };
+            ops::drain(api, &lb, &m, &o)
+        }
+        Cmd::Restart { target, restart } => {
+            let o = restart_opts(restart, interval)?;
+            let (lb, m) = resolve(api, target)?;
+            ops::restart(api, &lb, &m, &o)?;
+            println!("restart {m}: done");
+            Ok(())
+        }
+        Cmd::Roll {
+            balancer,
+            restart,
+            pause,
+            force,
+            include_stopped,
+        } => {
+            let o = RollOpts {
+                restart: restart_opts(restart, interval)?,
+                pause: *pause,
+                force: *force,
+                include_stopped: *include_stopped,
+            };
+            ops::roll(api, balancer, &o)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_seconds() {
+        assert_eq!(parse_secs("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_secs("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_secs("3s"), Ok(Duration::from_secs(3)));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("soon").is_err());
+        assert!(parse_secs("inf").is_err());
+    }
+
+    #[test]
+    fn parses_a_roll() {
+        let cli = Cli::try_parse_from([
+            "jkctl",
+            "--url",
+            "http://h/jk/",
+            "roll",
+            "-b",
+            "lb",
+            "--cmd",
+            "x {member}",
+            "--pause",
+            "2",
+        ])
+        .expect("parse");
+        match cli.command {
+            Cmd::Roll {
+                balancer,
+                restart,
+                pause,
+                force,
+                ..
+            } => {
+                assert_eq!(balancer, "lb");
+                assert_eq!(restart.cmd, "x {member}");
+                assert_eq!(restart.ready_timeout, Duration::from_secs(300));
+                assert_eq!(pause, Duration::from_secs(2));
+                assert!(!force);
+            }
+            c => panic!("{c:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_url_is_a_usage_error() {
+        let cli = Cli::try_parse_from(["jkctl", "status"]).expect("parse");
+        if cli.url.is_none() {
+            let e = run(cli).expect_err("no url");
+            assert_eq!(e.exit_code(), 2);
+        }
+    }
+}

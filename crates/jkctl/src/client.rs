@@ -1,0 +1,157 @@
+//! Talking to the status worker over HTTP.
+
+use crate::doc::StatusDoc;
+use crate::Error;
+use std::time::Duration;
+
+/// What jkctl needs from a status worker (a trait so that procedures can be tested).
+pub trait Api {
+    /// `cmd=list&mime=json`.
+    fn fetch(&self) -> Result<StatusDoc, Error>;
+    /// `cmd=update&from=list&w=<lb>&sw=<member>&<params>&mime=txt`, checking the result line.
+    fn update(&self, lb: &str, member: &str, params: &[(&str, &str)]) -> Result<(), Error>;
+}
+
+/// The status worker at a URL.
+pub struct HttpApi {
+    agent: ureq::Agent,
+    url: String,
+}
+
+impl HttpApi {
+    /// A client for `url` (e.g. `http://127.0.0.1/jkmanager/`) with a per-request timeout.
+    pub fn new(url: &str, timeout: Duration) -> Result<HttpApi, Error> {
+        let lower = url.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            return Err(Error::Usage(format!(
+                "--url must be an http:// or https:// URL, not {url:?}"
+            )));
+        }
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(true)
+            .user_agent(concat!("jkctl/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(HttpApi {
+            agent: ureq::Agent::new_with_config(config),
+            url: url.to_string(),
+        })
+    }
+
+    fn get(&self, params: &[(&str, &str)]) -> Result<String, Error> {
+        let mut req = self.agent.get(&self.url);
+        for (k, v) in params {
+            req = req.query(*k, *v);
+        }
+        let unreachable = |e: ureq::Error| Error::Unreachable(describe(&self.url, &e));
+        let mut resp = req.call().map_err(unreachable)?;
+        resp.body_mut().read_to_string().map_err(unreachable)
+    }
+}
+
+fn describe(url: &str, e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::StatusCode(code) => {
+            format!("status URL {url} answered HTTP {code} (is it the status worker's URL?)")
+        }
+        ureq::Error::Timeout(_) => format!("status URL {url} timed out"),
+        e => format!("status URL {url} unreachable: {e}"),
+    }
+}
+
+impl Api for HttpApi {
+    fn fetch(&self) -> Result<StatusDoc, Error> {
+        let body = self.get(&[("cmd", "list"), ("mime", "json")])?;
+        let doc = StatusDoc::parse(&body)
+            .map_err(|e| Error::Unreachable(format!("status URL {}: {e}", self.url)))?;
+        if let Some(r) = &doc.result {
+            if r.kind.as_deref() == Some("ERROR") {
+                return Err(Error::Failed(format!(
+                    "status worker: {}",
+                    r.message.as_deref().unwrap_or("error")
+                )));
+            }
+        }
+        Ok(doc)
+    }
+
+    fn update(&self, lb: &str, member: &str, params: &[(&str, &str)]) -> Result<(), Error> {
+        let mut all = vec![
+            ("cmd", "update"),
+            ("from", "list"),
+            ("w", lb),
+            ("sw", member),
+        ];
+        all.extend_from_slice(params);
+        all.push(("mime", "txt"));
+        let body = self.get(&all)?;
+        parse_result(&body)
+    }
+}
+
+/// Checks the `Result: type=OK message="…"` line of a `mime=txt` answer.
+pub fn parse_result(body: &str) -> Result<(), Error> {
+    let Some(line) = body.lines().rev().find(|l| l.starts_with("Result:")) else {
+        return Err(Error::Failed(format!(
+            "the status worker's answer has no Result line: {:?}",
+            body.chars().take(200).collect::<String>()
+        )));
+    };
+    let kind = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("type="))
+        .unwrap_or("");
+    let message = line
+        .split_once("message=")
+        .map(|(_, m)| m.trim().trim_matches('"'))
+        .unwrap_or("");
+    if kind == "OK" {
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "the status worker refused: {}",
+            if message.is_empty() { line } else { message }
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_line() {
+        assert!(parse_result("Result: type=OK message=\"Action finished\"\n").is_ok());
+        assert!(
+            parse_result("Server: name=x\nResult: type=OK message=\"Action finished\"").is_ok()
+        );
+        let e = parse_result("Result: type=ERROR message=\"could not find sub worker\"\n")
+            .expect_err("error");
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.message().ends_with("could not find sub worker"), "{e}");
+        let e = parse_result("<html>hello</html>").expect_err("no result");
+        assert!(e.message().contains("no Result line"), "{e}");
+    }
+
+    #[test]
+    fn rejects_non_http_urls() {
+        let e = HttpApi::new("127.0.0.1/jkmanager", Duration::from_secs(1))
+            .err()
+            .expect("usage");
+        assert_eq!(e.exit_code(), 2);
+        assert!(HttpApi::new("HTTP://127.0.0.1/jkmanager/", Duration::from_secs(1)).is_ok());
+    }
+
+    #[test]
+    fn unreachable_is_exit_3() {
+        // A loopback port that was free a moment ago: nothing listens there now.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let url = format!("http://127.0.0.1:{port}/jkmanager/");
+        let api = HttpApi::new(&url, Duration::from_secs(2)).expect("client");
+        let e = api.fetch().expect_err("unreachable");
+        assert_eq!(e.exit_code(), 3, "{e}");
+    }
+}

@@ -1,0 +1,19 @@
+//! `jkctl`: the command-line tool of mod_jk-rs. It talks to the status worker
+//! (`/jkmanager/`) over HTTP: reads `mime=json`, changes members with `cmd=update`
+//! (`mime=txt` answers), and builds drain, restart and rolling-restart procedures on top.
+//!
+//! The binary is a thin shell around [`cli::run`]; the pieces that decide things
+//! (document parsing, member lookup, drain/ready criteria, command templating, the table)
+//! are plain functions tested without a server.
+
+pub mod cli;
+pub mod client;
+pub mod criteria;
+pub mod doc;
+pub mod error;
+pub mod lookup;
+pub mod ops;
+pub mod table;
+pub mod template;
+
+pub use error::Error;

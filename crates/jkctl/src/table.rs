@@ -1,0 +1,122 @@
+//! The `jkctl status` table.
+
+use crate::doc::{Member, StatusDoc, Sticky};
+
+/// Column headers.
+pub const HEADERS: [&str; 9] = [
+    "BALANCER",
+    "MEMBER",
+    "ACTIVATION",
+    "STATE",
+    "IN-FLIGHT",
+    "ERRORS",
+    "SESSIONS",
+    "LAST-STICKY",
+    "RESTARTING",
+];
+
+fn num(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".into(), |n| n.to_string())
+}
+
+/// The cells of one member's row (`-` for what the status worker does not report).
+pub fn row(lb: &str, m: &Member, now: u64) -> [String; 9] {
+    [
+        lb.to_string(),
+        m.name.clone(),
+        m.activation.clone().unwrap_or_else(|| "-".into()),
+        m.state.clone().unwrap_or_else(|| "-".into()),
+        num(m.in_flight_or_busy()),
+        num(m.errors),
+        num(m.recent_sessions),
+        match m.last_sticky(now) {
+            Sticky::Unknown => "-".into(),
+            Sticky::Never => "never".into(),
+            Sticky::Ago(s) => format!("{s}s ago"),
+        },
+        match (m.restarting, m.awaiting_readiness) {
+            (Some(true), _) => "yes".into(),
+            (_, Some(true)) => "not-ready".into(),
+            (Some(false), _) => "no".into(),
+            (None, _) => "-".into(),
+        },
+    ]
+}
+
+/// Renders the table of every member (of balancer `only`, when given). Columns are
+/// separated by two spaces; numbers are right-aligned.
+pub fn render(doc: &StatusDoc, only: Option<&str>) -> String {
+    let now = doc.now_unix();
+    let rows: Vec<[String; 9]> = doc
+        .balancers
+        .iter()
+        .filter(|b| only.is_none_or(|o| o == b.name))
+        .flat_map(|b| b.members.iter().map(move |m| row(&b.name, m, now)))
+        .collect();
+    let mut width = HEADERS.map(str::len);
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let right = |i: usize| (4..=7).contains(&i);
+    let mut out = String::new();
+    let header = HEADERS.map(String::from);
+    for r in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = width[i].saturating_sub(c.chars().count());
+            if right(i) {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                line.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_aligned_rows_with_dashes_for_missing_fields() {
+        let d = StatusDoc::parse(
+            r#"{"time":{"unix":1000},"balancers":[
+              {"name":"loadbalancer","members":[
+                {"name":"tomcat1","activation":"ACT","state":"OK/IDLE","in_flight":12,"errors":0,
+                 "recent_sessions":4,"last_sticky_time":997,"restarting":false},
+                {"name":"t2","activation":"DIS","state":"ERR","busy":1,"errors":1234}]},
+              {"name":"other","members":[{"name":"x","last_sticky_time":0,"restarting":true},
+                {"name":"y","restarting":false,"awaiting_readiness":true}]}]}"#,
+        )
+        .expect("doc");
+        let t = render(&d, None);
+        let want = "\
+BALANCER      MEMBER   ACTIVATION  STATE    IN-FLIGHT  ERRORS  SESSIONS  LAST-STICKY  RESTARTING
+loadbalancer  tomcat1  ACT         OK/IDLE         12       0         4       3s ago  no
+loadbalancer  t2       DIS         ERR              1    1234         -            -  -
+other         x        -           -                -       -         -        never  yes
+other         y        -           -                -       -         -            -  not-ready
+";
+        assert_eq!(t, want, "\n{t}");
+        let only = render(&d, Some("other"));
+        assert_eq!(only.lines().count(), 3);
+        assert!(only.lines().nth(1).is_some_and(|l| l.starts_with("other ")));
+    }
+
+    #[test]
+    fn empty_document_has_only_the_header() {
+        let t = render(&StatusDoc::default(), None);
+        assert_eq!(t.lines().count(), 1);
+        assert!(t.starts_with("BALANCER  MEMBER"));
+    }
+}

@@ -1,0 +1,198 @@
+#![allow(clippy::unwrap_used)]
+//! Rolling restarts (mod_jk-rs beyond mod_jk) in the real httpd, in front of recording AJP
+//! servers: restart maintenance through the status worker, requests held for their session's
+//! member while it restarts, readiness before traffic, and the drain signal.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
+use support::*;
+
+fn server(name: &str, addr: &str) -> TestServer {
+    TestServer::start(
+        addr,
+        Behaviour::Respond(AjpResponse::text(200, "OK", &format!("member={name}\n"))),
+    )
+    .unwrap()
+}
+
+struct Cluster {
+    servers: Vec<Option<TestServer>>,
+    addrs: Vec<String>,
+    h: Httpd,
+}
+
+fn cluster(tag: &str, lb_extra: &str) -> Cluster {
+    let servers = vec![server("t1", "127.0.0.1:0"), server("t2", "127.0.0.1:0")];
+    let addrs: Vec<String> = servers.iter().map(|s| s.addr().to_string()).collect();
+    let mut props =
+        String::from("worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n");
+    for (n, s) in ["t1", "t2"].iter().zip(&servers) {
+        props.push_str(&format!(
+            "worker.{n}.host=127.0.0.1\nworker.{n}.port={}\nworker.lb.balance_workers={n}\n",
+            s.port()
+        ));
+    }
+    props.push_str(lb_extra);
+    let dir = TestDir::new(tag);
+    let wp = dir.write("workers.properties", &props);
+    let body = format!(
+        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /app/* lb\nJkMount /jk/* jkstatus\n",
+        wp.display()
+    );
+    let h = Httpd::try_start(dir, Mpm::Event, &body).unwrap_or_else(|e| panic!("{e}"));
+    Cluster {
+        servers: servers.into_iter().map(Some).collect(),
+        addrs,
+        h,
+    }
+}
+
+fn member(r: &Response) -> String {
+    r.text()
+        .trim()
+        .strip_prefix("member=")
+        .unwrap_or("?")
+        .to_string()
+}
+
+fn json_member(h: &Httpd, name: &str) -> String {
+    let j = h.get("/jk/?mime=json").text();
+    let at = j
+        .find(&format!("\"name\":\"{name}\""))
+        .unwrap_or_else(|| panic!("{j}"));
+    j[at..].split('}').next().unwrap().to_string()
+}
+
+const HOLD: &str = "worker.lb.hold_timeout=8000\nworker.lb.probe_interval=100\nworker.t1.ready_probes=2\nworker.t2.ready_probes=2\n";
+
+#[test]
+fn restart_maintenance_holds_sticky_requests_until_the_member_is_ready() {
+    let c = cluster("roll-maint", HOLD);
+    let h = &c.h;
+    let sticky = [("Cookie", "JSESSIONID=abc.t1")];
+    assert_eq!(member(&h.request("GET", "/app/a", &sticky)), "t1");
+
+    // Restart maintenance on t1: new sessions go to t2, sticky requests for t1 wait.
+    let r = h.get("/jk/?cmd=update&w=lb&sw=t1&vwm=R&mime=txt");
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    assert!(
+        json_member(h, "t1").contains("\"restarting\":true"),
+        "{}",
+        json_member(h, "t1")
+    );
+    for i in 0..10 {
+        assert_eq!(member(&h.get(&format!("/app/new{i}"))), "t2");
+    }
+    let port = h.port;
+    let held = std::thread::spawn(move || {
+        let t = Instant::now();
+        let r = http_request(port, "GET", "/app/held", &[("Cookie", "JSESSIONID=abc.t1")]);
+        (r.status, member(&r), t.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    // The Tomcat is back: maintenance off; readiness probes bring t1 back.
+    let r = h.get("/jk/?cmd=update&w=lb&sw=t1&vwm=0&mime=txt");
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    let (status, m, waited) = held.join().unwrap();
+    assert_eq!(
+        (status, m.as_str()),
+        (200, "t1"),
+        "the held request kept its session's member"
+    );
+    assert!(
+        waited >= Duration::from_millis(700),
+        "it was held: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(8),
+        "released by readiness, not by the timeout: {waited:?}"
+    );
+    let log = h.dir.read("logs/mod_jk.log");
+    assert!(log.contains("until t1 was ready"), "{log}");
+    assert!(!json_member(h, "t1").contains("\"restarting\":true"));
+}
+
+#[test]
+fn a_plain_restart_of_a_member_loses_no_sticky_request() {
+    let mut c = cluster("roll-plain", HOLD);
+    let port = c.h.port;
+    assert_eq!(
+        member(&c.h.request("GET", "/app/a", &[("Cookie", "JSESSIONID=s.t1")])),
+        "t1"
+    );
+    // t1 goes away (its Tomcat is restarting) ...
+    c.servers[0] = None;
+    let held = std::thread::spawn(move || {
+        let r = http_request(port, "GET", "/app/during", &[("Cookie", "JSESSIONID=s.t1")]);
+        (r.status, member(&r))
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    // ... and comes back on the same address.
+    c.servers[0] = Some(server("t1", &c.addrs[0]));
+    let (status, m) = held.join().unwrap();
+    assert_eq!(
+        (status, m.as_str()),
+        (200, "t1"),
+        "{}",
+        c.h.dir.read("logs/mod_jk.log")
+    );
+    // Both members serve again; the log says the request was held and sent again.
+    for i in 0..4 {
+        assert_eq!(c.h.get(&format!("/app/after{i}")).status, 200);
+    }
+    let log = c.h.dir.read("logs/mod_jk.log");
+    assert!(log.contains("sending the request to t1 again"), "{log}");
+}
+
+#[test]
+fn without_hold_timeout_sticky_requests_fail_over_as_with_mod_jk() {
+    let mut c = cluster("roll-nohold", "");
+    assert_eq!(
+        member(&c.h.request("GET", "/app/a", &[("Cookie", "JSESSIONID=s.t1")])),
+        "t1"
+    );
+    c.servers[0] = None;
+    let t = Instant::now();
+    let r =
+        c.h.request("GET", "/app/b", &[("Cookie", "JSESSIONID=s.t1")]);
+    assert_eq!((r.status, member(&r).as_str()), (200, "t2"));
+    assert!(t.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn drain_signal_is_in_json_and_prometheus() {
+    let c = cluster("roll-drain", HOLD);
+    let h = &c.h;
+    for i in 0..5 {
+        h.request(
+            "GET",
+            "/app/s",
+            &[("Cookie", &format!("JSESSIONID=sess{i}.t2"))],
+        );
+    }
+    let m = json_member(h, "t2");
+    assert!(m.contains("\"in_flight\":0"), "{m}");
+    assert!(m.contains("\"recent_sessions\":5"), "{m}");
+    let last: u64 = m
+        .split("\"last_sticky_time\":")
+        .nth(1)
+        .unwrap()
+        .split(&[',', '}'][..])
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now - last <= 2, "{m}");
+    let prom = h.get("/jk/?mime=prometheus").text();
+    assert!(
+        prom.contains("mod_jk_member_recent_sessions{balancer=\"lb\",member=\"t2\"} 5"),
+        "{prom}"
+    );
+}
