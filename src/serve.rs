@@ -392,7 +392,13 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
                 break;
             }
             Err(e) => {
-                let outcome = outcome_of(&e);
+                let mut outcome = outcome_of(&e);
+                if e.before_reply && bal.hold_timeout().is_some() {
+                    // With hold on, a member that refuses connections is restarting or down:
+                    // mark it in ERROR at once (mod_jk's hard failure), so held requests wait
+                    // for its readiness probes instead of trying it again right away.
+                    outcome = Outcome::FailOnStatus { hard: true };
+                }
                 let status = e.http_status();
                 let replayable = e.recoverable && body.replayable() && peer.can_still_fail();
                 if matches!(outcome, Outcome::ClientError) || !replayable {

@@ -1,0 +1,357 @@
+#![allow(clippy::unwrap_used)]
+//! Acceptance of rolling restarts with real Tomcat 10 (two instances with session
+//! persistence, managed by scripts/tomcat-base.sh so that `jkctl --cmd` can restart them),
+//! httpd with the seed's configuration plus only the new properties, and 20 simulated testers
+//! (each logs in once, then clicks every 50 ms with its own cookie and checks the page still
+//! knows who it is). Prints failed requests, re-logins and the longest stall, for ours and, in
+//! the same scenarios, for Debian's mod_jk.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::tomcat::field;
+use support::*;
+
+const TESTERS: usize = 20;
+
+struct Tomcats {
+    dir: TestDir,
+}
+
+fn script() -> PathBuf {
+    repo().join("scripts/tomcat-base.sh")
+}
+
+impl Tomcats {
+    fn start() -> Tomcats {
+        let dir = TestDir::new("roll-tomcats");
+        for (m, addr) in [("tomcat1", "127.0.0.2"), ("tomcat2", "127.0.0.3")] {
+            let out = Command::new(script())
+                .args(["start", dir.path().join(m).to_str().unwrap(), addr, m])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{m}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Tomcats { dir }
+    }
+
+    fn base(&self, m: &str) -> PathBuf {
+        self.dir.path().join(m)
+    }
+
+    fn run(&self, cmd: &str, m: &str) {
+        let out = Command::new(script())
+            .args([cmd, self.base(m).to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd} {m}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn kill9(&self, m: &str) {
+        let pid: i32 = std::fs::read_to_string(self.base(m).join("tomcat.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // SAFETY: killing the Tomcat this test started (pid from its own file).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+impl Drop for Tomcats {
+    fn drop(&mut self) {
+        for m in ["tomcat1", "tomcat2"] {
+            let _ = Command::new(script())
+                .args(["stop", self.base(m).to_str().unwrap()])
+                .output();
+        }
+    }
+}
+
+fn httpd(tag: &str, so: &Path, extra_props: &str) -> Httpd {
+    let dir = TestDir::new(tag);
+    let seed_text = std::fs::read_to_string(seed("workers.properties")).unwrap();
+    let mut props: String = seed_text
+        .lines()
+        .map(|l| match l {
+            "worker.tomcat1.host=app" => "worker.tomcat1.host=127.0.0.2".to_string(),
+            "worker.tomcat2.host=app2" => "worker.tomcat2.host=127.0.0.3".to_string(),
+            o => o.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    props.push_str(extra_props);
+    let wp = dir.write("workers.properties", &props);
+    // Debian's stock event MPM sizing (mpm_event.conf: 25 threads per child) instead of the
+    // harness's small one; hold_max defaults to half a child's threads.
+    let body = format!(
+        "ThreadLimit 64\nThreadsPerChild 25\nMaxRequestWorkers 50\nMaxSpareThreads 75\n\
+         JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkShmFile logs/jk-runtime-status\nInclude {}\n",
+        wp.display(),
+        seed("000-default.conf").display()
+    );
+    Httpd::try_start_on(dir, Mpm::Event, &body, so, 80)
+        .unwrap_or_else(|e| panic!("httpd on :80: {e}"))
+}
+
+#[derive(Default, Debug)]
+struct Figures {
+    requests: usize,
+    failed: usize,
+    relogins: usize,
+    longest_stall: Duration,
+    relogins_by_node: std::collections::BTreeMap<String, usize>,
+}
+
+fn cookie_of(r: &Response) -> Option<String> {
+    r.headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("JSESSIONID="))
+                .map(str::to_string)
+        })
+}
+
+/// 20 testers clicking every 50 ms until `stop`; returns the figures.
+fn testers(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
+    std::thread::spawn(move || {
+        let handles: Vec<_> = (0..TESTERS)
+            .map(|n| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let me = format!("tester{n}");
+                    let mut f = Figures::default();
+                    let login = |f: &mut Figures| -> (Option<String>, String) {
+                        loop {
+                            let r = http_request(
+                                80,
+                                "GET",
+                                &format!("/app/session.jsp?login={me}"),
+                                &[],
+                            );
+                            f.requests += 1;
+                            if r.status == 200 {
+                                return (
+                                    cookie_of(&r),
+                                    field(&r.text(), "node").unwrap_or_default(),
+                                );
+                            }
+                            f.failed += 1;
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    };
+                    let (mut cookie, mut node) = login(&mut f);
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(50));
+                        let hdrs: Vec<(&str, &str)> =
+                            cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
+                        let t = Instant::now();
+                        let r = http_request(80, "GET", "/app/session.jsp", &hdrs);
+                        f.longest_stall = f.longest_stall.max(t.elapsed());
+                        f.requests += 1;
+                        if r.status != 200 {
+                            f.failed += 1;
+                            continue;
+                        }
+                        if field(&r.text(), "user").as_deref() != Some(me.as_str()) {
+                            f.relogins += 1;
+                            *f.relogins_by_node.entry(node.clone()).or_default() += 1;
+                            (cookie, node) = login(&mut f);
+                        }
+                    }
+                    f
+                })
+            })
+            .collect();
+        let mut total = Figures::default();
+        for h in handles {
+            let f = h.join().unwrap();
+            total.requests += f.requests;
+            total.failed += f.failed;
+            total.relogins += f.relogins;
+            total.longest_stall = total.longest_stall.max(f.longest_stall);
+            for (k, v) in f.relogins_by_node {
+                *total.relogins_by_node.entry(k).or_default() += v;
+            }
+        }
+        total
+    })
+}
+
+fn report(name: &str, f: &Figures) {
+    println!(
+        "{name}: {} requests, {} failed, {} re-logins, longest stall {} ms",
+        f.requests,
+        f.failed,
+        f.relogins,
+        f.longest_stall.as_millis()
+    );
+}
+
+fn jkctl() -> PathBuf {
+    let p = module_so().parent().unwrap().join("jkctl");
+    assert!(
+        p.exists(),
+        "{} not built: run `make build` (cargo build --workspace --bins)",
+        p.display()
+    );
+    p
+}
+
+/// Runs `during` while the testers click; returns their figures.
+fn with_testers(during: impl FnOnce()) -> Figures {
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = testers(stop.clone());
+    std::thread::sleep(Duration::from_secs(2));
+    during();
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap()
+}
+
+const ROLLING: &str =
+    "worker.loadbalancer.hold_timeout=30000\nworker.loadbalancer.probe_interval=200\n";
+
+#[test]
+fn rolling_restarts_no_tester_notices() {
+    let tomcats = Tomcats::start();
+    let mut results = Vec::new();
+
+    // (a) jkctl roll restarting both Tomcats.
+    {
+        let h = httpd("roll-a", &module_so(), ROLLING);
+        let cmd = format!(
+            "{} restart {}/{{member}}",
+            script().display(),
+            tomcats.dir.path().display()
+        );
+        let f = with_testers(|| {
+            let out = Command::new(jkctl())
+                .args([
+                    "--url",
+                    "http://127.0.0.1:80/jkmanager/",
+                    "roll",
+                    "--balancer",
+                    "loadbalancer",
+                    "--cmd",
+                    &cmd,
+                ])
+                .output()
+                .unwrap();
+            println!("{}", String::from_utf8_lossy(&out.stdout));
+            assert!(
+                out.status.success(),
+                "jkctl roll failed: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                h.dir.read("logs/mod_jk.log")
+            );
+        });
+        report("ours (a) jkctl roll", &f);
+        results.push(("ours (a)", f));
+    }
+    // (b) plain restarts (stop, start; no jkctl) with hold_timeout set.
+    {
+        let _h = httpd("roll-b", &module_so(), ROLLING);
+        let f = with_testers(|| {
+            for m in ["tomcat1", "tomcat2"] {
+                tomcats.run("restart", m);
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        });
+        report("ours (b) plain restarts", &f);
+        results.push(("ours (b)", f));
+    }
+    // The same with Debian's mod_jk: (a) the closest it has (disable, wait, restart,
+    // activate through jkstatus), and (b) plain restarts.
+    {
+        let h = httpd("roll-mj-a", &debian_mod_jk(), "");
+        let f = with_testers(|| {
+            for m in ["tomcat1", "tomcat2"] {
+                h.get(&format!(
+                    "/jkmanager/?cmd=update&w=loadbalancer&sw={m}&vwa=D"
+                ));
+                std::thread::sleep(Duration::from_secs(2));
+                tomcats.run("restart", m);
+                h.get(&format!(
+                    "/jkmanager/?cmd=update&w=loadbalancer&sw={m}&vwa=A"
+                ));
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        });
+        report("Debian mod_jk (a) disable+restart", &f);
+        results.push(("mod_jk (a)", f));
+    }
+    {
+        let _h = httpd("roll-mj-b", &debian_mod_jk(), "");
+        let f = with_testers(|| {
+            for m in ["tomcat1", "tomcat2"] {
+                tomcats.run("restart", m);
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        });
+        report("Debian mod_jk (b) plain restarts", &f);
+        results.push(("mod_jk (b)", f));
+    }
+    // (c) kill -9 of one Tomcat that is not restarted: its testers are moved after
+    // hold_timeout (one re-login each), nobody sees an error.
+    {
+        let h = httpd(
+            "roll-c",
+            &module_so(),
+            "worker.loadbalancer.hold_timeout=3000\nworker.loadbalancer.probe_interval=200\n",
+        );
+        let f = with_testers(|| {
+            tomcats.kill9("tomcat1");
+            std::thread::sleep(Duration::from_secs(6));
+        });
+        report("ours (c) kill -9 tomcat1", &f);
+        println!("(c) re-logins by node: {:?}", f.relogins_by_node);
+        assert_eq!(f.failed, 0, "{}", h.dir.read("logs/mod_jk.log"));
+        assert_eq!(
+            f.relogins_by_node.get("tomcat2").copied().unwrap_or(0),
+            0,
+            "{:?}",
+            f.relogins_by_node
+        );
+        assert!(
+            f.relogins <= TESTERS,
+            "at most one re-login per tester: {:?}",
+            f.relogins_by_node
+        );
+        results.push(("ours (c)", f));
+    }
+    println!(
+        "\n| scenario | requests | failed | re-logins | longest stall |\n|---|---|---|---|---|"
+    );
+    for (n, f) in &results {
+        println!(
+            "| {n} | {} | {} | {} | {} ms |",
+            f.requests,
+            f.failed,
+            f.relogins,
+            f.longest_stall.as_millis()
+        );
+    }
+    for (n, f) in results
+        .iter()
+        .filter(|(n, _)| n.starts_with("ours (a)") || n.starts_with("ours (b)"))
+    {
+        assert_eq!((f.failed, f.relogins), (0, 0), "{n}: {f:?}");
+    }
+}
