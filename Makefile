@@ -15,10 +15,10 @@ MODULE   ?= mod_jk.so
 all: release
 
 build:
-	$(CARGO) build
+	$(CARGO) build --workspace --bins --lib
 
 release:
-	$(CARGO) build --release
+	$(CARGO) build --release --workspace --bins --lib
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
