@@ -196,3 +196,56 @@ fn drain_signal_is_in_json_and_prometheus() {
         "{prom}"
     );
 }
+
+#[test]
+fn health_url_must_answer_2xx_before_a_member_returns() {
+    let c = cluster(
+        "roll-health",
+        &format!("{HOLD}worker.t1.health_url=/health\n"),
+    );
+    let h = &c.h;
+    // t1 goes into maintenance and comes out; its health page says 503 for now.
+    c.servers[0]
+        .as_ref()
+        .unwrap()
+        .set_behaviour(Behaviour::Respond(AjpResponse::text(
+            503,
+            "Unavailable",
+            "starting",
+        )));
+    h.get("/jk/?cmd=update&w=lb&sw=t1&vwm=R&mime=txt");
+    h.get("/jk/?cmd=update&w=lb&sw=t1&vwm=0&mime=txt");
+    std::thread::sleep(Duration::from_millis(1500));
+    let m = json_member(h, "t1");
+    assert!(
+        m.contains("\"awaiting_readiness\":true"),
+        "CPing alone must not bring it back: {m}"
+    );
+    let probes = c.servers[0].as_ref().unwrap().requests();
+    assert!(
+        probes.iter().any(|r| r.decoded.uri == "/health"),
+        "no health probe reached t1"
+    );
+    // The health page turns 200: t1 is ready again.
+    c.servers[0]
+        .as_ref()
+        .unwrap()
+        .set_behaviour(Behaviour::Respond(AjpResponse::text(
+            200,
+            "OK",
+            "member=t1\n",
+        )));
+    let t = Instant::now();
+    while json_member(h, "t1").contains("\"awaiting_readiness\":true") {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{}",
+            json_member(h, "t1")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        member(&h.request("GET", "/app/x", &[("Cookie", "JSESSIONID=q.t1")])),
+        "t1"
+    );
+}
