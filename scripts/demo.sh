@@ -67,6 +67,7 @@ echo "starting Tomcat tomcat1 on 127.0.0.2:8009 and tomcat2 on 127.0.0.3:8009 ..
 "$top/scripts/tomcat-base.sh" start "$dir/tomcat2" 127.0.0.3 tomcat2 >/dev/null
 apache2 -t -f "$dir/httpd.conf"
 apache2 -f "$dir/httpd.conf" -k start
+for _ in $(seq 1 50); do [ -s "$dir/httpd.pid" ] && break; sleep 0.1; done
 trap 'kill -TERM "$(cat "$dir/httpd.pid")" 2>/dev/null; "$top/scripts/tomcat-base.sh" stop "$dir/tomcat1"; "$top/scripts/tomcat-base.sh" stop "$dir/tomcat2"; echo; echo "stopped"' EXIT
 echo "httpd with mod_jk-rs runs on http://127.0.0.1:$port/ (pid $(cat "$dir/httpd.pid"))"
 echo "  app:       http://127.0.0.1:$port/app/session.jsp"
