@@ -10,7 +10,7 @@ LIBEXECDIR ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
 DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
-.PHONY: all build release test unit integration lint fmt-check install demo clean bench
+.PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke
 
 all: release
 
@@ -43,6 +43,21 @@ install: release
 
 demo: release
 	./scripts/demo.sh
+
+# Benchmark: ours vs Debian's mod_jk vs mod_proxy_ajp (bench/bench.py; report in target/bench/).
+# BENCH_ARGS: e.g. --update-readme, --perf, --matrix full, --repeats 5.
+bench:
+	./bench/deps.sh wrk apache2 apache2-dev libclang-dev libapache2-mod-jk tomcat10
+	$(CARGO) build --release
+	$(CARGO) build --release -p jk-ajp-testserver --bins
+	python3 bench/bench.py $(BENCH_ARGS)
+
+# CI: 5 s of one scenario, our module only (target/bench-smoke/).
+bench-smoke:
+	./bench/deps.sh wrk apache2 apache2-dev libclang-dev
+	$(CARGO) build --release
+	$(CARGO) build --release -p jk-ajp-testserver --bins
+	python3 bench/bench.py --smoke
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,998 @@
+#!/usr/bin/env python3
+"""Benchmark of mod_jk-rs against Debian's mod_jk 1.2.48 and mod_proxy_ajp + mod_proxy_balancer.
+
+    python3 bench/bench.py              # the full run (make bench): at most ~10 minutes
+    python3 bench/bench.py --smoke      # 5 s, one scenario, our module only (make bench-smoke)
+
+Three private httpd 2.4 instances (event MPM, identical configuration except the module lines)
+run side by side on loopback ports, in front of the same backends: two Tomcat 10 instances and
+pairs of `ajp-test-server` (this repository's fast AJP backend). wrk drives one httpd at a
+time; runs are interleaved (ours, mod_jk, proxy, ours, ...) and repeated. Per run we record
+wrk's requests/s, p50/p99 latency and errors, the CPU time (utime+stime) of the httpd parent and
+children per request (from /proc/<pid>/stat before and after) and VmRSS of every child after
+the run. A failover test kills one of two members with SIGKILL under load and restarts it.
+
+Output: a markdown report on stdout and in target/bench/results.md, raw data (wrk output,
+results.json, configurations, error logs) under target/bench/. Everything started here is
+stopped by its pid at the end (also on Ctrl-C).
+Only the Python 3 standard library is used.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MODULES = os.environ.get("APACHE_MODULES", "/usr/lib/apache2/modules")
+APACHE2 = os.environ.get("APACHE2", "/usr/sbin/apache2")
+OURS_SO = Path(os.environ.get("MOD_JK_SO", REPO / "target/release/libmod_jk.so"))
+DEBIAN_SO = Path(os.environ.get("DEBIAN_MOD_JK", f"{MODULES}/mod_jk.so"))
+AJP_SERVER = Path(os.environ.get("AJP_TEST_SERVER", REPO / "target/release/ajp-test-server"))
+TOMCAT_HOME = Path(os.environ.get("TOMCAT_HOME", "/usr/share/tomcat10"))
+WRK = os.environ.get("WRK", "wrk")
+LUA = REPO / "bench/wrk.lua"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+HOST = "127.0.0.1"
+
+# httpd: the same MPM and thread settings for all three connectors. Two children with 96
+# threads each, never more or fewer (StartServers = ServerLimit, MaxSpareThreads =
+# MaxRequestWorkers), so CPU and memory are measured on the same processes; 192 workers keep
+# c=128 clear of MinSpareThreads (where the event MPM starts closing keep-alive connections).
+MPM = """StartServers 2
+ServerLimit 2
+ThreadsPerChild 96
+ThreadLimit 96
+MaxRequestWorkers 192
+MinSpareThreads 32
+MaxSpareThreads 192
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 5"""
+
+CONNECTORS = ["ours", "mod_jk", "proxy"]
+LABEL = {"ours": "ours (mod_jk-rs)", "mod_jk": "mod_jk 1.2.48", "proxy": "mod_proxy_ajp"}
+
+# name -> (backend pair, URL path, POST bytes, uses the sticky session cookie, description)
+SCENARIOS = {
+    "tc-static": ("tc", "/app/static.txt", 0, False, "Tomcat 10: static.txt (22 B)"),
+    "tc-session": ("tc", "/app/session.jsp", 0, True, "Tomcat 10: session.jsp, sticky cookie"),
+    "fast-small": ("fast", "/fast/hello", 0, False, "ajp-test-server: 11 B"),
+    "fast-1mb": ("big", "/big/file.bin", 0, False, "ajp-test-server: 1 MiB download"),
+    "fast-post64k": ("echo", "/echo/upload", 65536, False, "ajp-test-server: 64 KiB POST, echoed"),
+}
+# The default matrix (a subset of 5 scenarios x 3 concurrencies, to fit in 10 minutes on
+# 2 cores): every scenario at c=32, the two small-response scenarios also at c=1 and c=128.
+DEFAULT_MATRIX = [
+    ("tc-static", 1), ("fast-small", 1),
+    ("tc-static", 32), ("tc-session", 32), ("fast-small", 32), ("fast-1mb", 32),
+    ("fast-post64k", 32),
+    ("tc-static", 128), ("fast-small", 128),
+]
+FULL_MATRIX = [(s, c) for c in (1, 32, 128) for s in SCENARIOS]
+# ajp-test-server pairs: name -> mode
+AJP_PAIRS = {"fast": "status:200", "big": "download:1048576", "echo": "echo", "fo": "status:200"}
+FAILOVER_RECOVER_S = 5  # recover_time (jk) / retry (proxy) of the failover balancer only
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def port_open(port, timeout=0.2):
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(what, secs, pred, interval=0.05):
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(interval)
+    raise RuntimeError(f"timed out after {secs}s waiting for {what}")
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def stop_pid(pid, group=False, grace=10.0):
+    """SIGTERM, then SIGKILL after `grace` seconds; `group`: the process group `pid` leads."""
+    kill = os.killpg if group else os.kill
+    try:
+        kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.05)
+    try:
+        kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class Cleanup:
+    """Everything this run started, stopped in reverse order by pid."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, obj):
+        self.items.append(obj)
+        return obj
+
+    def run(self):
+        while self.items:
+            obj = self.items.pop()
+            try:
+                obj.stop()
+            except Exception as e:  # keep stopping the rest
+                log(f"stopping {obj}: {e}")
+
+
+CLEANUP = Cleanup()
+
+
+# ---------------------------------------------------------------- backends
+
+
+class AjpServer:
+    def __init__(self, name, mode, port, logdir):
+        self.name, self.mode, self.port, self.logdir = name, mode, port, logdir
+        self.proc = None
+        self.generation = 0
+        self.out = None
+
+    def start(self):
+        self.generation += 1
+        self.out = self.logdir / f"ajp-{self.name}-{self.generation}.out"
+        with open(self.out, "wb") as f:
+            self.proc = subprocess.Popen(
+                [str(AJP_SERVER), "--listen", f"{HOST}:{self.port}", "--mode", self.mode],
+                stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_until(f"ajp-test-server {self.name} on {self.port}", 10,
+                   lambda: b"listening on" in self.out.read_bytes())
+        return self
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def served_any(self):
+        return b"conn=" in self.out.read_bytes()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __repr__(self):
+        return f"ajp-test-server {self.name}:{self.port}"
+
+
+TOMCAT_SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<!-- written by bench/bench.py -->
+<Server port="-1" shutdown="SHUTDOWN">
+  <Service name="Catalina">
+    <Connector protocol="HTTP/1.1" address="{host}" port="{http}" connectionTimeout="20000" />
+    <Connector protocol="AJP/1.3" address="{host}" port="{ajp}" secretRequired="false" />
+    <Engine name="Catalina" defaultHost="localhost" jvmRoute="{route}">
+      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false" />
+    </Engine>
+  </Service>
+</Server>
+"""
+TOMCAT_CONTEXT_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Context>
+  <JarScanner scanClassPath="false" scanManifest="false" />
+  <Manager pathname="" />
+</Context>
+"""
+TOMCAT_LOGGING = """handlers = java.util.logging.ConsoleHandler
+.handlers = java.util.logging.ConsoleHandler
+.level = WARNING
+java.util.logging.ConsoleHandler.level = WARNING
+java.util.logging.ConsoleHandler.formatter = org.apache.juli.OneLineFormatter
+org.apache.catalina.startup.Catalina.level = INFO
+"""
+# No access log valve, warnings only; full JIT (C1+C2), fixed 256 MB heap.
+TOMCAT_JAVA_OPTS = ("-Djava.awt.headless=true -Xms256m -Xmx256m -Xss512k -XX:+UseSerialGC "
+                    "-XX:-UsePerfData -Djava.security.egd=file:/dev/./urandom")
+
+
+class Tomcat:
+    def __init__(self, route, port, base):
+        self.route, self.port, self.base = route, port, base
+        self.http = free_port()
+        self.proc = None
+
+    def start(self):
+        if not (TOMCAT_HOME / "bin/catalina.sh").exists():
+            raise RuntimeError(f"Tomcat 10 not found in {TOMCAT_HOME}: apt-get install tomcat10")
+        b = self.base
+        shutil.rmtree(b, ignore_errors=True)
+        for d in ("conf", "logs", "temp", "work", "webapps"):
+            (b / d).mkdir(parents=True)
+        etc = TOMCAT_HOME / "etc"
+        shutil.copy(etc / "web.xml", b / "conf/web.xml")
+        props = (etc / "catalina.properties").read_text()
+        (b / "conf/catalina.properties").write_text(
+            props + "\ntomcat.util.scan.StandardJarScanFilter.jarsToSkip=*.jar\n")
+        (b / "conf/logging.properties").write_text(TOMCAT_LOGGING)
+        (b / "conf/server.xml").write_text(TOMCAT_SERVER_XML.format(
+            host=HOST, http=self.http, ajp=self.port, route=self.route))
+        (b / "conf/context.xml").write_text(TOMCAT_CONTEXT_XML)
+        fixture = REPO / "tests/fixtures/tomcat/ROOT"
+        shutil.copytree(fixture, b / "webapps/ROOT")
+        shutil.copytree(fixture, b / "webapps/app")
+        env = dict(os.environ, CATALINA_HOME=str(TOMCAT_HOME), CATALINA_BASE=str(b),
+                   CATALINA_TMPDIR=str(b / "temp"),
+                   JAVA_OPTS=f"{TOMCAT_JAVA_OPTS} -Dtest.node={self.route}")
+        for k in ("CATALINA_OPTS", "CATALINA_PID", "CATALINA_OUT", "JPDA_OPTS", "LOGGING_CONFIG"):
+            env.pop(k, None)
+        with open(b / "logs/catalina.out", "wb") as out:
+            self.proc = subprocess.Popen([str(TOMCAT_HOME / "bin/catalina.sh"), "run"], cwd=b,
+                                         env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, process_group=0)
+        return self
+
+    def wait_ready(self):
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Tomcat {self.route} exited; see {self.base}/logs/catalina.out")
+            try:
+                with urllib.request.urlopen(f"http://{HOST}:{self.http}/static.txt", timeout=2) as r:
+                    return r.status == 200 and port_open(self.port)
+            except OSError:
+                return False
+        wait_until(f"Tomcat {self.route}", 120, ready, interval=0.2)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            stop_pid(self.proc.pid, group=True)
+            self.proc.wait()
+
+    def __repr__(self):
+        return f"Tomcat {self.route}:{self.port}"
+
+
+# ---------------------------------------------------------------- httpd
+
+
+def workers_properties(members):
+    lines = ["# written by bench/bench.py: one lb per backend pair, two ajp13 members each",
+             "worker.list=" + ",".join(members),
+             # maintenance every 5 s (default 60) so a recovered member can be seen again
+             # within the failover test; same file for ours and Debian's mod_jk
+             "worker.maintain=5"]
+    for lb, ports in members.items():
+        names = [f"{lb}1", f"{lb}2"]
+        lines += [f"worker.{lb}.type=lb", f"worker.{lb}.balance_workers={','.join(names)}"]
+        if lb == "fo":
+            lines.append(f"worker.{lb}.recover_time={FAILOVER_RECOVER_S}")
+        for n, p in zip(names, ports):
+            lines += [f"worker.{n}.type=ajp13", f"worker.{n}.host={HOST}", f"worker.{n}.port={p}"]
+    return "\n".join(lines) + "\n"
+
+
+MOUNTS = {"tc": "/app", "fast": "/fast", "big": "/big", "echo": "/echo", "fo": "/fo"}
+
+
+def module_lines(connector, d, members):
+    if connector in ("ours", "mod_jk"):
+        so = OURS_SO if connector == "ours" else DEBIAN_SO
+        out = [f"LoadModule jk_module {so}",
+               f'JkWorkersFile "{d}/workers.properties"',
+               f'JkShmFile "{d}/logs/jk-runtime-status"',
+               f'JkLogFile "{d}/logs/mod_jk.log"',
+               "JkLogLevel error"]
+        out += [f"JkMount {MOUNTS[lb]}/* {lb}" for lb in members]
+        return "\n".join(out)
+    out = [f"LoadModule proxy_module {MODULES}/mod_proxy.so",
+           f"LoadModule proxy_ajp_module {MODULES}/mod_proxy_ajp.so",
+           f"LoadModule slotmem_shm_module {MODULES}/mod_slotmem_shm.so",
+           f"LoadModule proxy_balancer_module {MODULES}/mod_proxy_balancer.so",
+           f"LoadModule lbmethod_byrequests_module {MODULES}/mod_lbmethod_byrequests.so"]
+    for lb, ports in members.items():
+        retry = f" retry={FAILOVER_RECOVER_S}" if lb == "fo" else ""
+        out.append(f"<Proxy balancer://{lb}>")
+        for i, p in enumerate(ports, 1):
+            out.append(f"  BalancerMember ajp://{HOST}:{p} route={lb}{i}{retry}")
+        out.append("  ProxySet lbmethod=byrequests stickysession=JSESSIONID|jsessionid")
+        out.append("</Proxy>")
+        out.append(f"ProxyPass {MOUNTS[lb]} balancer://{lb}{MOUNTS[lb]}")
+    return "\n".join(out)
+
+
+class Httpd:
+    def __init__(self, connector, d, members):
+        self.connector, self.dir, self.members = connector, d, members
+        self.port = free_port()
+        self.conf = d / "httpd.conf"
+
+    def write_conf(self):
+        d = self.dir
+        shutil.rmtree(d, ignore_errors=True)
+        (d / "logs").mkdir(parents=True)
+        (d / "htdocs").mkdir()
+        for p in (d, d / "logs", d / "htdocs"):
+            p.chmod(0o755)
+        (d / "workers.properties").write_text(workers_properties(self.members))
+        user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
+        self.conf.write_text(f"""# written by bench/bench.py ({self.connector})
+ServerRoot "{d}"
+DefaultRuntimeDir "{d}"
+PidFile "{d}/httpd.pid"
+ErrorLog "{d}/logs/error.log"
+LogLevel warn
+Mutex file:{d} default
+Listen {HOST}:{self.port}
+ServerName {HOST}
+LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
+{MPM}
+LoadModule authz_core_module {MODULES}/mod_authz_core.so
+{user}DocumentRoot "{d}/htdocs"
+<Directory "{d}/htdocs">
+  Require all granted
+</Directory>
+# ---- connector ({self.connector}): the only lines that differ
+{module_lines(self.connector, d, self.members)}
+""")
+
+    def start(self):
+        self.write_conf()
+        r = subprocess.run([APACHE2, "-f", str(self.conf), "-k", "start"], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"{self.connector}: apache2 -k start failed: {r.stdout}{r.stderr}\n"
+                               f"{self.error_log()}")
+        try:
+            wait_until(f"httpd ({self.connector}) on {self.port}", 15,
+                       lambda: self.pid() and port_open(self.port) and len(self.children()) == 2)
+        except RuntimeError:
+            raise RuntimeError(f"httpd ({self.connector}) did not come up\n{self.error_log()}")
+        return self
+
+    def pid(self):
+        try:
+            return int((self.dir / "httpd.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def children(self):
+        ppid = self.pid()
+        kids = []
+        for e in os.listdir("/proc"):
+            if e.isdigit():
+                st = proc_stat(int(e))
+                if st and st["ppid"] == ppid:
+                    kids.append(int(e))
+        return kids
+
+    def cpu_ticks(self):
+        """utime+stime of the parent, its reaped children and its live children."""
+        total = 0
+        p = proc_stat(self.pid())
+        if p:
+            total += p["utime"] + p["stime"] + p["cutime"] + p["cstime"]
+        for c in self.children():
+            s = proc_stat(c)
+            if s:
+                total += s["utime"] + s["stime"]
+        return total
+
+    def rss_kb(self):
+        out = []
+        for c in self.children():
+            try:
+                m = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{c}/status").read_text(), re.M)
+                if m:
+                    out.append(int(m.group(1)))
+            except OSError:
+                pass
+        return out
+
+    def error_log(self):
+        try:
+            return (self.dir / "logs/error.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def crashes(self):
+        return len(re.findall(r"exit signal|AH00052|Segmentation", self.error_log()))
+
+    def stop(self):
+        pid = self.pid()
+        if pid:
+            stop_pid(pid)
+            wait_until(f"httpd {pid} gone", 15, lambda: not pid_alive(pid))
+
+    def __repr__(self):
+        return f"httpd ({self.connector}) :{self.port}"
+
+
+def proc_stat(pid):
+    if not pid:
+        return None
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    f = raw[raw.rindex(")") + 2:].split()
+    # fields from 3 (state): ppid=4, utime=14, stime=15, cutime=16, cstime=17
+    return {"ppid": int(f[1]), "utime": int(f[11]), "stime": int(f[12]),
+            "cutime": int(f[13]), "cstime": int(f[14])}
+
+
+# ---------------------------------------------------------------- load
+
+
+def run_wrk(port, path, conns, secs, post=0, cookie="", raw_path=None, popen=False):
+    threads = max(1, min(2, conns))
+    cmd = [WRK, f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency", "--timeout", "10s",
+           "-s", str(LUA), f"http://{HOST}:{port}{path}"]
+    env = dict(os.environ, BENCH_POST_BYTES=str(post), BENCH_COOKIE=cookie)
+    if popen:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=secs + 60)
+    return parse_wrk(r.stdout + r.stderr, raw_path)
+
+
+def parse_wrk(text, raw_path=None):
+    if raw_path:
+        raw_path.write_text(text)
+    m = re.search(r"^BENCHJSON (\{.*\})$", text, re.M)
+    if not m:
+        raise RuntimeError(f"wrk produced no summary:\n{text}")
+    d = json.loads(m.group(1))
+    d["rps"] = d["requests"] / (d["duration_us"] / 1e6) if d["duration_us"] else 0.0
+    d["errors"] = d["connect"] + d["read"] + d["write"] + d["status"] + d["timeout"]
+    return d
+
+
+def measure(h, scen, conns, secs, cookie, raw_path):
+    lb, path, post, sticky, _ = SCENARIOS[scen]
+    before = h.cpu_ticks()
+    w = run_wrk(h.port, path, conns, secs, post, cookie if sticky else "", raw_path)
+    after = h.cpu_ticks()
+    rss = h.rss_kb()
+    cpu_s = (after - before) / CLK_TCK
+    w["cpu_s"] = cpu_s
+    w["cpu_us_per_req"] = cpu_s * 1e6 / w["requests"] if w["requests"] else None
+    w["rss_kb"] = rss
+    w["rss_mean_kb"] = statistics.mean(rss) if rss else None
+    w["rss_max_kb"] = max(rss) if rss else None
+    return w
+
+
+def check_http(port, path, post=0, cookie=""):
+    data = b"b" * post if post else None
+    req = urllib.request.Request(f"http://{HOST}:{port}{path}", data=data,
+                                 headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, r.read(), r.headers
+
+
+# ---------------------------------------------------------------- failover
+
+
+def failover(h, a, b, secs_before=2.0, down_s=4.0, window=20.0, raw_path=None):
+    """Load at c=32 on the fo balancer; kill -9 member b, restart it after down_s; measure the
+    failed requests and the time from the restart until b serves a request again."""
+    # 1 s pre-roll so the connector has pooled connections to both members
+    run_wrk(h.port, "/fo/x", 32, 1)
+    w = run_wrk(h.port, "/fo/x", 32, int(secs_before + down_s + window + 5), popen=True)
+    time.sleep(secs_before)
+    b.kill9()
+    t_kill = time.monotonic()
+    time.sleep(down_s)
+    b.start()
+    t_restart = time.monotonic()
+    recovered = None
+    while time.monotonic() - t_restart < window:
+        if b.served_any():
+            recovered = time.monotonic() - t_restart
+            break
+        time.sleep(0.05)
+    time.sleep(1.0)
+    w.send_signal(signal.SIGINT)  # wrk stops and reports
+    out, _ = w.communicate(timeout=30)
+    r = parse_wrk(out, raw_path)
+    r["recovered_s"] = recovered
+    r["down_s"] = t_restart - t_kill
+    return r
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine():
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    kernel = os.uname().release
+    return {"nproc": os.cpu_count(), "cpu": cpu, "mem_gib": round(mem_kb / 1048576, 1),
+            "kernel": kernel}
+
+
+def versions():
+    def cmd(*a):
+        try:
+            return subprocess.run(a, capture_output=True, text=True, cwd=REPO).stdout.strip()
+        except OSError:
+            return "?"
+    httpd = re.search(r"Apache/\S+", cmd(APACHE2, "-v"))
+    modjk = cmd("dpkg-query", "-W", "-f=${Version}", "libapache2-mod-jk")
+    wrk = re.search(r"wrk \S+", cmd(WRK, "-v"))
+    return {"httpd": httpd.group(0) if httpd else "?", "mod_jk": modjk or "?",
+            "ours": cmd("git", "rev-parse", "--short", "HEAD") +
+            ("+dirty" if cmd("git", "status", "--porcelain", "--untracked-files=no") else ""),
+            "wrk": wrk.group(0).replace("debian/", "") if wrk else "?"}
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt_num(x, nd=0):
+    if x is None:
+        return "–"
+    return f"{x:,.{nd}f}".replace(",", " ")
+
+
+def fmt_ratio(rs, higher_is_better=True):
+    """median [min–max] of per-round ratios, with ▲ (ours ahead), ▼ (behind) or = (±3 %)."""
+    rs = [r for r in rs if r is not None]
+    if not rs:
+        return "–"
+    m = statistics.median(rs)
+    good = m > 1.03 if higher_is_better else m < 0.97
+    bad = m < 0.97 if higher_is_better else m > 1.03
+    mark = "▲" if good else ("▼" if bad else "=")
+    span = f" [{min(rs):.2f}–{max(rs):.2f}]" if len(rs) > 1 else ""
+    return f"{mark} **{m:.2f}**{span}"
+
+
+def ratios(res, scen, c, key, other):
+    out = []
+    for rnd in res[(scen, c)]:
+        o, t = rnd.get("ours"), rnd.get(other)
+        if o and t and o.get(key) and t.get(key):
+            out.append(o[key] / t[key])
+    return out
+
+
+def series(res, scen, c, conn, key):
+    return [rnd[conn][key] for rnd in res[(scen, c)] if conn in rnd and rnd[conn].get(key) is not None]
+
+
+def report(args, res, matrix, conns, fo, meta):
+    L = []
+    m, v = meta["machine"], meta["versions"]
+    L.append(f"Run {meta['date']} on {m['nproc']} × {m['cpu']}, {m['mem_gib']} GiB RAM, "
+             f"Linux {m['kernel']}; {v['httpd']} (event MPM: 2 children × 96 threads), "
+             f"Debian mod_jk {v['mod_jk']}, mod_jk-rs {v['ours']}, {v['wrk']}.")
+    L.append("")
+    rounds = f"{args.repeats} round{'s' if args.repeats > 1 else ''}"
+    if len(conns) > 1:
+        L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive) per run, "
+                 f"{rounds}, runs interleaved ({', '.join(conns)}, {conns[0]}, …); figures "
+                 "are medians over the rounds, ratios are the median [min–max] of the "
+                 "per-round ratios; ▲ ours ahead, ▼ ours behind, = within 3 %. wrk, httpd "
+                 "and the backends share the same cores.")
+    else:
+        L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive), {rounds}, "
+                 f"{conns[0]} only.")
+    if not args.smoke and matrix == DEFAULT_MATRIX:
+        L.append("Matrix: a subset of 5 scenarios × c ∈ {1, 32, 128} to fit 10 minutes: "
+                 "every scenario at c=32, the two small-response scenarios also at c=1 and "
+                 "c=128 (`--matrix full` runs all 15 cells).")
+    L.append("")
+    L.append("Scenarios: " + "; ".join(f"`{k}` {SCENARIOS[k][4]}"
+                                        for k in dict.fromkeys(s for s, _ in matrix)) + ".")
+    L.append("")
+    two = "ours" in conns and len(conns) > 1
+    # --- throughput
+    L.append("### Requests/s")
+    L.append("")
+    hdr = "| scenario | c | " + " | ".join(LABEL[c] for c in conns)
+    if two:
+        hdr += " | ours/mod_jk | ours/proxy"
+    L.append(hdr + " |")
+    L.append("|" + "---|" * (2 + len(conns) + (2 if two else 0)))
+    for s, c in matrix:
+        row = f"| {s} | {c} | " + " | ".join(fmt_num(med(series(res, s, c, k, "rps")))
+                                             for k in conns)
+        if two:
+            row += " | " + fmt_ratio(ratios(res, s, c, "rps", "mod_jk")) + \
+                   " | " + fmt_ratio(ratios(res, s, c, "rps", "proxy"))
+        L.append(row + " |")
+    L.append("")
+    # --- latency
+    L.append("### Latency p50 / p99 (ms)")
+    L.append("")
+    hdr = "| scenario | c | " + " | ".join(f"{LABEL[k]} p50 / p99" for k in conns)
+    if two:
+        hdr += " | p99 ours/mod_jk | p99 ours/proxy"
+    L.append(hdr + " |")
+    L.append("|" + "---|" * (2 + len(conns) + (2 if two else 0)))
+    for s, c in matrix:
+        cells = []
+        for k in conns:
+            p50, p99 = med(series(res, s, c, k, "p50_us")), med(series(res, s, c, k, "p99_us"))
+            cells.append(f"{fmt_num(p50 and p50 / 1000, 2)} / {fmt_num(p99 and p99 / 1000, 2)}")
+        row = f"| {s} | {c} | " + " | ".join(cells)
+        if two:
+            row += " | " + fmt_ratio(ratios(res, s, c, "p99_us", "mod_jk"), False) + \
+                   " | " + fmt_ratio(ratios(res, s, c, "p99_us", "proxy"), False)
+        L.append(row + " |")
+    L.append("")
+    # --- cpu / memory / errors
+    L.append("### CPU per request, memory per child, errors")
+    L.append("")
+    L.append("CPU: utime+stime of the httpd parent and children over the run ÷ requests. "
+             "RSS: VmRSS of each httpd child after the run (children live across all runs, "
+             "as in production), mean (max). Errors: wrk's socket errors + non-2xx/3xx, "
+             "summed over the rounds.")
+    L.append("")
+    hdr = ("| scenario | c | " + " | ".join(f"{LABEL[k]} µs/req" for k in conns) +
+           (" | CPU ours/mod_jk | CPU ours/proxy" if two else "") + " | " +
+           " | ".join(f"{LABEL[k]} RSS MiB" for k in conns) +
+           (" | RSS ours/mod_jk" if two else "") + " | errors " + "/".join(conns) + " |")
+    L.append(hdr)
+    L.append("|" + "---|" * (3 + 2 * len(conns) + (3 if two else 0)))
+    for s, c in matrix:
+        cpu = [fmt_num(med(series(res, s, c, k, "cpu_us_per_req")), 1) for k in conns]
+        rss = []
+        for k in conns:
+            mean, mx = med(series(res, s, c, k, "rss_mean_kb")), med(series(res, s, c, k, "rss_max_kb"))
+            rss.append(f"{fmt_num(mean and mean / 1024, 1)} ({fmt_num(mx and mx / 1024, 1)})")
+        errs = "/".join(str(sum(series(res, s, c, k, "errors"))) for k in conns)
+        row = f"| {s} | {c} | " + " | ".join(cpu)
+        if two:
+            row += " | " + fmt_ratio(ratios(res, s, c, "cpu_us_per_req", "mod_jk"), False) + \
+                   " | " + fmt_ratio(ratios(res, s, c, "cpu_us_per_req", "proxy"), False)
+        row += " | " + " | ".join(rss)
+        if two:
+            row += " | " + fmt_ratio(ratios(res, s, c, "rss_mean_kb", "mod_jk"), False)
+        L.append(row + f" | {errs} |")
+    L.append("")
+    # --- failover
+    if fo:
+        L.append("### Failover")
+        L.append("")
+        L.append(f"Balancer over two ajp-test-server members, wrk c=32; after 2 s one member "
+                 f"gets SIGKILL, 4 s later it is restarted on the same port (4 s > jk's "
+                 f"error_escalation_time = recover_time/2). Same recovery setting for all: jk "
+                 f"`recover_time={FAILOVER_RECOVER_S}` + `worker.maintain=5`, proxy "
+                 f"`retry={FAILOVER_RECOVER_S}`. Latency: p99 / max over the whole run.")
+        L.append("")
+        L.append("| connector | requests | failed (non-2xx + socket errors) | "
+                 "p99 / max latency (ms) | restarted member takes traffic after |")
+        L.append("|---|---|---|---|---|")
+        for k in conns:
+            r = fo.get(k)
+            if not r:
+                continue
+            rec = (f"{r['recovered_s']:.1f} s" if r["recovered_s"] is not None
+                   else "not within 20 s")
+            L.append(f"| {LABEL[k]} | {fmt_num(r['requests'])} | {r['errors']} "
+                     f"(status {r['status']}, connect {r['connect']}, read {r['read']}, "
+                     f"write {r['write']}, timeout {r['timeout']}) | "
+                     f"{r['p99_us'] / 1000:.1f} / {r['max_us'] / 1000:.1f} | {rec} |")
+        L.append("")
+    # --- targets
+    if two and not args.smoke:
+        L.append("### Targets")
+        L.append("")
+        L.append("| target | result |")
+        L.append("|---|---|")
+        for s in ("tc-static", "tc-session", "fast-small"):
+            if (s, 32) not in res:
+                continue
+            for other, goal in (("mod_jk", 1.25), ("proxy", 1.10)):
+                rs = ratios(res, s, 32, "rps", other)
+                if rs:
+                    mm = statistics.median(rs)
+                    ok = "✅ met" if mm >= goal else "❌ missed"
+                    L.append(f"| {s} c=32 req/s ours ≥ {goal:.2f}× {other} | {ok} ({mm:.2f}×) |")
+            rs = ratios(res, s, 32, "p99_us", "mod_jk")
+            if rs:
+                mm = statistics.median(rs)
+                L.append(f"| {s} c=32 p99 ours ≤ mod_jk | {'✅ met' if mm <= 1.0 else '❌ missed'} "
+                         f"({mm:.2f}×) |")
+        worst = []
+        for s, c in matrix:
+            rs = ratios(res, s, c, "rss_max_kb", "mod_jk")
+            if rs:
+                worst.append((statistics.median(rs), s, c))
+        if worst:
+            w = max(worst)
+            L.append(f"| RSS per child ours ≤ mod_jk (all cells) | "
+                     f"{'✅ met' if w[0] <= 1.0 else '❌ missed'} (worst {w[0]:.2f}× at {w[1]} c={w[2]}) |")
+        L.append("")
+    return "\n".join(L)
+
+
+def update_readme(table, path=REPO / "README.md"):
+    text = path.read_text()
+    section = ("## Benchmark\n\n"
+               "`make bench` (at most 10 minutes on 2 cores; needs apache2, libapache2-mod-jk, "
+               "tomcat10 and wrk) compares our module with Debian's mod_jk 1.2.48 and "
+               "mod_proxy_ajp + mod_proxy_balancer in the same httpd, and writes the report "
+               "below to `target/bench/results.md` (raw data next to it). "
+               "`make bench-smoke` is a 5-second run of one scenario with our module only. "
+               "Latest `make bench`:\n\n" + table.strip() + "\n")
+    m = re.search(r"^## Benchmark\n.*?(?=^## |\Z)", text, re.M | re.S)
+    if m:
+        text = text[:m.start()] + section + ("\n" if m.end() < len(text) else "") + text[m.end():]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="5 s, fast-small c=32, our module only")
+    ap.add_argument("--duration", type=int, default=3, help="seconds per run (default 3)")
+    ap.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
+    ap.add_argument("--matrix", choices=["default", "full"], default="default")
+    ap.add_argument("--only", help="comma-separated scenario list (overrides --matrix)")
+    ap.add_argument("--conc", help="comma-separated concurrencies for --only (default 32)")
+    ap.add_argument("--connectors", default=",".join(CONNECTORS))
+    ap.add_argument("--no-failover", action="store_true")
+    ap.add_argument("--out", help="output directory (default target/bench or target/bench-smoke)")
+    ap.add_argument("--update-readme", action="store_true",
+                    help="replace README.md's '## Benchmark' section with the report")
+    ap.add_argument("--perf", action="store_true",
+                    help="after the runs, perf-record one httpd child per connector under "
+                         "fast-small c=32 and write perf reports")
+    args = ap.parse_args()
+
+    if args.smoke:
+        conns, matrix = ["ours"], [("fast-small", 32)]
+        args.duration, args.repeats, args.no_failover = 5, 1, True
+    else:
+        conns = [c.strip() for c in args.connectors.split(",") if c.strip()]
+        if args.only:
+            cs = [int(x) for x in (args.conc or "32").split(",")]
+            matrix = [(s, c) for c in cs for s in args.only.split(",")]
+        else:
+            matrix = FULL_MATRIX if args.matrix == "full" else DEFAULT_MATRIX
+    for s, _ in matrix:
+        if s not in SCENARIOS:
+            sys.exit(f"unknown scenario {s}; known: {', '.join(SCENARIOS)}")
+    out = Path(args.out) if args.out else REPO / ("target/bench-smoke" if args.smoke else "target/bench")
+    shutil.rmtree(out / "raw", ignore_errors=True)
+    shutil.rmtree(out / "run", ignore_errors=True)
+    for f in out.glob("perf-*"):
+        f.unlink()
+    (out / "raw").mkdir(parents=True)
+    (out / "run").mkdir(parents=True)
+    (out / "run").chmod(0o755)
+
+    needs_tc = any(SCENARIOS[s][0] == "tc" for s, _ in matrix)
+    for need, hint in ((OURS_SO, "cargo build --release"),
+                       (AJP_SERVER, "cargo build --release -p jk-ajp-testserver --bins"),
+                       (Path(APACHE2), "apt-get install apache2")):
+        if not need.exists():
+            sys.exit(f"{need} missing: {hint}")
+    if "mod_jk" in conns and not DEBIAN_SO.exists():
+        sys.exit(f"{DEBIAN_SO} missing: apt-get install libapache2-mod-jk")
+    if not shutil.which(WRK):
+        sys.exit("wrk missing: apt-get install wrk")
+
+    t0 = time.monotonic()
+    n_runs = len(matrix) * len(conns) * args.repeats
+    log(f"{n_runs} runs of {args.duration} s ({len(matrix)} cells × {len(conns)} connectors × "
+        f"{args.repeats} rounds), estimated {n_runs * (args.duration + 0.6) / 60:.1f} min "
+        f"+ startup/warm-up/failover")
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        # backends
+        pairs = {lb for s, _ in matrix for lb in [SCENARIOS[s][0]]}
+        if not args.no_failover:
+            pairs.add("fo")
+        members, servers, tomcats = {}, {}, []
+        if "tc" in pairs:
+            for i in (1, 2):
+                t = CLEANUP.add(Tomcat(f"tc{i}", free_port(), out / f"run/tomcat{i}"))
+                t.start()
+                tomcats.append(t)
+            members["tc"] = [t.port for t in tomcats]
+        for lb in ("fast", "big", "echo", "fo"):
+            if lb in pairs:
+                servers[lb] = [CLEANUP.add(AjpServer(f"{lb}{i}", AJP_PAIRS[lb], free_port(), out / "raw")).start()
+                               for i in (1, 2)]
+                members[lb] = [s.port for s in servers[lb]]
+        members = {lb: members[lb] for lb in MOUNTS if lb in members}
+        httpds = {}
+        for k in conns:
+            httpds[k] = CLEANUP.add(Httpd(k, out / f"run/httpd-{k}", members)).start()
+            shutil.copy(httpds[k].conf, out / f"raw/httpd-{k}.conf")
+        shutil.copy(out / f"run/httpd-{conns[0]}/workers.properties", out / "raw/workers.properties")
+        if tomcats:
+            log("waiting for Tomcat …")
+            for t in tomcats:
+                t.wait_ready()
+        log(f"backends up after {time.monotonic() - t0:.0f} s; checking every connector")
+
+        # correctness check of every scenario through every connector; session cookie
+        cookie = ""
+        for s in dict.fromkeys(s for s, _ in matrix):
+            lb, path, post, sticky, _ = SCENARIOS[s]
+            for k in conns:
+                st, body, headers = check_http(httpds[k].port, path, post, cookie if sticky else "")
+                want = {"fast-1mb": 1048576, "fast-post64k": post}.get(s)
+                if st != 200 or (want and len(body) != want):
+                    raise RuntimeError(f"{k} {s}: status {st}, {len(body)} bytes")
+                if sticky and not cookie:
+                    m = re.search(r"JSESSIONID=([^;]+)", headers.get("Set-Cookie", ""))
+                    if not m:
+                        raise RuntimeError(f"{s}: no session cookie from {k}")
+                    cookie = f"JSESSIONID={m.group(1)}"
+        if cookie:
+            log(f"session cookie for tc-session: {cookie}")
+
+        # warm-up (not recorded): JIT in Tomcat, connection pools, page cache
+        log("warm-up")
+        if tomcats and not args.smoke:
+            # Tomcat's JIT first (shared by all connectors): 6 s per Tomcat scenario
+            for s in dict.fromkeys(s for s, _ in matrix if SCENARIOS[s][0] == "tc"):
+                _, path, post, sticky, _ = SCENARIOS[s]
+                run_wrk(httpds[conns[0]].port, path, 32, 6, post, cookie if sticky else "")
+        for s in dict.fromkeys(s for s, _ in matrix):
+            lb, path, post, sticky, _ = SCENARIOS[s]
+            for k in conns:
+                run_wrk(httpds[k].port, path, 32, 2 if lb == "tc" and not args.smoke else 1,
+                        post, cookie if sticky else "")
+
+        # measured rounds
+        res = {cell: [{} for _ in range(args.repeats)] for cell in matrix}
+        done_runs = 0
+        for rnd in range(args.repeats):
+            for s, c in matrix:
+                for k in conns:
+                    raw = out / f"raw/wrk-r{rnd + 1}-{s}-c{c}-{k}.txt"
+                    r = measure(httpds[k], s, c, args.duration, cookie, raw)
+                    res[(s, c)][rnd][k] = r
+                    done_runs += 1
+                    log(f"[{done_runs}/{n_runs}] round {rnd + 1} {s} c={c} {k}: "
+                        f"{r['rps']:.0f} req/s p99 {r['p99_us'] / 1000:.2f} ms errors {r['errors']} "
+                        f"cpu {r['cpu_us_per_req'] or 0:.1f} µs/req rss {r['rss_kb']}")
+
+        # failover
+        fo = {}
+        if not args.no_failover:
+            a, b = servers["fo"]
+            for k in conns:
+                if b.proc.poll() is not None:
+                    b.start()
+                log(f"failover {k}")
+                fo[k] = failover(httpds[k], a, b, raw_path=out / f"raw/wrk-failover-{k}.txt")
+                log(f"failover {k}: {fo[k]['requests']} requests, {fo[k]['errors']} failed, "
+                    f"recovered after {fo[k]['recovered_s']}")
+
+        # optional profile
+        if args.perf:
+            for k in conns:
+                profile(httpds[k], out, k, cookie)
+
+        crashes = {k: h.crashes() for k, h in httpds.items()}
+        for k, h in httpds.items():
+            (out / f"raw/error-{k}.log").write_text(h.error_log())
+        meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+                "machine": machine(), "versions": versions()}
+        text = report(args, res, matrix, conns, fo, meta)
+        if any(crashes.values()):
+            text += f"\nhttpd child crashes in the error logs: {crashes}\n"
+        elapsed = time.monotonic() - t0
+        text += f"\n_Total bench time: {elapsed / 60:.1f} min._\n"
+        (out / "results.md").write_text(text)
+        (out / "results.json").write_text(json.dumps(
+            {"meta": meta, "args": vars(args), "matrix": matrix, "failover": fo,
+             "crashes": crashes,
+             "runs": [{"scenario": s, "c": c, "round": i + 1, "connector": k, **r}
+                      for (s, c), rounds in res.items() for i, rr in enumerate(rounds)
+                      for k, r in rr.items()]}, indent=1))
+        print(text)
+        if args.update_readme:
+            update_readme(text)
+            log("README.md '## Benchmark' updated")
+        log(f"done in {elapsed:.0f} s; report in {out / 'results.md'}")
+        if args.smoke:
+            r = res[matrix[0]][0]["ours"]
+            if r["requests"] == 0 or r["errors"] > 0 or any(crashes.values()):
+                log(f"smoke run FAILED: {r['requests']} requests, {r['errors']} errors, crashes {crashes}")
+                return 1
+        return 0
+    finally:
+        CLEANUP.run()
+
+
+def profile(h, out, k, cookie, secs=4):
+    """perf record -g on the httpd children during a fast-small c=32 run."""
+    if not shutil.which("perf"):
+        log("perf missing (apt-get install linux-perf): no profile")
+        return
+    data = out / f"perf-{k}.data"
+    kids = ",".join(str(p) for p in h.children())
+    w = run_wrk(h.port, SCENARIOS["fast-small"][1], 32, secs + 2, popen=True)
+    time.sleep(0.5)
+    subprocess.run(["perf", "record", "-q", "-g", "-F", "999", "-p", kids, "-o", str(data),
+                    "--", "sleep", str(secs)], capture_output=True)
+    w.communicate(timeout=60)
+    for mode, extra in (("self", ["--no-children"]), ("children", ["--children"])):
+        r = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--percent-limit", "1",
+                            "-g", "none", *extra], capture_output=True, text=True)
+        (out / f"perf-{k}-{mode}.txt").write_text(r.stdout + r.stderr)
+    r = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--sort", "dso", "-g", "none"],
+                       capture_output=True, text=True)
+    (out / f"perf-{k}-dso.txt").write_text(r.stdout + r.stderr)
+    # system calls per request (perf trace slows the server down; only the counts matter)
+    trace = out / f"perf-{k}-trace.txt"
+    p = subprocess.Popen(["perf", "trace", "-s", "-p", kids, "-o", str(trace)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    w = run_wrk(h.port, SCENARIOS["fast-small"][1], 32, 3)
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=30)
+    counts = {}
+    text = trace.read_text() if trace.exists() else ""
+    for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+[\d.]+", text, re.M):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + int(m.group(2))
+    if w["requests"] and counts:
+        per = sorted(((n / w["requests"], name) for name, n in counts.items()), reverse=True)
+        lines = [f"{name:14} {n:6.2f}" for n, name in per if n >= 0.01]
+        lines.append(f"{'total':14} {sum(counts.values()) / w['requests']:6.2f}")
+        (out / f"perf-{k}-syscalls.txt").write_text(
+            f"system calls per request of the httpd children ({k}, fast-small c=32)\n" +
+            "\n".join(lines) + "\n")
+    log(f"profile of {k}: {out}/perf-{k}-*.txt")
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as e:
+        log(f"interrupted ({e}); stopped everything started")
+        sys.exit(130)
