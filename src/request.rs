@@ -89,9 +89,18 @@ impl Req {
         if table.is_null() {
             return None;
         }
-        let k = CString::new(key).ok()?;
-        // SAFETY: a live request table and a NUL-terminated key.
-        let v: *const c_char = unsafe { ffi::apr_table_get(table, k.as_ptr()) };
+        // Keys are short names: NUL-terminate on the stack instead of allocating per lookup.
+        let mut stack = [0u8; 64];
+        let heap;
+        let kp: *const c_char = if key.len() < stack.len() && !key.as_bytes().contains(&0) {
+            stack[..key.len()].copy_from_slice(key.as_bytes());
+            stack.as_ptr().cast()
+        } else {
+            heap = CString::new(key).ok()?;
+            heap.as_ptr()
+        };
+        // SAFETY: a live request table and a NUL-terminated key that outlives the call.
+        let v: *const c_char = unsafe { ffi::apr_table_get(table, kp) };
         // SAFETY: NULL or a string owned by the table's pool.
         unsafe { opt_str(v) }.map(|s| s.into_owned())
     }

@@ -21,6 +21,10 @@ pub enum ReadError {
 
 pub struct Conn {
     stream: TcpStream,
+    /// Bytes read from the socket but not yet consumed: one read usually brings a whole
+    /// packet (header and payload) or several, instead of one system call per part.
+    rbuf: Vec<u8>,
+    rpos: usize,
     pub(crate) last_used: Instant,
     socket_timeout: Option<Duration>,
     current_read_timeout: Option<Option<Duration>>,
@@ -51,6 +55,8 @@ impl Conn {
         stream.set_write_timeout(cfg.socket_timeout)?;
         Ok(Conn {
             stream,
+            rbuf: Vec::with_capacity(8192),
+            rpos: 0,
             last_used: Instant::now(),
             socket_timeout: cfg.socket_timeout,
             current_read_timeout: None,
@@ -79,53 +85,67 @@ impl Conn {
         wait: Option<Duration>,
         max_packet_size: usize,
     ) -> Result<(), ReadError> {
-        let mut head = [0u8; 4];
-        self.set_read_timeout(wait).map_err(ReadError::Closed)?;
-        // The first byte is the one reply_timeout bounds.
-        match self.stream.read(&mut head[..1]) {
-            Ok(0) => {
-                return Err(ReadError::Closed(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection closed by the backend",
-                )))
-            }
-            Ok(_) => {}
-            Err(e) if is_timeout(&e) => return Err(ReadError::Timeout),
-            Err(e) => return Err(ReadError::Closed(e)),
+        if self.rpos == self.rbuf.len() {
+            self.rbuf.clear();
+            self.rpos = 0;
         }
-        self.set_read_timeout(self.socket_timeout)
-            .map_err(ReadError::Closed)?;
-        self.read_exact(&mut head[1..])?;
+        // The first byte of the packet is the one reply_timeout bounds.
+        while self.rbuf.len() - self.rpos < 4 {
+            let first = self.rbuf.len() == self.rpos;
+            self.fill(if first { wait } else { self.socket_timeout })?;
+        }
+        let mut head = [0u8; 4];
+        head.copy_from_slice(&self.rbuf[self.rpos..self.rpos + 4]);
         let len = jk_ajp::read_header(&head, max_packet_size)
             .map_err(|e| ReadError::Framing(e.to_string()))?;
+        while self.rbuf.len() - self.rpos < 4 + len {
+            self.fill(self.socket_timeout)?;
+        }
         buf.clear();
-        buf.resize(len, 0);
-        self.read_exact(buf)?;
+        buf.extend_from_slice(&self.rbuf[self.rpos + 4..self.rpos + 4 + len]);
+        self.rpos += 4 + len;
         self.last_used = Instant::now();
         Ok(())
     }
 
-    fn read_exact(&mut self, b: &mut [u8]) -> Result<(), ReadError> {
-        self.stream.read_exact(b).map_err(|e| {
-            if is_timeout(&e) {
-                ReadError::Timeout
-            } else {
-                ReadError::Closed(e)
-            }
-        })
+    /// One read from the socket into the buffer, waiting at most `wait`.
+    fn fill(&mut self, wait: Option<Duration>) -> Result<(), ReadError> {
+        if self.rpos > 0 {
+            self.rbuf.drain(..self.rpos);
+            self.rpos = 0;
+        }
+        self.set_read_timeout(wait).map_err(ReadError::Closed)?;
+        let old = self.rbuf.len();
+        self.rbuf.resize(old + READ_CHUNK, 0);
+        let r = self.stream.read(&mut self.rbuf[old..]);
+        let n = match &r {
+            Ok(n) => *n,
+            Err(_) => 0,
+        };
+        self.rbuf.truncate(old + n);
+        match r {
+            Ok(0) => Err(ReadError::Closed(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed by the backend",
+            ))),
+            Ok(_) => Ok(()),
+            Err(e) if is_timeout(&e) => Err(ReadError::Timeout),
+            Err(e) => Err(ReadError::Closed(e)),
+        }
     }
 
-    /// True if the backend has not closed this idle connection (a non-blocking peek sees no
-    /// EOF and no stray bytes).
+    /// True if the backend has not closed this idle connection: no unread bytes, and one
+    /// non-blocking peek (MSG_PEEK | MSG_DONTWAIT) sees neither EOF nor stray data.
     pub fn is_alive(&self) -> bool {
-        if self.stream.set_nonblocking(true).is_err() {
+        if self.rpos != self.rbuf.len() {
             return false;
         }
-        let mut b = [0u8; 1];
-        let alive =
-            matches!(self.stream.peek(&mut b), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-        let restored = self.stream.set_nonblocking(false).is_ok();
-        alive && restored
+        let mut b = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        let sock = socket2::SockRef::from(&self.stream);
+        matches!(
+            sock.recv_with_flags(&mut b, libc::MSG_PEEK | libc::MSG_DONTWAIT),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
     }
 
     /// Sends a CPING and waits up to `wait` for the CPONG.
@@ -145,6 +165,9 @@ impl Conn {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
 }
+
+/// Bytes asked for per read: a few packets of the default size.
+const READ_CHUNK: usize = 16 * 1024;
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
