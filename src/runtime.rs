@@ -106,6 +106,11 @@ pub fn for_server(s: *mut ffi::server_rec) -> Option<Arc<ServerRuntime>> {
 }
 
 impl ServerRuntime {
+    /// Whether a line of `level` would be written (skip building costly messages).
+    pub fn log_enabled(&self, level: Level) -> bool {
+        self.log.enabled(level)
+    }
+
     /// Logs for the request handler; the line names the caller's source file and line.
     #[track_caller]
     pub fn log(&self, level: Level, msg: &str) {

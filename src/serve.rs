@@ -208,13 +208,15 @@ fn finish_ok(
         );
         return c_int::from(status);
     }
-    rt.log(
-        Level::Debug,
-        &format!(
-            "({name}) status {} body {} bytes after {} attempt(s)",
-            s.status, s.body_bytes, s.attempts
-        ),
-    );
+    if rt.log_enabled(Level::Debug) {
+        rt.log(
+            Level::Debug,
+            &format!(
+                "({name}) status {} body {} bytes after {} attempt(s)",
+                s.status, s.body_bytes, s.attempts
+            ),
+        );
+    }
     // mod_jk finalises the response when the backend ends it (`ws_done`).
     // SAFETY: live request; completes the response through httpd's filters.
     unsafe { ffi::ap_finalize_request_protocol(r) };
