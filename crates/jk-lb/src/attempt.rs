@@ -1,10 +1,11 @@
 //! One request through the load balancer: choosing a member (§5.3), bookkeeping (§5.2),
 //! state transitions after each try (§5.5) and the retry plan with its final status (§5.6).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jk_config::{Activation, LbLock, LbMethod};
-use jk_shm::{Field, StrField};
+use jk_shm::Field;
 
 use crate::balancer::Balancer;
 use crate::session::{env_flag, session_ids};
@@ -109,9 +110,7 @@ pub struct Attempt<'b> {
     overrides: Vec<Option<Activation>>,
     /// This request's view of the states, with its local failure marks (mod_jk `states[]`).
     states: Vec<MemberState>,
-    routes: Vec<String>,
-    domains: Vec<String>,
-    redirects: Vec<String>,
+    strings: Arc<crate::balancer::MemberStrings>,
     per_round: u32,
     attempt: u32,
     round: u32,
@@ -180,9 +179,7 @@ impl Balancer {
             stateless,
             overrides,
             states: Vec::new(),
-            routes: Vec::new(),
-            domains: Vec::new(),
-            redirects: Vec::new(),
+            strings: Arc::default(),
             per_round: self.lb_retries.min(n).max(1),
             attempt: 0,
             round: 0,
@@ -214,10 +211,7 @@ impl<'b> Attempt<'b> {
         let b = self.bal;
         let n = b.members.len();
         self.states = (0..n).map(|i| b.state(i)).collect();
-        let s = |f| (0..n).map(|i| b.slot(i).string(f)).collect::<Vec<_>>();
-        self.routes = s(StrField::Route);
-        self.domains = s(StrField::Domain);
-        self.redirects = s(StrField::Redirect);
+        self.strings = b.member_strings();
     }
 
     /// The session id(s) this request is routed by (None: no session, or stickiness off).
@@ -390,7 +384,7 @@ impl<'b> Attempt<'b> {
     }
 
     fn find_by_route(&self, route: &str) -> Option<usize> {
-        self.routes.iter().position(|r| r == route)
+        self.strings.routes.iter().position(|r| r == route)
     }
 
     /// The best usable member of the domain named by `route_or_domain` (its part before the
@@ -400,7 +394,7 @@ impl<'b> Attempt<'b> {
             .split_once('.')
             .map_or(route_or_domain, |(d, _)| d);
         let mut best: Option<(usize, u64, u64)> = None;
-        for (i, d) in self.domains.iter().enumerate() {
+        for (i, d) in self.strings.domains.iter().enumerate() {
             if d.is_empty() || d != domain || !self.usable(i) {
                 continue;
             }
@@ -425,7 +419,7 @@ impl<'b> Attempt<'b> {
         }
         let c = cand?;
         if uses_domain {
-            self.route = Some(self.domains[c].clone());
+            self.route = Some(self.strings.domains[c].clone());
         }
         if self.usable_sticky(c) {
             return Some(c);
@@ -433,11 +427,11 @@ impl<'b> Attempt<'b> {
         if self.bal.settings().sticky_session_force {
             return None;
         }
-        let next = if !self.redirects[c].is_empty() {
+        let next = if !self.strings.redirects[c].is_empty() {
             self.route = None;
-            self.find_by_route(&self.redirects[c].clone())
-        } else if !self.domains[c].is_empty() && !uses_domain {
-            let d = self.domains[c].clone();
+            self.find_by_route(&self.strings.redirects[c].clone())
+        } else if !self.strings.domains[c].is_empty() && !uses_domain {
+            let d = self.strings.domains[c].clone();
             let found = self.find_best_by_domain(&d);
             self.route = found.map(|_| d);
             found
@@ -477,7 +471,12 @@ impl<'b> Attempt<'b> {
     /// mod_jk `find_failover_worker`: the redirect of the first member that has one (hot
     /// standby when nothing else is usable).
     fn find_failover_member(&mut self) -> Option<usize> {
-        let redirect = self.redirects.iter().find(|r| !r.is_empty())?.clone();
+        let redirect = self
+            .strings
+            .redirects
+            .iter()
+            .find(|r| !r.is_empty())?
+            .clone();
         let r = self.find_by_session_route(&redirect);
         self.sticky = false;
         r
@@ -488,7 +487,7 @@ impl<'b> Attempt<'b> {
     fn take(&mut self, i: usize) -> Option<Choice> {
         let b = self.bal;
         let slot = b.slot(i);
-        let member_route = self.routes[i].clone();
+        let member_route = self.strings.routes[i].clone();
         if self.route.is_none() {
             self.route = Some(member_route.clone());
         }

@@ -78,6 +78,18 @@ pub struct Balancer {
     pub(crate) rolling: RollingSettings,
     /// Each member's readiness settings, resolved from `rolling`.
     pub(crate) readiness: Vec<MemberReadiness>,
+    /// This process's copy of the members' routes, domains and redirects, valid while the
+    /// region's generation counter (bumped by every runtime edit) is unchanged: reading the
+    /// strings out of shared memory on every request costs allocations and seqlock reads.
+    pub(crate) strings: Mutex<Option<(u64, Arc<MemberStrings>)>>,
+}
+
+/// Routes, domains and redirects of the members, in member order.
+#[derive(Debug, Default)]
+pub(crate) struct MemberStrings {
+    pub(crate) routes: Vec<String>,
+    pub(crate) domains: Vec<String>,
+    pub(crate) redirects: Vec<String>,
 }
 
 /// The lb settings that live in shared memory (editable through the status worker).
@@ -278,6 +290,7 @@ impl Balancer {
             endpoint_check: RwLock::new(None),
             rolling: RollingSettings::default(),
             readiness: vec![MemberReadiness::default(); members.len()],
+            strings: Mutex::new(None),
         };
         b.update_mult();
         Ok(b)
@@ -411,6 +424,26 @@ impl Balancer {
         for (m, f) in self.members.iter().zip(factors) {
             m.slot.set(Field::LbMult, l / f);
         }
+    }
+
+    /// The members' strings, from this process's cache when no edit happened since.
+    pub(crate) fn member_strings(&self) -> Arc<MemberStrings> {
+        let generation = self.region.generation().load(Ordering::Acquire);
+        let mut cache = self.strings.lock();
+        if let Some((g, s)) = cache.as_ref() {
+            if *g == generation {
+                return s.clone();
+            }
+        }
+        let n = self.members.len();
+        let read = |f| (0..n).map(|i| self.slot(i).string(f)).collect::<Vec<_>>();
+        let s = Arc::new(MemberStrings {
+            routes: read(StrField::Route),
+            domains: read(StrField::Domain),
+            redirects: read(StrField::Redirect),
+        });
+        *cache = Some((generation, s.clone()));
+        s
     }
 
     fn bump(&self) {

@@ -1221,3 +1221,25 @@ fn balancer_is_shared_between_threads() {
 // ----- rolling restarts -------------------------------------------------------------------
 
 mod rolling;
+
+#[test]
+fn a_route_changed_in_another_process_is_seen_through_the_string_cache() {
+    let f = fx("");
+    // A second httpd child: its own Balancer over the same shared region.
+    let other = balancer_on(&config(""), f.region, &f.clock);
+    assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
+    let i = other.member_index("a").unwrap();
+    other.set_route(i, "renamed").unwrap();
+    // This child's cached strings are refreshed because the generation moved: the new route
+    // is followed by session (sticky), the old one no longer is.
+    let sticky_to = |cookie: &str| {
+        let cookies = [cookie];
+        let req = cookie_req(&cookies);
+        let mut a = f.b.start(&req);
+        let c = a.next_member().unwrap();
+        a.report(&c, OK, 200);
+        (c.name, c.sticky)
+    };
+    assert_eq!(sticky_to("JSESSIONID=x.renamed"), ("a".to_string(), true));
+    assert!(!sticky_to("JSESSIONID=x.a").1);
+}
