@@ -19,6 +19,7 @@ pub mod ffi {
     include!(concat!(env!("OUT_DIR"), "/httpd_bindings.rs"));
 }
 
+mod ajp_runtime;
 mod boundary;
 mod clock;
 mod cstr;

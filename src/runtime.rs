@@ -41,6 +41,8 @@ pub struct Generation {
     pub last_maintain: std::sync::atomic::AtomicU64,
     /// One balancer per lb worker, over the shared region (declared before `shm`).
     pub balancers: HashMap<String, Arc<jk_lb::Balancer>>,
+    /// Runtime-editable ajp settings in the shared region (declared before `shm`).
+    pub ajp: HashMap<String, crate::ajp_runtime::AjpShared>,
     /// Every server's URI map with the server's label, for the status worker.
     pub maps: std::sync::OnceLock<Vec<(String, Arc<UriMap>)>>,
     /// Requests of this process currently held for a restarting member (capped by hold_max).
@@ -139,9 +141,13 @@ impl ServerRuntime {
         self.is_main
     }
 
-    /// The AJP endpoint of an ajp13 worker.
+    /// The AJP endpoint of an ajp13 worker, following runtime edits of its settings.
     pub fn endpoint(&self, name: &str) -> Option<Arc<jk_ajp_client::Endpoint>> {
-        self.gen.endpoints.get(name).cloned()
+        let ep = self.gen.endpoints.get(name)?;
+        if let (Some(shared), Some(w)) = (self.gen.ajp.get(name), self.ajp_worker(name)) {
+            shared.sync(ep, w);
+        }
+        Some(ep.clone())
     }
 
     /// The configured worker `name`.
@@ -655,6 +661,13 @@ pub unsafe fn start_generation(
         }
     };
     let (endpoints, endpoint_warnings) = crate::endpoints::build(&built.workers);
+    let ajp = match crate::ajp_runtime::open(shm.region(), &built.workers, &endpoints) {
+        Ok(a) => a,
+        Err(e) => {
+            log_server(HttpdLevel::Emerg, true, main, &format!("mod_jk: {e}"));
+            return Err(());
+        }
+    };
     let maintain_secs = u64::from(built.workers.maintain_secs);
     let mut balancers = HashMap::new();
     for w in &built.workers.workers {
@@ -704,6 +717,7 @@ pub unsafe fn start_generation(
         watchdog_interval: global.watchdog_interval.unwrap_or(0),
         endpoints,
         balancers,
+        ajp,
         maintain_secs,
         last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
         child: std::sync::OnceLock::new(),

@@ -13,6 +13,8 @@ use jk_status::{
     StatusModel, TimeView, WorkerState,
 };
 
+use jk_shm::{Field, StrField};
+
 use crate::cstr::{opt_str, pstrdup};
 use crate::ffi;
 use crate::request::Req;
@@ -108,22 +110,40 @@ fn settings(rt: &ServerRuntime, name: &str, w: &AjpWorker) -> AjpSettings {
             jk_config::AjpProtocol::Ajp14 => "ajp14",
         }
         .into(),
-        host: w.host.clone(),
-        port: i32::from(w.port),
+        host: shared_host(rt, name).unwrap_or_else(|| w.host.clone()),
+        port: shared(rt, name, Field::AjpPort).map_or(i32::from(w.port), |v| v as i32),
         address,
         source: w.source.clone().unwrap_or_else(|| "undefined".into()),
-        connection_pool_timeout: w.connection_pool_timeout_s as i32,
-        ping_timeout: w.ping_timeout_ms as i32,
-        connect_timeout: w.connect_timeout_ms as i32,
-        prepost_timeout: w.prepost_timeout_ms as i32,
-        reply_timeout: w.reply_timeout_ms as i32,
-        connection_ping_interval: w.connection_ping_interval_s as i32,
-        retries: w.retries as i32,
-        retry_interval: w.retry_interval_ms as i32,
-        recovery_options: w.recovery_options.0,
+        connection_pool_timeout: shared(rt, name, Field::AjpPoolTimeout)
+            .map_or(w.connection_pool_timeout_s as i32, |v| v as i32),
+        ping_timeout: shared(rt, name, Field::AjpPingTimeout)
+            .map_or(w.ping_timeout_ms as i32, |v| v as i32),
+        connect_timeout: shared(rt, name, Field::AjpConnectTimeout)
+            .map_or(w.connect_timeout_ms as i32, |v| v as i32),
+        prepost_timeout: shared(rt, name, Field::AjpPrepostTimeout)
+            .map_or(w.prepost_timeout_ms as i32, |v| v as i32),
+        reply_timeout: shared(rt, name, Field::AjpReplyTimeout)
+            .map_or(w.reply_timeout_ms as i32, |v| v as i32),
+        connection_ping_interval: shared(rt, name, Field::AjpPingInterval)
+            .map_or(w.connection_ping_interval_s as i32, |v| v as i32),
+        retries: shared(rt, name, Field::AjpRetries).map_or(w.retries as i32, |v| v as i32),
+        retry_interval: shared(rt, name, Field::AjpRetryInterval)
+            .map_or(w.retry_interval_ms as i32, |v| v as i32),
+        recovery_options: shared(rt, name, Field::AjpRecoveryOptions)
+            .map_or(w.recovery_options.0, |v| v as u32),
         busy_limit: w.busy_limit as i32,
-        max_packet_size: w.max_packet_size,
+        max_packet_size: shared(rt, name, Field::AjpMaxPacketSize)
+            .map_or(w.max_packet_size, |v| v as u32),
     }
+}
+
+/// A runtime-editable ajp setting from the shared region.
+fn shared(rt: &ServerRuntime, name: &str, f: Field) -> Option<u64> {
+    rt.gen.ajp.get(name).map(|s| s.get(f))
+}
+
+fn shared_host(rt: &ServerRuntime, name: &str) -> Option<String> {
+    rt.gen.ajp.get(name).map(|s| s.host())
 }
 
 fn s_activation(a: jk_config::Activation) -> SAct {
@@ -512,26 +532,86 @@ impl Apply for Applier<'_> {
     }
 
     fn update_ajp(&mut self, worker: &str, c: &AjpChanges) -> Result<(), String> {
-        // Connection settings of ajp workers live in each child's endpoint and are not
-        // changeable at runtime in this build: refuse them openly.
-        let mut refused = Vec::new();
-        if c.host.is_some() {
-            refused.push("host");
+        // The settings live in the shared region; every child's endpoint follows the edit
+        // count (AjpSeq) on its next request.
+        let Some(sh) = self.rt.gen.ajp.get(worker) else {
+            return if *c == AjpChanges::default() {
+                Ok(())
+            } else {
+                Err(format!("no ajp worker '{worker}'"))
+            };
+        };
+        let target = format!("ajp worker '{worker}'");
+        let mut changed = false;
+        if let Some(h) = &c.host {
+            let old = sh.host();
+            sh.slot
+                .set_string(StrField::Host, h)
+                .map_err(|e| e.to_string())?;
+            self.log_change("host", &target, &old, h);
+            changed = true;
         }
-        if c.port.is_some() {
-            refused.push("port");
+        let nums: [(&str, Option<u64>, Field); 11] = [
+            ("port", c.port.map(|v| v as u64), Field::AjpPort),
+            (
+                "connection_pool_timeout",
+                c.connection_pool_timeout.map(|v| v as u64),
+                Field::AjpPoolTimeout,
+            ),
+            (
+                "ping_timeout",
+                c.ping_timeout.map(|v| v as u64),
+                Field::AjpPingTimeout,
+            ),
+            (
+                "connect_timeout",
+                c.connect_timeout.map(|v| v as u64),
+                Field::AjpConnectTimeout,
+            ),
+            (
+                "prepost_timeout",
+                c.prepost_timeout.map(|v| v as u64),
+                Field::AjpPrepostTimeout,
+            ),
+            (
+                "reply_timeout",
+                c.reply_timeout.map(|v| v as u64),
+                Field::AjpReplyTimeout,
+            ),
+            ("retries", c.retries.map(|v| v as u64), Field::AjpRetries),
+            (
+                "retry_interval",
+                c.retry_interval.map(|v| v as u64),
+                Field::AjpRetryInterval,
+            ),
+            (
+                "connection_ping_interval",
+                c.connection_ping_interval.map(|v| v as u64),
+                Field::AjpPingInterval,
+            ),
+            (
+                "recovery_options",
+                c.recovery_options.map(u64::from),
+                Field::AjpRecoveryOptions,
+            ),
+            (
+                "max_packet_size",
+                c.max_packet_size.map(u64::from),
+                Field::AjpMaxPacketSize,
+            ),
+        ];
+        for (what, v, f) in nums {
+            if let Some(v) = v {
+                let old = sh.get(f);
+                sh.slot.set(f, v);
+                self.log_change(what, &target, &old.to_string(), &v.to_string());
+                changed = true;
+            }
         }
-        if c.reply_timeout.is_some() || c.retries.is_some() || c.connect_timeout.is_some() {
-            refused.push("timeouts/retries");
+        if changed {
+            sh.slot.add(Field::AjpSeq, 1);
         }
-        if refused.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "changing {} of ajp worker '{worker}' at runtime is not supported by this build; change workers.properties and reload",
-                refused.join(", ")
-            ))
-        }
+        Ok(())
     }
 
     fn reset(&mut self, worker: &str, member: Option<&str>) -> Result<(), String> {

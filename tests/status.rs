@@ -202,3 +202,44 @@ fn prometheus_output_parses_with_a_prometheus_parser() {
         .collect();
     assert!(members.contains(&"tomcat1".to_string()) && members.contains(&"tomcat2".to_string()));
 }
+
+#[test]
+fn ajp_settings_change_at_runtime_in_every_child() {
+    let s = setup("status-ajp", Mpm::Prefork, "");
+    let h = &s.h;
+    let sticky = [("Cookie", "JSESSIONID=x.tomcat1")];
+    assert_eq!(
+        h.request("GET", "/app/a", &sticky).text(),
+        "member=tomcat1\n"
+    );
+    // Point tomcat1 at the other server's port and change its reply timeout.
+    let other = s.servers[1].port();
+    let r = h.get(&format!(
+        "/jkmanager/?cmd=update&w=loadbalancer&sw=tomcat1&vaprt={other}&vart=1234&mime=txt"
+    ));
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    // Every child follows (prefork: several processes).
+    for i in 0..12 {
+        assert_eq!(
+            h.request("GET", &format!("/app/b{i}"), &sticky).text(),
+            "member=tomcat2\n"
+        );
+    }
+    assert_eq!(prop(h, "worker.tomcat1.port"), Some(other.to_string()));
+    assert_eq!(
+        prop(h, "worker.tomcat1.reply_timeout").as_deref(),
+        Some("1234")
+    );
+    let log = h.dir.read("logs/mod_jk.log");
+    assert!(
+        log.contains("changing 'port' for ajp worker 'tomcat1'"),
+        "{log}"
+    );
+    // Kept over a graceful restart (workers.properties did not change these values).
+    h.graceful();
+    assert_eq!(prop(h, "worker.tomcat1.port"), Some(other.to_string()));
+    assert_eq!(
+        h.request("GET", "/app/c", &sticky).text(),
+        "member=tomcat2\n"
+    );
+}

@@ -549,6 +549,27 @@ fn cases() -> Vec<Case> {
             effect: &[("worker.tomcat1.distance", "2")],
         },
         Case {
+            name: "AJP parameters of a member",
+            steps: &[
+                "/jkmanager/?cmd=update&w=loadbalancer&sw=tomcat1&vart=1234&var=3&vacpt=300&vact=500&vapt=700&varo=3",
+            ],
+            answer: OK,
+            effect: &[
+                ("worker.tomcat1.reply_timeout", "1234"),
+                ("worker.tomcat1.retries", "3"),
+                ("worker.tomcat1.connection_pool_timeout", "300"),
+                ("worker.tomcat1.connect_timeout", "500"),
+                ("worker.tomcat1.prepost_timeout", "700"),
+                ("worker.tomcat1.recovery_options", "3"),
+            ],
+        },
+        Case {
+            name: "vamps rounds up",
+            steps: &["/jkmanager/?cmd=update&w=loadbalancer&sw=tomcat2&vamps=16000"],
+            answer: OK,
+            effect: &[("worker.tomcat2.max_packet_size", "16384")],
+        },
+        Case {
             name: "several member values at once",
             steps: &[
                 "/jkmanager/?cmd=update&w=loadbalancer&sw=tomcat2&vwa=d&vwf=4&vwd=1&vwr=tomcat1",

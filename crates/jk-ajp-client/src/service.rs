@@ -75,7 +75,8 @@ pub struct ResponseSummary {
 
 /// One ajp13 worker in one httpd child.
 pub struct Endpoint {
-    cfg: EndpointConfig,
+    /// Replaced whole when the status worker changes a setting at runtime.
+    cfg: parking_lot::RwLock<std::sync::Arc<EndpointConfig>>,
     pool: Pool,
 }
 
@@ -147,11 +148,29 @@ impl RequestBody {
 impl Endpoint {
     pub fn new(cfg: EndpointConfig) -> Endpoint {
         let pool = Pool::new(cfg.pool_size);
-        Endpoint { cfg, pool }
+        Endpoint {
+            cfg: parking_lot::RwLock::new(std::sync::Arc::new(cfg)),
+            pool,
+        }
     }
 
-    pub fn config(&self) -> &EndpointConfig {
-        &self.cfg
+    /// The current settings.
+    pub fn config(&self) -> std::sync::Arc<EndpointConfig> {
+        self.cfg.read().clone()
+    }
+
+    /// Changes settings at runtime (status worker edits). A new address closes the idle
+    /// connections to the old one; the pool size stays as configured.
+    pub fn update_config(&self, f: impl FnOnce(&mut EndpointConfig)) {
+        let mut next = (*self.config()).clone();
+        let old_addr = next.addr;
+        f(&mut next);
+        next.pool_size = self.pool.stats().size;
+        let moved = next.addr != old_addr;
+        *self.cfg.write() = std::sync::Arc::new(next);
+        if moved {
+            self.pool.clear_idle();
+        }
     }
 
     pub fn pool_stats(&self) -> PoolStats {
@@ -160,14 +179,14 @@ impl Endpoint {
 
     fn err(&self, kind: ErrorKind, recoverable: bool, what: &str) -> ServiceError {
         let addr = self
-            .cfg
+            .config()
             .addr
             .map(|a| a.to_string())
             .unwrap_or_else(|| "(disabled)".into());
         ServiceError::new(
             kind,
             recoverable,
-            format!("({}) {addr}: {what}", self.cfg.name),
+            format!("({}) {addr}: {what}", self.config().name),
         )
     }
 
@@ -181,14 +200,14 @@ impl Endpoint {
         body: &mut RequestBody,
         peer: &mut dyn Peer,
     ) -> Result<ResponseSummary, ServiceError> {
-        let Some(addr) = self.cfg.addr else {
+        let Some(addr) = self.config().addr else {
             return Err(self.err(
                 ErrorKind::Disabled,
                 true,
                 "contact disabled (port 0 or unresolvable host)",
             ));
         };
-        let max = self.cfg.max_packet_size;
+        let max = self.config().max_packet_size;
         // mod_jk sends the first body packet right after the forward request when the
         // client announced a Content-Length.
         if let Body::Length(n) = body.kind {
@@ -204,16 +223,16 @@ impl Endpoint {
                 "the request body was already streamed to another backend; it cannot be replayed",
             ));
         }
-        let retries = self.cfg.retries.max(1);
+        let retries = self.config().retries.max(1);
         let mut last: Option<ServiceError> = None;
         let mut attempt = 0;
         let mut stale_retries = 0;
         while attempt < retries {
-            if attempt > 0 && !self.cfg.retry_interval.is_zero() {
-                std::thread::sleep(self.cfg.retry_interval);
+            if attempt > 0 && !self.config().retry_interval.is_zero() {
+                std::thread::sleep(self.config().retry_interval);
             }
             attempt += 1;
-            let Some(slot) = self.pool.acquire(self.cfg.acquire_timeout) else {
+            let Some(slot) = self.pool.acquire(self.config().acquire_timeout) else {
                 last = Some(self.err(
                     ErrorKind::NoConnection,
                     true,
@@ -224,7 +243,7 @@ impl Endpoint {
             let (conn, reused) = match slot.conn {
                 Some(mut c) => {
                     let alive =
-                        c.is_alive() && self.cfg.ping.prepost.is_none_or(|t| c.cping(t, max));
+                        c.is_alive() && self.config().ping.prepost.is_none_or(|t| c.cping(t, max));
                     if alive {
                         (c, true)
                     } else {
@@ -254,7 +273,7 @@ impl Endpoint {
                     s.read_bytes = body.read_bytes;
                     return Ok(s);
                 }
-                Attempt::Stale if stale_retries < self.cfg.pool_size + 1 => {
+                Attempt::Stale if stale_retries < self.config().pool_size + 1 => {
                     // A pooled connection the backend had closed: not the request's fault.
                     stale_retries += 1;
                     attempt -= 1;
@@ -282,7 +301,7 @@ impl Endpoint {
 
     /// Connects (and CPings when ping mode C is on). Errors are Connect class.
     fn open(&self, addr: std::net::SocketAddr) -> Result<Conn, ServiceError> {
-        let mut c = Conn::connect(&self.cfg, addr).map_err(|e| {
+        let mut c = Conn::connect(&self.config(), addr).map_err(|e| {
             self.err(
                 ErrorKind::Connect,
                 true,
@@ -292,8 +311,8 @@ impl Endpoint {
                 ),
             )
         })?;
-        if let Some(t) = self.cfg.ping.connect {
-            if !c.cping(t, self.cfg.max_packet_size) {
+        if let Some(t) = self.config().ping.connect {
+            if !c.cping(t, self.config().max_packet_size) {
                 c.shutdown();
                 return Err(self.err(
                     ErrorKind::Connect,
@@ -362,13 +381,13 @@ impl Endpoint {
     fn reply_wait(&self, req: &ServiceRequest<'_>) -> Option<Duration> {
         match req.reply_timeout {
             Some(t) => t,
-            None => self.cfg.reply_timeout,
+            None => self.config().reply_timeout,
         }
     }
 
     /// Whether a failure after the request was sent (before headers) may be retried.
     fn recoverable_after_send(&self, req: &ServiceRequest<'_>) -> bool {
-        let o = self.cfg.recovery_options;
+        let o = self.config().recovery_options;
         if o & recovery::NO_RETRY_AFTER_SEND == 0 {
             return true;
         }
@@ -387,7 +406,7 @@ impl Endpoint {
         body: &mut RequestBody,
         peer: &mut dyn Peer,
     ) -> Attempt {
-        let max = self.cfg.max_packet_size;
+        let max = self.config().max_packet_size;
         let mut sent = conn.send(req.packet);
         // A Content-Length body's first packet goes unsolicited; a chunked body's first packet
         // (kept from an earlier attempt) answers the first GET_BODY_CHUNK again.
@@ -416,7 +435,8 @@ impl Endpoint {
         let mut status = 0u16;
         let mut body_bytes = 0u64;
         let mut buf = Vec::with_capacity(max);
-        let fail_on = req.fail_on_status.unwrap_or(&self.cfg.fail_on_status);
+        let cfg = self.config();
+        let fail_on = req.fail_on_status.unwrap_or(&cfg.fail_on_status);
         loop {
             let recoverable = !output_started && !body.streamed && self.recoverable_after_send(req);
             if let Err(e) = conn.read_packet(&mut buf, self.reply_wait(req), max) {
@@ -601,7 +621,7 @@ impl Endpoint {
                     }
                 }
                 Reply::EndResponse { reuse } => {
-                    if reuse && !self.cfg.disable_reuse && !req.disable_reuse {
+                    if reuse && !self.config().disable_reuse && !req.disable_reuse {
                         self.pool.release(Some(conn));
                     } else {
                         self.pool.release(None);
@@ -651,14 +671,18 @@ impl Endpoint {
     /// Maintenance: close connections idle longer than connection_pool_timeout (keeping
     /// connection_pool_minsize), and CPing those idle longer than connection_ping_interval.
     pub fn maintain(&self) {
-        if let Some(t) = self.cfg.pool_timeout {
-            for c in self.pool.take_idle_older_than(t, self.cfg.pool_minsize) {
+        if let Some(t) = self.config().pool_timeout {
+            for c in self
+                .pool
+                .take_idle_older_than(t, self.config().pool_minsize)
+            {
                 c.shutdown();
             }
         }
-        if let (Some(wait), Some(idle)) = (self.cfg.ping.interval, self.cfg.ping_interval) {
+        if let (Some(wait), Some(idle)) = (self.config().ping.interval, self.config().ping_interval)
+        {
             for mut c in self.pool.take_idle_for(idle) {
-                if c.cping(wait, self.cfg.max_packet_size) {
+                if c.cping(wait, self.config().max_packet_size) {
                     self.pool.release(Some(c));
                 } else {
                     c.shutdown();
@@ -672,11 +696,11 @@ impl Endpoint {
     /// connection then joins the pool (when a slot is free). Used to recover a member in
     /// ERROR without sacrificing a user request.
     pub fn probe(&self, wait: Duration) -> Result<(), ServiceError> {
-        let Some(addr) = self.cfg.addr else {
+        let Some(addr) = self.config().addr else {
             return Err(self.err(ErrorKind::Disabled, false, "contact disabled"));
         };
         let mut c = self.open(addr)?;
-        if !c.cping(wait, self.cfg.max_packet_size) {
+        if !c.cping(wait, self.config().max_packet_size) {
             c.shutdown();
             return Err(self.err(ErrorKind::Connect, true, "no CPONG to the readiness probe"));
         }

@@ -26,11 +26,11 @@ use std::sync::atomic::{fence, AtomicU64, Ordering};
 /// `b"JKRSSHM1"` as a little-endian word.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"JKRSSHM1");
 /// Layout version; bump when a field moves.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 /// Words of the header.
 pub const HEADER_WORDS: usize = 16;
 /// Fixed words of a slot (before the per-child busy counters).
-pub const FIXED_WORDS: usize = 128;
+pub const FIXED_WORDS: usize = 160;
 /// Longest string a slot stores (mod_jk's limit is 60 bytes).
 pub const MAX_STR: usize = 64;
 const STR_WORDS: usize = MAX_STR / 8;
@@ -124,6 +124,23 @@ pub enum Field {
     ProbeLease = 112,
     /// Unix time a member last returned to rotation (slow start).
     ReturnedAt = 113,
+    // 114..122: StrField::Host.
+    /// An ajp worker's connection settings, editable at runtime through the status worker
+    /// (every child's endpoint follows them); `AjpSeq` counts the edits.
+    AjpPort = 122,
+    AjpPoolTimeout = 123,
+    AjpPingTimeout = 124,
+    AjpConnectTimeout = 125,
+    AjpPrepostTimeout = 126,
+    AjpReplyTimeout = 127,
+    AjpRetries = 128,
+    AjpRetryInterval = 129,
+    AjpPingInterval = 130,
+    AjpRecoveryOptions = 131,
+    AjpMaxPacketSize = 132,
+    AjpSeq = 133,
+    /// Fingerprint of the configured ajp settings these values were set from (restart merge).
+    AjpConfigHash = 134,
 }
 
 /// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
@@ -132,7 +149,8 @@ pub const SESSION_BITMAP_WORDS: usize = 16;
 const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
-const _: () = assert!((Field::ReturnedAt as usize) < FIXED_WORDS);
+const _: () = assert!((Field::AjpConfigHash as usize) < FIXED_WORDS);
+const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
 
 /// Word offsets of the string fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +161,8 @@ pub enum StrField {
     Route = 18,
     Domain = 26,
     Redirect = 34,
+    /// An ajp worker's host (runtime-editable).
+    Host = 114,
 }
 
 const S_KIND: usize = 0;
@@ -627,6 +647,7 @@ mod tests {
         assert_eq!(s.get(Field::Reserved0), 0);
         assert_eq!(s.get(Field::SessionWindow), 0);
         assert_eq!(s.atomics(Field::ReturnedAt, 100).len(), FIXED_WORDS - 113);
+        assert_eq!(s.string(StrField::Host), "");
         let c = r.attach_child(1).unwrap();
         s.busy_inc(c);
         assert_eq!(s.busy(), 1, "busy counters untouched");
