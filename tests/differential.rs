@@ -1215,15 +1215,32 @@ fn run_module(
         let (client_port, answer, problem) = send_raw(port, raw);
         // The server records a request before answering it, so once the client has the whole
         // answer every FORWARD_REQUEST of this request is recorded.
-        let mut forwards = server.take_requests();
-        for f in &mut forwards {
-            normalise_run_specific(f, client_port);
-        }
-        out.push(Observed {
-            seen: parse_response(&answer, problem),
-            forwards,
-        });
+        let forwards = server.take_requests();
+        out.push(observed(forwards, client_port, &answer, problem));
     }
+    let logs = finish_run(tag, h);
+    (out, logs)
+}
+
+/// One request's observation: the client's answer and the normalised FORWARD_REQUESTs.
+fn observed(
+    mut forwards: Vec<RecordedRequest>,
+    client_port: u16,
+    answer: &[u8],
+    problem: Option<String>,
+) -> Observed {
+    for f in &mut forwards {
+        normalise_run_specific(f, client_port);
+    }
+    Observed {
+        seen: parse_response(answer, problem),
+        forwards,
+    }
+}
+
+/// Stops the server of a run after checking no child crashed; returns its log tails for the
+/// failure report.
+fn finish_run(tag: &str, h: Httpd) -> String {
     let logs = format!(
         "--- {tag} error.log:\n{}\n--- {tag} mod_jk.log (tail):\n{}",
         tail(&h.error_log(), 40),
@@ -1235,7 +1252,7 @@ fn run_module(
         "{tag}: an httpd child crashed:\n{log}"
     );
     drop(h);
-    (out, logs)
+    logs
 }
 
 /// "n forward(s) [packet sizes]" for the progress lines.
@@ -1900,27 +1917,11 @@ fn run_vhost_module(
         server.set_behaviour(c.behaviour.clone());
         let before = server.connections_accepted();
         let (client_port, answer, problem) = send_raw_to(c.addr, port, raw);
-        let mut forwards = server.take_requests();
+        let forwards = server.take_requests();
         conns.push(server.connections_accepted() - before);
-        for f in &mut forwards {
-            normalise_run_specific(f, client_port);
-        }
-        out.push(Observed {
-            seen: parse_response(&answer, problem),
-            forwards,
-        });
+        out.push(observed(forwards, client_port, &answer, problem));
     }
-    let logs = format!(
-        "--- {tag} error.log:\n{}\n--- {tag} mod_jk.log (tail):\n{}",
-        tail(&h.error_log(), 40),
-        tail(&h.dir.read("logs/mod_jk.log"), 40)
-    );
-    let log = h.error_log();
-    assert!(
-        !log.contains("exit signal"),
-        "{tag}: an httpd child crashed:\n{log}"
-    );
-    drop(h);
+    let logs = finish_run(tag, h);
     (out, conns, logs)
 }
 

@@ -430,10 +430,15 @@ pub fn http_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)
     s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
+    parse_response(&raw).unwrap()
+}
+
+/// Parses a complete HTTP/1.x response (headers + everything after them as the body).
+pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .expect("no header end");
+        .ok_or_else(|| format!("no header end in {:?}", String::from_utf8_lossy(raw)))?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let body = raw[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
@@ -449,12 +454,12 @@ pub fn http_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)
                 .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         })
         .collect();
-    Response {
+    Ok(Response {
         status,
         status_line,
         headers,
         body,
-    }
+    })
 }
 
 /// Waits until `f` holds or the deadline passes.

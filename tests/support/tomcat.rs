@@ -22,7 +22,7 @@
 //! - `static.txt` → `hello from static.txt\n`; big static files via [`Tomcat::generate_file`].
 #![allow(dead_code, clippy::unwrap_used)]
 
-use super::Response;
+use super::{parse_response, Response};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::process::CommandExt;
@@ -820,35 +820,6 @@ pub fn try_http(
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(e)?;
     parse_response(&raw)
-}
-
-/// Parses a complete HTTP/1.x response (headers + everything after them as the body).
-pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no header end in {:?}", String::from_utf8_lossy(raw)))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let body = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default().to_string();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        })
-        .collect();
-    Ok(Response {
-        status,
-        status_line,
-        headers,
-        body,
-    })
 }
 
 /// The value of `key` in the test pages' output: a `key=value` line (echo.jsp, upload.jsp,
