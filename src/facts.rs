@@ -92,7 +92,7 @@ impl RequestFacts {
         unsafe { ffi::ap_add_common_vars(r) };
         // SAFETY: the request and its connection are live during the handler.
         let (rec, conn) = unsafe { (&*r, &*(*r).connection) };
-        let ind = |i: Indicator| conf.indicators.effective(i).to_string();
+        let ind = |i: Indicator| conf.indicators.effective(i);
         let env = |name: &str| req.env(name);
 
         let unparsed = s(rec.unparsed_uri).unwrap_or_default();
@@ -119,13 +119,13 @@ impl RequestFacts {
                 port_of(rec.useragent_addr).to_string(),
             ),
         };
-        if let Some(v) = env(&ind(Indicator::RemoteAddr)) {
+        if let Some(v) = env(ind(Indicator::RemoteAddr)) {
             remote_addr = v;
         }
-        if let Some(v) = env(&ind(Indicator::RemotePort)) {
+        if let Some(v) = env(ind(Indicator::RemotePort)) {
             remote_port = v;
         }
-        let remote_host = env(&ind(Indicator::RemoteHost)).or_else(|| {
+        let remote_host = env(ind(Indicator::RemoteHost)).or_else(|| {
             // SAFETY: live connection and per-dir config; REMOTE_HOST gives NULL without lookups.
             let h = unsafe {
                 ffi::ap_get_remote_host(
@@ -137,45 +137,48 @@ impl RequestFacts {
             };
             s(h)
         });
-        let remote_user = non_empty(env(&ind(Indicator::RemoteUser)).or_else(|| s(rec.user)));
-        let auth_type = non_empty(env(&ind(Indicator::AuthType)).or_else(|| s(rec.ap_auth_type)));
+        let remote_user = non_empty(env(ind(Indicator::RemoteUser)).or_else(|| s(rec.user)));
+        let auth_type = non_empty(env(ind(Indicator::AuthType)).or_else(|| s(rec.ap_auth_type)));
         // SAFETY: live request.
-        let server_name = env(&ind(Indicator::LocalName))
+        let server_name = env(ind(Indicator::LocalName))
             .or_else(|| s(unsafe { ffi::ap_get_server_name(r) }))
             .unwrap_or_default();
         // SAFETY: live request.
         let default_port = unsafe { ffi::ap_get_server_port(r) };
-        let server_port = env(&ind(Indicator::LocalPort))
+        let server_port = env(ind(Indicator::LocalPort))
             .map(|p| p.trim().parse::<u16>().unwrap_or(0))
             .unwrap_or(default_port);
         // JK_LOCAL_ADDR is honoured for the main server only (mod_jk does not merge it).
         let local_addr = (main_server || conf.indicators.get(Indicator::LocalAddr).is_some())
-            .then(|| env(&ind(Indicator::LocalAddr)))
+            .then(|| env(ind(Indicator::LocalAddr)))
             .flatten()
             .or_else(|| s(conn.local_ip))
             .unwrap_or_default();
 
         let is_ssl = conf.effective_extract_ssl()
-            && env(&ind(Indicator::Https)).is_some_and(|v| v.eq_ignore_ascii_case("on"));
+            && env(ind(Indicator::Https)).is_some_and(|v| v.eq_ignore_ascii_case("on"));
         let (mut ssl_cert, mut ssl_cipher, mut ssl_session, mut ssl_key_size, mut ssl_protocol) =
             (None, None, None, None, None);
         if is_ssl {
-            ssl_cert = non_empty(env(&ind(Indicator::Certs)));
+            ssl_cert = non_empty(env(ind(Indicator::Certs)));
             if opts.forward_ssl_cert_chain() {
                 let prefix = ind(Indicator::CertChainPrefix);
                 // SAFETY: the request environment is a live table.
                 for (k, v) in unsafe { table_entries(rec.subprocess_env) } {
-                    if k.len() >= prefix.len() && k[..prefix.len()].eq_ignore_ascii_case(&prefix) {
+                    // Compared as bytes: a variable name need not be ASCII, and slicing a str
+                    // there could split a character.
+                    let named = k.as_bytes().get(..prefix.len());
+                    if named.is_some_and(|b| b.eq_ignore_ascii_case(prefix.as_bytes())) {
                         ssl_cert.get_or_insert_with(String::new).push_str(&v);
                     }
                 }
             }
-            ssl_cipher = non_empty(env(&ind(Indicator::Cipher)));
-            ssl_session = non_empty(env(&ind(Indicator::Session)));
+            ssl_cipher = non_empty(env(ind(Indicator::Cipher)));
+            ssl_session = non_empty(env(ind(Indicator::Session)));
             if opts.forward_key_size() {
-                ssl_key_size = env(&ind(Indicator::KeySize)).and_then(|v| v.trim().parse().ok());
+                ssl_key_size = env(ind(Indicator::KeySize)).and_then(|v| v.trim().parse().ok());
             }
-            ssl_protocol = non_empty(env(&ind(Indicator::SslProtocol)));
+            ssl_protocol = non_empty(env(ind(Indicator::SslProtocol)));
         }
         // JkEnvVar: sent when set, or always when a default exists.
         let mut env_attrs = Vec::new();
@@ -186,7 +189,7 @@ impl RequestFacts {
                 (None, None) => {}
             }
         }
-        let chunked = rec.read_chunked != 0 || env(&ind(Indicator::IgnoreCl)).is_some();
+        let chunked = rec.read_chunked != 0 || env(ind(Indicator::IgnoreCl)).is_some();
         let content_length = if chunked {
             0
         } else {

@@ -1524,7 +1524,9 @@ fn client_visible_responses_equal_debian_mod_jk() {
 // JkOptions per name-based virtual host
 // ------------------------------------------------------------------------------------------
 
-/// The fake mod_ssl environment (`SetEnv` lines) of the SSL-related vhosts.
+/// The fake mod_ssl environment (`SetEnv` lines) of the SSL-related vhosts. The last variable's
+/// name is not ASCII and its `é` straddles the length of the chain prefix: it must be compared
+/// as bytes (neither module forwards it).
 const FAKE_SSL_ENV: &str = r#"  SetEnv HTTPS on
   SetEnv SSL_CIPHER_USEKEYSIZE 256
   SetEnv SSL_CIPHER TLS_AES_256_GCM_SHA384
@@ -1533,6 +1535,7 @@ const FAKE_SSL_ENV: &str = r#"  SetEnv HTTPS on
   SetEnv SSL_CLIENT_CERT_CHAIN_0 "-----BEGIN CERTIFICATE-----MIIBchain0-----END CERTIFICATE-----"
   SetEnv SSL_CLIENT_CERT_CHAIN_1 "-----BEGIN CERTIFICATE-----MIIBchain1-----END CERTIFICATE-----"
   SetEnv SSL_PROTOCOL TLSv1.3
+  SetEnv SSL_CLIENT_CERT_CHAINé "not a chain variable: its name is not ASCII"
 "#;
 
 /// A second address (same port) for the vhosts, mod_remoteip, then prefork with ONE child,
