@@ -100,7 +100,10 @@ impl AjpShared {
     /// Applies the shared values to this process's endpoint when they changed since.
     pub fn sync(&self, ep: &Endpoint, w: &AjpWorker) {
         let seq = self.slot.get(Field::AjpSeq);
-        if self.seen.swap(seq, Ordering::AcqRel) == seq {
+        // A plain load first: the usual case (nothing changed) must not write the shared
+        // cache line on every request.
+        if self.seen.load(Ordering::Acquire) == seq || self.seen.swap(seq, Ordering::AcqRel) == seq
+        {
             return;
         }
         let g = |f| self.slot.get(f);

@@ -22,7 +22,7 @@ use crate::errlog::{log_server, HttpdLevel};
 use crate::ffi;
 use crate::jklog::{JkLog, PipeSink};
 use crate::request::Req;
-use crate::server_conf::{alloc_state, set_state, state_of, ServerState};
+use crate::server_conf::{alloc_state, set_state, state_of, state_ref, ServerState};
 use crate::shm::{self, ShmRegion};
 
 /// Version token (Server header with `ServerTokens Full`, logs, status).
@@ -104,7 +104,7 @@ pub struct ServerRuntime {
 /// The runtime of server `s`, if this generation has started.
 pub fn for_server(s: *mut ffi::server_rec) -> Option<Arc<ServerRuntime>> {
     // SAFETY: s comes from a live request; the state outlives the request.
-    unsafe { state_of(s) }.and_then(|st| st.runtime.clone())
+    unsafe { state_ref(s) }.and_then(|st| st.runtime.clone())
 }
 
 impl ServerRuntime {
@@ -217,15 +217,10 @@ impl ServerRuntime {
 
     /// mod_jk's type name of a configured worker (`JK_WORKER_TYPE` note), if it exists.
     pub fn worker_type(&self, name: &str) -> Option<&'static str> {
-        self.gen.workers.worker(name).map(|w| match &w.kind {
-            WorkerKind::Ajp(a) => match a.protocol {
-                jk_config::AjpProtocol::Ajp12 => "ajp12",
-                jk_config::AjpProtocol::Ajp13 => "ajp13",
-                jk_config::AjpProtocol::Ajp14 => "ajp14",
-            },
-            WorkerKind::Lb(_) => "lb",
-            WorkerKind::Status(_) => "status",
-        })
+        self.gen
+            .workers
+            .worker(name)
+            .map(|w| w.worker_type().as_str())
     }
 
     /// Writes the JkRequestLogFormat line of a request mod_jk handled.
@@ -896,12 +891,16 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
-            for rt in &maps {
-                rt.maintain();
-            }
-            if let Some(rt) = maps.first() {
-                rt.gen.maintain();
-            }
+            // A panic in one round is logged and the next round runs: maintenance must not
+            // stop for the rest of the child's life.
+            crate::boundary::guard("the watchdog", (), || {
+                for rt in &maps {
+                    rt.maintain();
+                }
+                if let Some(rt) = maps.first() {
+                    rt.gen.maintain();
+                }
+            });
         });
     match spawned {
         Ok(handle) => {
@@ -971,27 +970,31 @@ fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>)
                 let now_ms = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
-                for b in gen.balancers.values() {
-                    for i in b.fast_probe_targets(now_ms) {
-                        let Some(name) = b.member_name(i) else {
-                            continue;
-                        };
-                        let (Some(ep), Some(w)) =
-                            (gen.endpoints.get(name), gen.workers.worker(name))
-                        else {
-                            continue;
-                        };
-                        let jk_config::WorkerKind::Ajp(aw) = &w.kind else {
-                            continue;
-                        };
-                        let wait =
-                            Duration::from_millis(u64::from(aw.ping_timeout_ms.clamp(100, 5000)));
-                        let ok = ep.probe(wait).is_ok()
-                            && b.health_url(i)
-                                .is_none_or(|path| crate::serve::health_probe(ep, aw, path));
-                        b.probe_result(i, ok);
+                // A panic in one round is logged; probing goes on with the next round.
+                crate::boundary::guard("the readiness prober", (), || {
+                    for b in gen.balancers.values() {
+                        for i in b.fast_probe_targets(now_ms) {
+                            let Some(name) = b.member_name(i) else {
+                                continue;
+                            };
+                            let (Some(ep), Some(w)) =
+                                (gen.endpoints.get(name), gen.workers.worker(name))
+                            else {
+                                continue;
+                            };
+                            let jk_config::WorkerKind::Ajp(aw) = &w.kind else {
+                                continue;
+                            };
+                            let wait = Duration::from_millis(u64::from(
+                                aw.ping_timeout_ms.clamp(100, 5000),
+                            ));
+                            let ok = ep.probe(wait).is_ok()
+                                && b.health_url(i)
+                                    .is_none_or(|path| crate::serve::health_probe(ep, aw, path));
+                            b.probe_result(i, ok);
+                        }
                     }
-                }
+                });
             }
         });
     if let Ok(handle) = spawned {

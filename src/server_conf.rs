@@ -104,17 +104,32 @@ pub unsafe extern "C" fn merge_server_config(
 /// be held across a point where httpd could replace the module config (only post_config does
 /// that, single-threaded).
 pub unsafe fn state_of<'a>(s: *const ffi::server_rec) -> Option<&'a mut ServerState> {
+    // SAFETY: forwarded contract; every non-NULL entry for our module is a ServerState we
+    // allocated.
+    unsafe { state_ptr(s).map(|p| &mut *p) }
+}
+
+/// The state of server `s`, shared: what request threads use (several run at once, so they
+/// must never make a `&mut` to it).
+///
+/// # Safety
+/// As [`state_of`].
+pub unsafe fn state_ref<'a>(s: *const ffi::server_rec) -> Option<&'a ServerState> {
+    // SAFETY: forwarded contract.
+    unsafe { state_ptr(s).map(|p| &*p) }
+}
+
+/// Our module's config entry of server `s`, if any.
+///
+/// # Safety
+/// `s` must be NULL or a live server_rec.
+unsafe fn state_ptr(s: *const ffi::server_rec) -> Option<*mut ServerState> {
     if s.is_null() {
         return None;
     }
     // SAFETY: `module_config` of a live server_rec is a valid config vector.
     let p = unsafe { ffi::jk_shim_get_module_config((*s).module_config, module_ptr()) };
-    if p.is_null() {
-        None
-    } else {
-        // SAFETY: every non-NULL entry for our module is a ServerState we allocated.
-        Some(unsafe { &mut *p.cast::<ServerState>() })
-    }
+    (!p.is_null()).then(|| p.cast::<ServerState>())
 }
 
 /// Replaces the state of server `s`.

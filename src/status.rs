@@ -42,59 +42,42 @@ fn s(p: *const std::ffi::c_char) -> String {
         .unwrap_or_default()
 }
 
-fn now_view() -> TimeView {
-    let t = crate::clock::now_local();
-    let off = t.utc_offset_secs;
-    let sign = if off < 0 { '-' } else { '+' };
-    let off = off.unsigned_abs();
-    TimeView {
-        datetime: format!(
+/// `YYYYMMDDhhmmss` and `±hhmm` of a broken-down local time, as mod_jk's status shows them.
+fn stamp(t: &jk_log::BrokenDownTime) -> (String, String) {
+    let sign = if t.utc_offset_secs < 0 { '-' } else { '+' };
+    let off = t.utc_offset_secs.unsigned_abs();
+    (
+        format!(
             "{:04}{:02}{:02}{:02}{:02}{:02}",
             t.year, t.month, t.day, t.hour, t.minute, t.second
         ),
-        tz: format!("{sign}{:02}{:02}", off / 3600, (off % 3600) / 60),
+        format!("{sign}{:02}{:02}", off / 3600, (off % 3600) / 60),
+    )
+}
+
+fn now_view(t: &jk_log::BrokenDownTime) -> TimeView {
+    let (datetime, tz) = stamp(t);
+    TimeView {
+        datetime,
+        tz,
         unix: t.epoch_secs,
     }
 }
 
-fn error_time(unix: u64, now: u64) -> Option<ErrorTime> {
+/// A past instant in local time. `utc_offset` is the clock's current offset (cosmetic for an
+/// instant across a DST change); the caller computes it once per page.
+fn error_time(unix: u64, now: u64, utc_offset: i32) -> Option<ErrorTime> {
     if unix == 0 {
         return None;
     }
-    // Local-time rendering of a past instant is cosmetic here: the clock's offset is used.
-    let t = crate::clock::now_local();
-    let off = t.utc_offset_secs;
-    let sign = if off < 0 { '-' } else { '+' };
-    let o = off.unsigned_abs();
-    let local = unix as i64 + i64::from(off);
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let t = jk_log::BrokenDownTime::from_epoch(unix as i64, 0, utc_offset, "");
+    let (datetime, tz) = stamp(&t);
     Some(ErrorTime {
-        datetime: format!(
-            "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
-            secs / 3600,
-            (secs % 3600) / 60,
-            secs % 60
-        ),
-        tz: format!("{sign}{:02}{:02}", o / 3600, (o % 3600) / 60),
+        datetime,
+        tz,
         unix: unix as i64,
         ago: now.saturating_sub(unix) as i64,
     })
-}
-
-/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's civil calendar algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn settings(rt: &ServerRuntime, name: &str, w: &AjpWorker) -> AjpSettings {
@@ -104,12 +87,7 @@ fn settings(rt: &ServerRuntime, name: &str, w: &AjpWorker) -> AjpSettings {
         None => "unresolved".into(),
     };
     AjpSettings {
-        worker_type: match w.protocol {
-            jk_config::AjpProtocol::Ajp12 => "ajp12",
-            jk_config::AjpProtocol::Ajp13 => "ajp13",
-            jk_config::AjpProtocol::Ajp14 => "ajp14",
-        }
-        .into(),
+        worker_type: jk_config::WorkerType::from(w.protocol).as_str().into(),
         host: shared_host(rt, name).unwrap_or_else(|| w.host.clone()),
         port: shared(rt, name, Field::AjpPort).map_or(i32::from(w.port), |v| v as i32),
         address,
@@ -231,13 +209,14 @@ fn model(req: Req, rt: &ServerRuntime) -> StatusModel {
         )
     };
     let now = jk_urimap::unix_now();
+    let local = crate::clock::now_local();
     let mut m = StatusModel {
         request_uri: req.uri().unwrap_or_default(),
         server_name,
         server_port,
         web_server,
         jk_version: jk_status::JK_VERSION.to_string(),
-        time: now_view(),
+        time: now_view(&local),
         ..Default::default()
     };
     let maintain = rt.gen.maintain_secs as i64;
@@ -287,7 +266,7 @@ fn model(req: Req, rt: &ServerRuntime) -> StatusModel {
                             time_to_recover_max: if ttr > 0 { ttr + maintain } else { 0 },
                             last_reset_at: ms.last_reset as i64,
                             last_reset_ago: now.saturating_sub(ms.last_reset) as i64,
-                            error_time: error_time(ms.first_error_time, now),
+                            error_time: error_time(ms.first_error_time, now, local.utc_offset_secs),
                             in_flight: Some(ms.in_flight),
                             last_error: None,
                             restarting: Some(ms.restarting),

@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -156,6 +156,9 @@ struct MapInner {
     sorted: RwLock<Arc<[Arc<Rule>]>>,
     /// Reload results noticed by request threads, for the glue to log.
     events: Mutex<Vec<ReloadOutcome>>,
+    /// `events` is not empty: lets [`UriMap::take_reload_events`] skip the lock on the
+    /// request path, where it is called after every mapping.
+    has_events: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -186,6 +189,7 @@ impl Clone for MapInner {
             reload_secs: self.reload_secs,
             sorted: RwLock::new(Arc::clone(&self.sorted.read())),
             events: Mutex::new(Vec::new()),
+            has_events: AtomicBool::new(false),
         }
     }
 }
@@ -225,6 +229,7 @@ impl UriMap {
                 reload_secs: DEFAULT_RELOAD_SECS,
                 sorted: RwLock::new(Arc::from(Vec::new())),
                 events: Mutex::new(Vec::new()),
+                has_events: AtomicBool::new(false),
             }),
             reject_unsafe: false,
         }
@@ -354,7 +359,12 @@ impl UriMap {
 
     /// `Reloaded`/`Failed` results of reload checks since the last call, for logging.
     pub fn take_reload_events(&self) -> Vec<ReloadOutcome> {
-        std::mem::take(&mut *self.inner.events.lock())
+        if !self.inner.has_events.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut events = self.inner.events.lock();
+        self.inner.has_events.store(false, Ordering::Release);
+        std::mem::take(&mut *events)
     }
 
     /// Compares the mount file's modification time now, regardless of the interval (the
@@ -373,7 +383,9 @@ impl UriMap {
             outcome,
             ReloadOutcome::Reloaded { .. } | ReloadOutcome::Failed { .. }
         ) {
-            self.inner.events.lock().push(outcome.clone());
+            let mut events = self.inner.events.lock();
+            events.push(outcome.clone());
+            self.inner.has_events.store(true, Ordering::Release);
         }
         outcome
     }
