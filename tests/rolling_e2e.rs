@@ -60,12 +60,17 @@ impl Tomcats {
         );
     }
 
-    fn kill9(&self, m: &str) {
-        let pid: i32 = std::fs::read_to_string(self.base(m).join("tomcat.pid"))
+    /// The pid of member `m`'s Tomcat, from the file its start script wrote.
+    fn pid(&self, m: &str) -> i32 {
+        std::fs::read_to_string(self.base(m).join("tomcat.pid"))
             .unwrap()
             .trim()
             .parse()
-            .unwrap();
+            .unwrap()
+    }
+
+    fn kill9(&self, m: &str) {
+        let pid = self.pid(m);
         // SAFETY: killing the Tomcat this test started (pid from its own file).
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
@@ -236,6 +241,7 @@ fn rolling_restarts_no_tester_notices() {
     // (a) jkctl roll restarting both Tomcats.
     {
         let h = httpd("roll-a", &module_so(), ROLLING);
+        let before = [tomcats.pid("tomcat1"), tomcats.pid("tomcat2")];
         let cmd = format!(
             "{} restart {}/{{member}}",
             script().display(),
@@ -263,6 +269,12 @@ fn rolling_restarts_no_tester_notices() {
             );
         });
         report("ours (a) jkctl roll", &f);
+        // The roll really restarted both Tomcats (new processes), one at a time.
+        let after = [tomcats.pid("tomcat1"), tomcats.pid("tomcat2")];
+        assert!(
+            before[0] != after[0] && before[1] != after[1],
+            "jkctl roll did not restart both Tomcats: pids {before:?} -> {after:?}"
+        );
         results.push(("ours (a)", f));
     }
     // (b) plain restarts (stop, start; no jkctl) with hold_timeout set.
@@ -333,6 +345,13 @@ fn rolling_restarts_no_tester_notices() {
             f.relogins <= TESTERS,
             "at most one re-login per tester: {:?}",
             f.relogins_by_node
+        );
+        // The dead member's requests were held (hold_timeout=3000) before they moved, which
+        // plain mod_jk failover would not do.
+        assert!(
+            f.longest_stall >= Duration::from_millis(2500),
+            "no request was held for the dead member: longest stall {} ms",
+            f.longest_stall.as_millis()
         );
         results.push(("ours (c)", f));
     }

@@ -113,6 +113,44 @@ fn seed_jkmanager_answers_in_every_format() {
         json.starts_with('{') && json.contains("\"balancers\""),
         "{json}"
     );
+    // The documented document shape, with native JSON types.
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("the status JSON parses");
+    for key in [
+        "server",
+        "time",
+        "software",
+        "balancers",
+        "ajp_workers",
+        "result",
+    ] {
+        assert!(doc.get(key).is_some(), "no \"{key}\" in {json}");
+    }
+    assert_eq!(
+        doc["server"]["port"].as_u64(),
+        Some(u64::from(h.port)),
+        "{json}"
+    );
+    assert!(
+        doc["time"]["unix"]
+            .as_i64()
+            .is_some_and(|t| t > 1_700_000_000),
+        "{json}"
+    );
+    assert_eq!(doc["result"]["type"].as_str(), Some("OK"), "{json}");
+    let lb = &doc["balancers"][0];
+    assert_eq!(lb["name"].as_str(), Some("loadbalancer"), "{json}");
+    let members: Vec<&str> = lb["members"]
+        .as_array()
+        .expect("members is an array")
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert_eq!(members, ["tomcat1", "tomcat2"], "{json}");
+    assert_eq!(
+        lb["members"][1]["port"].as_u64(),
+        Some(u64::from(s.servers[1].port())),
+        "{json}"
+    );
     // mod_jk answers 200 even for errors.
     let r = h.get("/jkmanager/?cmd=bogus&mime=txt");
     assert_eq!(r.status, 200);
