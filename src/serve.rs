@@ -311,6 +311,7 @@ fn outcome_of(e: &ServiceError) -> Outcome {
         ErrorKind::Disabled
         | ErrorKind::Connect
         | ErrorKind::Send
+        | ErrorKind::BackendPaused
         | ErrorKind::BackendClosed
         | ErrorKind::ProtocolFraming
         | ErrorKind::ProtocolContent => Outcome::Failed,

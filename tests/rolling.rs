@@ -249,3 +249,79 @@ fn health_url_must_answer_2xx_before_a_member_returns() {
         "t1"
     );
 }
+
+#[test]
+fn a_paused_connectors_503_is_sent_to_another_member_without_hold() {
+    let c = cluster("roll-paused", "");
+    let h = &c.h;
+    // t1's Tomcat is shutting down: its connector answers every request 503 unprocessed.
+    c.servers[0]
+        .as_ref()
+        .unwrap()
+        .set_behaviour(Behaviour::Paused);
+    for i in 0..4 {
+        let r = h.request(
+            "GET",
+            &format!("/app/p{i}"),
+            &[("Cookie", "JSESSIONID=s.t1")],
+        );
+        assert_eq!(
+            (r.status, member(&r).as_str()),
+            (200, "t2"),
+            "{}",
+            h.dir.read("logs/mod_jk.log")
+        );
+    }
+    let log = h.dir.read("logs/mod_jk.log");
+    assert!(
+        log.contains("the connector is paused (shutting down)"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_sticky_post_answered_by_a_paused_connector_is_held_and_replayed_with_its_body() {
+    let c = cluster("roll-paused-hold", HOLD);
+    let port = c.h.port;
+    let t1 = c.servers[0].as_ref().unwrap();
+    t1.set_behaviour(Behaviour::Paused);
+    let body: Vec<u8> = (0..20_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let sent = body.clone();
+    let held = std::thread::spawn(move || {
+        let t = Instant::now();
+        let r = http_request_body(
+            port,
+            "POST",
+            "/app/save",
+            &[("Cookie", "JSESSIONID=s.t1")],
+            &sent,
+        );
+        (r, t.elapsed())
+    });
+    // The request reached t1 (and was answered "paused"); t1 comes back a second later.
+    wait_for("the paused answer", 5, || !t1.requests().is_empty());
+    std::thread::sleep(Duration::from_millis(1000));
+    t1.set_behaviour(Behaviour::Echo);
+    let (r, waited) = held.join().unwrap();
+    assert_eq!(r.status, 200, "{}", c.h.dir.read("logs/mod_jk.log"));
+    assert_eq!(r.body, body, "t1 echoed the whole replayed body");
+    assert!(waited >= Duration::from_millis(900), "held: {waited:?}");
+    let posts: Vec<_> = t1
+        .requests()
+        .into_iter()
+        .filter(|q| q.decoded.uri == "/app/save")
+        .collect();
+    assert_eq!(posts.len(), 2, "paused answer, then the replay");
+    assert_eq!(posts[1].body, body);
+    assert!(
+        c.servers[1]
+            .as_ref()
+            .unwrap()
+            .requests()
+            .iter()
+            .all(|q| q.decoded.uri != "/app/save"),
+        "the session's request did not go to t2"
+    );
+    let log = c.h.dir.read("logs/mod_jk.log");
+    assert!(log.contains("sending the request to t1 again"), "{log}");
+}

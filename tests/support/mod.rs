@@ -433,6 +433,31 @@ pub fn http_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)
     parse_response(&raw).unwrap()
 }
 
+/// Like [`http_request`] with a request body (Content-Length set).
+pub fn http_request_body(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    parse_response(&raw).unwrap()
+}
+
 /// Parses a complete HTTP/1.x response (headers + everything after them as the body).
 pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
     let split = raw

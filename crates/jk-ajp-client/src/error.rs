@@ -29,6 +29,10 @@ pub enum ErrorKind {
     ClientRead,
     /// Writing the response to the client failed (client went away).
     ClientWrite,
+    /// The backend's connector is paused for shutdown: it answered 503 with no header and no
+    /// body and closed the connection (END_RESPONSE reuse=0) without processing the request
+    /// (Tomcat's AjpProcessor does this for every request it reads once paused).
+    BackendPaused,
     /// The backend answered a status listed in fail_on_status.
     FailOnStatus {
         /// True for a positive code (the lb member goes to ERROR), false for a negative one.
@@ -44,6 +48,7 @@ impl ErrorKind {
             | ErrorKind::NoConnection
             | ErrorKind::Connect
             | ErrorKind::Send
+            | ErrorKind::BackendPaused
             | ErrorKind::FailOnStatus { .. } => 503,
             ErrorKind::ReplyTimeout => 504,
             ErrorKind::BackendClosed | ErrorKind::ProtocolFraming => 502,
@@ -76,7 +81,8 @@ pub struct ServiceError {
     /// What happened, for the log.
     pub message: String,
     /// The backend provably did not process the request: it failed before any reply byte
-    /// came back (connect refused, send failed, connection reset before answering). Such a
+    /// came back (connect refused, send failed, connection reset before answering), or its
+    /// connector was paused for shutdown and said so (`BackendPaused`). Such a
     /// request is safe to send again, even to the same member once it is back.
     pub before_reply: bool,
 }
@@ -90,6 +96,7 @@ impl ServiceError {
                     | ErrorKind::NoConnection
                     | ErrorKind::Connect
                     | ErrorKind::Send
+                    | ErrorKind::BackendPaused
             ),
             kind,
             recoverable,

@@ -286,7 +286,9 @@ impl Endpoint {
                     ));
                 }
                 Attempt::Failed(e) => {
-                    if !e.recoverable {
+                    // A paused connector stays paused until its Tomcat stops: asking it again
+                    // only delays the failover (or the hold) the caller will do.
+                    if !e.recoverable || e.kind == ErrorKind::BackendPaused {
                         return Err(e);
                     }
                     last = Some(e);
@@ -432,6 +434,8 @@ impl Endpoint {
         let mut headers_started = false;
         let mut output_started = false;
         let mut received_any = false;
+        // The reason of a 503 with no header not yet passed on (see BackendPaused).
+        let mut deferred_503: Option<String> = None;
         let mut status = 0u16;
         let mut body_bytes = 0u64;
         let mut buf = Vec::with_capacity(max);
@@ -474,6 +478,29 @@ impl Endpoint {
                     ));
                 }
             };
+            if let Some(reason) = deferred_503.take() {
+                if matches!(reply, Reply::EndResponse { reuse: false }) {
+                    // A connector paused for shutdown answered without processing the
+                    // request: provably unprocessed, so it may be sent again.
+                    self.pool.release(None);
+                    conn.shutdown();
+                    return Attempt::Failed(self.err(
+                        ErrorKind::BackendPaused,
+                        !body.streamed,
+                        "the connector is paused (shutting down): it answered 503 without processing the request",
+                    ));
+                }
+                // Not the paused-connector answer: an ordinary 503 after all.
+                output_started = true;
+                if let Err(e) = peer.start_response(503, &reason, &[]) {
+                    return self.client_gone(conn, e);
+                }
+                if req.flush_header {
+                    if let Err(e) = peer.flush() {
+                        return self.client_gone(conn, e);
+                    }
+                }
+            }
             match reply {
                 Reply::SendHeaders {
                     status: st,
@@ -502,6 +529,12 @@ impl Endpoint {
                             !body.streamed,
                             &format!("response status {st} is listed in fail_on_status"),
                         ));
+                    }
+                    if st == 503 && headers.is_empty() {
+                        // Possibly a paused connector (503, no header, then END_RESPONSE
+                        // reuse=0): hold the headers back until the next packet tells.
+                        deferred_503 = Some(String::from_utf8_lossy(reason).into_owned());
+                        continue;
                     }
                     let hs: Vec<(String, String)> = headers
                         .iter()

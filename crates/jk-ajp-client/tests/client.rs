@@ -541,3 +541,85 @@ fn a_body_within_the_replay_buffer_is_replayed_whole() {
     let _ = a.service(&r, &mut rb, &mut peer).unwrap_err();
     assert!(!rb.replayable());
 }
+
+#[test]
+fn a_paused_connector_503_is_a_provably_unprocessed_failure() {
+    // Tomcat's paused AjpProcessor: 503 "503", no header, END_RESPONSE reuse=0, close.
+    let paused = TestServer::start("127.0.0.1:0", Behaviour::Paused).unwrap();
+    let good = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let a = endpoint(&paused, |c| {
+        c.retries = 3;
+        // Even with "no retry after the request was sent", this one provably was not processed.
+        c.recovery_options = 1;
+    });
+    let b = endpoint(&good, |_| {});
+    let body = b"user=tester&pw=x".to_vec();
+    let p = packet("POST", "/login", Some(body.len() as u64), false);
+    let mut rb = RequestBody::new(Body::Length(body.len() as u64));
+    let mut peer = Recorder {
+        body_in: body.clone(),
+        ..Default::default()
+    };
+    let mut r = req(&p);
+    r.is_get = false;
+    let e = a.service(&r, &mut rb, &mut peer).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BackendPaused, "{e}");
+    assert!(e.recoverable && e.before_reply, "{e:?}");
+    assert_eq!(e.http_status(), 503);
+    assert!(peer.status.is_none(), "the 503 did not reach the client");
+    assert_eq!(paused.connections_open(), 0, "the connection is not pooled");
+    assert_eq!(
+        paused.requests().len(),
+        1,
+        "a paused connector is not asked again"
+    );
+    // Sent again elsewhere, with its body.
+    b.service(&r, &mut rb, &mut peer).unwrap();
+    assert_eq!((peer.status, peer.out.clone()), (Some(200), body.clone()));
+    assert_eq!(good.requests()[0].body, body);
+}
+
+#[test]
+fn an_application_503_is_passed_through() {
+    let p = packet("GET", "/a", None, false);
+    // A 503 without header but the connection kept: an application's bare setStatus(503).
+    let s =
+        TestServer::start("127.0.0.1:0", Behaviour::Respond(Response::new(503, "503"))).unwrap();
+    let ep = endpoint(&s, |_| {});
+    let mut peer = Recorder::default();
+    let out = ep
+        .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap();
+    assert_eq!((out.status, peer.status), (503, Some(503)));
+    assert_eq!(peer.reason, "503");
+    // A 503 with headers and a body (an error page).
+    let s = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Respond(Response::text(
+            503,
+            "Service Unavailable",
+            "down for maintenance",
+        )),
+    )
+    .unwrap();
+    let ep = endpoint(&s, |_| {});
+    let mut peer = Recorder::default();
+    ep.service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap();
+    assert_eq!(peer.status, Some(503));
+    assert_eq!(peer.out, b"down for maintenance");
+    // A 503 without header but with a body: an answer, not a pause.
+    let s = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Respond(Response::new(503, "503").body(b"busy")),
+    )
+    .unwrap();
+    let ep = endpoint(&s, |c| c.disable_reuse = true);
+    let mut peer = Recorder::default();
+    ep.service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap();
+    assert_eq!(
+        (peer.status, peer.out.as_slice()),
+        (Some(503), &b"busy"[..])
+    );
+}

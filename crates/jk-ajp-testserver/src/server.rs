@@ -139,6 +139,11 @@ pub enum Behaviour {
     /// Ignore CPINGs (no CPONG, connection kept); requests get `Response::default()`. In a
     /// sequence, CPINGs are ignored while the next request's behaviour is `RefuseCpong`.
     RefuseCpong,
+    /// Like a Tomcat connector paused for shutdown (its AjpProcessor): read the FORWARD_REQUEST
+    /// (and swallow the unsolicited first body packet), answer SEND_HEADERS 503 with reason
+    /// `503` and no header, then END_RESPONSE reuse=0, and close; the request is never
+    /// processed. A CPING is not answered: the connection is closed.
+    Paused,
 }
 
 impl Default for Behaviour {
@@ -239,14 +244,18 @@ impl Shared {
         }
     }
 
-    /// Whether CPINGs are currently answered (does not advance a sequence).
-    fn answers_cping(&self) -> bool {
+    /// What a CPING gets now (does not advance a sequence).
+    fn cping_answer(&self) -> CpingAnswer {
         let st = self.lock();
         let current = match &st.behaviour {
             Behaviour::Sequence(v) => v.get(st.seq_index.min(v.len().saturating_sub(1))),
             other => Some(other),
         };
-        current != Some(&Behaviour::RefuseCpong)
+        match current {
+            Some(Behaviour::RefuseCpong) => CpingAnswer::Ignore,
+            Some(Behaviour::Paused) => CpingAnswer::Close,
+            _ => CpingAnswer::Cpong,
+        }
     }
 
     fn record(&self, req: RecordedRequest) {
@@ -491,6 +500,12 @@ enum Next {
     Close,
 }
 
+enum CpingAnswer {
+    Cpong,
+    Ignore,
+    Close,
+}
+
 impl Connection<'_> {
     fn serve(&mut self) -> io::Result<()> {
         while let Some(payload) = read_packet(&mut self.stream)? {
@@ -498,8 +513,10 @@ impl Connection<'_> {
                 Some(wire::CPING) if payload.len() == 1 => {
                     self.cpings += 1;
                     self.shared.lock().cpings += 1;
-                    if self.shared.answers_cping() {
-                        self.stream.write_all(&wire::CPONG_PACKET)?;
+                    match self.shared.cping_answer() {
+                        CpingAnswer::Cpong => self.stream.write_all(&wire::CPONG_PACKET)?,
+                        CpingAnswer::Ignore => {}
+                        CpingAnswer::Close => return self.close_gracefully(),
                     }
                 }
                 Some(wire::FORWARD_REQUEST) => {
@@ -540,7 +557,7 @@ impl Connection<'_> {
             Behaviour::Respond(r) => r.max_chunk,
             _ => wire::DEFAULT_READ_CHUNK,
         };
-        let only_first = behaviour == Behaviour::CloseImmediately;
+        let only_first = matches!(behaviour, Behaviour::CloseImmediately | Behaviour::Paused);
         let body = self.read_body(&rec.decoded, max_chunk, only_first);
         let (body, read_err) = match body {
             Ok(b) => (b, None),
@@ -717,6 +734,12 @@ impl Connection<'_> {
             }
             Behaviour::EndWithoutReuse => {
                 self.write_response(&Response::default(), &mut out)?;
+                out.extend(wire::end_response_packet(false));
+                self.stream.write_all(&out)?;
+                return Ok(Next::Close);
+            }
+            Behaviour::Paused => {
+                out.extend(wire::send_headers_packet(503, "503", &[], true));
                 out.extend(wire::end_response_packet(false));
                 self.stream.write_all(&out)?;
                 return Ok(Next::Close);
