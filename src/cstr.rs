@@ -36,3 +36,35 @@ pub unsafe fn pstrdup(pool: *mut ffi::apr_pool_t, s: &str) -> *const c_char {
     // SAFETY: apr_pstrmemdup copies `len` bytes and appends a NUL, allocating from `pool`.
     unsafe { ffi::apr_pstrmemdup(pool, bytes.as_ptr().cast(), len) }
 }
+
+/// Copies `bytes` into `pool` as a NUL-terminated string (cut at an interior NUL).
+///
+/// # Safety
+/// `pool` must be a live APR pool.
+pub unsafe fn pmemdup(pool: *mut ffi::apr_pool_t, bytes: &[u8]) -> *const c_char {
+    let len = memchr::memchr(0, bytes).unwrap_or(bytes.len());
+    // SAFETY: apr_pstrmemdup copies `len` bytes and appends a NUL, allocating from `pool`.
+    unsafe { ffi::apr_pstrmemdup(pool, bytes.as_ptr().cast(), len) }
+}
+
+/// Concatenates `parts` into `pool` as one NUL-terminated string (each part cut at an
+/// interior NUL).
+///
+/// # Safety
+/// `pool` must be a live APR pool.
+pub unsafe fn pconcat(pool: *mut ffi::apr_pool_t, parts: &[&[u8]]) -> *const c_char {
+    let cut = |p: &[u8]| memchr::memchr(0, p).unwrap_or(p.len());
+    let total: usize = parts.iter().map(|p| cut(p)).sum();
+    // SAFETY: apr_palloc returns `total + 1` writable bytes from `pool` (or aborts on OOM).
+    unsafe {
+        let dst = ffi::apr_palloc(pool, total + 1).cast::<u8>();
+        let mut at = 0;
+        for p in parts {
+            let n = cut(p);
+            std::ptr::copy_nonoverlapping(p.as_ptr(), dst.add(at), n);
+            at += n;
+        }
+        *dst.add(total) = 0;
+        dst.cast_const().cast()
+    }
+}

@@ -11,9 +11,10 @@ use crate::cstr::opt_str;
 use crate::ffi;
 use crate::request::Req;
 
-/// The facts of one request, owned (the lb may encode them once per member).
+/// The facts of one request (the lb may encode them once per member). Header bytes are
+/// borrowed from the request's table for the request's life `'r`.
 #[derive(Debug, Clone, Default)]
-pub struct RequestFacts {
+pub struct RequestFacts<'r> {
     pub method: String,
     pub protocol: String,
     pub req_uri: String,
@@ -24,7 +25,8 @@ pub struct RequestFacts {
     pub server_port: u16,
     pub local_addr: String,
     pub is_ssl: bool,
-    pub headers: Vec<(String, String)>,
+    /// `r->headers_in` in order, as the client sent them (bytes are forwarded unchanged).
+    pub headers: Vec<(&'r [u8], &'r [u8])>,
     pub remote_user: Option<String>,
     pub auth_type: Option<String>,
     pub query_string: Option<String>,
@@ -49,15 +51,17 @@ fn non_empty(v: Option<String>) -> Option<String> {
     v.filter(|x| !x.is_empty())
 }
 
-/// The entries of an APR table in order.
+/// The entries of an APR table in order, as the bytes httpd holds (no re-encoding).
 ///
 /// # Safety
-/// `t` must be NULL or a live table.
-pub unsafe fn table_entries(t: *const ffi::apr_table_t) -> Vec<(String, String)> {
+/// `t` must be NULL or a live table whose entries outlive `'r` (a request's tables live as
+/// long as its pool).
+pub unsafe fn table_entries<'r>(t: *const ffi::apr_table_t) -> Vec<(&'r [u8], &'r [u8])> {
     if t.is_null() {
         return Vec::new();
     }
-    // SAFETY: apr_table_elts returns the table's entry array; entries are apr_table_entry_t.
+    // SAFETY: apr_table_elts returns the table's entry array; entries are apr_table_entry_t
+    // with NUL-terminated keys and values living in the table's pool.
     unsafe {
         let arr = ffi::apr_table_elts(t);
         if arr.is_null() {
@@ -65,26 +69,36 @@ pub unsafe fn table_entries(t: *const ffi::apr_table_t) -> Vec<(String, String)>
         }
         let n = (*arr).nelts.max(0) as usize;
         let elts = (*arr).elts.cast::<ffi::apr_table_entry_t>();
-        (0..n)
-            .filter_map(|i| {
-                let e = &*elts.add(i);
-                // Removed entries have a NULL key.
-                Some((s(e.key)?, s(e.val).unwrap_or_default()))
-            })
-            .collect()
+        let bytes = |p: *const std::ffi::c_char| -> &'r [u8] {
+            if p.is_null() {
+                b""
+            } else {
+                std::ffi::CStr::from_ptr(p).to_bytes()
+            }
+        };
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let e = &*elts.add(i);
+            // Removed entries have a NULL key.
+            if !e.key.is_null() {
+                out.push((bytes(e.key), bytes(e.val)));
+            }
+        }
+        out
     }
 }
 
-impl RequestFacts {
+impl<'r> RequestFacts<'r> {
     /// Reads the facts of `req` under the server's effective configuration. `orig_uri` is
-    /// `r->uri` as it was before mod_jk's normalisation replaced it.
+    /// `r->uri` as it was before mod_jk's normalisation replaced it. The facts borrow the
+    /// request's header table: they must not outlive the handler call that collects them.
     pub fn collect(
         req: Req,
         conf: &ServerConf,
         opts: OptionBits,
         orig_uri: &str,
         main_server: bool,
-    ) -> RequestFacts {
+    ) -> RequestFacts<'r> {
         let r = req.raw();
         // mod_jk reads the environment after ap_add_common_vars: HTTP_* variables exist and
         // a variable set twice has its last value.
@@ -165,11 +179,12 @@ impl RequestFacts {
                 let prefix = ind(Indicator::CertChainPrefix);
                 // SAFETY: the request environment is a live table.
                 for (k, v) in unsafe { table_entries(rec.subprocess_env) } {
-                    // Compared as bytes: a variable name need not be ASCII, and slicing a str
-                    // there could split a character.
-                    let named = k.as_bytes().get(..prefix.len());
+                    // Compared as bytes: a variable name need not be ASCII.
+                    let named = k.get(..prefix.len());
                     if named.is_some_and(|b| b.eq_ignore_ascii_case(prefix.as_bytes())) {
-                        ssl_cert.get_or_insert_with(String::new).push_str(&v);
+                        ssl_cert
+                            .get_or_insert_with(String::new)
+                            .push_str(&String::from_utf8_lossy(v));
                     }
                 }
             }

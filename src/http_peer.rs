@@ -1,10 +1,10 @@
 //! The HTTP side of a forwarded request: reads the client's body and writes the backend's
 //! response through httpd (reference §7.9, `ws_read`/`ws_start_response`/`ws_write`).
 
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_char, c_int};
 use std::io;
 
-use crate::cstr::{opt_str, pstrdup};
+use crate::cstr::{opt_str, pconcat, pmemdup};
 use crate::ffi;
 use crate::request::Req;
 
@@ -46,11 +46,11 @@ impl HttpPeer {
         self.req.raw()
     }
 
-    fn table_set(&self, table: *mut ffi::apr_table_t, k: &str, v: &str, add: bool) {
+    fn table_set_bytes(&self, table: *mut ffi::apr_table_t, k: &[u8], v: &[u8], add: bool) {
         // SAFETY: strings copied into the request pool; the table belongs to the live request.
         unsafe {
-            let kp = pstrdup(self.req.pool(), k);
-            let vp = pstrdup(self.req.pool(), v);
+            let kp = pmemdup(self.req.pool(), k);
+            let vp = pmemdup(self.req.pool(), v);
             if add {
                 ffi::apr_table_addn(table, kp, vp);
             } else {
@@ -117,8 +117,8 @@ impl jk_ajp_client::Peer for HttpPeer {
     fn start_response(
         &mut self,
         status: u16,
-        reason: &str,
-        headers: &[(String, String)],
+        reason: &[u8],
+        headers: &[(&[u8], &[u8])],
     ) -> io::Result<()> {
         let r = self.r();
         if self.server_errors_from > 0 && status >= self.server_errors_from {
@@ -128,59 +128,63 @@ impl jk_ajp_client::Peer for HttpPeer {
                 // SAFETY: the request's error header table is live.
                 let err_out = unsafe { (*r).err_headers_out };
                 for (name, value) in headers {
-                    if name.eq_ignore_ascii_case("WWW-Authenticate") {
-                        self.table_set(err_out, name, value, false);
+                    if name.eq_ignore_ascii_case(b"WWW-Authenticate") {
+                        self.table_set_bytes(err_out, name, value, false);
                     }
                 }
             }
             return Ok(());
         }
-        let reason = if reason.is_empty() {
-            default_reason(status)
-        } else {
-            reason.to_string()
-        };
-        // SAFETY: live request; status line copied into its pool.
+        let code = status.to_string();
+        // SAFETY: live request; the status line is copied into its pool.
         unsafe {
             (*r).status = c_int::from(status);
-            (*r).status_line = pstrdup(self.req.pool(), &format!("{status} {reason}"));
+            (*r).status_line = if reason.is_empty() {
+                let d = default_reason(status);
+                pconcat(self.req.pool(), &[code.as_bytes(), b" ", d.as_bytes()])
+            } else {
+                pconcat(self.req.pool(), &[code.as_bytes(), b" ", reason])
+            };
         }
         // SAFETY: the request's header tables are live.
         let headers_out = unsafe { (*r).headers_out };
-        for (name, value) in headers {
-            if name.eq_ignore_ascii_case("Content-Type") {
+        for &(name, value) in headers {
+            if name.eq_ignore_ascii_case(b"Content-Type") {
                 // SAFETY: a pool copy of the value, lower-cased in place by httpd up to its
                 // first ';' (parameters keep their case, as with mod_jk); httpd keeps it.
                 unsafe {
-                    let ct = pstrdup(self.req.pool(), value).cast_mut();
+                    let ct = pmemdup(self.req.pool(), value).cast_mut();
                     ffi::ap_content_type_tolower(ct);
                     ffi::ap_set_content_type(r, ct);
                 }
-            } else if name.eq_ignore_ascii_case("Content-Length") {
-                match value.trim().parse::<i64>() {
+            } else if name.eq_ignore_ascii_case(b"Content-Length") {
+                let n = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<i64>().ok());
+                match n {
                     // SAFETY: live request.
-                    Ok(n) => unsafe { ffi::ap_set_content_length(r, n) },
-                    Err(_) => self.table_set(headers_out, name, value, false),
+                    Some(n) => unsafe { ffi::ap_set_content_length(r, n) },
+                    None => self.table_set_bytes(headers_out, name, value, false),
                 }
-            } else if name.eq_ignore_ascii_case("Location")
-                || name.eq_ignore_ascii_case("Transfer-Encoding")
+            } else if name.eq_ignore_ascii_case(b"Location")
+                || name.eq_ignore_ascii_case(b"Transfer-Encoding")
             {
-                self.table_set(headers_out, name, value, false);
-            } else if name.eq_ignore_ascii_case("Last-Modified") {
-                let c = CString::new(value.as_str()).unwrap_or_default();
-                // SAFETY: apr_date_parse_http reads the NUL-terminated string; the request is live.
+                self.table_set_bytes(headers_out, name, value, false);
+            } else if name.eq_ignore_ascii_case(b"Last-Modified") {
+                // SAFETY: apr_date_parse_http reads the NUL-terminated pool copy; the request
+                // is live.
                 unsafe {
-                    let t = ffi::apr_date_parse_http(c.as_ptr());
+                    let t = ffi::apr_date_parse_http(pmemdup(self.req.pool(), value));
                     ffi::ap_update_mtime(r, t);
                     ffi::ap_set_last_modified(r);
                 }
             } else {
                 // Every other header is added: several Set-Cookie stay several.
-                self.table_set(headers_out, name, value, true);
+                self.table_set_bytes(headers_out, name, value, true);
             }
         }
         for (name, value) in &self.extra_headers {
-            self.table_set(headers_out, name, value, true);
+            self.table_set_bytes(headers_out, name.as_bytes(), value.as_bytes(), true);
         }
         self.headers_sent = true;
         Ok(())

@@ -72,15 +72,15 @@ fn reply_timeout_override(req: Req, rule_ms: Option<i32>) -> Option<Option<Durat
 }
 
 /// What is read once per request, whatever member serves it.
-struct Prepared {
-    facts: RequestFacts,
+struct Prepared<'r> {
+    facts: RequestFacts<'r>,
     ext: Option<Arc<RuleExtensions>>,
     opts: OptionBits,
     body: Body,
 }
 
 /// Sets up reading of the body and collects the request's facts; Err is the handler status.
-fn prepare(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepared, c_int> {
+fn prepare<'r>(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepared<'r>, c_int> {
     let r = req.raw();
     // SAFETY: live request; sets up reading of a chunked or Content-Length body.
     let rc = unsafe { ffi::ap_setup_client_block(r, ffi::REQUEST_CHUNKED_DECHUNK as c_int) };
@@ -140,11 +140,7 @@ fn encode(
         server_name: f.server_name.as_bytes(),
         server_port: f.server_port,
         is_ssl: f.is_ssl,
-        headers: f
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
-            .collect(),
+        headers: f.headers.clone(),
         content_length: (!f.chunked).then_some(f.content_length),
         chunked: f.chunked,
         secret: w.secret.as_deref().map(str::as_bytes),
@@ -324,13 +320,14 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
         Ok(p) => p,
         Err(rc) => return rc,
     };
-    let cookies: Vec<&str> = p
+    let cookie_values: Vec<std::borrow::Cow<'_, str>> = p
         .facts
         .headers
         .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
-        .map(|(_, v)| v.as_str())
+        .filter(|(k, _)| k.eq_ignore_ascii_case(b"cookie"))
+        .map(|(_, v)| String::from_utf8_lossy(v))
         .collect();
+    let cookies: Vec<&str> = cookie_values.iter().map(|c| c.as_ref()).collect();
     let rule = p.ext.as_ref().map(|e| lb_rule(e));
     let env = |n: &str| req.env(n);
     let (jk_route, sticky_ignore, stateless) = (
@@ -538,8 +535,8 @@ pub fn health_probe(ep: &Endpoint, w: &AjpWorker, path: &str) -> bool {
         fn start_response(
             &mut self,
             status: u16,
-            _: &str,
-            _: &[(String, String)],
+            _: &[u8],
+            _: &[(&[u8], &[u8])],
         ) -> std::io::Result<()> {
             self.0 = status;
             Ok(())

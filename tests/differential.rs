@@ -706,6 +706,21 @@ fn cases() -> Vec<Case> {
             &[("X-Long", &"L".repeat(*n))],
         ));
     }
+    // Header values that are not UTF-8 (Latin-1 and stray bytes): forwarded byte for byte.
+    let mut latin1 = req(
+        "header_bytes_not_utf8",
+        "GET",
+        "/app/bytes",
+        h11,
+        &[("X-Name", "PLACEHOLDER"), ("Cookie", "a=PLACEHOLDER")],
+    );
+    while let Some(p) = find(&latin1.raw, b"PLACEHOLDER") {
+        latin1.raw.splice(
+            p..p + b"PLACEHOLDER".len(),
+            b"Jos\xe9 \xff\x80".iter().copied(),
+        );
+    }
+    v.push(latin1);
     // HTTP/1.0 without Host: drop the placeholder line.
     for c in &mut v {
         if let Some(p) = find(&c.raw, b"Host: NOHOST\r\n") {

@@ -21,10 +21,16 @@ pub enum ReadError {
 
 pub struct Conn {
     stream: TcpStream,
-    /// Bytes read from the socket but not yet consumed: one read usually brings a whole
-    /// packet (header and payload) or several, instead of one system call per part.
+    /// Bytes read from the socket but not yet consumed (`rbuf[rpos..rend]`): one read usually
+    /// brings a whole packet (header and payload) or several, instead of one system call per
+    /// part. The buffer is initialised once per connection and only grows for packets larger
+    /// than it.
     rbuf: Vec<u8>,
     rpos: usize,
+    rend: usize,
+    /// The payload buffer of the exchange on this connection, kept with it between requests
+    /// so a pooled connection serves without allocating one.
+    pub(crate) payload: Vec<u8>,
     pub(crate) last_used: Instant,
     socket_timeout: Option<Duration>,
     current_read_timeout: Option<Option<Duration>>,
@@ -55,8 +61,10 @@ impl Conn {
         stream.set_write_timeout(cfg.socket_timeout)?;
         Ok(Conn {
             stream,
-            rbuf: Vec::with_capacity(8192),
+            rbuf: vec![0; READ_CHUNK],
             rpos: 0,
+            rend: 0,
+            payload: Vec::new(),
             last_used: Instant::now(),
             socket_timeout: cfg.socket_timeout,
             current_read_timeout: None,
@@ -85,50 +93,57 @@ impl Conn {
         wait: Option<Duration>,
         max_packet_size: usize,
     ) -> Result<(), ReadError> {
-        if self.rpos == self.rbuf.len() {
-            self.rbuf.clear();
-            self.rpos = 0;
-        }
         // The first byte of the packet is the one reply_timeout bounds.
-        while self.rbuf.len() - self.rpos < 4 {
-            let first = self.rbuf.len() == self.rpos;
-            self.fill(if first { wait } else { self.socket_timeout })?;
+        while self.rend - self.rpos < 4 {
+            let first = self.rend == self.rpos;
+            self.fill(if first { wait } else { self.socket_timeout }, 4)?;
         }
         let mut head = [0u8; 4];
         head.copy_from_slice(&self.rbuf[self.rpos..self.rpos + 4]);
         let len = jk_ajp::read_header(&head, max_packet_size)
             .map_err(|e| ReadError::Framing(e.to_string()))?;
-        while self.rbuf.len() - self.rpos < 4 + len {
-            self.fill(self.socket_timeout)?;
+        while self.rend - self.rpos < 4 + len {
+            self.fill(self.socket_timeout, 4 + len)?;
         }
         buf.clear();
         buf.extend_from_slice(&self.rbuf[self.rpos + 4..self.rpos + 4 + len]);
         self.rpos += 4 + len;
+        if self.rpos == self.rend {
+            self.rpos = 0;
+            self.rend = 0;
+        }
         self.last_used = Instant::now();
         Ok(())
     }
 
-    /// One read from the socket into the buffer, waiting at most `wait`.
-    fn fill(&mut self, wait: Option<Duration>) -> Result<(), ReadError> {
-        if self.rpos > 0 {
-            self.rbuf.drain(..self.rpos);
+    /// One read from the socket into the buffer, waiting at most `wait`; `need` is the size
+    /// of the packet being read (room is made for it).
+    fn fill(&mut self, wait: Option<Duration>, need: usize) -> Result<(), ReadError> {
+        if self.rpos > 0 && self.rbuf.len() - self.rend < READ_CHUNK / 4 {
+            self.rbuf.copy_within(self.rpos..self.rend, 0);
+            self.rend -= self.rpos;
             self.rpos = 0;
         }
+        if self.rbuf.len() - self.rpos < need || self.rbuf.len() == self.rend {
+            let size = (self.rpos + need).max(self.rend + READ_CHUNK / 4);
+            self.rbuf.resize(size, 0);
+        }
         self.set_read_timeout(wait).map_err(ReadError::Closed)?;
-        let old = self.rbuf.len();
-        self.rbuf.resize(old + READ_CHUNK, 0);
-        let r = self.stream.read(&mut self.rbuf[old..]);
-        let n = match &r {
-            Ok(n) => *n,
-            Err(_) => 0,
+        let r = loop {
+            match self.stream.read(&mut self.rbuf[self.rend..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
         };
-        self.rbuf.truncate(old + n);
         match r {
             Ok(0) => Err(ReadError::Closed(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "connection closed by the backend",
             ))),
-            Ok(_) => Ok(()),
+            Ok(n) => {
+                self.rend += n;
+                Ok(())
+            }
             Err(e) if is_timeout(&e) => Err(ReadError::Timeout),
             Err(e) => Err(ReadError::Closed(e)),
         }
@@ -137,7 +152,7 @@ impl Conn {
     /// True if the backend has not closed this idle connection: no unread bytes, and one
     /// non-blocking peek (MSG_PEEK | MSG_DONTWAIT) sees neither EOF nor stray data.
     pub fn is_alive(&self) -> bool {
-        if self.rpos != self.rbuf.len() {
+        if self.rpos != self.rend {
             return false;
         }
         let mut b = [std::mem::MaybeUninit::<u8>::uninit(); 1];

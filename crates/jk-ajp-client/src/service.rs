@@ -15,12 +15,13 @@ use crate::pool::{Pool, PoolStats};
 pub trait Peer {
     /// Reads request body bytes; Ok(0) at the end of the body.
     fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize>;
-    /// Sets status, reason (may be empty: the web server picks its own phrase) and headers.
+    /// Sets status, reason (may be empty: the web server picks its own phrase) and headers,
+    /// as the backend sent them (bytes: no re-encoding on the way to the client).
     fn start_response(
         &mut self,
         status: u16,
-        reason: &str,
-        headers: &[(String, String)],
+        reason: &[u8],
+        headers: &[(&[u8], &[u8])],
     ) -> io::Result<()>;
     /// Writes response body bytes.
     fn write_body(&mut self, data: &[u8]) -> io::Result<()>;
@@ -435,10 +436,10 @@ impl Endpoint {
         let mut output_started = false;
         let mut received_any = false;
         // The reason of a 503 with no header not yet passed on (see BackendPaused).
-        let mut deferred_503: Option<String> = None;
+        let mut deferred_503: Option<Vec<u8>> = None;
         let mut status = 0u16;
         let mut body_bytes = 0u64;
-        let mut buf = Vec::with_capacity(max);
+        let mut buf = std::mem::take(&mut conn.payload);
         let cfg = self.config();
         let fail_on = req.fail_on_status.unwrap_or(&cfg.fail_on_status);
         loop {
@@ -533,21 +534,13 @@ impl Endpoint {
                     if st == 503 && headers.is_empty() {
                         // Possibly a paused connector (503, no header, then END_RESPONSE
                         // reuse=0): hold the headers back until the next packet tells.
-                        deferred_503 = Some(String::from_utf8_lossy(reason).into_owned());
+                        deferred_503 = Some(reason.to_vec());
                         continue;
                     }
-                    let hs: Vec<(String, String)> = headers
-                        .iter()
-                        .map(|(n, v)| {
-                            (
-                                String::from_utf8_lossy(n.as_bytes()).into_owned(),
-                                String::from_utf8_lossy(v).into_owned(),
-                            )
-                        })
-                        .collect();
+                    let hs: Vec<(&[u8], &[u8])> =
+                        headers.iter().map(|(n, v)| (n.as_bytes(), *v)).collect();
                     output_started = true;
-                    let reason = String::from_utf8_lossy(reason);
-                    if let Err(e) = peer.start_response(st, &reason, &hs) {
+                    if let Err(e) = peer.start_response(st, reason, &hs) {
                         return self.client_gone(conn, e);
                     }
                     if req.flush_header {
@@ -579,7 +572,7 @@ impl Endpoint {
                         // mod_jk: "Write without start, starting with defaults".
                         headers_started = true;
                         status = 200;
-                        if let Err(e) = peer.start_response(200, "", &[]) {
+                        if let Err(e) = peer.start_response(200, b"", &[]) {
                             return self.client_gone(conn, e);
                         }
                     }
@@ -655,6 +648,7 @@ impl Endpoint {
                 }
                 Reply::EndResponse { reuse } => {
                     if reuse && !self.config().disable_reuse && !req.disable_reuse {
+                        conn.payload = std::mem::take(&mut buf);
                         self.pool.release(Some(conn));
                     } else {
                         self.pool.release(None);
@@ -662,7 +656,7 @@ impl Endpoint {
                     }
                     if !headers_started {
                         status = 200;
-                        if let Err(e) = peer.start_response(200, "", &[]) {
+                        if let Err(e) = peer.start_response(200, b"", &[]) {
                             return Attempt::Failed(self.err(
                                 ErrorKind::ClientWrite,
                                 false,

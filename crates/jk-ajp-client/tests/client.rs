@@ -32,12 +32,20 @@ impl Peer for Recorder {
     fn start_response(
         &mut self,
         status: u16,
-        reason: &str,
-        headers: &[(String, String)],
+        reason: &[u8],
+        headers: &[(&[u8], &[u8])],
     ) -> io::Result<()> {
         self.status = Some(status);
-        self.reason = reason.to_string();
-        self.headers = headers.to_vec();
+        self.reason = String::from_utf8_lossy(reason).into_owned();
+        self.headers = headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect();
         Ok(())
     }
     fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
@@ -567,7 +575,12 @@ fn a_paused_connector_503_is_a_provably_unprocessed_failure() {
     assert!(e.recoverable && e.before_reply, "{e:?}");
     assert_eq!(e.http_status(), 503);
     assert!(peer.status.is_none(), "the 503 did not reach the client");
-    assert_eq!(paused.connections_open(), 0, "the connection is not pooled");
+    assert_eq!(a.pool_stats().idle, 0, "the connection is not pooled");
+    let t = Instant::now();
+    while paused.connections_open() > 0 && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(paused.connections_open(), 0, "the connection was closed");
     assert_eq!(
         paused.requests().len(),
         1,
