@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, CString};
 
-use crate::cstr::{opt_str, pstrdup};
+use crate::cstr::{opt_str, pmemdup, pstrdup};
 use crate::ffi;
 
 /// The handler name mod_jk registers (`SetHandler jakarta-servlet`).
@@ -118,6 +118,27 @@ impl Req {
         }
     }
 
+    /// Adds the load balancer's `JK_LB_*` note `key` (not present yet: each is added once per
+    /// request) with its value formatted into the request pool: no heap allocation and no
+    /// scan of the notes table.
+    pub fn add_lb_note(&self, key: &'static std::ffi::CStr, value: jk_lb::NoteValue<'_>) {
+        let notes = self.rec().notes;
+        if notes.is_null() {
+            return;
+        }
+        let mut digits = [0u8; 20];
+        let bytes = match value {
+            jk_lb::NoteValue::Text(t) => t.as_bytes(),
+            jk_lb::NoteValue::Number(n) => format_u64(n, &mut digits),
+        };
+        // SAFETY: the key is a static NUL-terminated string, the value a pool copy; both
+        // outlive the request's notes table.
+        unsafe {
+            let v = pmemdup(self.pool(), bytes);
+            ffi::apr_table_addn(notes, key.as_ptr(), v);
+        }
+    }
+
     /// A HEAD request (httpd sends no body).
     pub fn is_head_request(&self) -> bool {
         self.rec().header_only != 0
@@ -138,5 +159,18 @@ impl Req {
 
     pub fn has_env(&self, key: &str) -> bool {
         self.env(key).is_some()
+    }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
     }
 }

@@ -437,9 +437,7 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
     if let Some(route) = attempt.worker_route() {
         req.set_note("JK_WORKER_ROUTE", route);
     }
-    for (k, v) in attempt.notes() {
-        req.set_note(&k, &v);
-    }
+    attempt.for_each_note(|k, v| req.add_lb_note(k, v));
     if let Some(rc) = rc {
         return rc;
     }

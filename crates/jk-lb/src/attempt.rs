@@ -7,7 +7,7 @@ use std::time::Duration;
 use jk_config::{Activation, LbLock, LbMethod};
 use jk_shm::Field;
 
-use crate::balancer::Balancer;
+use crate::balancer::{Balancer, NoteValue};
 use crate::session::{env_flag, session_ids};
 use crate::state::{usable, usable_sticky, MemberState};
 
@@ -120,7 +120,7 @@ pub struct Attempt<'b> {
     route: Option<String>,
     pending: Option<Pending>,
     status: u16,
-    first_notes: Option<Vec<(&'static str, String)>>,
+    first_notes: Option<crate::balancer::NoteSnapshot>,
     last: Option<usize>,
     last_choice: Option<Choice>,
     set_cookie: bool,
@@ -566,7 +566,7 @@ impl<'b> Attempt<'b> {
 
     fn note_first(&mut self, i: usize) {
         if self.first_notes.is_none() {
-            self.first_notes = Some(self.bal.note_values(i));
+            self.first_notes = self.bal.note_snapshot(i);
         }
     }
 
@@ -742,24 +742,15 @@ impl<'b> Attempt<'b> {
 
     /// The `JK_LB_FIRST_*` (first member tried, as after its try) and `JK_LB_LAST_*` (last
     /// member tried, as now) notes.
-    pub fn notes(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
+    pub fn for_each_note(&self, mut f: impl FnMut(&'static std::ffi::CStr, NoteValue<'_>)) {
         if let Some(first) = &self.first_notes {
-            out.extend(
-                first
-                    .iter()
-                    .map(|(k, v)| (format!("JK_LB_FIRST_{k}"), v.clone())),
-            );
+            self.bal
+                .note_values(first, |k, v| f(crate::FIRST_NOTE_KEYS[k], v));
         }
-        if let Some(i) = self.last {
-            out.extend(
-                self.bal
-                    .note_values(i)
-                    .into_iter()
-                    .map(|(k, v)| (format!("JK_LB_LAST_{k}"), v)),
-            );
+        if let Some(last) = self.last.and_then(|i| self.bal.note_snapshot(i)) {
+            self.bal
+                .note_values(&last, |k, v| f(crate::LAST_NOTE_KEYS[k], v));
         }
-        out
     }
 }
 

@@ -20,19 +20,62 @@ pub(crate) const ELECTED_SNAPSHOT: Field = Field::Reserved0;
 /// mod_jk's JK_LB_MAINTAIN_TOLERANCE: a run a little early still counts.
 const MAINTAIN_TOLERANCE: u64 = 2;
 
-/// The suffixes of the `JK_LB_FIRST_*` / `JK_LB_LAST_*` notes, in mod_jk's order.
-pub const NOTE_KEYS: [&str; 10] = [
-    "NAME",
-    "VALUE",
-    "ACCESSED",
-    "SESSIONS",
-    "READ",
-    "TRANSFERRED",
-    "ERRORS",
-    "BUSY",
-    "ACTIVATION",
-    "STATE",
+/// The `JK_LB_FIRST_*` notes (mod_jk `lb_add_log_items`), in mod_jk's order; NUL-terminated
+/// so httpd can keep them without a copy.
+pub const FIRST_NOTE_KEYS: [&std::ffi::CStr; 10] = [
+    c"JK_LB_FIRST_NAME",
+    c"JK_LB_FIRST_VALUE",
+    c"JK_LB_FIRST_ACCESSED",
+    c"JK_LB_FIRST_SESSIONS",
+    c"JK_LB_FIRST_READ",
+    c"JK_LB_FIRST_TRANSFERRED",
+    c"JK_LB_FIRST_ERRORS",
+    c"JK_LB_FIRST_BUSY",
+    c"JK_LB_FIRST_ACTIVATION",
+    c"JK_LB_FIRST_STATE",
 ];
+
+/// The `JK_LB_LAST_*` notes, in the order of [`FIRST_NOTE_KEYS`].
+pub const LAST_NOTE_KEYS: [&std::ffi::CStr; 10] = [
+    c"JK_LB_LAST_NAME",
+    c"JK_LB_LAST_VALUE",
+    c"JK_LB_LAST_ACCESSED",
+    c"JK_LB_LAST_SESSIONS",
+    c"JK_LB_LAST_READ",
+    c"JK_LB_LAST_TRANSFERRED",
+    c"JK_LB_LAST_ERRORS",
+    c"JK_LB_LAST_BUSY",
+    c"JK_LB_LAST_ACTIVATION",
+    c"JK_LB_LAST_STATE",
+];
+
+/// One note value: text, or a number the caller formats where it stores it (no allocation
+/// on the request path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteValue<'a> {
+    Text(&'a str),
+    Number(u64),
+}
+
+impl std::fmt::Display for NoteValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoteValue::Text(t) => f.write_str(t),
+            NoteValue::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// The values behind one member's notes at one moment (taken when the member is first
+/// chosen, for the `FIRST` notes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NoteSnapshot {
+    member: usize,
+    /// lb_value, elected, sessions, read, transferred, errors, busy.
+    numbers: [u64; 7],
+    activation: &'static str,
+    state: &'static str,
+}
 
 pub(crate) struct Member {
     pub name: String,
@@ -954,26 +997,38 @@ impl Balancer {
         }
     }
 
-    /// The values of the `JK_LB_FIRST_*`/`JK_LB_LAST_*` notes for member `i`, keyed by
-    /// [`NOTE_KEYS`] (mod_jk `lb_add_log_items`).
-    pub fn note_values(&self, i: usize) -> Vec<(&'static str, String)> {
-        let Some(m) = self.members.get(i) else {
-            return Vec::new();
-        };
-        let g = |f| m.slot.get(f).to_string();
-        let values = [
-            m.name.clone(),
-            g(Field::LbValue),
-            g(Field::Elected),
-            g(Field::Sessions),
-            g(Field::Read),
-            g(Field::Transferred),
-            g(Field::Errors),
-            m.slot.busy().to_string(),
-            self.activation(i).as_str().to_string(),
-            self.state(i).as_str().to_string(),
-        ];
-        NOTE_KEYS.into_iter().zip(values).collect()
+    /// The values of the `JK_LB_FIRST_*`/`JK_LB_LAST_*` notes for member `i` now.
+    pub(crate) fn note_snapshot(&self, i: usize) -> Option<NoteSnapshot> {
+        let m = self.members.get(i)?;
+        let g = |f| m.slot.get(f);
+        Some(NoteSnapshot {
+            member: i,
+            numbers: [
+                g(Field::LbValue),
+                g(Field::Elected),
+                g(Field::Sessions),
+                g(Field::Read),
+                g(Field::Transferred),
+                g(Field::Errors),
+                m.slot.busy(),
+            ],
+            activation: self.activation(i).as_str(),
+            state: self.state(i).as_str(),
+        })
+    }
+
+    /// Calls `f` with each of the ten note values of `snap`, in key order.
+    pub(crate) fn note_values(&self, snap: &NoteSnapshot, mut f: impl FnMut(usize, NoteValue<'_>)) {
+        let name = self
+            .members
+            .get(snap.member)
+            .map_or("", |m| m.name.as_str());
+        f(0, NoteValue::Text(name));
+        for (k, n) in snap.numbers.iter().enumerate() {
+            f(k + 1, NoteValue::Number(*n));
+        }
+        f(8, NoteValue::Text(snap.activation));
+        f(9, NoteValue::Text(snap.state));
     }
 }
 

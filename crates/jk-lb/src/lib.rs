@@ -82,7 +82,9 @@ pub mod session;
 pub mod state;
 
 pub use attempt::{Attempt, Choice, Outcome, RequestInfo, RuleExtensions};
-pub use balancer::{Balancer, LbSettings, LbSnapshot, MemberSnapshot, NOTE_KEYS};
+pub use balancer::{
+    Balancer, LbSettings, LbSnapshot, MemberSnapshot, NoteValue, FIRST_NOTE_KEYS, LAST_NOTE_KEYS,
+};
 pub use jk_config::{Activation, LbLock, LbMethod};
 pub use rolling::{MemberReadiness, RollingSettings};
 pub use session::{env_flag, session_ids};

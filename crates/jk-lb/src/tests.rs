@@ -949,7 +949,8 @@ fn notes_describe_the_first_and_last_member() {
     a.report(&c1, Outcome::Failed, 503);
     let c2 = a.next_member().unwrap();
     a.report(&c2, OK, 200);
-    let notes = a.notes();
+    let mut notes: Vec<(String, String)> = Vec::new();
+    a.for_each_note(|k, v| notes.push((k.to_str().unwrap().to_string(), v.to_string())));
     let get = |k: &str| notes.iter().find(|(n, _)| n == k).unwrap().1.clone();
     assert_eq!(get("JK_LB_FIRST_NAME"), "a");
     assert_eq!(get("JK_LB_FIRST_STATE"), "ERR");
