@@ -45,9 +45,10 @@ demo: release
 	./scripts/demo.sh
 
 # Benchmark: ours vs Debian's mod_jk vs mod_proxy_ajp (bench/bench.py; report in target/bench/).
-# BENCH_ARGS: e.g. --update-readme, --perf, --matrix full, --repeats 5.
+# BENCH_ARGS: e.g. --update-readme, --matrix full, --repeats 5 (default: the two profiles).
+BENCH_ARGS ?= --perf --callgrind
 bench:
-	./bench/deps.sh wrk apache2 apache2-dev libclang-dev libapache2-mod-jk tomcat10
+	./bench/deps.sh wrk apache2 apache2-dev libclang-dev libapache2-mod-jk tomcat10 valgrind linux-perf
 	$(CARGO) build --release
 	$(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py $(BENCH_ARGS)

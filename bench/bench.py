@@ -599,7 +599,7 @@ def series(res, scen, c, conn, key):
     return [rnd[conn][key] for rnd in res[(scen, c)] if conn in rnd and rnd[conn].get(key) is not None]
 
 
-def report(args, res, matrix, conns, fo, meta):
+def report(args, res, matrix, conns, fo, meta, prof=None):
     L = []
     m, v = meta["machine"], meta["versions"]
     L.append(f"Run {meta['date']} on {m['nproc']} × {m['cpu']}, {m['mem_gib']} GiB RAM, "
@@ -714,6 +714,47 @@ def report(args, res, matrix, conns, fo, meta):
                      f"write {r['write']}, timeout {r['timeout']}) | "
                      f"{r['p99_us'] / 1000:.1f} / {r['max_us'] / 1000:.1f} | {rec} |")
         L.append("")
+    # --- where the time goes
+    if prof:
+        L.append("### Where the time goes")
+        L.append("")
+        L.append("perf (`--perf`): samples of the httpd children under fast-small c=32, by "
+                 "where the CPU was (kernel, the connector's own code, the rest of user space "
+                 "in httpd, APR and libc), and system calls per request. callgrind "
+                 "(`--callgrind`): user-space instructions per request of `apache2 -X` "
+                 "serving fast-small over one keep-alive connection (exact and reproducible; "
+                 f"top functions in `{'target/bench'}/callgrind-*.txt`).")
+        L.append("")
+        L.append("| connector | kernel | connector's code | other user space | system calls / req "
+                 "| user instructions / req |")
+        L.append("|---|---|---|---|---|---|")
+        for k in conns:
+            p = prof.get(k, {})
+            pct = lambda key: f"{p[key]:.1f} %" if key in p else "–"
+            other = (f"{100 - p['kernel_pct'] - p['module_pct']:.1f} %"
+                     if "kernel_pct" in p and "module_pct" in p else "–")
+            sc = f"{p['syscalls_per_req']:.1f}" if "syscalls_per_req" in p else "–"
+            ir = fmt_num(p["instr_per_req"]) if "instr_per_req" in p else "–"
+            L.append(f"| {LABEL[k]} | {pct('kernel_pct')} | {pct('module_pct')} | {other} | "
+                     f"{sc} | {ir} |")
+        L.append("")
+        o, j = prof.get("ours", {}), prof.get("mod_jk", {})
+        if "module_pct" in o and "kernel_pct" in o:
+            bound = 1 / (1 - o["module_pct"] / 100)
+            text = (f"Reading: the kernel (TCP over loopback, waking httpd's worker threads) takes "
+                    f"{o['kernel_pct']:.0f} % of the httpd children's CPU with our module")
+            if "kernel_pct" in j:
+                text += f" and {j['kernel_pct']:.0f} % with mod_jk"
+            text += (f"; our own code takes {o['module_pct']:.1f} %. Even if it cost nothing, httpd's "
+                     f"CPU per request would fall by at most that much (≤ {bound:.2f}× throughput "
+                     "where httpd is the bottleneck), so a 1.25× lead over mod_jk cannot come from "
+                     "the connector's code: what both connectors spend is mostly the same kernel "
+                     "and httpd work.")
+            if "instr_per_req" in o and "instr_per_req" in j:
+                text += (f" In user space ours executes {o['instr_per_req'] / j['instr_per_req']:.2f}× "
+                         "mod_jk's instructions per request.")
+            L.append(text)
+            L.append("")
     # --- targets
     if two and not args.smoke:
         L.append("### Targets")
@@ -751,7 +792,8 @@ def update_readme(table, path=REPO / "README.md"):
     text = path.read_text()
     section = ("## Benchmark\n\n"
                "`make bench` (at most 10 minutes on 2 cores; needs apache2, libapache2-mod-jk, "
-               "tomcat10 and wrk) compares our module with Debian's mod_jk 1.2.48 and "
+               "tomcat10 and wrk, and valgrind and linux-perf for the profiles; `make bench` "
+               "installs what is missing) compares our module with Debian's mod_jk 1.2.48 and "
                "mod_proxy_ajp + mod_proxy_balancer in the same httpd, and writes the report "
                "below to `target/bench/results.md` (raw data next to it). "
                "`make bench-smoke` is a 5-second run of one scenario with our module only. "
@@ -783,6 +825,10 @@ def main():
     ap.add_argument("--perf", action="store_true",
                     help="after the runs, perf-record one httpd child per connector under "
                          "fast-small c=32 and write perf reports")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="after the runs, count the user-space instructions per request of each "
+                         "connector's httpd (apache2 -X under valgrind's callgrind, fast-small, "
+                         "one keep-alive connection) and write the top functions")
     args = ap.parse_args()
 
     if args.smoke:
@@ -912,17 +958,22 @@ def main():
                 log(f"failover {k}: {fo[k]['requests']} requests, {fo[k]['errors']} failed, "
                     f"recovered after {fo[k]['recovered_s']}")
 
-        # optional profile
+        # optional profiles
+        prof = {}
         if args.perf:
             for k in conns:
                 profile(httpds[k], out, k, cookie)
+                prof.setdefault(k, {}).update(perf_summary(out, k))
+        if args.callgrind:
+            for k in conns:
+                prof.setdefault(k, {}).update(callgrind_profile(httpds[k], out, k))
 
         crashes = {k: h.crashes() for k, h in httpds.items()}
         for k, h in httpds.items():
             (out / f"raw/error-{k}.log").write_text(h.error_log())
         meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 "machine": machine(), "versions": versions()}
-        text = report(args, res, matrix, conns, fo, meta)
+        text = report(args, res, matrix, conns, fo, meta, prof)
         if any(crashes.values()):
             text += f"\nhttpd child crashes in the error logs: {crashes}\n"
         elapsed = time.monotonic() - t0
@@ -930,7 +981,7 @@ def main():
         (out / "results.md").write_text(text)
         (out / "results.json").write_text(json.dumps(
             {"meta": meta, "args": vars(args), "matrix": matrix, "failover": fo,
-             "crashes": crashes,
+             "crashes": crashes, "profile": prof,
              "runs": [{"scenario": s, "c": c, "round": i + 1, "connector": k, **r}
                       for (s, c), rounds in res.items() for i, rr in enumerate(rounds)
                       for k, r in rr.items()]}, indent=1))
@@ -988,6 +1039,90 @@ def profile(h, out, k, cookie, secs=4):
             f"system calls per request of the httpd children ({k}, fast-small c=32)\n" +
             "\n".join(lines) + "\n")
     log(f"profile of {k}: {out}/perf-{k}-*.txt")
+
+
+# The connector's own shared objects, as perf names them.
+CONNECTOR_DSOS = {"ours": ("libmod_jk.so",), "mod_jk": ("mod_jk.so",),
+                  "proxy": ("mod_proxy.so", "mod_proxy_ajp.so", "mod_proxy_balancer.so")}
+
+
+def perf_summary(out, k):
+    """Kernel and connector shares (self samples) and system calls per request from profile()."""
+    res = {}
+    try:
+        text = (out / f"perf-{k}-dso.txt").read_text()
+    except OSError:
+        return res
+    shares = {}
+    for m in re.finditer(r"^\s+[\d.]+%\s+([\d.]+)%\s+(\S+)", text, re.M):
+        shares[m.group(2)] = float(m.group(1))
+    if shares:
+        res["kernel_pct"] = shares.get("[kernel.kallsyms]", 0.0)
+        res["module_pct"] = sum(shares.get(d, 0.0) for d in CONNECTOR_DSOS.get(k, ()))
+    try:
+        m = re.search(r"^total\s+([\d.]+)", (out / f"perf-{k}-syscalls.txt").read_text(), re.M)
+        if m:
+            res["syscalls_per_req"] = float(m.group(1))
+    except OSError:
+        pass
+    return res
+
+
+def callgrind_profile(h, out, k, secs=15):
+    """User-space instructions per request of one httpd process (apache2 -X) under callgrind."""
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        log("valgrind missing (apt-get install valgrind): no instruction counts")
+        return {}
+    d = out / f"run/callgrind-{k}"
+    shutil.rmtree(d, ignore_errors=True)
+    (d / "logs").mkdir(parents=True)
+    for p in (d, d / "logs"):
+        p.chmod(0o777)
+    port = free_port()
+    conf = h.conf.read_text()
+    conf = re.sub(r"^Listen .*$", f"Listen {HOST}:{port}", conf, flags=re.M)
+    for key in ("PidFile", "ErrorLog"):
+        conf = re.sub(rf'^{key} .*$', f'{key} "{d}/{"httpd.pid" if key == "PidFile" else "logs/error.log"}"',
+                      conf, flags=re.M)
+    conf = re.sub(r'^JkShmFile .*$', f'JkShmFile "{d}/logs/jk-shm"', conf, flags=re.M)
+    conf = re.sub(r'^JkLogFile .*$', f'JkLogFile "{d}/logs/mod_jk.log"', conf, flags=re.M)
+    conf = re.sub(r'^DefaultRuntimeDir .*$', f'DefaultRuntimeDir "{d}"', conf, flags=re.M)
+    conf = re.sub(r'^Mutex .*$', f'Mutex file:{d} default', conf, flags=re.M)
+    # One process that keeps its user: valgrind's control FIFOs belong to the starting user.
+    conf = re.sub(r"^(User|Group) .*$", "", conf, flags=re.M)
+    (d / "httpd.conf").write_text(conf)
+    dump = d / "callgrind.out"
+    with open(d / "valgrind.out", "wb") as f:
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={dump}",
+                                 APACHE2, "-X", "-f", str(d / "httpd.conf")],
+                                stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        path = SCENARIOS["fast-small"][1]
+        wait_until(f"httpd -X under callgrind ({k})", 120, lambda: port_open(port), interval=0.5)
+        for _ in range(20):
+            check_http(port, path)
+        subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True, timeout=60)
+        w = run_wrk(port, path, 1, secs)
+        subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True, timeout=60)
+        time.sleep(1)
+    finally:
+        stop_pid(proc.pid)
+        proc.wait(timeout=60)
+    dumps = sorted(d.glob("callgrind.out.*"), key=lambda p: p.stat().st_mtime)
+    if not dumps or not w["requests"]:
+        log(f"callgrind ({k}): no dump or no requests")
+        return {}
+    total = 0
+    for line in dumps[-1].read_text(errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            total = int(line.split()[1])
+    r = subprocess.run(["callgrind_annotate", "--threshold=95", str(dumps[-1])],
+                       capture_output=True, text=True)
+    (out / f"callgrind-{k}.txt").write_text(
+        f"callgrind, {k}: {w['requests']} requests over one keep-alive connection, "
+        f"{total} instructions = {total / w['requests']:.0f} per request\n\n" + r.stdout)
+    log(f"callgrind {k}: {total / w['requests']:.0f} user instructions per request")
+    return {"instr_per_req": total / w["requests"]}
 
 
 if __name__ == "__main__":
