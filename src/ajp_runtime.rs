@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
+use jk_ajp_client::worker::{resolve, RuntimeSettings};
 use jk_ajp_client::Endpoint;
 use jk_config::{AjpWorker, WorkerKind, WorkersConfig};
-use jk_shm::{Field, Region, Slot, SlotKind, StrField};
+use jk_shm::{ChildIndex, Field, Region, Slot, SlotKind, StrField};
 
 /// The shared settings of one ajp worker, and the edit count this process has applied.
 pub struct AjpShared {
@@ -17,44 +17,33 @@ pub struct AjpShared {
     seen: AtomicU64,
 }
 
-/// The settings in the order of the shared fields.
-fn configured(w: &AjpWorker) -> [(Field, u64); 11] {
-    [
-        (Field::AjpPort, u64::from(w.port)),
-        (
-            Field::AjpPoolTimeout,
-            u64::from(w.connection_pool_timeout_s),
-        ),
-        (Field::AjpPingTimeout, u64::from(w.ping_timeout_ms)),
-        (Field::AjpConnectTimeout, u64::from(w.connect_timeout_ms)),
-        (Field::AjpPrepostTimeout, u64::from(w.prepost_timeout_ms)),
-        (Field::AjpReplyTimeout, u64::from(w.reply_timeout_ms)),
-        (Field::AjpRetries, u64::from(w.retries)),
-        (Field::AjpRetryInterval, u64::from(w.retry_interval_ms)),
-        (
-            Field::AjpPingInterval,
-            u64::from(w.connection_ping_interval_s),
-        ),
-        (Field::AjpRecoveryOptions, u64::from(w.recovery_options.0)),
-        (Field::AjpMaxPacketSize, u64::from(w.max_packet_size)),
-    ]
+/// How a request on a standalone ajp worker ended, for its statistics.
+#[derive(Clone, Copy, Debug)]
+pub enum Served {
+    Ok { read: u64, transferred: u64 },
+    ClientError,
+    ReplyTimeout,
+    Error,
 }
 
-fn fingerprint(w: &AjpWorker) -> u64 {
-    // FNV-1a over the configured values and host; never 0 (0 = slot never configured).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |b: &[u8]| {
-        for &x in b {
-            h ^= u64::from(x);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    for (_, v) in configured(w) {
-        eat(&v.to_le_bytes());
-    }
-    eat(w.host.as_bytes());
-    h | 1
-}
+/// `Field::State` of an ajp worker slot (0 = idle, never served).
+const STATE_OK: u64 = 1;
+const STATE_ERROR: u64 = 2;
+
+/// The shared fields holding [`RuntimeSettings::numbers`], in that order.
+const FIELDS: [Field; 11] = [
+    Field::AjpPort,
+    Field::AjpPoolTimeout,
+    Field::AjpPingTimeout,
+    Field::AjpConnectTimeout,
+    Field::AjpPrepostTimeout,
+    Field::AjpReplyTimeout,
+    Field::AjpRetries,
+    Field::AjpRetryInterval,
+    Field::AjpPingInterval,
+    Field::AjpRecoveryOptions,
+    Field::AjpMaxPacketSize,
+];
 
 /// Creates or reopens the shared settings of every ajp worker. A slot whose stored
 /// fingerprint matches the configuration keeps its (possibly edited) values; otherwise the
@@ -69,13 +58,17 @@ pub fn open(
         let WorkerKind::Ajp(a) = &w.kind else {
             continue;
         };
-        let (slot, _) = region
+        let (slot, new) = region
             .find_or_alloc(SlotKind::Ajp, &w.name, "")
             .map_err(|e| format!("worker {}: {e}", w.name))?;
-        let fp = fingerprint(a);
+        if new {
+            slot.set(Field::LastReset, jk_urimap::unix_now());
+        }
+        let configured = RuntimeSettings::configured(a);
+        let fp = configured.fingerprint();
         if slot.get(Field::AjpConfigHash) != fp {
             slot.with_lock(|| {
-                for (f, v) in configured(a) {
+                for (f, v) in FIELDS.into_iter().zip(configured.numbers()) {
                     slot.set(f, v);
                 }
             });
@@ -106,40 +99,86 @@ impl AjpShared {
         {
             return;
         }
-        let g = |f| self.slot.get(f);
-        let host = self.slot.string(StrField::Host);
-        let port = g(Field::AjpPort) as u16;
-        let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
+        let now = RuntimeSettings::from_numbers(
+            self.slot.string(StrField::Host),
+            FIELDS.map(|f| self.slot.get(f)),
+        );
+        let configured = RuntimeSettings::configured(w);
         let cur = ep.config();
-        let addr = if port == 0 {
+        let addr = if now.port == 0 {
             None
-        } else if host == w.host && port == w.port && cur.addr.is_some() {
+        } else if now.host == w.host && now.port == w.port && cur.addr.is_some() {
             cur.addr
         } else {
-            crate::endpoints::resolve(&host, port, w.prefer_ipv6).ok()
+            resolve(&now.host, now.port, w.prefer_ipv6).ok()
         };
-        ep.update_config(|c| {
-            c.addr = addr;
-            c.pool_timeout = (g(Field::AjpPoolTimeout) > 0)
-                .then(|| Duration::from_secs(g(Field::AjpPoolTimeout)));
-            // CPing waits follow an edited value; unedited ones keep what ping_mode derived.
-            if g(Field::AjpPingTimeout) != u64::from(w.ping_timeout_ms) {
-                c.ping.interval = c.ping.interval.and(ms(g(Field::AjpPingTimeout)));
+        ep.update_config(|c| now.apply(c, &configured, addr));
+    }
+
+    /// A request starts on this (standalone) worker: one more in flight and one more used.
+    pub fn begin(&self, child: ChildIndex) {
+        self.slot.busy_inc(child);
+        self.slot.add(Field::Elected, 1);
+    }
+
+    /// The request that [`begin`](Self::begin) counted ended `how` (mod_jk's ajp worker
+    /// statistics: bytes on success; errors, reply timeouts and client errors; the state
+    /// OK or ERR with the time of the last error).
+    pub fn end(&self, child: ChildIndex, how: Served, now: u64) {
+        self.slot.busy_dec(child);
+        match how {
+            Served::Ok { read, transferred } => {
+                self.slot.add(Field::Read, read);
+                self.slot.add(Field::Transferred, transferred);
+                self.set_state(STATE_OK);
             }
-            if g(Field::AjpConnectTimeout) != u64::from(w.connect_timeout_ms) {
-                c.ping.connect = ms(g(Field::AjpConnectTimeout));
+            Served::ClientError => {
+                self.slot.add(Field::ClientErrors, 1);
             }
-            if g(Field::AjpPrepostTimeout) != u64::from(w.prepost_timeout_ms) {
-                c.ping.prepost = ms(g(Field::AjpPrepostTimeout));
+            Served::ReplyTimeout | Served::Error => {
+                if matches!(how, Served::ReplyTimeout) {
+                    self.slot.add(Field::ReplyTimeouts, 1);
+                }
+                self.slot.add(Field::Errors, 1);
+                self.slot.set(Field::LastErrorTime, now);
+                self.set_state(STATE_ERROR);
             }
-            c.reply_timeout = ms(g(Field::AjpReplyTimeout));
-            c.retries = (g(Field::AjpRetries) as u32).max(1);
-            c.retry_interval = Duration::from_millis(g(Field::AjpRetryInterval));
-            c.ping_interval = (g(Field::AjpPingInterval) > 0)
-                .then(|| Duration::from_secs(g(Field::AjpPingInterval)));
-            c.recovery_options = g(Field::AjpRecoveryOptions) as u32;
-            c.max_packet_size = (g(Field::AjpMaxPacketSize) as usize).clamp(8192, 65536);
-        });
+        }
+    }
+
+    fn set_state(&self, st: u64) {
+        // Read first: the usual case (no change) must not write the shared line.
+        if self.slot.get(Field::State) != st {
+            self.slot.set(Field::State, st);
+        }
+    }
+
+    /// The statistics back to zero (status worker `cmd=reset`).
+    pub fn reset(&self, now: u64) {
+        for f in [
+            Field::Elected,
+            Field::Read,
+            Field::Transferred,
+            Field::Errors,
+            Field::ClientErrors,
+            Field::ReplyTimeouts,
+            Field::LastErrorTime,
+            Field::MaxBusy,
+            Field::State,
+        ] {
+            self.slot.set(f, 0);
+        }
+        self.slot.set(Field::LastReset, now);
+    }
+
+    /// The worker's state for the status page: idle until a request was served, then OK or
+    /// ERR after the last one.
+    pub fn state(&self) -> jk_status::WorkerState {
+        match self.slot.get(Field::State) {
+            STATE_OK => jk_status::WorkerState::Ok,
+            STATE_ERROR => jk_status::WorkerState::Error,
+            _ => jk_status::WorkerState::Idle,
+        }
     }
 
     pub fn host(&self) -> String {

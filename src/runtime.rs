@@ -281,38 +281,6 @@ fn status_exposure_warnings(gen: &Generation) -> Vec<String> {
     out
 }
 
-/// The rolling-restart settings of an lb (mod_jk-rs properties; README "Rolling restarts").
-fn rolling_settings(
-    lb: &jk_config::LbWorker,
-    members: &[(String, &jk_config::AjpWorker)],
-) -> jk_lb::RollingSettings {
-    let hold_max = if lb.hold_max > 0 {
-        lb.hold_max
-    } else {
-        (mpm_threads() / 2).max(1)
-    };
-    jk_lb::RollingSettings {
-        hold_timeout_ms: u64::from(lb.hold_timeout_ms),
-        hold_max,
-        probe_interval_ms: u64::from(lb.probe_interval_ms),
-        session_window_s: u64::from(lb.session_window_s),
-        members: members
-            .iter()
-            .map(|(name, w)| {
-                (
-                    name.clone(),
-                    jk_lb::MemberReadiness {
-                        ready_probes: w.ready_probes,
-                        health_url: w.health_url.clone(),
-                        slow_start_s: w.slow_start_s,
-                    },
-                )
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
-
 /// mod_jk's label of a server in status output: the main server `name:port`, a virtual
 /// host `name [addr:port]`.
 fn server_label(s: *mut ffi::server_rec, main: bool) -> String {
@@ -682,7 +650,11 @@ pub unsafe fn start_generation(
             Ok(b) => {
                 let b = b
                     .with_maintain_interval(built.workers.maintain_secs)
-                    .with_rolling(rolling_settings(lb, &members));
+                    .with_rolling(jk_lb::RollingSettings::from_config(
+                        lb,
+                        &members,
+                        mpm_threads(),
+                    ));
                 // BUSY members return to OK once their pool has a free connection.
                 let eps: Vec<Option<Arc<jk_ajp_client::Endpoint>>> = members
                     .iter()

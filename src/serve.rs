@@ -15,6 +15,7 @@ use jk_lb::Outcome;
 use jk_log::Level;
 use jk_urimap::RuleExtensions;
 
+use crate::ajp_runtime::Served;
 use crate::facts::RequestFacts;
 use crate::ffi;
 use crate::http_peer::HttpPeer;
@@ -290,7 +291,25 @@ pub fn serve_ajp(
     peer.is_head = p.facts.method == "HEAD";
     peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
     let sreq = service_request(req, &p, &packet);
-    match ep.service(&sreq, &mut body, &mut peer) {
+    // Statistics of the standalone worker (lb members are counted by their balancer).
+    let stats = rt.gen.ajp.get(name).zip(rt.gen.child.get().copied());
+    if let Some((sh, child)) = stats {
+        sh.begin(child);
+    }
+    let result = ep.service(&sreq, &mut body, &mut peer);
+    if let Some((sh, child)) = stats {
+        let how = match &result {
+            Ok(s) => Served::Ok {
+                read: s.read_bytes,
+                transferred: s.body_bytes,
+            },
+            Err(e) if e.kind.is_client_error() => Served::ClientError,
+            Err(e) if e.kind == ErrorKind::ReplyTimeout => Served::ReplyTimeout,
+            Err(_) => Served::Error,
+        };
+        sh.end(child, how, jk_urimap::unix_now());
+    }
+    match result {
         Ok(s) => finish_ok(req, rt, name, &s, &peer),
         Err(e) => finish_err(req, rt, name, &e, &mut peer, true),
     }

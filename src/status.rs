@@ -303,27 +303,33 @@ fn model(req: Req, rt: &ServerRuntime) -> StatusModel {
                     maps: maps_for(rt, name),
                 });
             }
-            WorkerKind::Ajp(a) => m.ajps.push(AjpView {
-                name: name.clone(),
-                settings: settings(rt, name, a),
-                state: WorkerState::Idle,
-                used: 0,
-                errors: 0,
-                client_errors: 0,
-                reply_timeouts: 0,
-                transferred: 0,
-                read: 0,
-                busy: 0,
-                max_busy: 0,
-                connected: rt.endpoint(name).map_or(0, |e| e.pool_stats().idle as u64),
-                max_connected: 0,
-                last_reset_at: 0,
-                last_reset_ago: 0,
-                error_time: None,
-                maps: maps_for(rt, name),
-                in_flight: None,
-                last_error: None,
-            }),
+            WorkerKind::Ajp(a) => {
+                let sh = rt.gen.ajp.get(name);
+                let g = |f| sh.map_or(0, |s| s.get(f));
+                let last_reset = g(Field::LastReset);
+                let busy = sh.map_or(0, |s| s.slot.busy());
+                m.ajps.push(AjpView {
+                    name: name.clone(),
+                    settings: settings(rt, name, a),
+                    state: sh.map_or(WorkerState::Idle, |s| s.state()),
+                    used: g(Field::Elected),
+                    errors: g(Field::Errors),
+                    client_errors: g(Field::ClientErrors),
+                    reply_timeouts: g(Field::ReplyTimeouts),
+                    transferred: g(Field::Transferred),
+                    read: g(Field::Read),
+                    busy,
+                    max_busy: g(Field::MaxBusy),
+                    connected: rt.endpoint(name).map_or(0, |e| e.pool_stats().idle as u64),
+                    max_connected: 0,
+                    last_reset_at: last_reset as i64,
+                    last_reset_ago: now.saturating_sub(last_reset) as i64,
+                    error_time: error_time(g(Field::LastErrorTime), now, local.utc_offset_secs),
+                    maps: maps_for(rt, name),
+                    in_flight: Some(busy),
+                    last_error: None,
+                });
+            }
             WorkerKind::Status(_) => m.status_workers.push(name.clone()),
         }
     }
@@ -595,7 +601,10 @@ impl Apply for Applier<'_> {
 
     fn reset(&mut self, worker: &str, member: Option<&str>) -> Result<(), String> {
         let Some(b) = self.rt.balancer(worker) else {
-            // Standalone ajp workers keep no statistics in this build: nothing to reset.
+            if let Some(sh) = self.rt.gen.ajp.get(worker) {
+                sh.reset(jk_urimap::unix_now());
+                self.log_change("statistics", worker, "…", "reset");
+            }
             return Ok(());
         };
         let i = match member {

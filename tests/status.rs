@@ -281,3 +281,76 @@ fn ajp_settings_change_at_runtime_in_every_child() {
         "member=tomcat2\n"
     );
 }
+
+#[test]
+fn a_standalone_ajp_worker_counts_its_requests_in_every_child() {
+    let server = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Sequence(vec![
+            Behaviour::Respond(AjpResponse::text(200, "OK", "hello")),
+            Behaviour::Respond(AjpResponse::text(200, "OK", "hello")),
+            Behaviour::Respond(AjpResponse::text(200, "OK", "hello")),
+            Behaviour::Stall { millis: 3000 },
+            Behaviour::CloseImmediately,
+            Behaviour::Respond(AjpResponse::text(200, "OK", "hello")),
+        ]),
+    )
+    .unwrap();
+    let dir = TestDir::new("status-solo");
+    let wp = dir.write(
+        "workers.properties",
+        &format!(
+            "worker.list=solo,jkstatus\nworker.jkstatus.type=status\n\
+             worker.solo.type=ajp13\nworker.solo.host=127.0.0.1\nworker.solo.port={}\n\
+             worker.solo.reply_timeout=1000\nworker.solo.retries=1\n",
+            server.port()
+        ),
+    );
+    let body = format!(
+        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /solo/* solo\nJkMount /jk/* jkstatus\n",
+        wp.display()
+    );
+    // prefork: the requests land in several processes; the counters are shared.
+    let h = Httpd::try_start(dir, Mpm::Prefork, &body).unwrap_or_else(|e| panic!("{e}"));
+    let get = |key: &str| {
+        let r = h.get("/jk/?mime=prop");
+        r.text()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("worker.solo.{key}="))
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| panic!("no worker.solo.{key} in {}", r.text()))
+    };
+    assert_eq!(get("used"), "0");
+    for i in 0..3 {
+        assert_eq!(h.get(&format!("/solo/a{i}")).status, 200);
+    }
+    assert_eq!(h.get("/solo/slow").status, 504, "reply timeout");
+    assert_eq!(h.get("/solo/closed").status, 502, "closed before answering");
+    assert_eq!(h.get("/solo/again").status, 200);
+    assert_eq!(
+        (get("used"), get("errors"), get("reply_timeouts")),
+        ("6".to_string(), "2".to_string(), "1".to_string())
+    );
+    assert_eq!(get("transferred"), "20", "4 answers of 5 bytes");
+    assert_eq!(get("busy"), "0");
+    let j: serde_json::Value = serde_json::from_str(&h.get("/jk/?mime=json").text()).unwrap();
+    let solo = j["ajp_workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "solo")
+        .unwrap_or_else(|| panic!("{j}"))
+        .clone();
+    assert_eq!(solo["used"], 6, "{solo}");
+    assert_eq!(solo["in_flight"], 0, "{solo}");
+    assert_eq!(solo["state"], "OK", "the last request succeeded: {solo}");
+    // cmd=reset zeroes them.
+    let r = h.get("/jk/?cmd=reset&w=solo&mime=txt");
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    assert_eq!(
+        (get("used"), get("errors")),
+        ("0".to_string(), "0".to_string())
+    );
+}

@@ -12,6 +12,7 @@ mod conn;
 mod error;
 mod pool;
 mod service;
+pub mod worker;
 
 pub use config::{recovery, EndpointConfig, PingModes};
 pub use error::{ErrorKind, ServiceError};

@@ -106,6 +106,41 @@ impl Default for RollingSettings {
 }
 
 impl RollingSettings {
+    /// The settings workers.properties gives lb `lb` and its `members`. `hold_max` not set
+    /// (0) means half of an httpd child's worker threads (`threads_per_child`), at least 1:
+    /// held requests never take all of a child's threads.
+    pub fn from_config(
+        lb: &jk_config::LbWorker,
+        members: &[(String, &jk_config::AjpWorker)],
+        threads_per_child: u32,
+    ) -> RollingSettings {
+        let hold_max = if lb.hold_max > 0 {
+            lb.hold_max
+        } else {
+            (threads_per_child / 2).max(1)
+        };
+        RollingSettings {
+            hold_timeout_ms: u64::from(lb.hold_timeout_ms),
+            hold_max,
+            probe_interval_ms: u64::from(lb.probe_interval_ms),
+            session_window_s: u64::from(lb.session_window_s),
+            members: members
+                .iter()
+                .map(|(name, w)| {
+                    (
+                        name.clone(),
+                        MemberReadiness {
+                            ready_probes: w.ready_probes,
+                            health_url: w.health_url.clone(),
+                            slow_start_s: w.slow_start_s,
+                        },
+                    )
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
     /// Whether sticky requests are held for a member that is coming back.
     pub fn hold_enabled(&self) -> bool {
         self.hold_timeout_ms > 0 && self.hold_max > 0

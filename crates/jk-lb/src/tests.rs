@@ -1244,3 +1244,44 @@ fn a_route_changed_in_another_process_is_seen_through_the_string_cache() {
     assert_eq!(sticky_to("JSESSIONID=x.renamed"), ("a".to_string(), true));
     assert!(!sticky_to("JSESSIONID=x.a").1);
 }
+
+// ----- rolling settings from workers.properties ---------------------------------------------
+
+#[test]
+fn rolling_settings_come_from_the_lb_and_its_members() {
+    let cfg = config(
+        "worker.lb.hold_timeout=3000\nworker.lb.probe_interval=200\nworker.lb.session_window=30\n\
+         worker.a.ready_probes=4\nworker.a.health_url=/health\nworker.b.slow_start=20\n",
+    );
+    let lb = cfg.worker("lb").unwrap().as_lb().unwrap();
+    let members: Vec<(String, &AjpWorker)> = lb
+        .members
+        .iter()
+        .map(|m| (m.clone(), cfg.worker(m).unwrap().as_ajp().unwrap()))
+        .collect();
+    let r = crate::RollingSettings::from_config(lb, &members, 64);
+    assert_eq!(
+        (r.hold_timeout_ms, r.probe_interval_ms, r.session_window_s),
+        (3000, 200, 30)
+    );
+    assert!(r.hold_enabled());
+    assert_eq!(r.hold_max, 32, "unset hold_max: half of a child's threads");
+    assert_eq!(
+        crate::RollingSettings::from_config(lb, &members, 1).hold_max,
+        1,
+        "at least one (prefork: one thread per child)"
+    );
+    let a = &r.members["a"];
+    assert_eq!(
+        (a.ready_probes, a.health_url.as_deref()),
+        (4, Some("/health"))
+    );
+    assert_eq!(r.members["b"].slow_start_s, 20);
+    assert_eq!(r.members["b"].ready_probes, 2, "default");
+
+    let cfg = config("worker.lb.hold_max=5\n");
+    let lb = cfg.worker("lb").unwrap().as_lb().unwrap();
+    let r = crate::RollingSettings::from_config(lb, &[], 64);
+    assert_eq!(r.hold_max, 5, "an explicit hold_max wins");
+    assert!(!r.hold_enabled(), "hold_timeout defaults to 0: off");
+}
