@@ -1403,6 +1403,22 @@ fn backend_answers() -> Vec<(&'static str, &'static str, Response)> {
             Response::text(500, "Internal Server Error", "boom: stack trace here\n"),
         ),
         (
+            "content_length_negative",
+            "GET",
+            Response::new(200, "OK")
+                .header("Content-Type", "text/plain")
+                .header("Content-Length", "-5")
+                .body(b"hello"),
+        ),
+        (
+            "content_length_not_a_number",
+            "GET",
+            Response::new(200, "OK")
+                .header("Content-Type", "text/plain")
+                .header("Content-Length", "five")
+                .body(b"hello"),
+        ),
+        (
             "200_numeric_reason",
             "GET",
             Response::text(200, "200", "tomcat 8.5 style\n"),
