@@ -636,3 +636,40 @@ fn an_application_503_is_passed_through() {
         (Some(503), &b"busy"[..])
     );
 }
+
+#[test]
+fn packets_of_every_size_arrive_whole_on_a_reused_connection() {
+    // Chunk sizes below, around and far above the 16 KiB read buffer, with max_packet_size
+    // 65536: every byte arrives in order, request after request on one connection.
+    use jk_ajp_testserver::pattern;
+    let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let ep = endpoint(&server, |c| c.max_packet_size = 65536);
+    let p = packet("GET", "/dl", None, false);
+    for (bytes, chunk) in [
+        (1_000_000u64, 65_000usize),
+        (300_000, 16_381),
+        (300_000, 7_000),
+        (5, 0),
+        (200_000, 40_000),
+        (50_000, 1),
+    ] {
+        server.set_behaviour(Behaviour::Download {
+            bytes,
+            chunk_size: chunk,
+        });
+        let mut peer = Recorder::default();
+        let s = ep
+            .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+            .unwrap();
+        assert_eq!(s.body_bytes, bytes, "chunk {chunk}");
+        assert!(
+            peer.out == pattern(0, bytes as usize),
+            "chunk {chunk}: body differs"
+        );
+    }
+    assert_eq!(
+        server.connections_accepted(),
+        1,
+        "one connection throughout"
+    );
+}
