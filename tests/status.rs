@@ -354,3 +354,42 @@ fn a_standalone_ajp_worker_counts_its_requests_in_every_child() {
         ("0".to_string(), "0".to_string())
     );
 }
+
+#[test]
+fn vahst_moves_a_worker_to_another_host_in_every_child() {
+    let text = |t: &str| Behaviour::Respond(AjpResponse::text(200, "OK", t));
+    let b = TestServer::start("127.0.0.2:0", text("host=b\n")).unwrap();
+    let a = TestServer::start(&format!("127.0.0.1:{}", b.port()), text("host=a\n")).unwrap();
+    let dir = TestDir::new("status-vahst");
+    let wp = dir.write(
+        "workers.properties",
+        &format!(
+            "worker.list=solo,jkstatus\nworker.jkstatus.type=status\n\
+             worker.solo.type=ajp13\nworker.solo.host=127.0.0.1\nworker.solo.port={}\n",
+            a.port()
+        ),
+    );
+    let body = format!(
+        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /solo/* solo\nJkMount /jk/* jkstatus\n",
+        wp.display()
+    );
+    let h = Httpd::try_start(dir, Mpm::Prefork, &body).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(h.get("/solo/x").text(), "host=a\n");
+    let r = h.get("/jk/?cmd=update&w=solo&vahst=127.0.0.2&mime=txt");
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    // Every child (prefork: several processes) follows the new host.
+    for i in 0..12 {
+        assert_eq!(h.get(&format!("/solo/y{i}")).text(), "host=b\n");
+    }
+    let prop = h.get("/jk/?mime=prop").text();
+    assert!(prop.contains("worker.solo.host=127.0.0.2"), "{prop}");
+    let log = h.dir.read("logs/mod_jk.log");
+    assert!(
+        log.contains("changing 'host' for ajp worker 'solo'"),
+        "{log}"
+    );
+    // Kept over a graceful restart: workers.properties did not change the host.
+    h.graceful();
+    assert_eq!(h.get("/solo/z").text(), "host=b\n");
+    assert!(a.requests().len() == 1, "only the first request went to a");
+}
