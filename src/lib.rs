@@ -19,12 +19,10 @@ pub mod ffi {
     include!(concat!(env!("OUT_DIR"), "/httpd_bindings.rs"));
 }
 
-mod ajp_runtime;
 mod boundary;
 mod clock;
 mod cstr;
 mod directives;
-mod endpoints;
 mod errlog;
 mod facts;
 mod hooks;

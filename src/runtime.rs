@@ -42,7 +42,7 @@ pub struct Generation {
     /// One balancer per lb worker, over the shared region (declared before `shm`).
     pub balancers: HashMap<String, Arc<jk_lb::Balancer>>,
     /// Runtime-editable ajp settings in the shared region (declared before `shm`).
-    pub ajp: HashMap<String, crate::ajp_runtime::AjpShared>,
+    pub ajp: HashMap<String, jk_runtime::AjpShared>,
     /// Every server's URI map with the server's label, for the status worker.
     pub maps: std::sync::OnceLock<Vec<(String, Arc<UriMap>)>>,
     /// Requests of this process currently held for a restarting member (capped by hold_max).
@@ -54,6 +54,19 @@ pub struct Generation {
 }
 
 impl Generation {
+    /// What the status worker reads and changes.
+    pub fn view(&self) -> jk_runtime::View<'_> {
+        jk_runtime::View {
+            props: &self.props,
+            workers: &self.workers,
+            endpoints: &self.endpoints,
+            balancers: &self.balancers,
+            ajp: &self.ajp,
+            maps: self.all_maps(),
+            maintain_secs: self.maintain_secs,
+        }
+    }
+
     /// Every server's URI map (main server first) with its label.
     pub fn all_maps(&self) -> &[(String, Arc<UriMap>)] {
         self.maps.get().map(Vec::as_slice).unwrap_or(&[])
@@ -623,61 +636,20 @@ pub unsafe fn start_generation(
             return Err(());
         }
     };
-    let (endpoints, endpoint_warnings) = crate::endpoints::build(&built.workers);
-    let ajp = match crate::ajp_runtime::open(shm.region(), &built.workers, &endpoints) {
-        Ok(a) => a,
+    let maintain_secs = u64::from(built.workers.maintain_secs);
+    let clock: Arc<dyn jk_lb::Clock> = Arc::new(jk_lb::SystemClock);
+    let jk_runtime::Built {
+        endpoints,
+        ajp,
+        balancers,
+        warnings: endpoint_warnings,
+    } = match jk_runtime::build(&built.workers, shm.region(), clock, mpm_threads()) {
+        Ok(b) => b,
         Err(e) => {
             log_server(HttpdLevel::Emerg, true, main, &format!("mod_jk: {e}"));
             return Err(());
         }
     };
-    let maintain_secs = u64::from(built.workers.maintain_secs);
-    let mut balancers = HashMap::new();
-    for w in &built.workers.workers {
-        let WorkerKind::Lb(lb) = &w.kind else {
-            continue;
-        };
-        let members: Vec<(String, &jk_config::AjpWorker)> = lb
-            .members
-            .iter()
-            .filter_map(|m| match &built.workers.worker(m)?.kind {
-                WorkerKind::Ajp(a) => Some((m.clone(), a)),
-                _ => None,
-            })
-            .collect();
-        let clock: Arc<dyn jk_lb::Clock> = Arc::new(jk_lb::SystemClock);
-        match jk_lb::Balancer::new(&w.name, lb, &members, shm.region(), clock) {
-            Ok(b) => {
-                let b = b
-                    .with_maintain_interval(built.workers.maintain_secs)
-                    .with_rolling(jk_lb::RollingSettings::from_config(
-                        lb,
-                        &members,
-                        mpm_threads(),
-                    ));
-                // BUSY members return to OK once their pool has a free connection.
-                let eps: Vec<Option<Arc<jk_ajp_client::Endpoint>>> = members
-                    .iter()
-                    .map(|(m, _)| endpoints.get(m).cloned())
-                    .collect();
-                b.set_endpoint_check(Arc::new(move |i| {
-                    eps.get(i)
-                        .and_then(|e| e.as_ref())
-                        .is_none_or(|e| e.has_free_connection())
-                }));
-                balancers.insert(w.name.clone(), Arc::new(b));
-            }
-            Err(e) => {
-                log_server(
-                    HttpdLevel::Emerg,
-                    true,
-                    main,
-                    &format!("mod_jk: lb worker {}: {e}", w.name),
-                );
-                return Err(());
-            }
-        }
-    }
     let gen = Arc::new(Generation {
         props: built.props,
         workers: built.workers,

@@ -13,9 +13,9 @@ use jk_config::{AjpWorker, WorkerKind};
 use jk_directives::OptionBits;
 use jk_lb::Outcome;
 use jk_log::Level;
+use jk_runtime::Served;
 use jk_urimap::RuleExtensions;
 
-use crate::ajp_runtime::Served;
 use crate::facts::RequestFacts;
 use crate::ffi;
 use crate::http_peer::HttpPeer;

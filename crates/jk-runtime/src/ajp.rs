@@ -48,10 +48,11 @@ const FIELDS: [Field; 11] = [
 /// Creates or reopens the shared settings of every ajp worker. A slot whose stored
 /// fingerprint matches the configuration keeps its (possibly edited) values; otherwise the
 /// configuration is written. Endpoints are brought in line with the shared values.
-pub fn open(
+pub(crate) fn open(
     region: Region<'static>,
     workers: &WorkersConfig,
     endpoints: &HashMap<String, Arc<Endpoint>>,
+    now: u64,
 ) -> Result<HashMap<String, AjpShared>, String> {
     let mut out = HashMap::new();
     for w in &workers.workers {
@@ -62,7 +63,7 @@ pub fn open(
             .find_or_alloc(SlotKind::Ajp, &w.name, "")
             .map_err(|e| format!("worker {}: {e}", w.name))?;
         if new {
-            slot.set(Field::LastReset, jk_urimap::unix_now());
+            slot.set(Field::LastReset, now);
         }
         let configured = RuntimeSettings::configured(a);
         let fp = configured.fingerprint();

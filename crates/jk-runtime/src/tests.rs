@@ -1,0 +1,380 @@
+#![allow(clippy::unwrap_used)]
+
+use std::cell::RefCell;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jk_config::{build as build_config, BuildOptions, PropertyMap, WorkersConfig};
+use jk_shm::{words_needed, ChildIndex, Field, Region};
+use jk_status::{
+    Activation as SAct, AjpChanges, Apply, LbChanges, LbMethod as SMethod, MemberChanges,
+    WorkerState,
+};
+
+use crate::status::{model, Applier, Header};
+use crate::{build, Built, Served, View};
+
+const T0: u64 = 1_700_000_000;
+
+fn region() -> Region<'static> {
+    let v: Vec<AtomicU64> = (0..words_needed(4, 16))
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    let words: &'static [AtomicU64] = Box::leak(v.into_boxed_slice());
+    Region::open(words, 4, 16).unwrap()
+}
+
+/// The seed's shape: lb `loadbalancer` over tomcat1/tomcat2, a status worker, and a
+/// standalone worker `solo`; then `extra`.
+fn config(extra: &str) -> (PropertyMap, WorkersConfig) {
+    let text = format!(
+        "worker.list=loadbalancer,jkstatus,solo\n\
+         worker.jkstatus.type=status\n\
+         worker.loadbalancer.type=lb\nworker.loadbalancer.balance_workers=tomcat1,tomcat2\n\
+         worker.loadbalancer.secret=s3cret\n\
+         worker.tomcat1.host=127.0.0.1\nworker.tomcat1.port=8009\n\
+         worker.tomcat2.host=127.0.0.1\nworker.tomcat2.port=8010\n\
+         worker.solo.type=ajp13\nworker.solo.host=127.0.0.1\nworker.solo.port=8011\n{extra}"
+    );
+    let mut map = PropertyMap::new();
+    map.read_str(&text, "workers.properties").unwrap();
+    let cfg = build_config(
+        &map,
+        &BuildOptions {
+            default_pool_size: 1,
+        },
+    )
+    .unwrap();
+    (map, cfg)
+}
+
+struct Fx {
+    props: PropertyMap,
+    workers: WorkersConfig,
+    built: Built,
+    region: Region<'static>,
+    log: RefCell<Vec<String>>,
+}
+
+fn fx(extra: &str) -> Fx {
+    let (props, workers) = config(extra);
+    let region = region();
+    let built = build(&workers, region, Arc::new(jk_lb::FakeClock::new(T0)), 64).unwrap();
+    Fx {
+        props,
+        workers,
+        built,
+        region,
+        log: RefCell::new(Vec::new()),
+    }
+}
+
+impl Fx {
+    fn view(&self) -> View<'_> {
+        View {
+            props: &self.props,
+            workers: &self.workers,
+            endpoints: &self.built.endpoints,
+            balancers: &self.built.balancers,
+            ajp: &self.built.ajp,
+            maps: &[],
+            maintain_secs: 60,
+        }
+    }
+
+    fn apply(&self, f: impl FnOnce(&mut Applier<'_>) -> Result<(), String>) -> Result<(), String> {
+        let log = |m: &str| self.log.borrow_mut().push(m.to_string());
+        let mut a = Applier {
+            view: self.view(),
+            status_worker: "jkstatus",
+            client: "127.0.0.9".into(),
+            now: T0 + 100,
+            log: &log,
+        };
+        f(&mut a)
+    }
+
+    fn model(&self) -> jk_status::StatusModel {
+        let local = jk_log::BrokenDownTime::from_epoch(T0 as i64, 0, 3600, "");
+        model(
+            self.view(),
+            Header {
+                request_uri: "/jkmanager/".into(),
+                server_name: "localhost".into(),
+                server_port: 80,
+                web_server: "Apache/2.4".into(),
+            },
+            T0,
+            &local,
+        )
+    }
+}
+
+#[test]
+fn build_makes_an_endpoint_and_shared_settings_per_ajp_worker_and_a_balancer_per_lb() {
+    let f = fx("worker.loadbalancer.hold_timeout=2000\n");
+    let mut eps: Vec<&str> = f.built.endpoints.keys().map(String::as_str).collect();
+    eps.sort_unstable();
+    assert_eq!(eps, ["solo", "tomcat1", "tomcat2"]);
+    let mut ajp: Vec<&str> = f.built.ajp.keys().map(String::as_str).collect();
+    ajp.sort_unstable();
+    assert_eq!(ajp, ["solo", "tomcat1", "tomcat2"]);
+    let b = &f.built.balancers["loadbalancer"];
+    assert_eq!(b.member_index("tomcat2"), Some(1));
+    assert_eq!(b.hold_max(), 32, "half of 64 threads");
+    assert!(f.built.warnings.is_empty(), "{:?}", f.built.warnings);
+    let solo = f.built.endpoints["solo"].config();
+    assert_eq!(solo.addr, Some("127.0.0.1:8011".parse().unwrap()));
+}
+
+#[test]
+fn an_unresolvable_host_is_a_warning_not_an_error() {
+    let f = fx("worker.solo.host=no-such-host.invalid\n");
+    assert_eq!(f.built.warnings.len(), 1);
+    assert!(
+        f.built.warnings[0].starts_with("worker solo: cannot resolve host"),
+        "{:?}",
+        f.built.warnings
+    );
+    assert!(f.built.endpoints["solo"].config().addr.is_none());
+}
+
+#[test]
+fn the_model_shows_configuration_runtime_and_request_facts() {
+    let f = fx("worker.loadbalancer.method=B\nworker.tomcat2.activation=D\n");
+    let m = f.model();
+    assert_eq!(
+        (
+            m.request_uri.as_str(),
+            m.server_name.as_str(),
+            m.server_port
+        ),
+        ("/jkmanager/", "localhost", 80)
+    );
+    assert_eq!(m.time.unix, T0 as i64);
+    assert_eq!(m.time.tz, "+0100");
+    assert_eq!(m.status_workers, ["jkstatus"]);
+    let lb = &m.lbs[0];
+    assert_eq!(lb.name, "loadbalancer");
+    assert_eq!(lb.method, SMethod::Busyness);
+    assert!(lb.sticky_session);
+    let names: Vec<&str> = lb.members.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, ["tomcat1", "tomcat2"]);
+    assert_eq!(lb.members[1].activation, SAct::Disabled);
+    assert_eq!(lb.members[0].settings.port, 8009);
+    assert_eq!(lb.members[0].settings.address, "127.0.0.1:8009");
+    let solo = &m.ajps[0];
+    assert_eq!((solo.name.as_str(), solo.used), ("solo", 0));
+    assert_eq!(solo.state, WorkerState::Idle);
+    assert_eq!(
+        solo.last_reset_at, T0 as i64,
+        "set when the slot is created"
+    );
+    // cmd=dump never shows a secret.
+    assert!(m.dump.iter().any(|(k, _)| k == "worker.tomcat1.port"));
+    assert!(
+        !m.dump.iter().any(|(k, _)| k.ends_with(".secret")),
+        "{:?}",
+        m.dump
+    );
+}
+
+#[test]
+fn member_changes_reach_the_balancer_and_are_logged_with_old_and_new_values() {
+    let f = fx("");
+    f.apply(|a| {
+        a.update_member(
+            "loadbalancer",
+            "tomcat1",
+            &MemberChanges {
+                activation: Some(SAct::Disabled),
+                lbfactor: Some(3),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap();
+    let b = &f.built.balancers["loadbalancer"];
+    let s = b.snapshot(0).unwrap();
+    assert_eq!(s.activation, jk_config::Activation::Disabled);
+    assert_eq!(s.lbfactor, 3);
+    assert_eq!(
+        *f.log.borrow(),
+        [
+            "Status worker 'jkstatus' changing 'activation' for sub worker 'tomcat1' of lb worker \
+             'loadbalancer' from 'ACT' to 'DIS' (client 127.0.0.9)",
+            "Status worker 'jkstatus' changing 'lbfactor' for sub worker 'tomcat1' of lb worker \
+             'loadbalancer' from '1' to '3' (client 127.0.0.9)",
+        ]
+    );
+    // The model shows it.
+    assert_eq!(f.model().lbs[0].members[0].activation, SAct::Disabled);
+}
+
+#[test]
+fn invalid_changes_are_refused() {
+    let f = fx("");
+    let member =
+        |lb: &str, m: &str, c: MemberChanges| f.apply(|a| a.update_member(lb, m, &c)).unwrap_err();
+    assert_eq!(
+        member("loadbalancer", "nope", MemberChanges::default()),
+        "no member 'nope' in 'loadbalancer'"
+    );
+    assert_eq!(
+        member("nolb", "tomcat1", MemberChanges::default()),
+        "no load balancer 'nolb'"
+    );
+    let e = member(
+        "loadbalancer",
+        "tomcat1",
+        MemberChanges {
+            lbfactor: Some(-1),
+            ..Default::default()
+        },
+    );
+    assert_eq!(e, "negative lbfactor");
+    let e = f
+        .apply(|a| {
+            a.update_lb(
+                "loadbalancer",
+                &LbChanges {
+                    retries: Some(-2),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap_err();
+    assert_eq!(e, "-2 is negative");
+    let e = f
+        .apply(|a| {
+            a.update_ajp(
+                "ghost",
+                &AjpChanges {
+                    retries: Some(2),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap_err();
+    assert_eq!(e, "no ajp worker 'ghost'");
+    assert!(f.log.borrow().is_empty(), "nothing changed, nothing logged");
+}
+
+#[test]
+fn lb_changes_reach_the_shared_settings() {
+    let f = fx("");
+    f.apply(|a| {
+        a.update_lb(
+            "loadbalancer",
+            &LbChanges {
+                method: Some(SMethod::Sessions),
+                sticky_session: Some(false),
+                retries: Some(5),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap();
+    let s = f.built.balancers["loadbalancer"].lb_snapshot().settings;
+    assert_eq!(s.method, jk_config::LbMethod::Sessions);
+    assert!(!s.sticky_session);
+    assert_eq!(s.retries, 5);
+    assert_eq!(f.log.borrow().len(), 3);
+}
+
+#[test]
+fn ajp_changes_are_shared_counted_once_and_followed_by_the_endpoint() {
+    let f = fx("");
+    let sh = &f.built.ajp["solo"];
+    let seq = sh.get(Field::AjpSeq);
+    f.apply(|a| {
+        a.update_ajp(
+            "solo",
+            &AjpChanges {
+                host: Some("127.0.0.2".into()),
+                reply_timeout: Some(4321),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap();
+    assert_eq!(sh.host(), "127.0.0.2");
+    assert_eq!(sh.get(Field::AjpReplyTimeout), 4321);
+    assert_eq!(
+        sh.get(Field::AjpSeq),
+        seq + 1,
+        "one edit count for the request"
+    );
+    let log = f.log.borrow();
+    assert_eq!(log.len(), 2);
+    assert!(
+        log[0].contains("changing 'host' for ajp worker 'solo' from '127.0.0.1' to '127.0.0.2'"),
+        "{log:?}"
+    );
+    // This process's endpoint follows on its next use.
+    let ep = &f.built.endpoints["solo"];
+    let w = f.workers.worker("solo").unwrap().as_ajp().unwrap();
+    sh.sync(ep, w);
+    let c = ep.config();
+    assert_eq!(c.reply_timeout, Some(Duration::from_millis(4321)));
+    assert_eq!(c.addr, Some("127.0.0.2:8011".parse().unwrap()));
+    // The model shows the shared values.
+    let m = f.model();
+    assert_eq!(m.ajps[0].settings.host, "127.0.0.2");
+    assert_eq!(m.ajps[0].settings.reply_timeout, 4321);
+}
+
+#[test]
+fn edited_ajp_settings_survive_a_restart_unless_the_configuration_changed() {
+    let (_, workers) = config("");
+    let region = region();
+    let clock = || -> Arc<dyn jk_lb::Clock> { Arc::new(jk_lb::FakeClock::new(T0)) };
+    let first = build(&workers, region, clock(), 64).unwrap();
+    first.ajp["solo"].slot.set(Field::AjpRetries, 7);
+    // Same configuration, same region (a graceful restart): the edit stays.
+    let again = build(&workers, region, clock(), 64).unwrap();
+    assert_eq!(again.ajp["solo"].get(Field::AjpRetries), 7);
+    assert_eq!(again.endpoints["solo"].config().retries, 7);
+    // workers.properties changed solo: its configured values win.
+    let (_, changed) = config("worker.solo.reply_timeout=900\n");
+    let third = build(&changed, region, clock(), 64).unwrap();
+    assert_eq!(third.ajp["solo"].get(Field::AjpRetries), 2);
+    assert_eq!(third.ajp["solo"].get(Field::AjpReplyTimeout), 900);
+}
+
+#[test]
+fn standalone_statistics_count_outcomes_and_reset() {
+    let f = fx("");
+    let sh = &f.built.ajp["solo"];
+    let c = ChildIndex(1);
+    sh.begin(c);
+    assert_eq!(sh.slot.busy(), 1);
+    sh.end(
+        c,
+        Served::Ok {
+            read: 10,
+            transferred: 200,
+        },
+        T0,
+    );
+    for how in [Served::ClientError, Served::ReplyTimeout, Served::Error] {
+        sh.begin(c);
+        sh.end(c, how, T0 + 5);
+    }
+    let m = f.model();
+    let v = &m.ajps[0];
+    assert_eq!(
+        (v.used, v.errors, v.client_errors, v.reply_timeouts),
+        (4, 2, 1, 1)
+    );
+    assert_eq!((v.read, v.transferred, v.busy, v.max_busy), (10, 200, 0, 1));
+    assert_eq!(v.state, WorkerState::Error, "the last request failed");
+    assert_eq!(v.error_time.as_ref().unwrap().unix, (T0 + 5) as i64);
+    f.apply(|a| a.reset("solo", None)).unwrap();
+    let v = &f.model().ajps[0];
+    assert_eq!((v.used, v.errors, v.state), (0, 0, WorkerState::Idle));
+    assert_eq!(v.last_reset_at, (T0 + 100) as i64);
+    assert!(f.log.borrow()[0].contains("changing 'statistics' for solo"));
+    let _ = f.region;
+}
