@@ -28,7 +28,6 @@ mod facts;
 mod hooks;
 mod http_peer;
 mod jklog;
-mod mapbuild;
 mod module;
 mod pending;
 mod reqlog;

@@ -256,44 +256,6 @@ fn pthread_id() -> u64 {
     unsafe { libc::pthread_self() as u64 }
 }
 
-/// One warning per status worker that can change state (not read_only, no user list) and is
-/// mounted: whoever reaches that URL can stop Tomcats unless httpd restricts it.
-fn status_exposure_warnings(gen: &Generation) -> Vec<String> {
-    let mut out = Vec::new();
-    for w in &gen.workers.workers {
-        let WorkerKind::Status(sw) = &w.kind else {
-            continue;
-        };
-        if sw.read_only || !sw.users.is_empty() {
-            continue;
-        }
-        let mut mounts: Vec<String> = gen
-            .all_maps()
-            .iter()
-            .flat_map(|(_, m)| m.rules())
-            .filter(|r| &*r.worker == w.name.as_str() && !r.exclusion && !r.disabled)
-            .map(|r| r.pattern.clone())
-            .collect();
-        mounts.dedup();
-        if mounts.is_empty() {
-            continue;
-        }
-        out.push(format!(
-            "status worker '{}' can change workers at runtime (stop a Tomcat, change factors) and is \
-             mounted at {} without worker.{}.user or read_only; unless httpd restricts access there \
-             (e.g. `Require ip 127.0.0.1` in its <Location>; `Allow from all` does not), anyone who \
-             reaches it can do so. Restrict it with Require, worker.{}.read_only=true, or \
-             worker.{}.user=<names> with authentication",
-            w.name,
-            mounts.join(", "),
-            w.name,
-            w.name,
-            w.name
-        ));
-    }
-    out
-}
-
 /// mod_jk's label of a server in status output: the main server `name:port`, a virtual
 /// host `name [addr:port]`.
 fn server_label(s: *mut ffi::server_rec, main: bool) -> String {
@@ -445,13 +407,14 @@ unsafe fn build(main: *mut ffi::server_rec) -> Result<Built, Vec<String>> {
         // JkAutoAlias is inherited by a vhost only together with JkMountCopy.
         if s != main
             && conf.auto_alias.is_none()
-            && crate::mapbuild::copy_enabled(&main_conf, &main_state.global, &conf)
+            && jk_runtime::maps::copy_enabled(&main_conf, &main_state.global, &conf)
         {
             conf.auto_alias = main_conf.auto_alias.clone();
         }
         confs.push((s, conf));
     }
-    let maps = match crate::mapbuild::build_maps(&confs, &workers, &main_state.global) {
+    let conf_refs: Vec<&ServerConf> = confs.iter().map(|(_, c)| c).collect();
+    let maps = match jk_runtime::maps::build_maps(&conf_refs, &workers, &main_state.global) {
         Ok((maps, w)) => {
             warnings.extend(w);
             maps
@@ -738,7 +701,7 @@ pub unsafe fn start_generation(
         }
     }
     let _ = gen.maps.set(all_maps);
-    let status_warnings = status_exposure_warnings(&gen);
+    let status_warnings = jk_runtime::status::exposure_warnings(gen.view());
     if let Some(log) = main_log {
         for w in built.warnings.iter().chain(&endpoint_warnings) {
             log.log(Level::Warn, "init_jk", source_name(file!()), line!(), w);

@@ -13,6 +13,7 @@ use jk_config::{AjpWorker, WorkerKind};
 use jk_directives::OptionBits;
 use jk_lb::Outcome;
 use jk_log::Level;
+use jk_runtime::failover::{after_failure, reply_timeout_override, FailedTry, Next};
 use jk_runtime::Served;
 use jk_urimap::RuleExtensions;
 
@@ -49,27 +50,6 @@ pub fn serve(req: Req, rt: &ServerRuntime, name: &str, kind: &WorkerKind) -> c_i
         },
         WorkerKind::Status(sw) => crate::status::serve_status(req, rt, name, sw),
     }
-}
-
-/// The per-request reply timeout: `JK_REPLY_TIMEOUT` (>=0, 0 = forever) wins over the mount
-/// rule's `reply_timeout` extension (-1 = not set).
-fn reply_timeout_override(req: Req, rule_ms: Option<i32>) -> Option<Option<Duration>> {
-    let to = |ms: i64| {
-        if ms == 0 {
-            None
-        } else {
-            Some(Duration::from_millis(ms as u64))
-        }
-    };
-    if let Some(v) = req
-        .env("JK_REPLY_TIMEOUT")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-    {
-        if v >= 0 {
-            return Some(to(v));
-        }
-    }
-    rule_ms.filter(|&v| v >= 0).map(|v| to(i64::from(v)))
 }
 
 /// What is read once per request, whatever member serves it.
@@ -171,7 +151,10 @@ fn service_request<'a>(req: Req, p: &'a Prepared, packet: &'a [u8]) -> ServiceRe
         packet,
         is_head: p.facts.method == "HEAD",
         is_get: p.facts.method == "GET",
-        reply_timeout: reply_timeout_override(req, p.ext.as_ref().map(|e| e.reply_timeout)),
+        reply_timeout: reply_timeout_override(
+            req.env("JK_REPLY_TIMEOUT").as_deref(),
+            p.ext.as_ref().map(|e| e.reply_timeout),
+        ),
         fail_on_status: p.ext.as_ref().and_then(|e| e.fail_on_status.as_deref()),
         flush_packets: p.opts.flush_packets(),
         flush_header: p.opts.flush_header(),
@@ -315,24 +298,6 @@ pub fn serve_ajp(
     }
 }
 
-fn outcome_of(e: &ServiceError) -> Outcome {
-    match e.kind {
-        ErrorKind::ClientRead | ErrorKind::ClientWrite | ErrorKind::RequestTooLarge => {
-            Outcome::ClientError
-        }
-        ErrorKind::FailOnStatus { hard } => Outcome::FailOnStatus { hard },
-        ErrorKind::ReplyTimeout => Outcome::ReplyTimeout,
-        ErrorKind::NoConnection => Outcome::NoConnection,
-        ErrorKind::Disabled
-        | ErrorKind::Connect
-        | ErrorKind::Send
-        | ErrorKind::BackendPaused
-        | ErrorKind::BackendClosed
-        | ErrorKind::ProtocolFraming
-        | ErrorKind::ProtocolContent => Outcome::Failed,
-    }
-}
-
 /// Forwards one request through a load balancer (reference §5.3–5.6).
 fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>) -> c_int {
     let p = match prepare(req, rt, name) {
@@ -411,29 +376,28 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
                 break;
             }
             Err(e) => {
-                let mut outcome = outcome_of(&e);
-                if e.before_reply && bal.hold_timeout().is_some() {
-                    // With hold on, a member that refuses connections is restarting or down:
-                    // mark it in ERROR at once (mod_jk's hard failure), so held requests wait
-                    // for its readiness probes instead of trying it again right away.
-                    outcome = Outcome::FailOnStatus { hard: true };
-                }
+                let (outcome, next) = after_failure(FailedTry {
+                    kind: e.kind,
+                    recoverable: e.recoverable,
+                    before_reply: e.before_reply,
+                    body_replayable: body.replayable(),
+                    output_untouched: peer.can_still_fail(),
+                    sticky: choice.sticky,
+                    already_held: held_after_failure,
+                    hold_enabled: bal.hold_timeout().is_some(),
+                });
                 let status = e.http_status();
-                let replayable = e.recoverable && body.replayable() && peer.can_still_fail();
-                if matches!(outcome, Outcome::ClientError) || !replayable {
+                if next == Next::Answer {
                     attempt.report_unrecoverable(&choice, outcome, status);
                     rc = Some(finish_err(req, rt, name, &e, &mut peer, true));
                     break;
                 }
                 why.push(format!("{}: {}", choice.name, e.message));
                 attempt.report(&choice, outcome, status);
-                // mod_jk-rs safe replay: the session's own member failed before processing
-                // the request (it is restarting): wait for it rather than lose the session.
-                if e.before_reply
-                    && choice.sticky
-                    && !held_after_failure
-                    && bal.hold_timeout().is_some()
-                {
+                if next == Next::HoldForSameMember {
+                    // mod_jk-rs safe replay: the session's own member failed before
+                    // processing the request (it is restarting): wait for it rather than
+                    // lose the session.
                     held_after_failure = true;
                     if let Some(i) = bal.member_index(&choice.name) {
                         if wait_until_ready(req, rt, name, bal, i) {

@@ -10,6 +10,8 @@
 
 pub mod ajp;
 mod endpoints;
+pub mod failover;
+pub mod maps;
 pub mod status;
 
 use std::collections::HashMap;

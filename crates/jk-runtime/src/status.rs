@@ -632,3 +632,41 @@ impl Apply for Applier<'_> {
         }
     }
 }
+
+/// One warning per status worker that can change state (not read_only, no user list) and is
+/// mounted: whoever reaches that URL can stop Tomcats unless httpd restricts it.
+pub fn exposure_warnings(v: View<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in &v.workers.workers {
+        let WorkerKind::Status(sw) = &w.kind else {
+            continue;
+        };
+        if sw.read_only || !sw.users.is_empty() {
+            continue;
+        }
+        let mut mounts: Vec<String> = v
+            .maps
+            .iter()
+            .flat_map(|(_, m)| m.rules())
+            .filter(|r| &*r.worker == w.name.as_str() && !r.exclusion && !r.disabled)
+            .map(|r| r.pattern.clone())
+            .collect();
+        mounts.dedup();
+        if mounts.is_empty() {
+            continue;
+        }
+        out.push(format!(
+            "status worker '{}' can change workers at runtime (stop a Tomcat, change factors) and is \
+             mounted at {} without worker.{}.user or read_only; unless httpd restricts access there \
+             (e.g. `Require ip 127.0.0.1` in its <Location>; `Allow from all` does not), anyone who \
+             reaches it can do so. Restrict it with Require, worker.{}.read_only=true, or \
+             worker.{}.user=<names> with authentication",
+            w.name,
+            mounts.join(", "),
+            w.name,
+            w.name,
+            w.name
+        ));
+    }
+    out
+}

@@ -378,3 +378,121 @@ fn standalone_statistics_count_outcomes_and_reset() {
     assert!(f.log.borrow()[0].contains("changing 'statistics' for solo"));
     let _ = f.region;
 }
+
+// ----- URI maps of every server, JkMountCopy, status exposure ---------------------------------
+
+fn server(mounts: &[(&str, &str)], copy: Option<&str>) -> jk_directives::ServerConf {
+    let mut c = jk_directives::ServerConf::new(false);
+    for (i, (pattern, worker)) in mounts.iter().enumerate() {
+        c.add_mount(
+            false,
+            None,
+            pattern,
+            Some(worker),
+            &format!("httpd.conf:{}", i + 1),
+        )
+        .unwrap();
+    }
+    if let Some(v) = copy {
+        c.set_mount_copy(v).unwrap();
+    }
+    c
+}
+
+fn worker_of(map: &jk_urimap::UriMap, uri: &str) -> Option<String> {
+    map.map(uri).map(|m| m.worker.to_string())
+}
+
+#[test]
+fn maps_per_server_follow_jk_mount_copy_and_warn_about_unknown_workers() {
+    let (_, workers) = config("worker.solo.mount=/solo/*\n");
+    let global = jk_directives::GlobalConf::default();
+    let main = server(
+        &[("/app/*", "loadbalancer"), ("/jkmanager/*", "jkstatus")],
+        None,
+    );
+    let copying = {
+        let mut c = server(&[("/other/*", "solo")], Some("On"));
+        c.is_virtual = true;
+        c
+    };
+    let own = {
+        let mut c = server(&[("/x/*", "nosuchworker")], None);
+        c.is_virtual = true;
+        c
+    };
+    let (maps, warnings) =
+        crate::maps::build_maps(&[&main, &copying, &own], &workers, &global).unwrap();
+    let [Some(m0), Some(m1), Some(m2)] = &maps[..] else {
+        panic!("{maps:?}")
+    };
+    assert_eq!(worker_of(m0, "/app/a").as_deref(), Some("loadbalancer"));
+    assert_eq!(
+        worker_of(m0, "/solo/a").as_deref(),
+        Some("solo"),
+        "worker.solo.mount"
+    );
+    assert_eq!(
+        worker_of(m1, "/app/a").as_deref(),
+        Some("loadbalancer"),
+        "copied"
+    );
+    assert_eq!(worker_of(m1, "/other/a").as_deref(), Some("solo"));
+    assert_eq!(
+        worker_of(m2, "/app/a"),
+        None,
+        "no JkMountCopy: own mounts only"
+    );
+    assert_eq!(
+        warnings,
+        ["httpd.conf:1: Could not find worker with name 'nosuchworker' in uri map post processing."]
+    );
+    assert!(crate::maps::copy_enabled(&main, &global, &copying));
+    assert!(!crate::maps::copy_enabled(&main, &global, &own));
+}
+
+#[test]
+fn a_bad_mount_is_an_error_naming_its_line() {
+    let (_, workers) = config("");
+    let main = server(&[("/app/*", "loadbalancer;reply_timeout=abc")], None);
+    let errors = crate::maps::build_maps(&[&main], &workers, &jk_directives::GlobalConf::default())
+        .unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("reply_timeout"), "{errors:?}");
+}
+
+#[test]
+fn a_mounted_writable_status_worker_is_warned_about_until_it_is_restricted() {
+    let map = |mounts: &[(&str, &str)]| {
+        let (_, workers) = config("");
+        let (maps, _) = crate::maps::build_maps(
+            &[&server(mounts, None)],
+            &workers,
+            &jk_directives::GlobalConf::default(),
+        )
+        .unwrap();
+        vec![(
+            "localhost:80".to_string(),
+            Arc::new(maps[0].clone().unwrap()),
+        )]
+    };
+    let warnings = |extra: &str, maps: &[(String, Arc<jk_urimap::UriMap>)]| {
+        let f = fx(extra);
+        let v = View { maps, ..f.view() };
+        crate::status::exposure_warnings(v)
+    };
+    let mounted = map(&[("/jkmanager/*", "jkstatus")]);
+    let w = warnings("", &mounted);
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].starts_with("status worker 'jkstatus' can change workers at runtime")
+            && w[0].contains("mounted at /jkmanager/*"),
+        "{w:?}"
+    );
+    assert!(warnings("worker.jkstatus.read_only=true\n", &mounted).is_empty());
+    assert!(warnings("worker.jkstatus.user=admin\n", &mounted).is_empty());
+    assert!(
+        warnings("", &map(&[("/app/*", "loadbalancer")])).is_empty(),
+        "not mounted"
+    );
+}

@@ -5,8 +5,6 @@ use jk_config::WorkersConfig;
 use jk_directives::{GlobalConf, MountCopy, ServerConf};
 use jk_urimap::{MapBuilder, UriMap};
 
-use crate::ffi;
-
 fn to_urimap_copy(c: Option<MountCopy>) -> Option<jk_urimap::MountCopy> {
     c.map(|c| match c {
         MountCopy::On => jk_urimap::MountCopy::On,
@@ -43,15 +41,16 @@ fn builder_for(
 /// One map per server (same order as the servers), and the warnings.
 pub type ServerMaps = (Vec<Option<UriMap>>, Vec<String>);
 
-/// One map per server (same order as `confs`), plus warnings; or every error found.
+/// One map per server (same order as `confs`, the main server first), plus warnings; or
+/// every error found.
 pub fn build_maps(
-    confs: &[(*mut ffi::server_rec, ServerConf)],
+    confs: &[&ServerConf],
     workers: &WorkersConfig,
     global: &GlobalConf,
 ) -> Result<ServerMaps, Vec<String>> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let Some((_, main_conf)) = confs.first() else {
+    let Some(main_conf) = confs.first() else {
         return Ok((Vec::new(), warnings));
     };
 
@@ -79,7 +78,7 @@ pub fn build_maps(
             .or(global.mount_copy_all.then_some(MountCopy::All)),
     );
     let mut maps = vec![Some(main_map.clone())];
-    for (_, conf) in confs.iter().skip(1) {
+    for conf in confs.iter().skip(1) {
         let b = builder_for(conf, &mut errors, &mut warnings);
         let copy = jk_urimap::mount_copy_enabled(main_copy, to_urimap_copy(conf.mount_copy));
         match b.build_vhost(&main_b, &main_map, copy) {
