@@ -478,6 +478,7 @@ fn wait_until_ready(
         );
         return false;
     }
+    let shown = bal.hold_guard(i);
     let started = std::time::Instant::now();
     // SAFETY: live connection; a client that went away stops the wait.
     let aborted = || unsafe { (*(*req.raw()).connection).aborted } != 0;
@@ -485,6 +486,7 @@ fn wait_until_ready(
         std::thread::sleep(Duration::from_millis(25));
     }
     held.fetch_sub(1, Ordering::AcqRel);
+    drop(shown);
     let waited = started.elapsed().as_millis();
     if bal.is_ready(i) {
         if waited > 0 {

@@ -559,10 +559,11 @@ fn a_returning_member_needs_ready_probes_good_probes_in_a_row() {
 }
 
 #[test]
-fn a_held_request_is_not_counted_in_flight_until_it_is_sent() {
-    // What the code documents: `in_flight` is a member's busy count (member tries in
-    // flight, jk-lb MemberSnapshot) and the lb's `busy` counts member tries too; a request
-    // held before its member is tried (or between two tries) is counted in neither.
+fn a_held_request_is_counted_as_held_not_in_flight() {
+    // `in_flight` is a member's busy count (member tries in flight) and the lb's `busy`
+    // counts member tries too; a request held before its member is tried (or between two
+    // tries) is counted in neither (it must not hold up that member's drain), but in the
+    // member's `held` (JSON and Prometheus).
     let c = cluster("roll-inflight", HOLD);
     let h = &c.h;
     let port = h.port;
@@ -587,6 +588,13 @@ fn a_held_request_is_not_counted_in_flight_until_it_is_sent() {
         (Some(0), Some(0), Some(0)),
         "a held request is in flight nowhere: {doc}"
     );
+    assert_eq!(member_doc(&doc, "t1")["held"].as_u64(), Some(1), "{doc}");
+    assert_eq!(member_doc(&doc, "t2")["held"].as_u64(), Some(0), "{doc}");
+    let prom = h.get("/jk/?mime=prometheus").text();
+    assert!(
+        prom.contains("mod_jk_member_held{balancer=\"lb\",member=\"t1\"} 1"),
+        "{prom}"
+    );
     // Control: a request actually sent to a member is counted there and in the lb.
     c.servers[1]
         .as_ref()
@@ -609,7 +617,9 @@ fn a_held_request_is_not_counted_in_flight_until_it_is_sent() {
     h.get("/jk/?cmd=update&w=lb&sw=t1&vwm=0&mime=txt");
     let (status, m) = held.join().unwrap();
     assert_eq!((status, m.as_str()), (200, "t1"));
-    assert_eq!(counts(&status_doc(h)), (Some(0), Some(0), Some(0)));
+    let doc = status_doc(h);
+    assert_eq!(counts(&doc), (Some(0), Some(0), Some(0)));
+    assert_eq!(member_doc(&doc, "t1")["held"].as_u64(), Some(0), "{doc}");
 }
 
 #[test]

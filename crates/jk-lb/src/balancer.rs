@@ -184,6 +184,8 @@ pub struct MemberSnapshot {
     pub good_probes: u64,
     /// Requests in flight across all children (the same as `busy`; drain signal).
     pub in_flight: u64,
+    /// Requests waiting for this member right now (hold), across children; not in flight.
+    pub held: u64,
     /// Unix time of the last request routed to the member by its session (0 = none).
     pub last_sticky_time: u64,
     /// Estimated distinct sessions routed to it in the current and previous session window.
@@ -963,6 +965,7 @@ impl Balancer {
             time_to_recover,
             good_probes: g(Field::GoodProbes),
             in_flight: m.slot.busy(),
+            held: g(Field::Held),
             last_sticky_time: g(Field::LastStickyTime),
             recent_sessions: self.recent_sessions(i),
             restarting: self.is_restarting(i),

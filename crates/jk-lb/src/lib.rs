@@ -86,7 +86,7 @@ pub use balancer::{
     Balancer, LbSettings, LbSnapshot, MemberSnapshot, NoteValue, FIRST_NOTE_KEYS, LAST_NOTE_KEYS,
 };
 pub use jk_config::{Activation, LbLock, LbMethod};
-pub use rolling::{MemberReadiness, RollingSettings};
+pub use rolling::{HoldGuard, MemberReadiness, RollingSettings};
 pub use session::{env_flag, session_ids};
 pub use state::{
     activation_code, activation_from_code, rating, MemberState, Rating, DEFAULT_BAD, DEFAULT_GOOD,

@@ -222,6 +222,15 @@ impl Balancer {
         self.rolling.hold_max
     }
 
+    /// Counts a request held for member `i` (shown as `held` in its snapshot) until the
+    /// guard is dropped.
+    pub fn hold_guard(&self, i: usize) -> HoldGuard<'_> {
+        if let Some(m) = self.members.get(i) {
+            m.slot.add(Field::Held, 1);
+        }
+        HoldGuard { bal: self, i }
+    }
+
     pub(crate) fn flags(&self, i: usize) -> u64 {
         self.slot(i).get(Field::Flags)
     }
@@ -476,5 +485,24 @@ impl Balancer {
         };
         m.slot.busy() == 0
             && self.now().saturating_sub(m.slot.get(Field::LastStickyTime)) >= quiet_s
+    }
+}
+
+/// A request held for a member: counted in the member's `held` while alive.
+pub struct HoldGuard<'a> {
+    bal: &'a Balancer,
+    i: usize,
+}
+
+impl Drop for HoldGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(m) = self.bal.members.get(self.i) {
+            let a = m.slot.atomic(Field::Held);
+            let _ = a.fetch_update(
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+                |v| Some(v.saturating_sub(1)),
+            );
+        }
     }
 }

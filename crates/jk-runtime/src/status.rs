@@ -265,6 +265,7 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                             awaiting_readiness: Some(ms.awaiting_readiness),
                             last_sticky_time: Some(ms.last_sticky_time),
                             recent_sessions: Some(ms.recent_sessions),
+                            held: Some(ms.held),
                         })
                     })
                     .collect();

@@ -141,6 +141,8 @@ pub enum Field {
     AjpSeq = 133,
     /// Fingerprint of the configured ajp settings these values were set from (restart merge).
     AjpConfigHash = 134,
+    /// Requests held for this lb member right now, across children (mod_jk-rs hold).
+    Held = 135,
 }
 
 /// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
@@ -149,7 +151,7 @@ pub const SESSION_BITMAP_WORDS: usize = 16;
 const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
-const _: () = assert!((Field::AjpConfigHash as usize) < FIXED_WORDS);
+const _: () = assert!((Field::Held as usize) < FIXED_WORDS);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
 
 /// Word offsets of the string fields.

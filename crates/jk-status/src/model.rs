@@ -343,6 +343,8 @@ pub struct MemberView {
     pub last_sticky_time: Option<u64>,
     /// mod_jk-rs drain signal: distinct sessions seen in the recent window (estimate).
     pub recent_sessions: Option<u64>,
+    /// mod_jk-rs hold: requests waiting for this member now (not in flight).
+    pub held: Option<u64>,
     /// Extra (JSON/page): the member is draining.
     pub draining: Option<bool>,
 }

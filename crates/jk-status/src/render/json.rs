@@ -7,7 +7,8 @@
 //!   "balancers": [ { <balancer attributes of the XML>,
 //!                    "members": [ { <member attributes of the XML>,
 //!                                   "in_flight": int|null, "last_error": str|null,
-//!                                   "restarting": bool|null, "draining": bool|null } ],
+//!                                   "restarting": bool|null, "draining": bool|null,
+//!                                   "held": int|null } ],
 //!                    "maps": [ { "id": int, <map attributes of the XML> } ] } ],
 //!   "ajp_workers": [ { <ajp attributes of the XML>, "state": str,
 //!                      "in_flight": int|null, "last_error": str|null, "maps": [...] } ],
@@ -180,6 +181,7 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                 mobj.opt_bool("awaiting_readiness", m.awaiting_readiness);
                 mobj.opt_num("last_sticky_time", m.last_sticky_time);
                 mobj.opt_num("recent_sessions", m.recent_sessions);
+                mobj.opt_num("held", m.held);
                 mobj.end();
             }
             mo.push(']');

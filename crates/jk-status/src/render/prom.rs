@@ -9,7 +9,8 @@
 //! `mod_jk_member_sessions_total`, `mod_jk_member_bytes_read_total`,
 //! `mod_jk_member_bytes_transferred_total` counters and `mod_jk_member_busy`,
 //! `mod_jk_member_max_busy`, `mod_jk_member_connected`, `mod_jk_member_lbfactor`,
-//! `mod_jk_member_in_flight` (when known) gauges `{balancer,member}`;
+//! `mod_jk_member_in_flight` and `mod_jk_member_held` (when known) gauges
+//! `{balancer,member}`;
 //! `mod_jk_member_state{balancer,member,state}` and
 //! `mod_jk_member_activation{balancer,member,activation}`: one sample per possible value,
 //! 1 for the current one; `mod_jk_ajp_*` likewise for standalone ajp workers `{worker}`;
@@ -85,7 +86,7 @@ type MemberMetric = (
     fn(&MemberView) -> Option<u64>,
 );
 
-const MEMBER_METRICS: [MemberMetric; 15] = [
+const MEMBER_METRICS: [MemberMetric; 16] = [
     (
         "mod_jk_member_requests_total",
         "counter",
@@ -163,6 +164,12 @@ const MEMBER_METRICS: [MemberMetric; 15] = [
         "gauge",
         "Unix time of the last request routed to the member by its session (drain signal).",
         |m| m.last_sticky_time,
+    ),
+    (
+        "mod_jk_member_held",
+        "gauge",
+        "Requests held for the member while it restarts (not in flight).",
+        |m| m.held,
     ),
     (
         "mod_jk_member_recent_sessions",
