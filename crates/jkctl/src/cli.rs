@@ -59,7 +59,7 @@ pub struct Target {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Show every balancer member: activation, state, in-flight requests, errors, recent
+    /// Show every balancer member: activation, state, in-flight and held requests, errors, recent
     /// sessions, last sticky request, restart maintenance
     Status {
         /// Only this balancer

@@ -93,6 +93,9 @@ pub struct Member {
     /// Sessions recently seen (mod_jk-rs).
     #[serde(default, deserialize_with = "opt_u64")]
     pub recent_sessions: Option<u64>,
+    /// Requests held for this member while it restarts (mod_jk-rs).
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub held: Option<u64>,
     /// Unix time of the last sticky request (0 = never).
     #[serde(default, deserialize_with = "opt_u64")]
     pub last_sticky_time: Option<u64>,

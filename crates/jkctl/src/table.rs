@@ -3,12 +3,13 @@
 use crate::doc::{Member, StatusDoc, Sticky};
 
 /// Column headers.
-pub const HEADERS: [&str; 9] = [
+pub const HEADERS: [&str; 10] = [
     "BALANCER",
     "MEMBER",
     "ACTIVATION",
     "STATE",
     "IN-FLIGHT",
+    "HELD",
     "ERRORS",
     "SESSIONS",
     "LAST-STICKY",
@@ -20,13 +21,14 @@ fn num(v: Option<u64>) -> String {
 }
 
 /// The cells of one member's row (`-` for what the status worker does not report).
-pub fn row(lb: &str, m: &Member, now: u64) -> [String; 9] {
+pub fn row(lb: &str, m: &Member, now: u64) -> [String; 10] {
     [
         lb.to_string(),
         m.name.clone(),
         m.activation.clone().unwrap_or_else(|| "-".into()),
         m.state.clone().unwrap_or_else(|| "-".into()),
         num(m.in_flight_or_busy()),
+        num(m.held),
         num(m.errors),
         num(m.recent_sessions),
         match m.last_sticky(now) {
@@ -47,7 +49,7 @@ pub fn row(lb: &str, m: &Member, now: u64) -> [String; 9] {
 /// separated by two spaces; numbers are right-aligned.
 pub fn render(doc: &StatusDoc, only: Option<&str>) -> String {
     let now = doc.now_unix();
-    let rows: Vec<[String; 9]> = doc
+    let rows: Vec<[String; 10]> = doc
         .balancers
         .iter()
         .filter(|b| only.is_none_or(|o| o == b.name))
@@ -59,7 +61,7 @@ pub fn render(doc: &StatusDoc, only: Option<&str>) -> String {
             *w = (*w).max(c.chars().count());
         }
     }
-    let right = |i: usize| (4..=7).contains(&i);
+    let right = |i: usize| (4..=8).contains(&i);
     let mut out = String::new();
     let header = HEADERS.map(String::from);
     for r in std::iter::once(&header).chain(&rows) {
@@ -92,7 +94,7 @@ mod tests {
         let d = StatusDoc::parse(
             r#"{"time":{"unix":1000},"balancers":[
               {"name":"loadbalancer","members":[
-                {"name":"tomcat1","activation":"ACT","state":"OK/IDLE","in_flight":12,"errors":0,
+                {"name":"tomcat1","activation":"ACT","state":"OK/IDLE","in_flight":12,"held":3,"errors":0,
                  "recent_sessions":4,"last_sticky_time":997,"restarting":false},
                 {"name":"t2","activation":"DIS","state":"ERR","busy":1,"errors":1234}]},
               {"name":"other","members":[{"name":"x","last_sticky_time":0,"restarting":true},
@@ -101,11 +103,11 @@ mod tests {
         .expect("doc");
         let t = render(&d, None);
         let want = "\
-BALANCER      MEMBER   ACTIVATION  STATE    IN-FLIGHT  ERRORS  SESSIONS  LAST-STICKY  RESTARTING
-loadbalancer  tomcat1  ACT         OK/IDLE         12       0         4       3s ago  no
-loadbalancer  t2       DIS         ERR              1    1234         -            -  -
-other         x        -           -                -       -         -        never  yes
-other         y        -           -                -       -         -            -  not-ready
+BALANCER      MEMBER   ACTIVATION  STATE    IN-FLIGHT  HELD  ERRORS  SESSIONS  LAST-STICKY  RESTARTING
+loadbalancer  tomcat1  ACT         OK/IDLE         12     3       0         4       3s ago  no
+loadbalancer  t2       DIS         ERR              1     -    1234         -            -  -
+other         x        -           -                -     -       -         -        never  yes
+other         y        -           -                -     -       -         -            -  not-ready
 ";
         assert_eq!(t, want, "\n{t}");
         let only = render(&d, Some("other"));

@@ -131,7 +131,7 @@ impl Model {
                     None => ("null".into(), "null".into()),
                 };
                 ms.push(format!(
-                    r#"{{"name":"{}","type":"ajp13","activation":"{}","state":"{}","busy":{},"in_flight":{},"elected":7,"errors":1,"recent_sessions":2,"last_sticky_time":{},"restarting":{},"awaiting_readiness":{},"draining":null}}"#,
+                    r#"{{"name":"{}","type":"ajp13","activation":"{}","state":"{}","busy":{},"in_flight":{},"held":0,"elected":7,"errors":1,"recent_sessions":2,"last_sticky_time":{},"restarting":{},"awaiting_readiness":{},"draining":null}}"#,
                     m.name,
                     m.activation,
                     m.state,
@@ -342,7 +342,7 @@ fn status_shows_a_table() {
     let cells: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(
         cells,
-        ["lb", "tomcat1", "ACT", "OK/IDLE", "0", "1", "2", "100s", "ago", "no"]
+        ["lb", "tomcat1", "ACT", "OK/IDLE", "0", "0", "1", "2", "100s", "ago", "no"]
     );
     let (code, _, err) = fake.run(&["status", "--balancer", "nope"]);
     assert_eq!(code, 2, "{err}");
