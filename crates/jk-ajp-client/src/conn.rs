@@ -119,7 +119,12 @@ impl Conn {
     /// One read from the socket into the buffer, waiting at most `wait`; `need` is the size
     /// of the packet being read (room is made for it).
     fn fill(&mut self, wait: Option<Duration>, need: usize) -> Result<(), ReadError> {
-        if self.rpos > 0 && self.rbuf.len() - self.rend < READ_CHUNK / 4 {
+        // Unread bytes move to the front when little room is left behind them or when the
+        // packet would not fit from where they are; the buffer grows only for a packet larger
+        // than it, so it stays within max(READ_CHUNK, largest packet + READ_CHUNK / 4).
+        if self.rpos > 0
+            && (self.rbuf.len() - self.rend < READ_CHUNK / 4 || self.rbuf.len() - self.rpos < need)
+        {
             self.rbuf.copy_within(self.rpos..self.rend, 0);
             self.rend -= self.rpos;
             self.rpos = 0;
@@ -189,4 +194,60 @@ fn is_timeout(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    #[test]
+    fn the_read_buffer_stays_bounded_whatever_the_reads_return() {
+        // 20,000 packets of up to 8 KiB written in pieces of 1..3000 bytes: partial reads
+        // leave unread bytes anywhere in the buffer; it must not ratchet up.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let n_packets = 20_000u32;
+        let writer = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            c.set_nodelay(true).unwrap();
+            let mut x: u32 = 0x1234_5678;
+            let mut rnd = move || {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x
+            };
+            let mut out = Vec::new();
+            for _ in 0..n_packets {
+                let len = (rnd() % 8190) as usize + 1;
+                out.extend_from_slice(&[b'A', b'B']);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+                out.extend(std::iter::repeat_n(3u8, len));
+            }
+            let mut at = 0;
+            while at < out.len() {
+                let n = ((rnd() % 3000) as usize + 1).min(out.len() - at);
+                c.write_all(&out[at..at + n]).unwrap();
+                at += n;
+            }
+        });
+        let cfg = EndpointConfig::new("t", Some(addr));
+        let mut conn = Conn::connect(&cfg, addr).unwrap();
+        let mut buf = Vec::new();
+        let mut largest = 0;
+        for _ in 0..n_packets {
+            conn.read_packet(&mut buf, Some(Duration::from_secs(5)), 8192)
+                .unwrap();
+            assert!(buf.iter().all(|&b| b == 3));
+            largest = largest.max(conn.rbuf.len());
+        }
+        writer.join().unwrap();
+        assert!(
+            largest <= READ_CHUNK.max(8194 + READ_CHUNK / 4),
+            "read buffer grew to {largest} bytes"
+        );
+    }
 }

@@ -443,7 +443,12 @@ impl Endpoint {
         let cfg = self.config();
         let fail_on = req.fail_on_status.unwrap_or(&cfg.fail_on_status);
         loop {
-            let recoverable = !output_started && !body.streamed && self.recoverable_after_send(req);
+            // A 503 held back (see BackendPaused) is an answer in progress: a failure after it
+            // is not safe to send again.
+            let recoverable = !output_started
+                && deferred_503.is_none()
+                && !body.streamed
+                && self.recoverable_after_send(req);
             if let Err(e) = conn.read_packet(&mut buf, self.reply_wait(req), max) {
                 self.pool.release(None);
                 conn.shutdown();
@@ -531,9 +536,10 @@ impl Endpoint {
                             &format!("response status {st} is listed in fail_on_status"),
                         ));
                     }
-                    if st == 503 && headers.is_empty() {
+                    if st == 503 && headers.is_empty() && !req.flush_header {
                         // Possibly a paused connector (503, no header, then END_RESPONSE
-                        // reuse=0): hold the headers back until the next packet tells.
+                        // reuse=0): hold the headers back until the next packet tells
+                        // (not with FlushHeader, which sends headers at once).
                         deferred_503 = Some(reason.to_vec());
                         continue;
                     }

@@ -673,3 +673,60 @@ fn packets_of_every_size_arrive_whole_on_a_reused_connection() {
         "one connection throughout"
     );
 }
+
+#[test]
+fn a_bare_503_then_a_stall_is_not_sent_again() {
+    // An application's setStatus(503) + flushBuffer() (no header), then a slow or failing
+    // servlet: the request was processed, so a failure after the 503 must not be retried.
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = accepted.clone();
+    let server = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let end = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < end {
+            let Ok((mut c, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            c.set_nonblocking(false).unwrap();
+            let mut buf = [0u8; 8192];
+            let _ = c.read(&mut buf);
+            let mut p = vec![4u8, 0x01, 0xF7, 0x00, 0x13];
+            p.extend_from_slice(b"Service Unavailable\0");
+            p.extend_from_slice(&[0, 0]);
+            let mut pkt = vec![b'A', b'B'];
+            pkt.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            pkt.extend_from_slice(&p);
+            let _ = c.write_all(&pkt);
+            std::thread::sleep(Duration::from_millis(800));
+        }
+    });
+    let mut cfg = EndpointConfig::new("w", Some(addr));
+    cfg.retries = 3;
+    cfg.retry_interval = Duration::from_millis(10);
+    cfg.reply_timeout = Some(Duration::from_millis(200));
+    let ep = Endpoint::new(cfg);
+    let body = b"order=42".to_vec();
+    let p = packet("POST", "/buy", Some(body.len() as u64), false);
+    let mut r = req(&p);
+    r.is_get = false;
+    let mut peer = Recorder {
+        body_in: body.clone(),
+        ..Default::default()
+    };
+    let mut rb = RequestBody::new(Body::Length(body.len() as u64));
+    let e = ep.service(&r, &mut rb, &mut peer).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ReplyTimeout, "{e}");
+    assert!(!e.recoverable, "processed: not to be sent again ({e:?})");
+    assert!(!e.before_reply);
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the POST went to the backend once"
+    );
+    server.join().unwrap();
+}
