@@ -90,9 +90,12 @@ pub unsafe fn table_entries<'r>(t: *const ffi::apr_table_t) -> Vec<(&'r [u8], &'
 
 impl<'r> RequestFacts<'r> {
     /// Reads the facts of `req` under the server's effective configuration. `orig_uri` is
-    /// `r->uri` as it was before mod_jk's normalisation replaced it. The facts borrow the
-    /// request's header table: they must not outlive the handler call that collects them.
-    pub fn collect(
+    /// `r->uri` as it was before mod_jk's normalisation replaced it.
+    ///
+    /// # Safety
+    /// `req` must be live, in its handler. The facts borrow the request's header table for
+    /// `'r`: the caller keeps them within the handler call that collects them.
+    pub unsafe fn collect(
         req: Req,
         conf: &ServerConf,
         opts: OptionBits,

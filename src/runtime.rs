@@ -586,7 +586,8 @@ pub unsafe fn start_generation(
     }
     let min_bytes = global.shm_size_kb.map_or(0, |kb| kb as usize * 1024);
     let children = hard_limit_daemons();
-    let slots = shm::slot_capacity(ajp + members + lbs);
+    // A member has two slots: its state and its per-child held counts.
+    let slots = shm::slot_capacity(ajp + 2 * members + lbs);
     let shm = match ShmRegion::open(Path::new(&shm_base), children, slots, min_bytes) {
         Ok(r) => r,
         Err(e) => {

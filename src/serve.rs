@@ -61,7 +61,11 @@ struct Prepared<'r> {
 }
 
 /// Sets up reading of the body and collects the request's facts; Err is the handler status.
-fn prepare<'r>(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepared<'r>, c_int> {
+///
+/// # Safety
+/// `req` is live, in its handler; the result borrows its header table and must not outlive
+/// the handler call (see [`RequestFacts::collect`]).
+unsafe fn prepare<'r>(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepared<'r>, c_int> {
     let r = req.raw();
     // SAFETY: live request; sets up reading of a chunked or Content-Length body.
     let rc = unsafe { ffi::ap_setup_client_block(r, ffi::REQUEST_CHUNKED_DECHUNK as c_int) };
@@ -84,7 +88,9 @@ fn prepare<'r>(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepared<'r>,
         .unwrap_or_default();
     let ext = st.ext.clone();
     let opts = rt.conf.effective_options();
-    let facts = RequestFacts::collect(req, &rt.conf, opts, &orig_uri, rt.is_main_server());
+    // SAFETY: forwarded contract of this function.
+    let facts =
+        unsafe { RequestFacts::collect(req, &rt.conf, opts, &orig_uri, rt.is_main_server()) };
     let body = if facts.chunked {
         Body::Chunked
     } else if facts.content_length > 0 {
@@ -261,7 +267,8 @@ pub fn serve_ajp(
     w: &AjpWorker,
     ep: &Arc<Endpoint>,
 ) -> c_int {
-    let p = match prepare(req, rt, name) {
+    // SAFETY: the request is in its handler; `p` lives only in this call.
+    let p = match unsafe { prepare(req, rt, name) } {
         Ok(p) => p,
         Err(rc) => return rc,
     };
@@ -275,12 +282,14 @@ pub fn serve_ajp(
     peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
     let sreq = service_request(req, &p, &packet);
     // Statistics of the standalone worker (lb members are counted by their balancer).
-    let stats = rt.gen.ajp.get(name).zip(rt.gen.child.get().copied());
-    if let Some((sh, child)) = stats {
-        sh.begin(child);
-    }
+    let tracked = rt
+        .gen
+        .ajp
+        .get(name)
+        .zip(rt.gen.child.get().copied())
+        .map(|(sh, child)| sh.track(child));
     let result = ep.service(&sreq, &mut body, &mut peer);
-    if let Some((sh, child)) = stats {
+    if let Some(t) = tracked {
         let how = match &result {
             Ok(s) => Served::Ok {
                 read: s.read_bytes,
@@ -290,7 +299,7 @@ pub fn serve_ajp(
             Err(e) if e.kind == ErrorKind::ReplyTimeout => Served::ReplyTimeout,
             Err(_) => Served::Error,
         };
-        sh.end(child, how, jk_urimap::unix_now());
+        t.finish(how, jk_urimap::unix_now());
     }
     match result {
         Ok(s) => finish_ok(req, rt, name, &s, &peer),
@@ -300,7 +309,8 @@ pub fn serve_ajp(
 
 /// Forwards one request through a load balancer (reference §5.3–5.6).
 fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>) -> c_int {
-    let p = match prepare(req, rt, name) {
+    // SAFETY: the request is in its handler; `p` lives only in this call.
+    let p = match unsafe { prepare(req, rt, name) } {
         Ok(p) => p,
         Err(rc) => return rc,
     };

@@ -80,6 +80,8 @@ pub(crate) struct NoteSnapshot {
 pub(crate) struct Member {
     pub name: String,
     pub slot: Slot<'static>,
+    /// Requests held for the member, per child (busy words of a `Held` slot).
+    pub held: Slot<'static>,
     pub busy_limit: AtomicU64,
 }
 
@@ -276,8 +278,9 @@ fn domain_of_route(route: &str) -> Option<&str> {
 }
 
 impl Balancer {
-    /// Finds or allocates the lb slot (`SlotKind::Lb`, parent `""`) and one member slot per
-    /// member (`SlotKind::Member`, parent = `name`) and writes their configuration, merging
+    /// Finds or allocates the lb slot (`SlotKind::Lb`, parent `""`), one member slot and one
+    /// held slot per member (`SlotKind::Member`/`Held`, parent = `name`) and writes their
+    /// configuration, merging
     /// with existing slots as described on [`Balancer`]. Members whose `port` is 0 are
     /// configured Stopped. Fails on an empty member list, two members with the same route,
     /// or a full region.
@@ -311,9 +314,13 @@ impl Balancer {
                 .find_or_alloc(SlotKind::Member, mname, name)
                 .map_err(|e| shm_err(&format!("member '{mname}'"), e))?;
             write_member_config(slot, new, w, now).map_err(|e| shm_err(mname, e))?;
+            let (held, _) = region
+                .find_or_alloc(SlotKind::Held, mname, name)
+                .map_err(|e| shm_err(&format!("member '{mname}'"), e))?;
             ms.push(Member {
                 name: mname.clone(),
                 slot,
+                held,
                 busy_limit: AtomicU64::new(u64::from(w.busy_limit)),
             });
         }
@@ -965,7 +972,7 @@ impl Balancer {
             time_to_recover,
             good_probes: g(Field::GoodProbes),
             in_flight: m.slot.busy(),
-            held: g(Field::Held),
+            held: m.held.busy(),
             last_sticky_time: g(Field::LastStickyTime),
             recent_sessions: self.recent_sessions(i),
             restarting: self.is_restarting(i),

@@ -61,6 +61,9 @@
 //! busy counters (member tries in flight), `LastReset`, `ConfigHash`, and `Reserved0` = unix
 //! time of the last global maintenance of this lb.
 //!
+//! held slot ([`jk_shm::SlotKind::Held`], one per member, parent = lb name): only its per-child
+//! busy counters, the requests held for the member (reaped with a dead child).
+//!
 //! member slot ([`jk_shm::SlotKind::Member`], parent = lb name): `Activation`, `State`,
 //! `StateSince`, `LbFactor`, `LbMult`, `LbValue`, `Distance`, the `Route`/`Domain`/`Redirect`
 //! strings, `FirstErrorTime`, `LastErrorTime`, `Elected` (requests sent, mod_jk's `used`),

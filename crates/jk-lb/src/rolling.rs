@@ -226,7 +226,7 @@ impl Balancer {
     /// guard is dropped.
     pub fn hold_guard(&self, i: usize) -> HoldGuard<'_> {
         if let Some(m) = self.members.get(i) {
-            m.slot.add(Field::Held, 1);
+            m.held.busy_inc(self.child());
         }
         HoldGuard { bal: self, i }
     }
@@ -488,7 +488,8 @@ impl Balancer {
     }
 }
 
-/// A request held for a member: counted in the member's `held` while alive.
+/// A request held for a member: counted in the member's `held` while alive (per child, so a
+/// child that dies while holding is reaped with its other counters).
 pub struct HoldGuard<'a> {
     bal: &'a Balancer,
     i: usize,
@@ -497,12 +498,7 @@ pub struct HoldGuard<'a> {
 impl Drop for HoldGuard<'_> {
     fn drop(&mut self) {
         if let Some(m) = self.bal.members.get(self.i) {
-            let a = m.slot.atomic(Field::Held);
-            let _ = a.fetch_update(
-                std::sync::atomic::Ordering::AcqRel,
-                std::sync::atomic::Ordering::Acquire,
-                |v| Some(v.saturating_sub(1)),
-            );
+            m.held.busy_dec(self.bal.child());
         }
     }
 }

@@ -1285,3 +1285,29 @@ fn rolling_settings_come_from_the_lb_and_its_members() {
     assert_eq!(r.hold_max, 5, "an explicit hold_max wins");
     assert!(!r.hold_enabled(), "hold_timeout defaults to 0: off");
 }
+
+#[test]
+fn held_requests_are_counted_per_child_and_reaped_with_a_dead_child() {
+    let f = fx("");
+    let b = &f.b;
+    b.set_child(ChildIndex(1));
+    let g1 = b.hold_guard(0);
+    let g2 = b.hold_guard(0);
+    assert_eq!(snap(b, "a").held, 2);
+    assert_eq!(snap(b, "b").held, 0);
+    drop(g1);
+    assert_eq!(snap(b, "a").held, 1);
+    // The child holding it dies without dropping its guard: reaping clears its count.
+    std::mem::forget(g2);
+    let pid = 4_000_000;
+    let c = f.region.attach_child(pid).unwrap();
+    b.set_child(c);
+    let _g3 = b.hold_guard(0);
+    assert_eq!(snap(b, "a").held, 2);
+    f.region.reap_dead_children(|p| p != pid);
+    assert_eq!(
+        snap(b, "a").held,
+        1,
+        "the dead child's held request is gone"
+    );
+}

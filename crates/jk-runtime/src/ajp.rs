@@ -116,6 +116,17 @@ impl AjpShared {
         ep.update_config(|c| now.apply(c, &configured, addr));
     }
 
+    /// A request starts on this (standalone) worker; the statistics are completed by
+    /// [`Tracked::finish`], or as an error if the guard is dropped without it (a panic).
+    pub fn track(&self, child: ChildIndex) -> Tracked<'_> {
+        self.begin(child);
+        Tracked {
+            sh: self,
+            child,
+            done: false,
+        }
+    }
+
     /// A request starts on this (standalone) worker: one more in flight and one more used.
     pub fn begin(&self, child: ChildIndex) {
         self.slot.busy_inc(child);
@@ -188,5 +199,29 @@ impl AjpShared {
 
     pub fn get(&self, f: Field) -> u64 {
         self.slot.get(f)
+    }
+}
+
+/// A request counted by [`AjpShared::track`].
+pub struct Tracked<'a> {
+    sh: &'a AjpShared,
+    child: ChildIndex,
+    done: bool,
+}
+
+impl Tracked<'_> {
+    /// The request ended `how`.
+    pub fn finish(mut self, how: Served, now: u64) {
+        self.done = true;
+        self.sh.end(self.child, how, now);
+    }
+}
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.sh
+                .end(self.child, Served::Error, jk_urimap::unix_now());
+        }
     }
 }

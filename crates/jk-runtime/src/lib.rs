@@ -23,7 +23,7 @@ use jk_lb::Balancer;
 use jk_shm::Region;
 use jk_urimap::UriMap;
 
-pub use ajp::{AjpShared, Served};
+pub use ajp::{AjpShared, Served, Tracked};
 
 /// The objects of one generation built from its configuration.
 pub struct Built {

@@ -496,3 +496,29 @@ fn a_mounted_writable_status_worker_is_warned_about_until_it_is_restricted() {
         "not mounted"
     );
 }
+
+#[test]
+fn a_tracked_request_dropped_without_finishing_counts_as_an_error_and_leaves_no_busy() {
+    let f = fx("");
+    let sh = &f.built.ajp["solo"];
+    let t = sh.track(ChildIndex(2));
+    assert_eq!(sh.slot.busy(), 1);
+    drop(t); // as when a panic unwinds through the request
+    assert_eq!(sh.slot.busy(), 0);
+    assert_eq!((sh.get(Field::Elected), sh.get(Field::Errors)), (1, 1));
+    sh.track(ChildIndex(2)).finish(
+        Served::Ok {
+            read: 0,
+            transferred: 5,
+        },
+        T0,
+    );
+    assert_eq!(
+        (
+            sh.get(Field::Elected),
+            sh.get(Field::Errors),
+            sh.slot.busy()
+        ),
+        (2, 1, 0)
+    );
+}

@@ -52,6 +52,9 @@ pub enum SlotKind {
     Lb = 2,
     /// A load-balancer member (its `parent` is the lb's name).
     Member = 3,
+    /// Requests held for a load-balancer member, counted per child in the slot's busy words
+    /// (reaped with a dead child); `parent` is the lb's name.
+    Held = 4,
 }
 
 impl SlotKind {
@@ -60,6 +63,7 @@ impl SlotKind {
             1 => Some(SlotKind::Ajp),
             2 => Some(SlotKind::Lb),
             3 => Some(SlotKind::Member),
+            4 => Some(SlotKind::Held),
             _ => None,
         }
     }
@@ -141,8 +145,6 @@ pub enum Field {
     AjpSeq = 133,
     /// Fingerprint of the configured ajp settings these values were set from (restart merge).
     AjpConfigHash = 134,
-    /// Requests held for this lb member right now, across children (mod_jk-rs hold).
-    Held = 135,
 }
 
 /// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
@@ -151,7 +153,7 @@ pub const SESSION_BITMAP_WORDS: usize = 16;
 const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
-const _: () = assert!((Field::Held as usize) < FIXED_WORDS);
+const _: () = assert!((Field::AjpConfigHash as usize) < FIXED_WORDS);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
 
 /// Word offsets of the string fields.
