@@ -31,10 +31,8 @@ pub unsafe fn str_or_empty<'a>(p: *const c_char) -> std::borrow::Cow<'a, str> {
 /// # Safety
 /// `pool` must be a live APR pool.
 pub unsafe fn pstrdup(pool: *mut ffi::apr_pool_t, s: &str) -> *const c_char {
-    let bytes = s.as_bytes();
-    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    // SAFETY: apr_pstrmemdup copies `len` bytes and appends a NUL, allocating from `pool`.
-    unsafe { ffi::apr_pstrmemdup(pool, bytes.as_ptr().cast(), len) }
+    // SAFETY: forwarded contract.
+    unsafe { pmemdup(pool, s.as_bytes()) }
 }
 
 /// Copies `bytes` into `pool` as a NUL-terminated string (cut at an interior NUL).

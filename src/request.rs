@@ -129,7 +129,14 @@ impl Req {
         let mut digits = [0u8; 20];
         let bytes = match value {
             jk_lb::NoteValue::Text(t) => t.as_bytes(),
-            jk_lb::NoteValue::Number(n) => format_u64(n, &mut digits),
+            jk_lb::NoteValue::Number(n) => {
+                use std::io::Write;
+                let mut rest = &mut digits[..];
+                // 20 bytes hold every u64.
+                let _ = write!(rest, "{n}");
+                let len = 20 - rest.len();
+                &digits[..len]
+            }
         };
         // SAFETY: the key is a static NUL-terminated string, the value a pool copy; both
         // outlive the request's notes table.
@@ -159,18 +166,5 @@ impl Req {
 
     pub fn has_env(&self, key: &str) -> bool {
         self.env(key).is_some()
-    }
-}
-
-/// `n` in decimal, written at the end of `buf`.
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
     }
 }

@@ -43,7 +43,7 @@ fn cluster(
     let wp = dir.write("workers.properties", &props);
     let body = format!(
         "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /app/* lb\nJkMount /app lb\n\
-         LogFormat \"%U %{{JK_WORKER_ROUTE}}n %{{JK_LB_FIRST_NAME}}n %{{JK_LB_LAST_NAME}}n %{{JK_LB_LAST_STATE}}n\" lbnotes\n\
+         LogFormat \"%U %{{JK_WORKER_ROUTE}}n %{{JK_LB_FIRST_NAME}}n %{{JK_LB_LAST_NAME}}n %{{JK_LB_LAST_STATE}}n %{{JK_LB_LAST_ACCESSED}}n %{{JK_LB_LAST_BUSY}}n %{{JK_LB_FIRST_READ}}n\" lbnotes\n\
          CustomLog logs/lb.log lbnotes\n{directives}",
         wp.display()
     );
@@ -134,6 +134,11 @@ fn sticky_sessions_hold_across_children() {
         lbl.lines().any(|l| l.starts_with("/app/x t1 t1 t1 ")),
         "{lbl}"
     );
+    // Numeric notes are decimal: t1 was chosen once, nothing is in flight after the request,
+    // and no request body was read.
+    let x = lbl.lines().find(|l| l.starts_with("/app/x ")).unwrap();
+    let f: Vec<&str> = x.split(' ').collect();
+    assert_eq!(f[5..], ["1", "0", "0"], "{x}");
 }
 
 #[test]

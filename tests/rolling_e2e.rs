@@ -121,18 +121,6 @@ struct Figures {
     relogins_by_node: std::collections::BTreeMap<String, usize>,
 }
 
-fn cookie_of(r: &Response) -> Option<String> {
-    r.headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, v)| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("JSESSIONID="))
-                .map(str::to_string)
-        })
-}
-
 /// 20 testers clicking every 50 ms until `stop`; returns the figures.
 fn testers(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
     std::thread::spawn(move || {
@@ -153,7 +141,7 @@ fn testers(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
                             f.requests += 1;
                             if r.status == 200 {
                                 return (
-                                    cookie_of(&r),
+                                    session_cookie(&r),
                                     field(&r.text(), "node").unwrap_or_default(),
                                 );
                             }

@@ -67,18 +67,6 @@ fn setup() -> Setup {
     Setup { tomcats, h }
 }
 
-fn session_cookie(r: &Response) -> Option<String> {
-    r.headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, v)| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("JSESSIONID="))
-                .map(str::to_string)
-        })
-}
-
 #[test]
 fn seed_configuration_balances_sticks_and_survives_a_killed_tomcat() {
     let mut s = setup();

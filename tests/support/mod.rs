@@ -458,6 +458,19 @@ pub fn http_request_body(
     parse_response(&raw).unwrap()
 }
 
+/// The `JSESSIONID=…` pair a response sets, if any.
+pub fn session_cookie(r: &Response) -> Option<String> {
+    r.headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("JSESSIONID="))
+                .map(str::to_string)
+        })
+}
+
 /// Parses a complete HTTP/1.x response (headers + everything after them as the body).
 pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
     let split = raw

@@ -593,6 +593,23 @@ fn a_paused_connector_503_is_a_provably_unprocessed_failure() {
 }
 
 #[test]
+fn with_flush_header_a_503_goes_out_at_once() {
+    // FlushHeader sends headers as soon as they arrive: a 503 is never held back, so even a
+    // paused connector's answer reaches the client (as with mod_jk).
+    let paused = TestServer::start("127.0.0.1:0", Behaviour::Paused).unwrap();
+    let ep = endpoint(&paused, |_| {});
+    let p = packet("GET", "/a", None, false);
+    let mut r = req(&p);
+    r.flush_header = true;
+    let mut peer = Recorder::default();
+    let s = ep
+        .service(&r, &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap();
+    assert_eq!((s.status, peer.status), (503, Some(503)));
+    assert_eq!(peer.flushes, 1, "flushed with the headers");
+}
+
+#[test]
 fn an_application_503_is_passed_through() {
     let p = packet("GET", "/a", None, false);
     // A 503 without header but the connection kept: an application's bare setStatus(503).

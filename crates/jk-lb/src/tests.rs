@@ -6,18 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jk_config::{build, AjpWorker, BuildOptions, PropertyMap, WorkersConfig};
-use jk_shm::{words_needed, ChildIndex, Region};
+use jk_shm::{ChildIndex, Region};
 
 use crate::*;
 
 const T0: u64 = 1_700_000_000;
 
 fn region() -> Region<'static> {
-    let v: Vec<AtomicU64> = (0..words_needed(4, 16))
-        .map(|_| AtomicU64::new(0))
-        .collect();
-    let words: &'static [AtomicU64] = Box::leak(v.into_boxed_slice());
-    Region::open(words, 4, 16).unwrap()
+    Region::in_heap(4, 16)
 }
 
 /// Members a and b (unless `extra` sets balance_workers itself), then `extra`.
@@ -42,13 +38,19 @@ fn config(extra: &str) -> WorkersConfig {
     .unwrap()
 }
 
-fn balancer_on(cfg: &WorkersConfig, region: Region<'static>, clock: &Arc<FakeClock>) -> Balancer {
+/// The lb worker `lb` of `cfg` and its members with their ajp configuration.
+fn lb_and_members(cfg: &WorkersConfig) -> (&jk_config::LbWorker, Vec<(String, &AjpWorker)>) {
     let lb = cfg.worker("lb").unwrap().as_lb().unwrap();
-    let members: Vec<(String, &AjpWorker)> = lb
+    let members = lb
         .members
         .iter()
         .map(|m| (m.clone(), cfg.worker(m).unwrap().as_ajp().unwrap()))
         .collect();
+    (lb, members)
+}
+
+fn balancer_on(cfg: &WorkersConfig, region: Region<'static>, clock: &Arc<FakeClock>) -> Balancer {
+    let (lb, members) = lb_and_members(cfg);
     Balancer::new("lb", lb, &members, region, clock.clone()).unwrap()
 }
 
@@ -1253,12 +1255,7 @@ fn rolling_settings_come_from_the_lb_and_its_members() {
         "worker.lb.hold_timeout=3000\nworker.lb.probe_interval=200\nworker.lb.session_window=30\n\
          worker.a.ready_probes=4\nworker.a.health_url=/health\nworker.b.slow_start=20\n",
     );
-    let lb = cfg.worker("lb").unwrap().as_lb().unwrap();
-    let members: Vec<(String, &AjpWorker)> = lb
-        .members
-        .iter()
-        .map(|m| (m.clone(), cfg.worker(m).unwrap().as_ajp().unwrap()))
-        .collect();
+    let (lb, members) = lb_and_members(&cfg);
     let r = crate::RollingSettings::from_config(lb, &members, 64);
     assert_eq!(
         (r.hold_timeout_ms, r.probe_interval_ms, r.session_window_s),

@@ -1,12 +1,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::cell::RefCell;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jk_config::{build as build_config, BuildOptions, PropertyMap, WorkersConfig};
-use jk_shm::{words_needed, ChildIndex, Field, Region};
+use jk_shm::{ChildIndex, Field, Region};
 use jk_status::{
     Activation as SAct, AjpChanges, Apply, LbChanges, LbMethod as SMethod, MemberChanges,
     WorkerState,
@@ -18,11 +17,7 @@ use crate::{build, Built, Served, View};
 const T0: u64 = 1_700_000_000;
 
 fn region() -> Region<'static> {
-    let v: Vec<AtomicU64> = (0..words_needed(4, 16))
-        .map(|_| AtomicU64::new(0))
-        .collect();
-    let words: &'static [AtomicU64] = Box::leak(v.into_boxed_slice());
-    Region::open(words, 4, 16).unwrap()
+    Region::in_heap(4, 16)
 }
 
 /// The seed's shape: lb `loadbalancer` over tomcat1/tomcat2, a status worker, and a

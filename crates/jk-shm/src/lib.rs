@@ -225,6 +225,22 @@ pub struct Region<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildIndex(pub usize);
 
+impl Region<'static> {
+    /// A new zeroed region in this process's heap, never freed: one process only (tests, or
+    /// a tool that needs the layout without a shared file).
+    pub fn in_heap(child_capacity: usize, slot_capacity: usize) -> Region<'static> {
+        let words: Vec<AtomicU64> = (0..words_needed(child_capacity, slot_capacity))
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        let words: &'static [AtomicU64] = Box::leak(words.into_boxed_slice());
+        match Region::open(words, child_capacity, slot_capacity) {
+            Ok(r) => r,
+            // Zeroed memory of exactly the needed size always opens.
+            Err(e) => unreachable!("a fresh region does not open: {e}"),
+        }
+    }
+}
+
 impl<'a> Region<'a> {
     /// Opens `words`: an all-zero region is initialised with this geometry; an initialised
     /// one must have the same magic, version and geometry.
@@ -556,6 +572,16 @@ mod tests {
         (0..words_needed(children, slots))
             .map(|_| AtomicU64::new(0))
             .collect()
+    }
+
+    #[test]
+    fn a_heap_region_is_empty_with_the_asked_geometry() {
+        let r = Region::in_heap(3, 5);
+        assert_eq!(
+            (r.child_capacity(), r.slot_capacity(), r.slots_used()),
+            (3, 5, 0)
+        );
+        assert!(r.find_or_alloc(SlotKind::Lb, "lb", "").unwrap().1);
     }
 
     #[test]
