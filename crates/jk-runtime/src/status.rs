@@ -372,68 +372,63 @@ impl Apply for Applier<'_> {
         let before = b.lb_snapshot().settings;
         let target = format!("lb worker '{lb}'");
         let pos = |v: i32| u32::try_from(v).map_err(|_| format!("{v} is negative"));
-        if let Some(v) = c.retries {
-            b.set_retries(pos(v)?)?;
-            self.log_change(
-                "retries",
-                &target,
-                &before.retries.to_string(),
-                &v.to_string(),
-            );
-        }
-        if let Some(v) = c.retry_interval {
-            b.set_retry_interval(pos(v)?)?;
-            self.log_change(
+        type SetU32<'b> = &'b dyn Fn(u32) -> Result<(), String>;
+        let numbers: [(&str, Option<i32>, u32, SetU32<'_>); 5] = [
+            ("retries", c.retries, before.retries, &|v| b.set_retries(v)),
+            (
                 "retry_interval",
-                &target,
-                &before.retry_interval_ms.to_string(),
-                &v.to_string(),
-            );
-        }
-        if let Some(v) = c.recover_time {
-            b.set_recover_time(pos(v)?)?;
-            self.log_change(
+                c.retry_interval,
+                before.retry_interval_ms,
+                &|v| b.set_retry_interval(v),
+            ),
+            (
                 "recover_time",
-                &target,
-                &before.recover_time_s.to_string(),
-                &v.to_string(),
-            );
-        }
-        if let Some(v) = c.error_escalation_time {
-            b.set_error_escalation_time(pos(v)?)?;
-            self.log_change(
+                c.recover_time,
+                before.recover_time_s,
+                &|v| b.set_recover_time(v),
+            ),
+            (
                 "error_escalation_time",
-                &target,
-                &before.error_escalation_time_s.to_string(),
-                &v.to_string(),
-            );
-        }
-        if let Some(v) = c.max_reply_timeouts {
-            b.set_max_reply_timeouts(pos(v)?);
-            self.log_change(
+                c.error_escalation_time,
+                before.error_escalation_time_s,
+                &|v| b.set_error_escalation_time(v),
+            ),
+            (
                 "max_reply_timeouts",
-                &target,
-                &before.max_reply_timeouts.to_string(),
-                &v.to_string(),
-            );
+                c.max_reply_timeouts,
+                before.max_reply_timeouts,
+                &|v| {
+                    b.set_max_reply_timeouts(v);
+                    Ok(())
+                },
+            ),
+        ];
+        for (what, new, old, set) in numbers {
+            if let Some(v) = new {
+                set(pos(v)?)?;
+                self.log_change(what, &target, &old.to_string(), &v.to_string());
+            }
         }
-        if let Some(v) = c.sticky_session {
-            b.set_sticky_session(v);
-            self.log_change(
+        type SetBool<'b> = &'b dyn Fn(bool);
+        let flags: [(&str, Option<bool>, bool, SetBool<'_>); 2] = [
+            (
                 "sticky_session",
-                &target,
-                &before.sticky_session.to_string(),
-                &v.to_string(),
-            );
-        }
-        if let Some(v) = c.sticky_session_force {
-            b.set_sticky_session_force(v);
-            self.log_change(
+                c.sticky_session,
+                before.sticky_session,
+                &|v| b.set_sticky_session(v),
+            ),
+            (
                 "sticky_session_force",
-                &target,
-                &before.sticky_session_force.to_string(),
-                &v.to_string(),
-            );
+                c.sticky_session_force,
+                before.sticky_session_force,
+                &|v| b.set_sticky_session_force(v),
+            ),
+        ];
+        for (what, new, old, set) in flags {
+            if let Some(v) = new {
+                set(v);
+                self.log_change(what, &target, &old.to_string(), &v.to_string());
+            }
         }
         if let Some(v) = c.method {
             b.set_method(c_method(v));

@@ -517,3 +517,62 @@ fn a_tracked_request_dropped_without_finishing_counts_as_an_error_and_leaves_no_
         (2, 1, 0)
     );
 }
+
+#[test]
+fn every_lb_setting_change_is_applied_and_logged_in_order() {
+    let f = fx("");
+    f.apply(|a| {
+        a.update_lb(
+            "loadbalancer",
+            &LbChanges {
+                retries: Some(4),
+                retry_interval: Some(250),
+                recover_time: Some(30),
+                error_escalation_time: Some(15),
+                max_reply_timeouts: Some(3),
+                sticky_session: Some(false),
+                sticky_session_force: Some(true),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap();
+    let s = f.built.balancers["loadbalancer"].lb_snapshot().settings;
+    assert_eq!(
+        (
+            s.retries,
+            s.retry_interval_ms,
+            s.recover_time_s,
+            s.error_escalation_time_s,
+            s.max_reply_timeouts
+        ),
+        (4, 250, 30, 15, 3)
+    );
+    assert!(!s.sticky_session && s.sticky_session_force);
+    let changed: Vec<String> = f
+        .log
+        .borrow()
+        .iter()
+        .map(|l| {
+            l.split("changing '")
+                .nth(1)
+                .unwrap()
+                .split(" (client")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "retries' for lb worker 'loadbalancer' from '2' to '4'",
+            "retry_interval' for lb worker 'loadbalancer' from '100' to '250'",
+            "recover_time' for lb worker 'loadbalancer' from '60' to '30'",
+            "error_escalation_time' for lb worker 'loadbalancer' from '30' to '15'",
+            "max_reply_timeouts' for lb worker 'loadbalancer' from '0' to '3'",
+            "sticky_session' for lb worker 'loadbalancer' from 'true' to 'false'",
+            "sticky_session_force' for lb worker 'loadbalancer' from 'false' to 'true'",
+        ]
+    );
+}
