@@ -80,15 +80,24 @@ impl HttpPeer {
         self.written == 0 && !self.flushed
     }
 
-    /// Forgets the backend's status line and headers so httpd's error response is clean.
+    /// Forgets the backend's status line, headers, content type and length, so httpd's error
+    /// response or another member's answer starts clean.
     pub fn discard_response(&mut self) {
         let r = self.r();
-        // SAFETY: live request; clearing its output header table and status line.
+        // SAFETY: live request; resetting what start_response set on it.
         unsafe {
+            (*r).status = ffi::HTTP_OK as std::ffi::c_int;
             (*r).status_line = std::ptr::null();
+            (*r).content_type = std::ptr::null();
+            (*r).clength = 0;
             ffi::apr_table_clear((*r).headers_out);
+            if self.swallowed == Some(401) {
+                // The challenge kept for httpd's own 401 page.
+                ffi::apr_table_unset((*r).err_headers_out, c"WWW-Authenticate".as_ptr());
+            }
         }
         self.headers_sent = false;
+        self.swallowed = None;
     }
 }
 

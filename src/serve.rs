@@ -404,6 +404,11 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
                 }
                 why.push(format!("{}: {}", choice.name, e.message));
                 attempt.report(&choice, outcome, status);
+                if peer.headers_sent || peer.swallowed.is_some() {
+                    // The failed member's headers never left httpd (mod_jk recovers after
+                    // headers unless recovery_options has 2): the next answer starts clean.
+                    peer.discard_response();
+                }
                 if next == Next::HoldForSameMember {
                     // mod_jk-rs safe replay: the session's own member failed before
                     // processing the request (it is restarting): wait for it rather than

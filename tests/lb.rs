@@ -222,3 +222,45 @@ fn every_member_failing_is_503_with_one_line_naming_each() {
         .unwrap_or_else(|| panic!("{log}"));
     assert!(line.contains("t1") && line.contains("t2"), "{line}");
 }
+
+#[test]
+fn a_member_failing_after_its_headers_is_recovered_on_another_unless_recovery_options_2() {
+    // mod_jk recovers a request whose backend broke after sending headers, as long as nothing
+    // reached the client (recovery_options 0); with bit 2 it answers the error instead.
+    let c = cluster(
+        "lb-after-headers",
+        Mpm::Event,
+        &[("t1", ""), ("t2", "")],
+        "",
+        "",
+    );
+    c.servers[0].set_behaviour(Behaviour::CloseAfterHeaders);
+    let sticky = [("Cookie", "JSESSIONID=s.t1")];
+    let r = c.h.request("GET", "/app/a", &sticky);
+    assert_eq!((r.status, which(&r).as_str()), (200, "t2"), "{r:?}");
+    assert_eq!(
+        r.header("Content-Length"),
+        Some("10"),
+        "t2's own headers: {r:?}"
+    );
+    assert_eq!(
+        c.servers[0].requests().len(),
+        1,
+        "t1 was not asked twice (its headers had reached httpd)"
+    );
+
+    let strict = cluster(
+        "lb-after-headers-2",
+        Mpm::Event,
+        &[
+            ("t1", "worker.t1.recovery_options=2"),
+            ("t2", "worker.t2.recovery_options=2"),
+        ],
+        "",
+        "",
+    );
+    strict.servers[0].set_behaviour(Behaviour::CloseAfterHeaders);
+    let r = strict.h.request("GET", "/app/a", &sticky);
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(strict.servers[1].requests().is_empty(), "not sent to t2");
+}

@@ -85,6 +85,9 @@ pub struct ServiceError {
     /// connector was paused for shutdown and said so (`BackendPaused`). Such a
     /// request is safe to send again, even to the same member once it is back.
     pub before_reply: bool,
+    /// The backend's status and headers had been handed to the peer (not flushed) when it
+    /// failed: a retry must first discard them.
+    pub after_headers: bool,
 }
 
 impl ServiceError {
@@ -101,7 +104,13 @@ impl ServiceError {
             kind,
             recoverable,
             message: message.into(),
+            after_headers: false,
         }
+    }
+
+    pub(crate) fn after_headers(mut self, yes: bool) -> Self {
+        self.after_headers = yes;
+        self
     }
 
     /// The HTTP status for the client.

@@ -289,7 +289,9 @@ impl Endpoint {
                 Attempt::Failed(e) => {
                     // A paused connector stays paused until its Tomcat stops: asking it again
                     // only delays the failover (or the hold) the caller will do.
-                    if !e.recoverable || e.kind == ErrorKind::BackendPaused {
+                    // Nor after headers reached the peer: only the caller (the load balancer)
+                    // can discard them before another try.
+                    if !e.recoverable || e.kind == ErrorKind::BackendPaused || e.after_headers {
                         return Err(e);
                     }
                     last = Some(e);
@@ -433,7 +435,10 @@ impl Endpoint {
             ));
         }
         let mut headers_started = false;
+        // Something reached httpd's output beyond status and headers (body, or a flush).
         let mut output_started = false;
+        // Status and headers were handed to the peer (not sent yet unless flushed).
+        let mut headers_passed = false;
         let mut received_any = false;
         // The reason of a 503 with no header not yet passed on (see BackendPaused).
         let mut deferred_503: Option<Vec<u8>> = None;
@@ -445,10 +450,13 @@ impl Endpoint {
         loop {
             // A 503 held back (see BackendPaused) is an answer in progress: a failure after it
             // is not safe to send again.
+            // After headers (not yet sent), mod_jk recovers unless recovery_options has 2.
             let recoverable = !output_started
                 && deferred_503.is_none()
                 && !body.streamed
-                && self.recoverable_after_send(req);
+                && self.recoverable_after_send(req)
+                && (!headers_passed
+                    || cfg.recovery_options & recovery::NO_RETRY_AFTER_HEADERS == 0);
             if let Err(e) = conn.read_packet(&mut buf, self.reply_wait(req), max) {
                 self.pool.release(None);
                 conn.shutdown();
@@ -457,7 +465,7 @@ impl Endpoint {
                         ErrorKind::ReplyTimeout,
                         recoverable,
                         "Timeout with waiting reply from tomcat. Tomcat is down, stopped or network problems",
-                    )),
+                    ).after_headers(headers_passed)),
                     ReadError::Closed(e) => {
                         let mut err = self.err(
                             ErrorKind::BackendClosed,
@@ -465,9 +473,12 @@ impl Endpoint {
                             &format!("Tomcat is down or refused connection. No response has been sent to the client (yet): {e}"),
                         );
                         err.before_reply = !received_any;
-                        Attempt::Failed(err)
+                        Attempt::Failed(err.after_headers(headers_passed))
                     }
-                    ReadError::Framing(m) => Attempt::Failed(self.err(ErrorKind::ProtocolFraming, recoverable, &m)),
+                    ReadError::Framing(m) => Attempt::Failed(
+                        self.err(ErrorKind::ProtocolFraming, recoverable, &m)
+                            .after_headers(headers_passed),
+                    ),
                 };
             }
             let first_message = !received_any;
@@ -477,11 +488,10 @@ impl Endpoint {
                 Err(e) => {
                     self.pool.release(None);
                     conn.shutdown();
-                    return Attempt::Failed(self.err(
-                        ErrorKind::ProtocolContent,
-                        recoverable,
-                        &e.to_string(),
-                    ));
+                    return Attempt::Failed(
+                        self.err(ErrorKind::ProtocolContent, recoverable, &e.to_string())
+                            .after_headers(headers_passed),
+                    );
                 }
             };
             if let Some(reason) = deferred_503.take() {
@@ -497,14 +507,9 @@ impl Endpoint {
                     ));
                 }
                 // Not the paused-connector answer: an ordinary 503 after all.
-                output_started = true;
+                headers_passed = true;
                 if let Err(e) = peer.start_response(503, &reason, &[]) {
                     return self.client_gone(conn, e);
-                }
-                if req.flush_header {
-                    if let Err(e) = peer.flush() {
-                        return self.client_gone(conn, e);
-                    }
                 }
             }
             match reply {
@@ -545,11 +550,12 @@ impl Endpoint {
                     }
                     let hs: Vec<(&[u8], &[u8])> =
                         headers.iter().map(|(n, v)| (n.as_bytes(), *v)).collect();
-                    output_started = true;
+                    headers_passed = true;
                     if let Err(e) = peer.start_response(st, reason, &hs) {
                         return self.client_gone(conn, e);
                     }
                     if req.flush_header {
+                        output_started = true;
                         if let Err(e) = peer.flush() {
                             return self.client_gone(conn, e);
                         }
@@ -559,6 +565,7 @@ impl Endpoint {
                     if data.is_empty() {
                         // A flush request; stale before headers (ignored).
                         if headers_started {
+                            output_started = true;
                             if let Err(e) = peer.flush() {
                                 return self.client_gone(conn, e);
                             }

@@ -747,3 +747,31 @@ fn a_bare_503_then_a_stall_is_not_sent_again() {
     );
     server.join().unwrap();
 }
+
+#[test]
+fn a_failure_after_headers_is_recoverable_elsewhere_unless_recovery_options_2() {
+    let dead = TestServer::start("127.0.0.1:0", Behaviour::CloseAfterHeaders).unwrap();
+    let p = packet("GET", "/a", None, false);
+    let ep = endpoint(&dead, |c| c.retries = 3);
+    let mut peer = Recorder::default();
+    let e = ep
+        .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BackendClosed, "{e}");
+    assert!(e.recoverable && e.after_headers, "{e:?}");
+    assert_eq!(peer.status, Some(200), "the headers had reached the peer");
+    assert_eq!(
+        dead.requests().len(),
+        1,
+        "not retried on the same endpoint: only the caller can discard the headers"
+    );
+    let strict = endpoint(&dead, |c| c.recovery_options = 2);
+    let e = strict
+        .service(
+            &req(&p),
+            &mut RequestBody::new(Body::None),
+            &mut Recorder::default(),
+        )
+        .unwrap_err();
+    assert!(!e.recoverable, "recovery_options 2: {e:?}");
+}
