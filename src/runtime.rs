@@ -72,6 +72,19 @@ impl Generation {
         self.maps.get().map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The AJP endpoint of an ajp13 worker, brought in line with runtime edits of its
+    /// settings (host, port, timeouts) made through any child.
+    pub fn endpoint(&self, name: &str) -> Option<&Arc<jk_ajp_client::Endpoint>> {
+        let ep = self.endpoints.get(name)?;
+        if let (Some(shared), Some(WorkerKind::Ajp(w))) = (
+            self.ajp.get(name),
+            self.workers.worker(name).map(|w| &w.kind),
+        ) {
+            shared.sync(ep, w);
+        }
+        Some(ep)
+    }
+
     /// One maintenance pass of this process: connection pools, dead children, and the
     /// balancers' global maintenance (once per worker.maintain across all children) with
     /// readiness probes of members waiting for recovery.
@@ -83,7 +96,7 @@ impl Generation {
         for b in self.balancers.values() {
             b.maintain();
             for i in b.members_to_probe() {
-                let Some(ep) = b.member_name(i).and_then(|n| self.endpoints.get(n)) else {
+                let Some(ep) = b.member_name(i).and_then(|n| self.endpoint(n)) else {
                     continue;
                 };
                 let wait = ep.config().ping.interval.unwrap_or(Duration::from_secs(10));
@@ -156,11 +169,7 @@ impl ServerRuntime {
 
     /// The AJP endpoint of an ajp13 worker, following runtime edits of its settings.
     pub fn endpoint(&self, name: &str) -> Option<Arc<jk_ajp_client::Endpoint>> {
-        let ep = self.gen.endpoints.get(name)?;
-        if let (Some(shared), Some(w)) = (self.gen.ajp.get(name), self.ajp_worker(name)) {
-            shared.sync(ep, w);
-        }
-        Some(ep.clone())
+        self.gen.endpoint(name).cloned()
     }
 
     /// The configured worker `name`.
@@ -886,7 +895,7 @@ fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>)
                                 continue;
                             };
                             let (Some(ep), Some(w)) =
-                                (gen.endpoints.get(name), gen.workers.worker(name))
+                                (gen.endpoint(name), gen.workers.worker(name))
                             else {
                                 continue;
                             };

@@ -357,6 +357,15 @@ fn a_standalone_ajp_worker_counts_its_requests_in_every_child() {
 
 #[test]
 fn vahst_moves_a_worker_to_another_host_in_every_child() {
+    vahst_moves_a_worker_and_back(Mpm::Prefork);
+}
+
+#[test]
+fn vahst_moves_a_worker_to_another_host_and_back_under_event() {
+    vahst_moves_a_worker_and_back(Mpm::Event);
+}
+
+fn vahst_moves_a_worker_and_back(mpm: Mpm) {
     let text = |t: &str| Behaviour::Respond(AjpResponse::text(200, "OK", t));
     let b = TestServer::start("127.0.0.2:0", text("host=b\n")).unwrap();
     let a = TestServer::start(&format!("127.0.0.1:{}", b.port()), text("host=a\n")).unwrap();
@@ -373,7 +382,7 @@ fn vahst_moves_a_worker_to_another_host_in_every_child() {
         "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /solo/* solo\nJkMount /jk/* jkstatus\n",
         wp.display()
     );
-    let h = Httpd::try_start(dir, Mpm::Prefork, &body).unwrap_or_else(|e| panic!("{e}"));
+    let h = Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(h.get("/solo/x").text(), "host=a\n");
     let r = h.get("/jk/?cmd=update&w=solo&vahst=127.0.0.2&mime=txt");
     assert!(r.text().contains("type=OK"), "{}", r.text());
@@ -392,4 +401,19 @@ fn vahst_moves_a_worker_to_another_host_in_every_child() {
     h.graceful();
     assert_eq!(h.get("/solo/z").text(), "host=b\n");
     assert!(a.requests().len() == 1, "only the first request went to a");
+    // And back to the configured host: every child returns to it at once (the edit back used
+    // to leave every child on the temporary address until a restart).
+    let r = h.get("/jk/?cmd=update&w=solo&vahst=127.0.0.1&mime=txt");
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    for i in 0..12 {
+        assert_eq!(h.get(&format!("/solo/back{i}")).text(), "host=a\n");
+    }
+    let prop = h.get("/jk/?mime=prop").text();
+    assert!(prop.contains("worker.solo.host=127.0.0.1"), "{prop}");
+    let json: serde_json::Value = serde_json::from_str(&h.get("/jk/?mime=json").text()).unwrap();
+    let text = json.to_string();
+    assert!(
+        !text.contains("127.0.0.2"),
+        "no view keeps the temporary address: {text}"
+    );
 }

@@ -26,6 +26,9 @@ pub struct Conn {
     /// part. The buffer is initialised once per connection and only grows for packets larger
     /// than it.
     rbuf: Vec<u8>,
+    /// The backend address this connection was opened to (a pooled connection to an address
+    /// the endpoint has since moved away from is not reused).
+    pub(crate) addr: SocketAddr,
     rpos: usize,
     rend: usize,
     /// The payload buffer of the exchange on this connection, kept with it between requests
@@ -62,6 +65,7 @@ impl Conn {
         Ok(Conn {
             stream,
             rbuf: vec![0; READ_CHUNK],
+            addr,
             rpos: 0,
             rend: 0,
             payload: Vec::new(),

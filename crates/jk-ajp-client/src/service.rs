@@ -174,6 +174,18 @@ impl Endpoint {
         }
     }
 
+    /// Gives a connection's pool slot back and keeps the connection for reuse, unless the
+    /// endpoint moved to another address while it was in use (then it is closed: a request
+    /// after a `vahst`/`vaprt` edit must never reach the old address through the pool).
+    fn keep(&self, conn: Conn) {
+        if self.config().addr == Some(conn.addr) {
+            self.pool.release(Some(conn));
+        } else {
+            conn.shutdown();
+            self.pool.release(None);
+        }
+    }
+
     pub fn pool_stats(&self) -> PoolStats {
         self.pool.stats()
     }
@@ -662,7 +674,7 @@ impl Endpoint {
                 Reply::EndResponse { reuse } => {
                     if reuse && !self.config().disable_reuse && !req.disable_reuse {
                         conn.payload = std::mem::take(&mut buf);
-                        self.pool.release(Some(conn));
+                        self.keep(conn);
                     } else {
                         self.pool.release(None);
                         conn.shutdown();
@@ -723,7 +735,7 @@ impl Endpoint {
         {
             for mut c in self.pool.take_idle_for(idle) {
                 if c.cping(wait, self.config().max_packet_size) {
-                    self.pool.release(Some(c));
+                    self.keep(c);
                 } else {
                     c.shutdown();
                     self.pool.release(None);
@@ -749,7 +761,7 @@ impl Endpoint {
                 if let Some(old) = slot.conn {
                     old.shutdown();
                 }
-                self.pool.release(Some(c));
+                self.keep(c);
             }
             None => c.shutdown(),
         }

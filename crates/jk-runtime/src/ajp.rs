@@ -3,6 +3,7 @@
 //! child, and kept over restarts while workers.properties does not change them.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -15,6 +16,9 @@ use jk_shm::{ChildIndex, Field, Region, Slot, SlotKind, StrField};
 pub struct AjpShared {
     pub slot: Slot<'static>,
     seen: AtomicU64,
+    /// The address the configured host and port resolved to when this generation started:
+    /// an edit back to the configured host/port returns to it.
+    configured_addr: Option<SocketAddr>,
 }
 
 /// How a request on a standalone ajp worker ended, for its statistics.
@@ -81,6 +85,7 @@ pub(crate) fn open(
         let shared = AjpShared {
             slot,
             seen: AtomicU64::new(u64::MAX),
+            configured_addr: endpoints.get(&w.name).and_then(|ep| ep.config().addr),
         };
         if let Some(ep) = endpoints.get(&w.name) {
             shared.sync(ep, a);
@@ -105,11 +110,12 @@ impl AjpShared {
             FIELDS.map(|f| self.slot.get(f)),
         );
         let configured = RuntimeSettings::configured(w);
-        let cur = ep.config();
         let addr = if now.port == 0 {
             None
-        } else if now.host == w.host && now.port == w.port && cur.addr.is_some() {
-            cur.addr
+        } else if now.host == w.host && now.port == w.port && self.configured_addr.is_some() {
+            // Back to (or still at) the configured host: its address from start-up, not the
+            // one the endpoint has now (that may be a temporary edit's).
+            self.configured_addr
         } else {
             resolve(&now.host, now.port, w.prefer_ipv6).ok()
         };

@@ -77,6 +77,10 @@ fn error_time(unix: u64, now: u64, utc_offset: i32) -> Option<ErrorTime> {
 }
 
 fn settings(v: View<'_>, name: &str, w: &AjpWorker) -> AjpSettings {
+    // Follow edits made through other children before showing where the worker points.
+    if let (Some(ep), Some(sh)) = (v.endpoints.get(name), v.ajp.get(name)) {
+        sh.sync(ep, w);
+    }
     let address = match v.endpoints.get(name).and_then(|e| e.config().addr) {
         Some(a) => a.to_string(),
         None if w.port == 0 => "invalid".into(),

@@ -307,6 +307,7 @@ fn ajp_changes_are_shared_counted_once_and_followed_by_the_endpoint() {
         log[0].contains("changing 'host' for ajp worker 'solo' from '127.0.0.1' to '127.0.0.2'"),
         "{log:?}"
     );
+    drop(log);
     // This process's endpoint follows on its next use.
     let ep = &f.built.endpoints["solo"];
     let w = f.workers.worker("solo").unwrap().as_ajp().unwrap();
@@ -318,6 +319,21 @@ fn ajp_changes_are_shared_counted_once_and_followed_by_the_endpoint() {
     let m = f.model();
     assert_eq!(m.ajps[0].settings.host, "127.0.0.2");
     assert_eq!(m.ajps[0].settings.reply_timeout, 4321);
+    // Back to the configured host: the endpoint returns to the configured address (it used
+    // to keep the temporary one, since the host matched the configuration again).
+    f.apply(|a| {
+        a.update_ajp(
+            "solo",
+            &AjpChanges {
+                host: Some("127.0.0.1".into()),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap();
+    sh.sync(ep, w);
+    assert_eq!(ep.config().addr, Some("127.0.0.1:8011".parse().unwrap()));
+    assert_eq!(f.model().ajps[0].settings.address, "127.0.0.1:8011");
 }
 
 #[test]
