@@ -77,7 +77,7 @@ unsafe extern "C" fn post_config(
 unsafe extern "C" fn child_init(pchild: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
     // SAFETY: httpd passes the child's pool and the main server.
     guard("child_init", (), || unsafe {
-        runtime::child_init(pchild, s)
+        crate::child::init(pchild, s)
     })
 }
 

@@ -20,6 +20,7 @@ pub mod ffi {
 }
 
 mod boundary;
+mod child;
 mod clock;
 mod cstr;
 mod directives;
@@ -30,6 +31,7 @@ mod http_peer;
 mod jklog;
 mod module;
 mod pending;
+mod pool_owned;
 mod reqlog;
 mod reqstate;
 mod request;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::ffi::c_int;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -309,7 +309,7 @@ fn hard_limit_daemons() -> usize {
 }
 
 /// Walks httpd's server list (main first).
-fn servers(main: *mut ffi::server_rec) -> Vec<*mut ffi::server_rec> {
+pub(crate) fn servers(main: *mut ffi::server_rec) -> Vec<*mut ffi::server_rec> {
     let mut v = Vec::new();
     let mut s = main;
     while !s.is_null() {
@@ -754,205 +754,6 @@ pub unsafe fn start_generation(
     // SAFETY: live pool; httpd copies the token.
     unsafe { ffi::ap_add_version_component(pconf, c.as_ptr()) };
     Ok(())
-}
-
-/// Per child: the watchdog thread (`JkWatchdogInterval` > 0) that runs maintenance (mount
-/// file reload checks for now; pools and load-balancer recovery as they land). It is stopped
-/// and joined by a cleanup of the child's pool.
-///
-/// # Safety
-/// `pchild` and `main` must be live.
-pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
-    let Some(rt) = for_server(main) else { return };
-    // Register in the shared child table (per-child busy counters) and leave it on exit.
-    match rt.gen.shm.region().attach_child(std::process::id()) {
-        Some(idx) => {
-            let _ = rt.gen.child.set(idx);
-            for b in rt.gen.balancers.values() {
-                b.set_child(idx);
-            }
-            let gen = Box::new(rt.gen.clone());
-            // SAFETY: the child pool lives until the child exits; the cleanup frees the Box.
-            unsafe {
-                ffi::apr_pool_cleanup_register(
-                    pchild,
-                    Box::into_raw(gen).cast(),
-                    Some(detach_child),
-                    Some(noop_cleanup),
-                );
-            }
-        }
-        None => {
-            rt.gen.reap_dead_children();
-            rt.log_at(
-                Level::Warn,
-                "jk_child_init",
-                "the shared child table is full",
-            );
-        }
-    }
-    start_readiness_prober(pchild, &rt);
-    let interval = rt.gen.watchdog_interval;
-    if interval == 0 {
-        return;
-    }
-    let maps: Vec<Arc<ServerRuntime>> = servers(main).into_iter().filter_map(for_server).collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let spawned = std::thread::Builder::new()
-        .name("jk-watchdog".into())
-        .spawn(move || 'outer: loop {
-            for _ in 0..(interval as u64 * 10) {
-                if stop2.load(Ordering::Relaxed) {
-                    break 'outer;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            // A panic in one round is logged and the next round runs: maintenance must not
-            // stop for the rest of the child's life.
-            crate::boundary::guard("the watchdog", (), || {
-                for rt in &maps {
-                    rt.maintain();
-                }
-                if let Some(rt) = maps.first() {
-                    rt.gen.maintain();
-                }
-            });
-        });
-    match spawned {
-        Ok(handle) => {
-            let w = Box::new(Watchdog {
-                stop,
-                handle: Some(handle),
-            });
-            // SAFETY: the child pool lives until the child exits; the cleanup joins the thread.
-            unsafe {
-                ffi::apr_pool_cleanup_register(
-                    pchild,
-                    Box::into_raw(w).cast(),
-                    Some(stop_watchdog),
-                    Some(noop_cleanup),
-                );
-            }
-            rt.log_at(
-                Level::Debug,
-                "jk_child_init",
-                &format!("watchdog thread started, interval {interval} s"),
-            );
-        }
-        Err(e) => rt.log_at(
-            Level::Error,
-            "jk_child_init",
-            &format!("Could not init watchdog thread: {e}"),
-        ),
-    }
-}
-
-unsafe extern "C" fn detach_child(data: *mut std::ffi::c_void) -> ffi::apr_status_t {
-    crate::boundary::guard("child cleanup", 0, || {
-        if data.is_null() {
-            return 0;
-        }
-        // SAFETY: the Box registered in child_init; cleanups run once.
-        let gen = unsafe { Box::from_raw(data.cast::<Arc<Generation>>()) };
-        if let Some(idx) = gen.child.get() {
-            gen.shm.region().detach_child(*idx);
-        }
-        0
-    })
-}
-
-/// Per child: a thread that sends readiness probes to members that are down or in restart
-/// maintenance, every probe_interval; a lease in shared memory makes only one child probe a
-/// member per interval. CPing, then the member's health_url (HTTP GET over AJP, 2xx = ready).
-fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) {
-    let gen = rt.gen.clone();
-    if gen.balancers.is_empty() {
-        return;
-    }
-    let tick = gen
-        .balancers
-        .values()
-        .map(|b| b.rolling().probe_interval_ms)
-        .min()
-        .unwrap_or(500)
-        .clamp(50, 1000);
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let spawned = std::thread::Builder::new()
-        .name("jk-readiness".into())
-        .spawn(move || {
-            while !stop2.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(tick));
-                let now_ms = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64);
-                // A panic in one round is logged; probing goes on with the next round.
-                crate::boundary::guard("the readiness prober", (), || {
-                    for b in gen.balancers.values() {
-                        for i in b.fast_probe_targets(now_ms) {
-                            let Some(name) = b.member_name(i) else {
-                                continue;
-                            };
-                            let (Some(ep), Some(w)) =
-                                (gen.endpoint(name), gen.workers.worker(name))
-                            else {
-                                continue;
-                            };
-                            let jk_config::WorkerKind::Ajp(aw) = &w.kind else {
-                                continue;
-                            };
-                            let wait = Duration::from_millis(u64::from(
-                                aw.ping_timeout_ms.clamp(100, 5000),
-                            ));
-                            let ok = ep.probe(wait).is_ok()
-                                && b.health_url(i)
-                                    .is_none_or(|path| crate::serve::health_probe(ep, aw, path));
-                            b.probe_result(i, ok);
-                        }
-                    }
-                });
-            }
-        });
-    if let Ok(handle) = spawned {
-        let w = Box::new(Watchdog {
-            stop,
-            handle: Some(handle),
-        });
-        // SAFETY: the child pool lives until the child exits; the cleanup joins the thread.
-        unsafe {
-            ffi::apr_pool_cleanup_register(
-                pchild,
-                Box::into_raw(w).cast(),
-                Some(stop_watchdog),
-                Some(noop_cleanup),
-            );
-        }
-    }
-}
-
-struct Watchdog {
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-unsafe extern "C" fn stop_watchdog(data: *mut std::ffi::c_void) -> ffi::apr_status_t {
-    crate::boundary::guard("watchdog cleanup", 0, || {
-        if data.is_null() {
-            return 0;
-        }
-        // SAFETY: the Box we registered; cleanups run once.
-        let mut w = unsafe { Box::from_raw(data.cast::<Watchdog>()) };
-        w.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = w.handle.take() {
-            let _ = h.join();
-        }
-        0
-    })
-}
-
-unsafe extern "C" fn noop_cleanup(_: *mut std::ffi::c_void) -> ffi::apr_status_t {
-    0
 }
 
 impl ServerRuntime {

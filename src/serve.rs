@@ -522,66 +522,6 @@ fn wait_until_ready(
     }
 }
 
-/// A readiness probe of `path` (a member's health_url): an HTTP GET sent over AJP; ready when
-/// the answer is 2xx (e.g. Tomcat's HealthCheckValve).
-pub fn health_probe(ep: &Endpoint, w: &AjpWorker, path: &str) -> bool {
-    struct Sink(u16);
-    impl jk_ajp_client::Peer for Sink {
-        fn read_body(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
-            Ok(0)
-        }
-        fn start_response(
-            &mut self,
-            status: u16,
-            _: &[u8],
-            _: &[(&[u8], &[u8])],
-        ) -> std::io::Result<()> {
-            self.0 = status;
-            Ok(())
-        }
-        fn write_body(&mut self, _: &[u8]) -> std::io::Result<()> {
-            Ok(())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let fwd = jk_ajp::ForwardRequest {
-        method: "GET",
-        protocol: b"HTTP/1.1",
-        req_uri: path.as_bytes(),
-        remote_addr: b"127.0.0.1",
-        server_name: b"localhost",
-        server_port: 80,
-        headers: vec![
-            (&b"Host"[..], &b"localhost"[..]),
-            (&b"User-Agent"[..], &b"mod_jk-rs readiness probe"[..]),
-        ],
-        secret: w.secret.as_deref().map(str::as_bytes),
-        remote_port: b"0",
-        local_addr: b"127.0.0.1",
-        ..Default::default()
-    };
-    let Ok(packet) = fwd.encode(w.max_packet_size as usize) else {
-        return false;
-    };
-    let sreq = ServiceRequest {
-        packet: &packet,
-        is_head: false,
-        is_get: true,
-        reply_timeout: Some(Some(Duration::from_secs(5))),
-        fail_on_status: None,
-        flush_packets: false,
-        flush_header: false,
-        disable_reuse: false,
-    };
-    let mut sink = Sink(0);
-    match ep.service(&sreq, &mut RequestBody::new(Body::None), &mut sink) {
-        Ok(s) => (200..300).contains(&s.status),
-        Err(_) => false,
-    }
-}
-
 /// The mount rule's extensions as the balancer reads them.
 fn lb_rule(e: &RuleExtensions) -> jk_lb::RuleExtensions {
     use jk_config::Activation;

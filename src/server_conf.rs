@@ -25,33 +25,13 @@ pub struct ServerState {
     pub runtime: Option<Arc<ServerRuntime>>,
 }
 
-unsafe extern "C" fn drop_state(data: *mut c_void) -> ffi::apr_status_t {
-    guard("config pool cleanup", 0, || {
-        if !data.is_null() {
-            // SAFETY: `data` is the pointer Box::into_raw produced in `alloc_state`, and this
-            // cleanup runs exactly once, when the pool it was registered on is destroyed.
-            drop(unsafe { Box::from_raw(data.cast::<ServerState>()) });
-        }
-        0
-    })
-}
-
-unsafe extern "C" fn no_child_cleanup(_: *mut c_void) -> ffi::apr_status_t {
-    0
-}
-
 /// Allocates a state owned by `pool`.
 ///
 /// # Safety
 /// `pool` must be a live APR pool.
 pub unsafe fn alloc_state(pool: *mut ffi::apr_pool_t, state: ServerState) -> *mut ServerState {
-    let raw = Box::into_raw(Box::new(state));
-    // SAFETY: `pool` is live; the cleanup frees `raw` when the pool goes away. The child
-    // cleanup is a no-op: a forked child must not free what the parent owns.
-    unsafe {
-        ffi::apr_pool_cleanup_register(pool, raw.cast(), Some(drop_state), Some(no_child_cleanup));
-    }
-    raw
+    // SAFETY: forwarded; the state is dropped with the configuration pool.
+    unsafe { crate::pool_owned::give(pool, state) }
 }
 
 /// httpd's create_server_config callback.

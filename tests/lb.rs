@@ -264,3 +264,60 @@ fn a_member_failing_after_its_headers_is_recovered_on_another_unless_recovery_op
     assert_eq!(r.status, 502, "{r:?}");
     assert!(strict.servers[1].requests().is_empty(), "not sent to t2");
 }
+
+/// The httpd children of parent `pid` (from /proc).
+fn children_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        // pid (comm) state ppid ...
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<i32>().ok());
+        if ppid == Some(pid) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn exiting_children_do_not_wait_for_their_background_threads() {
+    // A readiness prober (every lb child) and a watchdog with a long interval: neither may
+    // hold up a child's exit on a graceful restart or a stop (the old children kept their
+    // scoreboard slots for up to a second, stalling new connections under the event MPM).
+    let c = cluster(
+        "lb-child-exit",
+        Mpm::Event,
+        &[("t1", ""), ("t2", "")],
+        "worker.lb.probe_interval=1000\n",
+        "JkWatchdogInterval 30\n",
+    );
+    let parent = c.h.pid().unwrap();
+    assert_eq!(c.h.get("/app/x").status, 200);
+    let mut worst = Duration::ZERO;
+    for round in 0..3 {
+        let old = children_of(parent);
+        assert!(!old.is_empty(), "round {round}: no children");
+        let t = std::time::Instant::now();
+        // SAFETY: signalling the httpd parent this test started: graceful restart.
+        unsafe { libc::kill(parent, libc::SIGUSR1) };
+        wait_for("the old children to exit", 10, || {
+            // SAFETY: signal 0 only probes for existence (a zombie counts until reaped).
+            old.iter().all(|&p| unsafe { libc::kill(p, 0) } != 0)
+        });
+        worst = worst.max(t.elapsed());
+        wait_for("the new generation to serve", 10, || {
+            http_request(c.h.port, "GET", "/app/y", &[]).status == 200
+        });
+    }
+    eprintln!("slowest old-generation exit: {worst:?}");
+    assert!(
+        worst < Duration::from_millis(700),
+        "old children took {worst:?} to exit after a graceful restart"
+    );
+}

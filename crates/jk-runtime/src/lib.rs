@@ -9,9 +9,11 @@
 #![forbid(unsafe_code)]
 
 pub mod ajp;
+pub mod background;
 mod endpoints;
 pub mod failover;
 pub mod maps;
+pub mod probe;
 pub mod status;
 
 use std::collections::HashMap;

@@ -1,0 +1,112 @@
+//! Readiness probes of balancer members (ARCHITECTURE rule 11: when a member is ready again
+//! is decided here, not in the glue): a CPing on a fresh connection, then the member's
+//! `health_url` when it has one. One round probes the members due (a lease in shared memory
+//! makes one child probe a member per interval).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jk_ajp_client::{Body, Endpoint, RequestBody, ServiceRequest};
+use jk_config::{AjpWorker, WorkerKind, WorkersConfig};
+use jk_lb::Balancer;
+
+/// How often the prober thread looks for members due: the shortest probe_interval of the
+/// balancers, kept within 50 ms..1 s.
+pub fn prober_tick(balancers: &HashMap<String, Arc<Balancer>>) -> Duration {
+    let ms = balancers
+        .values()
+        .map(|b| b.rolling().probe_interval_ms)
+        .min()
+        .unwrap_or(500)
+        .clamp(50, 1000);
+    Duration::from_millis(ms)
+}
+
+/// One prober round at `now_ms` (unix ms): every member due is probed and the result handed
+/// to its balancer. `endpoint` gives a member's endpoint following runtime edits.
+pub fn readiness_round<'a>(
+    balancers: &HashMap<String, Arc<Balancer>>,
+    workers: &WorkersConfig,
+    endpoint: impl Fn(&str) -> Option<&'a Arc<Endpoint>>,
+    now_ms: u64,
+) {
+    for b in balancers.values() {
+        for i in b.fast_probe_targets(now_ms) {
+            let Some(name) = b.member_name(i) else {
+                continue;
+            };
+            let (Some(ep), Some(w)) = (endpoint(name), workers.worker(name)) else {
+                continue;
+            };
+            let WorkerKind::Ajp(aw) = &w.kind else {
+                continue;
+            };
+            let wait = Duration::from_millis(u64::from(aw.ping_timeout_ms.clamp(100, 5000)));
+            let ok = ep.probe(wait).is_ok()
+                && b.health_url(i)
+                    .is_none_or(|path| health_probe(ep, aw, path));
+            b.probe_result(i, ok);
+        }
+    }
+}
+
+/// A readiness probe of `path` (a member's health_url): an HTTP GET sent over AJP; ready when
+/// the answer is 2xx (e.g. Tomcat's HealthCheckValve).
+pub fn health_probe(ep: &Endpoint, w: &AjpWorker, path: &str) -> bool {
+    struct Sink(u16);
+    impl jk_ajp_client::Peer for Sink {
+        fn read_body(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Ok(0)
+        }
+        fn start_response(
+            &mut self,
+            status: u16,
+            _: &[u8],
+            _: &[(&[u8], &[u8])],
+        ) -> std::io::Result<()> {
+            self.0 = status;
+            Ok(())
+        }
+        fn write_body(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let fwd = jk_ajp::ForwardRequest {
+        method: "GET",
+        protocol: b"HTTP/1.1",
+        req_uri: path.as_bytes(),
+        remote_addr: b"127.0.0.1",
+        server_name: b"localhost",
+        server_port: 80,
+        headers: vec![
+            (&b"Host"[..], &b"localhost"[..]),
+            (&b"User-Agent"[..], &b"mod_jk-rs readiness probe"[..]),
+        ],
+        secret: w.secret.as_deref().map(str::as_bytes),
+        remote_port: b"0",
+        local_addr: b"127.0.0.1",
+        ..Default::default()
+    };
+    let Ok(packet) = fwd.encode(w.max_packet_size as usize) else {
+        return false;
+    };
+    let sreq = ServiceRequest {
+        packet: &packet,
+        is_head: false,
+        is_get: true,
+        reply_timeout: Some(Some(Duration::from_secs(5))),
+        fail_on_status: None,
+        flush_packets: false,
+        flush_header: false,
+        disable_reuse: false,
+    };
+    let mut sink = Sink(0);
+    match ep.service(&sreq, &mut RequestBody::new(Body::None), &mut sink) {
+        Ok(s) => (200..300).contains(&s.status),
+        Err(_) => false,
+    }
+}

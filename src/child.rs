@@ -1,0 +1,131 @@
+//! The life of an httpd child process: registering in the shared child table, and the
+//! background threads (watchdog maintenance, readiness prober) that run until the child exits.
+//! Everything is handed to the child's pool, whose cleanups undo it when the child exits; the
+//! threads stop at once then (see `jk_runtime::background`), so an exiting child never holds
+//! up a graceful restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jk_log::Level;
+use jk_runtime::background::Background;
+
+use crate::ffi;
+use crate::pool_owned;
+use crate::runtime::{for_server, servers, Generation, ServerRuntime};
+
+/// This child's entry in the shared child table; leaving it (on drop) frees its per-child
+/// counters for a later child.
+struct ChildEntry(Arc<Generation>);
+
+impl Drop for ChildEntry {
+    fn drop(&mut self) {
+        if let Some(idx) = self.0.child.get() {
+            self.0.shm.region().detach_child(*idx);
+        }
+    }
+}
+
+/// child_init: the child's entry in the shared child table, the readiness prober and (with
+/// `JkWatchdogInterval` > 0) the watchdog, all owned by the child's pool.
+///
+/// # Safety
+/// `pchild` and `main` must be live.
+pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
+    let Some(rt) = for_server(main) else { return };
+    match rt.gen.shm.region().attach_child(std::process::id()) {
+        Some(idx) => {
+            let _ = rt.gen.child.set(idx);
+            for b in rt.gen.balancers.values() {
+                b.set_child(idx);
+            }
+            // SAFETY: the child pool lives until the child exits.
+            unsafe { pool_owned::give(pchild, ChildEntry(rt.gen.clone())) };
+        }
+        None => {
+            rt.gen.reap_dead_children();
+            rt.log_at(
+                Level::Warn,
+                "jk_child_init",
+                "the shared child table is full",
+            );
+        }
+    }
+    // SAFETY: forwarded.
+    unsafe { start_readiness_prober(pchild, &rt) };
+    let interval = rt.gen.watchdog_interval;
+    if interval == 0 {
+        return;
+    }
+    let maps: Vec<Arc<ServerRuntime>> = servers(main).into_iter().filter_map(for_server).collect();
+    let round = move || {
+        // A panic in one round is logged and the next round runs: maintenance must not stop
+        // for the rest of the child's life.
+        crate::boundary::guard("the watchdog", (), || {
+            for rt in &maps {
+                rt.maintain();
+            }
+            if let Some(rt) = maps.first() {
+                rt.gen.maintain();
+            }
+        });
+    };
+    match Background::spawn(
+        "jk-watchdog",
+        Duration::from_secs(u64::from(interval)),
+        round,
+    ) {
+        Ok(bg) => {
+            // SAFETY: the child pool lives until the child exits; dropping stops the thread.
+            unsafe { pool_owned::give(pchild, bg) };
+            rt.log_at(
+                Level::Debug,
+                "jk_child_init",
+                &format!("watchdog thread started, interval {interval} s"),
+            );
+        }
+        Err(e) => rt.log_at(
+            Level::Error,
+            "jk_child_init",
+            &format!("Could not init watchdog thread: {e}"),
+        ),
+    }
+}
+
+/// The readiness prober: probes members that are down or in restart maintenance every
+/// probe_interval (see `jk_runtime::probe`).
+///
+/// # Safety
+/// `pchild` must be the live child pool.
+unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) {
+    let gen = rt.gen.clone();
+    if gen.balancers.is_empty() {
+        return;
+    }
+    let tick = jk_runtime::probe::prober_tick(&gen.balancers);
+    let round = move || {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        // A panic in one round is logged; probing goes on with the next round.
+        crate::boundary::guard("the readiness prober", (), || {
+            jk_runtime::probe::readiness_round(
+                &gen.balancers,
+                &gen.workers,
+                |name| gen.endpoint(name),
+                now_ms,
+            );
+        });
+    };
+    match Background::spawn("jk-readiness", tick, round) {
+        // SAFETY: the child pool lives until the child exits; dropping stops the thread.
+        Ok(bg) => unsafe {
+            pool_owned::give(pchild, bg);
+        },
+        Err(e) => rt.log_at(
+            Level::Error,
+            "jk_child_init",
+            &format!("Could not start the readiness prober: {e}"),
+        ),
+    }
+}
