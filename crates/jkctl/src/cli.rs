@@ -1,14 +1,23 @@
 //! The command line.
 
 use crate::client::{Api, HttpApi};
+use crate::creds::{Sources, StatusUrl};
 use crate::lookup;
 use crate::ops::{self, Activation, DrainOpts, RestartOpts, RollOpts};
 use crate::table;
 use crate::Error;
 use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 use std::time::Duration;
 
-const EXIT_CODES: &str = "\
+const AFTER_HELP: &str = "\
+Credentials (HTTP basic auth for the status worker):
+  user name: --user or JKCTL_USER, else the URL's user@
+  password:  --password-file (its first line), else JKCTL_PASSWORD, else the URL's
+             user:password@ (percent-encoded)
+  so a password in the URL is overridden by JKCTL_PASSWORD, which is overridden by
+  --password-file. jkctl never prints a password: URLs in messages show user:***@.
+
 Exit codes:
   0  success
   1  a step failed (update refused, timeout, command failed, verification failed,
@@ -21,9 +30,10 @@ Exit codes:
 /// Reads the status worker's JSON (`?cmd=list&mime=json`) and changes members with
 /// `?cmd=update&w=<balancer>&sw=<member>&vwa=A|D|S` or `&vwm=R|0` (restart maintenance).
 #[derive(Debug, Parser)]
-#[command(name = "jkctl", version, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+#[command(name = "jkctl", version, after_help = AFTER_HELP, after_long_help = AFTER_HELP)]
 pub struct Cli {
-    /// Status worker URL, e.g. http://127.0.0.1/jkmanager/
+    /// Status worker URL, e.g. http://127.0.0.1/jkmanager/ (credentials are better given
+    /// with --user and JKCTL_PASSWORD or --password-file than as user:password@)
     #[arg(
         long,
         env = "JKCTL_URL",
@@ -31,7 +41,22 @@ pub struct Cli {
         global = true,
         value_name = "URL"
     )]
-    pub url: Option<String>,
+    pub url: Option<StatusUrl>,
+
+    /// User name for basic auth (overrides the URL's user@)
+    #[arg(
+        long,
+        env = "JKCTL_USER",
+        hide_env_values = true,
+        global = true,
+        value_name = "NAME"
+    )]
+    pub user: Option<String>,
+
+    /// Read the basic-auth password from the first line of this file (overrides
+    /// JKCTL_PASSWORD and the URL's password); keep it chmod 600
+    #[arg(long, global = true, value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
 
     /// Timeout of each HTTP request to the status worker, seconds
     #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
@@ -206,13 +231,14 @@ fn restart_opts(a: &RestartArgs, interval: Duration) -> Result<RestartOpts, Erro
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
-    let url = cli.url.as_deref().map(str::trim).unwrap_or("");
+    let url = cli.url.as_ref().map(|u| u.as_str().trim()).unwrap_or("");
     if url.is_empty() {
         return Err(Error::Usage(
             "no status worker URL: give --url URL or set JKCTL_URL".into(),
         ));
     }
-    let api = HttpApi::new(url, cli.timeout_per_request)?;
+    let sources = Sources::from_env(cli.user.clone(), cli.password_file.clone())?;
+    let api = HttpApi::new(url, &sources, cli.timeout_per_request)?;
     run_with(&api, &cli)
 }
 
@@ -347,6 +373,26 @@ mod tests {
             }
             c => panic!("{c:?}"),
         }
+    }
+
+    #[test]
+    fn debug_of_the_command_line_hides_the_password() {
+        let cli = Cli::try_parse_from([
+            "jkctl",
+            "--url",
+            "http://admin:s3cret@h/jk/",
+            "--password-file",
+            "/etc/jkctl.pw",
+            "status",
+        ])
+        .expect("parse");
+        let debug = format!("{cli:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+        assert!(debug.contains("admin:***@h"), "{debug}");
+        assert_eq!(
+            cli.url.as_ref().map(StatusUrl::as_str),
+            Some("http://admin:s3cret@h/jk/")
+        );
     }
 
     #[test]

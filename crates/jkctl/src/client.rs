@@ -1,5 +1,6 @@
 //! Talking to the status worker over HTTP.
 
+use crate::creds::{self, Sources};
 use crate::doc::StatusDoc;
 use crate::Error;
 use std::time::Duration;
@@ -15,18 +16,28 @@ pub trait Api {
 /// The status worker at a URL.
 pub struct HttpApi {
     agent: ureq::Agent,
+    /// The URL requested: without userinfo.
     url: String,
+    /// The URL in messages: password masked ([`creds::redact_url`]).
+    shown: String,
+    /// `Authorization` header value (basic auth), if any.
+    auth: Option<String>,
 }
 
 impl HttpApi {
     /// A client for `url` (e.g. `http://127.0.0.1/jkmanager/`) with a per-request timeout.
-    pub fn new(url: &str, timeout: Duration) -> Result<HttpApi, Error> {
+    ///
+    /// Credentials in the URL's userinfo, or in `sources`, are sent as basic auth
+    /// ([`creds::resolve`] says which wins); the URL itself is requested without them.
+    pub fn new(url: &str, sources: &Sources, timeout: Duration) -> Result<HttpApi, Error> {
         let lower = url.to_ascii_lowercase();
         if !(lower.starts_with("http://") || lower.starts_with("https://")) {
             return Err(Error::Usage(format!(
-                "--url must be an http:// or https:// URL, not {url:?}"
+                "--url must be an http:// or https:// URL, not {:?}",
+                creds::redact_url(url)
             )));
         }
+        let target = creds::resolve(url, sources)?;
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(true)
@@ -34,7 +45,9 @@ impl HttpApi {
             .build();
         Ok(HttpApi {
             agent: ureq::Agent::new_with_config(config),
-            url: url.to_string(),
+            url: target.url,
+            shown: target.shown,
+            auth: target.credentials.map(|c| c.basic_auth()),
         })
     }
 
@@ -43,12 +56,16 @@ impl HttpApi {
         for (k, v) in params {
             req = req.query(*k, *v);
         }
-        let unreachable = |e: ureq::Error| Error::Unreachable(describe(&self.url, &e));
+        if let Some(auth) = &self.auth {
+            req = req.header("Authorization", auth);
+        }
+        let unreachable = |e: ureq::Error| Error::Unreachable(describe(&self.shown, &e));
         let mut resp = req.call().map_err(unreachable)?;
         resp.body_mut().read_to_string().map_err(unreachable)
     }
 }
 
+/// The message of a failed request; `url` is the redacted one.
 fn describe(url: &str, e: &ureq::Error) -> String {
     match e {
         ureq::Error::StatusCode(code) => {
@@ -63,7 +80,7 @@ impl Api for HttpApi {
     fn fetch(&self) -> Result<StatusDoc, Error> {
         let body = self.get(&[("cmd", "list"), ("mime", "json")])?;
         let doc = StatusDoc::parse(&body)
-            .map_err(|e| Error::Unreachable(format!("status URL {}: {e}", self.url)))?;
+            .map_err(|e| Error::Unreachable(format!("status URL {}: {e}", self.shown)))?;
         if let Some(r) = &doc.result {
             if r.kind.as_deref() == Some("ERROR") {
                 return Err(Error::Failed(format!(
@@ -135,11 +152,16 @@ mod tests {
 
     #[test]
     fn rejects_non_http_urls() {
-        let e = HttpApi::new("127.0.0.1/jkmanager", Duration::from_secs(1))
+        let none = Sources::default();
+        let e = HttpApi::new("127.0.0.1/jkmanager", &none, Duration::from_secs(1))
             .err()
             .expect("usage");
         assert_eq!(e.exit_code(), 2);
-        assert!(HttpApi::new("HTTP://127.0.0.1/jkmanager/", Duration::from_secs(1)).is_ok());
+        assert!(HttpApi::new("HTTP://127.0.0.1/jkmanager/", &none, Duration::from_secs(1)).is_ok());
+        let e = HttpApi::new("admin:s3cret@127.0.0.1/jk/", &none, Duration::from_secs(1))
+            .err()
+            .expect("usage");
+        assert!(!e.message().contains("s3cret"), "{e}");
     }
 
     #[test]
@@ -149,9 +171,11 @@ mod tests {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let url = format!("http://127.0.0.1:{port}/jkmanager/");
-        let api = HttpApi::new(&url, Duration::from_secs(2)).expect("client");
+        let url = format!("http://admin:s3cret@127.0.0.1:{port}/jkmanager/");
+        let api = HttpApi::new(&url, &Sources::default(), Duration::from_secs(2)).expect("client");
         let e = api.fetch().expect_err("unreachable");
         assert_eq!(e.exit_code(), 3, "{e}");
+        assert!(!e.message().contains("s3cret"), "{e}");
+        assert!(e.message().contains("admin:***@127.0.0.1"), "{e}");
     }
 }

@@ -5,9 +5,13 @@
 //! The binary is a thin shell around [`cli::run`]; the pieces that decide things
 //! (document parsing, member lookup, drain/ready criteria, command templating, the table)
 //! are plain functions tested without a server.
+//!
+//! Credentials for the status worker (basic auth) come from the URL, `JKCTL_USER` /
+//! `JKCTL_PASSWORD` or `--user` / `--password-file`; they are never printed ([`creds`]).
 
 pub mod cli;
 pub mod client;
+pub mod creds;
 pub mod criteria;
 pub mod doc;
 pub mod error;

@@ -267,6 +267,8 @@ impl Fake {
             .args(["--url", &self.url, "--poll-interval", "0.02"])
             .args(args)
             .env_remove("JKCTL_URL")
+            .env_remove("JKCTL_USER")
+            .env_remove("JKCTL_PASSWORD")
             .output()
             .expect("run jkctl");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
