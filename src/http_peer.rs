@@ -11,8 +11,10 @@ use crate::request::Req;
 pub struct HttpPeer {
     req: Req,
     read_started: bool,
-    /// Response body bytes handed to httpd.
+    /// Response body bytes received for the client (buffered or passed to httpd).
     pub written: u64,
+    /// The response body not yet passed to httpd's output filters (see [`Output`]).
+    out: Output,
     pub headers_sent: bool,
     /// Something was flushed to the client (headers or body may be on the wire).
     pub flushed: bool,
@@ -33,6 +35,11 @@ impl HttpPeer {
             req,
             read_started: false,
             written: 0,
+            out: Output {
+                filters: std::ptr::null_mut(),
+                bb: std::ptr::null_mut(),
+                passed: false,
+            },
             headers_sent: false,
             flushed: false,
             server_errors_from: 0,
@@ -73,11 +80,82 @@ fn default_reason(status: u16) -> String {
     }
 }
 
+/// The start of a response body, held back in a brigade of our own until it outgrows one
+/// buffer (8000 bytes, as `ap_rwrite` buffers), the backend flushes or the response ends.
+/// While nothing was passed to httpd's output filters, the response can still be replaced:
+/// a backend that breaks after its headers and part of the body gets the client a clean 502
+/// (or another member's whole answer), not a truncated answer on an aborted connection.
+struct Output {
+    /// The request's output filter chain (set with the brigade).
+    filters: *mut ffi::ap_filter_t,
+    /// Created in the request pool on the first body write.
+    bb: *mut ffi::apr_bucket_brigade,
+    /// Something went down the filter chain: the status and headers are committed.
+    passed: bool,
+}
+
+fn client_gone_unless(rv: ffi::apr_status_t) -> io::Result<()> {
+    if rv == ffi::APR_SUCCESS as ffi::apr_status_t {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "the client went away",
+        ))
+    }
+}
+
+/// `apr_brigade_write`'s flush callback: passes the full brigade down the filter chain.
+unsafe extern "C" fn pass_down(
+    bb: *mut ffi::apr_bucket_brigade,
+    ctx: *mut std::ffi::c_void,
+) -> ffi::apr_status_t {
+    // SAFETY: ctx is the `Output` of the peer that is writing (alive for the call).
+    let out = unsafe { &mut *ctx.cast::<Output>() };
+    out.passed = true;
+    // SAFETY: a live brigade and the request's live filter chain; ap_filter_flush passes
+    // the brigade and empties it.
+    unsafe { ffi::ap_filter_flush(bb, out.filters.cast()) }
+}
+
 impl HttpPeer {
     /// True while nothing has reached httpd's output: an error status can still replace the
     /// backend's partial answer (httpd then sends its own error page).
     pub fn can_still_fail(&self) -> bool {
-        self.written == 0 && !self.flushed
+        !self.out.passed && !self.flushed
+    }
+
+    /// Passes the body held back to httpd's output filters (a flush). An error means the
+    /// client went away.
+    pub fn send_held_body(&mut self) -> io::Result<()> {
+        if self.out.bb.is_null() || self.nothing_held() {
+            return Ok(());
+        }
+        let ctx: *mut Output = &mut self.out;
+        // SAFETY: our live brigade; pass_down runs within this call.
+        let rv = unsafe { pass_down(self.out.bb, ctx.cast()) };
+        client_gone_unless(rv)
+    }
+
+    /// Ends the response: the body held back and the end of stream go down the filter chain
+    /// together (as httpd's own buffered writes do, so its content-length filter sets the
+    /// length of a body it saw whole). A response with nothing held is ended by httpd's
+    /// finalisation. An error means the client went away.
+    pub fn end_body(&mut self) -> io::Result<()> {
+        if self.out.bb.is_null() || self.nothing_held() {
+            return Ok(());
+        }
+        self.out.passed = true;
+        // SAFETY: live request and our live brigade; the shim empties it.
+        let rv = unsafe { ffi::jk_shim_pass_with_eos(self.r(), self.out.bb) };
+        client_gone_unless(rv)
+    }
+
+    fn nothing_held(&self) -> bool {
+        let mut len: ffi::apr_off_t = 0;
+        // SAFETY: our live brigade (heap buckets: their length is known without reading).
+        unsafe { ffi::apr_brigade_length(self.out.bb, 0, &mut len) };
+        len == 0
     }
 
     /// Forgets the backend's status line, headers, content type and length, so httpd's error
@@ -96,6 +174,11 @@ impl HttpPeer {
                 ffi::apr_table_unset((*r).err_headers_out, c"WWW-Authenticate".as_ptr());
             }
         }
+        if !self.out.bb.is_null() {
+            // SAFETY: our live brigade; its buckets were never passed on.
+            unsafe { ffi::apr_brigade_cleanup(self.out.bb.cast()) };
+        }
+        self.written = 0;
         self.headers_sent = false;
         self.swallowed = None;
     }
@@ -203,21 +286,37 @@ impl jk_ajp_client::Peer for HttpPeer {
         if self.swallowed.is_some() {
             return Ok(());
         }
-        let mut rest = data;
-        while !rest.is_empty() {
-            let n = rest.len().min(i32::MAX as usize);
-            // SAFETY: live request; httpd copies or sends the bytes before returning.
-            let w = unsafe { ffi::ap_rwrite(rest.as_ptr().cast(), n as c_int, self.r()) };
-            if w < 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::BrokenPipe,
-                    "the client went away",
-                ));
-            }
-            self.written += n as u64;
-            rest = &rest[n..];
+        if data.is_empty() {
+            return Ok(());
         }
+        let r = self.r();
+        if self.out.bb.is_null() {
+            // SAFETY: live request; the brigade lives in its pool.
+            unsafe {
+                self.out.filters = (*r).output_filters;
+                self.out.bb =
+                    ffi::apr_brigade_create(self.req.pool(), (*(*r).connection).bucket_alloc);
+            }
+        }
+        let ctx: *mut Output = &mut self.out;
+        // SAFETY: our live brigade; apr_brigade_write copies the bytes (into its buffer, or
+        // passes them down through pass_down before returning).
+        let rv = unsafe {
+            ffi::apr_brigade_write(
+                self.out.bb,
+                Some(pass_down),
+                ctx.cast(),
+                data.as_ptr().cast(),
+                data.len() as ffi::apr_size_t,
+            )
+        };
+        client_gone_unless(rv)?;
+        self.written += data.len() as u64;
         Ok(())
+    }
+
+    fn output_committed(&self) -> bool {
+        !self.can_still_fail()
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -225,6 +324,7 @@ impl jk_ajp_client::Peer for HttpPeer {
             return Ok(());
         }
         self.flushed = true;
+        self.send_held_body()?;
         // SAFETY: live request.
         if unsafe { ffi::ap_rflush(self.r()) } < 0 {
             return Err(io::Error::new(

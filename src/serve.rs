@@ -184,7 +184,7 @@ fn finish_ok(
     rt: &ServerRuntime,
     name: &str,
     s: &ResponseSummary,
-    peer: &HttpPeer,
+    peer: &mut HttpPeer,
 ) -> c_int {
     let r = req.raw();
     if let Some(status) = peer.swallowed {
@@ -202,6 +202,12 @@ fn finish_ok(
                 s.status, s.body_bytes, s.attempts
             ),
         );
+    }
+    if let Err(e) = peer.end_body() {
+        rt.log(Level::Info, &format!("({name}) {e}; aborting connection"));
+        // SAFETY: live connection.
+        unsafe { (*(*r).connection).aborted = 1 };
+        return OK;
     }
     // mod_jk finalises the response when the backend ends it (`ws_done`).
     // SAFETY: live request; completes the response through httpd's filters.
@@ -302,7 +308,7 @@ pub fn serve_ajp(
         t.finish(how, jk_urimap::unix_now());
     }
     match result {
-        Ok(s) => finish_ok(req, rt, name, &s, &peer),
+        Ok(s) => finish_ok(req, rt, name, &s, &mut peer),
         Err(e) => finish_err(req, rt, name, &e, &mut peer, true),
     }
 }
@@ -382,7 +388,7 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
                     },
                     s.status,
                 );
-                rc = Some(finish_ok(req, rt, name, &s, &peer));
+                rc = Some(finish_ok(req, rt, name, &s, &mut peer));
                 break;
             }
             Err(e) => {

@@ -236,6 +236,42 @@ fn backend_closes_without_answer_is_502() {
 }
 
 #[test]
+fn backend_closing_after_part_of_the_body_that_never_reached_the_client_is_502() {
+    // Headers and 100 body bytes, then the backend closes: nothing reached the client yet
+    // (the body start is held back), so the client gets a clean 502, not 0 bytes.
+    misbehaviour(Behaviour::CloseMidBody { after_bytes: 100 }, 502, "");
+}
+
+#[test]
+fn backend_closing_after_the_body_reached_the_client_truncates_the_answer() {
+    // 64 kB went out before the backend closed: too late for an error page; the client sees
+    // the backend's status and a body shorter than its Content-Length, then the close.
+    let (_server, h) = setup(
+        "fwd-midbody-late",
+        Mpm::Event,
+        Behaviour::CloseMidBody {
+            after_bytes: 65_536,
+        },
+        "",
+    );
+    let mut s = TcpStream::connect(("127.0.0.1", h.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /app/big HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let got = raw.len() - head_end;
+    assert!(
+        (8000..65_536 + 8184).contains(&got),
+        "a truncated body: {got} bytes\n{head}"
+    );
+    no_crash(&h);
+}
+
+#[test]
 fn garbage_is_502() {
     misbehaviour(Behaviour::Garbage, 502, "");
 }

@@ -224,6 +224,19 @@ fn every_member_failing_is_503_with_one_line_naming_each() {
 }
 
 #[test]
+fn a_member_failing_after_part_of_its_body_is_recovered_on_another() {
+    // Headers and 100 body bytes from t1, then it closes: none of it reached the client, so
+    // t2's whole answer is sent, with nothing of t1's in front of it.
+    let c = cluster("lb-mid-body", Mpm::Event, &[("t1", ""), ("t2", "")], "", "");
+    c.servers[0].set_behaviour(Behaviour::CloseMidBody { after_bytes: 100 });
+    let r =
+        c.h.request("GET", "/app/a", &[("Cookie", "JSESSIONID=s.t1")]);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.text(), "member=t2\n", "only t2's body");
+    assert_eq!(r.header("Content-Length"), Some("10"), "{r:?}");
+}
+
+#[test]
 fn a_member_failing_after_its_headers_is_recovered_on_another_unless_recovery_options_2() {
     // mod_jk recovers a request whose backend broke after sending headers, as long as nothing
     // reached the client (recovery_options 0); with bit 2 it answers the error instead.

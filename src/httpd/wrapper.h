@@ -23,3 +23,4 @@ void jk_shim_log_error(const char *file, int line, const module *m, int level,
                        apr_status_t status, const server_rec *s, const char *msg);
 void jk_shim_log_rerror(const char *file, int line, const module *m, int level,
                         apr_status_t status, const request_rec *r, const char *msg);
+apr_status_t jk_shim_pass_with_eos(request_rec *r, apr_bucket_brigade *bb);

@@ -27,6 +27,13 @@ pub trait Peer {
     fn write_body(&mut self, data: &[u8]) -> io::Result<()>;
     /// Pushes what was written so far to the client.
     fn flush(&mut self) -> io::Result<()>;
+    /// Whether what was written may be on its way to the client. A peer that holds back the
+    /// start of the body (and can still discard it) answers false until it passed something
+    /// on: a failure until then stays recoverable by the caller (the load balancer), which
+    /// discards the partial answer before another member's.
+    fn output_committed(&self) -> bool {
+        true
+    }
 }
 
 /// The request body the client announced.
@@ -463,7 +470,7 @@ impl Endpoint {
             // A 503 held back (see BackendPaused) is an answer in progress: a failure after it
             // is not safe to send again.
             // After headers (not yet sent), mod_jk recovers unless recovery_options has 2.
-            let recoverable = !output_started
+            let recoverable = (!output_started || !peer.output_committed())
                 && deferred_503.is_none()
                 && !body.streamed
                 && self.recoverable_after_send(req)

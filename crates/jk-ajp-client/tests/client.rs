@@ -20,6 +20,8 @@ struct Recorder {
     out: Vec<u8>,
     flushes: usize,
     fail_writes: bool,
+    /// Holds the body back like the httpd peer (nothing committed until a flush).
+    holds_body: bool,
 }
 
 impl Peer for Recorder {
@@ -54,6 +56,9 @@ impl Peer for Recorder {
         }
         self.out.extend_from_slice(data);
         Ok(())
+    }
+    fn output_committed(&self) -> bool {
+        !self.holds_body || self.flushes > 0
     }
     fn flush(&mut self) -> io::Result<()> {
         self.flushes += 1;
@@ -774,4 +779,37 @@ fn a_failure_after_headers_is_recoverable_elsewhere_unless_recovery_options_2() 
         )
         .unwrap_err();
     assert!(!e.recoverable, "recovery_options 2: {e:?}");
+}
+
+#[test]
+fn a_failure_after_part_of_the_body_is_recoverable_only_while_the_peer_holds_it_back() {
+    let dead =
+        TestServer::start("127.0.0.1:0", Behaviour::CloseMidBody { after_bytes: 100 }).unwrap();
+    let p = packet("GET", "/a", None, false);
+    let ep = endpoint(&dead, |c| c.retries = 3);
+    // A peer that passes body bytes on at once: too late for anyone to recover.
+    let e = ep
+        .service(
+            &req(&p),
+            &mut RequestBody::new(Body::None),
+            &mut Recorder::default(),
+        )
+        .unwrap_err();
+    assert!(!e.recoverable, "the body was on its way: {e:?}");
+    // A peer holding the start of the body back (as the httpd peer does) can still discard it.
+    let mut peer = Recorder {
+        holds_body: true,
+        ..Default::default()
+    };
+    let e = ep
+        .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BackendClosed, "{e}");
+    assert!(e.recoverable && e.after_headers, "{e:?}");
+    assert_eq!(peer.out.len(), 100, "the body start reached the peer");
+    assert_eq!(
+        dead.requests().len(),
+        2,
+        "one try each, no retry on the same endpoint"
+    );
 }
