@@ -161,6 +161,9 @@ impl HttpPeer {
     /// Forgets the backend's status line, headers, content type and length, so httpd's error
     /// response or another member's answer starts clean.
     pub fn discard_response(&mut self) {
+        if !self.headers_sent && self.swallowed.is_none() && self.written == 0 {
+            return;
+        }
         let r = self.r();
         // SAFETY: live request; resetting what start_response set on it.
         unsafe {
@@ -333,5 +336,19 @@ impl jk_ajp_client::Peer for HttpPeer {
             ));
         }
         Ok(())
+    }
+}
+
+impl jk_runtime::request::Client for HttpPeer {
+    fn can_still_fail(&self) -> bool {
+        HttpPeer::can_still_fail(self)
+    }
+
+    fn discard_response(&mut self) {
+        HttpPeer::discard_response(self)
+    }
+
+    fn set_extra_headers(&mut self, headers: Vec<(String, String)>) {
+        self.extra_headers = headers;
     }
 }

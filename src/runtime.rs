@@ -147,7 +147,17 @@ impl ServerRuntime {
 
     #[track_caller]
     pub fn log_at(&self, level: Level, function: &str, msg: &str) {
-        let at = std::panic::Location::caller();
+        self.log_located(std::panic::Location::caller(), level, function, msg);
+    }
+
+    /// Logs naming `at` (a line of a pure crate that decided what is logged).
+    pub fn log_located(
+        &self,
+        at: &std::panic::Location<'_>,
+        level: Level,
+        function: &str,
+        msg: &str,
+    ) {
         self.log
             .log(level, function, source_name(at.file()), at.line(), msg);
     }

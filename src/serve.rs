@@ -4,17 +4,13 @@
 
 use std::ffi::c_int;
 use std::sync::Arc;
-use std::time::Duration;
 
-use jk_ajp_client::{
-    Body, Endpoint, ErrorKind, RequestBody, ResponseSummary, ServiceError, ServiceRequest,
-};
+use jk_ajp_client::{Body, Endpoint, ResponseSummary, ServiceRequest};
 use jk_config::{AjpWorker, WorkerKind};
 use jk_directives::OptionBits;
-use jk_lb::Outcome;
 use jk_log::Level;
-use jk_runtime::failover::{after_failure, reply_timeout_override, FailedTry, Next};
-use jk_runtime::Served;
+use jk_runtime::failover::reply_timeout_override;
+use jk_runtime::request::{self, AjpTarget, Answer, Forward, Host, LbContext};
 use jk_urimap::RuleExtensions;
 
 use crate::facts::RequestFacts;
@@ -152,9 +148,10 @@ fn encode(
     fwd.encode(w.max_packet_size as usize)
 }
 
-fn service_request<'a>(req: Req, p: &'a Prepared, packet: &'a [u8]) -> ServiceRequest<'a> {
+/// What every try of the request sends, whatever member serves it.
+fn template<'a>(req: Req, p: &'a Prepared) -> ServiceRequest<'a> {
     ServiceRequest {
-        packet,
+        packet: &[],
         is_head: p.facts.method == "HEAD",
         is_get: p.facts.method == "GET",
         reply_timeout: reply_timeout_override(
@@ -168,14 +165,42 @@ fn service_request<'a>(req: Req, p: &'a Prepared, packet: &'a [u8]) -> ServiceRe
     }
 }
 
-fn too_large(rt: &ServerRuntime, name: &str, e: &jk_ajp::AjpError) -> c_int {
-    rt.log(
-        Level::Error,
-        &format!(
-            "({name}) Creating AJP message failed without recovery - check max_packet_size ({e})"
-        ),
-    );
-    ffi::HTTP_REQUEST_ENTITY_TOO_LARGE as c_int
+/// The request as jk-runtime's request loop sees it.
+struct Glue<'a> {
+    req: Req,
+    rt: &'a ServerRuntime,
+}
+
+impl Host for Glue<'_> {
+    fn log_at(&self, at: &'static std::panic::Location<'static>, level: Level, msg: &str) {
+        self.rt.log_located(at, level, "jk_handler", msg);
+    }
+
+    fn client_aborted(&self) -> bool {
+        // SAFETY: live request and connection.
+        unsafe { (*(*self.req.raw()).connection).aborted != 0 }
+    }
+
+    fn worker_route(&self, route: &str) {
+        self.req.set_note("JK_WORKER_ROUTE", route);
+    }
+
+    fn lb_note(&self, key: &'static std::ffi::CStr, value: jk_lb::NoteValue<'_>) {
+        self.req.add_lb_note(key, value);
+    }
+}
+
+/// The handler status for the request loop's answer.
+fn finish(req: Req, rt: &ServerRuntime, name: &str, answer: Answer, peer: &mut HttpPeer) -> c_int {
+    match answer {
+        Answer::Served(s) => finish_ok(req, rt, name, &s, peer),
+        Answer::Status(status) => c_int::from(status),
+        Answer::Abort { status } => {
+            // SAFETY: live connection.
+            unsafe { (*(*req.raw()).connection).aborted = 1 };
+            status.map_or(OK, c_int::from)
+        }
+    }
 }
 
 /// The handler status after a served request (reference §7.9, §8.2).
@@ -222,47 +247,12 @@ fn finish_ok(
     OK
 }
 
-/// The handler status after a failed request.
-fn finish_err(
-    req: Req,
-    rt: &ServerRuntime,
-    name: &str,
-    e: &ServiceError,
-    peer: &mut HttpPeer,
-    log: bool,
-) -> c_int {
-    let r = req.raw();
-    let status = e.http_status();
-    match e.kind {
-        ErrorKind::ClientWrite | ErrorKind::ClientRead => {
-            rt.log(
-                Level::Info,
-                &format!("{e}; aborting connection for worker={name}"),
-            );
-            // SAFETY: live connection.
-            unsafe { (*(*r).connection).aborted = 1 };
-            if e.kind == ErrorKind::ClientWrite {
-                OK
-            } else {
-                c_int::from(status)
-            }
-        }
-        _ => {
-            if log {
-                rt.log(Level::Error, &format!("{e} (answering {status})"));
-            }
-            if !peer.can_still_fail() {
-                // Too late for an error page: the client got part of the answer.
-                // SAFETY: live connection.
-                unsafe { (*(*r).connection).aborted = 1 };
-                return OK;
-            }
-            if peer.headers_sent {
-                peer.discard_response();
-            }
-            c_int::from(status)
-        }
-    }
+/// The client's side of the request for `p`.
+fn peer_for(req: Req, p: &Prepared) -> HttpPeer {
+    let mut peer = HttpPeer::new(req);
+    peer.is_head = p.facts.method == "HEAD";
+    peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
+    peer
 }
 
 /// Forwards one request to an ajp13 worker.
@@ -278,39 +268,29 @@ pub fn serve_ajp(
         Ok(p) => p,
         Err(rc) => return rc,
     };
-    let packet = match encode(&p, w, None, "ACT") {
-        Ok(pk) => pk,
-        Err(e) => return too_large(rt, name, &e),
+    let encode = |w: &AjpWorker, route: Option<&str>, act: &str| encode(&p, w, route, act);
+    let fwd = Forward {
+        body: p.body,
+        template: template(req, &p),
+        encode: &encode,
     };
-    let mut body = RequestBody::new(p.body);
-    let mut peer = HttpPeer::new(req);
-    peer.is_head = p.facts.method == "HEAD";
-    peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
-    let sreq = service_request(req, &p, &packet);
+    let mut peer = peer_for(req, &p);
     // Statistics of the standalone worker (lb members are counted by their balancer).
-    let tracked = rt
-        .gen
-        .ajp
-        .get(name)
-        .zip(rt.gen.child.get().copied())
-        .map(|(sh, child)| sh.track(child));
-    let result = ep.service(&sreq, &mut body, &mut peer);
-    if let Some(t) = tracked {
-        let how = match &result {
-            Ok(s) => Served::Ok {
-                read: s.read_bytes,
-                transferred: s.body_bytes,
-            },
-            Err(e) if e.kind.is_client_error() => Served::ClientError,
-            Err(e) if e.kind == ErrorKind::ReplyTimeout => Served::ReplyTimeout,
-            Err(_) => Served::Error,
-        };
-        t.finish(how, jk_urimap::unix_now());
-    }
-    match result {
-        Ok(s) => finish_ok(req, rt, name, &s, &mut peer),
-        Err(e) => finish_err(req, rt, name, &e, &mut peer, true),
-    }
+    let stats = rt.gen.ajp.get(name).zip(rt.gen.child.get().copied());
+    let target = AjpTarget {
+        name,
+        worker: w,
+        endpoint: ep,
+        stats,
+    };
+    let answer = request::serve_ajp(
+        &Glue { req, rt },
+        &mut peer,
+        &target,
+        &fwd,
+        jk_urimap::unix_now,
+    );
+    finish(req, rt, name, answer, &mut peer)
 }
 
 /// Forwards one request through a load balancer (reference §5.3–5.6).
@@ -344,188 +324,25 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
         jk_stateless: stateless.as_deref(),
         rule: rule.as_ref(),
     };
-    let mut attempt = bal.start(&info);
-    // mod_jk-rs: bodies up to replay_buffer are kept so the request can go to another member.
-    let replay = rt.lb_config(name).map_or(0, |l| l.replay_buffer as usize);
-    let mut body = RequestBody::new(p.body).with_replay_limit(replay);
-    let mut peer = HttpPeer::new(req);
-    peer.is_head = p.facts.method == "HEAD";
-    peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
-    let mut why: Vec<String> = Vec::new();
-    let mut rc: Option<c_int> = None;
-    hold_if_needed(req, rt, name, bal, &mut attempt);
-    let mut held_after_failure = false;
-    while let Some(choice) = attempt.next_member() {
-        if !choice.sleep_before.is_zero() {
-            std::thread::sleep(choice.sleep_before);
-        }
-        let (Some(w), Some(ep)) = (rt.ajp_worker(&choice.name), rt.endpoint(&choice.name)) else {
-            why.push(format!("{}: not an ajp13 worker", choice.name));
-            attempt.report(&choice, Outcome::Failed, 500);
-            continue;
-        };
-        let route = (!choice.route.is_empty()).then_some(choice.route.as_str());
-        let packet = match encode(&p, w, route, choice.activation_text()) {
-            Ok(pk) => pk,
-            Err(e) => {
-                attempt.report_unrecoverable(&choice, Outcome::ClientError, 413);
-                rc = Some(too_large(rt, &choice.name, &e));
-                break;
-            }
-        };
-        peer.extra_headers = attempt
-            .set_cookie_header()
-            .map(|c| vec![("Set-Cookie".to_string(), c)])
-            .unwrap_or_default();
-        let sreq = service_request(req, &p, &packet);
-        match ep.service(&sreq, &mut body, &mut peer) {
-            Ok(s) => {
-                attempt.report(
-                    &choice,
-                    Outcome::Success {
-                        bytes_read: s.read_bytes,
-                        bytes_written: s.body_bytes,
-                    },
-                    s.status,
-                );
-                rc = Some(finish_ok(req, rt, name, &s, &mut peer));
-                break;
-            }
-            Err(e) => {
-                let (outcome, next) = after_failure(FailedTry {
-                    kind: e.kind,
-                    recoverable: e.recoverable,
-                    before_reply: e.before_reply,
-                    body_replayable: body.replayable(),
-                    output_untouched: peer.can_still_fail(),
-                    sticky: choice.sticky,
-                    already_held: held_after_failure,
-                    hold_enabled: bal.hold_timeout().is_some(),
-                });
-                let status = e.http_status();
-                if next == Next::Answer {
-                    attempt.report_unrecoverable(&choice, outcome, status);
-                    rc = Some(finish_err(req, rt, name, &e, &mut peer, true));
-                    break;
-                }
-                why.push(format!("{}: {}", choice.name, e.message));
-                attempt.report(&choice, outcome, status);
-                if peer.headers_sent || peer.swallowed.is_some() {
-                    // The failed member's headers never left httpd (mod_jk recovers after
-                    // headers unless recovery_options has 2): the next answer starts clean.
-                    peer.discard_response();
-                }
-                if next == Next::HoldForSameMember {
-                    // mod_jk-rs safe replay: the session's own member failed before
-                    // processing the request (it is restarting): wait for it rather than
-                    // lose the session.
-                    held_after_failure = true;
-                    if let Some(i) = bal.member_index(&choice.name) {
-                        if wait_until_ready(req, rt, name, bal, i) {
-                            rt.log(
-                                Level::Info,
-                                &format!("{e}; sending the request to {} again", choice.name),
-                            );
-                            attempt = bal.start(&info);
-                            continue;
-                        }
-                    }
-                }
-                rt.log(
-                    Level::Info,
-                    &format!("{e}; trying another member of {name}"),
-                );
-            }
-        }
-    }
-    if let Some(route) = attempt.worker_route() {
-        req.set_note("JK_WORKER_ROUTE", route);
-    }
-    attempt.for_each_note(|k, v| req.add_lb_note(k, v));
-    if let Some(rc) = rc {
-        return rc;
-    }
-    let status = attempt.final_status();
-    let detail = if why.is_empty() {
-        "no member is usable (all in error, stopped, disabled or busy)".to_string()
-    } else {
-        why.join("; ")
+    let encode = |w: &AjpWorker, route: Option<&str>, act: &str| encode(&p, w, route, act);
+    let fwd = Forward {
+        body: p.body,
+        template: template(req, &p),
+        encode: &encode,
     };
-    rt.log(
-        Level::Error,
-        &format!("({name}) All tomcat instances failed, no more workers left: {detail} (answering {status})"),
-    );
-    if peer.headers_sent {
-        peer.discard_response();
-    }
-    c_int::from(status)
-}
-
-/// mod_jk-rs hold: a request whose session member is restarting or down waits for it (up to
-/// hold_timeout, at most hold_max such requests per httpd child) instead of failing over and
-/// losing the session.
-fn hold_if_needed(
-    req: Req,
-    rt: &ServerRuntime,
-    name: &str,
-    bal: &jk_lb::Balancer,
-    attempt: &mut jk_lb::Attempt<'_>,
-) {
-    let Some(i) = attempt.hold_for() else { return };
-    if !wait_until_ready(req, rt, name, bal, i) {
-        attempt.give_up_hold();
-    }
-}
-
-/// Holds the request until member `i` is ready (true) or hold_timeout/hold_max says no.
-fn wait_until_ready(
-    req: Req,
-    rt: &ServerRuntime,
-    name: &str,
-    bal: &jk_lb::Balancer,
-    i: usize,
-) -> bool {
-    use std::sync::atomic::Ordering;
-    let Some(timeout) = bal.hold_timeout() else {
-        return false;
+    let member = |n: &str| Some((rt.ajp_worker(n)?, rt.endpoint(n)?));
+    let lb = LbContext {
+        name,
+        balancer: bal,
+        member: &member,
+        // mod_jk-rs: bodies up to replay_buffer are kept so the request can go to another
+        // member.
+        replay_limit: rt.lb_config(name).map_or(0, |l| l.replay_buffer as usize),
+        held: &rt.gen.held,
     };
-    let member = bal.member_name(i).unwrap_or("?").to_string();
-    let held = &rt.gen.held;
-    if held.fetch_add(1, Ordering::AcqRel) >= bal.hold_max() as usize {
-        held.fetch_sub(1, Ordering::AcqRel);
-        rt.log(
-            Level::Warn,
-            &format!("({name}) hold_max reached: not holding a request for {member}; failing over"),
-        );
-        return false;
-    }
-    let shown = bal.hold_guard(i);
-    let started = std::time::Instant::now();
-    // SAFETY: live connection; a client that went away stops the wait.
-    let aborted = || unsafe { (*(*req.raw()).connection).aborted } != 0;
-    while !bal.is_ready(i) && started.elapsed() < timeout && !aborted() {
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    held.fetch_sub(1, Ordering::AcqRel);
-    drop(shown);
-    let waited = started.elapsed().as_millis();
-    if bal.is_ready(i) {
-        if waited > 0 {
-            rt.log(
-                Level::Info,
-                &format!("({name}) held a request {waited} ms until {member} was ready"),
-            );
-        }
-        true
-    } else {
-        rt.log(
-            Level::Warn,
-            &format!(
-                "({name}) {member} not ready after holding a request {waited} ms; failing over"
-            ),
-        );
-        false
-    }
+    let mut peer = peer_for(req, &p);
+    let answer = request::serve_lb(&Glue { req, rt }, &mut peer, &lb, &info, &fwd);
+    finish(req, rt, name, answer, &mut peer)
 }
 
 /// The mount rule's extensions as the balancer reads them.

@@ -298,6 +298,17 @@ fn children_of(pid: i32) -> Vec<i32> {
     out
 }
 
+/// Process `pid` has exited (it is gone or a zombie not reaped yet).
+fn exited(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+        Err(_) => true,
+    }
+}
+
 #[test]
 fn exiting_children_do_not_wait_for_their_background_threads() {
     // A readiness prober (every lb child) and a watchdog with a long interval: neither may
@@ -312,25 +323,28 @@ fn exiting_children_do_not_wait_for_their_background_threads() {
     );
     let parent = c.h.pid().unwrap();
     assert_eq!(c.h.get("/app/x").status, 200);
-    let mut worst = Duration::ZERO;
-    for round in 0..3 {
+    // The old prober slept through its tick (1 s here) before it looked at the stop flag: an
+    // exit waited for the rest of the tick, on average half of it. Five rounds together
+    // separate that (about 2.5 s) from a prompt exit (about 0.1 s each) whatever the phase.
+    let mut total = Duration::ZERO;
+    for round in 0..5 {
         let old = children_of(parent);
         assert!(!old.is_empty(), "round {round}: no children");
         let t = std::time::Instant::now();
         // SAFETY: signalling the httpd parent this test started: graceful restart.
         unsafe { libc::kill(parent, libc::SIGUSR1) };
+        // Exited: gone, or a zombie (the child's own exit, whenever the parent reaps it).
         wait_for("the old children to exit", 10, || {
-            // SAFETY: signal 0 only probes for existence (a zombie counts until reaped).
-            old.iter().all(|&p| unsafe { libc::kill(p, 0) } != 0)
+            old.iter().all(|&p| exited(p))
         });
-        worst = worst.max(t.elapsed());
+        total += t.elapsed();
         wait_for("the new generation to serve", 10, || {
             http_request(c.h.port, "GET", "/app/y", &[]).status == 200
         });
     }
-    eprintln!("slowest old-generation exit: {worst:?}");
+    eprintln!("old generations exited after {total:?} in all (5 graceful restarts)");
     assert!(
-        worst < Duration::from_millis(700),
-        "old children took {worst:?} to exit after a graceful restart"
+        total < Duration::from_millis(1250),
+        "old children took {total:?} in all to exit after 5 graceful restarts"
     );
 }

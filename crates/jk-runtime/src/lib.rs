@@ -14,6 +14,7 @@ mod endpoints;
 pub mod failover;
 pub mod maps;
 pub mod probe;
+pub mod request;
 pub mod status;
 
 use std::collections::HashMap;

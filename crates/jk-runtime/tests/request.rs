@@ -1,0 +1,531 @@
+#![allow(clippy::unwrap_used)]
+//! The request loop without httpd: a balanced or plain request against the repository's AJP
+//! test server over real sockets, through a recording client and host. One table row per
+//! decision the loop makes (fail over, hold then serve, hold expiring, replay a body, a
+//! paused connector, recovery_options, the client going away).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jk_ajp_client::{Body, Endpoint, Peer, ServiceRequest};
+use jk_ajp_testserver::{Behaviour, Response, TestServer};
+use jk_config::{AjpWorker, BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
+use jk_lb::{Balancer, NoteValue, RequestInfo};
+use jk_log::Level;
+use jk_runtime::request::{
+    serve_ajp, serve_lb, AjpTarget, Answer, Client, Forward, Host, LbContext,
+};
+use jk_runtime::Built;
+use jk_shm::Region;
+
+/// A host that records log lines and notes; the client "goes away" when `abort` is set.
+#[derive(Default)]
+struct TestHost {
+    log: RefCell<Vec<String>>,
+    route: RefCell<Option<String>>,
+    notes: RefCell<HashMap<String, String>>,
+    abort: AtomicBool,
+}
+
+impl Host for TestHost {
+    fn log_at(&self, _: &'static std::panic::Location<'static>, level: Level, msg: &str) {
+        self.log.borrow_mut().push(format!("[{level:?}] {msg}"));
+    }
+    fn client_aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+    fn worker_route(&self, route: &str) {
+        *self.route.borrow_mut() = Some(route.into());
+    }
+    fn lb_note(&self, key: &'static std::ffi::CStr, value: NoteValue<'_>) {
+        self.notes
+            .borrow_mut()
+            .insert(key.to_string_lossy().into_owned(), value.to_string());
+    }
+}
+
+impl TestHost {
+    fn logged(&self, part: &str) -> bool {
+        self.log.borrow().iter().any(|l| l.contains(part))
+    }
+}
+
+/// A client that holds the answer back like the httpd peer (nothing committed until a
+/// flush) and can discard it; its body read fails after `fail_read_after` bytes.
+#[derive(Default)]
+struct TestClient {
+    body: Vec<u8>,
+    pos: usize,
+    fail_read_after: Option<usize>,
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    extra: Vec<(String, String)>,
+    out: Vec<u8>,
+    flushed: bool,
+    discards: usize,
+}
+
+impl Peer for TestClient {
+    fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.fail_read_after.is_some_and(|n| self.pos >= n) {
+            return Err(io::Error::other("the client went away"));
+        }
+        let end = self
+            .fail_read_after
+            .unwrap_or(usize::MAX)
+            .min(self.body.len());
+        let n = buf.len().min(end - self.pos);
+        buf[..n].copy_from_slice(&self.body[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+    fn start_response(
+        &mut self,
+        status: u16,
+        _: &[u8],
+        headers: &[(&[u8], &[u8])],
+    ) -> io::Result<()> {
+        self.status = Some(status);
+        self.headers = headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .chain(self.extra.iter().cloned())
+            .collect();
+        Ok(())
+    }
+    fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
+        self.out.extend_from_slice(data);
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.flushed = true;
+        Ok(())
+    }
+    fn output_committed(&self) -> bool {
+        self.flushed
+    }
+}
+
+impl Client for TestClient {
+    fn can_still_fail(&self) -> bool {
+        !self.flushed
+    }
+    fn discard_response(&mut self) {
+        if self.status.is_some() || !self.out.is_empty() {
+            self.discards += 1;
+        }
+        self.status = None;
+        self.headers.clear();
+        self.out.clear();
+    }
+    fn set_extra_headers(&mut self, headers: Vec<(String, String)>) {
+        self.extra = headers;
+    }
+}
+
+/// A port nothing listens on (connections are refused).
+fn refused_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn text(member: &str) -> Behaviour {
+    Behaviour::Respond(Response::text(200, "OK", &format!("member={member}\n")))
+}
+
+/// lb `lb` over t1 and t2 at the given ports, with `extra` properties.
+struct Lb {
+    workers: WorkersConfig,
+    built: Built,
+    region: Region<'static>,
+    held: AtomicUsize,
+}
+
+fn lb(t1: u16, t2: u16, extra: &str) -> Lb {
+    let text = format!(
+        "worker.list=lb,solo\nworker.lb.type=lb\nworker.lb.balance_workers=t1,t2\n\
+         worker.t1.host=127.0.0.1\nworker.t1.port={t1}\nworker.t1.route=t1\n\
+         worker.t2.host=127.0.0.1\nworker.t2.port={t2}\nworker.t2.route=t2\n\
+         worker.solo.host=127.0.0.1\nworker.solo.port={t1}\n{extra}"
+    );
+    let mut map = PropertyMap::new();
+    map.read_str(&text, "workers.properties").unwrap();
+    let workers = jk_config::build(
+        &map,
+        &BuildOptions {
+            default_pool_size: 4,
+        },
+    )
+    .unwrap();
+    let region = Region::in_heap(4, 32);
+    let built = jk_runtime::build(&workers, region, Arc::new(jk_lb::SystemClock), 4).unwrap();
+    Lb {
+        workers,
+        built,
+        region,
+        held: AtomicUsize::new(0),
+    }
+}
+
+impl Lb {
+    fn balancer(&self) -> &Arc<Balancer> {
+        &self.built.balancers["lb"]
+    }
+
+    fn ajp(&self, name: &str) -> &AjpWorker {
+        match &self.workers.worker(name).unwrap().kind {
+            WorkerKind::Ajp(a) => a,
+            _ => panic!("{name} is not ajp13"),
+        }
+    }
+
+    /// One request through the balancer; `cookie` picks a sticky member.
+    fn serve(
+        &self,
+        host: &TestHost,
+        client: &mut TestClient,
+        method: &str,
+        cookie: Option<&str>,
+    ) -> Answer {
+        let member = |n: &str| {
+            let ep = self.built.endpoints.get(n)?.clone();
+            Some((self.ajp(n), ep))
+        };
+        let ctx = LbContext {
+            name: "lb",
+            balancer: self.balancer(),
+            member: &member,
+            replay_limit: 65536,
+            held: &self.held,
+        };
+        let cookies: Vec<&str> = cookie.into_iter().collect();
+        let info = RequestInfo {
+            uri: "/app/x",
+            cookies: &cookies,
+            ..Default::default()
+        };
+        let body = if client.body.is_empty() {
+            Body::None
+        } else {
+            Body::Length(client.body.len() as u64)
+        };
+        let encode = |w: &AjpWorker, route: Option<&str>, act: &str| {
+            let len = client_len(body);
+            jk_ajp::ForwardRequest {
+                method,
+                protocol: b"HTTP/1.1",
+                req_uri: b"/app/x",
+                remote_addr: b"127.0.0.1",
+                server_name: b"localhost",
+                server_port: 80,
+                content_length: len,
+                route: route.map(str::as_bytes),
+                lb_activation: act,
+                secret: w.secret.as_deref().map(str::as_bytes),
+                remote_port: b"0",
+                local_addr: b"127.0.0.1",
+                ..Default::default()
+            }
+            .encode(w.max_packet_size as usize)
+        };
+        let fwd = Forward {
+            body,
+            template: template(method),
+            encode: &encode,
+        };
+        serve_lb(host, client, &ctx, &info, &fwd)
+    }
+}
+
+fn client_len(body: Body) -> Option<u64> {
+    match body {
+        Body::Length(n) => Some(n),
+        _ => None,
+    }
+}
+
+fn template(method: &str) -> ServiceRequest<'static> {
+    ServiceRequest {
+        packet: &[],
+        is_head: method == "HEAD",
+        is_get: method == "GET",
+        reply_timeout: None,
+        fail_on_status: None,
+        flush_packets: false,
+        flush_header: false,
+        disable_reuse: false,
+    }
+}
+
+fn served_by(a: &Answer, c: &TestClient) -> String {
+    match a {
+        Answer::Served(s) => format!("{} {}", s.status, String::from_utf8_lossy(&c.out).trim()),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_refused_member_fails_over_to_the_next() {
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(refused_port(), t2.port(), "");
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    assert_eq!(served_by(&a, &client), "200 member=t2");
+    assert!(host.logged("trying another member of lb"), "{:?}", host.log);
+    // mod_jk's JK_WORKER_ROUTE is the session's route (s->route), kept through the failover.
+    assert_eq!(host.route.borrow().as_deref(), Some("t1"));
+    assert_eq!(host.notes.borrow()["JK_LB_FIRST_NAME"], "t1");
+    assert_eq!(host.notes.borrow()["JK_LB_LAST_NAME"], "t2");
+}
+
+#[test]
+fn every_member_refusing_is_503_with_both_named() {
+    let lb = lb(refused_port(), refused_port(), "");
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = lb.serve(&host, &mut client, "GET", None);
+    assert!(matches!(a, Answer::Status(503)), "{a:?}");
+    let log = host.log.borrow().join("\n");
+    assert!(
+        log.contains("All tomcat instances failed") && log.contains("t1: ") && log.contains("t2: "),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_sticky_request_is_held_until_its_restarting_member_is_ready_then_served_by_it() {
+    // t1 answers like a Tomcat connector paused for shutdown, then (after a restart) normally.
+    let t1 = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Sequence(vec![Behaviour::Paused, text("t1")]),
+    )
+    .unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = Arc::new(lb(
+        t1.port(),
+        t2.port(),
+        "worker.lb.hold_timeout=5000\nworker.lb.probe_interval=50\n",
+    ));
+    // The readiness prober of jk_runtime::probe, as a child's thread runs it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let (lb, stop) = (lb.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as u64;
+                jk_runtime::probe::readiness_round(
+                    &lb.built.balancers,
+                    &lb.workers,
+                    |n| lb.built.endpoints.get(n),
+                    now_ms,
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    stop.store(true, Ordering::Relaxed);
+    prober.join().unwrap();
+    assert_eq!(served_by(&a, &client), "200 member=t1", "{:?}", host.log);
+    assert!(
+        t2.requests().is_empty(),
+        "t2 never saw the session's request"
+    );
+    assert!(
+        host.logged("sending the request to t1 again"),
+        "{:?}",
+        host.log
+    );
+    assert_eq!(lb.held.load(Ordering::Relaxed), 0, "the hold was released");
+}
+
+#[test]
+fn a_hold_that_expires_fails_over_and_says_why() {
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(refused_port(), t2.port(), "worker.lb.hold_timeout=300\n");
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let t = Instant::now();
+    let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    assert_eq!(served_by(&a, &client), "200 member=t2");
+    assert!(
+        t.elapsed() >= Duration::from_millis(280),
+        "held first: {:?}",
+        t.elapsed()
+    );
+    assert!(
+        host.logged("t1 not ready after holding a request"),
+        "{:?}",
+        host.log
+    );
+}
+
+#[test]
+fn a_client_that_goes_away_ends_the_hold_at_once() {
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(refused_port(), t2.port(), "worker.lb.hold_timeout=30000\n");
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    host.abort.store(true, Ordering::Relaxed);
+    let t = Instant::now();
+    let _ = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "not the 30 s hold: {:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn a_post_body_is_replayed_whole_to_the_next_member() {
+    // t1 reads the request and its first body packet, then closes without answering.
+    let t1 = TestServer::start("127.0.0.1:0", Behaviour::CloseImmediately).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let lb = lb(t1.port(), t2.port(), "");
+    let body: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    let host = TestHost::default();
+    let mut client = TestClient {
+        body: body.clone(),
+        ..Default::default()
+    };
+    let a = lb.serve(&host, &mut client, "POST", Some("JSESSIONID=abc.t1"));
+    assert!(
+        matches!(a, Answer::Served(ref s) if s.status == 200),
+        "{a:?} {:?}",
+        host.log
+    );
+    assert_eq!(client.out, body, "t2 echoed the whole body");
+    assert_eq!(t2.requests()[0].body, body);
+}
+
+#[test]
+fn a_paused_connectors_503_goes_to_another_member_never_to_the_client() {
+    let t1 = TestServer::start("127.0.0.1:0", Behaviour::Paused).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(t1.port(), t2.port(), "");
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    assert_eq!(served_by(&a, &client), "200 member=t2");
+    assert_eq!(t1.requests().len(), 1, "asked once");
+}
+
+#[test]
+fn recovery_options_decide_whether_a_failure_after_headers_goes_elsewhere() {
+    // recovery_options 0: t1's headers are discarded and t2 answers; 2: the error is answered.
+    for (opts, want) in [
+        ("", "200 member=t2"),
+        ("worker.t1.recovery_options=2\n", "Status(502)"),
+    ] {
+        let t1 =
+            TestServer::start("127.0.0.1:0", Behaviour::CloseMidBody { after_bytes: 100 }).unwrap();
+        let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+        let lb = lb(t1.port(), t2.port(), opts);
+        let (host, mut client) = (TestHost::default(), TestClient::default());
+        let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+        assert_eq!(served_by(&a, &client), want, "{opts:?}: {:?}", host.log);
+        assert!(client.discards >= 1, "t1's partial answer was discarded");
+    }
+}
+
+#[test]
+fn a_failure_after_the_answer_was_flushed_aborts_the_connection() {
+    let t1 =
+        TestServer::start("127.0.0.1:0", Behaviour::CloseMidBody { after_bytes: 100 }).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(t1.port(), t2.port(), "");
+    let host = TestHost::default();
+    // A client whose output is committed from the start (as if flushed at the headers).
+    let mut client = TestClient {
+        flushed: true,
+        ..Default::default()
+    };
+    let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    assert!(matches!(a, Answer::Abort { status: None }), "{a:?}");
+    assert!(t2.requests().is_empty(), "too late for another member");
+    assert!(host.logged("part of the answer was sent"), "{:?}", host.log);
+}
+
+#[test]
+fn a_client_that_goes_away_mid_body_aborts_without_trying_another_member() {
+    let t1 = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
+    let lb = lb(t1.port(), t2.port(), "");
+    let host = TestHost::default();
+    let mut client = TestClient {
+        body: vec![b'x'; 50_000],
+        fail_read_after: Some(20_000),
+        ..Default::default()
+    };
+    let a = lb.serve(&host, &mut client, "POST", Some("JSESSIONID=abc.t1"));
+    assert!(matches!(a, Answer::Abort { status: Some(_) }), "{a:?}");
+    assert!(
+        t2.requests().is_empty(),
+        "a client error is not the member's fault"
+    );
+    assert!(
+        host.logged("aborting connection for worker=lb"),
+        "{:?}",
+        host.log
+    );
+}
+
+#[test]
+fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
+    let t1 =
+        TestServer::start("127.0.0.1:0", Behaviour::CloseMidBody { after_bytes: 100 }).unwrap();
+    let lb = lb(t1.port(), refused_port(), "");
+    let ep: &Endpoint = &lb.built.endpoints["solo"];
+    let sh = &lb.built.ajp["solo"];
+    let child = lb.region.attach_child(1).unwrap();
+    let encode = |w: &AjpWorker, _: Option<&str>, act: &str| {
+        jk_ajp::ForwardRequest {
+            method: "GET",
+            protocol: b"HTTP/1.1",
+            req_uri: b"/solo",
+            remote_addr: b"127.0.0.1",
+            server_name: b"localhost",
+            server_port: 80,
+            lb_activation: act,
+            remote_port: b"0",
+            local_addr: b"127.0.0.1",
+            ..Default::default()
+        }
+        .encode(w.max_packet_size as usize)
+    };
+    let fwd = Forward {
+        body: Body::None,
+        template: template("GET"),
+        encode: &encode,
+    };
+    let target = AjpTarget {
+        name: "solo",
+        worker: lb.ajp("solo"),
+        endpoint: ep,
+        stats: Some((sh, child)),
+    };
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = serve_ajp(&host, &mut client, &target, &fwd, || 1);
+    assert!(matches!(a, Answer::Status(502)), "{a:?}");
+    assert_eq!(client.discards, 1, "the partial answer was discarded");
+    assert!(host.logged("(answering 502)"), "{:?}", host.log);
+    assert_eq!(sh.slot.get(jk_shm::Field::Errors), 1);
+    t1.set_behaviour(text("t1"));
+    let mut client = TestClient::default();
+    let a = serve_ajp(&host, &mut client, &target, &fwd, || 2);
+    assert_eq!(served_by(&a, &client), "200 member=t1");
+    assert_eq!(sh.slot.get(jk_shm::Field::Elected), 2);
+}
