@@ -20,9 +20,33 @@ pub struct Pool {
     size: usize,
 }
 
-/// A reserved slot: either an idle connection or the right to open a new one.
-pub struct Slot {
+/// A reserved slot: either an idle connection or the right to open a new one. The slot goes
+/// back to the pool exactly once: through [`Slot::release`], or when it is dropped (a panic
+/// unwinding through a request, a path that forgot it), which closes the connection it was
+/// for instead of leaking the slot.
+pub struct Slot<'p> {
+    pool: &'p Pool,
     pub conn: Option<Conn>,
+    released: bool,
+}
+
+impl Slot<'_> {
+    /// Gives the slot back, keeping `conn` for reuse when given.
+    pub fn release(mut self, conn: Option<Conn>) {
+        self.released = true;
+        self.pool.release(conn);
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if !self.released {
+            if let Some(c) = self.conn.take() {
+                c.shutdown();
+            }
+            self.pool.release(None);
+        }
+    }
 }
 
 /// Counts for status and tests.
@@ -50,31 +74,39 @@ impl Pool {
 
     /// Takes a slot, waiting up to `timeout` (polled as mod_jk does, but woken at once when a
     /// slot is freed). None when none became free.
-    pub fn acquire(&self, timeout: Duration) -> Option<Slot> {
+    pub fn acquire(&self, timeout: Duration) -> Option<Slot<'_>> {
         let deadline = Instant::now() + timeout;
         let mut g = self.inner.lock();
         loop {
             if let Some(conn) = g.idle.pop() {
                 g.busy += 1;
-                return Some(Slot { conn: Some(conn) });
+                return Some(self.slot(Some(conn)));
             }
             if g.busy + g.idle.len() < self.size {
                 g.busy += 1;
-                return Some(Slot { conn: None });
+                return Some(self.slot(None));
             }
             if timeout.is_zero() || self.freed.wait_until(&mut g, deadline).timed_out() {
                 // One last look after the deadline.
                 if let Some(conn) = g.idle.pop() {
                     g.busy += 1;
-                    return Some(Slot { conn: Some(conn) });
+                    return Some(self.slot(Some(conn)));
                 }
                 return None;
             }
         }
     }
 
-    /// Gives the slot back, keeping `conn` for reuse when given.
-    pub fn release(&self, conn: Option<Conn>) {
+    fn slot(&self, conn: Option<Conn>) -> Slot<'_> {
+        Slot {
+            pool: self,
+            conn,
+            released: false,
+        }
+    }
+
+    /// Gives a slot back, keeping `conn` for reuse when given (only through [`Slot`]).
+    fn release(&self, conn: Option<Conn>) {
         let mut g = self.inner.lock();
         g.busy = g.busy.saturating_sub(1);
         if let Some(c) = conn {
@@ -102,17 +134,21 @@ impl Pool {
         out
     }
 
-    /// Removes idle connections unused for at least `idle_for` (for interval CPing).
-    pub fn take_idle_for(&self, idle_for: Duration) -> Vec<Conn> {
+    /// Takes the idle connections unused for at least `idle_for` (for interval CPing), each
+    /// with its slot.
+    pub fn take_idle_for(&self, idle_for: Duration) -> Vec<Slot<'_>> {
         let now = Instant::now();
-        let mut g = self.inner.lock();
-        let (old, fresh): (Vec<Conn>, Vec<Conn>) = g
-            .idle
-            .drain(..)
-            .partition(|c| now.duration_since(c.last_used) >= idle_for);
-        g.idle = fresh;
-        g.busy += old.len();
-        old
+        let old = {
+            let mut g = self.inner.lock();
+            let (old, fresh): (Vec<Conn>, Vec<Conn>) = g
+                .idle
+                .drain(..)
+                .partition(|c| now.duration_since(c.last_used) >= idle_for);
+            g.idle = fresh;
+            g.busy += old.len();
+            old
+        };
+        old.into_iter().map(|c| self.slot(Some(c))).collect()
     }
 
     pub fn stats(&self) -> PoolStats {

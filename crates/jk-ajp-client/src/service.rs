@@ -9,7 +9,7 @@ use jk_ajp::Reply;
 use crate::config::{recovery, EndpointConfig};
 use crate::conn::{Conn, ReadError};
 use crate::error::{ErrorKind, ServiceError};
-use crate::pool::{Pool, PoolStats};
+use crate::pool::{Pool, PoolStats, Slot};
 
 /// The HTTP side of one request, implemented by the httpd glue.
 pub trait Peer {
@@ -184,12 +184,12 @@ impl Endpoint {
     /// Gives a connection's pool slot back and keeps the connection for reuse, unless the
     /// endpoint moved to another address while it was in use (then it is closed: a request
     /// after a `vahst`/`vaprt` edit must never reach the old address through the pool).
-    fn keep(&self, conn: Conn) {
+    fn keep(&self, slot: Slot<'_>, conn: Conn) {
         if self.config().addr == Some(conn.addr) {
-            self.pool.release(Some(conn));
+            slot.release(Some(conn));
         } else {
             conn.shutdown();
-            self.pool.release(None);
+            slot.release(None);
         }
     }
 
@@ -252,7 +252,7 @@ impl Endpoint {
                 std::thread::sleep(self.config().retry_interval);
             }
             attempt += 1;
-            let Some(slot) = self.pool.acquire(self.config().acquire_timeout) else {
+            let Some(mut slot) = self.pool.acquire(self.config().acquire_timeout) else {
                 last = Some(self.err(
                     ErrorKind::NoConnection,
                     true,
@@ -260,7 +260,7 @@ impl Endpoint {
                 ));
                 continue;
             };
-            let (conn, reused) = match slot.conn {
+            let (conn, reused) = match slot.conn.take() {
                 Some(mut c) => {
                     let alive =
                         c.is_alive() && self.config().ping.prepost.is_none_or(|t| c.cping(t, max));
@@ -271,7 +271,7 @@ impl Endpoint {
                         match self.open(addr) {
                             Ok(c) => (c, false),
                             Err(e) => {
-                                self.pool.release(None);
+                                slot.release(None);
                                 last = Some(e);
                                 continue;
                             }
@@ -281,13 +281,13 @@ impl Endpoint {
                 None => match self.open(addr) {
                     Ok(c) => (c, false),
                     Err(e) => {
-                        self.pool.release(None);
+                        slot.release(None);
                         last = Some(e);
                         continue;
                     }
                 },
             };
-            match self.exchange(conn, reused, req, body, peer) {
+            match self.exchange(slot, conn, reused, req, body, peer) {
                 Attempt::Done(mut s) => {
                     s.attempts = attempt;
                     s.read_bytes = body.read_bytes;
@@ -424,6 +424,7 @@ impl Endpoint {
     /// One attempt on one connection.
     fn exchange(
         &self,
+        slot: Slot<'_>,
         mut conn: Conn,
         reused: bool,
         req: &ServiceRequest<'_>,
@@ -443,7 +444,7 @@ impl Endpoint {
         // Packets kept from an earlier attempt answer the backend's GET_BODY_CHUNKs again.
         replay.extend(body.kept.iter().cloned());
         if let Err(e) = sent {
-            self.pool.release(None);
+            slot.release(None);
             if reused {
                 return Attempt::Stale;
             }
@@ -477,7 +478,7 @@ impl Endpoint {
                 && (!headers_passed
                     || cfg.recovery_options & recovery::NO_RETRY_AFTER_HEADERS == 0);
             if let Err(e) = conn.read_packet(&mut buf, self.reply_wait(req), max) {
-                self.pool.release(None);
+                slot.release(None);
                 conn.shutdown();
                 return match e {
                     ReadError::Timeout => Attempt::Failed(self.err(
@@ -505,7 +506,7 @@ impl Endpoint {
             let reply = match jk_ajp::decode_reply(&buf) {
                 Ok(r) => r,
                 Err(e) => {
-                    self.pool.release(None);
+                    slot.release(None);
                     conn.shutdown();
                     return Attempt::Failed(
                         self.err(ErrorKind::ProtocolContent, recoverable, &e.to_string())
@@ -517,7 +518,7 @@ impl Endpoint {
                 if matches!(reply, Reply::EndResponse { reuse: false }) {
                     // A connector paused for shutdown answered without processing the
                     // request: provably unprocessed, so it may be sent again.
-                    self.pool.release(None);
+                    slot.release(None);
                     conn.shutdown();
                     return Attempt::Failed(self.err(
                         ErrorKind::BackendPaused,
@@ -528,7 +529,7 @@ impl Endpoint {
                 // Not the paused-connector answer: an ordinary 503 after all.
                 headers_passed = true;
                 if let Err(e) = peer.start_response(503, &reason, &[]) {
-                    return self.client_gone(conn, e);
+                    return self.client_gone(slot, conn, e);
                 }
             }
             match reply {
@@ -538,7 +539,7 @@ impl Endpoint {
                     headers,
                 } => {
                     if headers_started {
-                        self.pool.release(None);
+                        slot.release(None);
                         conn.shutdown();
                         return Attempt::Failed(self.err(
                             ErrorKind::ProtocolContent,
@@ -552,7 +553,7 @@ impl Endpoint {
                         fail_on.iter().find(|&&c| c.unsigned_abs() == u32::from(st))
                     {
                         // The response is discarded; the connection cannot be reused mid-reply.
-                        self.pool.release(None);
+                        slot.release(None);
                         conn.shutdown();
                         return Attempt::Failed(self.err(
                             ErrorKind::FailOnStatus { hard: code > 0 },
@@ -571,12 +572,12 @@ impl Endpoint {
                         headers.iter().map(|(n, v)| (n.as_bytes(), *v)).collect();
                     headers_passed = true;
                     if let Err(e) = peer.start_response(st, reason, &hs) {
-                        return self.client_gone(conn, e);
+                        return self.client_gone(slot, conn, e);
                     }
                     if req.flush_header {
                         output_started = true;
                         if let Err(e) = peer.flush() {
-                            return self.client_gone(conn, e);
+                            return self.client_gone(slot, conn, e);
                         }
                     }
                 }
@@ -586,14 +587,14 @@ impl Endpoint {
                         if headers_started {
                             output_started = true;
                             if let Err(e) = peer.flush() {
-                                return self.client_gone(conn, e);
+                                return self.client_gone(slot, conn, e);
                             }
                         }
                         continue;
                     }
                     if !headers_started {
                         if first_message {
-                            self.pool.release(None);
+                            slot.release(None);
                             conn.shutdown();
                             return Attempt::Failed(self.err(
                                 ErrorKind::ProtocolContent,
@@ -605,18 +606,18 @@ impl Endpoint {
                         headers_started = true;
                         status = 200;
                         if let Err(e) = peer.start_response(200, b"", &[]) {
-                            return self.client_gone(conn, e);
+                            return self.client_gone(slot, conn, e);
                         }
                     }
                     body_bytes += data.len() as u64;
                     output_started = true;
                     if !req.is_head {
                         if let Err(e) = peer.write_body(data) {
-                            return self.client_gone(conn, e);
+                            return self.client_gone(slot, conn, e);
                         }
                         if req.flush_packets {
                             if let Err(e) = peer.flush() {
-                                return self.client_gone(conn, e);
+                                return self.client_gone(slot, conn, e);
                             }
                         }
                     }
@@ -624,7 +625,7 @@ impl Endpoint {
                 Reply::GetBodyChunk { requested } => {
                     if let Some(p) = replay.pop_front() {
                         if let Err(e) = conn.send(&p) {
-                            self.pool.release(None);
+                            slot.release(None);
                             return Attempt::Failed(self.err(
                                 ErrorKind::Send,
                                 true,
@@ -638,7 +639,7 @@ impl Endpoint {
                     let data = match self.read_client(peer, body, limit) {
                         Ok(d) => d,
                         Err(e) => {
-                            self.pool.release(None);
+                            slot.release(None);
                             conn.shutdown();
                             return Attempt::Failed(e);
                         }
@@ -649,7 +650,7 @@ impl Endpoint {
                         match encode_chunk(&data, max) {
                             Ok(p) => p,
                             Err(e) => {
-                                self.pool.release(None);
+                                slot.release(None);
                                 return Attempt::Failed(e);
                             }
                         }
@@ -667,7 +668,7 @@ impl Endpoint {
                         }
                     }
                     if let Err(e) = conn.send(&packet) {
-                        self.pool.release(None);
+                        slot.release(None);
                         let mut err = self.err(
                             ErrorKind::Send,
                             !output_started && !body.streamed,
@@ -681,9 +682,9 @@ impl Endpoint {
                 Reply::EndResponse { reuse } => {
                     if reuse && !self.config().disable_reuse && !req.disable_reuse {
                         conn.payload = std::mem::take(&mut buf);
-                        self.keep(conn);
+                        self.keep(slot, conn);
                     } else {
-                        self.pool.release(None);
+                        slot.release(None);
                         conn.shutdown();
                     }
                     if !headers_started {
@@ -704,7 +705,7 @@ impl Endpoint {
                     });
                 }
                 Reply::CPong => {
-                    self.pool.release(None);
+                    slot.release(None);
                     conn.shutdown();
                     return Attempt::Failed(self.err(
                         ErrorKind::ProtocolContent,
@@ -717,8 +718,8 @@ impl Endpoint {
     }
 
     /// The client went away: stop reading from the backend and drop the connection.
-    fn client_gone(&self, conn: Conn, e: io::Error) -> Attempt {
-        self.pool.release(None);
+    fn client_gone(&self, slot: Slot<'_>, conn: Conn, e: io::Error) -> Attempt {
+        slot.release(None);
         conn.shutdown();
         Attempt::Failed(self.err(
             ErrorKind::ClientWrite,
@@ -740,12 +741,15 @@ impl Endpoint {
         }
         if let (Some(wait), Some(idle)) = (self.config().ping.interval, self.config().ping_interval)
         {
-            for mut c in self.pool.take_idle_for(idle) {
+            for mut slot in self.pool.take_idle_for(idle) {
+                let Some(mut c) = slot.conn.take() else {
+                    continue;
+                };
                 if c.cping(wait, self.config().max_packet_size) {
-                    self.keep(c);
+                    self.keep(slot, c);
                 } else {
                     c.shutdown();
-                    self.pool.release(None);
+                    slot.release(None);
                 }
             }
         }
@@ -764,11 +768,11 @@ impl Endpoint {
             return Err(self.err(ErrorKind::Connect, true, "no CPONG to the readiness probe"));
         }
         match self.pool.acquire(Duration::ZERO) {
-            Some(slot) => {
-                if let Some(old) = slot.conn {
+            Some(mut slot) => {
+                if let Some(old) = slot.conn.take() {
                     old.shutdown();
                 }
-                self.keep(c);
+                self.keep(slot, c);
             }
             None => c.shutdown(),
         }

@@ -813,3 +813,67 @@ fn a_failure_after_part_of_the_body_is_recoverable_only_while_the_peer_holds_it_
         "one try each, no retry on the same endpoint"
     );
 }
+
+#[test]
+fn a_panic_mid_request_gives_its_pool_slot_back() {
+    // A pool of 2 and no waiting for a slot: after a request that panicked in the middle of
+    // its answer (a bug in the web server's side, caught at the module's boundary), two
+    // requests at once must still each get a connection.
+    let server = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Respond(Response::text(200, "OK", "hello")),
+    )
+    .unwrap();
+    let ep = endpoint(&server, |c| {
+        c.pool_size = 2;
+        c.acquire_timeout = Duration::ZERO;
+    });
+    let p = packet("GET", "/a", None, false);
+    struct Panicking;
+    impl Peer for Panicking {
+        fn read_body(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Ok(0)
+        }
+        fn start_response(&mut self, _: u16, _: &[u8], _: &[(&[u8], &[u8])]) -> io::Result<()> {
+            Ok(())
+        }
+        fn write_body(&mut self, _: &[u8]) -> io::Result<()> {
+            panic!("injected: the peer failed while writing the body");
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = ep.service(&req(&p), &mut RequestBody::new(Body::None), &mut Panicking);
+    }));
+    assert!(caught.is_err(), "the injected panic happened");
+    assert_eq!(
+        ep.pool_stats().busy,
+        0,
+        "the slot came back: {:?}",
+        ep.pool_stats()
+    );
+    server.set_behaviour(Behaviour::Stall { millis: 300 });
+    let statuses: Vec<Result<u16, String>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    ep.service(
+                        &req(&p),
+                        &mut RequestBody::new(Body::None),
+                        &mut Recorder::default(),
+                    )
+                    .map(|r| r.status)
+                    .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses,
+        vec![Ok(200), Ok(200)],
+        "both parallel requests served"
+    );
+}
