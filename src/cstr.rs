@@ -17,6 +17,21 @@ pub unsafe fn opt_str<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>>
     }
 }
 
+/// Borrows a NUL-terminated C string as the bytes httpd holds (no UTF-8 check, nothing
+/// replaced). `None` for NULL. What is forwarded to the backend is read with this, never
+/// with [`opt_str`]: httpd's URIs, query strings and variables need not be UTF-8.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string that outlives `'a`.
+pub unsafe fn opt_bytes<'a>(p: *const c_char) -> Option<&'a [u8]> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: caller guarantees a valid NUL-terminated string living for 'a.
+        Some(unsafe { CStr::from_ptr(p) }.to_bytes())
+    }
+}
+
 /// Like [`opt_str`] but NULL becomes "".
 ///
 /// # Safety

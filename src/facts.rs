@@ -3,52 +3,71 @@
 //! httpd's own data and the configured indicator variables, never from client headers
 //! (ARCHITECTURE.md rule 8).
 
+use std::borrow::Cow;
 use std::ffi::c_int;
 
 use jk_directives::{ForwardAddress, ForwardUri, Indicator, OptionBits, ServerConf};
 
-use crate::cstr::opt_str;
+use crate::cstr::opt_bytes;
 use crate::ffi;
-use crate::request::Req;
+use crate::request::{table_get_bytes, Req};
 
-/// The facts of one request (the lb may encode them once per member). Header bytes are
-/// borrowed from the request's table for the request's life `'r`.
+/// The facts of one request (the lb may encode them once per member).
+///
+/// Every string is the bytes httpd holds, borrowed from the request (its record, tables and
+/// pool) or from the server configuration for `'r`, never converted to UTF-8: a path, query
+/// string, variable or header need not be UTF-8, and mod_jk forwards such bytes unchanged.
+/// Only values mod_jk computes are owned (the escaped URI, a port number, an appended
+/// certificate chain).
 #[derive(Debug, Clone, Default)]
 pub struct RequestFacts<'r> {
-    pub method: String,
-    pub protocol: String,
-    pub req_uri: String,
-    pub remote_addr: String,
-    pub remote_port: String,
-    pub remote_host: Option<String>,
-    pub server_name: String,
+    pub method: &'r [u8],
+    pub protocol: &'r [u8],
+    pub req_uri: Cow<'r, [u8]>,
+    pub remote_addr: &'r [u8],
+    pub remote_port: Cow<'r, [u8]>,
+    pub remote_host: Option<&'r [u8]>,
+    pub server_name: &'r [u8],
     pub server_port: u16,
-    pub local_addr: String,
+    pub local_addr: &'r [u8],
     pub is_ssl: bool,
     /// `r->headers_in` in order, as the client sent them (bytes are forwarded unchanged).
     pub headers: Vec<(&'r [u8], &'r [u8])>,
-    pub remote_user: Option<String>,
-    pub auth_type: Option<String>,
-    pub query_string: Option<String>,
-    pub ssl_cert: Option<String>,
-    pub ssl_cipher: Option<String>,
-    pub ssl_session: Option<String>,
+    pub remote_user: Option<&'r [u8]>,
+    pub auth_type: Option<&'r [u8]>,
+    /// `r->args`, raw (httpd does not decode the query string).
+    pub query_string: Option<&'r [u8]>,
+    pub ssl_cert: Option<Cow<'r, [u8]>>,
+    pub ssl_cipher: Option<&'r [u8]>,
+    pub ssl_session: Option<&'r [u8]>,
     pub ssl_key_size: Option<u16>,
-    pub ssl_protocol: Option<String>,
-    pub env: Vec<(String, String)>,
+    pub ssl_protocol: Option<&'r [u8]>,
+    /// JkEnvVar attributes: the configured name and the variable's (or default) value.
+    pub env: Vec<(&'r [u8], &'r [u8])>,
     /// Chunked body (or Content-Length ignored through JK_IGNORE_CL).
     pub chunked: bool,
     /// Content-Length when not chunked (0 when none).
     pub content_length: u64,
 }
 
-fn s(p: *const std::ffi::c_char) -> Option<String> {
-    // SAFETY: NULL or a NUL-terminated string of a live request/connection.
-    unsafe { opt_str(p) }.map(|c| c.into_owned())
+/// A request or connection string as bytes, for `'r`.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string living at least as long as `'r` (request or
+/// connection pool, or the server record).
+unsafe fn b<'r>(p: *const std::ffi::c_char) -> Option<&'r [u8]> {
+    // SAFETY: forwarded contract.
+    unsafe { opt_bytes(p) }
 }
 
-fn non_empty(v: Option<String>) -> Option<String> {
+fn non_empty(v: Option<&[u8]>) -> Option<&[u8]> {
     v.filter(|x| !x.is_empty())
+}
+
+/// A decimal number from a variable's text (surrounding whitespace allowed); `None` when it
+/// is not one.
+fn number<T: std::str::FromStr>(v: &[u8]) -> Option<T> {
+    std::str::from_utf8(v).ok()?.trim().parse().ok()
 }
 
 /// The entries of an APR table in order, as the bytes httpd holds (no re-encoding).
@@ -90,16 +109,18 @@ pub unsafe fn table_entries<'r>(t: *const ffi::apr_table_t) -> Vec<(&'r [u8], &'
 
 impl<'r> RequestFacts<'r> {
     /// Reads the facts of `req` under the server's effective configuration. `orig_uri` is
-    /// `r->uri` as it was before mod_jk's normalisation replaced it.
+    /// `r->uri` as it was before mod_jk's normalisation replaced it (bytes, as httpd holds
+    /// them).
     ///
     /// # Safety
-    /// `req` must be live, in its handler. The facts borrow the request's header table for
-    /// `'r`: the caller keeps them within the handler call that collects them.
+    /// `req` must be live, in its handler. The facts borrow the request's record, tables and
+    /// pool (and `orig_uri`, a string of that pool) for `'r`: the caller keeps them within
+    /// the handler call that collects them.
     pub unsafe fn collect(
         req: Req,
-        conf: &ServerConf,
+        conf: &'r ServerConf,
         opts: OptionBits,
-        orig_uri: &str,
+        orig_uri: &'r [u8],
         main_server: bool,
     ) -> RequestFacts<'r> {
         let r = req.raw();
@@ -110,91 +131,116 @@ impl<'r> RequestFacts<'r> {
         // SAFETY: the request and its connection are live during the handler.
         let (rec, conn) = unsafe { (&*r, &*(*r).connection) };
         let ind = |i: Indicator| conf.indicators.effective(i);
-        let env = |name: &str| req.env(name);
-
-        let unparsed = s(rec.unparsed_uri).unwrap_or_default();
+        // SAFETY: the request environment lives in the request pool, for 'r.
+        let env = |name: &str| -> Option<&'r [u8]> {
+            unsafe { table_get_bytes(rec.subprocess_env, name) }
+        };
+        // SAFETY: strings of the live request and its connection (their pools), or NULL;
+        // both outlive the handler call ('r).
+        let (method, protocol, unparsed, args) = unsafe {
+            (
+                b(rec.method),
+                b(rec.protocol),
+                b(rec.unparsed_uri),
+                b(rec.args),
+            )
+        };
+        // SAFETY: as above.
+        let (user, auth_type, useragent_ip, client_ip, local_ip) = unsafe {
+            (
+                b(rec.user),
+                b(rec.ap_auth_type),
+                b(rec.useragent_ip),
+                b(conn.client_ip),
+                b(conn.local_ip),
+            )
+        };
+        let unparsed = unparsed.unwrap_or_default();
         let mode = match opts.forward_uri_mode() {
             ForwardUri::Proxy => jk_urimap::ForwardUriMode::Proxy,
             ForwardUri::CompatUnparsed => jk_urimap::ForwardUriMode::CompatUnparsed,
             ForwardUri::Compat => jk_urimap::ForwardUriMode::Compat,
             ForwardUri::Escaped => jk_urimap::ForwardUriMode::Escaped,
         };
-        let req_uri = jk_urimap::forward_uri(mode, orig_uri, &unparsed);
+        let req_uri = jk_urimap::forward_uri(mode, orig_uri, unparsed);
 
         // Client address and port (§8.1).
         // SAFETY: sockaddr pointers of a live request/connection, or NULL.
         let port_of =
             |a: *mut ffi::apr_sockaddr_t| if a.is_null() { 0 } else { unsafe { (*a).port } };
+        let port_text = |p: u16| Cow::Owned(p.to_string().into_bytes());
         let (mut remote_addr, mut remote_port) = match opts.forward_address() {
-            ForwardAddress::Local => (s(conn.local_ip).unwrap_or_default(), "0".to_string()),
+            ForwardAddress::Local => (local_ip.unwrap_or_default(), Cow::Borrowed(&b"0"[..])),
             ForwardAddress::Physical => (
-                s(conn.client_ip).unwrap_or_default(),
-                port_of(conn.client_addr).to_string(),
+                client_ip.unwrap_or_default(),
+                port_text(port_of(conn.client_addr)),
             ),
             ForwardAddress::UserAgent => (
-                s(rec.useragent_ip).unwrap_or_default(),
-                port_of(rec.useragent_addr).to_string(),
+                useragent_ip.unwrap_or_default(),
+                port_text(port_of(rec.useragent_addr)),
             ),
         };
         if let Some(v) = env(ind(Indicator::RemoteAddr)) {
             remote_addr = v;
         }
         if let Some(v) = env(ind(Indicator::RemotePort)) {
-            remote_port = v;
+            remote_port = Cow::Borrowed(v);
         }
         let remote_host = env(ind(Indicator::RemoteHost)).or_else(|| {
-            // SAFETY: live connection and per-dir config; REMOTE_HOST gives NULL without lookups.
-            let h = unsafe {
-                ffi::ap_get_remote_host(
+            // SAFETY: live connection and per-dir config; REMOTE_HOST gives NULL without
+            // lookups, else a string of the connection pool.
+            unsafe {
+                b(ffi::ap_get_remote_host(
                     (*r).connection,
                     (*r).per_dir_config.cast(),
                     ffi::REMOTE_HOST as c_int,
                     std::ptr::null_mut(),
-                )
-            };
-            s(h)
+                ))
+            }
         });
-        let remote_user = non_empty(env(ind(Indicator::RemoteUser)).or_else(|| s(rec.user)));
-        let auth_type = non_empty(env(ind(Indicator::AuthType)).or_else(|| s(rec.ap_auth_type)));
-        // SAFETY: live request.
+        let remote_user = non_empty(env(ind(Indicator::RemoteUser)).or(user));
+        let auth_type = non_empty(env(ind(Indicator::AuthType)).or(auth_type));
+        // SAFETY: live request; the name is a string of the request (its Host) or of the
+        // server record, both outliving 'r.
         let server_name = env(ind(Indicator::LocalName))
-            .or_else(|| s(unsafe { ffi::ap_get_server_name(r) }))
+            .or_else(|| unsafe { b(ffi::ap_get_server_name(r)) })
             .unwrap_or_default();
         // SAFETY: live request.
         let default_port = unsafe { ffi::ap_get_server_port(r) };
         let server_port = env(ind(Indicator::LocalPort))
-            .map(|p| p.trim().parse::<u16>().unwrap_or(0))
+            .map(|p| number::<u16>(p).unwrap_or(0))
             .unwrap_or(default_port);
         // JK_LOCAL_ADDR is honoured for the main server only (mod_jk does not merge it).
         let local_addr = (main_server || conf.indicators.get(Indicator::LocalAddr).is_some())
             .then(|| env(ind(Indicator::LocalAddr)))
             .flatten()
-            .or_else(|| s(conn.local_ip))
+            .or(local_ip)
             .unwrap_or_default();
 
         let is_ssl = conf.effective_extract_ssl()
-            && env(ind(Indicator::Https)).is_some_and(|v| v.eq_ignore_ascii_case("on"));
+            && env(ind(Indicator::Https)).is_some_and(|v| v.eq_ignore_ascii_case(b"on"));
         let (mut ssl_cert, mut ssl_cipher, mut ssl_session, mut ssl_key_size, mut ssl_protocol) =
             (None, None, None, None, None);
         if is_ssl {
-            ssl_cert = non_empty(env(ind(Indicator::Certs)));
+            ssl_cert = non_empty(env(ind(Indicator::Certs))).map(Cow::Borrowed);
             if opts.forward_ssl_cert_chain() {
                 let prefix = ind(Indicator::CertChainPrefix);
                 // SAFETY: the request environment is a live table.
                 for (k, v) in unsafe { table_entries(rec.subprocess_env) } {
                     // Compared as bytes: a variable name need not be ASCII.
                     let named = k.get(..prefix.len());
-                    if named.is_some_and(|b| b.eq_ignore_ascii_case(prefix.as_bytes())) {
+                    if named.is_some_and(|n| n.eq_ignore_ascii_case(prefix.as_bytes())) {
                         ssl_cert
-                            .get_or_insert_with(String::new)
-                            .push_str(&String::from_utf8_lossy(v));
+                            .get_or_insert_with(|| Cow::Borrowed(&b""[..]))
+                            .to_mut()
+                            .extend_from_slice(v);
                     }
                 }
             }
             ssl_cipher = non_empty(env(ind(Indicator::Cipher)));
             ssl_session = non_empty(env(ind(Indicator::Session)));
             if opts.forward_key_size() {
-                ssl_key_size = env(ind(Indicator::KeySize)).and_then(|v| v.trim().parse().ok());
+                ssl_key_size = env(ind(Indicator::KeySize)).and_then(number);
             }
             ssl_protocol = non_empty(env(ind(Indicator::SslProtocol)));
         }
@@ -202,8 +248,8 @@ impl<'r> RequestFacts<'r> {
         let mut env_attrs = Vec::new();
         for v in conf.effective_env_vars() {
             match (env(&v.name), &v.default) {
-                (Some(val), _) => env_attrs.push((v.name.clone(), val)),
-                (None, Some(d)) => env_attrs.push((v.name.clone(), d.clone())),
+                (Some(val), _) => env_attrs.push((v.name.as_bytes(), val)),
+                (None, Some(d)) => env_attrs.push((v.name.as_bytes(), d.as_bytes())),
                 (None, None) => {}
             }
         }
@@ -214,8 +260,8 @@ impl<'r> RequestFacts<'r> {
             rec.remaining.max(0) as u64
         };
         RequestFacts {
-            method: s(rec.method).unwrap_or_default(),
-            protocol: s(rec.protocol).unwrap_or_default(),
+            method: method.unwrap_or_default(),
+            protocol: protocol.unwrap_or_default(),
             req_uri,
             remote_addr,
             remote_port,
@@ -228,7 +274,7 @@ impl<'r> RequestFacts<'r> {
             headers: unsafe { table_entries(rec.headers_in) },
             remote_user,
             auth_type,
-            query_string: s(rec.args),
+            query_string: args,
             ssl_cert,
             ssl_cipher,
             ssl_session,

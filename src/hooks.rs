@@ -86,11 +86,11 @@ enum Mapping {
     Skip,
     BadRequest,
     Unmapped {
-        clean: Option<String>,
+        clean: Option<Vec<u8>>,
     },
     Mapped {
         m: jk_urimap::MatchResult,
-        clean: String,
+        clean: Vec<u8>,
     },
 }
 
@@ -98,17 +98,18 @@ fn map_request(req: Req, rt: &ServerRuntime) -> Mapping {
     if req.is_proxy() || req.has_env("no-jk") {
         return Mapping::Skip;
     }
+    // The decoded URI's bytes (not necessarily UTF-8): normalised and matched as bytes.
     let Some(uri) = req.uri() else {
         return Mapping::Skip;
     };
-    if uri.is_empty() || uri == "*" {
+    if uri.is_empty() || uri == b"*" {
         // File-based sub-requests and `OPTIONS *` are never mapped.
         return Mapping::Skip;
     }
-    let clean = match jk_urimap::normalize(&uri) {
+    let clean = match jk_urimap::normalize(uri) {
         Ok(c) => c,
         Err(e) => {
-            rt.log(Level::Info, &format!("rejecting URI '{uri}': {e}"));
+            rt.log(Level::Info, &format!("rejecting URI: {e}"));
             return Mapping::BadRequest;
         }
     };
@@ -118,10 +119,10 @@ fn map_request(req: Req, rt: &ServerRuntime) -> Mapping {
     }
 }
 
-fn mark_mapped(req: Req, m: &jk_urimap::MatchResult, clean: &str) {
+fn mark_mapped(req: Req, m: &jk_urimap::MatchResult, clean: &[u8]) {
     let worker: &str = &m.worker;
     let st = crate::reqstate::state(req);
-    st.orig_uri = req.uri();
+    st.orig_uri = Some(req.uri_ptr());
     st.ext = Some(m.ext.clone());
     req.set_handler(JK_HANDLER);
     req.set_note(NOTE_WORKER_NAME, worker);
@@ -155,7 +156,10 @@ unsafe extern "C" fn translate_name(r: *mut ffi::request_rec) -> c_int {
             }
             Mapping::Unmapped { clean } => match (rt.auto_alias_dir(), clean) {
                 (Some(dir), Some(clean)) => {
-                    let is_dir = |p: &str| std::path::Path::new(p).is_dir();
+                    let is_dir = |p: &[u8]| {
+                        use std::os::unix::ffi::OsStrExt;
+                        std::path::Path::new(std::ffi::OsStr::from_bytes(p)).is_dir()
+                    };
                     match jk_urimap::auto_alias_decision(dir, &clean, is_dir) {
                         jk_urimap::AutoAlias::NotFound404 => HTTP_NOT_FOUND,
                         jk_urimap::AutoAlias::Forbidden403 => HTTP_FORBIDDEN,
@@ -189,13 +193,13 @@ unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
                 Mapping::Unmapped { .. } => {
                     // JkStripSession: only for requests that are not forwarded.
                     if let Some(ident) = rt.strip_session_identifier() {
-                        if let Some(u) = req.uri().and_then(|u| jk_urimap::strip_session(&u, ident))
+                        if let Some(u) = req.uri().and_then(|u| jk_urimap::strip_session(u, ident))
                         {
                             req.set_uri(&u);
                         }
                         if let Some(f) = req
                             .filename()
-                            .and_then(|f| jk_urimap::strip_session(&f, ident))
+                            .and_then(|f| jk_urimap::strip_session(f, ident))
                         {
                             req.set_filename(&f);
                         }
@@ -208,7 +212,7 @@ unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
             // Forwarded requests skip the directory walk: <Directory>, <Files> and
             // .htaccess do not apply to them (as with mod_jk); <Location> still does.
             let uri = req.uri().unwrap_or_default();
-            let last = uri.rsplit('/').next().unwrap_or("");
+            let last = uri.rsplit(|&b| b == b'/').next().unwrap_or_default();
             req.set_filename(last);
             return OK;
         }
@@ -251,7 +255,7 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
                     Mapping::BadRequest => return HTTP_BAD_REQUEST,
                     Mapping::Mapped { m, clean } => {
                         let st = crate::reqstate::state(req);
-                        st.orig_uri = req.uri();
+                        st.orig_uri = Some(req.uri_ptr());
                         st.ext = Some(m.ext.clone());
                         req.set_uri(&clean);
                         Some(m.worker.to_string())

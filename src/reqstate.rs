@@ -1,7 +1,7 @@
 //! Per-request state of mod_jk (mod_jk's `jk_request_conf`): the URI before normalisation and
 //! the mount rule's extensions, kept in the request's config vector and freed with its pool.
 
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use jk_urimap::RuleExtensions;
@@ -12,8 +12,10 @@ use crate::request::Req;
 
 #[derive(Default)]
 pub struct ReqState {
-    /// `r->uri` before mod_jk replaced it by the normalised form (for the forwarded URI).
-    pub orig_uri: Option<String>,
+    /// `r->uri` before mod_jk replaced it by the normalised form (for the forwarded URI):
+    /// the pointer itself, as mod_jk keeps it. The string lives in the request pool, so it
+    /// outlives the replacement; its bytes are forwarded unchanged (no copy, no UTF-8).
+    pub orig_uri: Option<*const c_char>,
     /// Extensions of the mount rule that mapped the request.
     pub ext: Option<Arc<RuleExtensions>>,
 }

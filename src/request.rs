@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, CString};
 
-use crate::cstr::{opt_str, pmemdup, pstrdup};
+use crate::cstr::{opt_bytes, opt_str, pmemdup, pstrdup};
 use crate::ffi;
 
 /// The handler name mod_jk registers (`SetHandler jakarta-servlet`).
@@ -49,26 +49,35 @@ impl Req {
         self.rec().proxyreq != 0
     }
 
-    pub fn uri(&self) -> Option<String> {
-        // SAFETY: NULL or a NUL-terminated pool string.
-        unsafe { opt_str(self.rec().uri) }.map(|s| s.into_owned())
+    /// `r->uri` as httpd holds it: %-decoded bytes, not necessarily UTF-8. The string lives
+    /// in the request pool, so it stays valid after [`Req::set_uri`] points `r->uri`
+    /// elsewhere.
+    pub fn uri(&self) -> Option<&[u8]> {
+        // SAFETY: NULL or a NUL-terminated pool string that lives as long as the request.
+        unsafe { opt_bytes(self.rec().uri) }
     }
 
-    pub fn set_uri(&self, uri: &str) {
+    /// The `r->uri` pointer itself (kept by mod_jk as the URI before normalisation).
+    pub fn uri_ptr(&self) -> *const c_char {
+        self.rec().uri
+    }
+
+    pub fn set_uri(&self, uri: &[u8]) {
         // SAFETY: request pool is live; httpd owns the string through the pool.
-        let v = unsafe { pstrdup(self.pool(), uri) }.cast_mut();
+        let v = unsafe { pmemdup(self.pool(), uri) }.cast_mut();
         // SAFETY: httpd gives this thread exclusive use of the live request.
         unsafe { (*self.0).uri = v };
     }
 
-    pub fn filename(&self) -> Option<String> {
+    /// `r->filename` as bytes (a path need not be UTF-8).
+    pub fn filename(&self) -> Option<&[u8]> {
         // SAFETY: as for uri.
-        unsafe { opt_str(self.rec().filename) }.map(|s| s.into_owned())
+        unsafe { opt_bytes(self.rec().filename) }
     }
 
-    pub fn set_filename(&self, f: &str) {
+    pub fn set_filename(&self, f: &[u8]) {
         // SAFETY: as for set_uri.
-        let v = unsafe { pstrdup(self.pool(), f) }.cast_mut();
+        let v = unsafe { pmemdup(self.pool(), f) }.cast_mut();
         // SAFETY: httpd gives this thread exclusive use of the live request.
         unsafe { (*self.0).filename = v };
     }
@@ -86,23 +95,8 @@ impl Req {
     }
 
     fn table_get(table: *mut ffi::apr_table_t, key: &str) -> Option<String> {
-        if table.is_null() {
-            return None;
-        }
-        // Keys are short names: NUL-terminate on the stack instead of allocating per lookup.
-        let mut stack = [0u8; 64];
-        let heap;
-        let kp: *const c_char = if key.len() < stack.len() && !key.as_bytes().contains(&0) {
-            stack[..key.len()].copy_from_slice(key.as_bytes());
-            stack.as_ptr().cast()
-        } else {
-            heap = CString::new(key).ok()?;
-            heap.as_ptr()
-        };
-        // SAFETY: a live request table and a NUL-terminated key that outlives the call.
-        let v: *const c_char = unsafe { ffi::apr_table_get(table, kp) };
-        // SAFETY: NULL or a string owned by the table's pool.
-        unsafe { opt_str(v) }.map(|s| s.into_owned())
+        // SAFETY: a live request table; the value is copied before the borrow ends.
+        unsafe { table_get_bytes(table, key) }.map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
     fn table_set(&self, table: *mut ffi::apr_table_t, key: &str, val: &str) {
@@ -159,12 +153,47 @@ impl Req {
         self.table_set(self.rec().notes, key, val)
     }
 
-    /// A variable of the request environment (`SetEnv`, `SetEnvIf`, mod_rewrite `E=`).
+    /// A variable of the request environment (`SetEnv`, `SetEnvIf`, mod_rewrite `E=`), as
+    /// text for decisions (lossy for bytes that are not UTF-8: never forward this; the
+    /// request facts read the bytes with [`Req::env_bytes`]).
     pub fn env(&self, key: &str) -> Option<String> {
         Self::table_get(self.rec().subprocess_env, key)
     }
 
-    pub fn has_env(&self, key: &str) -> bool {
-        self.env(key).is_some()
+    /// A variable of the request environment as the bytes httpd holds (borrowed from the
+    /// request pool, valid for the request's life).
+    pub fn env_bytes(&self, key: &str) -> Option<&[u8]> {
+        // SAFETY: the live request's environment; values live in the request pool.
+        unsafe { table_get_bytes(self.rec().subprocess_env, key) }
     }
+
+    pub fn has_env(&self, key: &str) -> bool {
+        self.env_bytes(key).is_some()
+    }
+}
+
+/// The value of `key` in an APR table, as the bytes the table holds (no copy, no UTF-8
+/// check). `None` when the table is NULL or has no such key.
+///
+/// # Safety
+/// `table` must be NULL or a live table whose values outlive `'a` (a request's tables live
+/// as long as its pool).
+pub unsafe fn table_get_bytes<'a>(table: *mut ffi::apr_table_t, key: &str) -> Option<&'a [u8]> {
+    if table.is_null() {
+        return None;
+    }
+    // Keys are short names: NUL-terminate on the stack instead of allocating per lookup.
+    let mut stack = [0u8; 64];
+    let heap;
+    let kp: *const c_char = if key.len() < stack.len() && !key.as_bytes().contains(&0) {
+        stack[..key.len()].copy_from_slice(key.as_bytes());
+        stack.as_ptr().cast()
+    } else {
+        heap = CString::new(key).ok()?;
+        heap.as_ptr()
+    };
+    // SAFETY: a live table and a NUL-terminated key that outlives the call.
+    let v: *const c_char = unsafe { ffi::apr_table_get(table, kp) };
+    // SAFETY: NULL or a string owned by the table's pool, living for 'a.
+    unsafe { opt_bytes(v) }
 }

@@ -163,7 +163,7 @@ impl ServerRuntime {
     }
 
     /// The rule a normalised URI maps to (checking the mount file for changes when due).
-    pub fn map_uri(&self, clean: &str) -> Option<jk_urimap::MatchResult> {
+    pub fn map_uri(&self, clean: &[u8]) -> Option<jk_urimap::MatchResult> {
         let map = self.map.as_ref()?;
         let m = map.map_with_reload(clean, jk_urimap::unix_now());
         for ev in map.take_reload_events() {

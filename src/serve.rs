@@ -61,7 +61,7 @@ struct Prepared<'r> {
 /// # Safety
 /// `req` is live, in its handler; the result borrows its header table and must not outlive
 /// the handler call (see [`RequestFacts::collect`]).
-unsafe fn prepare<'r>(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepared<'r>, c_int> {
+unsafe fn prepare<'r>(req: Req, rt: &'r ServerRuntime, name: &str) -> Result<Prepared<'r>, c_int> {
     let r = req.raw();
     // SAFETY: live request; sets up reading of a chunked or Content-Length body.
     let rc = unsafe { ffi::ap_setup_client_block(r, ffi::REQUEST_CHUNKED_DECHUNK as c_int) };
@@ -77,16 +77,18 @@ unsafe fn prepare<'r>(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepar
         return Err(OK);
     }
     let st = crate::reqstate::state(req);
-    let orig_uri = st
-        .orig_uri
-        .clone()
-        .or_else(|| req.uri())
-        .unwrap_or_default();
+    // SAFETY: the kept r->uri pointer is a string of the live request's pool.
+    let orig_uri: &'r [u8] = match st.orig_uri {
+        Some(p) => unsafe { crate::cstr::opt_bytes(p) },
+        // SAFETY: r->uri is a string of the live request's pool.
+        None => unsafe { crate::cstr::opt_bytes((*r).uri) },
+    }
+    .unwrap_or_default();
     let ext = st.ext.clone();
     let opts = rt.conf.effective_options();
     // SAFETY: forwarded contract of this function.
     let facts =
-        unsafe { RequestFacts::collect(req, &rt.conf, opts, &orig_uri, rt.is_main_server()) };
+        unsafe { RequestFacts::collect(req, &rt.conf, opts, orig_uri, rt.is_main_server()) };
     let body = if facts.chunked {
         Body::Chunked
     } else if facts.content_length > 0 {
@@ -102,10 +104,6 @@ unsafe fn prepare<'r>(req: Req, rt: &ServerRuntime, name: &str) -> Result<Prepar
     })
 }
 
-fn bytes(o: &Option<String>) -> Option<&[u8]> {
-    o.as_deref().map(str::as_bytes)
-}
-
 /// The FORWARD_REQUEST for one backend (route and activation differ per lb member).
 fn encode(
     p: &Prepared,
@@ -115,35 +113,31 @@ fn encode(
 ) -> Result<Vec<u8>, jk_ajp::AjpError> {
     let f = &p.facts;
     let fwd = jk_ajp::ForwardRequest {
-        method: &f.method,
-        protocol: f.protocol.as_bytes(),
-        req_uri: f.req_uri.as_bytes(),
-        remote_addr: f.remote_addr.as_bytes(),
-        remote_host: bytes(&f.remote_host),
-        server_name: f.server_name.as_bytes(),
+        method: f.method,
+        protocol: f.protocol,
+        req_uri: &f.req_uri,
+        remote_addr: f.remote_addr,
+        remote_host: f.remote_host,
+        server_name: f.server_name,
         server_port: f.server_port,
         is_ssl: f.is_ssl,
         headers: f.headers.clone(),
         content_length: (!f.chunked).then_some(f.content_length),
         chunked: f.chunked,
         secret: w.secret.as_deref().map(str::as_bytes),
-        remote_user: bytes(&f.remote_user),
-        auth_type: bytes(&f.auth_type),
-        query_string: bytes(&f.query_string),
+        remote_user: f.remote_user,
+        auth_type: f.auth_type,
+        query_string: f.query_string,
         route: route.map(str::as_bytes),
-        ssl_cert: bytes(&f.ssl_cert),
-        ssl_cipher: bytes(&f.ssl_cipher),
-        ssl_session: bytes(&f.ssl_session),
+        ssl_cert: f.ssl_cert.as_deref(),
+        ssl_cipher: f.ssl_cipher,
+        ssl_session: f.ssl_session,
         ssl_key_size: f.ssl_key_size,
-        ssl_protocol: bytes(&f.ssl_protocol),
-        remote_port: f.remote_port.as_bytes(),
-        local_addr: f.local_addr.as_bytes(),
+        ssl_protocol: f.ssl_protocol,
+        remote_port: &f.remote_port,
+        local_addr: f.local_addr,
         lb_activation: activation,
-        env: f
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
-            .collect(),
+        env: f.env.clone(),
     };
     fwd.encode(w.max_packet_size as usize)
 }
@@ -152,8 +146,8 @@ fn encode(
 fn template<'a>(req: Req, p: &'a Prepared) -> ServiceRequest<'a> {
     ServiceRequest {
         packet: &[],
-        is_head: p.facts.method == "HEAD",
-        is_get: p.facts.method == "GET",
+        is_head: p.facts.method == b"HEAD",
+        is_get: p.facts.method == b"GET",
         reply_timeout: reply_timeout_override(
             req.env("JK_REPLY_TIMEOUT").as_deref(),
             p.ext.as_ref().map(|e| e.reply_timeout),
@@ -250,7 +244,7 @@ fn finish_ok(
 /// The client's side of the request for `p`.
 fn peer_for(req: Req, p: &Prepared) -> HttpPeer {
     let mut peer = HttpPeer::new(req);
-    peer.is_head = p.facts.method == "HEAD";
+    peer.is_head = p.facts.method == b"HEAD";
     peer.server_errors_from = p.ext.as_ref().map_or(0, |e| e.use_server_errors);
     peer
 }
@@ -315,8 +309,11 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
         env("JK_STICKY_IGNORE"),
         env("JK_STATELESS"),
     );
+    // Only to find the session path parameter (ASCII): lossy is enough here, and borrows
+    // when the URI is UTF-8. What is forwarded is `p.facts.req_uri` itself.
+    let uri = String::from_utf8_lossy(&p.facts.req_uri);
     let info = jk_lb::RequestInfo {
-        uri: &p.facts.req_uri,
+        uri: &uri,
         cookies: &cookies,
         is_ssl: p.facts.is_ssl,
         jk_route: jk_route.as_deref(),

@@ -27,7 +27,7 @@ pub fn serve_status(req: Req, rt: &ServerRuntime, name: &str, sw: &StatusWorker)
     // SAFETY: live request and server.
     let header = unsafe {
         Header {
-            request_uri: req.uri().unwrap_or_default(),
+            request_uri: String::from_utf8_lossy(req.uri().unwrap_or_default()).into_owned(),
             server_name: s((*(*r).server).server_hostname),
             server_port: ffi::ap_get_server_port(r),
             web_server: s(ffi::ap_get_server_description()),

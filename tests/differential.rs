@@ -186,6 +186,13 @@ SetEnvIf Request_URI "^/app/env/empty" JK_TEST_NODEFAULT
 <Location /app/ignorecl/>
   SetEnv JK_IGNORE_CL 1
 </Location>
+<Location /app/envbytes/>
+  SetEnvIf X-Bytes "(.+)" JK_REMOTE_USER=$1 JK_AUTH_TYPE=$1 JK_REMOTE_HOST=$1 JK_LOCAL_NAME=$1 JK_REMOTE_ADDR=$1 JK_TEST_NODEFAULT=$1
+</Location>
+<Location /app/sslbytes/>
+  SetEnv HTTPS on
+  SetEnvIf X-Bytes "(.+)" SSL_CLIENT_CERT=$1 SSL_CIPHER=$1 SSL_SESSION_ID=$1 SSL_PROTOCOL=$1
+</Location>
 "#,
         wp = wp.display()
     )
@@ -721,6 +728,31 @@ fn cases() -> Vec<Case> {
         );
     }
     v.push(latin1);
+    // Path and query bytes that are not UTF-8, percent-encoded and raw (the raw ones go out
+    // byte for byte over the socket): forwarded as httpd holds them, never as U+FFFD.
+    for (name, target) in NOT_UTF8_TARGETS {
+        v.push(req_bytes(name, "GET", target, h11, &[], b""));
+    }
+    // A method that is not UTF-8: httpd (HttpProtocolOptions Strict, the default) answers
+    // 400 itself before any handler, with both modules. The method's bytes on the wire
+    // (stored method, attribute 0x0D) are covered by jk-ajp's unit tests.
+    let mut method = req("method_not_utf8", "MPLACEHOLDER", "/app/m", h11, &[]);
+    method
+        .raw
+        .splice(1..1 + b"PLACEHOLDER".len(), b"\xe9TH".iter().copied());
+    v.push(method);
+    // Environment values that are not UTF-8 (set from a header by SetEnvIf): the
+    // JK_REMOTE_*/JK_AUTH_TYPE/JK_LOCAL_NAME overrides, a JkEnvVar and the SSL attributes.
+    for (name, target) in [
+        ("env_bytes_not_utf8", &b"/app/envbytes/x"[..]),
+        ("ssl_bytes_not_utf8", b"/app/sslbytes/x"),
+    ] {
+        let mut c = req_bytes(name, "GET", target, h11, &[("X-Bytes", "PLACEHOLDER")], b"");
+        let p = find(&c.raw, b"PLACEHOLDER").unwrap();
+        c.raw
+            .splice(p..p + b"PLACEHOLDER".len(), b"Jos\xe9\xff".iter().copied());
+        v.push(c);
+    }
     // HTTP/1.0 without Host: drop the placeholder line.
     for c in &mut v {
         if let Some(p) = find(&c.raw, b"Host: NOHOST\r\n") {
@@ -729,6 +761,19 @@ fn cases() -> Vec<Case> {
     }
     v
 }
+
+/// Request targets whose path or query is not UTF-8 (0xE9 is Latin-1 `é`), sent to the
+/// main server and to every vhost (each ForwardURI* option).
+const NOT_UTF8_TARGETS: &[(&str, &[u8])] = &[
+    ("path_percent_not_utf8", b"/app/caf%E9/x"),
+    ("path_raw_not_utf8", b"/app/caf\xe9/x"),
+    ("query_raw_not_utf8", b"/app/q?n=caf\xe9&x=\xff"),
+    ("query_percent_not_utf8", b"/app/q?n=caf%E9"),
+    (
+        "path_params_not_utf8",
+        b"/app/caf%E9;jsessionid=A1.n1/\xe9x?q=%E9\xe9",
+    ),
+];
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
@@ -1580,7 +1625,7 @@ const ONE_CHILD: &str = "Listen 127.0.0.2:{PORT}\n\
 
 /// The request targets sent to every vhost: (name, target). No `%2F` (httpd refuses it).
 fn vhost_uris() -> Vec<(&'static str, &'static [u8])> {
-    vec![
+    let plain: [(&'static str, &'static [u8]); 15] = [
         ("plain", b"/app/plain"),
         ("space", b"/app/sp%20ace/a%20b.txt"),
         ("plus", b"/app/a+b"),
@@ -1599,7 +1644,11 @@ fn vhost_uris() -> Vec<(&'static str, &'static [u8])> {
         ("percent25", b"/app/p%25q"),
         ("backslash_raw", b"/app/back\\slash"),
         ("backslash_encoded", b"/app/back%5Cslash"),
-    ]
+    ];
+    plain
+        .into_iter()
+        .chain(NOT_UTF8_TARGETS.iter().copied())
+        .collect()
 }
 
 /// One request to one vhost, with the backend behaviour to use for it.

@@ -68,7 +68,7 @@ impl Peer for Recorder {
 
 fn packet(method: &str, uri: &str, content_length: Option<u64>, chunked: bool) -> Vec<u8> {
     jk_ajp::ForwardRequest {
-        method,
+        method: method.as_bytes(),
         req_uri: uri.as_bytes(),
         content_length,
         chunked,

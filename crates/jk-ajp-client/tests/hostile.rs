@@ -115,7 +115,7 @@ fn random_reply_streams_end_in_a_response_or_a_classified_error() {
     cfg.max_packet_size = 65536;
     let ep = Endpoint::new(cfg);
     let request = jk_ajp::ForwardRequest {
-        method: "GET",
+        method: b"GET",
         req_uri: b"/h",
         remote_port: b"1",
         local_addr: b"127.0.0.1",

@@ -31,8 +31,9 @@ pub const REQ_ATTR_LB_ACTIVATION: &[u8] = b"JK_LB_ACTIVATION";
 /// caller fills in what httpd and the worker know.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForwardRequest<'a> {
-    /// Method name; without an AJP code it is sent as [`Method::STORED`] + attribute 0x0D.
-    pub method: &'a str,
+    /// Method name (`r->method`, bytes as httpd holds them); without an AJP code it is sent
+    /// as [`Method::STORED`] + attribute 0x0D.
+    pub method: &'a [u8],
     /// `r->protocol`, e.g. `HTTP/1.1`.
     pub protocol: &'a [u8],
     /// The URI as chosen by the JkOptions ForwardURI* setting, without the query.
@@ -88,7 +89,7 @@ pub struct ForwardRequest<'a> {
 impl Default for ForwardRequest<'_> {
     fn default() -> Self {
         ForwardRequest {
-            method: "GET",
+            method: b"GET",
             protocol: b"HTTP/1.1",
             req_uri: b"/",
             remote_addr: b"",
@@ -148,7 +149,7 @@ impl<'a> ForwardRequest<'a> {
     /// answers 413 and contacts no backend).
     pub fn encode(&self, max_packet_size: usize) -> Result<Vec<u8>, AjpError> {
         let mut w = Writer::new(max_packet_size);
-        let method = Method::from_name(self.method);
+        let method = Method::from_bytes(self.method);
         w.put_byte(MessageType::FORWARD_REQUEST.0)?;
         w.put_byte(method.0)?;
         w.put_str(self.protocol)?;
@@ -195,11 +196,7 @@ impl<'a> ForwardRequest<'a> {
             }
         }
         if method == Method::STORED {
-            put_attribute(
-                w,
-                AttributeCode::STORED_METHOD,
-                Some(self.method.as_bytes()),
-            )?;
+            put_attribute(w, AttributeCode::STORED_METHOD, Some(self.method))?;
         }
         if self.is_ssl {
             if let Some(protocol) = non_empty(self.ssl_protocol) {
@@ -530,7 +527,7 @@ mod tests {
 
     fn minimal<'a>() -> ForwardRequest<'a> {
         ForwardRequest {
-            method: "GET",
+            method: b"GET",
             protocol: b"HTTP/1.1",
             req_uri: b"/",
             remote_addr: b"10.0.0.1",
@@ -582,7 +579,7 @@ mod tests {
     #[test]
     fn stored_method_goes_after_key_size_and_before_req_attributes() {
         let req = ForwardRequest {
-            method: "PATCH",
+            method: b"PATCH",
             content_length: Some(3),
             ..minimal()
         };
@@ -602,7 +599,7 @@ mod tests {
         for code in 1u8..=27 {
             let name = Method(code).name().unwrap();
             let req = ForwardRequest {
-                method: name,
+                method: name.as_bytes(),
                 ..minimal()
             };
             let p = req.encode(8192).unwrap();
@@ -694,7 +691,7 @@ mod tests {
     #[test]
     fn every_attribute_in_its_order() {
         let req = ForwardRequest {
-            method: "PATCH",
+            method: b"PATCH",
             is_ssl: true,
             content_length: Some(1),
             secret: Some(b"s3"),
@@ -755,6 +752,77 @@ mod tests {
             Some(Attribute::SslKeySize(256))
         );
         assert_eq!(d.req_attribute(b"JK_LB_ACTIVATION"), Some(&b"DIS"[..]));
+    }
+
+    /// Every string field is put on the wire as the bytes given: a request for
+    /// `/app/caf%E9/x?n=caf\xE9` carries the byte E9, not U+FFFD (`EF BF BD`), wherever
+    /// httpd holds bytes that are not UTF-8 (path, query, method, environment values).
+    #[test]
+    fn bytes_that_are_not_utf8_go_out_unchanged() {
+        let latin1: &[u8] = b"Jos\xe9\xff";
+        let req = ForwardRequest {
+            method: b"M\xe9TH",
+            protocol: b"HTTP/1.1",
+            req_uri: b"/app/caf\xe9/x",
+            remote_addr: latin1,
+            remote_host: Some(latin1),
+            server_name: latin1,
+            is_ssl: true,
+            headers: vec![(b"X-N\xe9", latin1)],
+            content_length: Some(1),
+            remote_user: Some(latin1),
+            auth_type: Some(latin1),
+            query_string: Some(b"n=caf\xe9&x=\xff"),
+            route: Some(latin1),
+            ssl_cert: Some(latin1),
+            ssl_cipher: Some(latin1),
+            ssl_session: Some(latin1),
+            ssl_protocol: Some(latin1),
+            remote_port: latin1,
+            local_addr: latin1,
+            env: vec![(b"E\xe9", latin1)],
+            ..minimal()
+        };
+        let p = req.encode(8192).unwrap();
+        assert!(
+            !p.windows(3).any(|w| w == b"\xef\xbf\xbd"),
+            "U+FFFD on the wire"
+        );
+        let d = decode_forward_request(&p[4..]).unwrap();
+        assert_eq!(d.method, Method::STORED);
+        assert_eq!(d.method_name(), Some(&b"M\xe9TH"[..]));
+        assert_eq!(d.req_uri, Some(&b"/app/caf\xe9/x"[..]));
+        for field in [d.remote_addr, d.remote_host, d.server_name] {
+            assert_eq!(field, Some(latin1));
+        }
+        assert_eq!(d.headers[0].0.as_bytes(), b"X-N\xe9");
+        assert_eq!(d.headers[0].1, latin1);
+        let str_attr = |code| match d.attribute(code) {
+            Some(Attribute::Str(_, v)) => v,
+            other => panic!("{code:?}: {other:?}"),
+        };
+        assert_eq!(
+            str_attr(AttributeCode::QUERY_STRING),
+            Some(&b"n=caf\xe9&x=\xff"[..])
+        );
+        for code in [
+            AttributeCode::REMOTE_USER,
+            AttributeCode::AUTH_TYPE,
+            AttributeCode::ROUTE,
+            AttributeCode::SSL_CERT,
+            AttributeCode::SSL_CIPHER,
+            AttributeCode::SSL_SESSION,
+        ] {
+            assert_eq!(str_attr(code), Some(latin1), "{code:?}");
+        }
+        for name in [
+            &b"AJP_SSL_PROTOCOL"[..],
+            b"AJP_REMOTE_PORT",
+            b"AJP_LOCAL_ADDR",
+            b"E\xe9",
+        ] {
+            assert_eq!(d.req_attribute(name), Some(latin1));
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 /// sends it plus Accept-Encoding, Accept-Language, Cookie and X-Custom.
 fn captured_request<'a>() -> ForwardRequest<'a> {
     ForwardRequest {
-        method: "GET",
+        method: b"GET",
         protocol: b"HTTP/1.1",
         req_uri: b"/app/x%20y;jsessionid=ABC.m2/z",
         remote_addr: b"127.0.0.1",

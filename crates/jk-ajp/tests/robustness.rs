@@ -136,7 +136,7 @@ fn ten_thousand_mutated_replies_never_panic() {
 #[test]
 fn mutated_forward_requests_never_panic() {
     let req = ForwardRequest {
-        method: "PATCH",
+        method: b"PATCH",
         is_ssl: true,
         headers: vec![(b"Host", b"h"), (b"X-A", b"b")],
         query_string: Some(b"a=1"),

@@ -76,7 +76,7 @@ pub fn health_probe(ep: &Endpoint, w: &AjpWorker, path: &str) -> bool {
         }
     }
     let fwd = jk_ajp::ForwardRequest {
-        method: "GET",
+        method: b"GET",
         protocol: b"HTTP/1.1",
         req_uri: path.as_bytes(),
         remote_addr: b"127.0.0.1",

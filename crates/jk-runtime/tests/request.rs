@@ -225,7 +225,7 @@ impl Lb {
         let encode = |w: &AjpWorker, route: Option<&str>, act: &str| {
             let len = client_len(body);
             jk_ajp::ForwardRequest {
-                method,
+                method: method.as_bytes(),
                 protocol: b"HTTP/1.1",
                 req_uri: b"/app/x",
                 remote_addr: b"127.0.0.1",
@@ -493,7 +493,7 @@ fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
     let child = lb.region.attach_child(1).unwrap();
     let encode = |w: &AjpWorker, _: Option<&str>, act: &str| {
         jk_ajp::ForwardRequest {
-            method: "GET",
+            method: b"GET",
             protocol: b"HTTP/1.1",
             req_uri: b"/solo",
             remote_addr: b"127.0.0.1",

@@ -346,13 +346,18 @@ impl UriMap {
     }
 
     /// Maps a normalised URI (see [`crate::normalize`]) to a worker; `None` = not for mod_jk.
-    pub fn map(&self, normalized_uri: &str) -> Option<MatchResult> {
+    /// The URI is compared as bytes (it need not be UTF-8), as mod_jk does.
+    pub fn map(&self, normalized_uri: impl AsRef<[u8]>) -> Option<MatchResult> {
         self.lookup(normalized_uri).ok()
     }
 
     /// Like [`UriMap::map`] but first lets the mount file reload if due (`now_secs` is the
     /// Unix time, see [`unix_now`]). Reload results are kept for [`UriMap::take_reload_events`].
-    pub fn map_with_reload(&self, normalized_uri: &str, now_secs: u64) -> Option<MatchResult> {
+    pub fn map_with_reload(
+        &self,
+        normalized_uri: impl AsRef<[u8]>,
+        now_secs: u64,
+    ) -> Option<MatchResult> {
         self.check_reload(now_secs, false);
         self.map(normalized_uri)
     }
@@ -453,20 +458,20 @@ impl UriMap {
     /// Precedence (mod_jk `map_uri_to_worker_ext`): the first enabled, non-exclusion rule in
     /// [`UriMap::rules`] order that matches wins; then, if any enabled exclusion rule whose
     /// worker is the winner's or `*` matches too, nothing is mapped (no fallback).
-    pub fn lookup(&self, normalized_uri: &str) -> Result<MatchResult, NoMatch> {
-        let uri = normalized_uri;
-        if !uri.starts_with('/') {
+    pub fn lookup(&self, normalized_uri: impl AsRef<[u8]>) -> Result<MatchResult, NoMatch> {
+        let uri = normalized_uri.as_ref();
+        if uri.first() != Some(&b'/') {
             return Err(NoMatch::NotAbsolute);
         }
         if uri.len() > MAX_URI_LEN {
             return Err(NoMatch::TooLong);
         }
-        if self.reject_unsafe && memchr::memchr2(b'%', b'\\', uri.as_bytes()).is_some() {
+        if self.reject_unsafe && memchr::memchr2(b'%', b'\\', uri).is_some() {
             return Err(NoMatch::Unsafe);
         }
         // mod_jk also matches only the part before a path parameter; after normalisation
         // there is none, so this only matters for callers passing raw URIs.
-        let uri = match memchr::memchr(b';', uri.as_bytes()) {
+        let uri = match memchr::memchr(b';', uri) {
             Some(semi) => &uri[..semi],
             None => uri,
         };
@@ -504,7 +509,8 @@ fn read_mount_file(path: &Path) -> Result<(SystemTime, Vec<Rule>, Vec<String>), 
         .and_then(|m| m.modified())
         .map_err(io)?;
     let bytes = std::fs::read(path).map_err(io)?;
-    // Non-UTF-8 bytes cannot occur in a decoded URI we compare as &str anyway.
+    // Patterns are kept as text: a byte of the file that is not UTF-8 becomes U+FFFD (such a
+    // pattern then matches the bytes EF BF BD, not the original byte; a known limitation).
     let text = String::from_utf8_lossy(&bytes);
     let (rules, warnings) = parse_uriworkermap(&text, &path.display().to_string())?;
     Ok((mtime, rules, warnings))

@@ -35,34 +35,40 @@ impl std::error::Error for NormalizeError {}
 /// A trailing `.` or `..` segment leaves a trailing `/` (`/a/b/..` → `/a/`).
 /// `*` (the `OPTIONS *` target) is returned unchanged; it is never mapped.
 ///
+/// The URI is bytes, as httpd holds `r->uri` after %-decoding (it need not be UTF-8: `%E9`
+/// decodes to the single byte `E9`); only ASCII `/`, `;` and `.` are interpreted and every
+/// other byte is kept as it is.
+///
 /// ```
 /// use jk_urimap::normalize;
-/// assert_eq!(normalize("/a;jsessionid=X/b").unwrap(), "/a/b");
-/// assert_eq!(normalize("/a//./c/../d").unwrap(), "/a/d");
-/// assert!(normalize("/../etc/passwd").is_err());
+/// assert_eq!(normalize(b"/a;jsessionid=X/b").unwrap(), b"/a/b");
+/// assert_eq!(normalize(b"/a//./c/../d").unwrap(), b"/a/d");
+/// assert_eq!(normalize(b"/caf\xe9/./x").unwrap(), b"/caf\xe9/x");
+/// assert!(normalize(b"/../etc/passwd").is_err());
 /// ```
-pub fn normalize(uri: &str) -> Result<String, NormalizeError> {
-    if uri == "*" {
-        return Ok(uri.to_owned());
+pub fn normalize(uri: &[u8]) -> Result<Vec<u8>, NormalizeError> {
+    let text = || String::from_utf8_lossy(uri).into_owned();
+    if uri == b"*" {
+        return Ok(uri.to_vec());
     }
-    if !uri.starts_with('/') {
-        return Err(NormalizeError::NotAbsolute(uri.to_owned()));
+    if uri.first() != Some(&b'/') {
+        return Err(NormalizeError::NotAbsolute(text()));
     }
     let without_params = strip_path_parameters(uri);
 
     // Segments after the leading '/'; empty ones come from '//' runs and vanish, except a
     // final empty one, which records a trailing '/'.
-    let mut segments: Vec<&str> = Vec::new();
+    let mut segments: Vec<&[u8]> = Vec::new();
     let mut trailing_slash = false;
-    let mut parts = without_params[1..].split('/').peekable();
+    let mut parts = without_params[1..].split(|&b| b == b'/').peekable();
     while let Some(segment) = parts.next() {
         let last = parts.peek().is_none();
         match segment {
-            "" => trailing_slash = last,
-            "." => trailing_slash = last,
-            ".." => {
+            b"" => trailing_slash = last,
+            b"." => trailing_slash = last,
+            b".." => {
                 if segments.pop().is_none() {
-                    return Err(NormalizeError::TraversalAboveRoot(uri.to_owned()));
+                    return Err(NormalizeError::TraversalAboveRoot(text()));
                 }
                 trailing_slash = last;
             }
@@ -73,33 +79,33 @@ pub fn normalize(uri: &str) -> Result<String, NormalizeError> {
         }
     }
 
-    let mut out = String::with_capacity(without_params.len());
+    let mut out = Vec::with_capacity(without_params.len());
     for segment in &segments {
-        out.push('/');
-        out.push_str(segment);
+        out.push(b'/');
+        out.extend_from_slice(segment);
     }
     if trailing_slash || segments.is_empty() {
-        out.push('/');
+        out.push(b'/');
     }
     Ok(out)
 }
 
 /// Removes every `;…` path parameter up to (not including) the next `/`.
-fn strip_path_parameters(uri: &str) -> std::borrow::Cow<'_, str> {
-    if memchr::memchr(b';', uri.as_bytes()).is_none() {
+fn strip_path_parameters(uri: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if memchr::memchr(b';', uri).is_none() {
         return std::borrow::Cow::Borrowed(uri);
     }
-    let mut out = String::with_capacity(uri.len());
+    let mut out = Vec::with_capacity(uri.len());
     let mut rest = uri;
-    while let Some(semi) = rest.find(';') {
-        out.push_str(&rest[..semi]);
+    while let Some(semi) = memchr::memchr(b';', rest) {
+        out.extend_from_slice(&rest[..semi]);
         rest = &rest[semi..];
-        match rest.find('/') {
+        match memchr::memchr(b'/', rest) {
             Some(slash) => rest = &rest[slash..],
-            None => rest = "",
+            None => rest = b"",
         }
     }
-    out.push_str(rest);
+    out.extend_from_slice(rest);
     std::borrow::Cow::Owned(out)
 }
 
@@ -131,30 +137,59 @@ mod tests {
             ("*", "*"),
         ];
         for (input, want) in cases {
-            match normalize(input) {
-                Ok(got) => assert_eq!(got, want, "input {input}"),
+            match normalize(input.as_bytes()) {
+                Ok(got) => assert_eq!(got, want.as_bytes(), "input {input}"),
                 Err(e) => assert_eq!("ERR", want, "input {input}: {e}"),
             }
         }
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_are_kept() {
+        // `%E9` decoded by httpd is the single byte E9 (Latin-1 é), not UTF-8.
+        let cases: [(&[u8], &[u8]); 5] = [
+            (b"/app/caf\xe9/x", b"/app/caf\xe9/x"),
+            (
+                b"/app/caf\xe9;jsessionid=A\xff/\xe9x",
+                b"/app/caf\xe9/\xe9x",
+            ),
+            (b"/\xe9//\xff/./\x80/../y", b"/\xe9/\xff/y"),
+            (b"/\xc3/\xa9", b"/\xc3/\xa9"),
+            (b"/a/\xe9/..", b"/a/"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input).unwrap(), want, "input {input:?}");
+        }
+        assert_eq!(
+            normalize(b"/\xe9/../.."),
+            Err(NormalizeError::TraversalAboveRoot("/\u{fffd}/../..".into()))
+        );
+        assert_eq!(
+            normalize(b"\xe9"),
+            Err(NormalizeError::NotAbsolute("\u{fffd}".into()))
+        );
+    }
+
+    #[test]
     fn rejects() {
         assert_eq!(
-            normalize("/.."),
+            normalize(b"/.."),
             Err(NormalizeError::TraversalAboveRoot("/..".into()))
         );
         assert!(matches!(
-            normalize("/a/../.."),
+            normalize(b"/a/../.."),
             Err(NormalizeError::TraversalAboveRoot(_))
         ));
-        assert!(matches!(normalize(""), Err(NormalizeError::NotAbsolute(_))));
         assert!(matches!(
-            normalize("a/b"),
+            normalize(b""),
             Err(NormalizeError::NotAbsolute(_))
         ));
         assert!(matches!(
-            normalize("**"),
+            normalize(b"a/b"),
+            Err(NormalizeError::NotAbsolute(_))
+        ));
+        assert!(matches!(
+            normalize(b"**"),
             Err(NormalizeError::NotAbsolute(_))
         ));
     }

@@ -19,11 +19,13 @@ impl RuleKind {
         }
     }
 
-    /// Tests `uri` against `pattern` with this kind's semantics; case-sensitive.
-    pub fn matches(self, pattern: &str, uri: &str) -> bool {
+    /// Tests `uri` against `pattern` with this kind's semantics; case-sensitive, byte for
+    /// byte (the URI need not be UTF-8).
+    pub fn matches(self, pattern: &str, uri: impl AsRef<[u8]>) -> bool {
+        let uri = uri.as_ref();
         match self {
-            RuleKind::Exact => pattern == uri,
-            RuleKind::Wildchar => glob_match(pattern.as_bytes(), uri.as_bytes()),
+            RuleKind::Exact => pattern.as_bytes() == uri,
+            RuleKind::Wildchar => glob_match(pattern.as_bytes(), uri),
         }
     }
 }
@@ -105,6 +107,17 @@ mod tests {
                 "{p} should not match {t}"
             );
         }
+    }
+
+    #[test]
+    fn uris_that_are_not_utf8_match_byte_for_byte() {
+        assert!(RuleKind::Wildchar.matches("/app/*", b"/app/caf\xe9/x"));
+        assert!(RuleKind::Wildchar.matches("/app/caf?/*", b"/app/caf\xe9/x"));
+        assert!(!RuleKind::Wildchar.matches("/app/caf??/*", b"/app/caf\xe9/x"));
+        assert!(RuleKind::Exact.matches("/app", b"/app"));
+        // U+FFFD in a pattern is three bytes; a lone E9 byte is not it.
+        assert!(!RuleKind::Exact.matches("/caf\u{fffd}", b"/caf\xe9"));
+        assert!(!RuleKind::Wildchar.matches("/caf\u{fffd}*", b"/caf\xe9"));
     }
 
     #[test]

@@ -68,8 +68,9 @@ impl Rule {
         text
     }
 
-    /// True if `uri` matches this rule's pattern (flags are not consulted).
-    pub fn matches(&self, uri: &str) -> bool {
+    /// True if `uri` matches this rule's pattern (flags are not consulted); bytes, as
+    /// [`RuleKind::matches`].
+    pub fn matches(&self, uri: impl AsRef<[u8]>) -> bool {
         self.kind.matches(&self.pattern, uri)
     }
 

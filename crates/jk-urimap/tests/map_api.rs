@@ -161,3 +161,25 @@ fn status_worker_view_of_rules() {
         ]
     );
 }
+
+/// httpd decodes `/app/caf%E9/x` to the bytes `/app/caf` E9 `/x` (not UTF-8): normalised and
+/// mapped byte for byte, never through U+FFFD.
+#[test]
+fn uris_that_are_not_utf8_are_normalised_and_mapped_as_bytes() {
+    let mut map = UriMap::new();
+    mount(&mut map, "/app/*", "w");
+    mount(&mut map, "/caf?/x", "one_byte");
+    mount(&mut map, "/exact\u{fffd}", "fffd");
+    let clean = jk_urimap::normalize(b"/app/caf\xe9;jsessionid=A\xff/./\xe9x").unwrap();
+    assert_eq!(clean, b"/app/caf\xe9/\xe9x");
+    assert_eq!(&*map.map(&clean).unwrap().worker, "w");
+    // `?` is one byte: the single byte E9 (a two-byte UTF-8 é would need `??`).
+    assert_eq!(&*map.map(b"/caf\xe9/x").unwrap().worker, "one_byte");
+    assert!(map.map("/caf\u{e9}/x").is_none());
+    // A pattern spelling U+FFFD does not match the byte it would replace.
+    assert_eq!(map.lookup(b"/exact\xe9").unwrap_err(), NoMatch::NoRule);
+    assert_eq!(&*map.map("/exact\u{fffd}").unwrap().worker, "fffd");
+    map.set_reject_unsafe(true);
+    assert_eq!(&*map.map(b"/app/\xe9").unwrap().worker, "w");
+    assert_eq!(map.lookup(b"/app/%\xe9").unwrap_err(), NoMatch::Unsafe);
+}

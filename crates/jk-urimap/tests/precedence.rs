@@ -496,7 +496,7 @@ fn precedence_table() {
     let mut failures = Vec::new();
     for case in &cases {
         let map = build(case);
-        let got = match normalize(case.uri) {
+        let got = match normalize(case.uri.as_bytes()) {
             Err(_) => BadRequest,
             Ok(clean) => match map.map(&clean) {
                 Some(m) => Worker(Box::leak(m.worker.to_string().into_boxed_str())),
