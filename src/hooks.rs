@@ -121,9 +121,7 @@ fn map_request(req: Req, rt: &ServerRuntime) -> Mapping {
 
 fn mark_mapped(req: Req, m: &jk_urimap::MatchResult, clean: &[u8]) {
     let worker: &str = &m.worker;
-    let st = crate::reqstate::state(req);
-    st.orig_uri = Some(req.uri_ptr());
-    st.ext = Some(m.ext.clone());
+    crate::reqstate::remember_mapping(req, m.ext.clone());
     req.set_handler(JK_HANDLER);
     req.set_note(NOTE_WORKER_NAME, worker);
     req.set_uri(clean);
@@ -254,9 +252,7 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
                 None => match map_request(req, &rt) {
                     Mapping::BadRequest => return HTTP_BAD_REQUEST,
                     Mapping::Mapped { m, clean } => {
-                        let st = crate::reqstate::state(req);
-                        st.orig_uri = Some(req.uri_ptr());
-                        st.ext = Some(m.ext.clone());
+                        crate::reqstate::remember_mapping(req, m.ext.clone());
                         req.set_uri(&clean);
                         Some(m.worker.to_string())
                     }

@@ -76,15 +76,14 @@ unsafe fn prepare<'r>(req: Req, rt: &'r ServerRuntime, name: &str) -> Result<Pre
         );
         return Err(OK);
     }
-    let st = crate::reqstate::state(req);
+    let (kept_uri, ext) = crate::reqstate::mapping(req);
     // SAFETY: the kept r->uri pointer is a string of the live request's pool.
-    let orig_uri: &'r [u8] = match st.orig_uri {
+    let orig_uri: &'r [u8] = match kept_uri {
         Some(p) => unsafe { crate::cstr::opt_bytes(p) },
         // SAFETY: r->uri is a string of the live request's pool.
         None => unsafe { crate::cstr::opt_bytes((*r).uri) },
     }
     .unwrap_or_default();
-    let ext = st.ext.clone();
     let opts = rt.conf.effective_options();
     // SAFETY: forwarded contract of this function.
     let facts =
