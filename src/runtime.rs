@@ -10,7 +10,6 @@ use std::ffi::c_int;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use jk_config::{BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
 use jk_directives::ServerConf;
@@ -89,20 +88,14 @@ impl Generation {
     /// balancers' global maintenance (once per worker.maintain across all children) with
     /// readiness probes of members waiting for recovery.
     pub fn maintain(&self) {
-        for ep in self.endpoints.values() {
-            ep.maintain();
-        }
-        self.reap_dead_children();
-        for b in self.balancers.values() {
-            b.maintain();
-            for i in b.members_to_probe() {
-                let Some(ep) = b.member_name(i).and_then(|n| self.endpoint(n)) else {
-                    continue;
-                };
-                let wait = ep.config().ping.interval.unwrap_or(Duration::from_secs(10));
-                b.probe_result(i, ep.probe(wait).is_ok());
-            }
-        }
+        jk_runtime::probe::maintenance_round(
+            &self.endpoints,
+            &self.balancers,
+            |n| self.endpoint(n),
+            || {
+                self.reap_dead_children();
+            },
+        );
     }
 
     /// Cross-process maintenance that any child may do: releases the shared entries of

@@ -23,6 +23,32 @@ pub fn prober_tick(balancers: &HashMap<String, Arc<Balancer>>) -> Duration {
     Duration::from_millis(ms)
 }
 
+/// One maintenance pass of a process (the watchdog's round, or request-driven every
+/// worker.maintain): idle connections of every endpoint, dead children (`reap`), and each
+/// balancer's global maintenance with a CPing probe of the members waiting for recovery
+/// (mod_jk would send them a user request instead).
+pub fn maintenance_round<'a>(
+    endpoints: &HashMap<String, Arc<Endpoint>>,
+    balancers: &HashMap<String, Arc<Balancer>>,
+    endpoint: impl Fn(&str) -> Option<&'a Arc<Endpoint>>,
+    reap: impl FnOnce(),
+) {
+    for ep in endpoints.values() {
+        ep.maintain();
+    }
+    reap();
+    for b in balancers.values() {
+        b.maintain();
+        for i in b.members_to_probe() {
+            let Some(ep) = b.member_name(i).and_then(&endpoint) else {
+                continue;
+            };
+            let wait = ep.config().ping.interval.unwrap_or(Duration::from_secs(10));
+            b.probe_result(i, ep.probe(wait).is_ok());
+        }
+    }
+}
+
 /// One prober round at `now_ms` (unix ms): every member due is probed and the result handed
 /// to its balancer. `endpoint` gives a member's endpoint following runtime edits.
 pub fn readiness_round<'a>(

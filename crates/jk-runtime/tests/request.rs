@@ -529,3 +529,30 @@ fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
     assert_eq!(served_by(&a, &client), "200 member=t1");
     assert_eq!(sh.slot.get(jk_shm::Field::Elected), 2);
 }
+
+#[test]
+fn the_maintenance_round_brings_a_recovered_member_back_by_cping() {
+    // t1 refuses, so a request puts it in error; then its Tomcat comes back on the same port.
+    let port = refused_port();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(port, t2.port(), "worker.lb.recover_time=1\n");
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    assert_eq!(served_by(&a, &client), "200 member=t2");
+    let state = |i| lb.balancer().snapshot(i).unwrap().state;
+    assert_eq!(state(0), jk_lb::MemberState::Error);
+    let t1 = TestServer::start(&format!("127.0.0.1:{port}"), text("t1")).unwrap();
+    // recover_time (at least 1 s, as with mod_jk) counts whole seconds since the error.
+    std::thread::sleep(Duration::from_millis(2100));
+    let reaped = std::cell::Cell::new(false);
+    jk_runtime::probe::maintenance_round(
+        &lb.built.endpoints,
+        &lb.built.balancers,
+        |n| lb.built.endpoints.get(n),
+        || reaped.set(true),
+    );
+    assert!(reaped.get(), "dead children were looked for");
+    assert_eq!(state(0), jk_lb::MemberState::Ok, "recovered by the probe");
+    assert!(t1.cpings_received() >= 1, "by a CPing, no user request");
+    assert!(t1.requests().is_empty());
+}
