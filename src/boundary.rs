@@ -17,7 +17,7 @@ pub fn guard<T>(what: &'static str, fallback: T, body: impl FnOnce() -> T) -> T 
                 .unwrap_or_else(|| "non-string panic payload".to_string());
             // Logging itself must not panic again: errlog::panic_report only formats and
             // calls httpd's logger with a NUL-free message.
-            let _ = catch_unwind(|| crate::errlog::panic_report(what, &msg));
+            let _ = catch_unwind(|| crate::httpd_log::panic_report(what, &msg));
             fallback
         }
     }

@@ -11,8 +11,9 @@ use jk_log::Level;
 use jk_runtime::background::Background;
 
 use crate::ffi;
+use crate::generation::{for_server, Generation, ServerRuntime};
+use crate::httpd_query::servers;
 use crate::pool_owned;
-use crate::runtime::{for_server, servers, Generation, ServerRuntime};
 
 /// This child's entry in the shared child table; leaving it (on drop) frees its per-child
 /// counters for a later child.
@@ -32,7 +33,10 @@ impl Drop for ChildEntry {
 /// # Safety
 /// `pchild` and `main` must be live.
 pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
-    let Some(rt) = for_server(main) else { return };
+    // SAFETY: forwarded contract.
+    let Some(rt) = (unsafe { for_server(main) }) else {
+        return;
+    };
     match rt.gen.shm.region().attach_child(std::process::id()) {
         Some(idx) => {
             let _ = rt.gen.child.set(idx);
@@ -57,7 +61,12 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     if interval == 0 {
         return;
     }
-    let maps: Vec<Arc<ServerRuntime>> = servers(main).into_iter().filter_map(for_server).collect();
+    // SAFETY: forwarded contract (live main server).
+    let maps: Vec<Arc<ServerRuntime>> = unsafe { servers(main) }
+        .into_iter()
+        // SAFETY: the live server list.
+        .filter_map(|s| unsafe { for_server(s) })
+        .collect();
     let round = move || {
         // A panic in one round is logged and the next round runs: maintenance must not stop
         // for the rest of the child's life.

@@ -361,8 +361,8 @@ pub unsafe extern "C" fn options(
             let st = state_of((*cmd).server).ok_or("mod_jk: no server configuration")?;
             let warnings = st.conf.set_options(&arg(raw))?;
             for w in warnings {
-                crate::errlog::log_server(
-                    crate::errlog::HttpdLevel::Warning,
+                crate::httpd_log::log_server(
+                    crate::httpd_log::HttpdLevel::Warning,
                     true,
                     (*cmd).server,
                     &format!("{}: {w}", directive_location(cmd)),

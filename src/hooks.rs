@@ -9,8 +9,9 @@ use jk_log::Level;
 
 use crate::boundary::guard;
 use crate::ffi;
+use crate::generation::{self, ServerRuntime};
 use crate::request::{Req, DIR_MAGIC_TYPE, JK_HANDLER};
-use crate::runtime::{self, ServerRuntime};
+use crate::startup;
 
 const OK: c_int = ffi::OK as c_int;
 const DECLINED: c_int = ffi::DECLINED;
@@ -52,7 +53,7 @@ unsafe extern "C" fn check_config(
 ) -> c_int {
     guard("check_config", HTTP_INTERNAL_SERVER_ERROR, || {
         // SAFETY: httpd passes its live main server and configuration pool.
-        match unsafe { runtime::check(pconf, s) } {
+        match unsafe { startup::check(pconf, s) } {
             Ok(()) => OK,
             Err(()) => HTTP_INTERNAL_SERVER_ERROR,
         }
@@ -67,7 +68,7 @@ unsafe extern "C" fn post_config(
 ) -> c_int {
     guard("post_config", HTTP_INTERNAL_SERVER_ERROR, || {
         // SAFETY: as for check_config.
-        match unsafe { runtime::start_generation(pconf, s) } {
+        match unsafe { startup::start_generation(pconf, s) } {
             Ok(()) => OK,
             Err(()) => HTTP_INTERNAL_SERVER_ERROR,
         }
@@ -121,7 +122,7 @@ fn map_request(req: Req, rt: &ServerRuntime) -> Mapping {
 
 fn mark_mapped(req: Req, m: &jk_urimap::MatchResult, clean: &[u8]) {
     let worker: &str = &m.worker;
-    crate::reqstate::remember_mapping(req, m.ext.clone());
+    crate::request_state::remember_mapping(req, m.ext.clone());
     req.set_handler(JK_HANDLER);
     req.set_note(NOTE_WORKER_NAME, worker);
     req.set_uri(clean);
@@ -141,7 +142,7 @@ unsafe extern "C" fn translate_name(r: *mut ffi::request_rec) -> c_int {
         if req.handler().as_deref() == Some(JK_HANDLER) {
             return DECLINED;
         }
-        let Some(rt) = runtime::for_server(req.server()) else {
+        let Some(rt) = generation::for_request(req) else {
             return DECLINED;
         };
         match map_request(req, &rt) {
@@ -180,7 +181,7 @@ unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
         let Some(req) = (unsafe { Req::new(r) }) else {
             return DECLINED;
         };
-        let Some(rt) = runtime::for_server(req.server()) else {
+        let Some(rt) = generation::for_request(req) else {
             return DECLINED;
         };
         if req.note(NOTE_WORKER_NAME).is_none() && req.handler().as_deref() != Some(JK_HANDLER) {
@@ -232,7 +233,7 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
         if req.has_env("no-jk") {
             return DECLINED;
         }
-        let Some(rt) = runtime::for_server(req.server()) else {
+        let Some(rt) = generation::for_request(req) else {
             return DECLINED;
         };
         // Debug builds only (the integration tests): proves a panic is caught at the boundary.
@@ -252,7 +253,7 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
                 None => match map_request(req, &rt) {
                     Mapping::BadRequest => return HTTP_BAD_REQUEST,
                     Mapping::Mapped { m, clean } => {
-                        crate::reqstate::remember_mapping(req, m.ext.clone());
+                        crate::request_state::remember_mapping(req, m.ext.clone());
                         req.set_uri(&clean);
                         Some(m.worker.to_string())
                     }
@@ -302,7 +303,7 @@ unsafe extern "C" fn log_transaction(r: *mut ffi::request_rec) -> c_int {
         if req.note(NOTE_WORKER_TYPE).is_none() {
             return DECLINED;
         }
-        if let Some(rt) = runtime::for_server(req.server()) {
+        if let Some(rt) = generation::for_request(req) {
             rt.write_request_log(req);
         }
         DECLINED

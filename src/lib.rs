@@ -2,7 +2,12 @@
 //!
 //! This crate is the httpd glue, the only code that calls `ap_*`/`apr_*`: the module record,
 //! the directive table, the hooks, and the bridges between httpd's data and the pure crates
-//! (`jk-config`, `jk-urimap`, `jk-log`, `jk-directives`) that hold the logic.
+//! that hold the logic (`jk-config`, `jk-urimap`, `jk-directives`, `jk-log`, `jk-ajp`,
+//! `jk-ajp-client`, `jk-shm`, `jk-lb`, `jk-status`, and `jk-runtime`, which decides what
+//! happens to a request and a member). It converts `request_rec` into request facts and an
+//! answer back into httpd calls: `startup` builds a `generation` from the directives, `child`
+//! runs its per-child threads, `hooks` map requests, `serve` hands them to jk-runtime's
+//! request loop with `http_peer` as the client's side.
 //!
 //! Every `extern "C"` entry point goes through [`boundary::guard`]: a panic is caught, logged
 //! and turned into the entry point's fallback value; it never unwinds into httpd.
@@ -24,21 +29,23 @@ mod child;
 mod clock;
 mod cstr;
 mod directives;
-mod errlog;
 mod facts;
+mod generation;
 mod hooks;
 mod http_peer;
-mod jklog;
+mod httpd_log;
+mod httpd_query;
+mod inert_directives;
 mod module;
-mod pending;
+mod module_log;
 mod pool_owned;
-mod reqlog;
-mod reqstate;
 mod request;
-mod runtime;
+mod request_log;
+mod request_state;
 mod serve;
 mod server_conf;
 mod shm;
+mod startup;
 mod status;
 
 pub use module::jk_module;

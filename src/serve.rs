@@ -15,9 +15,9 @@ use jk_urimap::RuleExtensions;
 
 use crate::facts::RequestFacts;
 use crate::ffi;
+use crate::generation::ServerRuntime;
 use crate::http_peer::HttpPeer;
 use crate::request::Req;
-use crate::runtime::ServerRuntime;
 
 const OK: c_int = ffi::OK as c_int;
 
@@ -76,7 +76,7 @@ unsafe fn prepare<'r>(req: Req, rt: &'r ServerRuntime, name: &str) -> Result<Pre
         );
         return Err(OK);
     }
-    let (kept_uri, ext) = crate::reqstate::mapping(req);
+    let (kept_uri, ext) = crate::request_state::mapping(req);
     // SAFETY: the kept r->uri pointer is a string of the live request's pool.
     let orig_uri: &'r [u8] = match kept_uri {
         Some(p) => unsafe { crate::cstr::opt_bytes(p) },

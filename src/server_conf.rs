@@ -9,8 +9,8 @@ use jk_directives::{GlobalConf, ServerConf};
 
 use crate::boundary::guard;
 use crate::ffi;
+use crate::generation::ServerRuntime;
 use crate::module::module_ptr;
-use crate::runtime::ServerRuntime;
 
 pub struct ServerState {
     /// What the Jk directives of this server said (for vhosts: after the httpd merge step,

@@ -10,8 +10,8 @@ use jk_runtime::status::{model, status_config, Applier, Header};
 
 use crate::cstr::{opt_str, pstrdup};
 use crate::ffi;
+use crate::generation::ServerRuntime;
 use crate::request::Req;
-use crate::runtime::ServerRuntime;
 
 fn s(p: *const std::ffi::c_char) -> String {
     // SAFETY: NULL or a NUL-terminated string of a live request/server.

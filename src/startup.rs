@@ -1,14 +1,9 @@
-//! One configuration generation: everything built from the directives after httpd has read
-//! them (check_config, again in post_config), and what the request hooks read.
-//!
-//! httpd unloads and reloads the module between its startup passes and on every restart
-//! (ARCHITECTURE.md rule 4), so nothing here lives in a Rust static: the generation hangs off
-//! each server's state, which the configuration pool frees.
+//! Building a configuration generation from httpd's directives: `check` in check_config
+//! (also for `apachectl configtest`), `start_generation` in post_config on the real pass
+//! (workers, every server's URI map and logs, the runtime-status region).
 
 use std::collections::HashMap;
-use std::ffi::c_int;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use jk_config::{BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
@@ -17,328 +12,15 @@ use jk_log::{Level, LogSink, Logger, RequestLogFormat, StampFormat};
 use jk_urimap::UriMap;
 
 use crate::cstr::str_or_empty;
-use crate::errlog::{log_server, HttpdLevel};
 use crate::ffi;
-use crate::jklog::{JkLog, PipeSink};
-use crate::request::Req;
-use crate::server_conf::{alloc_state, set_state, state_of, state_ref, ServerState};
+use crate::generation::{source_name, Generation, ServerRuntime, VERSION};
+use crate::httpd_log::{log_server, HttpdLevel};
+use crate::httpd_query::{
+    hard_limit_daemons, main_state, mpm_threads, pthread_id, run_mode, server_label, servers,
+};
+use crate::module_log::{JkLog, PipeSink};
+use crate::server_conf::{alloc_state, set_state, state_of, ServerState};
 use crate::shm::{self, ShmRegion};
-
-/// Version token (Server header with `ServerTokens Full`, logs, status).
-pub const VERSION: &str = concat!("mod_jk-rs/", env!("CARGO_PKG_VERSION"));
-
-/// What all servers of one generation share.
-pub struct Generation {
-    pub props: PropertyMap,
-    pub workers: WorkersConfig,
-    pub watchdog_interval: u32,
-    /// One AJP endpoint per ajp13 worker; each child fills its own connection pools.
-    pub endpoints: HashMap<String, Arc<jk_ajp_client::Endpoint>>,
-    /// worker.maintain in seconds.
-    pub maintain_secs: u64,
-    /// Unix time of this process's last maintenance run (request-driven maintenance).
-    pub last_maintain: std::sync::atomic::AtomicU64,
-    /// One balancer per lb worker, over the shared region (declared before `shm`).
-    pub balancers: HashMap<String, Arc<jk_lb::Balancer>>,
-    /// Runtime-editable ajp settings in the shared region (declared before `shm`).
-    pub ajp: HashMap<String, jk_runtime::AjpShared>,
-    /// Every server's URI map with the server's label, for the status worker.
-    pub maps: std::sync::OnceLock<Vec<(String, Arc<UriMap>)>>,
-    /// Requests of this process currently held for a restarting member (capped by hold_max).
-    pub held: std::sync::atomic::AtomicUsize,
-    /// This child's entry in the shared child table (set in child_init).
-    pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
-    /// The runtime-status region; declared last so it is unmapped after its users.
-    pub shm: ShmRegion,
-}
-
-impl Generation {
-    /// What the status worker reads and changes.
-    pub fn view(&self) -> jk_runtime::View<'_> {
-        jk_runtime::View {
-            props: &self.props,
-            workers: &self.workers,
-            endpoints: &self.endpoints,
-            balancers: &self.balancers,
-            ajp: &self.ajp,
-            maps: self.all_maps(),
-            maintain_secs: self.maintain_secs,
-        }
-    }
-
-    /// Every server's URI map (main server first) with its label.
-    pub fn all_maps(&self) -> &[(String, Arc<UriMap>)] {
-        self.maps.get().map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// The AJP endpoint of an ajp13 worker, brought in line with runtime edits of its
-    /// settings (host, port, timeouts) made through any child.
-    pub fn endpoint(&self, name: &str) -> Option<&Arc<jk_ajp_client::Endpoint>> {
-        let ep = self.endpoints.get(name)?;
-        if let (Some(shared), Some(WorkerKind::Ajp(w))) = (
-            self.ajp.get(name),
-            self.workers.worker(name).map(|w| &w.kind),
-        ) {
-            shared.sync(ep, w);
-        }
-        Some(ep)
-    }
-
-    /// One maintenance pass of this process: connection pools, dead children, and the
-    /// balancers' global maintenance (once per worker.maintain across all children) with
-    /// readiness probes of members waiting for recovery.
-    pub fn maintain(&self) {
-        jk_runtime::probe::maintenance_round(
-            &self.endpoints,
-            &self.balancers,
-            |n| self.endpoint(n),
-            || {
-                self.reap_dead_children();
-            },
-        );
-    }
-
-    /// Cross-process maintenance that any child may do: releases the shared entries of
-    /// children that died (a child killed mid-request must not leave members busy).
-    pub fn reap_dead_children(&self) -> usize {
-        self.shm.region().reap_dead_children(|pid| {
-            // SAFETY: kill with signal 0 only checks that the process exists.
-            let exists = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
-            // EPERM means it exists under another user: alive.
-            exists || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-        })
-    }
-}
-
-/// What the request hooks of one server read.
-pub struct ServerRuntime {
-    pub gen: Arc<Generation>,
-    pub conf: ServerConf,
-    map: Option<Arc<UriMap>>,
-    log: JkLog,
-    request_log: Option<RequestLogFormat>,
-    is_main: bool,
-}
-
-/// The runtime of server `s`, if this generation has started.
-pub fn for_server(s: *mut ffi::server_rec) -> Option<Arc<ServerRuntime>> {
-    // SAFETY: s comes from a live request; the state outlives the request.
-    unsafe { state_ref(s) }.and_then(|st| st.runtime.clone())
-}
-
-impl ServerRuntime {
-    /// Whether a line of `level` would be written (skip building costly messages).
-    pub fn log_enabled(&self, level: Level) -> bool {
-        self.log.enabled(level)
-    }
-
-    /// Logs for the request handler; the line names the caller's source file and line.
-    #[track_caller]
-    pub fn log(&self, level: Level, msg: &str) {
-        self.log_at(level, "jk_handler", msg);
-    }
-
-    #[track_caller]
-    pub fn log_at(&self, level: Level, function: &str, msg: &str) {
-        self.log_located(std::panic::Location::caller(), level, function, msg);
-    }
-
-    /// Logs naming `at` (a line of a pure crate that decided what is logged).
-    pub fn log_located(
-        &self,
-        at: &std::panic::Location<'_>,
-        level: Level,
-        function: &str,
-        msg: &str,
-    ) {
-        self.log
-            .log(level, function, source_name(at.file()), at.line(), msg);
-    }
-
-    /// The rule a normalised URI maps to (checking the mount file for changes when due).
-    pub fn map_uri(&self, clean: &[u8]) -> Option<jk_urimap::MatchResult> {
-        let map = self.map.as_ref()?;
-        let m = map.map_with_reload(clean, jk_urimap::unix_now());
-        for ev in map.take_reload_events() {
-            self.log_at(Level::Info, "uri_worker_map_update", &format!("{ev:?}"));
-        }
-        m
-    }
-
-    /// Whether this is the main server (JK_LOCAL_ADDR is honoured there only).
-    pub fn is_main_server(&self) -> bool {
-        self.is_main
-    }
-
-    /// The AJP endpoint of an ajp13 worker, following runtime edits of its settings.
-    pub fn endpoint(&self, name: &str) -> Option<Arc<jk_ajp_client::Endpoint>> {
-        self.gen.endpoint(name).cloned()
-    }
-
-    /// The configured worker `name`.
-    pub fn worker(&self, name: &str) -> Option<&jk_config::Worker> {
-        self.gen.workers.worker(name)
-    }
-
-    /// The configuration of ajp13 worker `name`.
-    pub fn ajp_worker(&self, name: &str) -> Option<&jk_config::AjpWorker> {
-        match &self.gen.workers.worker(name)?.kind {
-            WorkerKind::Ajp(a) => Some(a),
-            _ => None,
-        }
-    }
-
-    /// The configuration of lb worker `name`.
-    pub fn lb_config(&self, name: &str) -> Option<&jk_config::LbWorker> {
-        match &self.gen.workers.worker(name)?.kind {
-            WorkerKind::Lb(l) => Some(l),
-            _ => None,
-        }
-    }
-
-    /// The balancer of lb worker `name`.
-    pub fn balancer(&self, name: &str) -> Option<Arc<jk_lb::Balancer>> {
-        self.gen.balancers.get(name).cloned()
-    }
-
-    /// Request-driven maintenance when no watchdog runs: at most once per worker.maintain.
-    pub fn maybe_maintain(&self) {
-        if self.gen.watchdog_interval > 0 || self.gen.maintain_secs == 0 {
-            return;
-        }
-        let now = jk_urimap::unix_now();
-        let last = self.gen.last_maintain.load(Ordering::Relaxed);
-        if now >= last + self.gen.maintain_secs
-            && self
-                .gen
-                .last_maintain
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            self.gen.maintain();
-        }
-    }
-
-    pub fn auto_alias_dir(&self) -> Option<&str> {
-        self.conf.auto_alias.as_deref()
-    }
-
-    pub fn strip_session_identifier(&self) -> Option<&str> {
-        match &self.conf.strip_session {
-            Some((true, ident)) => Some(ident.as_str()),
-            _ => None,
-        }
-    }
-
-    pub fn forward_directories(&self) -> bool {
-        self.conf.effective_options().forward_directories()
-    }
-
-    pub fn worker_indicator(&self) -> &str {
-        self.conf
-            .indicators
-            .effective(jk_directives::Indicator::Worker)
-    }
-
-    /// mod_jk's type name of a configured worker (`JK_WORKER_TYPE` note), if it exists.
-    pub fn worker_type(&self, name: &str) -> Option<&'static str> {
-        self.gen
-            .workers
-            .worker(name)
-            .map(|w| w.worker_type().as_str())
-    }
-
-    /// Writes the JkRequestLogFormat line of a request mod_jk handled.
-    pub fn write_request_log(&self, req: Req) {
-        if let Some(fmt) = &self.request_log {
-            let line = fmt.render(&crate::reqlog::Values::new(req));
-            self.log.request_line(&line);
-        }
-    }
-}
-
-/// The file name of a source path (`src/hooks.rs` -> `hooks.rs`), as mod_jk prints `mod_jk.c`.
-pub fn source_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-/// The numeric `pthread_t` of the calling thread, as mod_jk prints it.
-fn pthread_id() -> u64 {
-    // SAFETY: pthread_self has no preconditions.
-    unsafe { libc::pthread_self() as u64 }
-}
-
-/// mod_jk's label of a server in status output: the main server `name:port`, a virtual
-/// host `name [addr:port]`.
-fn server_label(s: *mut ffi::server_rec, main: bool) -> String {
-    // SAFETY: live server_rec of the current configuration.
-    unsafe {
-        let name = crate::cstr::opt_str((*s).server_hostname)
-            .map(|n| n.into_owned())
-            .unwrap_or_default();
-        let port = (*s).port;
-        if main {
-            if port == 0 {
-                name
-            } else {
-                format!("{name}:{port}")
-            }
-        } else {
-            let addrs = (*s).addrs;
-            let (ip, vport) = if addrs.is_null() || (*addrs).host_addr.is_null() {
-                (String::from("*"), port)
-            } else {
-                let a = (*addrs).host_addr;
-                let ip = crate::cstr::opt_str((*a).hostname)
-                    .map(|h| h.into_owned())
-                    .unwrap_or_else(|| "*".into());
-                (ip, (*addrs).host_port)
-            };
-            format!("{name} [{ip}:{vport}]")
-        }
-    }
-}
-
-/// The most httpd children that can exist at once (ServerLimit): the child table's size.
-fn hard_limit_daemons() -> usize {
-    let mut n: c_int = 0;
-    // SAFETY: ap_mpm_query writes one int.
-    let rc = unsafe { ffi::ap_mpm_query(ffi::AP_MPMQ_HARD_LIMIT_DAEMONS as c_int, &mut n) };
-    if rc != 0 || n <= 0 {
-        256
-    } else {
-        n as usize
-    }
-}
-
-/// Walks httpd's server list (main first).
-pub(crate) fn servers(main: *mut ffi::server_rec) -> Vec<*mut ffi::server_rec> {
-    let mut v = Vec::new();
-    let mut s = main;
-    while !s.is_null() {
-        v.push(s);
-        // SAFETY: httpd's server list is a NULL-terminated chain of live records.
-        s = unsafe { (*s).next };
-    }
-    v
-}
-
-/// Worker threads per child (mod_jk's default connection_pool_size): 1 under prefork.
-fn mpm_threads() -> u32 {
-    let mut threaded: c_int = 0;
-    let mut max: c_int = 1;
-    // SAFETY: ap_mpm_query writes one int.
-    unsafe {
-        if ffi::ap_mpm_query(ffi::AP_MPMQ_IS_THREADED as c_int, &mut threaded) != 0 || threaded == 0
-        {
-            return 1;
-        }
-        if ffi::ap_mpm_query(ffi::AP_MPMQ_MAX_THREADS as c_int, &mut max) != 0 {
-            return 1;
-        }
-    }
-    max.max(1) as u32
-}
 
 /// What building a generation produced.
 struct Built {
@@ -403,7 +85,8 @@ unsafe fn build(main: *mut ffi::server_rec) -> Result<Built, Vec<String>> {
     );
 
     // Every server's effective configuration and URI map.
-    let all = servers(main);
+    // SAFETY: forwarded contract (live main server).
+    let all = unsafe { servers(main) };
     let main_conf = main_state.conf.clone();
     let mut confs = Vec::new();
     for &s in &all {
@@ -444,16 +127,6 @@ unsafe fn build(main: *mut ffi::server_rec) -> Result<Built, Vec<String>> {
         servers,
         warnings,
     })
-}
-
-fn run_mode() -> u32 {
-    // SAFETY: plain query of httpd's state.
-    unsafe { ffi::ap_state_query(ffi::AP_SQ_RUN_MODE as c_int) as u32 }
-}
-
-fn main_state() -> u32 {
-    // SAFETY: plain query of httpd's state.
-    unsafe { ffi::ap_state_query(ffi::AP_SQ_MAIN_STATE as c_int) as u32 }
 }
 
 /// check_config: builds everything once to reject a broken configuration (also for
@@ -682,7 +355,8 @@ pub unsafe fn start_generation(
         let map = map.map(Arc::new);
         if let Some(m) = &map {
             if !all_maps.iter().any(|(_, known)| known.shares_rules_with(m)) {
-                all_maps.push((server_label(s, s == main), m.clone()));
+                // SAFETY: a live server of this configuration.
+                all_maps.push((unsafe { server_label(s, s == main) }, m.clone()));
             }
         }
         let rt = Arc::new(ServerRuntime {
@@ -723,7 +397,7 @@ pub unsafe fn start_generation(
             log.log(Level::Warn, "init_jk", source_name(file!()), line!(), w);
             log_server(HttpdLevel::Warning, false, main, &format!("mod_jk: {w}"));
         }
-        for w in crate::pending::startup_warnings(main) {
+        for w in crate::inert_directives::startup_warnings(main) {
             log.log(Level::Warn, "init_jk", source_name(file!()), line!(), &w);
             log_server(HttpdLevel::Warning, false, main, &format!("mod_jk: {w}"));
         }
@@ -757,16 +431,4 @@ pub unsafe fn start_generation(
     // SAFETY: live pool; httpd copies the token.
     unsafe { ffi::ap_add_version_component(pconf, c.as_ptr()) };
     Ok(())
-}
-
-impl ServerRuntime {
-    /// One maintenance pass for this server (watchdog or request-driven).
-    pub fn maintain(&self) {
-        if let Some(map) = &self.map {
-            map.check_reload(jk_urimap::unix_now(), false);
-            for ev in map.take_reload_events() {
-                self.log_at(Level::Info, "uri_worker_map_update", &format!("{ev:?}"));
-            }
-        }
-    }
 }

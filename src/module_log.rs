@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use jk_log::{Level, LogSink, Logger};
 
-use crate::errlog::{log_server, HttpdLevel};
 use crate::ffi;
+use crate::httpd_log::{log_server, HttpdLevel};
 
 /// Where one server's mod_jk messages go.
 #[derive(Clone)]
