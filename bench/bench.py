@@ -3,6 +3,7 @@
 
     python3 bench/bench.py              # the full run (make bench): at most ~10 minutes
     python3 bench/bench.py --smoke      # 5 s, one scenario, our module only (make bench-smoke)
+    python3 bench/bench.py --only graceful   # the graceful-restart test alone (~2.5 minutes)
 
 Three private httpd 2.4 instances (event MPM, identical configuration except the module lines)
 run side by side on loopback ports, in front of the same backends: two Tomcat 10 instances and
@@ -10,7 +11,8 @@ pairs of `ajp-test-server` (this repository's fast AJP backend). wrk drives one 
 time; runs are interleaved (ours, mod_jk, proxy, ours, ...) and repeated. Per run we record
 wrk's requests/s, p50/p99 latency and errors, the CPU time (utime+stime) of the httpd parent and
 children per request (from /proc/<pid>/stat before and after) and VmRSS of every child after
-the run. A failover test kills one of two members with SIGKILL under load and restarts it.
+the run. A failover test kills one of two members with SIGKILL under load and restarts it; a
+graceful test sends three graceful restarts (SIGUSR1) to httpd under load.
 
 Output: a markdown report on stdout and in target/bench/results.md, raw data (wrk output,
 results.json, configurations, error logs) under target/bench/. Everything started here is
@@ -84,6 +86,13 @@ FULL_MATRIX = [(s, c) for c in (1, 32, 128) for s in SCENARIOS]
 # ajp-test-server pairs: name -> mode
 AJP_PAIRS = {"fast": "status:200", "big": "download:1048576", "echo": "echo", "fo": "status:200"}
 FAILOVER_RECOVER_S = 5  # recover_time (jk) / retry (proxy) of the failover balancer only
+# Tests besides the scenario matrix, selectable by name with --only.
+EXTRA_TESTS = ("failover", "graceful")
+# Graceful restarts under load: wrk c=64 on fast-small, SIGUSR1 to the httpd parent at these
+# fractions of the run (4, 9 and 14 s of the default 20 s).
+GRACEFUL_CONNS = 64
+GRACEFUL_AT = (0.2, 0.45, 0.7)
+GRACEFUL_EXIT_SLACK_S = 0.2  # target: our old children exit at most this much later than mod_jk's
 
 
 def log(msg):
@@ -532,6 +541,167 @@ def failover(h, a, b, secs_before=2.0, down_s=4.0, window=20.0, raw_path=None):
     return r
 
 
+# ---------------------------------------------------------------- graceful restart
+
+
+def proc_gone(pid):
+    """True once `pid` has exited; a zombie that httpd has not reaped yet counts as gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return raw[raw.rindex(")") + 2] == "Z"
+
+
+def live_children(h):
+    return [c for c in h.children() if not proc_gone(c)]
+
+
+def log_lines(h):
+    """httpd's error log lines at warn and above, and the JkLogFile's lines (ours, mod_jk)."""
+    err = [ln for ln in h.error_log().splitlines()
+           if re.search(r"^\[[^]]*\] \[[^]]*:(warn|error|crit|alert|emerg)\]", ln)]
+    try:
+        jk = (h.dir / "logs/mod_jk.log").read_text(errors="replace").splitlines()
+    except OSError:
+        jk = []
+    return err + jk
+
+
+def graceful(h, secs, raw_path=None):
+    """wrk c=64 on fast-small for `secs` s; a graceful restart (SIGUSR1 to the httpd parent, as
+    `apache2 -k graceful` sends) at 20 %, 45 % and 70 % of the run. Besides wrk's figures, per
+    restart: when every old child had exited and when the first child of the new generation
+    ran (sampled every 20 ms and 100 ms)."""
+    path = SCENARIOS["fast-small"][1]
+    wait_until(f"httpd ({h.connector}) with two children", 15,
+               lambda: len(live_children(h)) == 2 and port_open(h.port))
+    st, _, _ = check_http(h.port, path)
+    if st != 200:
+        raise RuntimeError(f"{h.connector} {path}: status {st}")
+    run_wrk(h.port, path, GRACEFUL_CONNS, 1)  # pre-roll: pooled backend connections
+    pid = h.pid()
+    logs_before = len(log_lines(h))
+    w = run_wrk(h.port, path, GRACEFUL_CONNS, secs, popen=True)
+    t0 = time.monotonic()
+    restarts = []
+    marks = [secs * f for f in GRACEFUL_AT] + [secs]
+    for at, until in zip(marks, marks[1:]):
+        time.sleep(max(0.0, t0 + at - time.monotonic()))
+        old = set(live_children(h))
+        os.kill(pid, signal.SIGUSR1)
+        t_sig = time.monotonic()
+        r = {"at_s": round(t_sig - t0, 2), "children": len(old), "old_gone_s": None,
+             "new_up_s": None}
+        n = 0
+        while time.monotonic() < t0 + until - 0.1 and (r["old_gone_s"] is None or
+                                                      r["new_up_s"] is None):
+            dt = time.monotonic() - t_sig
+            if r["old_gone_s"] is None and all(proc_gone(p) for p in old):
+                r["old_gone_s"] = dt
+            # a scan of /proc costs more: every 100 ms
+            if r["new_up_s"] is None and n % 5 == 0:
+                if any(c not in old for c in live_children(h)):
+                    r["new_up_s"] = dt
+            n += 1
+            time.sleep(0.02)
+        restarts.append(r)
+    out, _ = w.communicate(timeout=secs + 60)
+    res = parse_wrk(out, raw_path)
+    res["restarts"] = restarts
+    gone = [r["old_gone_s"] for r in restarts]
+    up = [r["new_up_s"] for r in restarts]
+    res["old_gone_max_s"] = None if None in gone else max(gone)
+    res["new_up_max_s"] = None if None in up else max(up)
+    res["log_lines"] = log_lines(h)[logs_before:]
+    res["log_count"] = len(res["log_lines"])
+    restart(h)
+    return res
+
+
+def restart(h):
+    """A plain restart (SIGHUP): after graceful restarts the event MPM may run only one child
+    (StartServers counts only at a plain start); the next run starts from two again."""
+    old = set(live_children(h))
+    os.kill(h.pid(), signal.SIGHUP)
+    wait_until(f"httpd ({h.connector}) restarted with two children", 15,
+               lambda: len(kids := live_children(h)) == 2 and not old & set(kids)
+               and port_open(h.port))
+
+
+def graceful_table(L, gr, conns, rounds, secs):
+    """The graceful-restart report: one row per figure, one column per connector, ratios."""
+    L.append("### Graceful restart under load")
+    L.append("")
+    at = ", ".join(f"{secs * f:g}" for f in GRACEFUL_AT)
+    L.append(f"wrk c={GRACEFUL_CONNS} (2 threads, keep-alive, 10 s timeout as in the other "
+             f"runs) on fast-small for {secs} s; a graceful restart (SIGUSR1 to the httpd "
+             f"parent, what `apache2 -k graceful` sends) at {at} s; then a plain restart "
+             f"(SIGHUP) so that the next run starts from two children again. {rounds} "
+             f"round{'s' if rounds > 1 else ''}, interleaved; figures are medians over the "
+             "rounds, errors and log lines summed over them; ratios are the median [min–max] of "
+             "the per-round ratios (▲ ours ahead, ▼ ours behind, = within 3 %). Old children "
+             "gone / first new child running: seconds after the signal, the slowest of the "
+             "three restarts.")
+    L.append("")
+    L.append("Reading: on a graceful restart the old children close their keep-alive "
+             "connections and stop accepting, and httpd 2.4's event MPM starts the new "
+             "generation only at its next once-a-second maintenance and only into free process "
+             "slots. With no spare slot here (ServerLimit 2), the first restart of a run also "
+             "waits for the old children to be reaped: new connections wait about 2 s, at the "
+             "later restarts (the new generation runs one child, a slot is free) about 1 s, for "
+             "every connector. A connector whose old children take about a second or more to "
+             "exit keeps the slots past the tick and makes them wait a second more; below "
+             "that only the exit time shows it (row old children gone). The wait shows in p99 "
+             "and max; wrk's default 2 s timeout would drop these requests from its latency "
+             "figures and count "
+             "them as timeouts instead. Read errors are keep-alive connections that the old "
+             "children close as wrk sends on them; they vary from run to run for every "
+             "connector.")
+    L.append("")
+    others = [k for k in ("mod_jk", "proxy") if k in conns and "ours" in conns]
+    L.append("| | " + " | ".join(LABEL[k] for k in conns) +
+             "".join(f" | ours/{o}" for o in others) + " |")
+    L.append("|---|" + "---|" * (len(conns) + len(others)))
+
+    def vals(k, key):
+        return [rr[k][key] for rr in gr if k in rr and rr[k].get(key) is not None]
+
+    def ratio_cells(key, higher_is_better):
+        cells = []
+        for o in others:
+            rs = [rr["ours"][key] / rr[o][key] for rr in gr
+                  if "ours" in rr and o in rr and rr["ours"].get(key) and rr[o].get(key)]
+            cells.append(fmt_ratio(rs, higher_is_better))
+        return "".join(f" | {c}" for c in cells)
+
+    def row(name, key, nd=0, scale=1.0, higher_is_better=None):
+        cells = []
+        for k in conns:
+            m = med(vals(k, key))
+            cells.append(fmt_num(m and m / scale, nd) if m is not None else "–")
+        ratio = (ratio_cells(key, higher_is_better) if higher_is_better is not None
+                 else " | –" * len(others))
+        L.append(f"| {name} | " + " | ".join(cells) + ratio + " |")
+
+    def total_row(name, keys):
+        cells = [" / ".join(str(sum(vals(k, key))) for key in keys) for k in conns]
+        L.append(f"| {name} | " + " | ".join(cells) + " | –" * len(others) + " |")
+
+    row("requests", "requests")
+    row("requests/s", "rps", higher_is_better=True)
+    total_row("non-2xx/3xx", ["status"])
+    total_row("socket errors connect / read / write / timeout",
+              ["connect", "read", "write", "timeout"])
+    row("latency p50 (ms)", "p50_us", 2, 1000, False)
+    row("latency p99 (ms)", "p99_us", 2, 1000, False)
+    row("latency max (ms)", "max_us", 1, 1000, False)
+    row("old children gone (s)", "old_gone_max_s", 3, higher_is_better=False)
+    row("first new child running (s)", "new_up_max_s", 3, higher_is_better=False)
+    total_row("error-log lines (warn+) and JkLogFile lines", ["log_count"])
+    L.append("")
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -599,32 +769,8 @@ def series(res, scen, c, conn, key):
     return [rnd[conn][key] for rnd in res[(scen, c)] if conn in rnd and rnd[conn].get(key) is not None]
 
 
-def report(args, res, matrix, conns, fo, meta, prof=None):
-    L = []
-    m, v = meta["machine"], meta["versions"]
-    L.append(f"Run {meta['date']} on {m['nproc']} × {m['cpu']}, {m['mem_gib']} GiB RAM, "
-             f"Linux {m['kernel']}; {v['httpd']} (event MPM: 2 children × 96 threads), "
-             f"Debian mod_jk {v['mod_jk']}, mod_jk-rs {v['ours']}, {v['wrk']}.")
-    L.append("")
-    rounds = f"{args.repeats} round{'s' if args.repeats > 1 else ''}"
-    if len(conns) > 1:
-        L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive) per run, "
-                 f"{rounds}, runs interleaved ({', '.join(conns)}, {conns[0]}, …); figures "
-                 "are medians over the rounds, ratios are the median [min–max] of the "
-                 "per-round ratios; ▲ ours ahead, ▼ ours behind, = within 3 %. wrk, httpd "
-                 "and the backends share the same cores.")
-    else:
-        L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive), {rounds}, "
-                 f"{conns[0]} only.")
-    if not args.smoke and matrix == DEFAULT_MATRIX:
-        L.append("Matrix: a subset of 5 scenarios × c ∈ {1, 32, 128} to fit 10 minutes: "
-                 "every scenario at c=32, the two small-response scenarios also at c=1 and "
-                 "c=128 (`--matrix full` runs all 15 cells).")
-    L.append("")
-    L.append("Scenarios: " + "; ".join(f"`{k}` {SCENARIOS[k][4]}"
-                                        for k in dict.fromkeys(s for s, _ in matrix)) + ".")
-    L.append("")
-    two = "ours" in conns and len(conns) > 1
+def matrix_tables(L, res, matrix, conns, two):
+    """Requests/s, latency, CPU/memory/errors of the scenario matrix."""
     # --- throughput
     L.append("### Requests/s")
     L.append("")
@@ -690,6 +836,37 @@ def report(args, res, matrix, conns, fo, meta, prof=None):
             row += " | " + fmt_ratio(ratios(res, s, c, "rss_mean_kb", "mod_jk"), False)
         L.append(row + f" | {errs} |")
     L.append("")
+
+
+def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
+    L = []
+    m, v = meta["machine"], meta["versions"]
+    L.append(f"Run {meta['date']} on {m['nproc']} × {m['cpu']}, {m['mem_gib']} GiB RAM, "
+             f"Linux {m['kernel']}; {v['httpd']} (event MPM: 2 children × 96 threads), "
+             f"Debian mod_jk {v['mod_jk']}, mod_jk-rs {v['ours']}, {v['wrk']}.")
+    L.append("")
+    rounds = f"{args.repeats} round{'s' if args.repeats > 1 else ''}"
+    two = "ours" in conns and len(conns) > 1
+    if matrix and len(conns) > 1:
+        L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive) per run, "
+                 f"{rounds}, runs interleaved ({', '.join(conns)}, {conns[0]}, …); figures "
+                 "are medians over the rounds, ratios are the median [min–max] of the "
+                 "per-round ratios; ▲ ours ahead, ▼ ours behind, = within 3 %. wrk, httpd "
+                 "and the backends share the same cores.")
+    elif matrix:
+        L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive), {rounds}, "
+                 f"{conns[0]} only.")
+    if not args.smoke and matrix == DEFAULT_MATRIX:
+        L.append("Matrix: a subset of 5 scenarios × c ∈ {1, 32, 128} to fit 10 minutes: "
+                 "every scenario at c=32, the two small-response scenarios also at c=1 and "
+                 "c=128 (`--matrix full` runs all 15 cells).")
+    if matrix:
+        L.append("")
+        L.append("Scenarios: " + "; ".join(f"`{k}` {SCENARIOS[k][4]}"
+                                            for k in dict.fromkeys(s for s, _ in matrix)) + ".")
+    L.append("")
+    if matrix:
+        matrix_tables(L, res, matrix, conns, two)
     # --- failover
     if fo:
         L.append("### Failover")
@@ -714,6 +891,10 @@ def report(args, res, matrix, conns, fo, meta, prof=None):
                      f"write {r['write']}, timeout {r['timeout']}) | "
                      f"{r['p99_us'] / 1000:.1f} / {r['max_us'] / 1000:.1f} | {rec} |")
         L.append("")
+    # --- graceful restarts
+    gconns = [k for k in conns if any(k in rr for rr in gr or [])]
+    if gr:
+        graceful_table(L, gr, gconns, len(gr), args.graceful_duration)
     # --- where the time goes
     if prof:
         L.append("### Where the time goes")
@@ -756,11 +937,8 @@ def report(args, res, matrix, conns, fo, meta, prof=None):
             L.append(text)
             L.append("")
     # --- targets
-    if two and not args.smoke:
-        L.append("### Targets")
-        L.append("")
-        L.append("| target | result |")
-        L.append("|---|---|")
+    if (two or len(gconns) > 1) and not args.smoke:
+        T = []
         for s in ("tc-static", "tc-session", "fast-small"):
             if (s, 32) not in res:
                 continue
@@ -769,11 +947,11 @@ def report(args, res, matrix, conns, fo, meta, prof=None):
                 if rs:
                     mm = statistics.median(rs)
                     ok = "✅ met" if mm >= goal else "❌ missed"
-                    L.append(f"| {s} c=32 req/s ours ≥ {goal:.2f}× {other} | {ok} ({mm:.2f}×) |")
+                    T.append(f"| {s} c=32 req/s ours ≥ {goal:.2f}× {other} | {ok} ({mm:.2f}×) |")
             rs = ratios(res, s, 32, "p99_us", "mod_jk")
             if rs:
                 mm = statistics.median(rs)
-                L.append(f"| {s} c=32 p99 ours ≤ mod_jk | {'✅ met' if mm <= 1.0 else '❌ missed'} "
+                T.append(f"| {s} c=32 p99 ours ≤ mod_jk | {'✅ met' if mm <= 1.0 else '❌ missed'} "
                          f"({mm:.2f}×) |")
         worst = []
         for s, c in matrix:
@@ -782,9 +960,34 @@ def report(args, res, matrix, conns, fo, meta, prof=None):
                 worst.append((statistics.median(rs), s, c))
         if worst:
             w = max(worst)
-            L.append(f"| RSS per child ours ≤ mod_jk (all cells) | "
+            T.append(f"| RSS per child ours ≤ mod_jk (all cells) | "
                      f"{'✅ met' if w[0] <= 1.0 else '❌ missed'} (worst {w[0]:.2f}× at {w[1]} c={w[2]}) |")
-        L.append("")
+        if gr and "ours" in gconns and "mod_jk" in gconns:
+            # read errors (keep-alive connections the old children close) vary from run to
+            # run for every connector: not part of the target
+            fail = {k: sum(rr[k][e] for rr in gr if k in rr for e in ("status", "connect",
+                                                                        "write", "timeout"))
+                    for k in ("ours", "mod_jk")}
+            T.append(f"| graceful under load: non-2xx/3xx + connect/write/timeout errors ours ≤ "
+                     f"mod_jk | {'✅ met' if fail['ours'] <= fail['mod_jk'] else '❌ missed'} "
+                     f"({fail['ours']} vs {fail['mod_jk']}) |")
+            rs = [rr["ours"]["p99_us"] / rr["mod_jk"]["p99_us"] for rr in gr
+                  if "ours" in rr and "mod_jk" in rr and rr["mod_jk"]["p99_us"]]
+            if rs:
+                mm = statistics.median(rs)
+                T.append(f"| graceful under load: p99 ours ≤ 1.25× mod_jk | "
+                         f"{'✅ met' if mm <= 1.25 else '❌ missed'} ({mm:.2f}×) |")
+            # the stall only grows once an old child takes about a second to exit (httpd's
+            # maintenance tick), so the exit time itself is the early warning
+            o, j = (med([rr[k]["old_gone_max_s"] for rr in gr if k in rr])
+                    for k in ("ours", "mod_jk"))
+            if o is not None and j is not None:
+                T.append(f"| graceful under load: old children gone ours ≤ mod_jk + "
+                         f"{GRACEFUL_EXIT_SLACK_S} s | "
+                         f"{'✅ met' if o <= j + GRACEFUL_EXIT_SLACK_S else '❌ missed'} "
+                         f"({o:.3f} s vs {j:.3f} s) |")
+        if T:
+            L += ["### Targets", "", "| target | result |", "|---|---|"] + T + [""]
     return "\n".join(L)
 
 
@@ -794,7 +997,8 @@ def update_readme(table, path=REPO / "README.md"):
                "`make bench` (at most 10 minutes on 2 cores; needs apache2, libapache2-mod-jk, "
                "tomcat10 and wrk, and valgrind and linux-perf for the profiles; `make bench` "
                "installs what is missing) compares our module with Debian's mod_jk 1.2.48 and "
-               "mod_proxy_ajp + mod_proxy_balancer in the same httpd, and writes the report "
+               "mod_proxy_ajp + mod_proxy_balancer in the same httpd (throughput, latency, CPU, "
+               "memory, failover, graceful restarts under load), and writes the report "
                "below to `target/bench/results.md` (raw data next to it). "
                "`make bench-smoke` is a 5-second run of one scenario with our module only. "
                "Latest `make bench`:\n\n" + table.strip() + "\n")
@@ -815,10 +1019,21 @@ def main():
     ap.add_argument("--duration", type=int, default=3, help="seconds per run (default 3)")
     ap.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
     ap.add_argument("--matrix", choices=["default", "full"], default="default")
-    ap.add_argument("--only", help="comma-separated scenario list (overrides --matrix)")
+    ap.add_argument("--only", help="comma-separated scenario list (overrides --matrix); may "
+                    "name the extra tests failover and graceful: then only the extra tests named "
+                    "run (--only graceful: the graceful test alone)")
     ap.add_argument("--conc", help="comma-separated concurrencies for --only (default 32)")
     ap.add_argument("--connectors", default=",".join(CONNECTORS))
     ap.add_argument("--no-failover", action="store_true")
+    ap.add_argument("--no-graceful", action="store_true",
+                    help="skip the graceful-restart-under-load test")
+    ap.add_argument("--graceful-duration", type=int, default=20,
+                    help="seconds of wrk per graceful run, restarts at 20/45/70 %% (default 20)")
+    ap.add_argument("--graceful-repeats", type=int, default=3,
+                    help="rounds of the graceful test (default 3)")
+    ap.add_argument("--graceful-connectors", default="ours,mod_jk",
+                    help="connectors of the graceful test, among --connectors (default "
+                         "ours,mod_jk; ours,mod_jk,proxy adds mod_proxy_ajp, ~1 min more)")
     ap.add_argument("--out", help="output directory (default target/bench or target/bench-smoke)")
     ap.add_argument("--update-readme", action="store_true",
                     help="replace README.md's '## Benchmark' section with the report")
@@ -833,12 +1048,17 @@ def main():
 
     if args.smoke:
         conns, matrix = ["ours"], [("fast-small", 32)]
-        args.duration, args.repeats, args.no_failover = 5, 1, True
+        args.duration, args.repeats, args.no_failover, args.no_graceful = 5, 1, True, True
     else:
         conns = [c.strip() for c in args.connectors.split(",") if c.strip()]
         if args.only:
             cs = [int(x) for x in (args.conc or "32").split(",")]
-            matrix = [(s, c) for c in cs for s in args.only.split(",")]
+            names = [x.strip() for x in args.only.split(",") if x.strip()]
+            extras = [x for x in names if x in EXTRA_TESTS]
+            if extras:
+                args.no_failover = args.no_failover or "failover" not in extras
+                args.no_graceful = args.no_graceful or "graceful" not in extras
+            matrix = [(s, c) for c in cs for s in names if s not in EXTRA_TESTS]
         else:
             matrix = FULL_MATRIX if args.matrix == "full" else DEFAULT_MATRIX
     for s, _ in matrix:
@@ -866,9 +1086,12 @@ def main():
 
     t0 = time.monotonic()
     n_runs = len(matrix) * len(conns) * args.repeats
+    gconns = [k for k in conns if k in args.graceful_connectors.split(",")]
+    n_gr = 0 if args.no_graceful else len(gconns) * args.graceful_repeats
+    est = n_runs * (args.duration + 0.6) + n_gr * (args.graceful_duration + 1.5)
     log(f"{n_runs} runs of {args.duration} s ({len(matrix)} cells × {len(conns)} connectors × "
-        f"{args.repeats} rounds), estimated {n_runs * (args.duration + 0.6) / 60:.1f} min "
-        f"+ startup/warm-up/failover")
+        f"{args.repeats} rounds) and {n_gr} graceful runs of {args.graceful_duration} s, "
+        f"estimated {est / 60:.1f} min + startup/warm-up/failover")
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -878,6 +1101,8 @@ def main():
         pairs = {lb for s, _ in matrix for lb in [SCENARIOS[s][0]]}
         if not args.no_failover:
             pairs.add("fo")
+        if not args.no_graceful:
+            pairs.add("fast")
         members, servers, tomcats = {}, {}, []
         if "tc" in pairs:
             for i in (1, 2):
@@ -958,6 +1183,26 @@ def main():
                 log(f"failover {k}: {fo[k]['requests']} requests, {fo[k]['errors']} failed, "
                     f"recovered after {fo[k]['recovered_s']}")
 
+        # graceful restarts under load
+        gr = []
+        if not args.no_graceful:
+            for rnd in range(args.graceful_repeats):
+                gr.append({})
+                for k in gconns:
+                    log(f"graceful round {rnd + 1} {k}")
+                    r = graceful(httpds[k], args.graceful_duration,
+                                 raw_path=out / f"raw/wrk-graceful-r{rnd + 1}-{k}.txt")
+                    gr[-1][k] = r
+                    secs = lambda key: ", ".join("–" if x[key] is None else f"{x[key]:.3f}"
+                                                 for x in r["restarts"])
+                    log(f"graceful round {rnd + 1} {k}: {r['requests']} requests, "
+                        f"{r['errors']} failed (read {r['read']}, timeout {r['timeout']}), p99 "
+                        f"{r['p99_us'] / 1000:.2f} ms, max {r['max_us'] / 1000:.1f} ms; old "
+                        f"children gone after {secs('old_gone_s')} s, first new child after "
+                        f"{secs('new_up_s')} s; children at the signals "
+                        f"{', '.join(str(x['children']) for x in r['restarts'])}; "
+                        f"{r['log_count']} log lines")
+
         # optional profiles
         prof = {}
         if args.perf:
@@ -973,14 +1218,14 @@ def main():
             (out / f"raw/error-{k}.log").write_text(h.error_log())
         meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 "machine": machine(), "versions": versions()}
-        text = report(args, res, matrix, conns, fo, meta, prof)
+        text = report(args, res, matrix, conns, fo, meta, prof, gr)
         if any(crashes.values()):
             text += f"\nhttpd child crashes in the error logs: {crashes}\n"
         elapsed = time.monotonic() - t0
         text += f"\n_Total bench time: {elapsed / 60:.1f} min._\n"
         (out / "results.md").write_text(text)
         (out / "results.json").write_text(json.dumps(
-            {"meta": meta, "args": vars(args), "matrix": matrix, "failover": fo,
+            {"meta": meta, "args": vars(args), "matrix": matrix, "failover": fo, "graceful": gr,
              "crashes": crashes, "profile": prof,
              "runs": [{"scenario": s, "c": c, "round": i + 1, "connector": k, **r}
                       for (s, c), rounds in res.items() for i, rr in enumerate(rounds)
