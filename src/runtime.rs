@@ -49,6 +49,10 @@ pub struct Generation {
     pub held: std::sync::atomic::AtomicUsize,
     /// This child's entry in the shared child table (set in child_init).
     pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
+    /// This process logged a stale lock / a lock wait given up in the runtime-status file
+    /// (once each per process and generation; later ones go to the debug level).
+    pub shm_stale_logged: AtomicBool,
+    pub shm_timeout_logged: AtomicBool,
     /// The runtime-status region; declared last so it is unmapped after its users.
     pub shm: ShmRegion,
 }
@@ -189,6 +193,48 @@ impl ServerRuntime {
         self.gen.balancers.get(name).cloned()
     }
 
+    /// Logs `msg` to the mod_jk log and, when that is a JkLogFile, to httpd's error log too:
+    /// for what an operator must see wherever they look.
+    #[track_caller]
+    pub fn log_operator(&self, level: Level, function: &str, msg: &str) {
+        self.log_at(level, function, msg);
+        if matches!(self.log, JkLog::File(_)) {
+            log_server(
+                HttpdLevel::from_jk(level),
+                false,
+                std::ptr::null(),
+                &format!("mod_jk: {msg}"),
+            );
+        }
+    }
+
+    /// Checks the runtime-status file (the header on every request; with `full` the slot
+    /// table too) and logs what jk-shm ran into (stale or stuck sequence locks). A corrupt
+    /// region is logged once, by the one process that found it first; a lock problem once per
+    /// process and kind, and not at all (debug) once the region is known to be corrupt.
+    pub fn check_shm(&self, full: bool) {
+        let shm = &self.gen.shm;
+        if let Some(line) = shm.check(full) {
+            self.log_operator(Level::Error, "jk_shm_check", &line);
+        }
+        for a in jk_shm::take_anomalies() {
+            let once = match a {
+                jk_shm::Anomaly::StaleLock { .. } => &self.gen.shm_stale_logged,
+                jk_shm::Anomaly::LockTimeout { .. } => &self.gen.shm_timeout_logged,
+            };
+            let line = format!("runtime-status file {}: {a}", shm.path().display());
+            if shm.known_bad() || once.swap(true, Ordering::Relaxed) {
+                self.log_at(Level::Debug, "jk_shm_check", &line);
+            } else {
+                self.log_operator(
+                    Level::Warn,
+                    "jk_shm_check",
+                    &format!("{line} (further ones of this process at debug level)"),
+                );
+            }
+        }
+    }
+
     /// Request-driven maintenance when no watchdog runs: at most once per worker.maintain.
     pub fn maybe_maintain(&self) {
         if self.gen.watchdog_interval > 0 || self.gen.maintain_secs == 0 {
@@ -204,6 +250,7 @@ impl ServerRuntime {
                 .is_ok()
         {
             self.gen.maintain();
+            self.check_shm(true);
         }
     }
 
@@ -589,7 +636,17 @@ pub unsafe fn start_generation(
     // A member has two slots: its state and its per-child held counts.
     let slots = shm::slot_capacity(ajp + 2 * members + lbs);
     let shm = match ShmRegion::open(Path::new(&shm_base), children, slots, min_bytes) {
-        Ok(r) => r,
+        Ok(r) => {
+            if let Some(why) = &r.recreated {
+                log_server(
+                    HttpdLevel::Warning,
+                    false,
+                    main,
+                    &format!("mod_jk: {}", recreated_line(&r, why)),
+                );
+            }
+            r
+        }
         Err(e) => {
             log_server(
                 HttpdLevel::Emerg,
@@ -624,6 +681,8 @@ pub unsafe fn start_generation(
         maintain_secs,
         last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
         child: std::sync::OnceLock::new(),
+        shm_stale_logged: AtomicBool::new(false),
+        shm_timeout_logged: AtomicBool::new(false),
         held: std::sync::atomic::AtomicUsize::new(0),
         maps: std::sync::OnceLock::new(),
         shm,
@@ -733,6 +792,15 @@ pub unsafe fn start_generation(
             line!(),
             &shm_note,
         );
+        if let Some(why) = &gen.shm.recreated {
+            log.log(
+                Level::Warn,
+                "init_jk",
+                source_name(file!()),
+                line!(),
+                &recreated_line(&gen.shm, why),
+            );
+        }
         log.log(
             Level::Info,
             "init_jk",
@@ -747,6 +815,15 @@ pub unsafe fn start_generation(
     Ok(())
 }
 
+/// The line saying that the runtime-status file did not validate and was recreated.
+fn recreated_line(shm: &ShmRegion, why: &str) -> String {
+    format!(
+        "runtime-status file {} did not validate ({why}); recreated it empty (runtime changes \
+         and counters of the previous generation are lost)",
+        shm.path().display()
+    )
+}
+
 /// Per child: the watchdog thread (`JkWatchdogInterval` > 0) that runs maintenance (mount
 /// file reload checks for now; pools and load-balancer recovery as they land). It is stopped
 /// and joined by a cleanup of the child's pool.
@@ -755,8 +832,15 @@ pub unsafe fn start_generation(
 /// `pchild` and `main` must be live.
 pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     let Some(rt) = for_server(main) else { return };
-    // Register in the shared child table (per-child busy counters) and leave it on exit.
-    match rt.gen.shm.region().attach_child(std::process::id()) {
+    rt.check_shm(true);
+    // Register in the shared child table (per-child busy counters) and leave it on exit. A
+    // full table may hold dead children (or entries that are no pids): reap them and retry.
+    let region = rt.gen.shm.region();
+    let attached = region.attach_child(std::process::id()).or_else(|| {
+        rt.gen.reap_dead_children();
+        region.attach_child(std::process::id())
+    });
+    match attached {
         Some(idx) => {
             let _ = rt.gen.child.set(idx);
             for b in rt.gen.balancers.values() {
@@ -774,7 +858,6 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
             }
         }
         None => {
-            rt.gen.reap_dead_children();
             rt.log_at(
                 Level::Warn,
                 "jk_child_init",
@@ -807,6 +890,7 @@ pub unsafe fn child_init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_re
                 }
                 if let Some(rt) = maps.first() {
                     rt.gen.maintain();
+                    rt.check_shm(true);
                 }
             });
         });
