@@ -37,7 +37,15 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     let Some(rt) = (unsafe { for_server(main) }) else {
         return;
     };
-    match rt.gen.shm.region().attach_child(std::process::id()) {
+    rt.check_shm(true);
+    // Register in the shared child table (per-child busy counters) and leave it on exit. A
+    // full table may hold dead children (or entries that are no pids): reap them and retry.
+    let region = rt.gen.shm.region();
+    let attached = region.attach_child(std::process::id()).or_else(|| {
+        rt.gen.reap_dead_children();
+        region.attach_child(std::process::id())
+    });
+    match attached {
         Some(idx) => {
             let _ = rt.gen.child.set(idx);
             for b in rt.gen.balancers.values() {
@@ -47,7 +55,6 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
             unsafe { pool_owned::give(pchild, ChildEntry(rt.gen.clone())) };
         }
         None => {
-            rt.gen.reap_dead_children();
             rt.log_at(
                 Level::Warn,
                 "jk_child_init",
@@ -76,6 +83,7 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
             }
             if let Some(rt) = maps.first() {
                 rt.gen.maintain();
+                rt.check_shm(true);
             }
         });
     };

@@ -7,7 +7,7 @@
 //! each server's state, which the configuration pool frees.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use jk_config::{PropertyMap, WorkerKind, WorkersConfig};
@@ -16,6 +16,7 @@ use jk_log::{Level, RequestLogFormat};
 use jk_urimap::UriMap;
 
 use crate::ffi;
+use crate::httpd_log::{log_server, HttpdLevel};
 use crate::module_log::JkLog;
 use crate::request::Req;
 use crate::server_conf::state_ref;
@@ -45,6 +46,10 @@ pub struct Generation {
     pub held: std::sync::atomic::AtomicUsize,
     /// This child's entry in the shared child table (set in child_init).
     pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
+    /// This process logged a stale lock / a lock wait given up in the runtime-status file
+    /// (once each per process and generation; later ones go to the debug level).
+    pub shm_stale_logged: AtomicBool,
+    pub shm_timeout_logged: AtomicBool,
     /// The runtime-status region; declared last so it is unmapped after its users.
     pub shm: ShmRegion,
 }
@@ -207,6 +212,48 @@ impl ServerRuntime {
         self.gen.balancers.get(name).cloned()
     }
 
+    /// Logs `msg` to the mod_jk log and, when that is a JkLogFile, to httpd's error log too:
+    /// for what an operator must see wherever they look.
+    #[track_caller]
+    pub fn log_operator(&self, level: Level, function: &str, msg: &str) {
+        self.log_at(level, function, msg);
+        if matches!(self.log, JkLog::File(_)) {
+            log_server(
+                HttpdLevel::from_jk(level),
+                false,
+                std::ptr::null(),
+                &format!("mod_jk: {msg}"),
+            );
+        }
+    }
+
+    /// Checks the runtime-status file (the header on every request; with `full` the slot
+    /// table too) and logs what jk-shm ran into (stale or stuck sequence locks). A corrupt
+    /// region is logged once, by the one process that found it first; a lock problem once per
+    /// process and kind, and not at all (debug) once the region is known to be corrupt.
+    pub fn check_shm(&self, full: bool) {
+        let shm = &self.gen.shm;
+        if let Some(line) = shm.check(full) {
+            self.log_operator(Level::Error, "jk_shm_check", &line);
+        }
+        for a in jk_shm::take_anomalies() {
+            let once = match a {
+                jk_shm::Anomaly::StaleLock { .. } => &self.gen.shm_stale_logged,
+                jk_shm::Anomaly::LockTimeout { .. } => &self.gen.shm_timeout_logged,
+            };
+            let line = format!("runtime-status file {}: {a}", shm.path().display());
+            if shm.known_bad() || once.swap(true, Ordering::Relaxed) {
+                self.log_at(Level::Debug, "jk_shm_check", &line);
+            } else {
+                self.log_operator(
+                    Level::Warn,
+                    "jk_shm_check",
+                    &format!("{line} (further ones of this process at debug level)"),
+                );
+            }
+        }
+    }
+
     /// Request-driven maintenance when no watchdog runs: at most once per worker.maintain.
     pub fn maybe_maintain(&self) {
         if self.gen.watchdog_interval > 0 || self.gen.maintain_secs == 0 {
@@ -222,6 +269,7 @@ impl ServerRuntime {
                 .is_ok()
         {
             self.gen.maintain();
+            self.check_shm(true);
         }
     }
 

@@ -282,9 +282,12 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
         };
         let kind_name = rt.worker_type(&worker_name).unwrap_or("ajp13");
         req.set_note(NOTE_WORKER_TYPE, kind_name);
+        rt.check_shm(false);
         rt.maybe_maintain();
         let started = Instant::now();
         let rc = crate::serve::serve(req, &rt, &worker_name, &worker.kind);
+        // What this request ran into in shared memory is logged now, not at the next one.
+        rt.check_shm(false);
         let d = started.elapsed();
         req.set_note(
             NOTE_REQUEST_DURATION,

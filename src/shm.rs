@@ -5,13 +5,18 @@
 //! Beyond mod_jk: the file is kept across graceful and plain restarts (the parent's pid does
 //! not change) and reopened by the next configuration generation, so runtime changes made
 //! through the status worker survive them; it is removed when httpd exits.
+//!
+//! The file is never trusted blindly: a reopened file whose header or slot table does not
+//! validate is recreated (and the log says so), and a region that stops validating while in
+//! use (overwritten by another program) is marked corrupt, logged once, and recreated by the
+//! next generation; meanwhile its values count as unknown (jk-lb, jk-runtime).
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::ptr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use jk_shm::Region;
 
@@ -26,10 +31,14 @@ pub struct ShmRegion {
     _file: File,
     _lock: File,
     owner_pid: u32,
-    children: usize,
-    slots: usize,
+    /// The view of the mapping, validated once by `open`.
+    region: Region<'static>,
+    /// This process found the region corrupt (stays so for the generation).
+    known_bad: AtomicBool,
     /// The file held an earlier generation's state that this one reuses.
     pub reused: bool,
+    /// The file held a region that did not validate (why), so it was recreated.
+    pub recreated: Option<String>,
 }
 
 // SAFETY: the mapping is shared memory accessed through atomics only.
@@ -100,7 +109,51 @@ impl ShmRegion {
                 std::io::Error::last_os_error()
             ));
         }
-        let mut region = ShmRegion {
+        // SAFETY: the mapping is `len` bytes, page aligned, and lives until the ShmRegion
+        // built below is dropped; the Generation that owns it drops its users (balancers)
+        // first. AtomicU64 has the size and alignment of u64, and any bit pattern is valid.
+        let words: &'static [AtomicU64] =
+            unsafe { std::slice::from_raw_parts(base_ptr.cast::<AtomicU64>(), len / 8) };
+        let mut recreated = None;
+        let region = match Region::open(words, children, slots) {
+            Ok(r) => r,
+            Err(e) => {
+                if !reused {
+                    // SAFETY: unmapping what we just mapped; nothing uses it.
+                    unsafe { libc::munmap(base_ptr, len) };
+                    return Err(e.to_string());
+                }
+                // Another layout version or geometry, or contents that are not ours (an
+                // overwritten file, a region a child marked corrupt): never trusted, start
+                // over. The outgoing generation's children may still write into it while it
+                // is zeroed (a word half zeroed when one of them marks it corrupt): a few
+                // tries.
+                recreated = Some(e.to_string());
+                let mut last = e;
+                let mut opened = None;
+                for _ in 0..3 {
+                    // SAFETY: we own the mapping; this generation's children do not exist
+                    // yet.
+                    unsafe { ptr::write_bytes(base_ptr.cast::<u8>(), 0, len) };
+                    match Region::open(words, children, slots) {
+                        Ok(r) => {
+                            opened = Some(r);
+                            break;
+                        }
+                        Err(e) => last = e,
+                    }
+                }
+                match opened {
+                    Some(r) => r,
+                    None => {
+                        // SAFETY: as above.
+                        unsafe { libc::munmap(base_ptr, len) };
+                        return Err(last.to_string());
+                    }
+                }
+            }
+        };
+        Ok(ShmRegion {
             path,
             lock_path,
             base: base_ptr,
@@ -108,55 +161,56 @@ impl ShmRegion {
             _file: file,
             _lock: lock,
             owner_pid: pid,
-            children,
-            slots,
-            reused,
-        };
-        if let Err(e) = Region::open(region.words(), children, slots) {
-            if !reused {
-                return Err(e.to_string());
-            }
-            // Another layout version or geometry: start over.
-            // SAFETY: we own the mapping; nobody else uses it before post_config returns.
-            unsafe { ptr::write_bytes(region.base.cast::<u8>(), 0, region.len) };
-            region.reused = false;
-            Region::open(region.words(), children, slots).map_err(|e| e.to_string())?;
-        }
-        Ok(region)
-    }
-
-    /// The mapped words.
-    pub fn words(&self) -> &'static [AtomicU64] {
-        // SAFETY: the mapping is `len` bytes, page aligned, and lives until this value is
-        // dropped; the Generation that owns it drops its users (balancers) first. AtomicU64
-        // has the size and alignment of u64, and any bit pattern is a valid value.
-        unsafe { std::slice::from_raw_parts(self.base.cast::<AtomicU64>(), self.len / 8) }
+            region,
+            known_bad: AtomicBool::new(false),
+            reused: reused && recreated.is_none(),
+            recreated,
+        })
     }
 
     /// The region view.
     pub fn region(&self) -> Region<'static> {
-        // The geometry was validated in `open`.
-        match Region::open(self.words(), self.children, self.slots) {
-            Ok(r) => r,
-            Err(_) => unreachable_region(),
-        }
+        self.region
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
-}
 
-#[cold]
-fn unreachable_region() -> Region<'static> {
-    // `open` validated this exact geometry; reaching here would be a bug. Fall back to an
-    // empty, private region rather than aborting an httpd process.
-    let words: &'static [AtomicU64] = Box::leak(
-        (0..jk_shm::words_needed(1, 1))
-            .map(|_| AtomicU64::new(0))
-            .collect(),
-    );
-    Region::open(words, 1, 1).unwrap_or_else(|_| unreachable_region())
+    /// Checks the region while in use: the header only (a few loads, for every request), or
+    /// with `full` the child table and slot kinds too (maintenance). When it no longer
+    /// validates, the region is marked corrupt (so the next generation recreates it) and the
+    /// line to log is returned, to the one process (of all children) that marked it.
+    pub fn check(&self, full: bool) -> Option<String> {
+        if self.known_bad.load(Ordering::Relaxed) {
+            return None;
+        }
+        let e = if full {
+            self.region.validate().err()?
+        } else {
+            self.region.check_header().err()?
+        };
+        if !matches!(e, jk_shm::ShmError::Corrupt(_)) {
+            // Zeroed or being initialised, or the next generation's layout (this process
+            // belongs to an outgoing generation): not a corruption. Records this process
+            // cannot recognise any more are not trusted anyway.
+            return None;
+        }
+        self.known_bad.store(true, Ordering::Relaxed);
+        self.region.mark_corrupt().then(|| {
+            format!(
+                "runtime-status file {} is corrupt, it does not validate any more ({e}): its \
+                 shared worker state is treated as unknown (workers.properties values are \
+                 used) until the next restart recreates it",
+                self.path.display()
+            )
+        })
+    }
+
+    /// Whether this process found the region corrupt.
+    pub fn known_bad(&self) -> bool {
+        self.known_bad.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for ShmRegion {

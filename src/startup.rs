@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use jk_config::{BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
@@ -274,7 +275,17 @@ pub unsafe fn start_generation(
     // A member has two slots: its state and its per-child held counts.
     let slots = shm::slot_capacity(ajp + 2 * members + lbs);
     let shm = match ShmRegion::open(Path::new(&shm_base), children, slots, min_bytes) {
-        Ok(r) => r,
+        Ok(r) => {
+            if let Some(why) = &r.recreated {
+                log_server(
+                    HttpdLevel::Warning,
+                    false,
+                    main,
+                    &format!("mod_jk: {}", recreated_line(&r, why)),
+                );
+            }
+            r
+        }
         Err(e) => {
             log_server(
                 HttpdLevel::Emerg,
@@ -309,6 +320,8 @@ pub unsafe fn start_generation(
         maintain_secs,
         last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
         child: std::sync::OnceLock::new(),
+        shm_stale_logged: AtomicBool::new(false),
+        shm_timeout_logged: AtomicBool::new(false),
         held: std::sync::atomic::AtomicUsize::new(0),
         maps: std::sync::OnceLock::new(),
         shm,
@@ -419,6 +432,15 @@ pub unsafe fn start_generation(
             line!(),
             &shm_note,
         );
+        if let Some(why) = &gen.shm.recreated {
+            log.log(
+                Level::Warn,
+                "init_jk",
+                source_name(file!()),
+                line!(),
+                &recreated_line(&gen.shm, why),
+            );
+        }
         log.log(
             Level::Info,
             "init_jk",
@@ -431,4 +453,13 @@ pub unsafe fn start_generation(
     // SAFETY: live pool; httpd copies the token.
     unsafe { ffi::ap_add_version_component(pconf, c.as_ptr()) };
     Ok(())
+}
+
+/// The line saying that the runtime-status file did not validate and was recreated.
+fn recreated_line(shm: &ShmRegion, why: &str) -> String {
+    format!(
+        "runtime-status file {} did not validate ({why}); recreated it empty (runtime changes \
+         and counters of the previous generation are lost)",
+        shm.path().display()
+    )
 }

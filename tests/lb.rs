@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
@@ -347,4 +348,166 @@ fn exiting_children_do_not_wait_for_their_background_threads() {
         total < Duration::from_millis(1250),
         "old children took {total:?} in all to exit after 5 graceful restarts"
     );
+}
+
+/// One GET answered within `secs`, or why not: a child that hangs must fail the test, not
+/// hang it.
+fn get_within(port: u16, path: &str, secs: u64) -> Result<Response, String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(secs)))
+        .map_err(|e| e.to_string())?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .map_err(|e| format!("GET {path}: no answer within {secs} s ({e})"))?;
+    parse_response(&raw)
+}
+
+#[test]
+fn a_runtime_status_file_overwritten_with_0xff_keeps_serving_and_is_recreated_on_graceful() {
+    let c = cluster(
+        "lb-shm-ff",
+        Mpm::Event,
+        &[("t1", ""), ("t2", "")],
+        "worker.list=jkstatus\nworker.jkstatus.type=status\n",
+        "JkShmFile logs/jk-runtime-status\nJkMount /jkstatus jkstatus\n",
+    );
+    let h = &c.h;
+    assert_eq!(h.get("/app/before").status, 200);
+    let shm = h
+        .dir
+        .path()
+        .join(format!("logs/jk-runtime-status.{}", h.pid().unwrap()));
+    let len = std::fs::metadata(&shm).unwrap().len() as usize;
+    // Overwrite every byte while httpd runs: same size, no truncation (the children's
+    // MAP_SHARED mappings see it at once).
+    let mut f = std::fs::OpenOptions::new().write(true).open(&shm).unwrap();
+    f.write_all(&vec![0xFF; len]).unwrap();
+    drop(f);
+    let logs = || format!("{}\n{}", h.error_log(), h.dir.read("logs/mod_jk.log"));
+
+    // Requests from several clients at once (both children) are still answered.
+    let port = h.port;
+    let results: Vec<Result<u16, String>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|t| {
+                s.spawn(move || {
+                    (0..3)
+                        .map(|i| {
+                            get_within(port, &format!("/app/after{t}-{i}"), 5).map(|r| r.status)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|j| j.join().unwrap()).collect()
+    });
+    assert!(
+        results.iter().all(|r| r == &Ok(200)),
+        "{results:?}\n{}",
+        logs()
+    );
+    let st =
+        get_within(port, "/jkstatus?mime=prop", 5).unwrap_or_else(|e| panic!("{e}\n{}", logs()));
+    assert_eq!(st.status, 200, "{}", st.text());
+    assert!(st.text().contains("worker.lb.type=lb"), "{}", st.text());
+    for q in [
+        "",
+        "?mime=xml",
+        "?mime=txt",
+        "?mime=json",
+        "?mime=prometheus",
+    ] {
+        let r = get_within(port, &format!("/jkstatus{q}"), 5)
+            .unwrap_or_else(|e| panic!("{e}\n{}", logs()));
+        assert_eq!(r.status, 200, "{q}: {}", r.text());
+    }
+
+    // One operator-readable line naming the file, in each log (not one per request or child).
+    let name = shm.file_name().unwrap().to_str().unwrap().to_string();
+    let count = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("is corrupt") && l.contains(&name))
+            .count()
+    };
+    assert_eq!(count(&h.error_log()), 1, "{}", logs());
+    assert_eq!(count(&h.dir.read("logs/mod_jk.log")), 1, "{}", logs());
+
+    // The next generation recreates the region and says so.
+    h.graceful();
+    wait_for("the new generation to answer", 10, || {
+        get_within(port, "/app/graceful", 5).is_ok_and(|r| r.status == 200)
+    });
+    let recreated = logs();
+    assert!(
+        recreated
+            .lines()
+            .any(|l| l.contains(&name) && l.contains("recreated")),
+        "{recreated}"
+    );
+    let mut magic = [0u8; 8];
+    std::fs::File::open(&shm)
+        .unwrap()
+        .read_exact(&mut magic)
+        .unwrap();
+    assert_eq!(&magic, b"JKRSSHM1", "a fresh header");
+    assert_eq!(
+        get_within(port, "/jkstatus?mime=prop", 5).unwrap().status,
+        200
+    );
+}
+
+#[test]
+fn a_sequence_lock_left_odd_by_a_killed_writer_is_reset_and_logged_once() {
+    use std::os::unix::fs::FileExt;
+    let c = cluster(
+        "lb-shm-seq",
+        Mpm::Event,
+        &[("t1", ""), ("t2", "")],
+        "worker.list=jkstatus\nworker.jkstatus.type=status\n",
+        "JkShmFile logs/jk-runtime-status\nJkMount /jkstatus jkstatus\n",
+    );
+    let h = &c.h;
+    assert_eq!(h.get("/app/before").status, 200);
+    let shm = h
+        .dir
+        .path()
+        .join(format!("logs/jk-runtime-status.{}", h.pid().unwrap()));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&shm)
+        .unwrap();
+    let word = |i: u64| {
+        let mut b = [0u8; 8];
+        f.read_exact_at(&mut b, i * 8).unwrap();
+        u64::from_le_bytes(b)
+    };
+    // The layout (crates/jk-shm): 16 header words (children at 2, slots in use at 4), the
+    // child table, then slots of 160 + children words: kind, sequence, name (8 words).
+    let children = word(2);
+    let slot_words = 160 + children;
+    let t1 = (0..word(4))
+        .map(|i| 16 + children + i * slot_words)
+        .find(|&s| word(s) == 3 && word(s + 2) == u64::from_le_bytes(*b"t1\0\0\0\0\0\0"))
+        .expect("t1's member slot");
+    // A writer killed inside the lock leaves the sequence word odd.
+    f.write_all_at(&0x1001u64.to_le_bytes(), (t1 + 1) * 8)
+        .unwrap();
+    let logs = || format!("{}\n{}", h.error_log(), h.dir.read("logs/mod_jk.log"));
+    // The status page reads t1's route under that lock: it answers, and the lock is reset.
+    let st =
+        get_within(h.port, "/jkstatus?mime=prop", 5).unwrap_or_else(|e| panic!("{e}\n{}", logs()));
+    assert_eq!(st.status, 200);
+    assert_eq!(word(t1 + 1), 0x1002, "reset to even");
+    let count = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("stayed at the odd value 0x1001") && l.contains("was reset"))
+            .count()
+    };
+    assert_eq!(count(&h.error_log()), 1, "{}", logs());
+    assert_eq!(count(&h.dir.read("logs/mod_jk.log")), 1, "{}", logs());
+    assert!(!logs().contains("is corrupt"), "{}", logs());
+    assert_eq!(get_within(h.port, "/app/after", 5).unwrap().status, 200);
 }

@@ -502,7 +502,7 @@ impl<'b> Attempt<'b> {
         self.last = Some(i);
         self.tries += 1;
         let limit = b.busy_limit(i);
-        if limit > 0 && busy > limit {
+        if limit > 0 && busy > limit && b.member_trusted(i) {
             slot.busy_dec(child);
             b.lb.busy_dec(child);
             self.mark_busy(i);
@@ -676,7 +676,7 @@ impl<'b> Attempt<'b> {
                 self.states[i] = MemberState::Error;
             }
             Outcome::ReplyTimeout => {
-                let timeouts = slot.add(Field::ReplyTimeouts, 1) + 1;
+                let timeouts = slot.add(Field::ReplyTimeouts, 1).saturating_add(1);
                 if timeouts > u64::from(b.settings().max_reply_timeouts) {
                     hard_error();
                 }

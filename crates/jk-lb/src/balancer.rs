@@ -83,6 +83,18 @@ pub(crate) struct Member {
     /// Requests held for the member, per child (busy words of a `Held` slot).
     pub held: Slot<'static>,
     pub busy_limit: AtomicU64,
+    /// Its configured activation, route, domain and redirect: what the balancer goes by when
+    /// its slot no longer holds a member record (the runtime-status file was overwritten).
+    pub configured: ConfiguredMember,
+}
+
+/// A member's values from workers.properties.
+#[derive(Clone, Debug)]
+pub(crate) struct ConfiguredMember {
+    pub activation: Activation,
+    pub route: String,
+    pub domain: String,
+    pub redirect: String,
 }
 
 type EndpointCheck = Arc<dyn Fn(usize) -> bool + Send + Sync>;
@@ -119,6 +131,9 @@ pub struct Balancer {
     pub(crate) session_cookie_path: String,
     maintain_secs: AtomicU64,
     endpoint_check: RwLock<Option<EndpointCheck>>,
+    /// The lb settings workers.properties gives: used for any value in shared memory that is
+    /// out of its range, and for all of them when the lb slot no longer holds an lb record.
+    configured: LbSettings,
     /// Rolling-restart settings ([`Balancer::with_rolling`]).
     pub(crate) rolling: RollingSettings,
     /// Each member's readiness settings, resolved from `rolling`.
@@ -322,6 +337,12 @@ impl Balancer {
                 slot,
                 held,
                 busy_limit: AtomicU64::new(u64::from(w.busy_limit)),
+                configured: ConfiguredMember {
+                    activation: configured_activation(w),
+                    route: w.route.clone(),
+                    domain: w.domain.clone(),
+                    redirect: w.redirect.clone().unwrap_or_default(),
+                },
             });
         }
         let b = Balancer {
@@ -340,6 +361,7 @@ impl Balancer {
             session_cookie_path: lb.session_cookie_path.clone(),
             maintain_secs: AtomicU64::new(60),
             endpoint_check: RwLock::new(None),
+            configured: configured_settings(lb),
             rolling: RollingSettings::default(),
             readiness: vec![MemberReadiness::default(); members.len()],
             strings: Mutex::new(None),
@@ -398,7 +420,24 @@ impl Balancer {
         self.members[i].busy_limit.load(Ordering::Relaxed)
     }
 
+    /// Whether the lb slot still holds an lb record. When it does not (the runtime-status
+    /// file was overwritten), its values are unknown and the configuration is used instead.
+    pub(crate) fn lb_trusted(&self) -> bool {
+        self.lb.kind() == Some(SlotKind::Lb)
+    }
+
+    /// Whether member `i`'s slot still holds a member record (see [`Balancer::lb_trusted`]).
+    pub(crate) fn member_trusted(&self, i: usize) -> bool {
+        self.members
+            .get(i)
+            .is_some_and(|m| m.slot.kind() == Some(SlotKind::Member))
+    }
+
+    /// Member `i`'s state; IDLE (mod_jk's initial state) while its slot is not trusted.
     pub(crate) fn state(&self, i: usize) -> MemberState {
+        if !self.member_trusted(i) {
+            return MemberState::Idle;
+        }
         MemberState::from_code(self.slot(i).get(Field::State))
     }
 
@@ -425,17 +464,46 @@ impl Balancer {
         ok
     }
 
+    /// Member `i`'s activation; the configured one while its slot is not trusted.
     pub(crate) fn activation(&self, i: usize) -> Activation {
+        if !self.member_trusted(i) {
+            return self
+                .members
+                .get(i)
+                .map_or(Activation::Active, |m| m.configured.activation);
+        }
         activation_from_code(self.slot(i).get(Field::Activation))
     }
 
     pub(crate) fn method(&self) -> LbMethod {
-        method_from_code(self.lb.get(Field::Method))
+        match self.lb.get(Field::Method) {
+            c @ 0..=4 if self.lb_trusted() => method_from_code(c),
+            _ => self.configured.method,
+        }
+    }
+
+    /// String field `f` of member `i`; the configured value while its slot is not trusted.
+    pub(crate) fn member_string(&self, i: usize, f: StrField) -> String {
+        let Some(m) = self.members.get(i) else {
+            return String::new();
+        };
+        if self.member_trusted(i) {
+            return m.slot.string(f);
+        }
+        match f {
+            StrField::Route => m.configured.route.clone(),
+            StrField::Domain => m.configured.domain.clone(),
+            StrField::Redirect => m.configured.redirect.clone(),
+            StrField::Name => m.name.clone(),
+            StrField::Parent => self.name.clone(),
+            StrField::Host => String::new(),
+        }
     }
 
     pub(crate) fn endpoint_free(&self, i: usize) -> bool {
         let limit = self.busy_limit(i);
-        if limit > 0 && self.slot(i).busy() >= limit {
+        // An untrusted slot's busy counters are unknown: they do not make a member busy.
+        if limit > 0 && self.member_trusted(i) && self.slot(i).busy() >= limit {
             return false;
         }
         match &*self.endpoint_check.read() {
@@ -444,24 +512,35 @@ impl Balancer {
         }
     }
 
-    /// The lb settings currently in shared memory.
+    /// The lb settings currently in shared memory. A value out of its range (the status
+    /// worker writes flags as 0/1 and numbers as u32), or every value while the lb slot is
+    /// not trusted, is the configured one.
     pub fn settings(&self) -> LbSettings {
+        let c = &self.configured;
+        if !self.lb_trusted() {
+            return c.clone();
+        }
         let g = |f| self.lb.get(f);
-        let u = |f| u32::try_from(g(f)).unwrap_or(u32::MAX);
+        let flag = |f, configured| match g(f) {
+            0 => false,
+            1 => true,
+            _ => configured,
+        };
+        let u = |f, configured| u32::try_from(g(f)).unwrap_or(configured);
         LbSettings {
-            sticky_session: g(Field::StickySession) != 0,
-            sticky_session_force: g(Field::StickySessionForce) != 0,
+            sticky_session: flag(Field::StickySession, c.sticky_session),
+            sticky_session_force: flag(Field::StickySessionForce, c.sticky_session_force),
             method: self.method(),
-            lock: if g(Field::Lock) == 1 {
-                LbLock::Pessimistic
-            } else {
-                LbLock::Optimistic
+            lock: match g(Field::Lock) {
+                0 => LbLock::Optimistic,
+                1 => LbLock::Pessimistic,
+                _ => c.lock,
             },
-            retries: u(Field::Retries).max(1),
-            retry_interval_ms: u(Field::RetryInterval),
-            recover_time_s: u(Field::RecoverTime),
-            error_escalation_time_s: u(Field::ErrorEscalationTime),
-            max_reply_timeouts: u(Field::MaxReplyTimeouts),
+            retries: u(Field::Retries, c.retries).max(1),
+            retry_interval_ms: u(Field::RetryInterval, c.retry_interval_ms),
+            recover_time_s: u(Field::RecoverTime, c.recover_time_s),
+            error_escalation_time_s: u(Field::ErrorEscalationTime, c.error_escalation_time_s),
+            max_reply_timeouts: u(Field::MaxReplyTimeouts, c.max_reply_timeouts),
         }
     }
 
@@ -488,7 +567,7 @@ impl Balancer {
             }
         }
         let n = self.members.len();
-        let read = |f| (0..n).map(|i| self.slot(i).string(f)).collect::<Vec<_>>();
+        let read = |f| (0..n).map(|i| self.member_string(i, f)).collect::<Vec<_>>();
         let s = Arc::new(MemberStrings {
             routes: read(StrField::Route),
             domains: read(StrField::Domain),
@@ -946,9 +1025,9 @@ impl Balancer {
         Some(MemberSnapshot {
             index: i,
             name: m.name.clone(),
-            route: m.slot.string(StrField::Route),
-            domain: m.slot.string(StrField::Domain),
-            redirect: m.slot.string(StrField::Redirect),
+            route: self.member_string(i, StrField::Route),
+            domain: self.member_string(i, StrField::Domain),
+            redirect: self.member_string(i, StrField::Redirect),
             distance: g(Field::Distance),
             activation: self.activation(i),
             state,
@@ -1049,6 +1128,31 @@ fn merge(slot: Slot<'_>, keep: bool, f: Field, v: u64) {
     }
 }
 
+/// The lb settings as workers.properties gives them (as [`write_lb_config`] stores them).
+fn configured_settings(lb: &LbWorker) -> LbSettings {
+    LbSettings {
+        sticky_session: lb.sticky_session,
+        sticky_session_force: lb.sticky_session_force,
+        method: lb.method,
+        lock: lb.lock,
+        retries: lb.retries.max(1),
+        retry_interval_ms: lb.retry_interval_ms,
+        recover_time_s: lb.recover_time_s.max(1),
+        error_escalation_time_s: lb.error_escalation_time_s,
+        max_reply_timeouts: lb.max_reply_timeouts,
+    }
+}
+
+/// A member's configured activation: without contact (port 0) it is Stopped (mod_jk lb
+/// validate).
+fn configured_activation(w: &AjpWorker) -> Activation {
+    if w.port == 0 {
+        Activation::Stopped
+    } else {
+        w.activation
+    }
+}
+
 fn write_lb_config(slot: Slot<'_>, new: bool, lb: &LbWorker, now: u64) {
     let values = [
         (Field::StickySession, u64::from(lb.sticky_session)),
@@ -1090,13 +1194,7 @@ fn write_member_config(
     w: &AjpWorker,
     now: u64,
 ) -> Result<(), jk_shm::ShmError> {
-    // A member without contact (port 0) is forced Stopped (mod_jk lb validate).
-    let act = if w.port == 0 {
-        Activation::Stopped
-    } else {
-        w.activation
-    };
-    let act = activation_code(act);
+    let act = activation_code(configured_activation(w));
     let redirect = w.redirect.as_deref().unwrap_or("");
     let fp = fingerprint::MEMBER.pack(&[
         str_part(&w.route),

@@ -231,8 +231,15 @@ impl Balancer {
         HoldGuard { bal: self, i }
     }
 
+    /// Member `i`'s flags; none while its slot is not trusted or when bits are set that no
+    /// version writes (an overwritten word must not keep every member out of rotation).
     pub(crate) fn flags(&self, i: usize) -> u64 {
-        self.slot(i).get(Field::Flags)
+        let f = self.slot(i).get(Field::Flags);
+        if f & !(FLAG_RESTARTING | FLAG_NOT_READY) != 0 || !self.member_trusted(i) {
+            0
+        } else {
+            f
+        }
     }
 
     /// Whether member `i` is being restarted.
@@ -367,7 +374,7 @@ impl Balancer {
             }
             return true;
         }
-        let seen = slot.add(Field::GoodProbes, 1) + 1;
+        let seen = slot.add(Field::GoodProbes, 1).saturating_add(1);
         if flags & FLAG_RESTARTING != 0 {
             return true;
         }

@@ -1308,3 +1308,96 @@ fn held_requests_are_counted_per_child_and_reaped_with_a_dead_child() {
         "the dead child's held request is gone"
     );
 }
+
+// ----- a corrupted runtime-status file ------------------------------------------------------
+
+/// Runs `f` on its own thread; a hang (spinning on shared memory) or a panic fails the test
+/// within 10 s instead of hanging it.
+fn within_10s<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(r) => r,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: still running after 10 s (spinning on shared memory)")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: panicked"),
+    }
+}
+
+#[test]
+fn a_region_overwritten_with_0xff_keeps_the_balancer_serving_on_its_configuration() {
+    let (names, plan, sleep) = within_10s("the balancer on an all-0xFF region", || {
+        let words: &'static [AtomicU64] = Box::leak(
+            (0..jk_shm::words_needed(4, 16))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        );
+        let region = Region::open(words, 4, 16).unwrap();
+        let clock = Arc::new(FakeClock::new(T0));
+        let cfg = config("worker.lb.retries=2\nworker.a.busy_limit=5\nworker.b.activation=D\n");
+        let b = balancer_on(&cfg, region, &clock).with_rolling(crate::RollingSettings {
+            hold_timeout_ms: 2000,
+            ..Default::default()
+        });
+        b.set_child(region.attach_child(1).unwrap());
+        assert_eq!(serve_new(&b), "a");
+        for w in words {
+            w.store(u64::MAX, Ordering::Relaxed);
+        }
+        // New requests and sticky ones: the configuration decides (b is disabled).
+        let names: Vec<Option<String>> = vec![
+            serve(&b, &RequestInfo::default()),
+            with_session(&b, "JSESSIONID=x.b"),
+            with_session(&b, "JSESSIONID=x.zz"),
+        ];
+        // A request whose every try fails ends after the configured plan.
+        let mut a = b.start(&RequestInfo::default());
+        let mut plan = 0;
+        let mut sleep = Duration::ZERO;
+        while let Some(c) = a.next_member() {
+            plan += 1;
+            sleep += c.sleep_before;
+            a.report(&c, Outcome::Failed, 503);
+            if plan > 100 {
+                break;
+            }
+        }
+        drop(a);
+        // Everything else an httpd child or the status worker calls.
+        clock.advance(120);
+        let _ = (b.maintain(), b.members_to_probe(), b.fast_probe_targets(1));
+        b.probe_result(0, true);
+        b.probe_result(1, false);
+        let _ = (b.snapshots(), b.lb_snapshot(), b.settings());
+        let _ = (
+            b.is_ready(0),
+            b.idle(0, 1),
+            b.hold_timeout(),
+            b.hold_guard(1),
+        );
+        b.set_route(1, "b2").unwrap();
+        b.set_domain(1, "d").unwrap();
+        b.set_redirect(1, "a").unwrap();
+        b.set_activation(1, Activation::Active).unwrap();
+        b.set_lbfactor(0, 3).unwrap();
+        b.set_restarting(0, true).unwrap();
+        b.set_restarting(0, false).unwrap();
+        b.reset(None).unwrap();
+        let _ = b.recover(0);
+        let _ = serve(&b, &RequestInfo::default());
+        (names, plan, sleep)
+    });
+    assert_eq!(
+        names,
+        [Some("a".into()), Some("b".into()), Some("a".into())],
+        "new requests go to the active member; a disabled member keeps its sessions"
+    );
+    assert!(plan <= 4, "retries=2 over 2 members: {plan} tries");
+    assert!(
+        sleep < Duration::from_secs(2),
+        "slept {sleep:?} between rounds"
+    );
+}

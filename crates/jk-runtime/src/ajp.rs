@@ -96,8 +96,19 @@ pub(crate) fn open(
 }
 
 impl AjpShared {
-    /// Applies the shared values to this process's endpoint when they changed since.
+    /// Whether the slot still holds this worker's record. When it does not (the
+    /// runtime-status file was overwritten), its values are unknown: the endpoint keeps the
+    /// settings it has and the status worker shows the configured ones.
+    pub fn trusted(&self) -> bool {
+        self.slot.kind() == Some(SlotKind::Ajp)
+    }
+
+    /// Applies the shared values to this process's endpoint when they changed since (not
+    /// while the slot is not [trusted](AjpShared::trusted)).
     pub fn sync(&self, ep: &Endpoint, w: &AjpWorker) {
+        if !self.trusted() {
+            return;
+        }
         let seq = self.slot.get(Field::AjpSeq);
         // A plain load first: the usual case (nothing changed) must not write the shared
         // cache line on every request.

@@ -115,13 +115,13 @@ fn settings(v: View<'_>, name: &str, w: &AjpWorker) -> AjpSettings {
     }
 }
 
-/// A runtime-editable ajp setting from the shared region.
+/// A runtime-editable ajp setting from the shared region (None: the configured one).
 fn shared(v: View<'_>, name: &str, f: Field) -> Option<u64> {
-    v.ajp.get(name).map(|s| s.get(f))
+    v.ajp.get(name).filter(|s| s.trusted()).map(|s| s.get(f))
 }
 
 fn shared_host(v: View<'_>, name: &str) -> Option<String> {
-    v.ajp.get(name).map(|s| s.host())
+    v.ajp.get(name).filter(|s| s.trusted()).map(|s| s.host())
 }
 
 fn s_activation(a: jk_config::Activation) -> SAct {

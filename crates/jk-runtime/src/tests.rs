@@ -592,3 +592,66 @@ fn every_lb_setting_change_is_applied_and_logged_in_order() {
         ]
     );
 }
+
+#[test]
+fn a_region_overwritten_with_0xff_leaves_endpoints_and_the_status_model_on_the_configuration() {
+    let (tomcat1, members, port, routes) = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let words: &'static [std::sync::atomic::AtomicU64] = Box::leak(
+                (0..jk_shm::words_needed(4, 16))
+                    .map(|_| std::sync::atomic::AtomicU64::new(0))
+                    .collect(),
+            );
+            let (props, workers) = config("worker.tomcat1.route=r1\n");
+            let region = Region::open(words, 4, 16).unwrap();
+            let built = build(&workers, region, Arc::new(jk_lb::FakeClock::new(T0)), 64).unwrap();
+            let f = Fx {
+                props,
+                workers,
+                built,
+                region,
+                log: RefCell::new(Vec::new()),
+            };
+            for w in words {
+                w.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+            }
+            for name in ["tomcat1", "solo"] {
+                let w = f.workers.worker(name).unwrap().as_ajp().unwrap();
+                f.built.ajp[name].sync(&f.built.endpoints[name], w);
+            }
+            let sh = &f.built.ajp["solo"];
+            sh.track(ChildIndex(0)).finish(Served::Error, T0);
+            sh.reset(T0);
+            let m = f.model();
+            let _ = f.apply(|a| {
+                a.update_ajp(
+                    "solo",
+                    &AjpChanges {
+                        reply_timeout: Some(10),
+                        ..Default::default()
+                    },
+                )
+            });
+            let lb = &m.lbs[0];
+            let _ = tx.send((
+                f.built.endpoints["tomcat1"].config().addr,
+                lb.members.len(),
+                lb.members[0].settings.port,
+                lb.members
+                    .iter()
+                    .map(|x| x.route.clone())
+                    .collect::<Vec<_>>(),
+            ));
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("on an all-0xFF region: hung (still running after 10 s) or panicked")
+    };
+    assert_eq!(
+        tomcat1,
+        Some("127.0.0.1:8009".parse().unwrap()),
+        "contact kept"
+    );
+    assert_eq!((members, port), (2, 8009));
+    assert_eq!(routes, ["r1", "tomcat2"], "the configured routes");
+}

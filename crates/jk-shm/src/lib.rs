@@ -19,12 +19,42 @@
 //! Strings (names, routes) and other multi-word values are written under a per-slot
 //! sequence lock: writers are rare (configuration, status-worker edits) and take it with a
 //! compare-and-swap; readers retry while a write is in progress.
+//!
+//! # Nothing waits on the region without a bound
+//!
+//! The region is a file other processes can write: a writer may be killed between taking and
+//! releasing a sequence lock, and the whole file may be overwritten (all 0xFF bytes). So:
+//!
+//! * a sequence lock that stays at one odd value for [`STALE_LOCK`] is taken to be left
+//!   behind by a dead writer and is reset (a compare-and-swap from exactly that value); a
+//!   reader or writer that still gets nothing consistent after [`MAX_LOCK_WAIT`] goes on
+//!   without (a reader returns what it read; the value is unknown). Both are reported
+//!   through [`take_anomalies`], which the httpd glue logs;
+//! * a lock is released with a compare-and-swap from the value its holder set, so a holder
+//!   whose lock was reset meanwhile does not leave the word odd again;
+//! * values are checked before they are used as indexes or counts (allocation counter,
+//!   child pids, busy sums saturate); [`Region::check_header`] and [`Region::validate`] tell
+//!   whether the header and the slot table still hold what [`Region::open`] accepted.
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// `b"JKRSSHM1"` as a little-endian word.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"JKRSSHM1");
+/// `b"JKRSBAD!"`: the magic word of a region a process found corrupt while using it
+/// ([`Region::mark_corrupt`]); the next [`Region::open`] refuses it, so it is recreated.
+pub const CORRUPT_MAGIC: u64 = u64::from_le_bytes(*b"JKRSBAD!");
+/// How long a sequence lock may stay at one odd value (a write in progress) before a reader
+/// or writer takes it to be left behind by a writer that died mid-write, and resets it. A
+/// real write holds it for a handful of stores.
+pub const STALE_LOCK: Duration = Duration::from_millis(100);
+/// The longest a reader or writer waits for a sequence lock in all; then it goes on without
+/// it (a reader returns what it read, possibly torn; a writer writes unlocked).
+pub const MAX_LOCK_WAIT: Duration = Duration::from_millis(500);
+/// The largest value a process id can have (`pid_t` is a positive `i32`).
+const MAX_PID: u64 = i32::MAX as u64;
 /// Layout version; bump when a field moves.
 pub const VERSION: u64 = 2;
 /// Words of the header.
@@ -183,6 +213,10 @@ pub enum ShmError {
     Full,
     /// A string longer than [`MAX_STR`] bytes.
     TooLong(usize),
+    /// Contents that cannot be a region of ours, nor another generation's: overwritten (a
+    /// magic word that is none of ours, a header that contradicts its own geometry, slot or
+    /// child entries no version writes), or marked corrupt ([`Region::mark_corrupt`]).
+    Corrupt(String),
 }
 
 impl std::fmt::Display for ShmError {
@@ -195,6 +229,7 @@ impl std::fmt::Display for ShmError {
                 )
             }
             ShmError::Incompatible(m) => write!(f, "shared memory has another layout: {m}"),
+            ShmError::Corrupt(m) => write!(f, "corrupt shared memory: {m}"),
             ShmError::Full => f.write_str("shared memory full: no free worker slot"),
             ShmError::TooLong(n) => write!(f, "string of {n} bytes is longer than {MAX_STR}"),
         }
@@ -202,6 +237,135 @@ impl std::fmt::Display for ShmError {
 }
 
 impl std::error::Error for ShmError {}
+
+/// Something found wrong in a region while using it; [`take_anomalies`] hands them to the
+/// glue, which logs them. Rare: each stuck lock is reported by the one process that reset it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anomaly {
+    /// Slot `slot`'s sequence lock stayed at the odd value `value` for [`STALE_LOCK`]: its
+    /// writer died mid-write (or the word was overwritten). It was reset.
+    StaleLock { slot: usize, value: u64 },
+    /// No consistent read (`write` false) or no lock (`write` true) of slot `slot` within
+    /// [`MAX_LOCK_WAIT`], the sequence word last at `value`: went on without the lock.
+    LockTimeout {
+        slot: usize,
+        value: u64,
+        write: bool,
+    },
+}
+
+impl std::fmt::Display for Anomaly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Anomaly::StaleLock { slot, value } => write!(
+                f,
+                "the sequence lock of slot {slot} stayed at the odd value {value:#x} for {} ms \
+                 (a writer died mid-write, or the file was overwritten); it was reset",
+                STALE_LOCK.as_millis()
+            ),
+            Anomaly::LockTimeout { slot, value, write } => write!(
+                f,
+                "no consistent {} of slot {slot} within {} ms (sequence word {value:#x}); \
+                 went on without the lock, its strings are unknown",
+                if *write { "write" } else { "read" },
+                MAX_LOCK_WAIT.as_millis()
+            ),
+        }
+    }
+}
+
+/// Anomalies not yet taken, at most [`MAX_PENDING_ANOMALIES`] (per process).
+static ANOMALIES: Mutex<Vec<Anomaly>> = Mutex::new(Vec::new());
+static ANOMALY_PENDING: AtomicBool = AtomicBool::new(false);
+const MAX_PENDING_ANOMALIES: usize = 32;
+
+fn report(a: Anomaly) {
+    let mut q = ANOMALIES.lock().unwrap_or_else(PoisonError::into_inner);
+    if q.len() < MAX_PENDING_ANOMALIES {
+        q.push(a);
+    }
+    ANOMALY_PENDING.store(true, Ordering::Release);
+}
+
+/// The anomalies this process ran into since the last call (cheap when there are none: one
+/// atomic load).
+pub fn take_anomalies() -> Vec<Anomaly> {
+    // A plain load first: the glue asks on every request, and nothing is usually pending.
+    if !ANOMALY_PENDING.load(Ordering::Acquire) || !ANOMALY_PENDING.swap(false, Ordering::AcqRel) {
+        return Vec::new();
+    }
+    std::mem::take(&mut *ANOMALIES.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Bounded waiting for one slot's sequence lock: a few spins, then yields, then short
+/// sleeps; resets a lock that stays at one odd value for [`STALE_LOCK`]; gives up after
+/// [`MAX_LOCK_WAIT`].
+struct LockWait {
+    rounds: u32,
+    started: Option<Instant>,
+    /// The odd value last seen and since when.
+    odd: Option<(u64, Instant)>,
+}
+
+impl LockWait {
+    const SPINS: u32 = 64;
+    const YIELDS: u32 = 64;
+
+    fn new() -> LockWait {
+        LockWait {
+            rounds: 0,
+            started: None,
+            odd: None,
+        }
+    }
+
+    /// Called after an attempt that saw the sequence word at `seen` failed; false when the
+    /// caller should stop waiting.
+    fn pause(&mut self, slot: &Slot<'_>, seen: u64) -> bool {
+        self.rounds = self.rounds.saturating_add(1);
+        if self.rounds <= Self::SPINS {
+            std::hint::spin_loop();
+            return true;
+        }
+        let now = Instant::now();
+        let started = *self.started.get_or_insert(now);
+        if seen % 2 == 1 {
+            match self.odd {
+                Some((v, since)) if v == seen => {
+                    if now.duration_since(since) >= STALE_LOCK {
+                        self.odd = None;
+                        if slot
+                            .seq()
+                            .compare_exchange(
+                                seen,
+                                seen.wrapping_add(1),
+                                Ordering::AcqRel,
+                                Ordering::Relaxed,
+                            )
+                            .is_ok()
+                        {
+                            report(Anomaly::StaleLock {
+                                slot: slot.index,
+                                value: seen,
+                            });
+                        }
+                        return true;
+                    }
+                }
+                _ => self.odd = Some((seen, now)),
+            }
+        }
+        if now.duration_since(started) >= MAX_LOCK_WAIT {
+            return false;
+        }
+        if self.rounds <= Self::SPINS + Self::YIELDS {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        true
+    }
+}
 
 /// Words of one slot for `child_capacity` children.
 pub fn slot_words(child_capacity: usize) -> usize {
@@ -261,13 +425,14 @@ impl<'a> Region<'a> {
             children: child_capacity,
             slots: slot_capacity,
         };
-        let geometry = VERSION | ((child_capacity as u64) << 16) | ((slot_capacity as u64) << 40);
+        let geometry = r.geometry();
         match words[H_MAGIC].compare_exchange(0, MAGIC, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => {
                 words[H_CHILDREN].store(child_capacity as u64, Ordering::Relaxed);
                 words[H_SLOTS].store(slot_capacity as u64, Ordering::Relaxed);
                 words[H_VERSION].store(geometry, Ordering::Release);
-                Ok(r)
+                // A zero magic word over contents that are not zeros is no fresh region.
+                r.validate().map(|()| r)
             }
             Err(MAGIC) => {
                 // Wait for a concurrent initialiser to publish the geometry.
@@ -280,15 +445,115 @@ impl<'a> Region<'a> {
                     g = words[H_VERSION].load(Ordering::Acquire);
                 }
                 if g == geometry {
-                    Ok(r)
+                    r.validate().map(|()| r)
                 } else {
                     Err(ShmError::Incompatible(format!(
                         "version/geometry word {g:#x}, expected {geometry:#x}"
                     )))
                 }
             }
-            Err(other) => Err(ShmError::Incompatible(format!("magic {other:#x}"))),
+            Err(CORRUPT_MAGIC) => Err(ShmError::Corrupt(
+                "marked corrupt by a process that used it".into(),
+            )),
+            Err(other) => Err(ShmError::Incompatible(format!(
+                "magic {other:#x}, expected {MAGIC:#x}"
+            ))),
         }
+    }
+
+    fn geometry(&self) -> u64 {
+        VERSION | ((self.children as u64) << 16) | ((self.slots as u64) << 40)
+    }
+
+    /// Whether the header still holds what [`Region::open`] accepted: magic, layout version
+    /// and geometry (slot size and count), capacities, allocation counter. Cheap (a few loads
+    /// of a line nobody writes).
+    ///
+    /// [`ShmError::Corrupt`]: the region was overwritten since (or marked corrupt), so its
+    /// values are unknown. [`ShmError::Incompatible`]: it is being initialised (magic 0) or
+    /// holds the header of another layout: what an outgoing generation's process sees when
+    /// the next generation recreated the file; not a corruption.
+    pub fn check_header(&self) -> Result<(), ShmError> {
+        let w = |i: usize| self.words[i].load(Ordering::Acquire);
+        match w(H_MAGIC) {
+            MAGIC => {}
+            0 => {
+                return Err(ShmError::Incompatible(
+                    "magic 0 (zeroed, or being initialised)".into(),
+                ))
+            }
+            CORRUPT_MAGIC => {
+                return Err(ShmError::Corrupt(
+                    "marked corrupt by a process that used it".into(),
+                ))
+            }
+            m => {
+                return Err(ShmError::Corrupt(format!(
+                    "magic {m:#x}, expected {MAGIC:#x}"
+                )))
+            }
+        }
+        let geometry = self.geometry();
+        let g = w(H_VERSION);
+        if g != geometry {
+            return Err(ShmError::Incompatible(format!(
+                "version/geometry word {g:#x}, expected {geometry:#x}"
+            )));
+        }
+        let checks = [
+            ("child capacity", w(H_CHILDREN), self.children as u64),
+            ("slot capacity", w(H_SLOTS), self.slots as u64),
+        ];
+        for (what, got, want) in checks {
+            if got != want {
+                return Err(ShmError::Corrupt(format!(
+                    "{what} {got:#x}, expected {want:#x}"
+                )));
+            }
+        }
+        let used = w(H_USED);
+        if used > self.slots as u64 {
+            return Err(ShmError::Corrupt(format!(
+                "{used:#x} slots in use of {}",
+                self.slots
+            )));
+        }
+        Ok(())
+    }
+
+    /// [`check_header`](Region::check_header), and every entry of the child table is free or a
+    /// process id, and every allocated slot is free or of a known kind.
+    pub fn validate(&self) -> Result<(), ShmError> {
+        self.check_header()?;
+        for i in 0..self.children {
+            let pid = self.child_word(i).load(Ordering::Acquire);
+            if pid > MAX_PID {
+                return Err(ShmError::Corrupt(format!(
+                    "child table entry {i} is {pid:#x}, not a process id"
+                )));
+            }
+        }
+        for i in 0..self.slots_used() {
+            let kind = self.slot_at(i).words[S_KIND].load(Ordering::Acquire);
+            if kind != 0 && SlotKind::from_word(kind).is_none() {
+                return Err(ShmError::Corrupt(format!("slot {i} has kind {kind:#x}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a region found corrupt while in use ([`CORRUPT_MAGIC`]), so that every process
+    /// sees it and the next [`Region::open`] refuses it. True for the one caller that marked
+    /// it (the one to log it); false when it was marked already, or is being initialised
+    /// again (magic 0) meanwhile.
+    pub fn mark_corrupt(&self) -> bool {
+        let magic = &self.words[H_MAGIC];
+        let seen = magic.load(Ordering::Acquire);
+        seen != CORRUPT_MAGIC
+            && seen != 0
+            && magic
+                .compare_exchange(seen, CORRUPT_MAGIC, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
     }
 
     /// Capacity of the child table.
@@ -339,21 +604,30 @@ impl<'a> Region<'a> {
 
     fn clear_child_counters(&self, c: ChildIndex) {
         for s in self.slots() {
-            s.busy_word(c).store(0, Ordering::Release);
+            if let Some(w) = s.busy_word(c) {
+                w.store(0, Ordering::Release);
+            }
         }
     }
 
     /// Releases the entries of children that no longer exist (`alive(pid)` false), so a
-    /// child killed mid-request does not leave members busy forever. Returns how many.
+    /// child killed mid-request does not leave members busy forever. Returns how many. An
+    /// entry that is not a process id (an overwritten table) is released without asking
+    /// `alive`.
     pub fn reap_dead_children(&self, alive: impl Fn(u32) -> bool) -> usize {
         let mut reaped = 0;
         for i in 0..self.children {
-            let pid = self.child_word(i).load(Ordering::Acquire) as u32;
-            if pid != 0 && !alive(pid) {
+            let word = self.child_word(i).load(Ordering::Acquire);
+            let dead = match u32::try_from(word) {
+                Ok(0) => false,
+                Ok(pid) if word <= MAX_PID => !alive(pid),
+                _ => true,
+            };
+            if dead {
                 self.clear_child_counters(ChildIndex(i));
                 if self
                     .child_word(i)
-                    .compare_exchange(u64::from(pid), 0, Ordering::AcqRel, Ordering::Relaxed)
+                    .compare_exchange(word, 0, Ordering::AcqRel, Ordering::Relaxed)
                     .is_ok()
                 {
                     reaped += 1;
@@ -363,11 +637,12 @@ impl<'a> Region<'a> {
         reaped
     }
 
-    /// The pids of attached children.
+    /// The pids of attached children (entries that are not process ids are left out).
     pub fn children(&self) -> Vec<u32> {
         (0..self.children)
-            .map(|i| self.child_word(i).load(Ordering::Acquire) as u32)
-            .filter(|&p| p != 0)
+            .map(|i| self.child_word(i).load(Ordering::Acquire))
+            .filter(|&p| p != 0 && p <= MAX_PID)
+            .filter_map(|p| u32::try_from(p).ok())
             .collect()
     }
 
@@ -376,6 +651,7 @@ impl<'a> Region<'a> {
         let start = HEADER_WORDS + self.children + i * w;
         Slot {
             words: &self.words[start..start + w],
+            index: i,
         }
     }
 
@@ -409,11 +685,13 @@ impl<'a> Region<'a> {
         if let Some(s) = self.find(kind, name, parent) {
             return Ok((s, false));
         }
-        let i = self.words[H_USED].fetch_add(1, Ordering::AcqRel) as usize;
-        if i >= self.slots {
-            self.words[H_USED].fetch_sub(1, Ordering::AcqRel);
-            return Err(ShmError::Full);
-        }
+        // Never past the capacity, even for a moment (an overwritten counter is as full).
+        let slots = self.slots as u64;
+        let i = self.words[H_USED]
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                (u < slots).then(|| u + 1)
+            })
+            .map_err(|_| ShmError::Full)? as usize;
         let s = self.slot_at(i);
         for w in s.words {
             w.store(0, Ordering::Relaxed);
@@ -429,12 +707,23 @@ impl<'a> Region<'a> {
 #[derive(Clone, Copy)]
 pub struct Slot<'a> {
     words: &'a [AtomicU64],
+    /// Its index in the slot table (for reports).
+    index: usize,
 }
 
 impl<'a> Slot<'a> {
-    /// What the slot describes (None while being allocated).
+    /// What the slot describes (None while being allocated, or when the word is garbage).
     pub fn kind(&self) -> Option<SlotKind> {
         SlotKind::from_word(self.words[S_KIND].load(Ordering::Acquire))
+    }
+
+    /// Its index in the slot table.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    fn seq(&self) -> &'a AtomicU64 {
+        &self.words[S_SEQ]
     }
 
     /// The atomic of a numeric field (for fetch_add, compare_exchange, …).
@@ -467,23 +756,44 @@ impl<'a> Slot<'a> {
         self.atomic(f).fetch_max(v, Ordering::AcqRel);
     }
 
-    fn lock(&self) {
-        let seq = &self.words[S_SEQ];
+    /// Takes the sequence lock: the odd value it set, or None when it could not be had within
+    /// [`MAX_LOCK_WAIT`] (the caller writes anyway; reported).
+    fn lock(&self) -> Option<u64> {
+        let seq = self.seq();
+        let mut wait = LockWait::new();
         loop {
             let s = seq.load(Ordering::Relaxed);
-            if s % 2 == 0
-                && seq
-                    .compare_exchange_weak(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+            if s % 2 == 0 {
+                let locked = s.wrapping_add(1);
+                if seq
+                    .compare_exchange_weak(s, locked, Ordering::Acquire, Ordering::Relaxed)
                     .is_ok()
-            {
-                return;
+                {
+                    return Some(locked);
+                }
             }
-            std::hint::spin_loop();
+            if !wait.pause(self, s) {
+                report(Anomaly::LockTimeout {
+                    slot: self.index,
+                    value: s,
+                    write: true,
+                });
+                return None;
+            }
         }
     }
 
-    fn unlock(&self) {
-        self.words[S_SEQ].fetch_add(1, Ordering::Release);
+    /// Releases the lock `held` set, unless someone reset it meanwhile (then it is left alone:
+    /// adding one would make it odd again).
+    fn unlock(&self, held: Option<u64>) {
+        if let Some(v) = held {
+            let _ = self.seq().compare_exchange(
+                v,
+                v.wrapping_add(1),
+                Ordering::Release,
+                Ordering::Relaxed,
+            );
+        }
     }
 
     /// Writes a string field under the slot's sequence lock.
@@ -494,53 +804,69 @@ impl<'a> Slot<'a> {
         }
         let mut buf = [0u8; MAX_STR];
         buf[..b.len()].copy_from_slice(b);
-        self.lock();
+        let held = self.lock();
         for (i, chunk) in buf.chunks_exact(8).enumerate() {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
             self.words[f as usize + i].store(u64::from_le_bytes(word), Ordering::Relaxed);
         }
-        self.unlock();
+        self.unlock(held);
         Ok(())
     }
 
-    /// Reads a string field consistently (retrying while a writer holds the lock).
-    pub fn string(&self, f: StrField) -> String {
-        let seq = &self.words[S_SEQ];
-        loop {
-            let s1 = seq.load(Ordering::Acquire);
-            if s1 % 2 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let mut buf = [0u8; MAX_STR];
-            for i in 0..STR_WORDS {
-                let w = self.words[f as usize + i].load(Ordering::Relaxed);
-                buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
-            }
-            fence(Ordering::Acquire);
-            if seq.load(Ordering::Relaxed) == s1 {
-                let end = buf.iter().position(|&b| b == 0).unwrap_or(MAX_STR);
-                return String::from_utf8_lossy(&buf[..end]).into_owned();
-            }
+    fn read_string(&self, f: StrField) -> [u8; MAX_STR] {
+        let mut buf = [0u8; MAX_STR];
+        for i in 0..STR_WORDS {
+            let w = self.words[f as usize + i].load(Ordering::Relaxed);
+            buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
         }
+        buf
     }
 
-    /// Runs `f` under the slot's sequence lock (for multi-field updates).
+    /// Reads a string field consistently (retrying while a writer holds the lock, within the
+    /// bounds described at the top of this crate; after them, what was read).
+    pub fn string(&self, f: StrField) -> String {
+        let seq = self.seq();
+        let mut wait = LockWait::new();
+        let buf = loop {
+            let s1 = seq.load(Ordering::Acquire);
+            let buf = self.read_string(f);
+            fence(Ordering::Acquire);
+            if s1 % 2 == 0 && seq.load(Ordering::Relaxed) == s1 {
+                break buf;
+            }
+            if !wait.pause(self, s1) {
+                report(Anomaly::LockTimeout {
+                    slot: self.index,
+                    value: s1,
+                    write: false,
+                });
+                break self.read_string(f);
+            }
+        };
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(MAX_STR);
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    }
+
+    /// Runs `f` under the slot's sequence lock (for multi-field updates); without it when the
+    /// lock cannot be had within [`MAX_LOCK_WAIT`].
     pub fn with_lock<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.lock();
+        let held = self.lock();
         let r = f();
-        self.unlock();
+        self.unlock(held);
         r
     }
 
-    fn busy_word(&self, c: ChildIndex) -> &'a AtomicU64 {
-        &self.words[FIXED_WORDS + c.0]
+    /// Child `c`'s busy counter (None for an index beyond this region's child table).
+    fn busy_word(&self, c: ChildIndex) -> Option<&'a AtomicU64> {
+        self.words.get(FIXED_WORDS + c.0)
     }
 
     /// One more in-flight request from child `c`; returns the new total across children.
     pub fn busy_inc(&self, c: ChildIndex) -> u64 {
-        self.busy_word(c).fetch_add(1, Ordering::AcqRel);
+        if let Some(w) = self.busy_word(c) {
+            w.fetch_add(1, Ordering::AcqRel);
+        }
         let total = self.busy();
         self.raise(Field::MaxBusy, total);
         total
@@ -548,18 +874,19 @@ impl<'a> Slot<'a> {
 
     /// One in-flight request of child `c` ended.
     pub fn busy_dec(&self, c: ChildIndex) {
-        let w = self.busy_word(c);
-        let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
-            Some(v.saturating_sub(1))
-        });
+        if let Some(w) = self.busy_word(c) {
+            let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some(v.saturating_sub(1))
+            });
+        }
     }
 
-    /// In-flight requests across all children.
+    /// In-flight requests across all children (saturating: overwritten counters must not
+    /// overflow).
     pub fn busy(&self) -> u64 {
         self.words[FIXED_WORDS..]
             .iter()
-            .map(|w| w.load(Ordering::Acquire))
-            .sum()
+            .fold(0u64, |sum, w| sum.saturating_add(w.load(Ordering::Acquire)))
     }
 }
 
@@ -699,6 +1026,248 @@ mod tests {
         );
         assert_eq!(s.string(StrField::Name), "m");
         assert_eq!(s.string(StrField::Parent), "lb");
+    }
+
+    /// Runs `f` on its own thread and fails the test when it has not returned within 10 s
+    /// (a hang fails instead of hanging the test run) or when it panicked.
+    fn within_10s<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(r) => r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("{what}: still running after 10 s (spinning on shared memory)")
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: panicked"),
+        }
+    }
+
+    const ALL_STR: [StrField; 6] = [
+        StrField::Name,
+        StrField::Parent,
+        StrField::Route,
+        StrField::Domain,
+        StrField::Redirect,
+        StrField::Host,
+    ];
+
+    #[test]
+    fn every_api_returns_on_a_region_overwritten_with_0xff() {
+        let r = Region::in_heap(3, 4);
+        let (lb, _) = r.find_or_alloc(SlotKind::Lb, "lb", "").unwrap();
+        let (m, _) = r.find_or_alloc(SlotKind::Member, "t1", "lb").unwrap();
+        let c = r.attach_child(42).unwrap();
+        // Another process (or a stray `dd`) overwrites the whole file with 0xFF bytes while
+        // the slots are in use.
+        for w in r.words {
+            w.store(u64::MAX, Ordering::Relaxed);
+        }
+        let out = within_10s("APIs on an all-0xFF region", move || {
+            let mut seen = Vec::new();
+            for s in [lb, m] {
+                for f in ALL_STR {
+                    seen.push(s.string(f));
+                }
+                s.set_string(StrField::Route, "r1").unwrap();
+                seen.push(s.string(StrField::Route));
+                s.with_lock(|| s.set(Field::State, 1));
+                let _ = (s.kind(), s.get(Field::Flags), s.add(Field::Elected, 1));
+                s.raise(Field::MaxBusy, 3);
+                s.busy_inc(c);
+                s.busy_dec(c);
+                let _ = s.busy();
+                let _ = s.atomics(Field::SessionBits, 1000).len();
+            }
+            let _ = (r.slots_used(), r.slots().count(), r.children());
+            let _ = r.find(SlotKind::Member, "t1", "lb").is_some();
+            let _ = r.find_or_alloc(SlotKind::Ajp, "w", "");
+            let _ = r.attach_child(7);
+            let _ = r.reap_dead_children(|_| false);
+            r.detach_child(c);
+            let _ = r.generation().load(Ordering::Relaxed);
+            let _ = r.last_maintain().load(Ordering::Relaxed);
+            let reopened = Region::open(r.words, 3, 4).is_ok();
+            (seen, reopened)
+        });
+        let (seen, reopened) = out;
+        assert!(!reopened, "an all-0xFF region is never trusted");
+        assert_eq!(seen[6], "r1", "a write after the corruption is read back");
+    }
+
+    #[test]
+    fn an_overwritten_header_is_detected_marked_once_and_refused_at_the_next_open() {
+        let r = Region::in_heap(2, 4);
+        r.find_or_alloc(SlotKind::Lb, "lb", "").unwrap();
+        assert_eq!(r.check_header(), Ok(()));
+        assert_eq!(r.validate(), Ok(()));
+        for w in r.words {
+            w.store(u64::MAX, Ordering::Relaxed);
+        }
+        let e = r.check_header().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt shared memory: magic 0xffffffffffffffff, expected 0x314d485353524b4a"
+        );
+        assert!(r.validate().is_err());
+        assert!(matches!(
+            Region::open(r.words, 2, 4),
+            Err(ShmError::Incompatible(_))
+        ));
+        // One process marks it (and logs); the others see it marked.
+        assert!(r.mark_corrupt());
+        assert!(!r.mark_corrupt());
+        assert!(matches!(r.check_header(), Err(ShmError::Corrupt(_))));
+        assert!(matches!(
+            Region::open(r.words, 2, 4),
+            Err(ShmError::Corrupt(_))
+        ));
+        // Garbage counters and child entries are bounded: nothing is allocated past the
+        // capacity, and entries that are no pids are released without asking.
+        assert_eq!(r.slots_used(), 4);
+        assert_eq!(
+            r.find_or_alloc(SlotKind::Ajp, "w", "").err(),
+            Some(ShmError::Full)
+        );
+        assert!(r.children().is_empty());
+        assert_eq!(r.attach_child(9), None);
+        assert_eq!(r.reap_dead_children(|_| panic!("not a pid")), 2);
+        assert_eq!(r.attach_child(9), Some(ChildIndex(0)));
+        // Each header word is checked, and so are the slot kinds and the child table.
+        let fresh = Region::in_heap(2, 4);
+        fresh.find_or_alloc(SlotKind::Lb, "lb", "").unwrap();
+        for (i, what) in [
+            (H_VERSION, "version/geometry word"),
+            (H_CHILDREN, "child capacity"),
+            (H_SLOTS, "slot capacity"),
+            (H_USED, "slots in use"),
+        ] {
+            let old = fresh.words[i].swap(99, Ordering::Relaxed);
+            let e = fresh.check_header().unwrap_err().to_string();
+            assert!(e.contains(what), "{e}");
+            fresh.words[i].store(old, Ordering::Relaxed);
+        }
+        // What an outgoing generation's process sees while the next one recreates the file
+        // (zeros, then a header of another geometry) is no corruption: nothing to mark.
+        let old = fresh.words[H_MAGIC].swap(0, Ordering::Relaxed);
+        assert!(matches!(
+            fresh.check_header(),
+            Err(ShmError::Incompatible(_))
+        ));
+        assert!(
+            !fresh.mark_corrupt(),
+            "a region being initialised is not marked"
+        );
+        fresh.words[H_MAGIC].store(old, Ordering::Relaxed);
+        let other = Region::in_heap(3, 4);
+        for (a, b) in fresh.words.iter().zip(other.words) {
+            a.store(b.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        assert!(matches!(
+            fresh.check_header(),
+            Err(ShmError::Incompatible(_))
+        ));
+        let fresh = Region::in_heap(2, 4);
+        fresh.find_or_alloc(SlotKind::Lb, "lb", "").unwrap();
+        fresh.slot_at(0).words[S_KIND].store(77, Ordering::Relaxed);
+        assert!(fresh
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("slot 0 has kind 0x4d"));
+        assert_eq!(fresh.check_header(), Ok(()), "the header alone is fine");
+        fresh.slot_at(0).words[S_KIND].store(SlotKind::Lb as u64, Ordering::Relaxed);
+        fresh.child_word(1).store(u64::MAX, Ordering::Relaxed);
+        assert!(fresh
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("child table entry 1"));
+    }
+
+    #[test]
+    fn a_stale_lock_is_reported_by_the_process_that_reset_it() {
+        let r = Region::in_heap(1, 2);
+        let (s, _) = r.find_or_alloc(SlotKind::Member, "t1", "lb").unwrap();
+        let (s2, _) = r.find_or_alloc(SlotKind::Member, "t2", "lb").unwrap();
+        s2.words[S_SEQ].store(41, Ordering::Relaxed);
+        let started = Instant::now();
+        assert_eq!(s2.string(StrField::Name), "t2");
+        let took = started.elapsed();
+        assert!(
+            took >= STALE_LOCK && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+        assert_eq!(s2.words[S_SEQ].load(Ordering::Relaxed), 42);
+        // Other tests of this process report too: look for this one.
+        let want = Anomaly::StaleLock { slot: 1, value: 41 };
+        assert!(take_anomalies().contains(&want));
+        assert_eq!(
+            want.to_string(),
+            "the sequence lock of slot 1 stayed at the odd value 0x29 for 100 ms (a writer \
+             died mid-write, or the file was overwritten); it was reset"
+        );
+        // A lock that is free costs no wait.
+        let started = Instant::now();
+        assert_eq!(s.string(StrField::Name), "t1");
+        assert!(started.elapsed() < STALE_LOCK);
+    }
+
+    #[test]
+    fn a_sequence_word_left_odd_by_a_killed_writer_is_recovered() {
+        let r = Region::in_heap(1, 2);
+        let (s, _) = r.find_or_alloc(SlotKind::Member, "t1", "lb").unwrap();
+        s.set_string(StrField::Route, "node1").unwrap();
+        // A writer took the lock (odd sequence) and was killed before it released it.
+        s.words[S_SEQ].fetch_add(1, Ordering::AcqRel);
+        let (route, again, locked) = within_10s("a sequence left odd", move || {
+            let route = s.string(StrField::Route);
+            s.set_string(StrField::Route, "node2").unwrap();
+            let again = s.string(StrField::Route);
+            (route, again, s.with_lock(|| 7))
+        });
+        assert_eq!(
+            (route.as_str(), again.as_str(), locked),
+            ("node1", "node2", 7)
+        );
+        assert_eq!(s.words[S_SEQ].load(Ordering::Acquire) % 2, 0, "even again");
+    }
+
+    #[test]
+    fn a_stuck_lock_holder_does_not_block_readers_or_writers() {
+        let r = Region::in_heap(1, 2);
+        let (s, _) = r.find_or_alloc(SlotKind::Member, "t1", "lb").unwrap();
+        s.set_string(StrField::Route, "node1").unwrap();
+        // A writer that holds the lock word and never lets go (stopped, or stuck in its
+        // critical section).
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            s.with_lock(|| {
+                let _ = held_tx.send(());
+                let _ = release_rx.recv();
+            })
+        });
+        held_rx.recv().unwrap();
+        let (route, again, locked) = within_10s("a stuck lock word", move || {
+            let route = s.string(StrField::Route);
+            s.set_string(StrField::Route, "node2").unwrap();
+            (route, s.string(StrField::Route), s.with_lock(|| 7))
+        });
+        assert_eq!(
+            (route.as_str(), again.as_str(), locked),
+            ("node1", "node2", 7)
+        );
+        // The holder finally returns: its release must not leave the word odd.
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(s.words[S_SEQ].load(Ordering::Acquire) % 2, 0);
+        let after = within_10s("the lock after the holder returned", move || {
+            s.set_string(StrField::Route, "node3").unwrap();
+            s.string(StrField::Route)
+        });
+        assert_eq!(after, "node3");
     }
 
     #[test]
