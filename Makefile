@@ -3,6 +3,8 @@
 #   make test       format/lint checks, unit tests, and integration tests against real apache2
 #   make demo       start a private httpd with the seed configuration (Ctrl-C stops it)
 #   make install    install mod_jk.so where `apxs -q LIBEXECDIR` says (DESTDIR, LIBEXECDIR override)
+# test, demo, bench and bench-smoke first install the Debian packages they need (scripts/deps.sh:
+# apt-get as root, otherwise it prints the command to run); `make deps` does it for CI.
 
 CARGO    ?= cargo
 APXS     ?= $(shell command -v apxs || command -v apxs2)
@@ -10,7 +12,17 @@ LIBEXECDIR ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
 DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
-.PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke
+.PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke \
+	deps deps-test deps-demo
+
+# What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
+# is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
+# Chromium drives the status page.
+TEST_DEPS        := apache2 apache2-dev libclang-dev libapache2-mod-jk tomcat10 chromium
+TEST_RUST        := --rust rustfmt --rust clippy
+DEMO_DEPS        := apache2 apache2-dev libclang-dev tomcat10
+BENCH_SMOKE_DEPS := python3 wrk apache2 apache2-dev libclang-dev
+BENCH_DEPS       := $(BENCH_SMOKE_DEPS) libapache2-mod-jk tomcat10 valgrind linux-perf
 
 all: release
 
@@ -33,7 +45,9 @@ unit:
 integration: build
 	$(CARGO) test -p mod_jk -- --test-threads=2
 
-test: fmt-check lint unit integration
+# The checks run after the dependency step (in a second make, so that -j cannot start them first).
+test: deps-test
+	@$(MAKE) --no-print-directory fmt-check lint unit integration
 
 install: release
 	@test -n "$(LIBEXECDIR)" || { echo "no LIBEXECDIR: install apache2-dev or pass LIBEXECDIR=..."; exit 1; }
@@ -41,24 +55,33 @@ install: release
 	install -m 0644 target/release/libmod_jk.so $(DESTDIR)$(LIBEXECDIR)/$(MODULE)
 	@echo "installed $(DESTDIR)$(LIBEXECDIR)/$(MODULE)"
 
-demo: release
+demo: deps-demo
+	@$(MAKE) --no-print-directory release
 	./scripts/demo.sh
 
 # Benchmark: ours vs Debian's mod_jk vs mod_proxy_ajp (bench/bench.py; report in target/bench/).
 # BENCH_ARGS: e.g. --update-readme, --matrix full, --repeats 5 (default: the two profiles).
 BENCH_ARGS ?= --perf --callgrind
 bench:
-	./bench/deps.sh wrk apache2 apache2-dev libclang-dev libapache2-mod-jk tomcat10 valgrind linux-perf
+	./scripts/deps.sh $(BENCH_DEPS)
 	$(CARGO) build --release
 	$(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py $(BENCH_ARGS)
 
 # CI: 5 s of one scenario, our module only (target/bench-smoke/).
 bench-smoke:
-	./bench/deps.sh wrk apache2 apache2-dev libclang-dev
+	./scripts/deps.sh $(BENCH_SMOKE_DEPS)
 	$(CARGO) build --release
 	$(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py --smoke
+
+deps-test:
+	./scripts/deps.sh $(TEST_RUST) $(TEST_DEPS)
+deps-demo:
+	./scripts/deps.sh $(DEMO_DEPS)
+# CI: what make test and make bench-smoke need, in one apt-get run.
+deps:
+	./scripts/deps.sh $(TEST_RUST) $(sort $(TEST_DEPS) $(BENCH_SMOKE_DEPS))
 
 clean:
 	$(CARGO) clean

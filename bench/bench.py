@@ -995,7 +995,7 @@ def update_readme(table, path=REPO / "README.md"):
     text = path.read_text()
     section = ("## Benchmark\n\n"
                "`make bench` (at most 10 minutes on 2 cores; needs apache2, libapache2-mod-jk, "
-               "tomcat10 and wrk, and valgrind and linux-perf for the profiles; `make bench` "
+               "tomcat10, wrk and python3, and valgrind and linux-perf for the profiles; `make bench` "
                "installs what is missing) compares our module with Debian's mod_jk 1.2.48 and "
                "mod_proxy_ajp + mod_proxy_balancer in the same httpd (throughput, latency, CPU, "
                "memory, failover, graceful restarts under load), and writes the report "

@@ -59,16 +59,49 @@ if ! getent hosts app >/dev/null || ! getent hosts app2 >/dev/null; then
   fi
 fi
 sed -i "s|^JkWorkersFile .*|JkWorkersFile $workers|" "$dir/httpd.conf"
+# httpd by its pid file, when that pid is still our httpd: TERM (its children go with it), then
+# KILL after 10 s.
+stop_httpd() {
+  local pid
+  pid=$(cat "$dir/httpd.pid" 2>/dev/null) || return 0
+  if grep -qF -- "$dir/httpd.conf" "/proc/$pid/cmdline" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/httpd.pid"
+}
+# What a previous demo left running (killed without its clean-up), by its pid files.
+stop_httpd
 for n in 1 2; do
   "$top/scripts/tomcat-base.sh" stop "$dir/tomcat$n" >/dev/null 2>&1 || true
 done
+busy=()
+for a in 127.0.0.1:$port 127.0.0.2:8009 127.0.0.2:8080 127.0.0.3:8009 127.0.0.3:8080; do
+  if (exec 3<>"/dev/tcp/${a%:*}/${a##*:}") 2>/dev/null; then busy+=("$a"); fi
+done
+if [ ${#busy[@]} -gt 0 ]; then
+  echo "in use: ${busy[*]}. The demo needs them free (a system apache2 or tomcat10? systemctl stop" \
+       "apache2 tomcat10; DEMO_PORT=... moves httpd off port 80)" >&2
+  exit 1
+fi
+
+# Stops httpd and both Tomcats by their pids, however the script ends (Ctrl-C, TERM, an error).
+stop_all() {
+  stop_httpd
+  "$top/scripts/tomcat-base.sh" stop "$dir/tomcat1"
+  "$top/scripts/tomcat-base.sh" stop "$dir/tomcat2"
+  echo
+  echo "stopped"
+}
+trap stop_all EXIT
+trap 'exit 0' INT TERM
 echo "starting Tomcat tomcat1 on 127.0.0.2:8009 and tomcat2 on 127.0.0.3:8009 ..."
 "$top/scripts/tomcat-base.sh" start "$dir/tomcat1" 127.0.0.2 tomcat1 >/dev/null
 "$top/scripts/tomcat-base.sh" start "$dir/tomcat2" 127.0.0.3 tomcat2 >/dev/null
-apache2 -t -f "$dir/httpd.conf"
+if ! out=$(apache2 -t -f "$dir/httpd.conf" 2>&1); then echo "$out" >&2; exit 1; fi
 apache2 -f "$dir/httpd.conf" -k start
 for _ in $(seq 1 50); do [ -s "$dir/httpd.pid" ] && break; sleep 0.1; done
-trap 'kill -TERM "$(cat "$dir/httpd.pid")" 2>/dev/null; "$top/scripts/tomcat-base.sh" stop "$dir/tomcat1"; "$top/scripts/tomcat-base.sh" stop "$dir/tomcat2"; echo; echo "stopped"' EXIT
 echo "httpd with mod_jk-rs runs on http://127.0.0.1:$port/ (pid $(cat "$dir/httpd.pid"))"
 echo "  app:       http://127.0.0.1:$port/app/session.jsp"
 echo "  jkmanager: http://127.0.0.1:$port/jkmanager/"

@@ -19,7 +19,6 @@ restart)
   ;;
 start)
   addr=$3 route=$4
-  echo "$addr $route" > "$base/tomcat.args.new" 2>/dev/null || true
   [ -x "$home/bin/catalina.sh" ] || { echo "Tomcat 10 not found in $home: apt-get install tomcat10" >&2; exit 1; }
   mkdir -p "$base"/{conf,logs,temp,work,webapps}
   echo "$addr $route" > "$base/tomcat.args"

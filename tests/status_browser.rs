@@ -35,7 +35,7 @@ impl Browser {
     fn launch() -> Browser {
         assert!(
             Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} missing: CI installs it (apt-get install -y chromium); this test \
+            "{CHROMIUM} missing: `make test` installs it (apt-get install chromium); this test \
              fails rather than skips without a browser"
         );
         let dir = TestDir::new("chromium");

@@ -159,7 +159,7 @@ pub fn debian_mod_jk() -> PathBuf {
     );
     assert!(
         p.exists(),
-        "{} missing: install libapache2-mod-jk (the oracle; .ci/run does)",
+        "{} missing: install libapache2-mod-jk (the oracle; `make test` installs it)",
         p.display()
     );
     p

@@ -55,7 +55,7 @@ pub fn require_tomcat() -> Result<(), String> {
     if !home.join("bin/catalina.sh").exists() || !home.join("lib/catalina.jar").exists() {
         return Err(format!(
             "Tomcat 10 not found in {} (CATALINA_HOME; override with TOMCAT_HOME): \
-             run `apt-get install tomcat10` (CI installs it); Java 17 is needed too",
+             run `apt-get install tomcat10` (`make test` installs it); Java 17 is needed too",
             home.display()
         ));
     }
