@@ -34,6 +34,7 @@
 
 mod changes;
 mod config;
+mod guard;
 mod handle;
 mod model;
 mod query;
@@ -44,6 +45,7 @@ pub use changes::{
     parse_method, too_long_message, AjpChanges, LbChanges, MemberChanges, ATT_CODES, MAX_NAME_LEN,
 };
 pub use config::{parse_bool, rating_mask, Rating, StatusConfig};
+pub use guard::{check_write, WriteOrigin, WriteVerdict};
 pub use handle::{
     error_response, handle, handle_query, msg, wildcard_match, Apply, NoApply, StatusResponse,
 };
