@@ -27,6 +27,7 @@ pub struct WriteOrigin<'a> {
 /// Whether a state-changing status request may be applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteVerdict {
+    /// Apply it.
     Allow,
     /// Refused; the reason is for the log and the answer.
     Refuse(String),
