@@ -176,6 +176,11 @@ fn linear_count(ones: u64) -> u64 {
     (m * (m / zeros).ln()).round() as u64
 }
 
+/// How often a member with requests held for it is probed (by the held requests themselves),
+/// unless probe_interval is shorter: a held request goes out within about ready_probes times
+/// this after its member answers again.
+pub const HELD_PROBE_MS: u64 = 50;
+
 impl Balancer {
     /// Sets the rolling-restart settings (hold, readiness, slow start, probe cadence,
     /// session window). Without it: hold off, 2 ready probes, no slow start, 500 ms, 60 s.
@@ -334,16 +339,33 @@ impl Balancer {
         let interval = self.rolling.probe_interval_ms.max(1);
         (0..self.members.len())
             .filter(|&i| self.gated(i))
-            .filter(|&i| {
-                let lease = self.slot(i).atomic(Field::ProbeLease);
-                let last = lease.load(Ordering::Acquire);
-                // A clock that went back by an interval or more also makes it due.
-                (last == 0 || now_ms.abs_diff(last) >= interval)
-                    && lease
-                        .compare_exchange(last, now_ms.max(1), Ordering::AcqRel, Ordering::Acquire)
-                        .is_ok()
-            })
+            .filter(|&i| self.claim_probe_lease(i, now_ms, interval))
             .collect()
+    }
+
+    /// For a request held for member `i`: claims the member's probe lease when the last
+    /// probe is at least `HELD_PROBE_MS` (or probe_interval, if shorter) old, so the held
+    /// request itself can probe and release itself as soon as the member answers, instead of
+    /// waiting for the prober's next round. True when the caller should probe now (report
+    /// with [`Balancer::probe_result`]); one caller per interval across all children.
+    pub fn claim_held_probe(&self, i: usize, now_ms: u64) -> bool {
+        i < self.members.len()
+            && self.gated(i)
+            && self.claim_probe_lease(
+                i,
+                now_ms,
+                self.rolling.probe_interval_ms.clamp(1, HELD_PROBE_MS),
+            )
+    }
+
+    fn claim_probe_lease(&self, i: usize, now_ms: u64, interval: u64) -> bool {
+        let lease = self.slot(i).atomic(Field::ProbeLease);
+        let last = lease.load(Ordering::Acquire);
+        // A clock that went back by an interval or more also makes it due.
+        (last == 0 || now_ms.abs_diff(last) >= interval)
+            && lease
+                .compare_exchange(last, now_ms.max(1), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
     }
 
     /// A good probe while awaiting readiness: counts, and brings the member back at the

@@ -68,13 +68,19 @@ pub fn readiness_round<'a>(
             let WorkerKind::Ajp(aw) = &w.kind else {
                 continue;
             };
-            let wait = Duration::from_millis(u64::from(aw.ping_timeout_ms.clamp(100, 5000)));
-            let ok = ep.probe(wait).is_ok()
-                && b.health_url(i)
-                    .is_none_or(|path| health_probe(ep, aw, path));
-            b.probe_result(i, ok);
+            probe_member(b, i, ep, aw);
         }
     }
+}
+
+/// One readiness probe of member `i` of `b` (a CPing on a fresh connection, then its
+/// health_url when it has one), reported to the balancer.
+pub fn probe_member(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker) {
+    let wait = Duration::from_millis(u64::from(aw.ping_timeout_ms.clamp(100, 5000)));
+    let ok = ep.probe(wait).is_ok()
+        && b.health_url(i)
+            .is_none_or(|path| health_probe(ep, aw, path));
+    b.probe_result(i, ok);
 }
 
 /// A readiness probe of `path` (a member's health_url): an HTTP GET sent over AJP; ready when

@@ -194,6 +194,13 @@ pub struct LbContext<'a> {
 /// How often a held request looks whether its member is ready again.
 const HOLD_POLL: Duration = Duration::from_millis(25);
 
+/// Wall-clock milliseconds (the probe lease's clock, shared by the children).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Serves a request through a load balancer (reference §5.3–5.6, and the mod_jk-rs hold and
 /// safe replay): members are tried until one answers, the failure is not recoverable, or
 /// none is left.
@@ -344,7 +351,17 @@ pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
     }
     let shown = bal.hold_guard(i);
     let started = Instant::now();
+    let endpoint = (lb.member)(&member);
     while !bal.is_ready(i) && started.elapsed() < timeout && !host.client_aborted() {
+        // The held request probes its member itself (one probe per HELD_PROBE_MS across all
+        // held requests and children), so it goes out as soon as the member answers rather
+        // than at the prober's next round.
+        if let Some((w, ep)) = &endpoint {
+            if bal.claim_held_probe(i, unix_ms()) {
+                crate::probe::probe_member(bal, i, ep, w);
+                continue;
+            }
+        }
         std::thread::sleep(HOLD_POLL.min(timeout.saturating_sub(started.elapsed())));
     }
     lb.held.fetch_sub(1, Ordering::AcqRel);

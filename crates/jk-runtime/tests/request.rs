@@ -556,3 +556,47 @@ fn the_maintenance_round_brings_a_recovered_member_back_by_cping() {
     assert!(t1.cpings_received() >= 1, "by a CPing, no user request");
     assert!(t1.requests().is_empty());
 }
+
+#[test]
+fn a_held_request_probes_its_member_itself_and_goes_out_once_it_answers() {
+    // No prober thread, and a probe_interval far longer than the test: only the held request's
+    // own probes can bring t1 back.
+    let port = refused_port();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(
+        port,
+        t2.port(),
+        "worker.lb.hold_timeout=10000\nworker.lb.probe_interval=60000\n",
+    );
+    let started = std::sync::Mutex::new(None::<Instant>);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let (answer, out) = std::thread::scope(|s| {
+        let started = &started;
+        s.spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            let t1 = TestServer::start(&format!("127.0.0.1:{port}"), text("t1")).unwrap();
+            *started.lock().unwrap() = Some(Instant::now());
+            // Keep t1 up until the request is done.
+            let _ = done_rx.recv_timeout(Duration::from_secs(15));
+            drop(t1);
+        });
+        let (host, mut client) = (TestHost::default(), TestClient::default());
+        let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+        let released = Instant::now();
+        let _ = done_tx.send(());
+        let up = started.lock().unwrap().expect("t1 was started");
+        eprintln!(
+            "released {} ms after t1 listened (ready_probes 2, held probes every {} ms)",
+            released.duration_since(up).as_millis(),
+            jk_lb::rolling::HELD_PROBE_MS
+        );
+        let out = host.log.borrow().join("\n");
+        (served_by(&a, &client), out)
+    });
+    assert_eq!(answer, "200 member=t1", "{out}");
+    assert!(
+        t2.requests().is_empty(),
+        "the session's request waited for t1"
+    );
+    assert!(out.contains("held a request"), "{out}");
+}
