@@ -1159,8 +1159,7 @@ def update_readme(table, statement=None, minutes=None, path=REPO / "README.md"):
     """README.md's '## Benchmark' section: what `make bench` does, the statement against the
     ceiling (from ceiling_summary) and the report."""
     text = path.read_text()
-    took = (f"{minutes:.0f} minute{'s' if round(minutes) != 1 else ''} on 2 cores for the run "
-            "below" if minutes else "minutes")
+    took = f"{minutes:.1f} min on 2 cores for the run below" if minutes else "minutes"
     section = ("## Benchmark\n\n"
                f"`make bench` ({took}; needs apache2, libapache2-mod-jk, "
                "tomcat10 and wrk, and valgrind and linux-perf for the profiles; `make bench` "
