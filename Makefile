@@ -59,7 +59,8 @@ demo: deps-demo
 	@$(MAKE) --no-print-directory release
 	./scripts/demo.sh
 
-# Benchmark: ours vs Debian's mod_jk vs mod_proxy_ajp (bench/bench.py; report in target/bench/).
+# Benchmark: ours vs Debian's mod_jk vs mod_proxy_ajp, and the ceiling (the same httpd serving the
+# same bytes from static files itself) (bench/bench.py; report in target/bench/).
 # BENCH_ARGS: e.g. --update-readme, --matrix full, --repeats 5 (default: the two profiles).
 BENCH_ARGS ?= --perf --callgrind
 bench:
@@ -68,7 +69,7 @@ bench:
 	$(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py $(BENCH_ARGS)
 
-# CI: 5 s of one scenario, our module only (target/bench-smoke/).
+# CI: one scenario, 5 s of our module and 2 s of the ceiling (target/bench-smoke/).
 bench-smoke:
 	./scripts/deps.sh $(BENCH_SMOKE_DEPS)
 	$(CARGO) build --release

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Benchmark of mod_jk-rs against Debian's mod_jk 1.2.48 and mod_proxy_ajp + mod_proxy_balancer.
+"""Benchmark of mod_jk-rs against Debian's mod_jk 1.2.48 and mod_proxy_ajp + mod_proxy_balancer,
+and against the ceiling: the same httpd serving the same bytes itself.
 
-    python3 bench/bench.py              # the full run (make bench): at most ~10 minutes
-    python3 bench/bench.py --smoke      # 5 s, one scenario, our module only (make bench-smoke)
+    python3 bench/bench.py              # the full run (make bench): roughly 12 minutes
+    python3 bench/bench.py --smoke      # 5 s of our module, 2 s of the ceiling (make bench-smoke)
     python3 bench/bench.py --only graceful   # the graceful-restart test alone (~2.5 minutes)
 
 Three private httpd 2.4 instances (event MPM, identical configuration except the module lines)
 run side by side on loopback ports, in front of the same backends: two Tomcat 10 instances and
-pairs of `ajp-test-server` (this repository's fast AJP backend). wrk drives one httpd at a
-time; runs are interleaved (ours, mod_jk, proxy, ours, ...) and repeated. Per run we record
+pairs of `ajp-test-server` (this repository's fast AJP backend). A fourth, the ceiling, has the
+same configuration without a connector and serves each scenario's URL from a static file that
+holds the bytes the backend answered through a connector (same length and content type): the
+limit no connector in this httpd can pass. wrk drives one httpd at a time; runs are interleaved
+(ours, mod_jk, proxy, ceiling, ours, ...) and repeated. Per run we record
 wrk's requests/s, p50/p99 latency and errors, the CPU time (utime+stime) of the httpd parent and
 children per request (from /proc/<pid>/stat before and after) and VmRSS of every child after
 the run. A failover test kills one of two members with SIGKILL under load and restarts it; a
@@ -63,8 +67,15 @@ KeepAlive On
 MaxKeepAliveRequests 0
 KeepAliveTimeout 5"""
 
-CONNECTORS = ["ours", "mod_jk", "proxy"]
-LABEL = {"ours": "ours (mod_jk-rs)", "mod_jk": "mod_jk 1.2.48", "proxy": "mod_proxy_ajp"}
+CONNECTORS = ["ours", "mod_jk", "proxy", "ceiling"]
+LABEL = {"ours": "ours (mod_jk-rs)", "mod_jk": "mod_jk 1.2.48", "proxy": "mod_proxy_ajp",
+         "ceiling": "ceiling (static file)"}
+# The ceiling: no connector, no backend; httpd's core serves a static file per scenario with the
+# bytes a connector got from the backend. It has no failover or graceful-restart behaviour of a
+# connector to show: those tests skip it. In --smoke it runs SMOKE_CEILING_S seconds (a check that
+# it works, with a rough figure), ours the full 5 s.
+CEILING = "ceiling"
+SMOKE_CEILING_S = 2
 
 # name -> (backend pair, URL path, POST bytes, uses the sticky session cookie, description)
 SCENARIOS = {
@@ -315,7 +326,17 @@ def workers_properties(members):
 MOUNTS = {"tc": "/app", "fast": "/fast", "big": "/big", "echo": "/echo", "fo": "/fo"}
 
 
-def module_lines(connector, d, members):
+def module_lines(connector, d, members, static=None):
+    if connector == CEILING:
+        # no module: core's default handler serves the files under DocumentRoot, ForceType
+        # (core) gives each the content type the backend sent
+        out = ["# no connector: each scenario's URL is a static file under DocumentRoot"]
+        for url, (_, ctype) in (static or {}).items():
+            out.append(f'<Location "{url}">')
+            if ctype:
+                out.append(f'  ForceType "{ctype}"')
+            out.append("</Location>")
+        return "\n".join(out)
     if connector in ("ours", "mod_jk"):
         so = OURS_SO if connector == "ours" else DEBIAN_SO
         out = [f"LoadModule jk_module {so}",
@@ -342,8 +363,9 @@ def module_lines(connector, d, members):
 
 
 class Httpd:
-    def __init__(self, connector, d, members):
-        self.connector, self.dir, self.members = connector, d, members
+    def __init__(self, connector, d, members, static=None):
+        """`static` (the ceiling): URL path -> (body, content type) of the files it serves."""
+        self.connector, self.dir, self.members, self.static = connector, d, members, static
         self.port = free_port()
         self.conf = d / "httpd.conf"
 
@@ -354,7 +376,10 @@ class Httpd:
         (d / "htdocs").mkdir()
         for p in (d, d / "logs", d / "htdocs"):
             p.chmod(0o755)
-        (d / "workers.properties").write_text(workers_properties(self.members))
+        if self.connector == CEILING:
+            self.write_static(self.static or {})
+        else:
+            (d / "workers.properties").write_text(workers_properties(self.members))
         user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
         self.conf.write_text(f"""# written by bench/bench.py ({self.connector})
 ServerRoot "{d}"
@@ -369,12 +394,30 @@ LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
 {MPM}
 LoadModule authz_core_module {MODULES}/mod_authz_core.so
 {user}DocumentRoot "{d}/htdocs"
+# as Debian's apache2.conf: without it httpd looks for a .htaccess in every directory from / down
+# on each request that maps to a file (the ceiling's; the connectors' requests map to no file)
+<Directory />
+  AllowOverride None
+</Directory>
 <Directory "{d}/htdocs">
   Require all granted
 </Directory>
 # ---- connector ({self.connector}): the only lines that differ
-{module_lines(self.connector, d, self.members)}
+{module_lines(self.connector, d, self.members, self.static)}
 """)
+
+    def write_static(self, files):
+        """The ceiling's files under htdocs at their URL paths (also while httpd runs: core
+        opens the file per request; each is replaced by a rename, never seen half-written)."""
+        for url, (body, _) in files.items():
+            f = self.dir / "htdocs" / url.lstrip("/")
+            for p in reversed(f.relative_to(self.dir / "htdocs").parents[:-1]):
+                (self.dir / "htdocs" / p).mkdir(exist_ok=True)
+                (self.dir / "htdocs" / p).chmod(0o755)
+            tmp = f.with_name(f.name + ".new")
+            tmp.write_bytes(body)
+            tmp.chmod(0o644)
+            tmp.replace(f)
 
     def start(self):
         self.write_conf()
@@ -459,6 +502,48 @@ def proc_stat(pid):
     # fields from 3 (state): ppid=4, utime=14, stime=15, cutime=16, cstime=17
     return {"ppid": int(f[1]), "utime": int(f[11]), "stime": int(f[12]),
             "cutime": int(f[13]), "cstime": int(f[14])}
+
+
+# ---------------------------------------------------------------- ceiling
+
+
+def ceiling_start(out, matrix, answers, cookie):
+    """The ceiling's httpd, serving `answers` (URL path -> (body, content type) as the reference
+    connector got them from the backend) from static files; each checked: status 200, the same
+    bytes, the same content type."""
+    h = CLEANUP.add(Httpd(CEILING, out / f"run/httpd-{CEILING}", {}, answers)).start()
+    shutil.copy(h.conf, out / f"raw/httpd-{CEILING}.conf")
+    for s in dict.fromkeys(s for s, _ in matrix):
+        _, path, post, sticky, _ = SCENARIOS[s]
+        body, ctype = answers[path]
+        st, got, headers = check_http(h.port, path, post, cookie if sticky else "")
+        got_type = headers.get("Content-Type") or ""
+        if st != 200 or got != body or (ctype and got_type.lower() != ctype.lower()):
+            raise RuntimeError(f"{CEILING} {s}: status {st}, {len(got)} bytes, {got_type!r} "
+                               f"(want {len(body)} bytes, {ctype!r})")
+    ceiling_files(out, answers)
+    return h
+
+
+def ceiling_refresh(out, h, ref, matrix, cookie):
+    """After the warm-up: the session page's answer again (its per-session counter has grown
+    by some digits), so that the ceiling's file has the size the backend answers in the runs."""
+    for s in dict.fromkeys(s for s, _ in matrix):
+        _, path, post, sticky, _ = SCENARIOS[s]
+        if sticky:
+            st, body, _ = check_http(ref.port, path, post, cookie)
+            if st != 200:
+                raise RuntimeError(f"{s}: status {st} through {ref.connector}")
+            h.static[path] = (body, h.static[path][1])
+            h.write_static({path: h.static[path]})
+            log(f"{CEILING}: {path} is now {len(body)} bytes, as the backend answers")
+    ceiling_files(out, h.static)
+
+
+def ceiling_files(out, files):
+    (out / "raw/ceiling-files.txt").write_text(
+        "URL path, bytes, content type of the ceiling's static files\n" +
+        "".join(f"{url}\t{len(body)}\t{ctype}\n" for url, (body, ctype) in files.items()))
 
 
 # ---------------------------------------------------------------- load
@@ -629,8 +714,9 @@ def restart(h):
                and port_open(h.port))
 
 
-def graceful_table(L, gr, conns, rounds, secs):
-    """The graceful-restart report: one row per figure, one column per connector, ratios."""
+def graceful_table(L, gr, conns, rounds, secs, ceiling=False):
+    """The graceful-restart report: one row per figure, one column per connector, ratios;
+    `ceiling`: the ceiling ran in the matrix but not here (say so)."""
     L.append("### Graceful restart under load")
     L.append("")
     at = ", ".join(f"{secs * f:g}" for f in GRACEFUL_AT)
@@ -659,6 +745,10 @@ def graceful_table(L, gr, conns, rounds, secs):
              "children close as wrk sends on them; they vary from run to run for every "
              "connector.")
     L.append("")
+    if ceiling:
+        L.append(f"{LABEL[CEILING]}: does not apply here (no connector whose children could "
+                 "hold the restart up, no backend); not run.")
+        L.append("")
     others = [k for k in ("mod_jk", "proxy") if k in conns and "ours" in conns]
     L.append("| | " + " | ".join(LABEL[k] for k in conns) +
              "".join(f" | ours/{o}" for o in others) + " |")
@@ -743,23 +833,25 @@ def fmt_num(x, nd=0):
     return f"{x:,.{nd}f}".replace(",", " ")
 
 
-def fmt_ratio(rs, higher_is_better=True):
-    """median [min–max] of per-round ratios, with ▲ (ours ahead), ▼ (behind) or = (±3 %)."""
+def fmt_ratio(rs, higher_is_better=True, mark=True):
+    """median [min–max] of per-round ratios, with ▲ (ours ahead), ▼ (behind) or = (±3 %);
+    `mark` False (a fraction of the ceiling, below 1 by nature): the figures only."""
     rs = [r for r in rs if r is not None]
     if not rs:
         return "–"
     m = statistics.median(rs)
     good = m > 1.03 if higher_is_better else m < 0.97
     bad = m < 0.97 if higher_is_better else m > 1.03
-    mark = "▲" if good else ("▼" if bad else "=")
+    sign = ("▲ " if good else ("▼ " if bad else "= ")) if mark else ""
     span = f" [{min(rs):.2f}–{max(rs):.2f}]" if len(rs) > 1 else ""
-    return f"{mark} **{m:.2f}**{span}"
+    return f"{sign}**{m:.2f}**{span}"
 
 
-def ratios(res, scen, c, key, other):
+def ratios(res, scen, c, key, other, num="ours"):
+    """Per-round ratios num/other of `key` in one cell."""
     out = []
     for rnd in res[(scen, c)]:
-        o, t = rnd.get("ours"), rnd.get(other)
+        o, t = rnd.get(num), rnd.get(other)
         if o and t and o.get(key) and t.get(key):
             out.append(o[key] / t[key])
     return out
@@ -769,57 +861,61 @@ def series(res, scen, c, conn, key):
     return [rnd[conn][key] for rnd in res[(scen, c)] if conn in rnd and rnd[conn].get(key) is not None]
 
 
-def matrix_tables(L, res, matrix, conns, two):
+def ratio_peers(conns):
+    """The columns ours is divided by: the peers and the ceiling that ran."""
+    return [k for k in ("mod_jk", "proxy", CEILING) if "ours" in conns and k in conns]
+
+
+def ratio_cell(res, s, c, key, other, higher_is_better=True):
+    return fmt_ratio(ratios(res, s, c, key, other), higher_is_better, mark=other != CEILING)
+
+
+def matrix_tables(L, res, matrix, conns):
     """Requests/s, latency, CPU/memory/errors of the scenario matrix."""
+    others = ratio_peers(conns)
     # --- throughput
     L.append("### Requests/s")
     L.append("")
-    hdr = "| scenario | c | " + " | ".join(LABEL[c] for c in conns)
-    if two:
-        hdr += " | ours/mod_jk | ours/proxy"
-    L.append(hdr + " |")
-    L.append("|" + "---|" * (2 + len(conns) + (2 if two else 0)))
+    L.append("| scenario | c | " + " | ".join(LABEL[c] for c in conns) +
+             "".join(f" | ours/{o}" for o in others) + " |")
+    L.append("|" + "---|" * (2 + len(conns) + len(others)))
     for s, c in matrix:
         row = f"| {s} | {c} | " + " | ".join(fmt_num(med(series(res, s, c, k, "rps")))
                                              for k in conns)
-        if two:
-            row += " | " + fmt_ratio(ratios(res, s, c, "rps", "mod_jk")) + \
-                   " | " + fmt_ratio(ratios(res, s, c, "rps", "proxy"))
+        row += "".join(f" | {ratio_cell(res, s, c, 'rps', o)}" for o in others)
         L.append(row + " |")
     L.append("")
     # --- latency
     L.append("### Latency p50 / p99 (ms)")
     L.append("")
-    hdr = "| scenario | c | " + " | ".join(f"{LABEL[k]} p50 / p99" for k in conns)
-    if two:
-        hdr += " | p99 ours/mod_jk | p99 ours/proxy"
-    L.append(hdr + " |")
-    L.append("|" + "---|" * (2 + len(conns) + (2 if two else 0)))
+    L.append("| scenario | c | " + " | ".join(f"{LABEL[k]} p50 / p99" for k in conns) +
+             "".join(f" | p99 ours/{o}" for o in others) + " |")
+    L.append("|" + "---|" * (2 + len(conns) + len(others)))
     for s, c in matrix:
         cells = []
         for k in conns:
             p50, p99 = med(series(res, s, c, k, "p50_us")), med(series(res, s, c, k, "p99_us"))
             cells.append(f"{fmt_num(p50 and p50 / 1000, 2)} / {fmt_num(p99 and p99 / 1000, 2)}")
         row = f"| {s} | {c} | " + " | ".join(cells)
-        if two:
-            row += " | " + fmt_ratio(ratios(res, s, c, "p99_us", "mod_jk"), False) + \
-                   " | " + fmt_ratio(ratios(res, s, c, "p99_us", "proxy"), False)
+        row += "".join(f" | {ratio_cell(res, s, c, 'p99_us', o, False)}" for o in others)
         L.append(row + " |")
     L.append("")
     # --- cpu / memory / errors
     L.append("### CPU per request, memory per child, errors")
     L.append("")
-    L.append("CPU: utime+stime of the httpd parent and children over the run ÷ requests. "
+    L.append("CPU: utime+stime of the httpd parent and children over the run ÷ requests (httpd "
+             "only: the backends' CPU is not counted). "
              "RSS: VmRSS of each httpd child after the run (children live across all runs, "
              "as in production), mean (max). Errors: wrk's socket errors + non-2xx/3xx, "
              "summed over the rounds.")
     L.append("")
-    hdr = ("| scenario | c | " + " | ".join(f"{LABEL[k]} µs/req" for k in conns) +
-           (" | CPU ours/mod_jk | CPU ours/proxy" if two else "") + " | " +
-           " | ".join(f"{LABEL[k]} RSS MiB" for k in conns) +
-           (" | RSS ours/mod_jk" if two else "") + " | errors " + "/".join(conns) + " |")
-    L.append(hdr)
-    L.append("|" + "---|" * (3 + 2 * len(conns) + (3 if two else 0)))
+    rss_peer = ["mod_jk"] if "mod_jk" in others else []
+    L.append("| scenario | c | " + " | ".join(f"{LABEL[k]} µs/req" for k in conns) +
+             "".join(f" | CPU ours/{o}" for o in others) + " | " +
+             " | ".join(f"{LABEL[k]} RSS MiB" for k in conns) +
+             "".join(f" | RSS ours/{o}" for o in rss_peer) + " | errors " + "/".join(conns) +
+             " |")
+    L.append("|" + "---|" * (3 + 2 * len(conns) + len(others) + len(rss_peer)))
     for s, c in matrix:
         cpu = [fmt_num(med(series(res, s, c, k, "cpu_us_per_req")), 1) for k in conns]
         rss = []
@@ -828,14 +924,46 @@ def matrix_tables(L, res, matrix, conns, two):
             rss.append(f"{fmt_num(mean and mean / 1024, 1)} ({fmt_num(mx and mx / 1024, 1)})")
         errs = "/".join(str(sum(series(res, s, c, k, "errors"))) for k in conns)
         row = f"| {s} | {c} | " + " | ".join(cpu)
-        if two:
-            row += " | " + fmt_ratio(ratios(res, s, c, "cpu_us_per_req", "mod_jk"), False) + \
-                   " | " + fmt_ratio(ratios(res, s, c, "cpu_us_per_req", "proxy"), False)
+        row += "".join(f" | {ratio_cell(res, s, c, 'cpu_us_per_req', o, False)}" for o in others)
         row += " | " + " | ".join(rss)
-        if two:
-            row += " | " + fmt_ratio(ratios(res, s, c, "rss_mean_kb", "mod_jk"), False)
+        row += "".join(f" | {ratio_cell(res, s, c, 'rss_mean_kb', o, False)}" for o in rss_peer)
         L.append(row + f" | {errs} |")
     L.append("")
+
+
+def ceiling_summary(res, matrix, conns):
+    """Each connector's requests/s as a fraction of the ceiling's: (one-sentence statement, table
+    lines), or None without a ceiling or connector runs."""
+    ks = [k for k in conns if k != CEILING]
+    if CEILING not in conns or not ks or not matrix:
+        return None
+    L = ["| scenario | c | " + " | ".join(LABEL[k] for k in ks) + " |",
+         "|" + "---|" * (2 + len(ks))]
+    per_cell = {k: [] for k in ks}
+    for s, c in matrix:
+        cells = []
+        for k in ks:
+            rs = ratios(res, s, c, "rps", CEILING, num=k)
+            cells.append(fmt_ratio(rs, mark=False))
+            if rs:
+                per_cell[k].append(statistics.median(rs))
+        L.append(f"| {s} | {c} | " + " | ".join(cells) + " |")
+
+    def pct(k):
+        xs = per_cell[k]
+        if not xs:
+            return "–"
+        lo, hi = f"{min(xs) * 100:.0f}", f"{max(xs) * 100:.0f}"
+        span = f" ({lo}–{hi} %)" if lo != hi else ""
+        return f"{statistics.median(xs) * 100:.0f} %{span}"
+    lead = "ours" if "ours" in ks else ks[0]
+    rest = "".join(f", {LABEL[k]} {pct(k)}" for k in ks if k != lead)
+    where = (f"medians over the {len(matrix)} cells, their range in brackets" if len(matrix) > 1
+             else f"{matrix[0][0]} c={matrix[0][1]}")
+    text = (f"Against the ceiling (the same httpd serving the same bytes from a static file, no "
+            f"connector, no backend): {LABEL[lead]} serves {pct(lead)} of its requests/s{rest} "
+            f"({where}).")
+    return text, L
 
 
 def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
@@ -846,18 +974,23 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
              f"Debian mod_jk {v['mod_jk']}, mod_jk-rs {v['ours']}, {v['wrk']}.")
     L.append("")
     rounds = f"{args.repeats} round{'s' if args.repeats > 1 else ''}"
-    two = "ours" in conns and len(conns) > 1
+    # ours and at least one peer connector (the targets compare with peers, not the ceiling)
+    two = "ours" in conns and any(k in conns for k in ("mod_jk", "proxy"))
     if matrix and len(conns) > 1:
-        L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive) per run, "
+        short = (f" ({CEILING} {SMOKE_CEILING_S} s: a check that it runs, a rough figure)"
+                 if args.smoke and CEILING in conns else "")
+        L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive) per run{short}, "
                  f"{rounds}, runs interleaved ({', '.join(conns)}, {conns[0]}, …); figures "
                  "are medians over the rounds, ratios are the median [min–max] of the "
-                 "per-round ratios; ▲ ours ahead, ▼ ours behind, = within 3 %. wrk, httpd "
-                 "and the backends share the same cores.")
+                 "per-round ratios; ▲ ours ahead, ▼ ours behind, = within 3 %" +
+                 ("; ours/ceiling is the fraction of the limit (no mark)" if CEILING in conns
+                  and "ours" in conns else "") +
+                 ". wrk, httpd and the backends share the same cores.")
     elif matrix:
         L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive), {rounds}, "
                  f"{conns[0]} only.")
     if not args.smoke and matrix == DEFAULT_MATRIX:
-        L.append("Matrix: a subset of 5 scenarios × c ∈ {1, 32, 128} to fit 10 minutes: "
+        L.append("Matrix: a subset of 5 scenarios × c ∈ {1, 32, 128} to keep the run short: "
                  "every scenario at c=32, the two small-response scenarios also at c=1 and "
                  "c=128 (`--matrix full` runs all 15 cells).")
     if matrix:
@@ -865,8 +998,25 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
         L.append("Scenarios: " + "; ".join(f"`{k}` {SCENARIOS[k][4]}"
                                             for k in dict.fromkeys(s for s, _ in matrix)) + ".")
     L.append("")
+    cs = ceiling_summary(res, matrix, conns)
+    if cs:
+        L.append("### Against the ceiling")
+        L.append("")
+        L.append("The ceiling is the same httpd (same MPM settings and modules, no connector) "
+                 "serving each scenario's URL from a static file that holds the bytes the "
+                 "backend answered through a connector (same length and content type; for "
+                 "tc-session one answer of the same size); no backend works for it. No "
+                 "connector in this httpd can pass it: the gap is what going to a backend "
+                 "costs, the connector's work in httpd and the backend's on the same cores. "
+                 "Requests/s as a fraction of the ceiling's, median [min–max] of the per-round "
+                 "ratios:")
+        L.append("")
+        L += cs[1]
+        L.append("")
+        L.append(cs[0])
+        L.append("")
     if matrix:
-        matrix_tables(L, res, matrix, conns, two)
+        matrix_tables(L, res, matrix, conns)
     # --- failover
     if fo:
         L.append("### Failover")
@@ -882,6 +1032,9 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
         L.append("|---|---|---|---|---|")
         for k in conns:
             r = fo.get(k)
+            if k == CEILING:
+                L.append(f"| {LABEL[k]} | – | does not apply: no connector, no backend to fail "
+                         "| – | – |")
             if not r:
                 continue
             rec = (f"{r['recovered_s']:.1f} s" if r["recovered_s"] is not None
@@ -894,7 +1047,7 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
     # --- graceful restarts
     gconns = [k for k in conns if any(k in rr for rr in gr or [])]
     if gr:
-        graceful_table(L, gr, gconns, len(gr), args.graceful_duration)
+        graceful_table(L, gr, gconns, len(gr), args.graceful_duration, CEILING in conns)
     # --- where the time goes
     if prof:
         L.append("### Where the time goes")
@@ -911,7 +1064,8 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
         L.append("|---|---|---|---|---|---|")
         for k in conns:
             p = prof.get(k, {})
-            pct = lambda key: f"{p[key]:.1f} %" if key in p else "–"
+            pct = lambda key: (f"{p[key]:.1f} %" if key in p else "–") if (
+                k != CEILING or key != "module_pct") else "none"
             other = (f"{100 - p['kernel_pct'] - p['module_pct']:.1f} %"
                      if "kernel_pct" in p and "module_pct" in p else "–")
             sc = f"{p['syscalls_per_req']:.1f}" if "syscalls_per_req" in p else "–"
@@ -935,6 +1089,16 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
                 text += (f" In user space ours executes {o['instr_per_req'] / j['instr_per_req']:.2f}× "
                          "mod_jk's instructions per request.")
             L.append(text)
+            L.append("")
+        c = prof.get(CEILING, {})
+        if "instr_per_req" in o and "instr_per_req" in c:
+            L.append(f"The ceiling's httpd, serving fast-small's answer from a file itself, executes "
+                     f"{fmt_num(c['instr_per_req'])} user instructions per request; ours "
+                     f"{o['instr_per_req'] / c['instr_per_req']:.2f}× that"
+                     + (f", mod_jk {j['instr_per_req'] / c['instr_per_req']:.2f}×"
+                        if "instr_per_req" in j else "")
+                     + (f", mod_proxy_ajp {prof['proxy']['instr_per_req'] / c['instr_per_req']:.2f}×"
+                        if "instr_per_req" in prof.get("proxy", {}) else "") + ".")
             L.append("")
     # --- targets
     if (two or len(gconns) > 1) and not args.smoke:
@@ -991,17 +1155,23 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
     return "\n".join(L)
 
 
-def update_readme(table, path=REPO / "README.md"):
+def update_readme(table, statement=None, minutes=None, path=REPO / "README.md"):
+    """README.md's '## Benchmark' section: what `make bench` does, the statement against the
+    ceiling (from ceiling_summary) and the report."""
     text = path.read_text()
+    took = f"{minutes:.1f} min on 2 cores for the run below" if minutes else "minutes"
     section = ("## Benchmark\n\n"
-               "`make bench` (at most 10 minutes on 2 cores; needs apache2, libapache2-mod-jk, "
+               f"`make bench` ({took}; needs apache2, libapache2-mod-jk, "
                "tomcat10, wrk and python3, and valgrind and linux-perf for the profiles; `make bench` "
                "installs what is missing) compares our module with Debian's mod_jk 1.2.48 and "
                "mod_proxy_ajp + mod_proxy_balancer in the same httpd (throughput, latency, CPU, "
-               "memory, failover, graceful restarts under load), and writes the report "
+               "memory, failover, graceful restarts under load), and measures all three against "
+               "the limit: the ceiling, the same httpd serving the same bytes from static files "
+               "itself, with no connector and no backend. It writes the report "
                "below to `target/bench/results.md` (raw data next to it). "
-               "`make bench-smoke` is a 5-second run of one scenario with our module only. "
-               "Latest `make bench`:\n\n" + table.strip() + "\n")
+               "`make bench-smoke` is a 5-second run of one scenario with our module "
+               f"(and {SMOKE_CEILING_S} s of the ceiling). Latest `make bench`:\n\n" +
+               (f"**{statement}**\n\n" if statement else "") + table.strip() + "\n")
     m = re.search(r"^## Benchmark\n.*?(?=^## |\Z)", text, re.M | re.S)
     if m:
         text = text[:m.start()] + section + ("\n" if m.end() < len(text) else "") + text[m.end():]
@@ -1015,7 +1185,8 @@ def update_readme(table, path=REPO / "README.md"):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="5 s, fast-small c=32, our module only")
+    ap.add_argument("--smoke", action="store_true",
+                    help=f"fast-small c=32: 5 s of our module, {SMOKE_CEILING_S} s of the ceiling")
     ap.add_argument("--duration", type=int, default=3, help="seconds per run (default 3)")
     ap.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
     ap.add_argument("--matrix", choices=["default", "full"], default="default")
@@ -1023,7 +1194,9 @@ def main():
                     "name the extra tests failover and graceful: then only the extra tests named "
                     "run (--only graceful: the graceful test alone)")
     ap.add_argument("--conc", help="comma-separated concurrencies for --only (default 32)")
-    ap.add_argument("--connectors", default=",".join(CONNECTORS))
+    ap.add_argument("--connectors", default=",".join(CONNECTORS),
+                    help=f"among {','.join(CONNECTORS)} (default: all); {CEILING} needs one of "
+                         "the others (it serves what a connector got from the backend)")
     ap.add_argument("--no-failover", action="store_true")
     ap.add_argument("--no-graceful", action="store_true",
                     help="skip the graceful-restart-under-load test")
@@ -1037,6 +1210,9 @@ def main():
     ap.add_argument("--out", help="output directory (default target/bench or target/bench-smoke)")
     ap.add_argument("--update-readme", action="store_true",
                     help="replace README.md's '## Benchmark' section with the report")
+    ap.add_argument("--readme", default=str(REPO / "README.md"),
+                    help="the file --update-readme rewrites (default README.md; a copy to see "
+                         "the section without touching it)")
     ap.add_argument("--perf", action="store_true",
                     help="after the runs, perf-record one httpd child per connector under "
                          "fast-small c=32 and write perf reports")
@@ -1047,7 +1223,7 @@ def main():
     args = ap.parse_args()
 
     if args.smoke:
-        conns, matrix = ["ours"], [("fast-small", 32)]
+        conns, matrix = ["ours", CEILING], [("fast-small", 32)]
         args.duration, args.repeats, args.no_failover, args.no_graceful = 5, 1, True, True
     else:
         conns = [c.strip() for c in args.connectors.split(",") if c.strip()]
@@ -1064,6 +1240,15 @@ def main():
     for s, _ in matrix:
         if s not in SCENARIOS:
             sys.exit(f"unknown scenario {s}; known: {', '.join(SCENARIOS)}")
+    for k in conns:
+        if k not in CONNECTORS:
+            sys.exit(f"unknown connector {k}; known: {', '.join(CONNECTORS)}")
+    if not matrix:  # only failover/graceful: nothing for the ceiling to serve
+        conns = [k for k in conns if k != CEILING]
+    # the connector whose answers the ceiling serves, and that warms Tomcat up
+    ref = next((k for k in conns if k != CEILING), None)
+    if ref is None:
+        sys.exit(f"{CEILING} serves what a connector got from the backend: name a connector too")
     out = Path(args.out) if args.out else REPO / ("target/bench-smoke" if args.smoke else "target/bench")
     shutil.rmtree(out / "raw", ignore_errors=True)
     shutil.rmtree(out / "run", ignore_errors=True)
@@ -1086,9 +1271,14 @@ def main():
 
     t0 = time.monotonic()
     n_runs = len(matrix) * len(conns) * args.repeats
-    gconns = [k for k in conns if k in args.graceful_connectors.split(",")]
+    # the ceiling has no connector to restart: never in the graceful test
+    gconns = [k for k in conns if k in args.graceful_connectors.split(",") and k != CEILING]
     n_gr = 0 if args.no_graceful else len(gconns) * args.graceful_repeats
-    est = n_runs * (args.duration + 0.6) + n_gr * (args.graceful_duration + 1.5)
+
+    def secs_of(k):
+        return SMOKE_CEILING_S if args.smoke and k == CEILING else args.duration
+    est = (sum(secs_of(k) + 0.6 for k in conns) * len(matrix) * args.repeats +
+           n_gr * (args.graceful_duration + 1.5))
     log(f"{n_runs} runs of {args.duration} s ({len(matrix)} cells × {len(conns)} connectors × "
         f"{args.repeats} rounds) and {n_gr} graceful runs of {args.graceful_duration} s, "
         f"estimated {est / 60:.1f} min + startup/warm-up/failover")
@@ -1118,9 +1308,10 @@ def main():
         members = {lb: members[lb] for lb in MOUNTS if lb in members}
         httpds = {}
         for k in conns:
-            httpds[k] = CLEANUP.add(Httpd(k, out / f"run/httpd-{k}", members)).start()
-            shutil.copy(httpds[k].conf, out / f"raw/httpd-{k}.conf")
-        shutil.copy(out / f"run/httpd-{conns[0]}/workers.properties", out / "raw/workers.properties")
+            if k != CEILING:  # the ceiling starts once the connectors have answered
+                httpds[k] = CLEANUP.add(Httpd(k, out / f"run/httpd-{k}", members)).start()
+                shutil.copy(httpds[k].conf, out / f"raw/httpd-{k}.conf")
+        shutil.copy(out / f"run/httpd-{ref}/workers.properties", out / "raw/workers.properties")
         if tomcats:
             log("waiting for Tomcat …")
             for t in tomcats:
@@ -1129,9 +1320,12 @@ def main():
 
         # correctness check of every scenario through every connector; session cookie
         cookie = ""
+        answers = {}  # URL path -> (body, content type) through the reference connector
         for s in dict.fromkeys(s for s, _ in matrix):
             lb, path, post, sticky, _ = SCENARIOS[s]
             for k in conns:
+                if k == CEILING:
+                    continue
                 st, body, headers = check_http(httpds[k].port, path, post, cookie if sticky else "")
                 want = {"fast-1mb": 1048576, "fast-post64k": post}.get(s)
                 if st != 200 or (want and len(body) != want):
@@ -1141,8 +1335,12 @@ def main():
                     if not m:
                         raise RuntimeError(f"{s}: no session cookie from {k}")
                     cookie = f"JSESSIONID={m.group(1)}"
+                if k == ref:
+                    answers[path] = (body, headers.get("Content-Type"))
         if cookie:
             log(f"session cookie for tc-session: {cookie}")
+        if CEILING in conns:
+            httpds[CEILING] = ceiling_start(out, matrix, answers, cookie)
 
         # warm-up (not recorded): JIT in Tomcat, connection pools, page cache
         log("warm-up")
@@ -1150,12 +1348,17 @@ def main():
             # Tomcat's JIT first (shared by all connectors): 6 s per Tomcat scenario
             for s in dict.fromkeys(s for s, _ in matrix if SCENARIOS[s][0] == "tc"):
                 _, path, post, sticky, _ = SCENARIOS[s]
-                run_wrk(httpds[conns[0]].port, path, 32, 6, post, cookie if sticky else "")
+                run_wrk(httpds[ref].port, path, 32, 6, post, cookie if sticky else "")
         for s in dict.fromkeys(s for s, _ in matrix):
             lb, path, post, sticky, _ = SCENARIOS[s]
-            for k in conns:
-                run_wrk(httpds[k].port, path, 32, 2 if lb == "tc" and not args.smoke else 1,
-                        post, cookie if sticky else "")
+            for k in conns:  # the ceiling has no backend to warm: 1 s (page cache), none in --smoke
+                if args.smoke and k == CEILING:
+                    continue
+                tc_long = lb == "tc" and not args.smoke and k != CEILING
+                run_wrk(httpds[k].port, path, 32, 2 if tc_long else 1, post,
+                        cookie if sticky else "")
+        if CEILING in conns:
+            ceiling_refresh(out, httpds[CEILING], httpds[ref], matrix, cookie)
 
         # measured rounds
         res = {cell: [{} for _ in range(args.repeats)] for cell in matrix}
@@ -1164,7 +1367,7 @@ def main():
             for s, c in matrix:
                 for k in conns:
                     raw = out / f"raw/wrk-r{rnd + 1}-{s}-c{c}-{k}.txt"
-                    r = measure(httpds[k], s, c, args.duration, cookie, raw)
+                    r = measure(httpds[k], s, c, secs_of(k), cookie, raw)
                     res[(s, c)][rnd][k] = r
                     done_runs += 1
                     log(f"[{done_runs}/{n_runs}] round {rnd + 1} {s} c={c} {k}: "
@@ -1176,6 +1379,8 @@ def main():
         if not args.no_failover:
             a, b = servers["fo"]
             for k in conns:
+                if k == CEILING:  # no backend to fail over from
+                    continue
                 if b.proc.poll() is not None:
                     b.start()
                 log(f"failover {k}")
@@ -1203,14 +1408,15 @@ def main():
                         f"{', '.join(str(x['children']) for x in r['restarts'])}; "
                         f"{r['log_count']} log lines")
 
-        # optional profiles
+        # optional profiles (fast-small; the ceiling only where it has that file)
         prof = {}
+        pconns = [k for k in conns if k != CEILING or SCENARIOS["fast-small"][1] in answers]
         if args.perf:
-            for k in conns:
+            for k in pconns:
                 profile(httpds[k], out, k, cookie)
                 prof.setdefault(k, {}).update(perf_summary(out, k))
         if args.callgrind:
-            for k in conns:
+            for k in pconns:
                 prof.setdefault(k, {}).update(callgrind_profile(httpds[k], out, k))
 
         crashes = {k: h.crashes() for k, h in httpds.items()}
@@ -1232,14 +1438,16 @@ def main():
                       for k, r in rr.items()]}, indent=1))
         print(text)
         if args.update_readme:
-            update_readme(text)
-            log("README.md '## Benchmark' updated")
+            cs = ceiling_summary(res, matrix, conns)
+            update_readme(text, cs and cs[0], elapsed / 60, Path(args.readme))
+            log(f"{args.readme} '## Benchmark' updated")
         log(f"done in {elapsed:.0f} s; report in {out / 'results.md'}")
         if args.smoke:
-            r = res[matrix[0]][0]["ours"]
-            if r["requests"] == 0 or r["errors"] > 0 or any(crashes.values()):
-                log(f"smoke run FAILED: {r['requests']} requests, {r['errors']} errors, crashes {crashes}")
-                return 1
+            for k, r in res[matrix[0]][0].items():
+                if r["requests"] == 0 or r["errors"] > 0 or any(crashes.values()):
+                    log(f"smoke run FAILED ({k}): {r['requests']} requests, {r['errors']} "
+                        f"errors, crashes {crashes}")
+                    return 1
         return 0
     finally:
         CLEANUP.run()
