@@ -258,6 +258,9 @@ pub fn run_command(cmd: &str, member: &str, lb: &str) -> Result<(), String> {
         .arg(cmd)
         .env("JKCTL_MEMBER", member)
         .env("JKCTL_BALANCER", lb)
+        // The restart command is the user's own: it gets no credentials of the status worker.
+        .env_remove(crate::creds::ENV_PASSWORD)
+        .env_remove(crate::creds::ENV_USER)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -263,12 +263,18 @@ impl Fake {
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_env(args, &[])
+    }
+
+    /// As [`run`](Self::run), with these environment variables set.
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let out: Output = Command::new(env!("CARGO_BIN_EXE_jkctl"))
             .args(["--url", &self.url, "--poll-interval", "0.02"])
             .args(args)
             .env_remove("JKCTL_URL")
             .env_remove("JKCTL_USER")
             .env_remove("JKCTL_PASSWORD")
+            .envs(env.iter().copied())
             .output()
             .expect("run jkctl");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -465,6 +471,25 @@ fn restart_runs_the_full_sequence() {
         ),
         ("ACT", "OK", Some(false), false)
     );
+}
+
+#[test]
+fn the_restart_command_gets_no_status_worker_credentials() {
+    let fake = Fake::start("restart-env", two_members());
+    let (_, out, err) = fake.run_env(
+        &[
+            "restart",
+            "tomcat1",
+            "--cmd",
+            "echo \"pw=[$JKCTL_PASSWORD] user=[$JKCTL_USER] member=[$JKCTL_MEMBER]\"; exit 1",
+        ],
+        &[("JKCTL_USER", "admin"), ("JKCTL_PASSWORD", "s3cret")],
+    );
+    assert!(
+        out.contains("pw=[] user=[] member=[tomcat1]"),
+        "{out}\n{err}"
+    );
+    assert!(!out.contains("s3cret") && !err.contains("s3cret"));
 }
 
 #[test]
