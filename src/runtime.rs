@@ -49,6 +49,9 @@ pub struct Generation {
     pub held: std::sync::atomic::AtomicUsize,
     /// This child's entry in the shared child table (set in child_init).
     pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
+    /// The same entry for the endpoints' connection counters (cleared when the child
+    /// leaves the table).
+    pub child_cell: Arc<jk_runtime::ChildCell>,
     /// The runtime-status region; declared last so it is unmapped after its users.
     pub shm: ShmRegion,
 }
@@ -473,7 +476,13 @@ pub unsafe fn check(_pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) ->
     match unsafe { build(main) } {
         Ok(b) => {
             if run_mode() == ffi::AP_SQ_RM_CONFIG_TEST {
-                for w in &b.warnings {
+                let unknown = b.servers.iter().filter_map(|(_, _, m)| m.as_ref());
+                let unknown = unknown
+                    .flat_map(|m| jk_runtime::maps::unknown_workers(m, &b.workers))
+                    .map(|u| u.to_string());
+                let mut seen = std::collections::BTreeSet::new();
+                let unknown: Vec<String> = unknown.filter(|u| seen.insert(u.clone())).collect();
+                for w in b.warnings.iter().chain(&unknown) {
                     log_server(
                         HttpdLevel::Warning,
                         true,
@@ -626,6 +635,7 @@ pub unsafe fn start_generation(
         ajp,
         balancers,
         warnings: endpoint_warnings,
+        child: child_cell,
     } = match jk_runtime::build(&built.workers, shm.region(), clock, mpm_threads()) {
         Ok(b) => b,
         Err(e) => {
@@ -643,6 +653,7 @@ pub unsafe fn start_generation(
         maintain_secs,
         last_maintain: std::sync::atomic::AtomicU64::new(jk_urimap::unix_now()),
         child: std::sync::OnceLock::new(),
+        child_cell,
         held: std::sync::atomic::AtomicUsize::new(0),
         maps: std::sync::OnceLock::new(),
         shm,
@@ -690,6 +701,16 @@ pub unsafe fn start_generation(
         if let Some(m) = &map {
             if !all_maps.iter().any(|(_, known)| known.shares_rules_with(m)) {
                 all_maps.push((server_label(s, s == main), m.clone()));
+                // mod_jk's extension_fix, for each server's own map, in that server's log.
+                for u in jk_runtime::maps::unknown_workers(m, &gen.workers) {
+                    log.log(
+                        Level::Error,
+                        "extension_fix",
+                        source_name(file!()),
+                        line!(),
+                        &u.message(),
+                    );
+                }
             }
         }
         let rt = Arc::new(ServerRuntime {
