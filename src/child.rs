@@ -22,6 +22,9 @@ struct ChildEntry(Arc<Generation>);
 impl Drop for ChildEntry {
     fn drop(&mut self) {
         if let Some(idx) = self.0.child.get() {
+            // Connections closed after this are no longer this child's to count: the entry
+            // (and its line in every slot) may soon be another child's.
+            self.0.child_cell.clear();
             self.0.shm.region().detach_child(*idx);
         }
     }
@@ -48,6 +51,7 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     match attached {
         Some(idx) => {
             let _ = rt.gen.child.set(idx);
+            rt.gen.child_cell.set(idx);
             for b in rt.gen.balancers.values() {
                 b.set_child(idx);
             }

@@ -46,6 +46,9 @@ pub struct Generation {
     pub held: std::sync::atomic::AtomicUsize,
     /// This child's entry in the shared child table (set in child_init).
     pub child: std::sync::OnceLock<jk_shm::ChildIndex>,
+    /// The same entry for the endpoints' connection counters (cleared when the child
+    /// leaves the table).
+    pub child_cell: Arc<jk_runtime::ChildCell>,
     /// This process logged a stale lock / a lock wait given up in the runtime-status file
     /// (once each per process and generation; later ones go to the debug level).
     pub shm_stale_logged: AtomicBool,

@@ -140,7 +140,13 @@ pub unsafe fn check(_pconf: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) ->
     match unsafe { build(main) } {
         Ok(b) => {
             if run_mode() == ffi::AP_SQ_RM_CONFIG_TEST {
-                for w in &b.warnings {
+                let unknown = b.servers.iter().filter_map(|(_, _, m)| m.as_ref());
+                let unknown = unknown
+                    .flat_map(|m| jk_runtime::maps::unknown_workers(m, &b.workers))
+                    .map(|u| u.to_string());
+                let mut seen = std::collections::BTreeSet::new();
+                let unknown: Vec<String> = unknown.filter(|u| seen.insert(u.clone())).collect();
+                for w in b.warnings.iter().chain(&unknown) {
                     log_server(
                         HttpdLevel::Warning,
                         true,
@@ -303,6 +309,7 @@ pub unsafe fn start_generation(
         ajp,
         balancers,
         warnings: endpoint_warnings,
+        child: child_cell,
     } = match jk_runtime::build(&built.workers, shm.region(), clock, mpm_threads()) {
         Ok(b) => b,
         Err(e) => {
@@ -322,6 +329,7 @@ pub unsafe fn start_generation(
         child: std::sync::OnceLock::new(),
         shm_stale_logged: AtomicBool::new(false),
         shm_timeout_logged: AtomicBool::new(false),
+        child_cell,
         held: std::sync::atomic::AtomicUsize::new(0),
         maps: std::sync::OnceLock::new(),
         shm,
@@ -370,6 +378,16 @@ pub unsafe fn start_generation(
             if !all_maps.iter().any(|(_, known)| known.shares_rules_with(m)) {
                 // SAFETY: a live server of this configuration.
                 all_maps.push((unsafe { server_label(s, s == main) }, m.clone()));
+                // mod_jk's extension_fix, for each server's own map, in that server's log.
+                for u in jk_runtime::maps::unknown_workers(m, &gen.workers) {
+                    log.log(
+                        Level::Error,
+                        "extension_fix",
+                        source_name(file!()),
+                        line!(),
+                        &u.message(),
+                    );
+                }
             }
         }
         let rt = Arc::new(ServerRuntime {

@@ -5,6 +5,7 @@
 use std::ffi::c_int;
 
 use jk_config::StatusWorker;
+use jk_directives::Indicator;
 use jk_log::Level;
 use jk_runtime::status::{model, status_config, Applier, Header};
 
@@ -24,14 +25,27 @@ fn s(p: *const std::ffi::c_char) -> String {
 pub fn serve_status(req: Req, rt: &ServerRuntime, name: &str, sw: &StatusWorker) -> c_int {
     let r = req.raw();
     let cfg = status_config(sw);
-    // SAFETY: live request and server.
-    let header = unsafe {
-        Header {
-            request_uri: String::from_utf8_lossy(req.uri().unwrap_or_default()).into_owned(),
-            server_name: s((*(*r).server).server_hostname),
-            server_port: ffi::ap_get_server_port(r),
-            web_server: s(ffi::ap_get_server_description()),
-        }
+    // mod_jk's init_ws_service: s->server_name is the JK_LOCAL_NAME variable or httpd's
+    // ap_get_server_name (UseCanonicalName, Host header), s->server_port JK_LOCAL_PORT read
+    // with atoi or ap_get_server_port; the status worker prints those.
+    let ind = |i: Indicator| rt.conf.indicators.effective(i);
+    let server_name = match req.env_bytes(ind(Indicator::LocalName)) {
+        Some(v) => String::from_utf8_lossy(v).into_owned(),
+        // SAFETY: live request; the name is a string of the request or its server.
+        None => s(unsafe { ffi::ap_get_server_name(r) }),
+    };
+    let server_port = match req.env_bytes(ind(Indicator::LocalPort)) {
+        // C's int: what does not fit wraps as (int)strtol(...) does.
+        Some(v) => jk_status::atoi(&String::from_utf8_lossy(v)) as i32,
+        // SAFETY: live request.
+        None => i32::from(unsafe { ffi::ap_get_server_port(r) }),
+    };
+    let header = Header {
+        request_uri: String::from_utf8_lossy(req.uri().unwrap_or_default()).into_owned(),
+        server_name,
+        server_port,
+        // SAFETY: httpd's static description string.
+        web_server: s(unsafe { ffi::ap_get_server_description() }),
     };
     let now = jk_urimap::unix_now();
     let view = rt.gen.view();

@@ -136,10 +136,12 @@ fn sticky_sessions_hold_across_children() {
         "{lbl}"
     );
     // Numeric notes are decimal: t1 was chosen once, nothing is in flight after the request,
-    // and no request body was read.
+    // and READ is the AJP bytes t1 has received (mod_jk: its ajp record's `readed`), here
+    // the packets of its one answer.
     let x = lbl.lines().find(|l| l.starts_with("/app/x ")).unwrap();
     let f: Vec<&str> = x.split(' ').collect();
-    assert_eq!(f[5..], ["1", "0", "0"], "{x}");
+    assert_eq!(f[5..7], ["1", "0"], "{x}");
+    assert!(f[7].parse::<u64>().is_ok_and(|n| n > 0), "{x}");
 }
 
 #[test]
@@ -484,12 +486,14 @@ fn a_sequence_lock_left_odd_by_a_killed_writer_is_reset_and_logged_once() {
         f.read_exact_at(&mut b, i * 8).unwrap();
         u64::from_le_bytes(b)
     };
-    // The layout (crates/jk-shm): 16 header words (children at 2, slots in use at 4), the
-    // child table, then slots of 160 + children words: kind, sequence, name (8 words).
-    let children = word(2);
-    let slot_words = 160 + children;
+    // The layout (crates/jk-shm): header words (children at 2, slots in use at 4), the
+    // child table in whole cache lines, then slots of fixed words plus one cache line per
+    // child: kind, sequence, name (8 words).
+    let children = word(2) as usize;
+    let slot_words = jk_shm::slot_words(children) as u64;
+    let table = children.next_multiple_of(jk_shm::CHILD_WORDS) as u64;
     let t1 = (0..word(4))
-        .map(|i| 16 + children + i * slot_words)
+        .map(|i| jk_shm::HEADER_WORDS as u64 + table + i * slot_words)
         .find(|&s| word(s) == 3 && word(s + 2) == u64::from_le_bytes(*b"t1\0\0\0\0\0\0"))
         .expect("t1's member slot");
     // A writer killed inside the lock leaves the sequence word odd.

@@ -333,7 +333,12 @@ fn a_standalone_ajp_worker_counts_its_requests_in_every_child() {
         (get("used"), get("errors"), get("reply_timeouts")),
         ("6".to_string(), "2".to_string(), "1".to_string())
     );
-    assert_eq!(get("transferred"), "20", "4 answers of 5 bytes");
+    // transferred: the AJP bytes sent to the backend (mod_jk's count, failed requests
+    // included): the six forward requests with their 4-byte headers.
+    let sent: usize = server.requests().iter().map(|r| 4 + r.raw.len()).sum();
+    assert_eq!(server.requests().len(), 6);
+    assert_eq!(get("transferred"), sent.to_string());
+    assert_ne!(get("read"), "0", "the answers' packets");
     assert_eq!(get("busy"), "0");
     let j: serde_json::Value = serde_json::from_str(&h.get("/jk/?mime=json").text()).unwrap();
     let solo = j["ajp_workers"]
@@ -350,8 +355,8 @@ fn a_standalone_ajp_worker_counts_its_requests_in_every_child() {
     let r = h.get("/jk/?cmd=reset&w=solo&mime=txt");
     assert!(r.text().contains("type=OK"), "{}", r.text());
     assert_eq!(
-        (get("used"), get("errors")),
-        ("0".to_string(), "0".to_string())
+        (get("used"), get("errors"), get("transferred"), get("read")),
+        ("0".into(), "0".into(), "0".into(), "0".into())
     );
 }
 

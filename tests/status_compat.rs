@@ -23,6 +23,9 @@ use support::*;
 
 /// Attribute / property names whose values are runtime figures (times, counters, lb values,
 /// states that depend on traffic): their presence and order are compared, not their values.
+/// (Which child serves a request decides some of them here; tests/status_values.rs compares
+/// `transferred`, `read`, `connected`, `max_connected` and the server name and port with
+/// Debian's under conditions that make them deterministic.)
 const RUNTIME_KEYS: &[&str] = &[
     // clock
     "datetime",

@@ -2,11 +2,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
 
 use crate::config::EndpointConfig;
+use crate::meter::{ConnectionCounter, OpenMark, Traffic};
 
 /// Why a packet could not be read.
 #[derive(Debug)]
@@ -37,11 +39,18 @@ pub struct Conn {
     pub(crate) last_used: Instant,
     socket_timeout: Option<Duration>,
     current_read_timeout: Option<Option<Duration>>,
+    /// Reports the close of this connection to the endpoint's connection counter.
+    _open: Option<OpenMark>,
 }
 
 impl Conn {
-    /// Opens a connection with the worker's socket options.
-    pub fn connect(cfg: &EndpointConfig, addr: SocketAddr) -> io::Result<Conn> {
+    /// Opens a connection with the worker's socket options; `counter` (the endpoint's) counts
+    /// it as open from the moment the socket is connected until it is closed or dropped.
+    pub fn connect(
+        cfg: &EndpointConfig,
+        addr: SocketAddr,
+        counter: Option<&Arc<dyn ConnectionCounter>>,
+    ) -> io::Result<Conn> {
         let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         sock.set_nodelay(true)?;
         if cfg.keepalive {
@@ -72,6 +81,7 @@ impl Conn {
             last_used: Instant::now(),
             socket_timeout: cfg.socket_timeout,
             current_read_timeout: None,
+            _open: counter.map(OpenMark::new),
         })
     }
 
@@ -85,23 +95,31 @@ impl Conn {
         Ok(())
     }
 
-    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes)
+    /// Sends a packet; a packet sent whole counts in `t.sent` (mod_jk
+    /// `ajp_connection_tcp_send_message`: nothing of a failed send counts).
+    pub fn send(&mut self, bytes: &[u8], t: &mut Traffic) -> io::Result<()> {
+        self.stream.write_all(bytes)?;
+        t.sent = t.sent.saturating_add(bytes.len() as u64);
+        Ok(())
     }
 
     /// Reads one packet from the backend into `buf` (payload only), waiting at most `wait`
-    /// (None: forever) for its first byte and socket_timeout for the rest.
+    /// (None: forever) for its first byte and socket_timeout for the rest. As mod_jk's
+    /// `ajp_connection_tcp_get_message` counts: the 4-byte header in `t.received` once it
+    /// arrived (even when it turns out not to be an AJP header), the payload once complete.
     pub fn read_packet(
         &mut self,
         buf: &mut Vec<u8>,
         wait: Option<Duration>,
         max_packet_size: usize,
+        t: &mut Traffic,
     ) -> Result<(), ReadError> {
         // The first byte of the packet is the one reply_timeout bounds.
         while self.rend - self.rpos < 4 {
             let first = self.rend == self.rpos;
             self.fill(if first { wait } else { self.socket_timeout }, 4)?;
         }
+        t.received = t.received.saturating_add(4);
         let mut head = [0u8; 4];
         head.copy_from_slice(&self.rbuf[self.rpos..self.rpos + 4]);
         let len = jk_ajp::read_header(&head, max_packet_size)
@@ -109,6 +127,7 @@ impl Conn {
         while self.rend - self.rpos < 4 + len {
             self.fill(self.socket_timeout, 4 + len)?;
         }
+        t.received = t.received.saturating_add(len as u64);
         buf.clear();
         buf.extend_from_slice(&self.rbuf[self.rpos + 4..self.rpos + 4 + len]);
         self.rpos += 4 + len;
@@ -172,13 +191,13 @@ impl Conn {
         )
     }
 
-    /// Sends a CPING and waits up to `wait` for the CPONG.
-    pub fn cping(&mut self, wait: Duration, max_packet_size: usize) -> bool {
-        if self.send(&jk_ajp::CPING).is_err() {
+    /// Sends a CPING and waits up to `wait` for the CPONG (both counted in `t`).
+    pub fn cping(&mut self, wait: Duration, max_packet_size: usize, t: &mut Traffic) -> bool {
+        if self.send(&jk_ajp::CPING, t).is_err() {
             return false;
         }
         let mut buf = Vec::with_capacity(8);
-        match self.read_packet(&mut buf, Some(wait), max_packet_size) {
+        match self.read_packet(&mut buf, Some(wait), max_packet_size, t) {
             Ok(()) => matches!(jk_ajp::decode_reply(&buf), Ok(jk_ajp::Reply::CPong)),
             Err(_) => false,
         }
@@ -227,7 +246,7 @@ mod tests {
             let mut out = Vec::new();
             for _ in 0..n_packets {
                 let len = (rnd() % 8190) as usize + 1;
-                out.extend_from_slice(&[b'A', b'B']);
+                out.extend_from_slice(b"AB");
                 out.extend_from_slice(&(len as u16).to_be_bytes());
                 out.extend(std::iter::repeat_n(3u8, len));
             }
@@ -239,12 +258,15 @@ mod tests {
             }
         });
         let cfg = EndpointConfig::new("t", Some(addr));
-        let mut conn = Conn::connect(&cfg, addr).unwrap();
+        let mut conn = Conn::connect(&cfg, addr, None).unwrap();
         let mut buf = Vec::new();
         let mut largest = 0;
+        let mut t = Traffic::default();
+        let mut payload = 0u64;
         for _ in 0..n_packets {
-            conn.read_packet(&mut buf, Some(Duration::from_secs(5)), 8192)
+            conn.read_packet(&mut buf, Some(Duration::from_secs(5)), 8192, &mut t)
                 .unwrap();
+            payload += buf.len() as u64;
             assert!(buf.iter().all(|&b| b == 3));
             largest = largest.max(conn.rbuf.len());
         }
@@ -253,5 +275,8 @@ mod tests {
             largest <= READ_CHUNK.max(8194 + READ_CHUNK / 4),
             "read buffer grew to {largest} bytes"
         );
+        // Every packet counted whole (header and payload), however the reads split it.
+        assert_eq!(t.received, payload + 4 * u64::from(n_packets));
+        assert_eq!(t.sent, 0);
     }
 }

@@ -88,6 +88,9 @@ pub struct ServiceError {
     /// The backend's status and headers had been handed to the peer (not flushed) when it
     /// failed: a retry must first discard them.
     pub after_headers: bool,
+    /// AJP bytes the failed request sent and received before it failed (mod_jk counts them
+    /// in the worker's statistics too).
+    pub traffic: crate::meter::Traffic,
 }
 
 impl ServiceError {
@@ -105,6 +108,7 @@ impl ServiceError {
             recoverable,
             message: message.into(),
             after_headers: false,
+            traffic: crate::meter::Traffic::default(),
         }
     }
 

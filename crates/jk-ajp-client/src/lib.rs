@@ -10,11 +10,13 @@
 mod config;
 mod conn;
 mod error;
+mod meter;
 mod pool;
 mod service;
 pub mod worker;
 
 pub use config::{recovery, EndpointConfig, PingModes};
 pub use error::{ErrorKind, ServiceError};
+pub use meter::{ConnectionCounter, Traffic};
 pub use pool::PoolStats;
 pub use service::{Body, Endpoint, Peer, RequestBody, ResponseSummary, ServiceRequest};

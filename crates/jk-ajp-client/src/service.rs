@@ -9,6 +9,7 @@ use jk_ajp::Reply;
 use crate::config::{recovery, EndpointConfig};
 use crate::conn::{Conn, ReadError};
 use crate::error::{ErrorKind, ServiceError};
+use crate::meter::{ConnectionCounter, Traffic};
 use crate::pool::{Pool, PoolStats, Slot};
 
 /// The HTTP side of one request, implemented by the httpd glue.
@@ -79,6 +80,8 @@ pub struct ResponseSummary {
     pub read_bytes: u64,
     /// Connection attempts used (1 = first try).
     pub attempts: u32,
+    /// AJP bytes sent to and received from the backend, over all attempts.
+    pub ajp: Traffic,
 }
 
 /// One ajp13 worker in one httpd child.
@@ -86,6 +89,8 @@ pub struct Endpoint {
     /// Replaced whole when the status worker changes a setting at runtime.
     cfg: parking_lot::RwLock<std::sync::Arc<EndpointConfig>>,
     pool: Pool,
+    /// Counts the connections this endpoint opens (set once by the runtime).
+    counter: std::sync::OnceLock<std::sync::Arc<dyn ConnectionCounter>>,
 }
 
 /// The request body of one request, across attempts and (in a load balancer) across
@@ -159,7 +164,14 @@ impl Endpoint {
         Endpoint {
             cfg: parking_lot::RwLock::new(std::sync::Arc::new(cfg)),
             pool,
+            counter: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Reports every connection this endpoint opens from now on to `counter` (and its close).
+    /// Only the first counter set is kept.
+    pub fn set_connection_counter(&self, counter: std::sync::Arc<dyn ConnectionCounter>) {
+        let _ = self.counter.set(counter);
     }
 
     /// The current settings.
@@ -214,11 +226,34 @@ impl Endpoint {
     ///
     /// `body` carries the request body across calls: a load balancer passes the same one to
     /// the next member after a recoverable failure, and the first packet is replayed.
+    ///
+    /// The AJP bytes of the request (all attempts) come back in [`ResponseSummary::ajp`] or
+    /// [`ServiceError::traffic`]: mod_jk counts them whatever the outcome.
     pub fn service(
         &self,
         req: &ServiceRequest<'_>,
         body: &mut RequestBody,
         peer: &mut dyn Peer,
+    ) -> Result<ResponseSummary, ServiceError> {
+        let mut t = Traffic::default();
+        match self.service_counted(req, body, peer, &mut t) {
+            Ok(mut s) => {
+                s.ajp = t;
+                Ok(s)
+            }
+            Err(mut e) => {
+                e.traffic = t;
+                Err(e)
+            }
+        }
+    }
+
+    fn service_counted(
+        &self,
+        req: &ServiceRequest<'_>,
+        body: &mut RequestBody,
+        peer: &mut dyn Peer,
+        t: &mut Traffic,
     ) -> Result<ResponseSummary, ServiceError> {
         let Some(addr) = self.config().addr else {
             return Err(self.err(
@@ -262,13 +297,17 @@ impl Endpoint {
             };
             let (conn, reused) = match slot.conn.take() {
                 Some(mut c) => {
-                    let alive =
-                        c.is_alive() && self.config().ping.prepost.is_none_or(|t| c.cping(t, max));
+                    let alive = c.is_alive()
+                        && self
+                            .config()
+                            .ping
+                            .prepost
+                            .is_none_or(|wait| c.cping(wait, max, t));
                     if alive {
                         (c, true)
                     } else {
                         c.shutdown();
-                        match self.open(addr) {
+                        match self.open(addr, t) {
                             Ok(c) => (c, false),
                             Err(e) => {
                                 slot.release(None);
@@ -278,7 +317,7 @@ impl Endpoint {
                         }
                     }
                 }
-                None => match self.open(addr) {
+                None => match self.open(addr, t) {
                     Ok(c) => (c, false),
                     Err(e) => {
                         slot.release(None);
@@ -287,7 +326,7 @@ impl Endpoint {
                     }
                 },
             };
-            match self.exchange(slot, conn, reused, req, body, peer) {
+            match self.exchange(slot, conn, reused, req, body, peer, t) {
                 Attempt::Done(mut s) => {
                     s.attempts = attempt;
                     s.read_bytes = body.read_bytes;
@@ -323,9 +362,9 @@ impl Endpoint {
         Err(last.unwrap_or_else(|| self.err(ErrorKind::Connect, true, "no attempt made")))
     }
 
-    /// Connects (and CPings when ping mode C is on). Errors are Connect class.
-    fn open(&self, addr: std::net::SocketAddr) -> Result<Conn, ServiceError> {
-        let mut c = Conn::connect(&self.config(), addr).map_err(|e| {
+    /// Connects (and CPings when ping mode C is on, counted in `t`). Errors are Connect class.
+    fn open(&self, addr: std::net::SocketAddr, t: &mut Traffic) -> Result<Conn, ServiceError> {
+        let mut c = Conn::connect(&self.config(), addr, self.counter.get()).map_err(|e| {
             self.err(
                 ErrorKind::Connect,
                 true,
@@ -335,8 +374,8 @@ impl Endpoint {
                 ),
             )
         })?;
-        if let Some(t) = self.config().ping.connect {
-            if !c.cping(t, self.config().max_packet_size) {
+        if let Some(wait) = self.config().ping.connect {
+            if !c.cping(wait, self.config().max_packet_size, t) {
                 c.shutdown();
                 return Err(self.err(
                     ErrorKind::Connect,
@@ -421,7 +460,8 @@ impl Endpoint {
         o & recovery::GET_RECOVERABLE != 0 && req.is_get
     }
 
-    /// One attempt on one connection.
+    /// One attempt on one connection; its AJP bytes are counted in `t`.
+    #[allow(clippy::too_many_arguments)]
     fn exchange(
         &self,
         slot: Slot<'_>,
@@ -430,14 +470,15 @@ impl Endpoint {
         req: &ServiceRequest<'_>,
         body: &mut RequestBody,
         peer: &mut dyn Peer,
+        t: &mut Traffic,
     ) -> Attempt {
         let max = self.config().max_packet_size;
-        let mut sent = conn.send(req.packet);
+        let mut sent = conn.send(req.packet, t);
         // A Content-Length body's first packet goes unsolicited; a chunked body's first packet
         // (kept from an earlier attempt) answers the first GET_BODY_CHUNK again.
         let mut replay: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
         match (&body.first_packet, body.kind) {
-            (Some(p), Body::Length(_)) if sent.is_ok() => sent = conn.send(p),
+            (Some(p), Body::Length(_)) if sent.is_ok() => sent = conn.send(p, t),
             (Some(p), Body::Chunked) => replay.push_back(p.clone()),
             _ => {}
         }
@@ -477,7 +518,7 @@ impl Endpoint {
                 && self.recoverable_after_send(req)
                 && (!headers_passed
                     || cfg.recovery_options & recovery::NO_RETRY_AFTER_HEADERS == 0);
-            if let Err(e) = conn.read_packet(&mut buf, self.reply_wait(req), max) {
+            if let Err(e) = conn.read_packet(&mut buf, self.reply_wait(req), max, t) {
                 slot.release(None);
                 conn.shutdown();
                 return match e {
@@ -624,7 +665,7 @@ impl Endpoint {
                 }
                 Reply::GetBodyChunk { requested } => {
                     if let Some(p) = replay.pop_front() {
-                        if let Err(e) = conn.send(&p) {
+                        if let Err(e) = conn.send(&p, t) {
                             slot.release(None);
                             return Attempt::Failed(self.err(
                                 ErrorKind::Send,
@@ -667,7 +708,7 @@ impl Endpoint {
                             body.kept = Vec::new();
                         }
                     }
-                    if let Err(e) = conn.send(&packet) {
+                    if let Err(e) = conn.send(&packet, t) {
                         slot.release(None);
                         let mut err = self.err(
                             ErrorKind::Send,
@@ -702,6 +743,7 @@ impl Endpoint {
                         body_bytes,
                         read_bytes: 0,
                         attempts: 0,
+                        ajp: Traffic::default(),
                     });
                 }
                 Reply::CPong => {
@@ -745,7 +787,8 @@ impl Endpoint {
                 let Some(mut c) = slot.conn.take() else {
                     continue;
                 };
-                if c.cping(wait, self.config().max_packet_size) {
+                // Not a request's traffic: mod_jk does not count maintenance CPings either.
+                if c.cping(wait, self.config().max_packet_size, &mut Traffic::default()) {
                     self.keep(slot, c);
                 } else {
                     c.shutdown();
@@ -762,8 +805,10 @@ impl Endpoint {
         let Some(addr) = self.config().addr else {
             return Err(self.err(ErrorKind::Disabled, false, "contact disabled"));
         };
-        let mut c = self.open(addr)?;
-        if !c.cping(wait, self.config().max_packet_size) {
+        // A probe is not a request: its bytes are not counted (its connection is).
+        let mut scratch = Traffic::default();
+        let mut c = self.open(addr, &mut scratch)?;
+        if !c.cping(wait, self.config().max_packet_size, &mut scratch) {
             c.shutdown();
             return Err(self.err(ErrorKind::Connect, true, "no CPONG to the readiness probe"));
         }

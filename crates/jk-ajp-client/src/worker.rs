@@ -252,10 +252,17 @@ mod tests {
         Some(Duration::from_millis(v))
     }
 
+    /// (properties, connect, prepost, interval)
+    type PingCase = (
+        &'static str,
+        Option<Duration>,
+        Option<Duration>,
+        Option<Duration>,
+    );
+
     #[test]
     fn ping_mode_table() {
-        // (properties, connect, prepost, interval)
-        let cases: &[(&str, Option<Duration>, Option<Duration>, Option<Duration>)] = &[
+        let cases: &[PingCase] = &[
             ("", None, None, None),
             ("worker.w.ping_mode=C\n", d(10000), None, None),
             ("worker.w.ping_mode=P\n", None, d(10000), None),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jk_config::{Activation, LbLock, LbMethod};
-use jk_shm::Field;
+use jk_shm::{ChildField, Field};
 
 use crate::balancer::{Balancer, NoteValue};
 use crate::session::{env_flag, session_ids};
@@ -51,8 +51,8 @@ pub struct RequestInfo<'a> {
 /// How one try on a member ended, as the glue saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The response was delivered. Bytes read from / written to the client.
-    Success { bytes_read: u64, bytes_written: u64 },
+    /// The response was delivered.
+    Success,
     /// The client failed (read/write error, 400/413): no failover.
     ClientError,
     /// The backend answered a `fail_on_status` code: positive (`hard`) puts the member in
@@ -570,6 +570,31 @@ impl<'b> Attempt<'b> {
         }
     }
 
+    /// Counts the AJP bytes the try on `choice` sent to and received from the member's
+    /// backend, whatever its outcome, before [`report`](Attempt::report)ing it: they go to the
+    /// member's ajp record (this child's line), and with the Traffic method the member's
+    /// lb_value grows by their sum times lb_mult (mod_jk `service` in jk_lb_worker, after
+    /// every try that had an endpoint).
+    pub fn count_traffic(&self, choice: &Choice, received: u64, sent: u64) {
+        let b = self.bal;
+        let i = choice.index;
+        if i >= b.members.len() {
+            return;
+        }
+        let ajp = b.ajp_slot(i);
+        let child = b.child();
+        ajp.child_add(child, ChildField::Read, received);
+        ajp.child_add(child, ChildField::Transferred, sent);
+        let bytes = received.saturating_add(sent);
+        if b.method() == LbMethod::Traffic && bytes > 0 {
+            let slot = b.slot(i);
+            slot.add(
+                Field::LbValue,
+                b.slow_start_charge(i, bytes.saturating_mul(slot.get(Field::LbMult))),
+            );
+        }
+    }
+
     /// Reports how the try on `choice` ended, with the HTTP status it produced (the status of
     /// the request if it is the last try). Applies §5.5; success and client errors end the
     /// plan.
@@ -642,19 +667,7 @@ impl<'b> Attempt<'b> {
         };
         let mut end = !recoverable;
         match outcome {
-            Outcome::Success {
-                bytes_read,
-                bytes_written,
-            } => {
-                slot.add(Field::Read, bytes_read);
-                slot.add(Field::Transferred, bytes_written);
-                if method == LbMethod::Traffic {
-                    let bytes = bytes_read.saturating_add(bytes_written);
-                    slot.add(
-                        Field::LbValue,
-                        b.slow_start_charge(i, bytes.saturating_mul(slot.get(Field::LbMult))),
-                    );
-                }
+            Outcome::Success => {
                 b.set_state(i, MemberState::Ok);
                 clear_errors();
                 end = true;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use jk_config::{Activation, AjpWorker, LbLock, LbMethod, LbWorker};
-use jk_shm::{ChildIndex, Field, Region, Slot, SlotKind, StrField};
+use jk_shm::{ChildField, ChildIndex, Field, Region, Slot, SlotKind, StrField};
 use parking_lot::{Mutex, RwLock};
 
 use crate::fingerprint::{self, num_part, str_part, Fingerprint};
@@ -80,6 +80,10 @@ pub(crate) struct NoteSnapshot {
 pub(crate) struct Member {
     pub name: String,
     pub slot: Slot<'static>,
+    /// The member's ajp worker record (`SlotKind::Ajp`, by name: shared with the worker's
+    /// standalone use, as mod_jk shares one ajp record per worker name): the AJP bytes and
+    /// open connections the status worker shows for the member.
+    pub ajp: Slot<'static>,
     /// Requests held for the member, per child (busy words of a `Held` slot).
     pub held: Slot<'static>,
     pub busy_limit: AtomicU64,
@@ -188,10 +192,15 @@ pub struct MemberSnapshot {
     pub errors: u64,
     pub client_errors: u64,
     pub reply_timeouts: u64,
+    /// AJP bytes received from the member's backend (its ajp record, all children).
     pub read: u64,
+    /// AJP bytes sent to the member's backend (its ajp record, all children).
     pub transferred: u64,
     pub busy: u64,
     pub max_busy: u64,
+    /// Connections open to the member's backend across children, and their maximum.
+    pub connected: u64,
+    pub max_connected: u64,
     pub busy_limit: u64,
     pub first_error_time: u64,
     pub last_error_time: u64,
@@ -332,9 +341,16 @@ impl Balancer {
             let (held, _) = region
                 .find_or_alloc(SlotKind::Held, mname, name)
                 .map_err(|e| shm_err(&format!("member '{mname}'"), e))?;
+            let (ajp, ajp_new) = region
+                .find_or_alloc(SlotKind::Ajp, mname, "")
+                .map_err(|e| shm_err(&format!("member '{mname}'"), e))?;
+            if ajp_new {
+                ajp.set(Field::LastReset, now);
+            }
             ms.push(Member {
                 name: mname.clone(),
                 slot,
+                ajp,
                 held,
                 busy_limit: AtomicU64::new(u64::from(w.busy_limit)),
                 configured: ConfiguredMember {
@@ -414,6 +430,11 @@ impl Balancer {
 
     pub(crate) fn slot(&self, i: usize) -> Slot<'static> {
         self.members[i].slot
+    }
+
+    /// Member `i`'s ajp worker record.
+    pub(crate) fn ajp_slot(&self, i: usize) -> Slot<'static> {
+        self.members[i].ajp
     }
 
     pub(crate) fn busy_limit(&self, i: usize) -> u64 {
@@ -950,8 +971,10 @@ impl Balancer {
 
     /// `cmd=reset` (§6.6): with `Some(i)` one member, with `None` the lb (max_busy,
     /// last_reset) and every member: state IDLE, sessions, errors, lb_value, error times,
-    /// elected and its snapshot, client errors, reply timeouts, read, transferred, max_busy
-    /// and max_connected back to 0, last_reset = now.
+    /// elected and its snapshot, client errors, reply timeouts, max_busy back to 0,
+    /// last_reset = now; and in its ajp worker record (as mod_jk's `reset_worker`) used,
+    /// client errors, reply timeouts, read, transferred, max_busy and max_connected back to
+    /// 0, last_reset = now.
     pub fn reset(&self, member: Option<usize>) -> Result<(), String> {
         let now = self.now();
         let members: Vec<usize> = match member {
@@ -977,14 +1000,24 @@ impl Balancer {
                 ELECTED_SNAPSHOT,
                 Field::ClientErrors,
                 Field::ReplyTimeouts,
-                Field::Transferred,
-                Field::Read,
                 Field::MaxBusy,
-                Field::MaxConnected,
             ] {
                 slot.set(f, 0);
             }
             slot.set(Field::LastReset, now);
+            let ajp = self.ajp_slot(i);
+            for f in [
+                Field::Elected,
+                Field::ClientErrors,
+                Field::ReplyTimeouts,
+                Field::MaxBusy,
+                Field::MaxConnected,
+            ] {
+                ajp.set(f, 0);
+            }
+            ajp.child_zero(ChildField::Read);
+            ajp.child_zero(ChildField::Transferred);
+            ajp.set(Field::LastReset, now);
             self.set_state(i, MemberState::Idle);
             if !self.is_restarting(i) {
                 self.clear_not_ready(i);
@@ -1040,10 +1073,12 @@ impl Balancer {
             errors: g(Field::Errors),
             client_errors: g(Field::ClientErrors),
             reply_timeouts: g(Field::ReplyTimeouts),
-            read: g(Field::Read),
-            transferred: g(Field::Transferred),
+            read: m.ajp.child_sum(ChildField::Read),
+            transferred: m.ajp.child_sum(ChildField::Transferred),
             busy: m.slot.busy(),
             max_busy: g(Field::MaxBusy),
+            connected: m.ajp.connected(),
+            max_connected: m.ajp.get(Field::MaxConnected),
             busy_limit: self.busy_limit(i),
             first_error_time: g(Field::FirstErrorTime),
             last_error_time: g(Field::LastErrorTime),
@@ -1096,8 +1131,8 @@ impl Balancer {
                 g(Field::LbValue),
                 g(Field::Elected),
                 g(Field::Sessions),
-                g(Field::Read),
-                g(Field::Transferred),
+                m.ajp.child_sum(ChildField::Read),
+                m.ajp.child_sum(ChildField::Transferred),
                 g(Field::Errors),
                 m.slot.busy(),
             ],

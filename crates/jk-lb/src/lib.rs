@@ -67,12 +67,18 @@
 //! member slot ([`jk_shm::SlotKind::Member`], parent = lb name): `Activation`, `State`,
 //! `StateSince`, `LbFactor`, `LbMult`, `LbValue`, `Distance`, the `Route`/`Domain`/`Redirect`
 //! strings, `FirstErrorTime`, `LastErrorTime`, `Elected` (requests sent, mod_jk's `used`),
-//! `Sessions`, `Errors`, `ClientErrors`, `ReplyTimeouts`, `Read`, `Transferred`, `MaxBusy`,
+//! `Sessions`, `Errors`, `ClientErrors`, `ReplyTimeouts`, `MaxBusy`,
 //! per-child busy counters, `LastReset`, `GoodProbes`, `LastStickyTime`, `ConfigHash`,
 //! `ConfiguredActivation`, `ConfiguredLbFactor`, `ConfiguredDistance`, `Reserved0` =
 //! `Elected` at the previous maintenance (mod_jk's `elected_snapshot`), and for rolling
 //! restarts `Flags`, `ProbeLease`, `ReturnedAt`, `SessionWindow`, `SessionBits` (see
 //! [`rolling`]).
+//!
+//! the member's ajp worker slot ([`jk_shm::SlotKind::Ajp`], by member name, parent `""`, shared
+//! with the worker's standalone use as mod_jk shares one ajp record per name): the per-child
+//! `Read`/`Transferred` AJP byte counters ([`Attempt::count_traffic`]) and `Connected` gauges
+//! (kept by the runtime's connection counter), `MaxConnected`, and on a reset `Elected`,
+//! `ClientErrors`, `ReplyTimeouts`, `MaxBusy`, `LastReset`.
 #![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -67,10 +67,7 @@ fn fx(extra: &str) -> Fx {
     Fx { b, clock, region }
 }
 
-const OK: Outcome = Outcome::Success {
-    bytes_read: 0,
-    bytes_written: 0,
-};
+const OK: Outcome = Outcome::Success;
 
 fn cookie_req<'a>(cookies: &'a [&'a str]) -> RequestInfo<'a> {
     RequestInfo {
@@ -228,20 +225,58 @@ fn traffic_method_adds_bytes_times_mult_after_the_request() {
     let mut a = f.b.start(&RequestInfo::default());
     let c = a.next_member().unwrap();
     assert_eq!(snap(&f.b, &c.name).lb_value, 0, "nothing added at choice");
-    a.report(
-        &c,
-        Outcome::Success {
-            bytes_read: 100,
-            bytes_written: 900,
-        },
-        200,
-    );
+    a.count_traffic(&c, 100, 900);
+    a.report(&c, OK, 200);
     let s = snap(&f.b, &c.name);
     assert_eq!((s.lb_value, s.read, s.transferred), (1000, 100, 900));
     // The other member is preferred until it transferred as much.
     let other = if c.name == "a" { "b" } else { "a" };
     assert_eq!(serve_new(&f.b), other);
     assert_eq!(serve_new(&f.b), other);
+}
+
+#[test]
+fn ajp_bytes_of_every_try_count_in_the_members_ajp_record() {
+    let f = fx("worker.lb.method=T\n");
+    f.b.set_child(ChildIndex(2));
+    let mut a = f.b.start(&RequestInfo::default());
+    let c1 = a.next_member().unwrap();
+    // A failed try still sent its request and read part of an answer (mod_jk adds rd/wr of
+    // every try, and with the Traffic method their sum to lb_value).
+    a.count_traffic(&c1, 10, 202);
+    a.report(&c1, Outcome::Failed, 502);
+    let c2 = a.next_member().unwrap();
+    assert_ne!(c1.name, c2.name);
+    a.count_traffic(&c2, 61, 202);
+    a.report(&c2, OK, 200);
+    drop(a);
+    let (s1, s2) = (snap(&f.b, &c1.name), snap(&f.b, &c2.name));
+    assert_eq!((s1.read, s1.transferred, s1.lb_value), (10, 202, 212));
+    assert_eq!((s2.read, s2.transferred, s2.lb_value), (61, 202, 263));
+    // They live in the ajp worker record of the member's name, on this child's line: a
+    // standalone use of the same worker shows (and adds to) the same figures, as in mod_jk.
+    let ajp = f.region.find(jk_shm::SlotKind::Ajp, &c2.name, "").unwrap();
+    assert_eq!(ajp.child_sum(jk_shm::ChildField::Transferred), 202);
+    ajp.child_add(ChildIndex(0), jk_shm::ChildField::Transferred, 100);
+    assert_eq!(snap(&f.b, &c2.name).transferred, 302);
+    // Connections open to the member's backend (counted in the same record).
+    ajp.connected_inc(ChildIndex(0));
+    ajp.connected_inc(ChildIndex(1));
+    ajp.connected_dec(ChildIndex(0));
+    let s = snap(&f.b, &c2.name);
+    assert_eq!((s.connected, s.max_connected), (1, 2));
+    // A reset zeroes bytes and max_connected, not the connections still open.
+    f.b.reset(f.b.member_index(&c2.name)).unwrap();
+    let s = snap(&f.b, &c2.name);
+    assert_eq!(
+        (s.read, s.transferred, s.connected, s.max_connected),
+        (0, 0, 1, 0)
+    );
+    assert_eq!(
+        snap(&f.b, &c1.name).transferred,
+        202,
+        "only the member reset"
+    );
 }
 
 #[test]
@@ -948,8 +983,10 @@ fn notes_describe_the_first_and_last_member() {
     let f = fx("");
     let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
     let c1 = a.next_member().unwrap();
+    a.count_traffic(&c1, 4, 202);
     a.report(&c1, Outcome::Failed, 503);
     let c2 = a.next_member().unwrap();
+    a.count_traffic(&c2, 61, 202);
     a.report(&c2, OK, 200);
     let mut notes: Vec<(String, String)> = Vec::new();
     a.for_each_note(|k, v| notes.push((k.to_str().unwrap().to_string(), v.to_string())));
@@ -962,6 +999,11 @@ fn notes_describe_the_first_and_last_member() {
     assert_eq!(get("JK_LB_LAST_ACTIVATION"), "ACT");
     assert_eq!(get("JK_LB_LAST_ACCESSED"), "1");
     assert_eq!(get("JK_LB_LAST_BUSY"), "0");
+    // READ and TRANSFERRED are the member's AJP bytes (mod_jk: its ajp record's).
+    assert_eq!(get("JK_LB_FIRST_READ"), "4");
+    assert_eq!(get("JK_LB_FIRST_TRANSFERRED"), "202");
+    assert_eq!(get("JK_LB_LAST_READ"), "61");
+    assert_eq!(get("JK_LB_LAST_TRANSFERRED"), "202");
     assert_eq!(notes.len(), 20);
 }
 

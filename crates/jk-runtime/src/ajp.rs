@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use jk_ajp_client::worker::{resolve, RuntimeSettings};
-use jk_ajp_client::Endpoint;
+use jk_ajp_client::{ConnectionCounter, Endpoint, Traffic};
 use jk_config::{AjpWorker, WorkerKind, WorkersConfig};
-use jk_shm::{ChildIndex, Field, Region, Slot, SlotKind, StrField};
+use jk_shm::{ChildField, ChildIndex, Field, Region, Slot, SlotKind, StrField};
 
 /// The shared settings of one ajp worker, and the edit count this process has applied.
 pub struct AjpShared {
@@ -22,12 +22,87 @@ pub struct AjpShared {
 }
 
 /// How a request on a standalone ajp worker ended, for its statistics.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Served {
-    Ok { read: u64, transferred: u64 },
+    Ok,
     ClientError,
     ReplyTimeout,
     Error,
+}
+
+/// This process's entry in the shared child table, once it has one (httpd's child_init);
+/// the per-child words of the shared region are written only while it is set.
+#[derive(Debug)]
+pub struct ChildCell(AtomicUsize);
+
+const NO_CHILD: usize = usize::MAX;
+
+impl Default for ChildCell {
+    fn default() -> Self {
+        ChildCell(AtomicUsize::new(NO_CHILD))
+    }
+}
+
+impl ChildCell {
+    pub fn set(&self, c: ChildIndex) {
+        self.0.store(c.0, Ordering::Release);
+    }
+
+    /// The process left the child table: what it still closes is no longer its to count.
+    pub fn clear(&self) {
+        self.0.store(NO_CHILD, Ordering::Release);
+    }
+
+    pub fn get(&self) -> Option<ChildIndex> {
+        match self.0.load(Ordering::Acquire) {
+            NO_CHILD => None,
+            c => Some(ChildIndex(c)),
+        }
+    }
+}
+
+/// Counts an endpoint's open connections in its worker's slot, on this child's line
+/// (mod_jk `connected` / `max_connected`, summed over the children by the status worker).
+struct SlotConnections {
+    slot: Slot<'static>,
+    child: Arc<ChildCell>,
+}
+
+impl ConnectionCounter for SlotConnections {
+    fn opened(&self) -> usize {
+        match self.child.get() {
+            Some(c) => {
+                self.slot.connected_inc(c);
+                c.0
+            }
+            None => NO_CHILD,
+        }
+    }
+
+    fn closed(&self, token: usize) {
+        // Only while this process still holds the entry it counted the connection under
+        // (after it left, the entry may be another child's).
+        if token != NO_CHILD && self.child.get() == Some(ChildIndex(token)) {
+            self.slot.connected_dec(ChildIndex(token));
+        }
+    }
+}
+
+/// Makes every endpoint count its connections in its worker's shared slot, on the line of
+/// the child `child` names.
+pub(crate) fn count_connections(
+    endpoints: &HashMap<String, Arc<Endpoint>>,
+    shared: &HashMap<String, AjpShared>,
+    child: &Arc<ChildCell>,
+) {
+    for (name, ep) in endpoints {
+        if let Some(sh) = shared.get(name) {
+            ep.set_connection_counter(Arc::new(SlotConnections {
+                slot: sh.slot,
+                child: Arc::clone(child),
+            }));
+        }
+    }
 }
 
 /// `Field::State` of an ajp worker slot (0 = idle, never served).
@@ -66,7 +141,7 @@ pub(crate) fn open(
         let (slot, new) = region
             .find_or_alloc(SlotKind::Ajp, &w.name, "")
             .map_err(|e| format!("worker {}: {e}", w.name))?;
-        if new {
+        if new || slot.get(Field::LastReset) == 0 {
             slot.set(Field::LastReset, now);
         }
         let configured = RuntimeSettings::configured(a);
@@ -150,15 +225,15 @@ impl AjpShared {
         self.slot.add(Field::Elected, 1);
     }
 
-    /// The request that [`begin`](Self::begin) counted ended `how` (mod_jk's ajp worker
-    /// statistics: bytes on success; errors, reply timeouts and client errors; the state
-    /// OK or ERR with the time of the last error).
-    pub fn end(&self, child: ChildIndex, how: Served, now: u64) {
+    /// The request that [`begin`](Self::begin) counted ended `how` after `traffic` (mod_jk's
+    /// `ajp_update_stats`: the AJP bytes sent and received whatever the outcome; errors,
+    /// reply timeouts and client errors; the state OK or ERR with the time of the last
+    /// error).
+    pub fn end(&self, child: ChildIndex, how: Served, traffic: Traffic, now: u64) {
         self.slot.busy_dec(child);
+        self.count_traffic(child, traffic);
         match how {
-            Served::Ok { read, transferred } => {
-                self.slot.add(Field::Read, read);
-                self.slot.add(Field::Transferred, transferred);
+            Served::Ok => {
                 self.set_state(STATE_OK);
             }
             Served::ClientError => {
@@ -175,6 +250,27 @@ impl AjpShared {
         }
     }
 
+    /// AJP bytes of a request of child `child`, on its own line of the slot.
+    pub fn count_traffic(&self, child: ChildIndex, t: Traffic) {
+        self.slot.child_add(child, ChildField::Read, t.received);
+        self.slot.child_add(child, ChildField::Transferred, t.sent);
+    }
+
+    /// AJP bytes received from the backend, all children.
+    pub fn read(&self) -> u64 {
+        self.slot.child_sum(ChildField::Read)
+    }
+
+    /// AJP bytes sent to the backend, all children.
+    pub fn transferred(&self) -> u64 {
+        self.slot.child_sum(ChildField::Transferred)
+    }
+
+    /// Connections open to the backend across children.
+    pub fn connected(&self) -> u64 {
+        self.slot.connected()
+    }
+
     fn set_state(&self, st: u64) {
         // Read first: the usual case (no change) must not write the shared line.
         if self.slot.get(Field::State) != st {
@@ -182,21 +278,23 @@ impl AjpShared {
         }
     }
 
-    /// The statistics back to zero (status worker `cmd=reset`).
+    /// The statistics back to zero (status worker `cmd=reset`; mod_jk also zeroes read,
+    /// transferred and max_connected, not the open connections).
     pub fn reset(&self, now: u64) {
         for f in [
             Field::Elected,
-            Field::Read,
-            Field::Transferred,
             Field::Errors,
             Field::ClientErrors,
             Field::ReplyTimeouts,
             Field::LastErrorTime,
             Field::MaxBusy,
+            Field::MaxConnected,
             Field::State,
         ] {
             self.slot.set(f, 0);
         }
+        self.slot.child_zero(ChildField::Read);
+        self.slot.child_zero(ChildField::Transferred);
         self.slot.set(Field::LastReset, now);
     }
 
@@ -227,18 +325,22 @@ pub struct Tracked<'a> {
 }
 
 impl Tracked<'_> {
-    /// The request ended `how`.
-    pub fn finish(mut self, how: Served, now: u64) {
+    /// The request ended `how` after `traffic`.
+    pub fn finish(mut self, how: Served, traffic: Traffic, now: u64) {
         self.done = true;
-        self.sh.end(self.child, how, now);
+        self.sh.end(self.child, how, traffic, now);
     }
 }
 
 impl Drop for Tracked<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.sh
-                .end(self.child, Served::Error, jk_urimap::unix_now());
+            self.sh.end(
+                self.child,
+                Served::Error,
+                Traffic::default(),
+                jk_urimap::unix_now(),
+            );
         }
     }
 }

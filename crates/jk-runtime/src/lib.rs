@@ -26,7 +26,7 @@ use jk_lb::Balancer;
 use jk_shm::Region;
 use jk_urimap::UriMap;
 
-pub use ajp::{AjpShared, Served, Tracked};
+pub use ajp::{AjpShared, ChildCell, Served, Tracked};
 
 /// The objects of one generation built from its configuration.
 pub struct Built {
@@ -38,6 +38,9 @@ pub struct Built {
     pub balancers: HashMap<String, Arc<Balancer>>,
     /// Startup warnings (an unresolvable host: contact disabled).
     pub warnings: Vec<String>,
+    /// This process's entry in the shared child table, set by the glue in each httpd child:
+    /// the endpoints count their open connections on that child's line of their slot.
+    pub child: Arc<ChildCell>,
 }
 
 /// Builds endpoints, shared ajp settings and balancers for `workers` over `region`.
@@ -51,6 +54,8 @@ pub fn build(
 ) -> Result<Built, String> {
     let (endpoints, warnings) = endpoints::build(workers);
     let ajp = ajp::open(region, workers, &endpoints, clock.now())?;
+    let child = Arc::new(ChildCell::default());
+    ajp::count_connections(&endpoints, &ajp, &child);
     let mut balancers = HashMap::new();
     for w in &workers.workers {
         let WorkerKind::Lb(lb) = &w.kind else {
@@ -89,6 +94,7 @@ pub fn build(
         ajp,
         balancers,
         warnings,
+        child,
     })
 }
 

@@ -95,25 +95,52 @@ pub fn build_maps(
     if !errors.is_empty() {
         return Err(errors);
     }
-    // mod_jk: "Could not find worker with name '…' in uri map post processing." (a warning:
-    // Debian's stock jk.conf mounts jk-status and jk-manager, which it does not define).
-    let mut seen = std::collections::BTreeSet::new();
-    for map in maps.iter().flatten() {
-        for rule in map.rules() {
-            let w = rule.worker.to_string();
-            if w != "*" && workers.worker(&w).is_none() && seen.insert(w.clone()) {
-                let at = rule
-                    .loc
-                    .as_deref()
-                    .map(|l| format!("{l}: "))
-                    .unwrap_or_default();
-                warnings.push(format!(
-                    "{at}Could not find worker with name '{w}' in uri map post processing."
-                ));
-            }
-        }
-    }
     Ok((maps, warnings))
+}
+
+/// A rule of a server's map naming a worker that does not exist. mod_jk
+/// (`uri_worker_map_ext` → `extension_fix`) logs it at error level once per such rule (unmount
+/// rules aside) of every server's own map; requests it maps are answered 500 ("Could not find
+/// a worker for worker name=…").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownWorker {
+    pub worker: String,
+    /// Where the rule was written (file:line), when known.
+    pub loc: Option<String>,
+}
+
+impl UnknownWorker {
+    /// mod_jk's log line, word for word.
+    pub fn message(&self) -> String {
+        format!(
+            "Could not find worker with name '{}' in uri map post processing.",
+            self.worker
+        )
+    }
+}
+
+impl std::fmt::Display for UnknownWorker {
+    /// The message with the rule's location in front (for `apachectl configtest`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(l) = &self.loc {
+            write!(f, "{l}: ")?;
+        }
+        f.write_str(&self.message())
+    }
+}
+
+/// The rules of `map` whose worker does not exist, in map order (one per rule, as mod_jk
+/// logs them; Debian's stock jk.conf mounts jk-status and jk-manager, which it does not
+/// define).
+pub fn unknown_workers(map: &UriMap, workers: &WorkersConfig) -> Vec<UnknownWorker> {
+    map.rules()
+        .iter()
+        .filter(|r| !r.exclusion && &*r.worker != "*" && workers.worker(&r.worker).is_none())
+        .map(|r| UnknownWorker {
+            worker: r.worker.to_string(),
+            loc: r.loc.clone(),
+        })
+        .collect()
 }
 
 /// Whether JkMountCopy is in effect for a vhost (JkAutoAlias and JkMountFile inherit with it).

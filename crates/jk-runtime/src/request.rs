@@ -161,16 +161,13 @@ pub fn serve_ajp(
     let tracked = target.stats.map(|(sh, child)| sh.track(child));
     let result = ep.service(&sreq, &mut body, client);
     if let Some(t) = tracked {
-        let how = match &result {
-            Ok(s) => Served::Ok {
-                read: s.read_bytes,
-                transferred: s.body_bytes,
-            },
-            Err(e) if e.kind.is_client_error() => Served::ClientError,
-            Err(e) if e.kind == ErrorKind::ReplyTimeout => Served::ReplyTimeout,
-            Err(_) => Served::Error,
+        let (how, traffic) = match &result {
+            Ok(s) => (Served::Ok, s.ajp),
+            Err(e) if e.kind.is_client_error() => (Served::ClientError, e.traffic),
+            Err(e) if e.kind == ErrorKind::ReplyTimeout => (Served::ReplyTimeout, e.traffic),
+            Err(e) => (Served::Error, e.traffic),
         };
-        t.finish(how, now());
+        t.finish(how, traffic, now());
     }
     match result {
         Ok(s) => Answer::Served(s),
@@ -246,16 +243,15 @@ pub fn serve_lb(
             packet: &packet,
             ..fwd.template
         };
-        match ep.service(&sreq, &mut body, client) {
+        let result = ep.service(&sreq, &mut body, client);
+        let traffic = match &result {
+            Ok(s) => s.ajp,
+            Err(e) => e.traffic,
+        };
+        attempt.count_traffic(&choice, traffic.received, traffic.sent);
+        match result {
             Ok(s) => {
-                attempt.report(
-                    &choice,
-                    Outcome::Success {
-                        bytes_read: s.read_bytes,
-                        bytes_written: s.body_bytes,
-                    },
-                    s.status,
-                );
+                attempt.report(&choice, Outcome::Success, s.status);
                 answer = Some(Answer::Served(s));
                 break;
             }

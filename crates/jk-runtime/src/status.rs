@@ -17,8 +17,10 @@ use crate::View;
 #[derive(Clone, Debug, Default)]
 pub struct Header {
     pub request_uri: String,
+    /// mod_jk's `s->server_name` for this request (see [`jk_status::StatusModel`]).
     pub server_name: String,
-    pub server_port: u16,
+    /// mod_jk's `s->server_port` for this request.
+    pub server_port: i32,
     pub web_server: String,
 }
 
@@ -250,11 +252,8 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                             read: ms.read,
                             busy: ms.busy,
                             max_busy: ms.max_busy,
-                            connected: v
-                                .endpoints
-                                .get(&ms.name)
-                                .map_or(0, |e| e.pool_stats().idle as u64),
-                            max_connected: 0,
+                            connected: ms.connected,
+                            max_connected: ms.max_connected,
                             time_to_recover_min: ttr,
                             time_to_recover_max: if ttr > 0 { ttr + maintain } else { 0 },
                             last_reset_at: ms.last_reset as i64,
@@ -310,15 +309,12 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                     errors: g(Field::Errors),
                     client_errors: g(Field::ClientErrors),
                     reply_timeouts: g(Field::ReplyTimeouts),
-                    transferred: g(Field::Transferred),
-                    read: g(Field::Read),
+                    transferred: sh.map_or(0, |s| s.transferred()),
+                    read: sh.map_or(0, |s| s.read()),
                     busy,
                     max_busy: g(Field::MaxBusy),
-                    connected: v
-                        .endpoints
-                        .get(name)
-                        .map_or(0, |e| e.pool_stats().idle as u64),
-                    max_connected: 0,
+                    connected: sh.map_or(0, |s| s.connected()),
+                    max_connected: g(Field::MaxConnected),
                     last_reset_at: last_reset as i64,
                     last_reset_ago: now.saturating_sub(last_reset) as i64,
                     error_time: error_time(g(Field::LastErrorTime), now, local.utc_offset_secs),

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jk_ajp_client::Traffic;
 use jk_config::{build as build_config, BuildOptions, PropertyMap, WorkersConfig};
 use jk_shm::{ChildIndex, Field, Region};
 use jk_status::{
@@ -361,33 +362,101 @@ fn standalone_statistics_count_outcomes_and_reset() {
     let c = ChildIndex(1);
     sh.begin(c);
     assert_eq!(sh.slot.busy(), 1);
-    sh.end(
-        c,
-        Served::Ok {
-            read: 10,
-            transferred: 200,
-        },
-        T0,
-    );
+    let t = |sent, received| Traffic { sent, received };
+    sh.end(c, Served::Ok, t(202, 61), T0);
+    // Another child's request: its own line, summed.
+    sh.begin(ChildIndex(3));
+    sh.end(ChildIndex(3), Served::Ok, t(100, 10), T0 + 1);
+    // Failed requests count the bytes that crossed the wire too (mod_jk ajp_update_stats).
     for how in [Served::ClientError, Served::ReplyTimeout, Served::Error] {
         sh.begin(c);
-        sh.end(c, how, T0 + 5);
+        sh.end(c, how, t(202, 4), T0 + 5);
     }
     let m = f.model();
     let v = &m.ajps[0];
     assert_eq!(
         (v.used, v.errors, v.client_errors, v.reply_timeouts),
-        (4, 2, 1, 1)
+        (5, 2, 1, 1)
     );
-    assert_eq!((v.read, v.transferred, v.busy, v.max_busy), (10, 200, 0, 1));
+    assert_eq!(
+        (v.read, v.transferred, v.busy, v.max_busy),
+        (61 + 3 * 4 + 10, 4 * 202 + 100, 0, 1)
+    );
     assert_eq!(v.state, WorkerState::Error, "the last request failed");
     assert_eq!(v.error_time.as_ref().unwrap().unix, (T0 + 5) as i64);
+    sh.slot.connected_inc(c);
+    sh.slot.connected_inc(ChildIndex(3));
+    sh.slot.connected_dec(ChildIndex(3));
+    let v = &f.model().ajps[0];
+    assert_eq!((v.connected, v.max_connected), (1, 2));
     f.apply(|a| a.reset("solo", None)).unwrap();
     let v = &f.model().ajps[0];
     assert_eq!((v.used, v.errors, v.state), (0, 0, WorkerState::Idle));
+    // mod_jk's reset: read, transferred and max_connected too, not the open connections.
+    assert_eq!(
+        (v.read, v.transferred, v.connected, v.max_connected),
+        (0, 0, 1, 0)
+    );
     assert_eq!(v.last_reset_at, (T0 + 100) as i64);
     assert!(f.log.borrow()[0].contains("changing 'statistics' for solo"));
     let _ = f.region;
+}
+
+#[test]
+fn endpoints_count_their_connections_on_this_childs_line_once_it_has_one() {
+    let server = jk_ajp_testserver::TestServer::start(
+        "127.0.0.1:0",
+        jk_ajp_testserver::Behaviour::Respond(jk_ajp_testserver::Response::text(200, "OK", "x")),
+    )
+    .unwrap();
+    let extra = format!("worker.solo.port={}\n", server.port());
+    let f = fx(&extra);
+    let ep = &f.built.endpoints["solo"];
+    let sh = &f.built.ajp["solo"];
+    // Not yet a child (the parent, or a child with no table entry): nothing is counted.
+    assert!(ep.probe(Duration::from_secs(2)).is_ok());
+    assert_eq!(sh.connected(), 0);
+    ep.reset_connections();
+    f.built.child.set(ChildIndex(1));
+    assert!(ep.probe(Duration::from_secs(2)).is_ok());
+    let v = &f.model().ajps[0];
+    assert_eq!((v.connected, v.max_connected), (1, 1));
+    // The child leaves the table: a connection it closes afterwards is no longer its to
+    // count (the table entry, and its line, may already be another child's).
+    f.built.child.clear();
+    sh.slot.connected_inc(ChildIndex(1)); // as if a new child took the entry meanwhile
+    ep.reset_connections();
+    assert_eq!(sh.connected(), 2);
+    f.built.child.set(ChildIndex(1));
+    let _ = &f.region;
+}
+
+#[test]
+fn a_members_bytes_and_connections_are_its_ajp_records() {
+    let f = fx("");
+    let b = &f.built.balancers["loadbalancer"];
+    let mut a = b.start(&jk_lb::RequestInfo::default());
+    let c = a.next_member().unwrap();
+    a.count_traffic(&c, 61, 202);
+    a.report(&c, jk_lb::Outcome::Success, 200);
+    drop(a);
+    // The member's ajp record (shared by name with a standalone use of the worker).
+    let sh = &f.built.ajp[&c.name];
+    assert_eq!((sh.transferred(), sh.read()), (202, 61));
+    sh.slot.connected_inc(ChildIndex(0));
+    let m = f.model();
+    let mv = m.lbs[0].members.iter().find(|m| m.name == c.name).unwrap();
+    assert_eq!(
+        (mv.transferred, mv.read, mv.connected, mv.max_connected),
+        (202, 61, 1, 1)
+    );
+    f.apply(|a| a.reset("loadbalancer", Some(&c.name))).unwrap();
+    let m = f.model();
+    let mv = m.lbs[0].members.iter().find(|m| m.name == c.name).unwrap();
+    assert_eq!(
+        (mv.transferred, mv.read, mv.connected, mv.max_connected),
+        (0, 0, 1, 0)
+    );
 }
 
 // ----- URI maps of every server, JkMountCopy, status exposure ---------------------------------
@@ -454,12 +523,54 @@ fn maps_per_server_follow_jk_mount_copy_and_warn_about_unknown_workers() {
         None,
         "no JkMountCopy: own mounts only"
     );
+    assert!(warnings.is_empty(), "{warnings:?}");
+    // The unknown worker is mod_jk's error line, once per rule of the map that has it.
+    let unknown = |m| crate::maps::unknown_workers(m, &workers);
+    assert!(unknown(m0).is_empty() && unknown(m1).is_empty());
+    let u = unknown(m2);
     assert_eq!(
-        warnings,
-        ["httpd.conf:1: Could not find worker with name 'nosuchworker' in uri map post processing."]
+        u,
+        [crate::maps::UnknownWorker {
+            worker: "nosuchworker".into(),
+            loc: Some("httpd.conf:1".into())
+        }]
+    );
+    assert_eq!(
+        u[0].message(),
+        "Could not find worker with name 'nosuchworker' in uri map post processing."
+    );
+    assert_eq!(
+        u[0].to_string(),
+        "httpd.conf:1: Could not find worker with name 'nosuchworker' in uri map post processing."
     );
     assert!(crate::maps::copy_enabled(&main, &global, &copying));
     assert!(!crate::maps::copy_enabled(&main, &global, &own));
+}
+
+#[test]
+fn every_rule_naming_an_unknown_worker_is_reported_but_not_an_unmount() {
+    let (_, workers) = config("");
+    let mut main = server(
+        &[("/a/*", "ghost"), ("/b/*", "ghost"), ("/c", "solo")],
+        None,
+    );
+    main.add_mount(true, None, "/a/x", Some("ghost2"), "httpd.conf:9")
+        .unwrap();
+    let (maps, _) =
+        crate::maps::build_maps(&[&main], &workers, &jk_directives::GlobalConf::default()).unwrap();
+    let map = maps[0].as_ref().unwrap();
+    let mut got: Vec<(String, Option<String>)> = crate::maps::unknown_workers(map, &workers)
+        .into_iter()
+        .map(|u| (u.worker, u.loc))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("ghost".to_string(), Some("httpd.conf:1".to_string())),
+            ("ghost".to_string(), Some("httpd.conf:2".to_string())),
+        ]
+    );
 }
 
 #[test]
@@ -518,12 +629,14 @@ fn a_tracked_request_dropped_without_finishing_counts_as_an_error_and_leaves_no_
     assert_eq!(sh.slot.busy(), 0);
     assert_eq!((sh.get(Field::Elected), sh.get(Field::Errors)), (1, 1));
     sh.track(ChildIndex(2)).finish(
-        Served::Ok {
-            read: 0,
-            transferred: 5,
+        Served::Ok,
+        Traffic {
+            sent: 5,
+            received: 0,
         },
         T0,
     );
+    assert_eq!((sh.transferred(), sh.read()), (5, 0));
     assert_eq!(
         (
             sh.get(Field::Elected),
@@ -621,7 +734,8 @@ fn a_region_overwritten_with_0xff_leaves_endpoints_and_the_status_model_on_the_c
                 f.built.ajp[name].sync(&f.built.endpoints[name], w);
             }
             let sh = &f.built.ajp["solo"];
-            sh.track(ChildIndex(0)).finish(Served::Error, T0);
+            sh.track(ChildIndex(0))
+                .finish(Served::Error, jk_ajp_client::Traffic::default(), T0);
             sh.reset(T0);
             let m = f.model();
             let _ = f.apply(|a| {

@@ -523,11 +523,19 @@ fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
     assert_eq!(client.discards, 1, "the partial answer was discarded");
     assert!(host.logged("(answering 502)"), "{:?}", host.log);
     assert_eq!(sh.slot.get(jk_shm::Field::Errors), 1);
+    // The failed request's AJP bytes count (mod_jk ajp_update_stats): each try sent the
+    // forward request, and the headers and 100 body bytes came back before the close.
+    let sent = encode(lb.ajp("solo"), None, "ACT").unwrap().len() as u64;
+    let (tx, rx) = (sh.transferred(), sh.read());
+    assert!(tx >= sent && tx % sent == 0, "{tx} for packets of {sent}");
+    assert!(rx > 100, "{rx}");
     t1.set_behaviour(text("t1"));
     let mut client = TestClient::default();
     let a = serve_ajp(&host, &mut client, &target, &fwd, || 2);
     assert_eq!(served_by(&a, &client), "200 member=t1");
     assert_eq!(sh.slot.get(jk_shm::Field::Elected), 2);
+    assert_eq!(sh.transferred(), tx + sent);
+    assert!(sh.read() > rx);
 }
 
 #[test]

@@ -9,12 +9,19 @@
 //!
 //! ```text
 //! header   HEADER_WORDS   magic, version, geometry, allocation counter, maintenance stamp
-//! children child_capacity the pid of each attached httpd child (0 = free)
+//! children child_capacity the pid of each attached httpd child (0 = free), padded to a
+//!          cache line
 //! slots    slot_capacity × slot_words(child_capacity)
-//!          FIXED_WORDS fields (see [`Field`] and the string fields), then one busy
-//!          counter per child, so a child killed mid-request can be reaped and its
-//!          in-flight requests no longer count as busy
+//!          FIXED_WORDS fields (see [`Field`] and the string fields), then one cache line
+//!          of CHILD_WORDS per child (see [`ChildField`]): the in-flight requests and open
+//!          backend connections of that child (gauges, cleared when the child is reaped, so
+//!          a child killed mid-request no longer counts), and the bytes its requests sent to
+//!          and received from the backend (counters, kept after the child is gone)
 //! ```
+//!
+//! A value every request changes lives in the per-child lines: each child writes only its own
+//! cache line of a slot, and a reader sums the children. The region is page-aligned and every
+//! part starts on a cache line.
 //!
 //! Strings (names, routes) and other multi-word values are written under a per-slot
 //! sequence lock: writers are rare (configuration, status-worker edits) and take it with a
@@ -56,11 +63,15 @@ pub const MAX_LOCK_WAIT: Duration = Duration::from_millis(500);
 /// The largest value a process id can have (`pid_t` is a positive `i32`).
 const MAX_PID: u64 = i32::MAX as u64;
 /// Layout version; bump when a field moves.
-pub const VERSION: u64 = 2;
+pub const VERSION: u64 = 3;
 /// Words of the header.
 pub const HEADER_WORDS: usize = 16;
-/// Fixed words of a slot (before the per-child busy counters).
+/// Fixed words of a slot (before the per-child lines).
 pub const FIXED_WORDS: usize = 160;
+/// Words of one cache line (64 bytes).
+pub const LINE_WORDS: usize = 8;
+/// Words per child in every slot: one cache line (see [`ChildField`]).
+pub const CHILD_WORDS: usize = LINE_WORDS;
 /// Longest string a slot stores (mod_jk's limit is 60 bytes).
 pub const MAX_STR: usize = 64;
 const STR_WORDS: usize = MAX_STR / 8;
@@ -117,10 +128,11 @@ pub enum Field {
     Errors = 52,
     ClientErrors = 53,
     ReplyTimeouts = 54,
-    Transferred = 55,
-    Read = 56,
+    // 55, 56: free (bytes sent and received are per child since layout 3: ChildField).
     MaxBusy = 57,
-    Connected = 58,
+    // 58: free (open connections are per child since layout 3: ChildField::Connected).
+    /// Most connections open to the backend at once, across children (mod_jk
+    /// `max_connected`).
     MaxConnected = 59,
     LastReset = 60,
     /// Fingerprint of the configured values this slot was last set from (graceful merge).
@@ -184,6 +196,7 @@ const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
 const _: () = assert!((Field::AjpConfigHash as usize) < FIXED_WORDS);
+const _: () = assert!(FIXED_WORDS % LINE_WORDS == 0 && HEADER_WORDS % LINE_WORDS == 0);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
 
 /// Word offsets of the string fields.
@@ -198,6 +211,40 @@ pub enum StrField {
     /// An ajp worker's host (runtime-editable).
     Host = 114,
 }
+
+/// The words of one child's cache line in a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum ChildField {
+    /// Requests of this child in flight (gauge).
+    Busy = 0,
+    /// Connections this child holds open to the backend (gauge; mod_jk `connected` is the
+    /// sum over the children).
+    Connected = 1,
+    /// AJP bytes received from the backend by this child's requests (counter; mod_jk
+    /// `readed`, the status worker's `read`).
+    Read = 2,
+    /// AJP bytes sent to the backend by this child's requests (counter; mod_jk
+    /// `transferred`).
+    Transferred = 3,
+}
+
+impl ChildField {
+    /// Gauges describe the child's current activity: they go back to zero when it leaves or
+    /// is reaped. Counters keep what the child did.
+    fn is_gauge(self) -> bool {
+        matches!(self, ChildField::Busy | ChildField::Connected)
+    }
+
+    const ALL: [ChildField; 4] = [
+        ChildField::Busy,
+        ChildField::Connected,
+        ChildField::Read,
+        ChildField::Transferred,
+    ];
+}
+
+const _: () = assert!((ChildField::Transferred as usize) < CHILD_WORDS);
 
 const S_KIND: usize = 0;
 const S_SEQ: usize = 1;
@@ -369,12 +416,17 @@ impl LockWait {
 
 /// Words of one slot for `child_capacity` children.
 pub fn slot_words(child_capacity: usize) -> usize {
-    FIXED_WORDS + child_capacity
+    FIXED_WORDS + CHILD_WORDS * child_capacity
+}
+
+/// Words of the child table (whole cache lines, so the slots start on one).
+fn child_table_words(child_capacity: usize) -> usize {
+    child_capacity.next_multiple_of(LINE_WORDS)
 }
 
 /// Words a region with this geometry needs.
 pub fn words_needed(child_capacity: usize, slot_capacity: usize) -> usize {
-    HEADER_WORDS + child_capacity + slot_capacity * slot_words(child_capacity)
+    HEADER_WORDS + child_table_words(child_capacity) + slot_capacity * slot_words(child_capacity)
 }
 
 /// The shared region.
@@ -596,22 +648,24 @@ impl<'a> Region<'a> {
         })
     }
 
-    /// Unregisters a child and clears its busy counters.
+    /// Unregisters a child and clears its gauges (busy, connected); its byte counters stay
+    /// in the totals.
     pub fn detach_child(&self, c: ChildIndex) {
-        self.clear_child_counters(c);
+        self.clear_child_gauges(c);
         self.child_word(c.0).store(0, Ordering::Release);
     }
 
-    fn clear_child_counters(&self, c: ChildIndex) {
+    fn clear_child_gauges(&self, c: ChildIndex) {
         for s in self.slots() {
-            if let Some(w) = s.busy_word(c) {
-                w.store(0, Ordering::Release);
+            for f in ChildField::ALL.into_iter().filter(|f| f.is_gauge()) {
+                s.child_word(c, f).store(0, Ordering::Release);
             }
         }
     }
 
     /// Releases the entries of children that no longer exist (`alive(pid)` false), so a
-    /// child killed mid-request does not leave members busy forever. Returns how many. An
+    /// child killed mid-request does not leave members busy (or connections counted as
+    /// open) forever. Returns how many. An
     /// entry that is not a process id (an overwritten table) is released without asking
     /// `alive`.
     pub fn reap_dead_children(&self, alive: impl Fn(u32) -> bool) -> usize {
@@ -624,7 +678,7 @@ impl<'a> Region<'a> {
                 _ => true,
             };
             if dead {
-                self.clear_child_counters(ChildIndex(i));
+                self.clear_child_gauges(ChildIndex(i));
                 if self
                     .child_word(i)
                     .compare_exchange(word, 0, Ordering::AcqRel, Ordering::Relaxed)
@@ -648,7 +702,7 @@ impl<'a> Region<'a> {
 
     fn slot_at(&self, i: usize) -> Slot<'a> {
         let w = slot_words(self.children);
-        let start = HEADER_WORDS + self.children + i * w;
+        let start = HEADER_WORDS + child_table_words(self.children) + i * w;
         Slot {
             words: &self.words[start..start + w],
             index: i,
@@ -857,36 +911,88 @@ impl<'a> Slot<'a> {
         r
     }
 
-    /// Child `c`'s busy counter (None for an index beyond this region's child table).
-    fn busy_word(&self, c: ChildIndex) -> Option<&'a AtomicU64> {
-        self.words.get(FIXED_WORDS + c.0)
+    /// Word `f` of child `c`'s line (a child index beyond the table wraps around: the
+    /// caller's bug must not panic an httpd child).
+    fn child_word(&self, c: ChildIndex, f: ChildField) -> &'a AtomicU64 {
+        let children = (self.words.len() - FIXED_WORDS) / CHILD_WORDS;
+        let c = c.0 % children.max(1);
+        &self.words[FIXED_WORDS + c * CHILD_WORDS + f as usize]
+    }
+
+    /// Adds `v` to child `c`'s word `f` (its own cache line: no other child writes there).
+    pub fn child_add(&self, c: ChildIndex, f: ChildField, v: u64) {
+        if v != 0 {
+            self.child_word(c, f).fetch_add(v, Ordering::AcqRel);
+        }
+    }
+
+    /// Takes one from child `c`'s word `f`, never below zero.
+    fn child_sub_one(&self, c: ChildIndex, f: ChildField) {
+        let _ = self
+            .child_word(c, f)
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some(v.saturating_sub(1))
+            });
+    }
+
+    /// Word `f` summed over all children.
+    pub fn child_sum(&self, f: ChildField) -> u64 {
+        self.words[FIXED_WORDS..]
+            .chunks_exact(CHILD_WORDS)
+            .map(|line| line[f as usize].load(Ordering::Acquire))
+            // Saturating: overwritten counters must not overflow.
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// Word `f` back to zero for every child (a statistics reset).
+    pub fn child_zero(&self, f: ChildField) {
+        for line in self.words[FIXED_WORDS..].chunks_exact(CHILD_WORDS) {
+            line[f as usize].store(0, Ordering::Release);
+        }
     }
 
     /// One more in-flight request from child `c`; returns the new total across children.
     pub fn busy_inc(&self, c: ChildIndex) -> u64 {
-        if let Some(w) = self.busy_word(c) {
-            w.fetch_add(1, Ordering::AcqRel);
-        }
+        self.child_add(c, ChildField::Busy, 1);
         let total = self.busy();
-        self.raise(Field::MaxBusy, total);
+        // Read first: the maximum rarely moves, and a plain load does not take the line.
+        if total > self.get(Field::MaxBusy) {
+            self.raise(Field::MaxBusy, total);
+        }
         total
     }
 
     /// One in-flight request of child `c` ended.
     pub fn busy_dec(&self, c: ChildIndex) {
-        if let Some(w) = self.busy_word(c) {
-            let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
-                Some(v.saturating_sub(1))
-            });
-        }
+        self.child_sub_one(c, ChildField::Busy);
     }
 
     /// In-flight requests across all children (saturating: overwritten counters must not
     /// overflow).
     pub fn busy(&self) -> u64 {
-        self.words[FIXED_WORDS..]
-            .iter()
-            .fold(0u64, |sum, w| sum.saturating_add(w.load(Ordering::Acquire)))
+        self.child_sum(ChildField::Busy)
+    }
+
+    /// Child `c` opened a connection to the backend; returns the new total across children
+    /// and raises [`Field::MaxConnected`] to it (mod_jk `ajp_connect_to_endpoint`).
+    pub fn connected_inc(&self, c: ChildIndex) -> u64 {
+        self.child_add(c, ChildField::Connected, 1);
+        let total = self.connected();
+        // Read first: the maximum rarely moves, and a plain load does not take the line.
+        if total > self.get(Field::MaxConnected) {
+            self.raise(Field::MaxConnected, total);
+        }
+        total
+    }
+
+    /// Child `c` closed a connection to the backend.
+    pub fn connected_dec(&self, c: ChildIndex) {
+        self.child_sub_one(c, ChildField::Connected);
+    }
+
+    /// Connections open to the backend across all children (mod_jk `connected`).
+    pub fn connected(&self) -> u64 {
+        self.child_sum(ChildField::Connected)
     }
 }
 
@@ -989,6 +1095,100 @@ mod tests {
         r.detach_child(b);
         assert!(r.children().is_empty());
         assert_eq!(r.attach_child(300), Some(ChildIndex(0)));
+    }
+
+    #[test]
+    fn connections_are_counted_per_child_summed_and_reaped() {
+        let m = mem(3, 1);
+        let r = Region::open(&m, 3, 1).unwrap();
+        let (s, _) = r.find_or_alloc(SlotKind::Ajp, "w", "").unwrap();
+        let a = r.attach_child(100).unwrap();
+        let b = r.attach_child(200).unwrap();
+        assert_eq!(s.connected_inc(a), 1);
+        assert_eq!(s.connected_inc(b), 2);
+        assert_eq!(s.connected_inc(b), 3);
+        s.connected_dec(b);
+        assert_eq!((s.connected(), s.get(Field::MaxConnected)), (2, 3));
+        s.connected_dec(a);
+        s.connected_dec(a); // never below zero
+        assert_eq!(s.connected(), 1);
+        // Child 200 dies with its connection: the kernel closed it, it no longer counts.
+        assert_eq!(r.reap_dead_children(|pid| pid != 200), 1);
+        assert_eq!((s.connected(), s.get(Field::MaxConnected)), (0, 3));
+    }
+
+    #[test]
+    fn byte_counters_are_per_child_and_outlive_the_child() {
+        let m = mem(4, 2);
+        let r = Region::open(&m, 4, 2).unwrap();
+        let (s, _) = r.find_or_alloc(SlotKind::Ajp, "w", "").unwrap();
+        let (other, _) = r.find_or_alloc(SlotKind::Ajp, "x", "").unwrap();
+        let a = r.attach_child(1).unwrap();
+        let b = r.attach_child(2).unwrap();
+        s.child_add(a, ChildField::Transferred, 202);
+        s.child_add(a, ChildField::Read, 61);
+        s.child_add(b, ChildField::Transferred, 202);
+        s.child_add(b, ChildField::Read, 61);
+        s.child_add(b, ChildField::Read, 0);
+        assert_eq!(
+            (
+                s.child_sum(ChildField::Transferred),
+                s.child_sum(ChildField::Read)
+            ),
+            (404, 122)
+        );
+        assert_eq!(other.child_sum(ChildField::Read), 0, "slots are separate");
+        // A child that leaves (or is reaped) keeps what it sent in the totals, and a new
+        // child in its place adds to them.
+        r.detach_child(a);
+        assert_eq!(r.reap_dead_children(|pid| pid != 2), 1);
+        assert_eq!(s.child_sum(ChildField::Transferred), 404);
+        let c = r.attach_child(3).unwrap();
+        s.child_add(c, ChildField::Transferred, 1);
+        assert_eq!(s.child_sum(ChildField::Transferred), 405);
+        // A statistics reset zeroes every child's counter.
+        s.child_zero(ChildField::Transferred);
+        assert_eq!(s.child_sum(ChildField::Transferred), 0);
+        assert_eq!(s.child_sum(ChildField::Read), 122);
+    }
+
+    #[test]
+    fn each_child_writes_its_own_cache_line() {
+        for children in [1, 3, 8, 9] {
+            let m = mem(children, 3);
+            let base = m.as_ptr() as usize;
+            let r = Region::open(&m, children, 3).unwrap();
+            for name in ["a", "b", "c"] {
+                let (s, _) = r.find_or_alloc(SlotKind::Member, name, "lb").unwrap();
+                let mut lines = std::collections::BTreeSet::new();
+                for c in 0..children {
+                    let c = ChildIndex(c);
+                    let words = [
+                        s.child_word(c, ChildField::Busy),
+                        s.child_word(c, ChildField::Connected),
+                        s.child_word(c, ChildField::Read),
+                        s.child_word(c, ChildField::Transferred),
+                    ];
+                    let offs: Vec<usize> = words
+                        .iter()
+                        .map(|w| (*w as *const AtomicU64 as usize - base) / 8)
+                        .collect();
+                    let line = offs[0] / LINE_WORDS;
+                    assert_eq!(
+                        offs[0] % LINE_WORDS,
+                        0,
+                        "a child's line starts a cache line"
+                    );
+                    assert!(offs.iter().all(|o| o / LINE_WORDS == line));
+                    assert!(lines.insert(line), "two children share a line");
+                    // Outside the fixed words of every slot.
+                    assert!(s
+                        .atomics(Field::Activation, FIXED_WORDS)
+                        .iter()
+                        .all(|f| { !std::ptr::eq(f, words[0]) }));
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,12 @@
 #![allow(clippy::unwrap_used)]
 //! Several real processes (fork) share one MAP_SHARED region: counters add up exactly, every
 //! child's attach is seen, strings written by one process are read whole by the others, and a
-//! child killed with requests in flight is reaped.
+//! child killed with requests in flight (and connections open) is reaped while the bytes it
+//! counted stay in the totals.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use jk_shm::{words_needed, Field, Region, SlotKind, StrField};
+use jk_shm::{words_needed, ChildField, Field, Region, SlotKind, StrField};
 
 const CHILDREN: usize = 6;
 const SLOTS: usize = 4;
@@ -67,6 +68,7 @@ fn processes_share_counters_strings_and_busy() {
             for i in 0..ROUNDS {
                 m.add(Field::Elected, 1);
                 m.busy_inc(me);
+                m.child_add(me, ChildField::Transferred, 3);
                 if i % 1000 == 0 {
                     m.set_string(StrField::Route, &route).unwrap();
                 }
@@ -86,6 +88,11 @@ fn processes_share_counters_strings_and_busy() {
         assert_eq!(wait(pid), 0, "child failed");
     }
     assert_eq!(member.get(Field::Elected), CHILDREN as u64 * ROUNDS);
+    assert_eq!(
+        member.child_sum(ChildField::Transferred),
+        3 * CHILDREN as u64 * ROUNDS,
+        "per-child byte counters add up and outlive their children"
+    );
     assert_eq!(member.busy(), 0);
     assert!(member.get(Field::MaxBusy) >= 1 && member.get(Field::MaxBusy) <= CHILDREN as u64);
     assert!(region.children().is_empty());
@@ -104,6 +111,8 @@ fn processes_share_counters_strings_and_busy() {
         for _ in 0..3 {
             m.busy_inc(me);
         }
+        m.connected_inc(me);
+        m.connected_inc(me);
         // SAFETY: writing one byte to the pipe, then waiting to be killed.
         unsafe {
             libc::write(wr, b"x".as_ptr().cast(), 1);
@@ -115,6 +124,7 @@ fn processes_share_counters_strings_and_busy() {
     // SAFETY: reading the ready byte.
     unsafe { libc::read(rd, b.as_mut_ptr().cast(), 1) };
     assert_eq!(member.busy(), 3);
+    assert_eq!(member.connected(), 2);
     // SAFETY: killing and reaping our own child.
     unsafe { libc::kill(victim, libc::SIGKILL) };
     wait(victim);
@@ -128,5 +138,7 @@ fn processes_share_counters_strings_and_busy() {
         0,
         "the dead child's in-flight requests no longer count"
     );
+    assert_eq!(member.connected(), 0, "nor its connections");
+    assert_eq!(member.get(Field::MaxConnected), 2);
     assert_eq!(region.generation().load(Ordering::Relaxed), 0);
 }

@@ -518,10 +518,13 @@ pub struct AjpView {
 pub struct StatusModel {
     /// The request's URI path (e.g. `/jkmanager`): target of every link and form.
     pub request_uri: String,
-    /// ServerName of the request's server.
+    /// The server name as mod_jk reports it for this request (`s->server_name`: the
+    /// JK_LOCAL_NAME variable, else httpd's `ap_get_server_name`, which follows
+    /// UseCanonicalName and the request's Host).
     pub server_name: String,
-    /// Its port.
-    pub server_port: u16,
+    /// The port likewise (`s->server_port`: JK_LOCAL_PORT read as C's `atoi`, else
+    /// `ap_get_server_port`).
+    pub server_port: i32,
     /// httpd's server description (`Apache/2.4.x (Debian) mod_jk/1.2.48`).
     pub web_server: String,
     /// [`JK_VERSION`].

@@ -921,3 +921,67 @@ fn prometheus_is_valid_exposition_format() {
     assert!(r.body.starts_with("# ERROR Could not find given worker\n"));
     assert!(r.body.contains("mod_jk_status_result{type=\"ERROR\"} 1"));
 }
+
+// ---------- byte counts in HTML, as mod_jk's status_strfsize writes them ----------
+
+#[test]
+fn byte_sizes_like_mod_jk() {
+    for (v, want) in [
+        (0, "0 "),
+        (202, "202 "),
+        (972, "972 "),
+        (973, "1.0K"),
+        (1536, "1.5K"),
+        (9 * 1024 + 972, "9.9K"),
+        (9 * 1024 + 973, "10K"),
+        (10 * 1024, "10K"),
+        (10 * 1024 + 512, "11K"),
+        (973 * 1024, "1.0M"),
+        (5 * 1024 * 1024 * 1024, "5.0G"),
+    ] {
+        assert_eq!(human_size(v), want, "{v}");
+    }
+}
+
+#[test]
+fn html_shows_bytes_with_their_rate_since_the_reset() {
+    let mut m = fresh();
+    let t1 = &mut m.lbs[0].members[0];
+    (t1.transferred, t1.read, t1.elected, t1.last_reset_ago) = (2020, 610, 10, 10);
+    let t2 = &mut m.lbs[0].members[1];
+    (t2.transferred, t2.read, t2.last_reset_ago) = (202, 61, 0);
+    let a = &mut m.ajps[0];
+    (
+        a.transferred,
+        a.read,
+        a.connected,
+        a.max_connected,
+        a.last_reset_ago,
+    ) = (4096, 5, 2, 3, 4);
+    let (r, _) = run(&cfg(), &m, "");
+    let b = &r.body;
+    // Member rows: Acc, Wr and Rd cells (mod_jk: "%s (%s/sec)", "-" in the first second).
+    assert!(
+        b.contains("<td>10 (1/sec)</td><td>0 (0/sec)</td>"),
+        "Acc/Sess of tomcat1"
+    );
+    assert!(
+        b.contains("<td>2.0K (202 /sec)</td><td>610  (61 /sec)</td>"),
+        "{b}"
+    );
+    assert!(
+        b.contains("<td>202  (-/sec)</td><td>61  (-/sec)</td>"),
+        "{b}"
+    );
+    assert!(
+        b.contains("<td>0 (-1/sec)</td>"),
+        "Acc of tomcat2 in its first second"
+    );
+    // The ajp worker row, with its connections.
+    assert!(
+        b.contains(
+            "<td>4.0K (1.0K/sec)</td><td>5  (1 /sec)</td><td>0</td><td>0</td><td>2</td><td>3</td>"
+        ),
+        "{b}"
+    );
+}

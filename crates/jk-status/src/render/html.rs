@@ -146,25 +146,60 @@ fn header_row(cells: &[&str]) -> String {
     o
 }
 
-/// Human byte sizes as mod_jk's page shows them (`K`, `M`, `G`, …).
+/// A byte count as mod_jk's status worker writes it (`status_strfsize`): below 973 the
+/// number and a space (`202 `), else one decimal below 9.5 of a unit (`1.5K`, rounded to
+/// the nearest tenth) or a whole number of units (`10K`, `973K` becomes `1.0M`).
 pub fn human_size(v: u64) -> String {
-    const UNITS: [&str; 7] = ["", "K", "M", "G", "T", "P", "E"];
-    let mut f = v as f64;
-    let mut u = 0;
-    while f >= 1024.0 && u + 1 < UNITS.len() {
-        f /= 1024.0;
-        u += 1;
+    const UNITS: &[u8] = b"KMGTPE";
+    if v < 973 {
+        return format!("{v} ");
     }
-    if u == 0 {
-        v.to_string()
-    } else {
-        format!("{f:.1}{}", UNITS[u])
+    let mut size = v;
+    let mut unit = 0;
+    loop {
+        let mut remain = size & 0x3ff;
+        size >>= 10;
+        if size >= 973 {
+            unit += 1;
+            continue;
+        }
+        let u = char::from(UNITS[unit.min(UNITS.len() - 1)]);
+        let mut siz = size & 0xffff;
+        if siz < 9 || (siz == 9 && remain < 973) {
+            remain = (remain * 5 + 256) / 512;
+            if remain >= 10 {
+                siz += 1;
+                remain = 0;
+            }
+            return format!("{siz}.{remain}{u}");
+        }
+        if remain >= 512 {
+            siz += 1;
+        }
+        return format!("{siz}{u}");
     }
 }
 
+/// A count and its rate since the last reset, as mod_jk's `Acc` and `Sess` cells:
+/// `5 (1/sec)`, and `-1/sec` in the first second after a reset.
 fn rate(v: u64, secs: i64) -> String {
-    let per = if secs > 0 { v / secs.unsigned_abs() } else { v };
+    let per = if secs > 0 {
+        (v / secs.unsigned_abs()).to_string()
+    } else {
+        "-1".into()
+    };
     format!("{v} ({per}/sec)")
+}
+
+/// A byte count and its rate since the last reset, as mod_jk's `Wr` and `Rd` cells:
+/// `202  (202 /sec)`, `-` for the rate in the first second after a reset.
+fn bytes_rate(v: u64, secs: i64) -> String {
+    let per = if secs > 0 {
+        human_size(v / secs.unsigned_abs())
+    } else {
+        "-".into()
+    };
+    format!("{} ({per}/sec)", human_size(v))
 }
 
 /// `up`, `draining` or `down` of one member.
@@ -625,8 +660,8 @@ impl Page<'_> {
                     m.errors.to_string(),
                     m.client_errors.to_string(),
                     m.reply_timeouts.to_string(),
-                    human_size(m.transferred),
-                    human_size(m.read),
+                    bytes_rate(m.transferred, m.last_reset_ago),
+                    bytes_rate(m.read, m.last_reset_ago),
                     m.busy.to_string(),
                     m.max_busy.to_string(),
                     m.connected.to_string(),
@@ -689,8 +724,8 @@ impl Page<'_> {
             w.errors.to_string(),
             w.client_errors.to_string(),
             w.reply_timeouts.to_string(),
-            human_size(w.transferred),
-            human_size(w.read),
+            bytes_rate(w.transferred, w.last_reset_ago),
+            bytes_rate(w.read, w.last_reset_ago),
             w.busy.to_string(),
             w.max_busy.to_string(),
             w.connected.to_string(),

@@ -52,7 +52,7 @@ pub fn fresh() -> StatusModel {
     StatusModel {
         request_uri: "/jkmanager".into(),
         server_name: "127.0.0.1".into(),
-        server_port: PORT,
+        server_port: PORT.into(),
         web_server: "Apache/2.4.71 (Debian) mod_jk/1.2.48".into(),
         jk_version: JK_VERSION.into(),
         time: TimeView {
