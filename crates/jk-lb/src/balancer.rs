@@ -13,10 +13,6 @@ use crate::rolling::{MemberReadiness, RollingSettings};
 use crate::state::{activation_code, activation_from_code, rating, usable, MemberState, Rating};
 use crate::Clock;
 
-/// lb slot: unix time of the last global maintenance of this lb.
-pub(crate) const LB_LAST_MAINTAIN: Field = Field::Reserved0;
-/// member slot: `Elected` at the previous maintenance (mod_jk's `elected_snapshot`).
-pub(crate) const ELECTED_SNAPSHOT: Field = Field::Reserved0;
 /// mod_jk's JK_LB_MAINTAIN_TOLERANCE: a run a little early still counts.
 const MAINTAIN_TOLERANCE: u64 = 2;
 
@@ -643,7 +639,7 @@ impl Balancer {
             return false;
         }
         let now = self.now();
-        let stamp = self.lb.atomic(LB_LAST_MAINTAIN);
+        let stamp = self.lb.atomic(Field::LbLastMaintain);
         let last = stamp.load(Ordering::Acquire);
         if last == 0 {
             let _ = stamp.compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
@@ -724,11 +720,12 @@ impl Balancer {
             } else {
                 non_error += 1;
                 let elected = m.slot.get(Field::Elected);
-                if st == MemberState::Ok && elected == m.slot.get(ELECTED_SNAPSHOT) {
+                if st == MemberState::Ok && elected == m.slot.get(Field::ElectedSnapshot) {
                     self.transition(i, MemberState::Ok, MemberState::Idle);
                 }
             }
-            m.slot.set(ELECTED_SNAPSHOT, m.slot.get(Field::Elected));
+            m.slot
+                .set(Field::ElectedSnapshot, m.slot.get(Field::Elected));
         }
         non_error
     }
@@ -997,7 +994,7 @@ impl Balancer {
                 Field::FirstErrorTime,
                 Field::LastErrorTime,
                 Field::Elected,
-                ELECTED_SNAPSHOT,
+                Field::ElectedSnapshot,
                 Field::ClientErrors,
                 Field::ReplyTimeouts,
                 Field::MaxBusy,
@@ -1116,7 +1113,7 @@ impl Balancer {
             busy: self.lb.busy(),
             max_busy: self.lb.get(Field::MaxBusy),
             last_reset: self.lb.get(Field::LastReset),
-            last_maintain: self.lb.get(LB_LAST_MAINTAIN),
+            last_maintain: self.lb.get(Field::LbLastMaintain),
             members: self.snapshots(),
         }
     }
@@ -1219,7 +1216,7 @@ fn write_lb_config(slot: Slot<'_>, new: bool, lb: &LbWorker, now: u64) {
     slot.set(Field::ConfigHash, fp.0);
     if new {
         slot.set(Field::LastReset, now);
-        slot.set(LB_LAST_MAINTAIN, now);
+        slot.set(Field::LbLastMaintain, now);
     }
 }
 

@@ -58,8 +58,8 @@
 //! lb slot ([`jk_shm::SlotKind::Lb`], parent `""`): the runtime settings `Retries`,
 //! `RetryInterval`, `RecoverTime`, `ErrorEscalationTime`, `MaxReplyTimeouts`, `StickySession`,
 //! `StickySessionForce`, `Method`, `Lock`; `Elected` (requests), `MaxBusy` and the per-child
-//! busy counters (member tries in flight), `LastReset`, `ConfigHash`, and `Reserved0` = unix
-//! time of the last global maintenance of this lb.
+//! busy counters (member tries in flight), `LastReset`, `ConfigHash`, and `LbLastMaintain`
+//! (unix time of the last global maintenance of this lb).
 //!
 //! held slot ([`jk_shm::SlotKind::Held`], one per member, parent = lb name): only its per-child
 //! busy counters, the requests held for the member (reaped with a dead child).
@@ -69,8 +69,8 @@
 //! strings, `FirstErrorTime`, `LastErrorTime`, `Elected` (requests sent, mod_jk's `used`),
 //! `Sessions`, `Errors`, `ClientErrors`, `ReplyTimeouts`, `MaxBusy`,
 //! per-child busy counters, `LastReset`, `GoodProbes`, `LastStickyTime`, `ConfigHash`,
-//! `ConfiguredActivation`, `ConfiguredLbFactor`, `ConfiguredDistance`, `Reserved0` =
-//! `Elected` at the previous maintenance (mod_jk's `elected_snapshot`), and for rolling
+//! `ConfiguredActivation`, `ConfiguredLbFactor`, `ConfiguredDistance`, `ElectedSnapshot`
+//! (`Elected` at the previous maintenance, mod_jk's `elected_snapshot`), and for rolling
 //! restarts `Flags`, `ProbeLease`, `ReturnedAt`, `SessionWindow`, `SessionBits` (see
 //! [`rolling`]).
 //!

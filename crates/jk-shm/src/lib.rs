@@ -159,8 +159,8 @@ pub enum Field {
     GoodProbes = 76,
     /// Unix time of the last request routed by session.
     LastStickyTime = 77,
-    /// Free for later use.
-    Reserved0 = 78,
+    /// lb slot: unix time of the last global maintenance of this lb.
+    LbLastMaintain = 78,
     /// Recent distinct sessions: two bitmaps of [`SESSION_BITMAP_WORDS`] words each, this
     /// word and the following ones (offsets 79..=110); read them with [`Slot::atomics`].
     SessionBits = 79,
@@ -187,6 +187,9 @@ pub enum Field {
     AjpSeq = 133,
     /// Fingerprint of the configured ajp settings these values were set from (restart merge).
     AjpConfigHash = 134,
+    /// member slot: `Elected` at the previous global maintenance (mod_jk's
+    /// `elected_snapshot`).
+    ElectedSnapshot = 135,
 }
 
 /// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
@@ -195,7 +198,7 @@ pub const SESSION_BITMAP_WORDS: usize = 16;
 const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
-const _: () = assert!((Field::AjpConfigHash as usize) < FIXED_WORDS);
+const _: () = assert!((Field::ElectedSnapshot as usize) < FIXED_WORDS);
 const _: () = assert!(FIXED_WORDS % LINE_WORDS == 0 && HEADER_WORDS % LINE_WORDS == 0);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
 
@@ -1201,7 +1204,8 @@ mod tests {
         for w in bits {
             w.store(u64::MAX, Ordering::Relaxed);
         }
-        assert_eq!(s.get(Field::Reserved0), 0);
+        assert_eq!(s.get(Field::LbLastMaintain), 0);
+        assert_eq!(s.get(Field::ElectedSnapshot), 0);
         assert_eq!(s.get(Field::SessionWindow), 0);
         assert_eq!(s.atomics(Field::ReturnedAt, 100).len(), FIXED_WORDS - 113);
         assert_eq!(s.string(StrField::Host), "");
