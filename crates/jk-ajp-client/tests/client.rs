@@ -4,10 +4,11 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use jk_ajp_client::{
-    Body, Endpoint, EndpointConfig, ErrorKind, Peer, PingModes, RequestBody, ServiceRequest,
-};
+use jk_ajp_client::{Body, Endpoint, EndpointConfig, ErrorKind, Peer, PingModes, RequestBody};
 use jk_ajp_testserver::{Behaviour, Response, TestServer};
+
+mod common;
+use common::{endpoint_at, packet, req};
 
 /// A Peer that records what the backend answered and serves a fixed request body.
 #[derive(Default)]
@@ -66,40 +67,8 @@ impl Peer for Recorder {
     }
 }
 
-fn packet(method: &str, uri: &str, content_length: Option<u64>, chunked: bool) -> Vec<u8> {
-    jk_ajp::ForwardRequest {
-        method: method.as_bytes(),
-        req_uri: uri.as_bytes(),
-        content_length,
-        chunked,
-        remote_port: b"1234",
-        local_addr: b"127.0.0.1",
-        remote_addr: b"127.0.0.1",
-        server_name: b"localhost",
-        ..Default::default()
-    }
-    .encode(8192)
-    .unwrap()
-}
-
-fn req(packet: &[u8]) -> ServiceRequest<'_> {
-    ServiceRequest {
-        packet,
-        is_head: false,
-        is_get: true,
-        reply_timeout: None,
-        fail_on_status: None,
-        flush_packets: false,
-        flush_header: false,
-        disable_reuse: false,
-    }
-}
-
 fn endpoint(server: &TestServer, tweak: impl FnOnce(&mut EndpointConfig)) -> Endpoint {
-    let mut cfg = EndpointConfig::new("w", Some(server.addr()));
-    cfg.retry_interval = Duration::from_millis(10);
-    tweak(&mut cfg);
-    Endpoint::new(cfg)
+    endpoint_at(server.addr(), tweak)
 }
 
 #[test]

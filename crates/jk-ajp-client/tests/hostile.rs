@@ -8,6 +8,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener};
 use std::time::Duration;
 
+mod common;
+
 use jk_ajp_client::{Body, Endpoint, EndpointConfig, Peer, RequestBody, ServiceRequest};
 
 #[derive(Default)]
@@ -160,14 +162,8 @@ fn random_reply_streams_end_in_a_response_or_a_classified_error() {
     for sent in sent_bodies {
         let mut peer = Sink::default();
         let req = ServiceRequest {
-            packet: &request,
-            is_head: false,
-            is_get: true,
-            reply_timeout: None,
-            fail_on_status: None,
-            flush_packets: false,
-            flush_header: false,
             disable_reuse: true,
+            ..common::req(&request)
         };
         match ep.service(&req, &mut RequestBody::new(Body::None), &mut peer) {
             Ok(s) => {

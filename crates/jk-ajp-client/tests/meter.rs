@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jk_ajp_client::{
-    Body, ConnectionCounter, Endpoint, EndpointConfig, ErrorKind, Peer, PingModes, RequestBody,
-    ServiceRequest, Traffic,
-};
+use jk_ajp_client::{Body, ConnectionCounter, ErrorKind, Peer, PingModes, RequestBody, Traffic};
 use jk_ajp_testserver::{Behaviour, Response, TestServer};
+
+mod common;
+use common::{endpoint_at, req};
 
 /// Forwards every connection to `backend`, counting the bytes each way.
 struct Relay {
@@ -119,39 +119,7 @@ impl Peer for Client {
 }
 
 fn packet(method: &str, content_length: Option<u64>, chunked: bool) -> Vec<u8> {
-    jk_ajp::ForwardRequest {
-        method: method.as_bytes(),
-        req_uri: b"/app/x",
-        content_length,
-        chunked,
-        remote_port: b"40000",
-        local_addr: b"127.0.0.1",
-        remote_addr: b"127.0.0.1",
-        server_name: b"localhost",
-        ..Default::default()
-    }
-    .encode(8192)
-    .unwrap()
-}
-
-fn req(packet: &[u8]) -> ServiceRequest<'_> {
-    ServiceRequest {
-        packet,
-        is_head: false,
-        is_get: true,
-        reply_timeout: None,
-        fail_on_status: None,
-        flush_packets: false,
-        flush_header: false,
-        disable_reuse: false,
-    }
-}
-
-fn endpoint(addr: SocketAddr, tweak: impl FnOnce(&mut EndpointConfig)) -> Endpoint {
-    let mut cfg = EndpointConfig::new("w", Some(addr));
-    cfg.retry_interval = Duration::from_millis(10);
-    tweak(&mut cfg);
-    Endpoint::new(cfg)
+    common::packet(method, "/app/x", content_length, chunked)
 }
 
 fn traffic_of(r: &Result<jk_ajp_client::ResponseSummary, jk_ajp_client::ServiceError>) -> Traffic {
@@ -169,7 +137,7 @@ fn a_small_get_counts_its_forward_request_and_every_reply_packet() {
     )
     .unwrap();
     let relay = Relay::to(server.addr());
-    let ep = endpoint(relay.addr, |_| {});
+    let ep = endpoint_at(relay.addr, |_| {});
     let p = packet("GET", None, false);
     for round in 0..3 {
         let r = ep.service(
@@ -196,7 +164,7 @@ fn a_small_get_counts_its_forward_request_and_every_reply_packet() {
 fn a_post_counts_every_body_packet_and_get_body_chunk() {
     let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
     let relay = Relay::to(server.addr());
-    let ep = endpoint(relay.addr, |_| {});
+    let ep = endpoint_at(relay.addr, |_| {});
     for (body, kind) in [
         (vec![5u8; 20_000], Body::Length(20_000)),
         (vec![6u8; 3_000], Body::Length(3_000)),
@@ -228,7 +196,7 @@ fn a_post_counts_every_body_packet_and_get_body_chunk() {
 fn cpings_on_behalf_of_the_request_count_too() {
     let server = TestServer::start("127.0.0.1:0", Behaviour::Echo).unwrap();
     let relay = Relay::to(server.addr());
-    let ep = endpoint(relay.addr, |c| {
+    let ep = endpoint_at(relay.addr, |c| {
         c.ping = PingModes {
             connect: Some(Duration::from_millis(500)),
             prepost: Some(Duration::from_millis(500)),
@@ -259,7 +227,7 @@ fn a_failed_request_still_counts_what_crossed_the_wire() {
     let server =
         TestServer::start("127.0.0.1:0", Behaviour::CloseMidBody { after_bytes: 100 }).unwrap();
     let relay = Relay::to(server.addr());
-    let ep = endpoint(relay.addr, |c| c.retries = 2);
+    let ep = endpoint_at(relay.addr, |c| c.retries = 2);
     let p = packet("GET", None, false);
     let r = ep.service(
         &req(&p),
@@ -274,7 +242,7 @@ fn a_failed_request_still_counts_what_crossed_the_wire() {
     // A reply timeout: the request went out, nothing came back.
     let server = TestServer::start("127.0.0.1:0", Behaviour::Stall { millis: 800 }).unwrap();
     let relay = Relay::to(server.addr());
-    let ep = endpoint(relay.addr, |c| {
+    let ep = endpoint_at(relay.addr, |c| {
         c.reply_timeout = Some(Duration::from_millis(100));
         c.retries = 1;
     });
@@ -299,7 +267,7 @@ fn a_failed_request_still_counts_what_crossed_the_wire() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let ep = endpoint(gone, |_| {});
+    let ep = endpoint_at(gone, |_| {});
     let e = ep
         .service(
             &req(&p),
@@ -342,7 +310,7 @@ fn wait_until(what: &str, f: impl Fn() -> bool) {
 #[test]
 fn every_connection_is_reported_open_until_it_closes() {
     let server = TestServer::start("127.0.0.1:0", Behaviour::Stall { millis: 300 }).unwrap();
-    let ep = Arc::new(endpoint(server.addr(), |c| c.pool_size = 4));
+    let ep = Arc::new(endpoint_at(server.addr(), |c| c.pool_size = 4));
     let open = Arc::new(Open::default());
     ep.set_connection_counter(open.clone());
     let p = packet("GET", None, false);
@@ -401,7 +369,7 @@ fn every_connection_is_reported_open_until_it_closes() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let ep = endpoint(gone, |_| {});
+    let ep = endpoint_at(gone, |_| {});
     let refused = Arc::new(Open::default());
     ep.set_connection_counter(refused.clone());
     let _ = ep.service(
