@@ -4,30 +4,16 @@
 //! child killed with requests in flight (and connections open) is reaped while the bytes it
 //! counted stay in the totals.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+
+mod common;
+use common::shared_words;
 
 use jk_shm::{words_needed, ChildField, Field, Region, SlotKind, StrField};
 
 const CHILDREN: usize = 6;
 const SLOTS: usize = 4;
 const ROUNDS: u64 = 20_000;
-
-fn shared_words(n: usize) -> &'static [AtomicU64] {
-    // SAFETY: an anonymous shared mapping of n words, zero-filled by the kernel, never unmapped
-    // during the test; AtomicU64 has the layout of u64 and all zeros is valid.
-    unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            n * 8,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        assert_ne!(p, libc::MAP_FAILED);
-        std::slice::from_raw_parts(p.cast::<AtomicU64>(), n)
-    }
-}
 
 fn fork(child: impl FnOnce() -> i32) -> libc::pid_t {
     // SAFETY: the test process is single-threaded at this point (cargo runs this file's one

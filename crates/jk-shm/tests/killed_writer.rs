@@ -3,27 +3,12 @@
 //! MAP_SHARED region: the other processes must not spin on it forever. The writer here is a
 //! real forked process that exits inside the lock.
 
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use jk_shm::{words_needed, Region, SlotKind, StrField};
+mod common;
+use common::shared_words;
 
-fn shared_words(n: usize) -> &'static [AtomicU64] {
-    // SAFETY: an anonymous shared mapping of n words, zero-filled by the kernel, never unmapped
-    // during the test; AtomicU64 has the layout of u64 and all zeros is valid.
-    unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            n * 8,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        assert_ne!(p, libc::MAP_FAILED);
-        std::slice::from_raw_parts(p.cast::<AtomicU64>(), n)
-    }
-}
+use jk_shm::{words_needed, Region, SlotKind, StrField};
 
 #[test]
 fn a_writer_killed_inside_the_lock_does_not_hang_the_others() {
