@@ -3,6 +3,7 @@
 #   make test       format/lint checks, unit tests, and integration tests against real apache2
 #   make demo       start a private httpd with the seed configuration (Ctrl-C stops it)
 #   make install    install mod_jk.so where `apxs -q LIBEXECDIR` says (DESTDIR, LIBEXECDIR override)
+#   make fuzz       every fuzz target in turn, FUZZ_SECONDS (60) each (nightly + cargo-fuzz)
 
 CARGO    ?= cargo
 APXS     ?= $(shell command -v apxs || command -v apxs2)
@@ -10,7 +11,7 @@ LIBEXECDIR ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
 DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
-.PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke
+.PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke fuzz fuzz-ci
 
 all: release
 
@@ -59,6 +60,17 @@ bench-smoke:
 	$(CARGO) build --release
 	$(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py --smoke
+
+# Fuzzing: one cargo-fuzz target per parser entry point (fuzz/, its own workspace), each run for
+# FUZZ_SECONDS on top of the committed seeds; installs nightly and cargo-fuzz when missing. A
+# crash fails the run and prints the reproducer (scripts/fuzz.sh). FUZZ_TARGETS picks a subset.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
+# CI: 30 s per target.
+fuzz-ci:
+	FUZZ_SECONDS=30 ./scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean
