@@ -3,6 +3,7 @@
 #   make test       format/lint checks, unit tests, and integration tests against real apache2
 #   make demo       start a private httpd with the seed configuration (Ctrl-C stops it)
 #   make install    install mod_jk.so where `apxs -q LIBEXECDIR` says (DESTDIR, LIBEXECDIR override)
+#   make fuzz       every fuzz target in turn, FUZZ_SECONDS (60) each (nightly + cargo-fuzz)
 # test, demo, bench and bench-smoke first install the Debian packages they need (scripts/deps.sh:
 # apt-get as root, otherwise it prints the command to run); `make deps` does it for CI.
 
@@ -13,7 +14,7 @@ DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
 .PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke \
-	deps deps-test deps-demo
+	deps deps-test deps-demo fuzz fuzz-ci
 
 # What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
 # is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
@@ -84,6 +85,17 @@ deps-demo:
 # CI: what make test and make bench-smoke need, in one apt-get run.
 deps:
 	./scripts/deps.sh $(TEST_RUST) $(sort $(TEST_DEPS) $(BENCH_SMOKE_DEPS))
+
+# Fuzzing: one cargo-fuzz target per parser entry point (fuzz/, its own workspace), each run for
+# FUZZ_SECONDS on top of the committed seeds; installs nightly and cargo-fuzz when missing. A
+# crash fails the run and prints the reproducer (scripts/fuzz.sh). FUZZ_TARGETS picks a subset.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
+# CI: 30 s per target.
+fuzz-ci:
+	FUZZ_SECONDS=30 ./scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

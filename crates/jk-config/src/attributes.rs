@@ -248,9 +248,13 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 /// The known name closest to `word`, if it is close enough to be a plausible typo.
 pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
-    let limit = (word.chars().count() / 3).max(2);
+    let len = word.chars().count();
+    let limit = (len / 3).max(2);
     candidates
         .iter()
+        // The distance is at least the difference in length: skip the quadratic computation
+        // for candidates that cannot be close enough (a long garbage key against every name).
+        .filter(|c| len.abs_diff(c.chars().count()) <= limit)
         .map(|c| (levenshtein(&lower, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -323,5 +327,32 @@ mod tests {
         assert_eq!(nearest_attribute("balance_worker"), Some("balance_workers"));
         assert_eq!(nearest_attribute("cachsize"), Some("cachesize"));
         assert_eq!(nearest_attribute("completely_unrelated"), None);
+        // One insertion or deletion at the edge of the length bound still counts.
+        assert_eq!(nearest_attribute("hostt"), Some("host"));
+        assert_eq!(nearest_attribute("prt"), Some("port"));
+    }
+
+    /// The length bound agrees with the full computation for every known name (found while
+    /// fuzzing: long garbage keys spent most of the time in levenshtein against every name).
+    #[test]
+    fn length_bound_changes_no_answer() {
+        let long = "x".repeat(8000);
+        assert_eq!(nearest_attribute(&long), None);
+        for name in CURRENT.iter().chain(DEPRECATED_NAMES) {
+            for word in [
+                format!("{name}x"),
+                format!("x{name}"),
+                name[1..].to_string(),
+                format!("{name}_{name}"),
+            ] {
+                let full = CURRENT
+                    .iter()
+                    .map(|c| (levenshtein(&word.to_ascii_lowercase(), c), *c))
+                    .filter(|(d, _)| *d <= (word.chars().count() / 3).max(2))
+                    .min_by_key(|(d, _)| *d)
+                    .map(|(_, c)| c);
+                assert_eq!(nearest(&word, CURRENT), full, "{word}");
+            }
+        }
     }
 }
