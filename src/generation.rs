@@ -53,6 +53,10 @@ pub struct Generation {
     /// (once each per process and generation; later ones go to the debug level).
     pub shm_stale_logged: AtomicBool,
     pub shm_timeout_logged: AtomicBool,
+    /// The status workers' write token of this generation (16 random bytes, hex): made in
+    /// the parent at post_config, so every child accepts the same one and a graceful restart
+    /// makes a new one.
+    pub write_token: String,
     /// The runtime-status region; declared last so it is unmapped after its users.
     pub shm: ShmRegion,
 }

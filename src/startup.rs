@@ -317,6 +317,20 @@ pub unsafe fn start_generation(
             return Err(());
         }
     };
+    // The status workers' write token (their page's forms carry it): one per generation.
+    let write_token =
+        match std::fs::File::open("/dev/urandom").and_then(jk_runtime::status::new_write_token) {
+            Ok(t) => t,
+            Err(e) => {
+                log_server(
+                    HttpdLevel::Emerg,
+                    true,
+                    main,
+                    &format!("mod_jk: cannot read /dev/urandom for the status write token: {e}"),
+                );
+                return Err(());
+            }
+        };
     let gen = Arc::new(Generation {
         props: built.props,
         workers: built.workers,
@@ -329,6 +343,7 @@ pub unsafe fn start_generation(
         child: std::sync::OnceLock::new(),
         shm_stale_logged: AtomicBool::new(false),
         shm_timeout_logged: AtomicBool::new(false),
+        write_token,
         child_cell,
         held: std::sync::atomic::AtomicUsize::new(0),
         maps: std::sync::OnceLock::new(),

@@ -422,3 +422,306 @@ fn vahst_moves_a_worker_and_back(mpm: Mpm) {
         "no view keeps the temporary address: {text}"
     );
 }
+
+// ---------- writes a browser cannot be tricked into (mod_jk-rs) ----------
+
+/// The generation's write token, as `mime=json` shows it to whoever may read the page.
+fn write_token(h: &Httpd) -> String {
+    let j: serde_json::Value = serde_json::from_str(&h.get("/jkmanager/?mime=json").text())
+        .expect("the status JSON parses");
+    let t = j["write_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no write_token in {j}"))
+        .to_string();
+    assert!(
+        t.len() == 32 && t.bytes().all(|c| c.is_ascii_hexdigit()),
+        "{t}"
+    );
+    t
+}
+
+/// A form POST to /jkmanager/ as our page's buttons send it (same-origin browser headers).
+fn post_form(h: &Httpd, form: &str, extra: &[(&str, &str)]) -> Response {
+    let origin = format!("http://127.0.0.1:{}", h.port);
+    let mut headers = vec![
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Origin", origin.as_str()),
+        ("Sec-Fetch-Site", "same-origin"),
+    ];
+    headers.extend_from_slice(extra);
+    http_request_body(h.port, "POST", "/jkmanager/", &headers, form.as_bytes())
+}
+
+fn refused_count(h: &Httpd) -> usize {
+    h.dir
+        .read("logs/mod_jk.log")
+        .lines()
+        .filter(|l| l.contains("refused a change (client 127.0.0.1)") && l.contains("[warn]"))
+        .count()
+}
+
+#[test]
+fn status_writes_a_browser_sends_from_another_site_are_refused() {
+    let s = setup("status-csrf", Mpm::Prefork, "");
+    let h = &s.h;
+    let update = "/jkmanager/?cmd=update&from=list&w=loadbalancer&sw=tomcat1&vwa=S&mime=txt";
+    // What another web page makes an operator's browser send: refused, member unchanged.
+    let foreign: [&[(&str, &str)]; 5] = [
+        &[("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "same-site")],
+        &[("Origin", "http://evil.example")],
+        &[("Referer", "http://evil.example/page.html")],
+        &[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "http://evil.example"),
+            ("Referer", "http://evil.example/"),
+        ],
+    ];
+    for (i, headers) in foreign.iter().enumerate() {
+        let r = h.request("GET", update, headers);
+        assert_eq!(r.status, 200);
+        assert!(
+            r.text().contains(
+                "Result: type=ERROR message=\"Change refused: a change sent by a browser"
+            ),
+            "{headers:?}: {}",
+            r.text()
+        );
+        assert_eq!(
+            prop(h, "worker.tomcat1.activation").as_deref(),
+            Some("ACT"),
+            "{headers:?}"
+        );
+        // Logged at warn level with the client and the reason.
+        assert_eq!(refused_count(h), i + 1, "{}", h.dir.read("logs/mod_jk.log"));
+    }
+    // The same refusal for every changing command, e.g. a statistics reset.
+    let r = h.request(
+        "GET",
+        "/jkmanager/?cmd=reset&w=loadbalancer&mime=txt",
+        &[("Sec-Fetch-Site", "cross-site")],
+    );
+    assert!(r.text().contains("Change refused"), "{}", r.text());
+    // A script's GET (curl, jkctl, monitoring: no browser headers) keeps working, and so does
+    // a browser's own page (same origin) or an address typed in (Sec-Fetch-Site: none).
+    let r = h.get(update);
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("STP"));
+    let r = h.request(
+        "GET",
+        "/jkmanager/?cmd=update&w=loadbalancer&sw=tomcat1&vwa=D&mime=txt",
+        &[("Sec-Fetch-Site", "none")],
+    );
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("DIS"));
+    let log = h.dir.read("logs/mod_jk.log");
+    let line = log
+        .lines()
+        .find(|l| l.contains("refused a change"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        line.contains("Status worker 'jkstatus' refused a change (client 127.0.0.1): a change sent by a browser from another site (Sec-Fetch-Site: cross-site)"),
+        "{line}"
+    );
+
+    // Our page's POST with the token: accepted by every child (prefork: several processes
+    // share the generation's token).
+    let token = write_token(h);
+    for (i, vwa) in ["A", "D", "A", "D", "A", "D", "A", "D", "A", "D"]
+        .iter()
+        .enumerate()
+    {
+        let r = post_form(
+            h,
+            &format!(
+                "cmd=update&from=list&w=loadbalancer&sw=tomcat1&vwa={vwa}&mime=txt&token={token}"
+            ),
+            &[],
+        );
+        assert!(r.text().contains("type=OK"), "POST {i}: {}", r.text());
+        let want = if *vwa == "A" { "ACT" } else { "DIS" };
+        assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some(want));
+    }
+    // A form POST with a wrong token, or with the token from another site, is refused.
+    let r = post_form(
+        h,
+        "cmd=update&w=loadbalancer&sw=tomcat1&vwa=A&mime=txt&token=00000000000000000000000000000000",
+        &[],
+    );
+    assert!(
+        r.text().contains("Change refused: the request's token"),
+        "{}",
+        r.text()
+    );
+    let r = http_request_body(
+        h.port,
+        "POST",
+        "/jkmanager/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "http://evil.example"),
+        ],
+        format!("cmd=update&w=loadbalancer&sw=tomcat1&vwa=A&mime=txt&token={token}").as_bytes(),
+    );
+    assert!(r.text().contains("Change refused"), "{}", r.text());
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("DIS"));
+
+    // The HTML page may not be framed, runs no script, posts forms only to itself; its
+    // buttons carry the token.
+    let r = h.get("/jkmanager/");
+    assert_eq!(r.header("X-Frame-Options"), Some("DENY"));
+    let csp = r.header("Content-Security-Policy").unwrap_or_default();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
+    assert!(
+        r.text().contains(&format!(
+            "<input type=\"hidden\" name=\"token\" value=\"{token}\"/>"
+        )),
+        "{}",
+        r.text()
+    );
+    // The error page too, not the machine formats.
+    let r = h.get("/jkmanager/?cmd=show&w=nope");
+    assert_eq!(r.header("X-Frame-Options"), Some("DENY"));
+    assert_eq!(
+        h.get("/jkmanager/?mime=txt").header("X-Frame-Options"),
+        None
+    );
+
+    // A graceful restart makes a new token: the old one is refused.
+    h.graceful();
+    let fresh = write_token(h);
+    assert_ne!(fresh, token);
+    let r = post_form(
+        h,
+        &format!("cmd=update&w=loadbalancer&sw=tomcat1&vwa=A&mime=txt&token={token}"),
+        &[],
+    );
+    assert!(r.text().contains("Change refused"), "{}", r.text());
+    let r = post_form(
+        h,
+        &format!("cmd=update&w=loadbalancer&sw=tomcat1&vwa=A&mime=txt&token={fresh}"),
+        &[],
+    );
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("ACT"));
+    // Without write_requires_token jkctl keeps using mod_jk's GET update URL.
+    let out = jkctl(h, &["disable", "tomcat2"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(prop(h, "worker.tomcat2.activation").as_deref(), Some("DIS"));
+    let access = h.access_log();
+    assert!(
+        access.contains("\"GET /jkmanager/?cmd=update&from=list&w=loadbalancer&sw=tomcat2&vwa=D"),
+        "{access}"
+    );
+}
+
+fn jkctl(h: &Httpd, args: &[&str]) -> std::process::Output {
+    let bin = module_so().parent().unwrap().join("jkctl");
+    assert!(bin.exists(), "{} not built", bin.display());
+    std::process::Command::new(bin)
+        .arg("--url")
+        .arg(format!("http://127.0.0.1:{}/jkmanager/", h.port))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn write_requires_token_takes_changes_only_as_a_post_with_the_token() {
+    let s = setup(
+        "status-token",
+        Mpm::Event,
+        "worker.jkstatus.write_requires_token=true\n",
+    );
+    let h = &s.h;
+    // mod_jk's GET update URL, from a script: refused, member unchanged.
+    let r = h.get("/jkmanager/?cmd=update&from=list&w=loadbalancer&sw=tomcat1&vwa=S&mime=txt");
+    assert!(
+        r.text().contains(
+            "Change refused: this status worker takes changes only as a POST with its page's token"
+        ),
+        "{}",
+        r.text()
+    );
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("ACT"));
+    assert_eq!(refused_count(h), 1);
+    // The token in a GET URL is not enough (URLs end up in logs and Referers).
+    let token = write_token(h);
+    let r = h.get(&format!(
+        "/jkmanager/?cmd=update&w=loadbalancer&sw=tomcat1&vwa=S&mime=txt&token={token}"
+    ));
+    assert!(r.text().contains("Change refused"), "{}", r.text());
+    // A POST without it neither.
+    let r = post_form(
+        h,
+        "cmd=update&w=loadbalancer&sw=tomcat1&vwa=S&mime=txt",
+        &[],
+    );
+    assert!(r.text().contains("Change refused"), "{}", r.text());
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("ACT"));
+    // A POST with it, from a script (no browser headers) or our page: applied.
+    let r = http_request_body(
+        h.port,
+        "POST",
+        "/jkmanager/",
+        &[(
+            "Content-Type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        )],
+        format!("cmd=update&w=loadbalancer&sw=tomcat1&vwa=S&mime=txt&token={token}").as_bytes(),
+    );
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("STP"));
+    // Query and form body together: the body's parameters follow the query's.
+    let r = http_request_body(
+        h.port,
+        "POST",
+        "/jkmanager/?cmd=update&w=loadbalancer&sw=tomcat1&mime=txt&vwa=A",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("vwa=D&token={token}").as_bytes(),
+    );
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("DIS"));
+    // An oversized body is an error, not a change.
+    let big = format!(
+        "cmd=update&w=loadbalancer&sw=tomcat1&vwa=A&mime=txt&token={token}&pad={}",
+        "x".repeat(9000)
+    );
+    let r = http_request_body(
+        h.port,
+        "POST",
+        "/jkmanager/?mime=txt",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        big.as_bytes(),
+    );
+    assert!(
+        r.text().contains("type=ERROR") && r.text().contains("larger than 8 KiB"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("DIS"));
+    // The JSON says tokens are required; jkctl reads that and POSTs its changes with it.
+    let j: serde_json::Value =
+        serde_json::from_str(&h.get("/jkmanager/?mime=json").text()).unwrap();
+    assert_eq!(j["write_requires_token"], true, "{j}");
+    let out = jkctl(h, &["activate", "tomcat1"]);
+    assert!(
+        out.status.success(),
+        "jkctl activate: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(prop(h, "worker.tomcat1.activation").as_deref(), Some("ACT"));
+    let out = jkctl(h, &["stop", "tomcat2"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(prop(h, "worker.tomcat2.activation").as_deref(), Some("STP"));
+    assert_eq!(refused_count(h), 3, "jkctl never sent a refused change");
+    let access = h.access_log();
+    assert!(
+        access.contains("\"POST /jkmanager/ HTTP/1.1\" 200"),
+        "jkctl POSTed: {access}"
+    );
+}

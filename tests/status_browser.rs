@@ -6,6 +6,10 @@
 //! `Input.dispatchMouseEvent`, over a tiny std-only WebSocket client), after which
 //! `?mime=json` must show tomcat1 as DIS and the page (after its redirect back) is saved as
 //! target/status-page.png.
+//!
+//! A page served from another origin (a tiny HTTP server of the test on another port) tries
+//! to change members through an `<img>`, a `fetch` and a form POST: nothing changes, and our
+//! own page's button still works after it.
 
 mod support;
 
@@ -422,15 +426,10 @@ const FIND_DISABLE: &str = r#"(() => {
     label: el.value || el.textContent, disabled: !!el.disabled, tag: el.tagName});
 })()"#;
 
-#[test]
-fn clicking_disabled_in_chromium_disables_the_member() {
-    let t0 = Instant::now();
-    let servers = ajp_servers();
-    let h = start_seed("stb", Mpm::Event, &module_so(), &servers, "");
-    let mut b = Browser::launch();
+/// Opens our status page, clicks tomcat1's "Disabled" button with a real mouse click, and
+/// checks the result page, the change, and the redirect back to the list.
+fn click_disabled_on_our_page(b: &mut Browser, h: &Httpd) {
     let url = format!("http://127.0.0.1:{}/jkmanager/", h.port);
-
-    b.cdp().call("Page.enable", "{}").unwrap();
     b.cdp()
         .call("Page.navigate", &format!("{{\"url\":{}}}", json_str(&url)))
         .unwrap();
@@ -449,7 +448,7 @@ fn clicking_disabled_in_chromium_disables_the_member() {
     for want in ["tomcat1", "tomcat2", "Active"] {
         assert!(overview.contains(want), "overview lacks {want}: {overview}");
     }
-    assert_eq!(json_activation(&h, "tomcat1"), "ACT");
+    assert_eq!(json_activation(h, "tomcat1"), "ACT");
 
     // A real click: the mouse is pressed and released at the button's centre.
     let found = b.eval(FIND_DISABLE).unwrap();
@@ -470,24 +469,21 @@ fn clicking_disabled_in_chromium_disables_the_member() {
             )
             .unwrap();
     }
-    // The form's GET lands on the update, whose page says OK.
+    // The form's POST (with the page's token) lands on the update, whose page says OK.
     let result = b.wait_eval(
         "the update result page",
         "location.href + '\\n' + document.readyState + '\\n' + \
          (document.body ? document.body.innerText : '')",
-        |v| v.contains("cmd=update") && v.contains("\ncomplete\n"),
+        |v| v.contains("\ncomplete\n") && v.contains("Result: "),
     );
-    assert!(
-        result.contains("sw=tomcat1") && result.contains("Result: OK"),
-        "{result}"
-    );
-    assert_eq!(json_activation(&h, "tomcat1"), "DIS", "{}", h.error_log());
-    assert_eq!(json_activation(&h, "tomcat2"), "ACT");
+    assert!(result.contains("Result: OK"), "{result}");
+    assert_eq!(json_activation(h, "tomcat1"), "DIS", "{}", h.error_log());
+    assert_eq!(json_activation(h, "tomcat2"), "ACT");
 
     // The page redirects back to the list, which shows the change.
     let back = b.wait_eval(
         "the redirect back to the list",
-        "(() => { if (location.href.includes('cmd=update') || document.readyState !== 'complete') \
+        "(() => { if (!location.href.includes('cmd=list') || document.readyState !== 'complete') \
          return 'waiting'; const t = document.querySelector('table.jk-overview'); \
          return t ? t.innerText : 'none'; })()",
         |v| v != "waiting" && v != "none",
@@ -500,6 +496,16 @@ fn clicking_disabled_in_chromium_disables_the_member() {
         row.contains("Disabled"),
         "tomcat1 row after the click: {row}"
     );
+}
+
+#[test]
+fn clicking_disabled_in_chromium_disables_the_member() {
+    let t0 = Instant::now();
+    let servers = ajp_servers();
+    let h = start_seed("stb", Mpm::Event, &module_so(), &servers, "");
+    let mut b = Browser::launch();
+    b.cdp().call("Page.enable", "{}").unwrap();
+    click_disabled_on_our_page(&mut b, &h);
     let shot = b
         .cdp()
         .call("Page.captureScreenshot", "{\"format\":\"png\"}")
@@ -514,4 +520,99 @@ fn clicking_disabled_in_chromium_disables_the_member() {
         png.len(),
         t0.elapsed().as_secs_f64()
     );
+}
+
+/// Another origin (same host, another port): a tiny HTTP server answering every request with
+/// `page`, on a thread of the test.
+fn serve_page_elsewhere(page: String) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match s.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    port
+}
+
+/// What a page on another origin does to an operator's browser: the status worker's update
+/// URL as an image and a `fetch`, and a form POSTed into a hidden frame (it cannot know the
+/// token). The title says when all three were sent.
+fn attack_page(port: u16) -> String {
+    let base = format!("http://127.0.0.1:{port}/jkmanager/");
+    format!(
+        r#"<!DOCTYPE html><html><head><title>attack</title></head><body>
+<img src="{base}?cmd=update&amp;from=list&amp;w=loadbalancer&amp;sw=tomcat1&amp;vwa=S" alt="">
+<iframe name="sink" width="10" height="10"></iframe>
+<form id="f" method="post" target="sink" action="{base}">
+<input type="hidden" name="cmd" value="update"><input type="hidden" name="from" value="list">
+<input type="hidden" name="w" value="loadbalancer"><input type="hidden" name="sw" value="tomcat2">
+<input type="hidden" name="vwa" value="S"></form>
+<script>
+document.getElementById('f').submit();
+fetch('{base}?cmd=update&from=list&w=loadbalancer&sw=tomcat2&vwa=D&mime=txt',
+      {{mode: 'no-cors', credentials: 'include'}})
+  .then(() => {{ document.title = 'sent'; }}, e => {{ document.title = 'fetch failed: ' + e; }});
+</script></body></html>"#
+    )
+}
+
+#[test]
+fn a_page_on_another_origin_cannot_change_a_member_but_our_page_can() {
+    let servers = ajp_servers();
+    let h = start_seed("stx", Mpm::Event, &module_so(), &servers, "");
+    let evil = serve_page_elsewhere(attack_page(h.port));
+    let mut b = Browser::launch();
+    b.cdp().call("Page.enable", "{}").unwrap();
+    let evil_url = format!("http://127.0.0.1:{evil}/");
+    b.cdp()
+        .call(
+            "Page.navigate",
+            &format!("{{\"url\":{}}}", json_str(&evil_url)),
+        )
+        .unwrap();
+    b.wait_eval("the attack page's requests", "document.title", |v| {
+        v == "sent" || v.starts_with("fetch failed")
+    });
+    // All three requests reached httpd (the access log is written after each answer).
+    wait_for("the attack's three requests in the access log", 20, || {
+        let log = h.access_log();
+        log.matches("GET /jkmanager/?cmd=update").count() >= 2
+            && log.contains("\"POST /jkmanager/ HTTP/1.1\"")
+    });
+    assert_eq!(json_activation(&h, "tomcat1"), "ACT", "the <img>");
+    assert_eq!(
+        json_activation(&h, "tomcat2"),
+        "ACT",
+        "the form and the fetch"
+    );
+    let log = h.dir.read("logs/mod_jk.log");
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Status worker 'jkstatus' refused a change (client 127.0.0.1)"))
+        .collect();
+    assert_eq!(refused.len(), 3, "{log}");
+    assert!(
+        refused
+            .iter()
+            .all(|l| l.contains("Sec-Fetch-Site: same-site")),
+        "Chromium says where the requests come from: {refused:?}"
+    );
+    // Our own page, in the same browser, still changes the member.
+    click_disabled_on_our_page(&mut b, &h);
 }

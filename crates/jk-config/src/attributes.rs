@@ -72,6 +72,8 @@ pub const CURRENT: &[&str] = &[
     "ready_probes",
     "health_url",
     "slow_start",
+    // mod_jk-rs extension: status writes only as a POST with the page's token.
+    "write_requires_token",
 ];
 
 /// What a deprecated attribute still does.
@@ -224,7 +226,8 @@ pub fn applies_to(attr: &str) -> u8 {
         | "prefix"
         | "ns"
         | "xmlns"
-        | "doctype" => STATUS,
+        | "doctype"
+        | "write_requires_token" => STATUS,
         _ => AJP,
     }
 }

@@ -386,6 +386,9 @@ pub struct StatusWorker {
     /// Namespace declaration; `None` when configured as `-`.
     pub xmlns: Option<String>,
     pub doctype: Option<String>,
+    /// `write_requires_token` (mod_jk-rs): every change must be a POST carrying the
+    /// configuration generation's token (the status page's forms do; jkctl fetches it).
+    pub write_requires_token: bool,
 }
 
 #[cfg(test)]

@@ -879,6 +879,7 @@ fn status(r: &mut Reader<'_>) -> StatusWorker {
                 .unwrap_or_else(|| "xmlns:jk=\"http://tomcat.apache.org\"".to_owned()),
         ),
         doctype: r.string("doctype"),
+        write_requires_token: r.boolean("write_requires_token", false),
     }
 }
 

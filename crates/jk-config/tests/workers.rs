@@ -137,6 +137,7 @@ fn seed_file_parses_unchanged() {
         Some("xmlns:jk=\"http://tomcat.apache.org\"")
     );
     assert_eq!(s.doctype, None);
+    assert!(!s.write_requires_token);
 }
 
 #[test]
@@ -393,6 +394,31 @@ fn status_worker_attributes() {
         warnings(&cfg),
         ["workers.properties:10: worker.s.port: 'port' has no effect on a status worker"]
     );
+}
+
+#[test]
+fn write_requires_token_is_a_status_worker_boolean() {
+    let cfg = config(
+        "worker.list=s,w\nworker.s.type=status\nworker.s.write_requires_token=true\n\
+         worker.w.host=h\nworker.w.write_requires_token=on\n",
+    );
+    let s = cfg.worker("s").and_then(Worker::as_status).unwrap();
+    assert!(s.write_requires_token);
+    assert_eq!(
+        warnings(&cfg),
+        [
+            "workers.properties:5: worker.w.write_requires_token: 'write_requires_token' has no \
+          effect on an ajp worker"
+        ]
+    );
+    let e = errors("worker.list=s\nworker.s.type=status\nworker.s.write_requires_token=maybe\n");
+    assert!(
+        e.contains("worker.s.write_requires_token") && e.contains("is not a boolean"),
+        "{e}"
+    );
+    // A typo is pointed at the property.
+    let e = errors("worker.list=s\nworker.s.type=status\nworker.s.write_require_token=1\n");
+    assert!(e.contains("write_requires_token"), "{e}");
 }
 
 #[test]

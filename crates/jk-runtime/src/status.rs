@@ -8,7 +8,7 @@ use jk_shm::{Field, StrField};
 use jk_status::{
     Activation as SAct, AjpChanges, AjpSettings, AjpView, Apply, ErrorTime, LbChanges,
     LbLock as SLock, LbMethod as SMethod, LbView, MapView, MemberChanges, MemberView, StatusConfig,
-    StatusModel, TimeView, WorkerState,
+    StatusModel, TimeView, WorkerState, WriteVerdict,
 };
 
 use crate::View;
@@ -24,8 +24,9 @@ pub struct Header {
     pub web_server: String,
 }
 
-/// The status worker's configuration for jk-status.
-pub fn status_config(sw: &StatusWorker) -> StatusConfig {
+/// The status worker's configuration for jk-status; `write_token` is the configuration
+/// generation's token (the page's forms carry it).
+pub fn status_config(sw: &StatusWorker, write_token: &str) -> StatusConfig {
     StatusConfig {
         read_only: sw.read_only,
         users: sw.users.clone(),
@@ -37,7 +38,23 @@ pub fn status_config(sw: &StatusWorker) -> StatusConfig {
         ns: sw.ns.clone().unwrap_or_default(),
         xmlns: sw.xmlns.clone().unwrap_or_default(),
         doctype: sw.doctype.clone(),
+        write_token: write_token.to_string(),
+        write_requires_token: sw.write_requires_token,
     }
+}
+
+/// A write token for a new configuration generation: 16 random bytes, hex. `source` is
+/// `/dev/urandom` in the module (read once per generation, in the parent: every child
+/// inherits the same token, and a graceful restart makes a new one).
+pub fn new_write_token(mut source: impl std::io::Read) -> std::io::Result<String> {
+    let mut b = [0u8; 16];
+    source.read_exact(&mut b)?;
+    if b.iter().all(|&x| x == 0) {
+        return Err(std::io::Error::other(
+            "the random source gave only zero bytes",
+        ));
+    }
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// `YYYYMMDDhhmmss` and `±hhmm` of a broken-down local time, as mod_jk's status shows them.
@@ -347,6 +364,11 @@ pub struct Applier<'a> {
     /// Unix time now (a statistics reset records it).
     pub now: u64,
     pub log: &'a dyn Fn(&str),
+    /// Whether this request may change anything ([`jk_status::check_write`]'s verdict on
+    /// its origin and token, computed by the glue).
+    pub write: WriteVerdict,
+    /// Logs a refused change (the glue logs it at warn level).
+    pub warn: &'a dyn Fn(&str),
 }
 
 impl Applier<'_> {
@@ -367,6 +389,19 @@ impl Applier<'_> {
 }
 
 impl Apply for Applier<'_> {
+    fn may_write(&self) -> Result<(), String> {
+        match &self.write {
+            WriteVerdict::Allow => Ok(()),
+            WriteVerdict::Refuse(why) => {
+                (self.warn)(&format!(
+                    "Status worker '{}' refused a change (client {}): {why}",
+                    self.status_worker, self.client
+                ));
+                Err(why.clone())
+            }
+        }
+    }
+
     fn update_lb(&mut self, lb: &str, c: &LbChanges) -> Result<(), String> {
         let b = self.balancer(lb)?;
         let before = b.lb_snapshot().settings;

@@ -9,7 +9,7 @@ use jk_config::{build as build_config, BuildOptions, PropertyMap, WorkersConfig}
 use jk_shm::{ChildIndex, Field, Region};
 use jk_status::{
     Activation as SAct, AjpChanges, Apply, LbChanges, LbMethod as SMethod, MemberChanges,
-    WorkerState,
+    WorkerState, WriteVerdict,
 };
 
 use crate::status::{model, Applier, Header};
@@ -80,13 +80,26 @@ impl Fx {
     }
 
     fn apply(&self, f: impl FnOnce(&mut Applier<'_>) -> Result<(), String>) -> Result<(), String> {
+        self.apply_as(WriteVerdict::Allow, f)
+    }
+
+    /// As [`Fx::apply`] for a request whose origin got `write`; refusals are logged
+    /// with a `WARN ` prefix.
+    fn apply_as(
+        &self,
+        write: WriteVerdict,
+        f: impl FnOnce(&mut Applier<'_>) -> Result<(), String>,
+    ) -> Result<(), String> {
         let log = |m: &str| self.log.borrow_mut().push(m.to_string());
+        let warn = |m: &str| self.log.borrow_mut().push(format!("WARN {m}"));
         let mut a = Applier {
             view: self.view(),
             status_worker: "jkstatus",
             client: "127.0.0.9".into(),
             now: T0 + 100,
             log: &log,
+            write,
+            warn: &warn,
         };
         f(&mut a)
     }
@@ -768,4 +781,114 @@ fn a_region_overwritten_with_0xff_leaves_endpoints_and_the_status_model_on_the_c
     );
     assert_eq!((members, port), (2, 8009));
     assert_eq!(routes, ["r1", "tomcat2"], "the configured routes");
+}
+
+#[test]
+fn a_refused_write_changes_nothing_and_is_logged_with_the_client() {
+    let f = fx("worker.jkstatus.write_requires_token=true\n");
+    let jk_config::WorkerKind::Status(sw) = &f.workers.worker("jkstatus").unwrap().kind else {
+        panic!("jkstatus is a status worker");
+    };
+    let token = "00112233445566778899aabbccddeeff";
+    let cfg = crate::status::status_config(sw, token);
+    assert!(cfg.write_requires_token);
+    assert_eq!(cfg.write_token, token);
+    let model = f.model();
+    let q = "cmd=update&w=loadbalancer&sw=tomcat1&vwa=S&mime=txt";
+    // A cross-site GET: the verdict the glue computes from the request's headers.
+    let origin = jk_status::WriteOrigin {
+        method: "GET",
+        host: Some("localhost"),
+        sec_fetch_site: Some("cross-site"),
+        ..Default::default()
+    };
+    let verdict = jk_status::check_write(&origin, token, cfg.write_requires_token);
+    let r = std::cell::RefCell::new(None);
+    f.apply_as(verdict, |a| {
+        *r.borrow_mut() = Some(jk_status::handle_query(&cfg, q, None, &model, a));
+        Ok(())
+    })
+    .unwrap();
+    let r = r.into_inner().unwrap();
+    assert!(
+        r.body.contains("type=ERROR message=\"Change refused: "),
+        "{}",
+        r.body
+    );
+    let b = &f.built.balancers["loadbalancer"];
+    assert_eq!(
+        b.snapshot(0).unwrap().activation,
+        jk_config::Activation::Active
+    );
+    let log = f.log.borrow().clone();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(
+        log[0].starts_with("WARN Status worker 'jkstatus' refused a change (client 127.0.0.9): ")
+            && log[0].ends_with("takes changes only as a POST with its page's token"),
+        "{log:?}"
+    );
+    // Without write_requires_token the same GET is refused for where it comes from.
+    f.log.borrow_mut().clear();
+    let verdict = jk_status::check_write(&origin, token, false);
+    f.apply_as(verdict, |a| {
+        let r = jk_status::handle_query(&cfg, q, None, &model, a);
+        assert!(r.body.contains("type=ERROR"), "{}", r.body);
+        Ok(())
+    })
+    .unwrap();
+    assert!(
+        f.log.borrow()[0].contains("(client 127.0.0.9): a change sent by a browser from another site (Sec-Fetch-Site: cross-site)"),
+        "{:?}",
+        f.log.borrow()
+    );
+    assert_eq!(
+        b.snapshot(0).unwrap().activation,
+        jk_config::Activation::Active
+    );
+    // Our page's POST with the token is applied and logged as usual.
+    f.log.borrow_mut().clear();
+    let origin = jk_status::WriteOrigin {
+        method: "POST",
+        host: Some("localhost"),
+        sec_fetch_site: Some("same-origin"),
+        origin: Some("http://localhost"),
+        token: Some(token),
+        ..Default::default()
+    };
+    let verdict = jk_status::check_write(&origin, token, cfg.write_requires_token);
+    f.apply_as(verdict, |a| {
+        let r = jk_status::handle_query(&cfg, q, None, &model, a);
+        assert!(r.body.contains("type=OK"), "{}", r.body);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        b.snapshot(0).unwrap().activation,
+        jk_config::Activation::Stopped
+    );
+    assert!(
+        f.log.borrow()[0].contains("changing 'activation'")
+            && !f.log.borrow()[0].starts_with("WARN"),
+        "{:?}",
+        f.log.borrow()
+    );
+}
+
+#[test]
+fn write_tokens_are_16_random_bytes_in_hex() {
+    let t = crate::status::new_write_token(&[0xab_u8; 16][..]).unwrap();
+    assert_eq!(t, "ab".repeat(16));
+    assert!(
+        crate::status::new_write_token(&[1u8; 15][..]).is_err(),
+        "short read"
+    );
+    assert!(
+        crate::status::new_write_token(&[0u8; 16][..]).is_err(),
+        "all zero"
+    );
+    let a = crate::status::new_write_token(std::fs::File::open("/dev/urandom").unwrap()).unwrap();
+    let b = crate::status::new_write_token(std::fs::File::open("/dev/urandom").unwrap()).unwrap();
+    assert_eq!(a.len(), 32);
+    assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(a, b);
 }

@@ -27,6 +27,12 @@ pub struct StatusConfig {
     pub xmlns: String,
     /// `doctype`: line after the XML declaration.
     pub doctype: Option<String>,
+    /// The configuration generation's write token (mod_jk-rs): the HTML page's forms carry
+    /// it, `mime=json` shows it to whoever may read the page. Empty: none (no token matches).
+    pub write_token: String,
+    /// `write_requires_token` (mod_jk-rs, default false): every change must be a POST
+    /// carrying [`StatusConfig::write_token`].
+    pub write_requires_token: bool,
 }
 
 impl Default for StatusConfig {
@@ -42,6 +48,8 @@ impl Default for StatusConfig {
             ns: "jk:".into(),
             xmlns: "xmlns:jk=\"http://tomcat.apache.org\"".into(),
             doctype: None,
+            write_token: String::new(),
+            write_requires_token: false,
         }
     }
 }
@@ -94,6 +102,9 @@ impl StatusConfig {
                 }
             }
             "doctype" => self.doctype = Some(value.to_string()),
+            "write_requires_token" => {
+                self.write_requires_token = parse_bool(value).unwrap_or(false)
+            }
             _ => return false,
         }
         true

@@ -106,9 +106,52 @@ pub fn check_write(w: &WriteOrigin<'_>, expected_token: &str, require_token: boo
     WriteVerdict::Allow
 }
 
+/// The largest form body the glue reads for a status request (the page's own forms send a
+/// few hundred bytes).
+pub const MAX_FORM_BYTES: usize = 8 * 1024;
+
+/// Whether a `Content-Type` value is an HTML form's (`application/x-www-form-urlencoded`,
+/// parameters such as `charset` allowed): only such a POST body is read as parameters.
+pub fn is_form_type(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
+/// The query string with a form body's parameters after it (a repeated parameter: the
+/// body's wins, as the last one does in a query string).
+pub fn query_with_form(query: &str, form: &str) -> String {
+    match (query.is_empty(), form.is_empty()) {
+        (_, true) => query.to_string(),
+        (true, false) => form.to_string(),
+        (false, false) => format!("{query}&{form}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_bodies_follow_the_query() {
+        assert!(is_form_type("application/x-www-form-urlencoded"));
+        assert!(is_form_type(
+            "Application/X-WWW-Form-Urlencoded; charset=UTF-8"
+        ));
+        assert!(!is_form_type("multipart/form-data; boundary=x"));
+        assert!(!is_form_type("text/plain"));
+        assert_eq!(query_with_form("", ""), "");
+        assert_eq!(query_with_form("mime=txt", ""), "mime=txt");
+        assert_eq!(query_with_form("", "cmd=update"), "cmd=update");
+        let q = query_with_form("cmd=list&mime=txt", "cmd=update&token=ab&vwn=a+b");
+        let p = crate::parse_query(&q).unwrap();
+        assert_eq!((p.cmd(), p.get("token")), ("update", Some("ab")));
+        assert_eq!(p.mime(), Some(crate::Mime::Txt));
+        assert_eq!(p.get("vwn"), Some("a b"), "a form's + is a space");
+    }
 
     const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 

@@ -41,6 +41,9 @@ pub mod msg {
     pub const UPDATE_PARTIAL: &str = "Update failed (at least partially): ";
     /// The OK message.
     pub const OK: &str = "Action finished";
+    /// Prefix of a change refused by [`super::Apply::may_write`] (mod_jk-rs: a write a
+    /// browser sent from another site, or one without the token a status worker requires).
+    pub const WRITE_REFUSED: &str = "Change refused: ";
 }
 
 /// What the glue must do for changing commands. Every method returns `Err(text)` when the
@@ -50,6 +53,13 @@ pub mod msg {
 /// redirect back to the page), so the model is never needed again after a change: the
 /// next request re-reads it.
 pub trait Apply {
+    /// Whether this request may change anything at all, asked once before any changing
+    /// command (`edit`, `update`, `reset`, `recover`: [`Command::is_changing`]) is carried
+    /// out; `Err(reason)` refuses it with [`msg::WRITE_REFUSED`] and the reason. The glue
+    /// answers from [`crate::check_write`]'s verdict on where the request comes from.
+    fn may_write(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// Changes lb settings.
     fn update_lb(&mut self, lb: &str, changes: &LbChanges) -> Result<(), String>;
     /// Changes one member of lb `lb`.
@@ -96,7 +106,8 @@ pub struct StatusResponse {
     pub status: u16,
     /// `Content-Type`.
     pub content_type: String,
-    /// Extra headers to set: `Cache-Control: no-cache`, `Pragma: no-cache`.
+    /// Extra headers to set: `Cache-Control: no-cache`, `Pragma: no-cache`; for HTML also
+    /// `X-Frame-Options: DENY` and `Content-Security-Policy` ([`HTML_CSP`]).
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: String,
@@ -201,14 +212,25 @@ pub fn handle_query(
     }
 }
 
+/// `Content-Security-Policy` of the HTML page (mod_jk-rs): no framing (clickjacking of its
+/// buttons), no scripts or plugins (the page has none), no `<base>`, and forms only to this
+/// origin. Styles stay free: the page has an inline `<style>` and `css` may name any URL.
+pub const HTML_CSP: &str =
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'; script-src 'none'";
+
 fn response(mime: Mime, body: String, error: Option<String>) -> StatusResponse {
+    let mut headers: Vec<(String, String)> = vec![
+        ("Cache-Control".into(), "no-cache".into()),
+        ("Pragma".into(), "no-cache".into()),
+    ];
+    if mime == Mime::Html {
+        headers.push(("X-Frame-Options".into(), "DENY".into()));
+        headers.push(("Content-Security-Policy".into(), HTML_CSP.into()));
+    }
     StatusResponse {
         status: 200,
         content_type: mime.content_type().into(),
-        headers: vec![
-            ("Cache-Control".into(), "no-cache".into()),
-            ("Pragma".into(), "no-cache".into()),
-        ],
+        headers,
         body,
         error,
     }
@@ -275,6 +297,11 @@ pub fn handle(
         return error_response(cfg, model, params, Mime::Prop, msg::INVALID_MIME);
     };
     let fail = |m: &str| error_response(cfg, model, params, mime, m);
+    if cmd.is_changing() {
+        if let Err(why) = apply.may_write() {
+            return fail(&format!("{}{why}", msg::WRITE_REFUSED));
+        }
+    }
     let done = |header: Header| {
         if mime == Mime::Html && header == Header::None {
             let body = render::html::redirect_page(cfg, model, params);

@@ -10,6 +10,11 @@
 //!    `REMOTE_USER` and an [`Apply`] implementation that performs update/reset/recover.
 //! 4. Send [`StatusResponse`]: status 200 always, its `content_type` and `headers`.
 //!
+//! Changes a browser was tricked into are refused: the glue builds a [`WriteOrigin`] from
+//! the request (method, `Host`, `Sec-Fetch-Site`, `Origin`, `Referer`, the `token`
+//! parameter) and answers [`Apply::may_write`] from [`check_write`]. The HTML page's
+//! controls that change something are POST forms carrying [`StatusConfig::write_token`].
+//!
 //! Changing commands print only their result (HTML: a redirect back after 3 s), so the
 //! model is never needed again after a change: the next request re-reads it. There is no
 //! "re-read" callback.
@@ -17,8 +22,9 @@
 //! # Order of checks (mod_jk's)
 //! user list ("Access denied.") → read-only (worker `read_only` or `opt` bit 0x20, for
 //! edit/update/reset/recover: "This command is not allowed in read only mode.") → command
-//! ("Invalid command.") → mime ("Invalid mime type.", printed as properties) → worker
-//! lookup ("NULL or EMPTY worker param", "Could not find given worker",
+//! ("Invalid command.") → mime ("Invalid mime type.", printed as properties) → for
+//! changing commands, [`Apply::may_write`] (mod_jk-rs: "Change refused: <reason>", from
+//! [`check_write`]'s verdict on the request's origin and token) → worker lookup ("NULL or EMPTY worker param", "Could not find given worker",
 //! "EMPTY sub worker param", "worker type has no sub workers",
 //! "wildcard not allowed in sub worker for this command", "could not find sub worker").
 //! Errors found before the mime type is validated are printed in the requested format
@@ -45,9 +51,12 @@ pub use changes::{
     parse_method, too_long_message, AjpChanges, LbChanges, MemberChanges, ATT_CODES, MAX_NAME_LEN,
 };
 pub use config::{parse_bool, rating_mask, Rating, StatusConfig};
-pub use guard::{check_write, WriteOrigin, WriteVerdict};
+pub use guard::{
+    check_write, is_form_type, query_with_form, WriteOrigin, WriteVerdict, MAX_FORM_BYTES,
+};
 pub use handle::{
     error_response, handle, handle_query, msg, wildcard_match, Apply, NoApply, StatusResponse,
+    HTML_CSP,
 };
 pub use model::{
     Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberView,

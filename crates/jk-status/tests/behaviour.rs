@@ -501,10 +501,21 @@ fn html_list_page() {
             && t1.contains("name=\"cmd\" value=\"update\"")
     );
     assert!(t1.contains("value=\"Disabled\" disabled=\"disabled\""));
-    // mod_jk's links: [S|E|R] and T only for the ERR member.
+    // mod_jk's links: [S|E|R] and T only for the ERR member; E, R and T change something,
+    // so they are POST forms (mod_jk-rs), S stays a link.
     assert!(b.contains("/jkmanager?cmd=show&amp;w=loadbalancer&amp;sw=tomcat1\">S</a>"));
-    assert!(b.contains("cmd=recover&amp;from=list&amp;w=loadbalancer&amp;sw=tomcat2\">T</a>"));
-    assert!(!b.contains("sw=tomcat1\">T</a>"));
+    let t_form = |sw: &str| {
+        format!(
+            "<form class=\"jk-act\" method=\"post\" action=\"/jkmanager\">\
+             <input type=\"hidden\" name=\"cmd\" value=\"recover\"/>\
+             <input type=\"hidden\" name=\"from\" value=\"list\"/>\
+             <input type=\"hidden\" name=\"w\" value=\"loadbalancer\"/>\
+             <input type=\"hidden\" name=\"sw\" value=\"{sw}\"/>\
+             <input type=\"submit\" class=\"jk-link\" value=\"T\"/></form>"
+        )
+    };
+    assert!(b.contains(&t_form("tomcat2")), "{b}");
+    assert!(!b.contains(&t_form("tomcat1")));
     for col in [
         "<th>Act</th>",
         "<th>MaxCon</th>",
@@ -984,4 +995,211 @@ fn html_shows_bytes_with_their_rate_since_the_reset() {
         ),
         "{b}"
     );
+}
+
+// ---------- writes a browser cannot be tricked into (mod_jk-rs) ----------
+
+fn with_token() -> StatusConfig {
+    let mut c = cfg();
+    c.write_token = "0123456789abcdef0123456789abcdef".into();
+    c
+}
+
+#[test]
+fn a_refused_write_is_an_error_in_the_requested_format_and_changes_nothing() {
+    let why = "a change sent by a browser from another site (Sec-Fetch-Site: cross-site)";
+    let refusing = || Rec {
+        refuse_write: Some(why.into()),
+        ..Rec::default()
+    };
+    let run_refused = |q: &str| {
+        let mut rec = refusing();
+        let r = handle_query(&cfg(), q, None, &errored(), &mut rec);
+        (r, rec)
+    };
+    for cmd in [
+        "update&w=loadbalancer&sw=tomcat1&vwa=S",
+        "reset&w=loadbalancer",
+        "recover&w=loadbalancer&sw=tomcat2",
+        "edit&w=loadbalancer&sw=tomcat1",
+    ] {
+        let (r, rec) = run_refused(&format!("cmd={cmd}&mime=txt"));
+        assert_eq!(
+            r.body,
+            format!("Result: type=ERROR message=\"Change refused: {why}\"\n"),
+            "{cmd}"
+        );
+        assert!(rec.calls.is_empty(), "{cmd}: {:?}", rec.calls);
+        assert_eq!(
+            r.error.as_deref(),
+            Some(&*format!("{}{why}", msg::WRITE_REFUSED))
+        );
+        let (r, _) = run_refused(&format!("cmd={cmd}&mime=xml"));
+        assert!(
+            r.body.contains("type=\"ERROR\"") && r.body.contains("Change refused: "),
+            "{cmd}: {}",
+            r.body
+        );
+        let (r, _) = run_refused(&format!("cmd={cmd}"));
+        assert!(
+            r.body
+                .contains("Result: ERROR - Change refused: a change sent by a browser"),
+            "{cmd}: {}",
+            r.body
+        );
+    }
+    // Reading is never refused.
+    for cmd in ["list", "show&w=loadbalancer", "version", "dump"] {
+        let (r, _) = run_refused(&format!("cmd={cmd}&mime=txt"));
+        assert!(r.error.is_none(), "{cmd}: {}", r.body);
+    }
+    // mod_jk's own refusals come first: read-only, unknown command, unknown mime.
+    let c = StatusConfig {
+        read_only: true,
+        ..cfg()
+    };
+    let r = handle_query(&c, "cmd=update&mime=txt", None, &errored(), &mut refusing());
+    assert!(r.body.contains("read only mode"), "{}", r.body);
+    // Allowed: the change is made.
+    let (r, rec) = run(
+        &cfg(),
+        &errored(),
+        "cmd=update&w=loadbalancer&sw=tomcat1&vwa=S&mime=txt",
+    );
+    assert!(r.body.contains("type=OK"), "{}", r.body);
+    assert_eq!(rec.calls.len(), 1);
+}
+
+#[test]
+fn html_answers_forbid_framing() {
+    for q in [
+        "",
+        "cmd=show&w=loadbalancer",
+        "cmd=bogus&mime=html",
+        "cmd=show&w=nope",
+    ] {
+        let (r, _) = run(&cfg(), &errored(), q);
+        assert_eq!(r.content_type, "text/html", "{q}");
+        let h = |k: &str| {
+            r.headers
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(h("X-Frame-Options").as_deref(), Some("DENY"), "{q}");
+        let csp = h("Content-Security-Policy").unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'"), "{q}: {csp}");
+        assert!(csp.contains("form-action 'self'"), "{q}: {csp}");
+        // The page's inline style must stay allowed.
+        assert!(
+            !csp.contains("style-src") && !csp.contains("default-src"),
+            "{csp}"
+        );
+        assert!(
+            !r.body.contains("<script"),
+            "a script would be blocked by the CSP"
+        );
+    }
+    let (r, _) = run(&cfg(), &errored(), "mime=txt");
+    assert!(!r.headers.iter().any(|(k, _)| k == "X-Frame-Options"));
+}
+
+#[test]
+fn html_controls_that_change_something_post_the_token() {
+    let c = with_token();
+    let token_field =
+        "<input type=\"hidden\" name=\"token\" value=\"0123456789abcdef0123456789abcdef\"/>";
+    for q in ["", "cmd=show&w=loadbalancer", "opt=4"] {
+        let (r, _) = run(&c, &errored(), q);
+        let b = &r.body;
+        // No GET link or form for a changing command is left.
+        for cmd in ["update", "reset", "recover", "edit"] {
+            assert!(
+                !b.contains(&format!("cmd={cmd}")),
+                "{q}: a link to cmd={cmd}"
+            );
+        }
+        for form in b.split("<form").skip(1) {
+            let form = form.split("</form>").next().unwrap();
+            let changing = ["update", "reset", "recover", "edit"]
+                .iter()
+                .any(|c| form.contains(&format!("name=\"cmd\" value=\"{c}\"")));
+            if changing {
+                assert!(form.contains("method=\"post\""), "{q}: {form}");
+                assert!(form.contains(token_field), "{q}: {form}");
+            } else {
+                assert!(form.contains("method=\"get\""), "{q}: {form}");
+                assert!(
+                    !form.contains("token"),
+                    "{q}: a read-only form carries the token"
+                );
+            }
+        }
+        // Overview buttons (3 per member: 6), E and R of the lb (2) and of each member (4), T
+        // of tomcat2 (1), the lb's edit-attribute form (1); the list adds E and R of the two
+        // ajp workers (4).
+        let posts = b.matches("method=\"post\"").count();
+        let expected = if q.starts_with("cmd=show") { 14 } else { 18 };
+        assert_eq!(posts, expected, "{q}");
+    }
+    let (r, _) = run(&c, &errored(), "opt=4");
+    assert!(
+        r.body.contains(
+            "name=\"sw\" value=\"tomcat1\"/><input type=\"hidden\" name=\"opt\" value=\"4\"/>"
+        ),
+        "E/R keep opt"
+    );
+    // The edit pages' forms post the update with the token.
+    for q in [
+        "cmd=edit&w=loadbalancer&sw=tomcat1",
+        "cmd=edit&w=loadbalancer&att=vwa",
+        "cmd=edit&w=loadbalancer",
+        "cmd=edit&w=tomcat1",
+    ] {
+        let (r, _) = run(&c, &errored(), q);
+        assert!(r.body.contains("<form method=\"post\""), "{q}: {}", r.body);
+        assert!(r.body.contains(token_field), "{q}");
+        assert!(!r.body.contains("method=\"get\""), "{q}");
+    }
+    // A read-only page has no token anywhere.
+    let (r, _) = run(&c, &errored(), "opt=32");
+    assert!(!r.body.contains("token"), "{}", r.body);
+    let ro = StatusConfig {
+        read_only: true,
+        ..with_token()
+    };
+    let (r, _) = run(&ro, &errored(), "");
+    assert!(!r.body.contains("token") && !r.body.contains("method=\"post\""));
+}
+
+#[test]
+fn json_shows_the_write_token_to_whoever_may_read_the_page() {
+    let mut c = with_token();
+    let (r, _) = run(&c, &fresh(), "mime=json");
+    let v = json::parse(&r.body).unwrap();
+    assert_eq!(
+        v.get("write_token"),
+        Some(&json::J::S("0123456789abcdef0123456789abcdef".into()))
+    );
+    assert_eq!(v.get("write_requires_token"), Some(&json::J::B(false)));
+    assert!(c.set("write_requires_token", "true"));
+    let (r, _) = run(&c, &fresh(), "mime=json&cmd=version");
+    let v = json::parse(&r.body).unwrap();
+    assert_eq!(v.get("write_requires_token"), Some(&json::J::B(true)));
+    // Not in the other formats, not for a read-only worker, not to a user the list refuses.
+    for m in ["xml", "txt", "prop", "prometheus"] {
+        let (r, _) = run(&c, &fresh(), &format!("mime={m}"));
+        assert!(!r.body.contains("0123456789abcdef"), "{m}");
+    }
+    c.read_only = true;
+    let (r, _) = run(&c, &fresh(), "mime=json");
+    assert!(!r.body.contains("write_token"), "{}", r.body);
+    let mut c = with_token();
+    c.set("user", "admin");
+    let q = parse_query("mime=json").unwrap();
+    let r = handle(&c, &q, Some("eve"), &fresh(), &mut NoApply);
+    assert!(r.body.contains("Access denied.") && !r.body.contains("write_token"));
+    // Without a token (a glue that has none) nothing is shown.
+    let (r, _) = run(&cfg(), &fresh(), "mime=json");
+    assert!(!r.body.contains("write_token"));
 }

@@ -310,6 +310,8 @@ fn html_forms_use_debian_parameter_names() {
                 "{q}: missing input {name}"
             );
         }
-        assert!(r.body.contains("method=\"get\""));
+        // mod_jk's forms use GET; ours POST (with the write token) so that no other web
+        // page can submit them through an operator's browser.
+        assert!(r.body.contains("method=\"post\""));
     }
 }

@@ -3,6 +3,8 @@
 use crate::creds::{self, Sources};
 use crate::doc::StatusDoc;
 use crate::Error;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// What jkctl needs from a status worker (a trait so that procedures can be tested).
@@ -22,6 +24,10 @@ pub struct HttpApi {
     shown: String,
     /// `Authorization` header value (basic auth), if any.
     auth: Option<String>,
+    /// The status worker's write token from the last status read (mod_jk-rs).
+    token: Mutex<Option<String>>,
+    /// The last status read said every change must be a POST with the token.
+    token_required: AtomicBool,
 }
 
 impl HttpApi {
@@ -48,7 +54,39 @@ impl HttpApi {
             url: target.url,
             shown: target.shown,
             auth: target.credentials.map(|c| c.basic_auth()),
+            token: Mutex::new(None),
+            token_required: AtomicBool::new(false),
         })
+    }
+
+    /// A POST of `params` as a form (what the status page's buttons send), with `token`.
+    fn post(&self, params: &[(&str, &str)], token: &str) -> Result<String, Error> {
+        let mut req = self.agent.post(&self.url);
+        if let Some(auth) = &self.auth {
+            req = req.header("Authorization", auth);
+        }
+        let form = params.iter().copied().chain([("token", token)]);
+        let unreachable = |e: ureq::Error| Error::Unreachable(describe(&self.shown, &e));
+        let mut resp = req.send_form(form).map_err(unreachable)?;
+        resp.body_mut().read_to_string().map_err(unreachable)
+    }
+
+    fn remember(&self, doc: &StatusDoc) {
+        if let Ok(mut t) = self.token.lock() {
+            t.clone_from(&doc.write_token);
+        }
+        self.token_required
+            .store(doc.write_requires_token == Some(true), Ordering::Relaxed);
+    }
+
+    fn known_token(&self) -> Option<String> {
+        self.token.lock().ok().and_then(|t| t.clone())
+    }
+
+    /// The token of a fresh status read (`None`: the status worker shows none).
+    fn fresh_token(&self) -> Result<Option<String>, Error> {
+        self.fetch()?;
+        Ok(self.known_token())
     }
 
     fn get(&self, params: &[(&str, &str)]) -> Result<String, Error> {
@@ -81,6 +119,7 @@ impl Api for HttpApi {
         let body = self.get(&[("cmd", "list"), ("mime", "json")])?;
         let doc = StatusDoc::parse(&body)
             .map_err(|e| Error::Unreachable(format!("status URL {}: {e}", self.shown)))?;
+        self.remember(&doc);
         if let Some(r) = &doc.result {
             if r.kind.as_deref() == Some("ERROR") {
                 return Err(Error::Failed(format!(
@@ -101,9 +140,35 @@ impl Api for HttpApi {
         ];
         all.extend_from_slice(params);
         all.push(("mime", "txt"));
-        let body = self.get(&all)?;
-        parse_result(&body)
+        // mod_jk's GET update URL, unless the status worker said it takes changes only as a
+        // POST with its token (mod_jk-rs `write_requires_token`).
+        let first = if self.token_required.load(Ordering::Relaxed) {
+            match self
+                .known_token()
+                .map_or_else(|| self.fresh_token(), |t| Ok(Some(t)))?
+            {
+                Some(t) => self.post(&all, &t),
+                None => self.get(&all),
+            }
+        } else {
+            self.get(&all)
+        }
+        .and_then(|body| parse_result(&body));
+        match first {
+            // Refused for lack of the token (or a stale one, after a graceful restart):
+            // read it from the status and POST the change with it, once.
+            Err(Error::Failed(m)) if refused_for_token(&m) => match self.fresh_token()? {
+                Some(t) => parse_result(&self.post(&all, &t)?),
+                None => Err(Error::Failed(m)),
+            },
+            r => r,
+        }
     }
+}
+
+/// Whether a refusal message is the status worker's for a missing or wrong write token.
+pub fn refused_for_token(message: &str) -> bool {
+    message.contains("Change refused") && message.contains("token")
 }
 
 /// Checks the `Result: type=OK message="…"` line of a `mime=txt` answer.

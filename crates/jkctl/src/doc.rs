@@ -20,6 +20,13 @@ pub struct StatusDoc {
     /// `result` object.
     #[serde(default, deserialize_with = "lenient")]
     pub result: Option<ResultObj>,
+    /// The token changes may be POSTed with (mod_jk-rs; absent on a read-only status worker
+    /// and on builds without it).
+    #[serde(default, deserialize_with = "opt_string")]
+    pub write_token: Option<String>,
+    /// Whether every change must be a POST with [`StatusDoc::write_token`].
+    #[serde(default, deserialize_with = "opt_bool")]
+    pub write_requires_token: Option<bool>,
 }
 
 /// `server`.
@@ -318,6 +325,11 @@ mod tests {
         assert!(!t2.is_active());
         assert_eq!(t2.in_flight_or_busy(), Some(2));
         assert_eq!(d.result.and_then(|r| r.kind).as_deref(), Some("OK"));
+        assert_eq!((d.write_token, d.write_requires_token), (None, None));
+        let d = StatusDoc::parse(r#"{"write_token":"ab12","write_requires_token":true}"#)
+            .expect("parse");
+        assert_eq!(d.write_token.as_deref(), Some("ab12"));
+        assert_eq!(d.write_requires_token, Some(true));
     }
 
     #[test]

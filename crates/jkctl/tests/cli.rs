@@ -67,6 +67,15 @@ struct Model {
     dir: PathBuf,
     /// The server clock reported in `time.unix`: fixed, so ages are exact.
     now: u64,
+    /// The module's `write_requires_token`: changes only as a POST with this token.
+    token: Option<String>,
+    /// The JSON says so (`write_requires_token`); false: only the token is shown (as after
+    /// a graceful restart made the one jkctl knows stale).
+    advertise_required: bool,
+    /// `GET update`, `POST update` in arrival order, `refused` appended when refused.
+    writes: Vec<String>,
+    /// The token the JSON shows when not `token` (one that never works).
+    json_token: Option<String>,
 }
 
 /// The fake server's fixed clock.
@@ -147,8 +156,15 @@ impl Model {
                 ms.join(",")
             ));
         }
+        let token = match self.json_token.as_ref().or(self.token.as_ref()) {
+            Some(t) => format!(
+                r#""write_token":"{t}","write_requires_token":{},"#,
+                self.advertise_required
+            ),
+            None => String::new(),
+        };
         format!(
-            r#"{{"server":{{"name":"localhost","port":80}},"time":{{"unix":{}}},"balancers":[{}],"ajp_workers":[],"result":{{"type":"OK","message":"Action finished"}}}}"#,
+            r#"{{"server":{{"name":"localhost","port":80}},"time":{{"unix":{}}},{token}"balancers":[{}],"ajp_workers":[],"result":{{"type":"OK","message":"Action finished"}}}}"#,
             self.now,
             lbs.join(",")
         )
@@ -218,6 +234,10 @@ impl Fake {
             updates: Vec::new(),
             dir: dir.clone(),
             now: NOW,
+            token: None,
+            advertise_required: false,
+            writes: Vec::new(),
+            json_token: None,
         }));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -305,11 +325,31 @@ fn serve(mut s: TcpStream, model: &Mutex<Model>) {
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
-    let head = String::from_utf8_lossy(&buf);
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = buf[end..].to_vec();
+    while body.len() < length {
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let method = head.split_whitespace().next().unwrap_or("GET").to_string();
     let target = head.split_whitespace().nth(1).unwrap_or("/");
     let query = target.split_once('?').map_or("", |(_, q)| q);
+    // A form body's parameters follow the query's (the module's order).
+    let form = String::from_utf8_lossy(&body).into_owned();
     let params: Vec<(String, String)> = query
         .split('&')
+        .chain(form.split('&'))
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
@@ -321,7 +361,30 @@ fn serve(mut s: TcpStream, model: &Mutex<Model>) {
         let mut m = model.lock().expect("model");
         match (get("cmd").unwrap_or("list"), get("mime").unwrap_or("html")) {
             ("list", "json") => ("application/json", m.json()),
-            ("update", "txt") => ("text/plain", m.update(&params)),
+            ("update", "txt") => {
+                let refused = m
+                    .token
+                    .as_deref()
+                    .is_some_and(|t| method != "POST" || get("token") != Some(t));
+                m.writes.push(format!(
+                    "{method} update{}",
+                    if refused { " refused" } else { "" }
+                ));
+                if refused {
+                    // The module's answer (jk-status guard.rs).
+                    let why = if get("token").is_some() {
+                        "the request's token is not this configuration's (reload the page)"
+                    } else {
+                        "this status worker takes changes only as a POST with its page's token"
+                    };
+                    (
+                        "text/plain",
+                        format!("Result: type=ERROR message=\"Change refused: {why}\"\n"),
+                    )
+                } else {
+                    ("text/plain", m.update(&params))
+                }
+            }
             _ => ("text/html", "<html>unexpected</html>".to_string()),
         }
     };
@@ -673,4 +736,48 @@ fn restart_ready_timeout_when_the_backend_does_not_come_back() {
     );
     assert_eq!(fake.updates(), ["tomcat1 vwm=R", "tomcat1 vwm=0"]);
     assert!(fake.member("tomcat1").awaiting_readiness);
+}
+
+impl Fake {
+    /// The module's `write_requires_token=true` with `token`; `advertise`: its JSON says so.
+    fn require_token(&self, token: &str, advertise: bool) {
+        let mut m = self.model.lock().expect("model");
+        m.token = Some(token.into());
+        m.advertise_required = advertise;
+    }
+
+    fn writes(&self) -> Vec<String> {
+        self.model.lock().expect("model").writes.clone()
+    }
+}
+
+#[test]
+fn with_tokens_required_changes_are_posted_with_the_token() {
+    let fake = Fake::start("token-required", two_members());
+    fake.require_token("0123456789abcdef0123456789abcdef", true);
+    let (code, out, err) = fake.run(&["disable", "tomcat1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(fake.member("tomcat1").activation, "DIS");
+    assert_eq!(fake.writes(), ["POST update"], "no GET is tried first");
+}
+
+#[test]
+fn a_write_refused_for_lack_of_the_token_is_posted_again_with_it() {
+    let fake = Fake::start("token-refused", two_members());
+    // The JSON shows the token but does not say it is required (as a status read before
+    // the property was set, or a token made stale by a graceful restart would).
+    fake.require_token("0123456789abcdef0123456789abcdef", false);
+    let (code, out, err) = fake.run(&["stop", "tomcat2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(fake.member("tomcat2").activation, "STP");
+    assert_eq!(fake.writes(), ["GET update refused", "POST update"]);
+    assert_eq!(fake.updates(), ["tomcat2 vwa=S"]);
+    // A token that does not work either: one retry, then the refusal is reported (exit 1).
+    let fake = Fake::start("token-stale", two_members());
+    fake.require_token("0123456789abcdef0123456789abcdef", false);
+    fake.model.lock().expect("model").json_token = Some("ffffffffffffffffffffffffffffffff".into());
+    let (code, out, err) = fake.run(&["activate", "tomcat1"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("Change refused: the request's token"), "{err}");
+    assert_eq!(fake.writes(), ["GET update refused", "POST update refused"]);
 }

@@ -59,6 +59,8 @@ const STYLE: &str = "<style type=\"text/css\">\n\
 .jk-down{background:#ffcdd2;color:#b71c1c}\n\
 table.jk-overview td,table.jk-overview th{padding:2px 8px}\n\
 form.jk-act{display:inline;margin:0}\n\
+form.jk-act input.jk-link{background:none;border:none;padding:0;margin:0;color:#00e;\
+text-decoration:underline;cursor:pointer;font:inherit}\n\
 </style>\n";
 
 fn head(cfg: &StatusConfig, extra: &str) -> String {
@@ -126,6 +128,52 @@ pub(crate) fn redirect_page(cfg: &StatusConfig, model: &StatusModel, params: &Pa
         ),
         footer(cfg, model)
     )
+}
+
+/// The hidden `token` field of a form that changes something (none without a token).
+fn token_field(cfg: &StatusConfig) -> String {
+    if cfg.write_token.is_empty() {
+        String::new()
+    } else {
+        hidden("token", &cfg.write_token)
+    }
+}
+
+/// A small form that POSTs `pairs` and the write token to the page's URI, shown inline with
+/// one submit control: a button (`class` empty) or a link-styled one (`jk-link`). Every
+/// control of the page that changes something is one of these (mod_jk-rs; mod_jk uses GET
+/// links, which any other web page can make a logged-in browser follow).
+fn post_button(
+    cfg: &StatusConfig,
+    model: &StatusModel,
+    pairs: &[(&str, &str)],
+    label: &str,
+    class: &str,
+    disabled: bool,
+) -> String {
+    let mut o = format!(
+        "<form class=\"jk-act\" method=\"post\" action=\"{}\">",
+        esc(&model.request_uri)
+    );
+    for (k, v) in pairs {
+        o.push_str(hidden(k, v).trim_end());
+    }
+    o.push_str(token_field(cfg).trim_end());
+    o.push_str(&format!(
+        "<input type=\"submit\"{} value=\"{}\"{}/></form>",
+        if class.is_empty() {
+            String::new()
+        } else {
+            format!(" class=\"{class}\"")
+        },
+        esc(label),
+        if disabled {
+            " disabled=\"disabled\""
+        } else {
+            ""
+        }
+    ));
+    o
 }
 
 fn row(cells: &[String]) -> String {
@@ -332,23 +380,19 @@ impl Page<'_> {
             Activation::Disabled => "D",
             Activation::Stopped => "S",
         };
-        let disabled = if m.activation == a {
-            " disabled=\"disabled\""
-        } else {
-            ""
-        };
-        format!(
-            "<form class=\"jk-act\" method=\"get\" action=\"{}\">\
-             <input type=\"hidden\" name=\"cmd\" value=\"update\"/>\
-             <input type=\"hidden\" name=\"from\" value=\"list\"/>\
-             <input type=\"hidden\" name=\"w\" value=\"{}\"/>\
-             <input type=\"hidden\" name=\"sw\" value=\"{}\"/>\
-             <input type=\"hidden\" name=\"vwa\" value=\"{code}\"/>\
-             <input type=\"submit\" value=\"{}\"{disabled}/></form>",
-            esc(&self.model.request_uri),
-            esc(lb),
-            esc(&m.name),
-            a.name()
+        post_button(
+            self.cfg,
+            self.model,
+            &[
+                ("cmd", "update"),
+                ("from", "list"),
+                ("w", lb),
+                ("sw", &m.name),
+                ("vwa", code),
+            ],
+            a.name(),
+            "",
+            m.activation == a,
         )
     }
 
@@ -416,20 +460,26 @@ impl Page<'_> {
         if let Some(s) = sw {
             base.push(("sw", s));
         }
-        let with = |cmd: &'static str, from: bool| {
-            let mut p: Vec<(&str, &str)> = vec![("cmd", cmd)];
-            if from {
-                p.push(("from", self.params.cmd()));
-            }
-            p.extend(base.iter().copied());
-            self.l(&p)
-        };
-        let mut o = format!("[<a href=\"{}\">S</a>", with("show", false));
+        let show: Vec<(&str, &str)> = [("cmd", "show")].into_iter().chain(base.clone()).collect();
+        let mut o = format!("[<a href=\"{}\">S</a>", self.l(&show));
         if !self.read_only {
-            o.push_str(&format!("|<a href=\"{}\">E</a>", with("edit", true)));
-            o.push_str(&format!("|<a href=\"{}\">R</a>", with("reset", true)));
+            // Edit, reset and recover are changing commands: POST forms with the token.
+            let o_val = self.opt().to_string();
+            let button = |cmd: &str, label: &str| {
+                let mut p: Vec<(&str, &str)> = vec![("cmd", cmd), ("from", self.params.cmd())];
+                p.extend(base.iter().copied());
+                if self.opt() != 0 {
+                    p.push(("opt", &o_val));
+                }
+                post_button(self.cfg, self.model, &p, label, "jk-link", false)
+            };
+            o.push('|');
+            o.push_str(&button("edit", "E"));
+            o.push('|');
+            o.push_str(&button("reset", "R"));
             if recover {
-                o.push_str(&format!("|<a href=\"{}\">T</a>", with("recover", true)));
+                o.push('|');
+                o.push_str(&button("recover", "T"));
             }
         }
         o.push(']');
@@ -687,12 +737,13 @@ impl Page<'_> {
 
     fn att_form(&mut self, lb: &str) {
         let mut o = format!(
-            "<form method=\"get\" action=\"{}\">\n<input type=\"hidden\" name=\"cmd\" \
-             value=\"edit\"/>\n<input type=\"hidden\" name=\"w\" value=\"{}\"/>\n<table>\n\
+            "<form method=\"post\" action=\"{}\">\n<input type=\"hidden\" name=\"cmd\" \
+             value=\"edit\"/>\n<input type=\"hidden\" name=\"w\" value=\"{}\"/>\n{}<table>\n\
              <tr><td><b>E</b>dit this attribute for all members:</td><td><select name=\"att\" \
              size=\"1\">\n",
             esc(&self.model.request_uri),
-            esc(lb)
+            esc(lb),
+            token_field(self.cfg)
         );
         for code in ATT_CODES {
             o.push_str(&format!(
@@ -953,7 +1004,8 @@ fn hidden(name: &str, value: &str) -> String {
     )
 }
 
-/// `cmd=edit` forms (method="get" to the same URI).
+/// `cmd=edit` forms (mod_jk: method="get"; here method="post" with the write token, to the
+/// same URI).
 pub(crate) fn edit_page(
     cfg: &StatusConfig,
     model: &StatusModel,
@@ -969,9 +1021,10 @@ pub(crate) fn edit_page(
     ));
     let form = |o: &mut String, pairs: &[(&str, &str)]| {
         o.push_str(&format!(
-            "<form method=\"get\" action=\"{}\">\n",
+            "<form method=\"post\" action=\"{}\">\n",
             esc(&model.request_uri)
         ));
+        o.push_str(&token_field(cfg));
         o.push_str(&hidden("cmd", "update"));
         o.push_str(&hidden("from", params.from().unwrap_or("list")));
         for (k, v) in pairs {

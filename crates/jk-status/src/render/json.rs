@@ -13,6 +13,8 @@
 //!   "ajp_workers": [ { <ajp attributes of the XML>, "state": str,
 //!                      "in_flight": int|null, "last_error": str|null, "maps": [...] } ],
 //!   "configuration": { key: str, ... },                            (dump)
+//!   "write_token": str, "write_requires_token": bool,              (list/show/version/dump,
+//!                                                      a status worker that is not read_only)
 //!   "result": {"type": "OK"|"ERROR", "message": str} }
 //! ```
 //! Keys equal the XML attribute names; numbers and booleans are native JSON values.
@@ -156,6 +158,18 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
     if doc.header == Header::Full {
         obj_of(root.key("time"), &time_attrs(model));
         obj_of(root.key("software"), &software_attrs(model));
+        // What a script needs to POST changes (jkctl does when a write is refused for lack
+        // of it, or when writes require it): only for a status worker that can change
+        // anything, and only to whoever passed its user check.
+        if !cfg.read_only && !cfg.write_token.is_empty() {
+            push_json_string(root.key("write_token"), &cfg.write_token);
+            root.key("write_requires_token")
+                .push_str(if cfg.write_requires_token {
+                    "true"
+                } else {
+                    "false"
+                });
+        }
     }
     if let Some(lbs) = &doc.lbs {
         let o = root.key("balancers");

@@ -122,6 +122,8 @@ pub fn errored() -> StatusModel {
 pub struct Rec {
     pub calls: Vec<String>,
     pub fail_on: Option<String>,
+    /// `may_write` answers `Err(this)` (a write the glue's verdict refused).
+    pub refuse_write: Option<String>,
 }
 
 impl Rec {
@@ -137,6 +139,9 @@ impl Rec {
 }
 
 impl Apply for Rec {
+    fn may_write(&self) -> Result<(), String> {
+        self.refuse_write.clone().map_or(Ok(()), Err)
+    }
     fn update_lb(&mut self, lb: &str, c: &LbChanges) -> Result<(), String> {
         self.call(format!("lb {lb} {c:?}"))
     }
