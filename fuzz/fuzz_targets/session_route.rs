@@ -155,12 +155,5 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(choice.route, choice.member_route);
         }
     }
-    attempt.report(
-        &choice,
-        Outcome::Success {
-            bytes_read: 0,
-            bytes_written: 0,
-        },
-        200,
-    );
+    attempt.report(&choice, Outcome::Success, 200);
 });
