@@ -45,7 +45,6 @@ APACHE2 = os.environ.get("APACHE2", "/usr/sbin/apache2")
 OURS_SO = Path(os.environ.get("MOD_JK_SO", REPO / "target/release/libmod_jk.so"))
 DEBIAN_SO = Path(os.environ.get("DEBIAN_MOD_JK", f"{MODULES}/mod_jk.so"))
 AJP_SERVER = Path(os.environ.get("AJP_TEST_SERVER", REPO / "target/release/ajp-test-server"))
-TOMCAT_HOME = Path(os.environ.get("TOMCAT_HOME", "/usr/share/tomcat10"))
 WRK = os.environ.get("WRK", "wrk")
 LUA = REPO / "bench/wrk.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -218,34 +217,12 @@ class AjpServer:
         return f"ajp-test-server {self.name}:{self.port}"
 
 
-TOMCAT_SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<!-- written by bench/bench.py -->
-<Server port="-1" shutdown="SHUTDOWN">
-  <Service name="Catalina">
-    <Connector protocol="HTTP/1.1" address="{host}" port="{http}" connectionTimeout="20000" />
-    <Connector protocol="AJP/1.3" address="{host}" port="{ajp}" secretRequired="false" />
-    <Engine name="Catalina" defaultHost="localhost" jvmRoute="{route}">
-      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false" />
-    </Engine>
-  </Service>
-</Server>
-"""
-TOMCAT_CONTEXT_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<Context>
-  <JarScanner scanClassPath="false" scanManifest="false" />
-  <Manager pathname="" />
-</Context>
-"""
-TOMCAT_LOGGING = """handlers = java.util.logging.ConsoleHandler
-.handlers = java.util.logging.ConsoleHandler
-.level = WARNING
-java.util.logging.ConsoleHandler.level = WARNING
-java.util.logging.ConsoleHandler.formatter = org.apache.juli.OneLineFormatter
-org.apache.catalina.startup.Catalina.level = INFO
-"""
-# No access log valve, warnings only; full JIT (C1+C2), fixed 256 MB heap.
-TOMCAT_JAVA_OPTS = ("-Djava.awt.headless=true -Xms256m -Xmx256m -Xss512k -XX:+UseSerialGC "
-                    "-XX:-UsePerfData -Djava.security.egd=file:/dev/./urandom")
+# Tomcat through scripts/tomcat.sh, the launcher the tests and make demo use: no access log,
+# warnings only, full JIT (C1+C2), fixed 256 MB heap.
+TOMCAT_SH = REPO / "scripts/tomcat.sh"
+TOMCAT_ARGS = ["--contexts", "app", "--sessions", "none", "--jit", "full", "--heap", "256m",
+               "--heap-min", "256m", "--log-level", "WARNING", "--access-log", "off",
+               "--timeout", "120"]
 
 
 class Tomcat:
@@ -255,50 +232,24 @@ class Tomcat:
         self.proc = None
 
     def start(self):
-        if not (TOMCAT_HOME / "bin/catalina.sh").exists():
-            raise RuntimeError(f"Tomcat 10 not found in {TOMCAT_HOME}: apt-get install tomcat10")
-        b = self.base
-        shutil.rmtree(b, ignore_errors=True)
-        for d in ("conf", "logs", "temp", "work", "webapps"):
-            (b / d).mkdir(parents=True)
-        etc = TOMCAT_HOME / "etc"
-        shutil.copy(etc / "web.xml", b / "conf/web.xml")
-        props = (etc / "catalina.properties").read_text()
-        (b / "conf/catalina.properties").write_text(
-            props + "\ntomcat.util.scan.StandardJarScanFilter.jarsToSkip=*.jar\n")
-        (b / "conf/logging.properties").write_text(TOMCAT_LOGGING)
-        (b / "conf/server.xml").write_text(TOMCAT_SERVER_XML.format(
-            host=HOST, http=self.http, ajp=self.port, route=self.route))
-        (b / "conf/context.xml").write_text(TOMCAT_CONTEXT_XML)
-        fixture = REPO / "tests/fixtures/tomcat/ROOT"
-        shutil.copytree(fixture, b / "webapps/ROOT")
-        shutil.copytree(fixture, b / "webapps/app")
-        env = dict(os.environ, CATALINA_HOME=str(TOMCAT_HOME), CATALINA_BASE=str(b),
-                   CATALINA_TMPDIR=str(b / "temp"),
-                   JAVA_OPTS=f"{TOMCAT_JAVA_OPTS} -Dtest.node={self.route}")
-        for k in ("CATALINA_OPTS", "CATALINA_PID", "CATALINA_OUT", "JPDA_OPTS", "LOGGING_CONFIG"):
-            env.pop(k, None)
-        with open(b / "logs/catalina.out", "wb") as out:
-            self.proc = subprocess.Popen([str(TOMCAT_HOME / "bin/catalina.sh"), "run"], cwd=b,
-                                         env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, process_group=0)
+        """Starts the script in the background (both Tomcats start side by side)."""
+        shutil.rmtree(self.base, ignore_errors=True)
+        self.proc = subprocess.Popen(
+            [str(TOMCAT_SH), "start", str(self.base), "--address", HOST, "--ajp-port",
+             str(self.port), "--http-port", str(self.http), "--route", self.route, *TOMCAT_ARGS],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         return self
 
     def wait_ready(self):
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Tomcat {self.route} exited; see {self.base}/logs/catalina.out")
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{self.http}/static.txt", timeout=2) as r:
-                    return r.status == 200 and port_open(self.port)
-            except OSError:
-                return False
-        wait_until(f"Tomcat {self.route}", 120, ready, interval=0.2)
+        _, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"Tomcat {self.route}: {err}see {self.base}/logs/catalina.out")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            stop_pid(self.proc.pid, group=True)
+            self.proc.kill()
             self.proc.wait()
+        subprocess.run([str(TOMCAT_SH), "stop", str(self.base)], stdin=subprocess.DEVNULL)
 
     def __repr__(self):
         return f"Tomcat {self.route}:{self.port}"
@@ -362,6 +313,17 @@ def module_lines(connector, d, members, static=None):
     return "\n".join(out)
 
 
+def private_httpd_conf(d, port, mpm_conf):
+    """apache-conf/private-httpd.conf.in (the tests' and make demo's too) filled in: event MPM."""
+    user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+    fields = {"DIR": str(d), "PORT": str(port), "LOGLEVEL": "warn", "MODULES": MODULES,
+              "MPM_CONF": mpm_conf, "MPM": "event", "USER": user}
+    text = (REPO / "apache-conf/private-httpd.conf.in").read_text()
+    for k, v in fields.items():
+        text = text.replace(f"@{k}@", v)
+    return text
+
+
 class Httpd:
     def __init__(self, connector, d, members, static=None):
         """`static` (the ceiling): URL path -> (body, content type) of the files it serves."""
@@ -380,29 +342,8 @@ class Httpd:
             self.write_static(self.static or {})
         else:
             (d / "workers.properties").write_text(workers_properties(self.members))
-        user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
         self.conf.write_text(f"""# written by bench/bench.py ({self.connector})
-ServerRoot "{d}"
-DefaultRuntimeDir "{d}"
-PidFile "{d}/httpd.pid"
-ErrorLog "{d}/logs/error.log"
-LogLevel warn
-Mutex file:{d} default
-Listen {HOST}:{self.port}
-ServerName {HOST}
-LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
-{MPM}
-LoadModule authz_core_module {MODULES}/mod_authz_core.so
-{user}DocumentRoot "{d}/htdocs"
-# as Debian's apache2.conf: without it httpd looks for a .htaccess in every directory from / down
-# on each request that maps to a file (the ceiling's; the connectors' requests map to no file)
-<Directory />
-  AllowOverride None
-</Directory>
-<Directory "{d}/htdocs">
-  Require all granted
-</Directory>
-# ---- connector ({self.connector}): the only lines that differ
+{private_httpd_conf(d, self.port, MPM)}# ---- connector ({self.connector}): the only lines that differ
 {module_lines(self.connector, d, self.members, self.static)}
 """)
 

@@ -9,6 +9,10 @@
 # we are root, the demo adds `127.0.0.2 app` and `127.0.0.3 app2` to /etc/hosts (and says so);
 # otherwise it uses a generated copy of workers.properties in which only those two host lines
 # name the addresses.
+#
+# httpd.conf comes from apache-conf/private-httpd.conf.in, the Tomcats from scripts/tomcat.sh
+# (sessions kept across restarts, C1 JIT, 256 MB heap); DEMO_TOMCAT_ARGS adds options of
+# `scripts/tomcat.sh start`, e.g. "--jit full --heap 1g" or "--sessions none".
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=${DEMO_PORT:-80}
@@ -18,32 +22,6 @@ mods=${APACHE_MODULES:-/usr/lib/apache2/modules}
 mkdir -p "$dir/logs" "$dir/htdocs"
 chmod 755 "$dir" "$dir/logs" "$dir/htdocs"
 echo "mod_jk-rs demo: static page" > "$dir/htdocs/index.html"
-user=""
-if [ "$(id -u)" = 0 ]; then user=$'User www-data\nGroup www-data'; fi
-cat > "$dir/httpd.conf" <<CONF
-ServerRoot "$dir"
-DefaultRuntimeDir "$dir"
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/logs/error.log"
-LogLevel info
-Mutex file:$dir default
-Listen 127.0.0.1:$port
-ServerName 127.0.0.1
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule authz_host_module $mods/mod_authz_host.so
-LoadModule access_compat_module $mods/mod_access_compat.so
-LoadModule mime_module $mods/mod_mime.so
-TypesConfig /etc/mime.types
-LoadModule dir_module $mods/mod_dir.so
-LoadModule jk_module $so
-$user
-DocumentRoot "$dir/htdocs"
-JkWorkersFile $top/tests/fixtures/seed/workers.properties
-JkLogFile logs/mod_jk.log
-JkShmFile logs/jk-runtime-status
-Include $top/tests/fixtures/seed/000-default.conf
-CONF
 mkdir -p /var/log/apache2 2>/dev/null || true
 workers=$top/tests/fixtures/seed/workers.properties
 if ! getent hosts app >/dev/null || ! getent hosts app2 >/dev/null; then
@@ -58,7 +36,18 @@ if ! getent hosts app >/dev/null || ! getent hosts app2 >/dev/null; then
     echo "using $workers: the seed with host names app/app2 replaced by 127.0.0.2/127.0.0.3"
   fi
 fi
-sed -i "s|^JkWorkersFile .*|JkWorkersFile $workers|" "$dir/httpd.conf"
+user=""
+if [ "$(id -u)" = 0 ]; then user='User www-data\nGroup www-data'; fi
+sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|" -e "s|@LOGLEVEL@|info|" -e "s|@MODULES@|$mods|g" \
+    -e "s|@MPM_CONF@||" -e "s|@MPM@|event|g" -e "s|@USER@|$user|" \
+    "$top/apache-conf/private-httpd.conf.in" > "$dir/httpd.conf"
+cat >> "$dir/httpd.conf" <<CONF
+LoadModule jk_module $so
+JkWorkersFile $workers
+JkLogFile logs/mod_jk.log
+JkShmFile logs/jk-runtime-status
+Include $top/tests/fixtures/seed/000-default.conf
+CONF
 # httpd by its pid file, when that pid is still our httpd: TERM (its children go with it), then
 # KILL after 10 s.
 stop_httpd() {
@@ -73,8 +62,9 @@ stop_httpd() {
 }
 # What a previous demo left running (killed without its clean-up), by its pid files.
 stop_httpd
+tomcat=$top/scripts/tomcat.sh
 for n in 1 2; do
-  "$top/scripts/tomcat-base.sh" stop "$dir/tomcat$n" >/dev/null 2>&1 || true
+  "$tomcat" stop "$dir/tomcat$n" >/dev/null 2>&1 || true
 done
 busy=()
 for a in 127.0.0.1:$port 127.0.0.2:8009 127.0.0.2:8080 127.0.0.3:8009 127.0.0.3:8080; do
@@ -89,16 +79,19 @@ fi
 # Stops httpd and both Tomcats by their pids, however the script ends (Ctrl-C, TERM, an error).
 stop_all() {
   stop_httpd
-  "$top/scripts/tomcat-base.sh" stop "$dir/tomcat1"
-  "$top/scripts/tomcat-base.sh" stop "$dir/tomcat2"
+  "$tomcat" stop "$dir/tomcat1"
+  "$tomcat" stop "$dir/tomcat2"
   echo
   echo "stopped"
 }
 trap stop_all EXIT
 trap 'exit 0' INT TERM
 echo "starting Tomcat tomcat1 on 127.0.0.2:8009 and tomcat2 on 127.0.0.3:8009 ..."
-"$top/scripts/tomcat-base.sh" start "$dir/tomcat1" 127.0.0.2 tomcat1 >/dev/null
-"$top/scripts/tomcat-base.sh" start "$dir/tomcat2" 127.0.0.3 tomcat2 >/dev/null
+for n in 1 2; do
+  # shellcheck disable=SC2086 # DEMO_TOMCAT_ARGS: several options
+  "$tomcat" start "$dir/tomcat$n" --address "127.0.0.$((n + 1))" --route "tomcat$n" \
+    --sessions file ${DEMO_TOMCAT_ARGS:-} >/dev/null
+done
 if ! out=$(apache2 -t -f "$dir/httpd.conf" 2>&1); then echo "$out" >&2; exit 1; fi
 apache2 -f "$dir/httpd.conf" -k start
 for _ in $(seq 1 50); do [ -s "$dir/httpd.pid" ] && break; sleep 0.1; done

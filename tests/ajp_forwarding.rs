@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use jk_ajp_testserver::{pattern, Behaviour, Response, TestServer};
@@ -15,20 +13,16 @@ use support::*;
 fn setup(tag: &str, mpm: Mpm, behaviour: Behaviour, worker_extra: &str) -> (TestServer, Httpd) {
     let server = TestServer::start("127.0.0.1:0", behaviour).unwrap();
     let dir = TestDir::new(tag);
-    let wp = dir.write(
-        "workers.properties",
-        &format!(
-            "worker.list=w\nworker.w.host=127.0.0.1\nworker.w.port={}\n{worker_extra}",
-            server.port()
-        ),
-    );
     dir.write("htdocs/static.html", "static\n");
-    let body = format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /app/* w\nJkMount /app w\n",
-        wp.display()
-    );
+    let workers = format!("{}{worker_extra}", one_worker(server.port()));
+    let body = jk_body(&dir, &workers, "JkMount /app/* w\nJkMount /app w\n");
     let h = Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"));
     (server, h)
+}
+
+/// workers.properties with the one ajp13 worker `w` at 127.0.0.1:`port`.
+fn one_worker(port: u16) -> String {
+    format!("worker.list=w\nworker.w.host=127.0.0.1\nworker.w.port={port}\n")
 }
 
 fn no_crash(h: &Httpd) {
@@ -52,12 +46,7 @@ fn forwards_get_and_response(mpm: Mpm) {
     assert_eq!(r.status_line, "HTTP/1.1 201 Created");
     assert_eq!(r.text(), "hello from the backend\n");
     assert_eq!(r.header("X-Backend"), Some("yes"));
-    let cookies: Vec<&str> = r
-        .headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.as_str())
-        .collect();
+    let cookies: Vec<&str> = r.headers_named("Set-Cookie").collect();
     assert_eq!(cookies, vec!["a=1", "b=2"]);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1);
@@ -80,50 +69,20 @@ fn forwards_get_and_response(mpm: Mpm) {
     no_crash(&h);
 }
 
-#[test]
-fn forwards_get_event() {
-    forwards_get_and_response(Mpm::Event);
-}
+test_each_mpm!(forwards_get: forwards_get_and_response);
 
-#[test]
-fn forwards_get_prefork() {
-    forwards_get_and_response(Mpm::Prefork);
-}
-
-/// Sends a raw HTTP/1.1 request and returns (status, body).
+/// Sends a raw HTTP/1.1 request and returns (status, de-chunked body).
 fn raw_request(port: u16, head: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    (status, body)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = b.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&b[..line_end]).unwrap().trim(), 16).unwrap();
-        b = &b[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[..size]);
-        b = &b[size + 2..];
-    }
+    let x = send_raw(
+        "127.0.0.1",
+        port,
+        &[head.as_bytes(), body].concat(),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    assert_eq!(x.problem, None);
+    let r = parse_response(&x.raw).unwrap();
+    (r.status, r.decoded_body().unwrap())
 }
 
 #[test]
@@ -254,12 +213,10 @@ fn backend_closing_after_the_body_reached_the_client_truncates_the_answer() {
         },
         "",
     );
-    let mut s = TcpStream::connect(("127.0.0.1", h.port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET /app/big HTTP/1.0\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
+    let request = b"GET /app/big HTTP/1.0\r\nHost: x\r\n\r\n";
+    let raw = send_raw("127.0.0.1", h.port, request, Duration::from_secs(10))
+        .unwrap()
+        .raw;
     let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -302,20 +259,12 @@ fn stall_past_reply_timeout_is_504() {
 
 #[test]
 fn connection_refused_is_503() {
-    let dir = TestDir::new("fwd-refused");
-    let wp = dir.write(
-        "workers.properties",
-        "worker.list=w\nworker.w.host=127.0.0.1\nworker.w.port=1\n",
-    );
-    let h = Httpd::try_start(
-        dir,
+    let h = Httpd::with_workers(
+        "fwd-refused",
         Mpm::Event,
-        &format!(
-            "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /app/* w\n",
-            wp.display()
-        ),
-    )
-    .unwrap();
+        &one_worker(1),
+        "JkMount /app/* w\n",
+    );
     assert_eq!(h.get("/app/x").status, 503);
     let jklog = h.dir.read("logs/mod_jk.log");
     assert!(
@@ -336,20 +285,13 @@ fn use_server_errors_gives_httpds_error_page() {
         ),
     )
     .unwrap();
-    let dir = TestDir::new("server-errors");
-    let wp = dir.write(
-        "workers.properties",
-        &format!(
-            "worker.list=w\nworker.w.host=127.0.0.1\nworker.w.port={}\n",
-            server.port()
-        ),
-    );
-    let body = format!(
-        "JkWorkersFile {}\nJkMount /app/* w;use_server_errors=400\nJkMount /raw/* w\n\
+    let h = Httpd::with_workers(
+        "server-errors",
+        Mpm::Event,
+        &one_worker(server.port()),
+        "JkMount /app/* w;use_server_errors=400\nJkMount /raw/* w\n\
          ErrorDocument 401 \"httpd says no\"\nErrorDocument 500 \"httpd failed\"\n",
-        wp.display()
     );
-    let h = Httpd::try_start(dir, Mpm::Event, &body).unwrap();
     let r = h.get("/app/x");
     assert_eq!(r.status, 401);
     assert_eq!(r.text(), "httpd says no");

@@ -10,11 +10,7 @@ const SEED_WP: &str = "workers.properties";
 
 /// The seed configuration, unchanged, as the user has it.
 fn seed_body() -> String {
-    format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkShmFile logs/jk-runtime-status\nInclude {}\n",
-        seed(SEED_WP).display(),
-        seed("000-default.conf").display()
-    )
+    seed_httpd_body(&seed(SEED_WP))
 }
 
 #[test]
@@ -42,15 +38,7 @@ fn seed_starts(mpm: Mpm) {
     assert!(!h.error_log().contains("panic"), "{}", h.error_log());
 }
 
-#[test]
-fn seed_configuration_starts_under_event() {
-    seed_starts(Mpm::Event);
-}
-
-#[test]
-fn seed_configuration_starts_under_prefork() {
-    seed_starts(Mpm::Prefork);
-}
+test_each_mpm!(seed_configuration_starts: seed_starts);
 
 #[test]
 fn debian_jk_conf_passes_configtest() {

@@ -28,14 +28,10 @@ fn worker_for(h: &Httpd, method: &str, path: &str) -> String {
 
 fn start(tag: &str, mpm: Mpm, directives: &str) -> Httpd {
     let dir = TestDir::new(tag);
-    let wp = dir.write("workers.properties", WORKERS);
     dir.write("htdocs/static.html", "static\n");
     std::fs::create_dir_all(dir.path().join("webapps/shop/WEB-INF")).unwrap();
     dir.write("webapps/shop/index.html", "shop page\n");
-    let body = format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\n{directives}",
-        wp.display()
-    );
+    let body = jk_body(&dir, WORKERS, directives);
     Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -50,13 +46,12 @@ fn mapping_rules(mpm: Mpm) {
     let uwm_body = "/file/*=tomcat2\n-/disabled/*=tomcat2\n/ex/*=tomcat1\n!/ex/static/*=tomcat1\n";
     let h = {
         let dir = TestDir::new("map");
-        let wp = dir.write("workers.properties", WORKERS);
         let uwm = dir.write("uriworkermap.properties", uwm_body);
         dir.write("htdocs/static.html", "static\n");
         std::fs::create_dir_all(dir.path().join("htdocs/ex/static")).unwrap();
         dir.write("htdocs/ex/static/s.css", "css\n");
-        let body = format!(
-            "JkWorkersFile {}\nJkMountFile {}\nJkLogFile logs/mod_jk.log\n\
+        let directives = format!(
+            "JkMountFile {}\n\
              JkMount /app loadbalancer\nJkMount /app/* loadbalancer\n\
              JkUnMount /app/images/* loadbalancer\n\
              JkMount /*.jsp tomcat2\n\
@@ -66,9 +61,9 @@ fn mapping_rules(mpm: Mpm) {
              <Location /manual>\n  SetHandler jakarta-servlet\n  SetEnv JK_WORKER_NAME tomcat2\n</Location>\n\
              <Location /ghost>\n  SetHandler jakarta-servlet\n  SetEnv JK_WORKER_NAME nosuchworker\n</Location>\n\
              <Location /nothing>\n  SetHandler jakarta-servlet\n</Location>\n",
-            wp.display(),
             uwm.display()
         );
+        let body = jk_body(&dir, WORKERS, &directives);
         Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"))
     };
     let cases: &[(&str, &str)] = &[
@@ -113,15 +108,7 @@ fn mapping_rules(mpm: Mpm) {
     assert!(!h.error_log().contains("panic"), "{}", h.error_log());
 }
 
-#[test]
-fn mapping_rules_event() {
-    mapping_rules(Mpm::Event);
-}
-
-#[test]
-fn mapping_rules_prefork() {
-    mapping_rules(Mpm::Prefork);
-}
+test_each_mpm!(mapping_rules_apply: mapping_rules);
 
 #[test]
 fn vhosts_need_jkmountcopy() {

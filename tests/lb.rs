@@ -8,7 +8,7 @@ mod support;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
+use jk_ajp_testserver::{Behaviour, TestServer};
 use support::*;
 
 struct Cluster {
@@ -27,11 +27,7 @@ fn cluster(
     let mut props = String::from("worker.list=lb\nworker.lb.type=lb\n");
     let mut servers = Vec::new();
     for (name, extra) in members {
-        let s = TestServer::start(
-            "127.0.0.1:0",
-            Behaviour::Respond(AjpResponse::text(200, "OK", &format!("member={name}\n"))),
-        )
-        .unwrap();
+        let s = member_server(name, "127.0.0.1:0");
         props.push_str(&format!(
             "worker.{name}.type=ajp13\nworker.{name}.host=127.0.0.1\nworker.{name}.port={}\n{extra}\n",
             s.port()
@@ -40,24 +36,28 @@ fn cluster(
         servers.push(s);
     }
     props.push_str(lb_extra);
-    let dir = TestDir::new(tag);
-    let wp = dir.write("workers.properties", &props);
-    let body = format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /app/* lb\nJkMount /app lb\n\
-         LogFormat \"%U %{{JK_WORKER_ROUTE}}n %{{JK_LB_FIRST_NAME}}n %{{JK_LB_LAST_NAME}}n %{{JK_LB_LAST_STATE}}n %{{JK_LB_LAST_ACCESSED}}n %{{JK_LB_LAST_BUSY}}n %{{JK_LB_FIRST_READ}}n\" lbnotes\n\
-         CustomLog logs/lb.log lbnotes\n{directives}",
-        wp.display()
+    let h = Httpd::with_workers(
+        tag,
+        mpm,
+        &props,
+        &format!(
+            "JkMount /app/* lb\nJkMount /app lb\n\
+             LogFormat \"%U %{{JK_WORKER_ROUTE}}n %{{JK_LB_FIRST_NAME}}n %{{JK_LB_LAST_NAME}}n %{{JK_LB_LAST_STATE}}n %{{JK_LB_LAST_ACCESSED}}n %{{JK_LB_LAST_BUSY}}n %{{JK_LB_FIRST_READ}}n\" lbnotes\n\
+             CustomLog logs/lb.log lbnotes\n{directives}"
+        ),
     );
-    let h = Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"));
     Cluster { servers, h }
 }
 
-fn which(r: &Response) -> String {
-    r.text()
-        .trim()
-        .strip_prefix("member=")
-        .unwrap_or("?")
-        .to_string()
+/// [`cluster`] of t1 and t2 under the event MPM.
+fn pair(tag: &str, lb_extra: &str, directives: &str) -> Cluster {
+    cluster(
+        tag,
+        Mpm::Event,
+        &[("t1", ""), ("t2", "")],
+        lb_extra,
+        directives,
+    )
 }
 
 /// Sends `n` requests from `threads` client threads (each request on its own connection, so
@@ -72,7 +72,7 @@ fn load(h: &Httpd, n: usize, threads: usize, headers: &[(&str, &str)]) -> Vec<(u
                     (0..per)
                         .map(|i| {
                             let r = http_request(port, "GET", &format!("/app/r{t}-{i}"), headers);
-                            (r.status, which(&r))
+                            (r.status, member_of(&r))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -109,15 +109,7 @@ fn distribution(mpm: Mpm) {
     }
 }
 
-#[test]
-fn distribution_follows_lbfactor_event() {
-    distribution(Mpm::Event);
-}
-
-#[test]
-fn distribution_follows_lbfactor_prefork() {
-    distribution(Mpm::Prefork);
-}
+test_each_mpm!(distribution_follows_lbfactor: distribution);
 
 #[test]
 fn sticky_sessions_hold_across_children() {
@@ -126,7 +118,7 @@ fn sticky_sessions_hold_across_children() {
     assert!(res.iter().all(|(s, m)| *s == 200 && m == "t2"), "{res:?}");
     // The route also comes from the path parameter.
     let r = c.h.get("/app/x;jsessionid=zz.t1");
-    assert_eq!(which(&r), "t1");
+    assert_eq!(member_of(&r), "t1");
     // The route is forwarded as the AJP route attribute.
     let rec = c.servers[0].requests();
     assert_eq!(rec.last().unwrap().decoded.attribute_str(6u8), Some("t1"));
@@ -146,13 +138,7 @@ fn sticky_sessions_hold_across_children() {
 
 #[test]
 fn disabled_member_keeps_its_sessions_but_gets_no_new_ones() {
-    let c = cluster(
-        "lb-dis",
-        Mpm::Event,
-        &[("t1", ""), ("t2", "worker.t2.activation=D")],
-        "",
-        "",
-    );
+    let c = pair("lb-dis", "worker.t2.activation=D\n", "");
     let res = load(&c.h, 100, 4, &[]);
     assert!(res.iter().all(|(s, m)| *s == 200 && m == "t1"), "{res:?}");
     let res = load(&c.h, 40, 4, &[("Cookie", "JSESSIONID=abc.t2")]);
@@ -161,13 +147,7 @@ fn disabled_member_keeps_its_sessions_but_gets_no_new_ones() {
 
 #[test]
 fn stopped_member_gets_nothing() {
-    let c = cluster(
-        "lb-stp",
-        Mpm::Event,
-        &[("t1", ""), ("t2", "worker.t2.activation=S")],
-        "",
-        "",
-    );
+    let c = pair("lb-stp", "worker.t2.activation=S\n", "");
     let res = load(&c.h, 40, 4, &[("Cookie", "JSESSIONID=abc.t2")]);
     assert!(res.iter().all(|(s, m)| *s == 200 && m == "t1"), "{res:?}");
     assert_eq!(c.servers[1].requests().len(), 0);
@@ -175,21 +155,18 @@ fn stopped_member_gets_nothing() {
 
 #[test]
 fn sticky_session_force_fails_with_503_when_the_member_is_stopped() {
-    let c = cluster(
+    let c = pair(
         "lb-force",
-        Mpm::Event,
-        &[("t1", ""), ("t2", "worker.t2.activation=S")],
-        "worker.lb.sticky_session_force=true\n",
+        "worker.t2.activation=S\nworker.lb.sticky_session_force=true\n",
         "",
     );
-    let r =
-        c.h.request("GET", "/app/x", &[("Cookie", "JSESSIONID=abc.t2")]);
+    let r = c.h.get_in_session("/app/x", "abc.t2");
     assert_eq!(r.status, 503);
 }
 
 #[test]
 fn a_dying_member_under_load_fails_no_request() {
-    let mut c = cluster("lb-kill", Mpm::Event, &[("t1", ""), ("t2", "")], "", "");
+    let mut c = pair("lb-kill", "", "");
     let port = c.h.port;
     let victim = c.servers.remove(1);
     let results = std::thread::scope(|s| {
@@ -213,8 +190,7 @@ fn a_dying_member_under_load_fails_no_request() {
 
 #[test]
 fn every_member_failing_is_503_with_one_line_naming_each() {
-    let c = cluster("lb-alldown", Mpm::Event, &[("t1", ""), ("t2", "")], "", "");
-    let mut c = c;
+    let mut c = pair("lb-alldown", "", "");
     c.servers.clear(); // both gone
     let r = c.h.get("/app/x");
     assert_eq!(r.status, 503);
@@ -230,10 +206,9 @@ fn every_member_failing_is_503_with_one_line_naming_each() {
 fn a_member_failing_after_part_of_its_body_is_recovered_on_another() {
     // Headers and 100 body bytes from t1, then it closes: none of it reached the client, so
     // t2's whole answer is sent, with nothing of t1's in front of it.
-    let c = cluster("lb-mid-body", Mpm::Event, &[("t1", ""), ("t2", "")], "", "");
+    let c = pair("lb-mid-body", "", "");
     c.servers[0].set_behaviour(Behaviour::CloseMidBody { after_bytes: 100 });
-    let r =
-        c.h.request("GET", "/app/a", &[("Cookie", "JSESSIONID=s.t1")]);
+    let r = c.h.get_in_session("/app/a", "s.t1");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.text(), "member=t2\n", "only t2's body");
     assert_eq!(r.header("Content-Length"), Some("10"), "{r:?}");
@@ -243,17 +218,11 @@ fn a_member_failing_after_part_of_its_body_is_recovered_on_another() {
 fn a_member_failing_after_its_headers_is_recovered_on_another_unless_recovery_options_2() {
     // mod_jk recovers a request whose backend broke after sending headers, as long as nothing
     // reached the client (recovery_options 0); with bit 2 it answers the error instead.
-    let c = cluster(
-        "lb-after-headers",
-        Mpm::Event,
-        &[("t1", ""), ("t2", "")],
-        "",
-        "",
-    );
+    let c = pair("lb-after-headers", "", "");
     c.servers[0].set_behaviour(Behaviour::CloseAfterHeaders);
     let sticky = [("Cookie", "JSESSIONID=s.t1")];
     let r = c.h.request("GET", "/app/a", &sticky);
-    assert_eq!((r.status, which(&r).as_str()), (200, "t2"), "{r:?}");
+    assert_eq!((r.status, member_of(&r).as_str()), (200, "t2"), "{r:?}");
     assert_eq!(
         r.header("Content-Length"),
         Some("10"),
@@ -317,10 +286,8 @@ fn exiting_children_do_not_wait_for_their_background_threads() {
     // A readiness prober (every lb child) and a watchdog with a long interval: neither may
     // hold up a child's exit on a graceful restart or a stop (the old children kept their
     // scoreboard slots for up to a second, stalling new connections under the event MPM).
-    let c = cluster(
+    let c = pair(
         "lb-child-exit",
-        Mpm::Event,
-        &[("t1", ""), ("t2", "")],
         "worker.lb.probe_interval=1000\n",
         "JkWatchdogInterval 30\n",
     );
@@ -355,39 +322,58 @@ fn exiting_children_do_not_wait_for_their_background_threads() {
 /// One GET answered within `secs`, or why not: a child that hangs must fail the test, not
 /// hang it.
 fn get_within(port: u16, path: &str, secs: u64) -> Result<Response, String> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(secs)))
-        .map_err(|e| e.to_string())?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("GET {path}: no answer within {secs} s ({e})"))?;
-    parse_response(&raw)
+    let req = request_bytes(&format!("127.0.0.1:{port}"), "GET", path, &[], None);
+    let x = send_raw("127.0.0.1", port, &req, Duration::from_secs(secs))?;
+    match x.problem {
+        Some(p) => Err(format!("GET {path}: no answer within {secs} s ({p})")),
+        None => parse_response(&x.raw),
+    }
+}
+
+/// An lb cluster with the status worker at /jkstatus and a runtime-status file, after one
+/// request: (the cluster, that file).
+fn shm_cluster(tag: &str) -> (Cluster, std::path::PathBuf) {
+    let c = pair(
+        tag,
+        "worker.list=jkstatus\nworker.jkstatus.type=status\n",
+        "JkShmFile logs/jk-runtime-status\nJkMount /jkstatus jkstatus\n",
+    );
+    assert_eq!(c.h.get("/app/before").status, 200);
+    let shm =
+        c.h.dir
+            .path()
+            .join(format!("logs/jk-runtime-status.{}", c.h.pid().unwrap()));
+    (c, shm)
+}
+
+/// httpd's error log, then mod_jk.log.
+fn both_logs(h: &Httpd) -> String {
+    format!("{}\n{}", h.error_log(), h.dir.read("logs/mod_jk.log"))
+}
+
+/// Exactly one line with all of `words` in each of httpd's error log and mod_jk.log (an
+/// operator-readable message, not one per request or child).
+fn logged_once(h: &Httpd, words: &[&str]) {
+    for log in [h.error_log(), h.dir.read("logs/mod_jk.log")] {
+        let n = log
+            .lines()
+            .filter(|l| words.iter().all(|w| l.contains(w)))
+            .count();
+        assert_eq!(n, 1, "{words:?}\n{}", both_logs(h));
+    }
 }
 
 #[test]
 fn a_runtime_status_file_overwritten_with_0xff_keeps_serving_and_is_recreated_on_graceful() {
-    let c = cluster(
-        "lb-shm-ff",
-        Mpm::Event,
-        &[("t1", ""), ("t2", "")],
-        "worker.list=jkstatus\nworker.jkstatus.type=status\n",
-        "JkShmFile logs/jk-runtime-status\nJkMount /jkstatus jkstatus\n",
-    );
+    let (c, shm) = shm_cluster("lb-shm-ff");
     let h = &c.h;
-    assert_eq!(h.get("/app/before").status, 200);
-    let shm = h
-        .dir
-        .path()
-        .join(format!("logs/jk-runtime-status.{}", h.pid().unwrap()));
     let len = std::fs::metadata(&shm).unwrap().len() as usize;
     // Overwrite every byte while httpd runs: same size, no truncation (the children's
     // MAP_SHARED mappings see it at once).
     let mut f = std::fs::OpenOptions::new().write(true).open(&shm).unwrap();
     f.write_all(&vec![0xFF; len]).unwrap();
     drop(f);
-    let logs = || format!("{}\n{}", h.error_log(), h.dir.read("logs/mod_jk.log"));
+    let logs = || both_logs(h);
 
     // Requests from several clients at once (both children) are still answered.
     let port = h.port;
@@ -428,13 +414,7 @@ fn a_runtime_status_file_overwritten_with_0xff_keeps_serving_and_is_recreated_on
 
     // One operator-readable line naming the file, in each log (not one per request or child).
     let name = shm.file_name().unwrap().to_str().unwrap().to_string();
-    let count = |log: &str| {
-        log.lines()
-            .filter(|l| l.contains("is corrupt") && l.contains(&name))
-            .count()
-    };
-    assert_eq!(count(&h.error_log()), 1, "{}", logs());
-    assert_eq!(count(&h.dir.read("logs/mod_jk.log")), 1, "{}", logs());
+    logged_once(h, &["is corrupt", &name]);
 
     // The next generation recreates the region and says so.
     h.graceful();
@@ -463,19 +443,8 @@ fn a_runtime_status_file_overwritten_with_0xff_keeps_serving_and_is_recreated_on
 #[test]
 fn a_sequence_lock_left_odd_by_a_killed_writer_is_reset_and_logged_once() {
     use std::os::unix::fs::FileExt;
-    let c = cluster(
-        "lb-shm-seq",
-        Mpm::Event,
-        &[("t1", ""), ("t2", "")],
-        "worker.list=jkstatus\nworker.jkstatus.type=status\n",
-        "JkShmFile logs/jk-runtime-status\nJkMount /jkstatus jkstatus\n",
-    );
+    let (c, shm) = shm_cluster("lb-shm-seq");
     let h = &c.h;
-    assert_eq!(h.get("/app/before").status, 200);
-    let shm = h
-        .dir
-        .path()
-        .join(format!("logs/jk-runtime-status.{}", h.pid().unwrap()));
     let f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -499,19 +468,13 @@ fn a_sequence_lock_left_odd_by_a_killed_writer_is_reset_and_logged_once() {
     // A writer killed inside the lock leaves the sequence word odd.
     f.write_all_at(&0x1001u64.to_le_bytes(), (t1 + 1) * 8)
         .unwrap();
-    let logs = || format!("{}\n{}", h.error_log(), h.dir.read("logs/mod_jk.log"));
+    let logs = || both_logs(h);
     // The status page reads t1's route under that lock: it answers, and the lock is reset.
     let st =
         get_within(h.port, "/jkstatus?mime=prop", 5).unwrap_or_else(|e| panic!("{e}\n{}", logs()));
     assert_eq!(st.status, 200);
     assert_eq!(word(t1 + 1), 0x1002, "reset to even");
-    let count = |log: &str| {
-        log.lines()
-            .filter(|l| l.contains("stayed at the odd value 0x1001") && l.contains("was reset"))
-            .count()
-    };
-    assert_eq!(count(&h.error_log()), 1, "{}", logs());
-    assert_eq!(count(&h.dir.read("logs/mod_jk.log")), 1, "{}", logs());
+    logged_once(h, &["stayed at the odd value 0x1001", "was reset"]);
     assert!(!logs().contains("is corrupt"), "{}", logs());
     assert_eq!(get_within(h.port, "/app/after", 5).unwrap().status, 200);
 }

@@ -10,14 +10,6 @@ use std::time::{Duration, Instant};
 use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
 use support::*;
 
-fn server(name: &str, addr: &str) -> TestServer {
-    TestServer::start(
-        addr,
-        Behaviour::Respond(AjpResponse::text(200, "OK", &format!("member={name}\n"))),
-    )
-    .unwrap()
-}
-
 struct Cluster {
     servers: Vec<Option<TestServer>>,
     addrs: Vec<String>,
@@ -31,7 +23,10 @@ fn cluster(tag: &str, lb_extra: &str) -> Cluster {
 /// As [`cluster`], with extra httpd directives after the generated ones (the last of a
 /// repeated MPM directive wins).
 fn cluster_with(tag: &str, lb_extra: &str, httpd_extra: &str) -> Cluster {
-    let servers = vec![server("t1", "127.0.0.1:0"), server("t2", "127.0.0.1:0")];
+    let servers = vec![
+        member_server("t1", "127.0.0.1:0"),
+        member_server("t2", "127.0.0.1:0"),
+    ];
     let addrs: Vec<String> = servers.iter().map(|s| s.addr().to_string()).collect();
     let mut props =
         String::from("worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n");
@@ -42,13 +37,12 @@ fn cluster_with(tag: &str, lb_extra: &str, httpd_extra: &str) -> Cluster {
         ));
     }
     props.push_str(lb_extra);
-    let dir = TestDir::new(tag);
-    let wp = dir.write("workers.properties", &props);
-    let body = format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /app/* lb\nJkMount /jk/* jkstatus\n{httpd_extra}",
-        wp.display()
+    let h = Httpd::with_workers(
+        tag,
+        Mpm::Event,
+        &props,
+        &format!("JkMount /app/* lb\nJkMount /jk/* jkstatus\n{httpd_extra}"),
     );
-    let h = Httpd::try_start(dir, Mpm::Event, &body).unwrap_or_else(|e| panic!("{e}"));
     Cluster {
         servers: servers.into_iter().map(Some).collect(),
         addrs,
@@ -56,12 +50,10 @@ fn cluster_with(tag: &str, lb_extra: &str, httpd_extra: &str) -> Cluster {
     }
 }
 
-fn member(r: &Response) -> String {
-    r.text()
-        .trim()
-        .strip_prefix("member=")
-        .unwrap_or("?")
-        .to_string()
+/// Asserts a 200 from member `want` (mod_jk.log in the failure message).
+fn assert_served(h: &Httpd, (status, member): (u16, &str), want: &str) {
+    let log = h.dir.read("logs/mod_jk.log");
+    assert_eq!((status, member), (200, want), "{log}");
 }
 
 fn json_member(h: &Httpd, name: &str) -> String {
@@ -79,7 +71,7 @@ fn restart_maintenance_holds_sticky_requests_until_the_member_is_ready() {
     let c = cluster("roll-maint", HOLD);
     let h = &c.h;
     let sticky = [("Cookie", "JSESSIONID=abc.t1")];
-    assert_eq!(member(&h.request("GET", "/app/a", &sticky)), "t1");
+    assert_eq!(member_of(&h.request("GET", "/app/a", &sticky)), "t1");
 
     // Restart maintenance on t1: new sessions go to t2, sticky requests for t1 wait.
     let r = h.get("/jk/?cmd=update&w=lb&sw=t1&vwm=R&mime=txt");
@@ -90,13 +82,13 @@ fn restart_maintenance_holds_sticky_requests_until_the_member_is_ready() {
         json_member(h, "t1")
     );
     for i in 0..10 {
-        assert_eq!(member(&h.get(&format!("/app/new{i}"))), "t2");
+        assert_eq!(member_of(&h.get(&format!("/app/new{i}"))), "t2");
     }
     let port = h.port;
     let held = std::thread::spawn(move || {
         let t = Instant::now();
         let r = http_request(port, "GET", "/app/held", &[("Cookie", "JSESSIONID=abc.t1")]);
-        (r.status, member(&r), t.elapsed())
+        (r.status, member_of(&r), t.elapsed())
     });
     std::thread::sleep(Duration::from_millis(800));
     // The Tomcat is back: maintenance off; readiness probes bring t1 back.
@@ -125,26 +117,18 @@ fn restart_maintenance_holds_sticky_requests_until_the_member_is_ready() {
 fn a_plain_restart_of_a_member_loses_no_sticky_request() {
     let mut c = cluster("roll-plain", HOLD);
     let port = c.h.port;
-    assert_eq!(
-        member(&c.h.request("GET", "/app/a", &[("Cookie", "JSESSIONID=s.t1")])),
-        "t1"
-    );
+    assert_eq!(member_of(&c.h.get_in_session("/app/a", "s.t1")), "t1");
     // t1 goes away (its Tomcat is restarting) ...
     c.servers[0] = None;
     let held = std::thread::spawn(move || {
         let r = http_request(port, "GET", "/app/during", &[("Cookie", "JSESSIONID=s.t1")]);
-        (r.status, member(&r))
+        (r.status, member_of(&r))
     });
     std::thread::sleep(Duration::from_millis(1500));
     // ... and comes back on the same address.
-    c.servers[0] = Some(server("t1", &c.addrs[0]));
+    c.servers[0] = Some(member_server("t1", &c.addrs[0]));
     let (status, m) = held.join().unwrap();
-    assert_eq!(
-        (status, m.as_str()),
-        (200, "t1"),
-        "{}",
-        c.h.dir.read("logs/mod_jk.log")
-    );
+    assert_served(&c.h, (status, m.as_str()), "t1");
     // Both members serve again; the log says the request was held and sent again.
     for i in 0..4 {
         assert_eq!(c.h.get(&format!("/app/after{i}")).status, 200);
@@ -156,15 +140,11 @@ fn a_plain_restart_of_a_member_loses_no_sticky_request() {
 #[test]
 fn without_hold_timeout_sticky_requests_fail_over_as_with_mod_jk() {
     let mut c = cluster("roll-nohold", "");
-    assert_eq!(
-        member(&c.h.request("GET", "/app/a", &[("Cookie", "JSESSIONID=s.t1")])),
-        "t1"
-    );
+    assert_eq!(member_of(&c.h.get_in_session("/app/a", "s.t1")), "t1");
     c.servers[0] = None;
     let t = Instant::now();
-    let r =
-        c.h.request("GET", "/app/b", &[("Cookie", "JSESSIONID=s.t1")]);
-    assert_eq!((r.status, member(&r).as_str()), (200, "t2"));
+    let r = c.h.get_in_session("/app/b", "s.t1");
+    assert_eq!((r.status, member_of(&r).as_str()), (200, "t2"));
     assert!(t.elapsed() < Duration::from_secs(3));
 }
 
@@ -250,10 +230,7 @@ fn health_url_must_answer_2xx_before_a_member_returns() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(
-        member(&h.request("GET", "/app/x", &[("Cookie", "JSESSIONID=q.t1")])),
-        "t1"
-    );
+    assert_eq!(member_of(&h.get_in_session("/app/x", "q.t1")), "t1");
 }
 
 #[test]
@@ -266,17 +243,8 @@ fn a_paused_connectors_503_is_sent_to_another_member_without_hold() {
         .unwrap()
         .set_behaviour(Behaviour::Paused);
     for i in 0..4 {
-        let r = h.request(
-            "GET",
-            &format!("/app/p{i}"),
-            &[("Cookie", "JSESSIONID=s.t1")],
-        );
-        assert_eq!(
-            (r.status, member(&r).as_str()),
-            (200, "t2"),
-            "{}",
-            h.dir.read("logs/mod_jk.log")
-        );
+        let r = h.get_in_session(&format!("/app/p{i}"), "s.t1");
+        assert_served(h, (r.status, member_of(&r).as_str()), "t2");
     }
     let log = h.dir.read("logs/mod_jk.log");
     assert!(
@@ -394,13 +362,13 @@ fn hold_max_caps_the_requests_one_child_holds_the_next_fails_over_at_once() {
     let pid = c.h.pid().unwrap();
     wait_for("one httpd child", 10, || children_of(pid) == 1);
     let sticky = [("Cookie", "JSESSIONID=s.t1")];
-    assert_eq!(member(&c.h.request("GET", "/app/a", &sticky)), "t1");
+    assert_eq!(member_of(&c.h.request("GET", "/app/a", &sticky)), "t1");
     // t1 goes away: the first sticky request finds it refusing and is held for it.
     c.servers[0] = None;
     let first = std::thread::spawn(move || {
         let t = Instant::now();
         let r = http_request(port, "GET", "/app/first", &[("Cookie", "JSESSIONID=s.t1")]);
-        (r.status, member(&r), t.elapsed())
+        (r.status, member_of(&r), t.elapsed())
     });
     wait_for("t1 marked down by the first request", 10, || {
         awaiting_readiness(&c.h, "t1")
@@ -413,12 +381,7 @@ fn hold_max_caps_the_requests_one_child_holds_the_next_fails_over_at_once() {
     let t = Instant::now();
     let r = c.h.request("GET", "/app/second", &sticky);
     let second_took = t.elapsed();
-    assert_eq!(
-        (r.status, member(&r).as_str()),
-        (200, "t2"),
-        "{}",
-        c.h.dir.read("logs/mod_jk.log")
-    );
+    assert_served(&c.h, (r.status, member_of(&r).as_str()), "t2");
     assert!(
         second_took < Duration::from_secs(3),
         "the second request was held: {second_took:?}"
@@ -433,14 +396,9 @@ fn hold_max_caps_the_requests_one_child_holds_the_next_fails_over_at_once() {
         "{log}"
     );
     // t1 comes back on its address: the held request goes to it.
-    c.servers[0] = Some(server("t1", &c.addrs[0]));
+    c.servers[0] = Some(member_server("t1", &c.addrs[0]));
     let (status, m, waited) = first.join().unwrap();
-    assert_eq!(
-        (status, m.as_str()),
-        (200, "t1"),
-        "{}",
-        c.h.dir.read("logs/mod_jk.log")
-    );
+    assert_served(&c.h, (status, m.as_str()), "t1");
     assert!(
         waited < Duration::from_secs(8),
         "released by readiness, not by hold_timeout: {waited:?}"
@@ -456,14 +414,14 @@ fn a_hold_that_times_out_fails_over_and_the_log_says_why() {
         "worker.lb.hold_timeout=1500\nworker.lb.probe_interval=100\n",
     );
     let sticky = [("Cookie", "JSESSIONID=s.t1")];
-    assert_eq!(member(&c.h.request("GET", "/app/a", &sticky)), "t1");
+    assert_eq!(member_of(&c.h.request("GET", "/app/a", &sticky)), "t1");
     // t1 dies and stays dead.
     c.servers[0] = None;
     let t = Instant::now();
     let r = c.h.request("GET", "/app/b", &sticky);
     let took = t.elapsed();
     let log = c.h.dir.read("logs/mod_jk.log");
-    assert_eq!((r.status, member(&r).as_str()), (200, "t2"), "{log}");
+    assert_eq!((r.status, member_of(&r).as_str()), (200, "t2"), "{log}");
     assert!(
         took >= Duration::from_millis(1300),
         "it was held first: {took:?}"
@@ -552,10 +510,7 @@ fn a_returning_member_needs_ready_probes_good_probes_in_a_row() {
         t1.requests().iter().all(|r| r.decoded.uri == "/health"),
         "no user request reached t1 while it was awaiting readiness"
     );
-    assert_eq!(
-        member(&h.request("GET", "/app/x", &[("Cookie", "JSESSIONID=q.t1")])),
-        "t1"
-    );
+    assert_eq!(member_of(&h.get_in_session("/app/x", "q.t1")), "t1");
 }
 
 #[test]
@@ -571,7 +526,7 @@ fn a_held_request_is_counted_as_held_not_in_flight() {
     assert!(r.text().contains("type=OK"), "{}", r.text());
     let held = std::thread::spawn(move || {
         let r = http_request(port, "GET", "/app/held", &[("Cookie", "JSESSIONID=h.t1")]);
-        (r.status, member(&r))
+        (r.status, member_of(&r))
     });
     std::thread::sleep(Duration::from_millis(600));
     assert!(!held.is_finished(), "the sticky request was not held");
@@ -633,7 +588,7 @@ fn slow_start_ramps_a_returning_members_share_of_new_requests() {
         let t = Instant::now();
         let mut i = from;
         while dur.map_or(t1 + t2 < n_min, |d| t.elapsed() < d || t1 + t2 < n_min) {
-            match member(&h.get(&format!("/app/x{i}"))).as_str() {
+            match member_of(&h.get(&format!("/app/x{i}"))).as_str() {
                 "t1" => t1 += 1,
                 "t2" => t2 += 1,
                 other => panic!("answered by {other}"),

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 //! Acceptance of rolling restarts with real Tomcat 10 (two instances with session
-//! persistence, managed by scripts/tomcat-base.sh so that `jkctl --cmd` can restart them),
+//! persistence, started by scripts/tomcat.sh, which `jkctl roll --cmd` calls to restart them),
 //! httpd with the seed's configuration plus only the new properties, and 20 simulated testers
 //! (each logs in once, then clicks every 50 ms with its own cookie and checks the page still
 //! knows who it is). Prints failed requests, re-logins and the longest stall, for ours and, in
@@ -14,102 +14,51 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::tomcat::field;
+use support::tomcat::{field, script, seed_tomcats, Tomcat};
 use support::*;
 
 const TESTERS: usize = 20;
 
+/// The seed's Tomcats in `dir`/tomcat1 and `dir`/tomcat2 (stopped before `dir` goes).
 struct Tomcats {
+    all: Vec<Tomcat>,
     dir: TestDir,
-}
-
-fn script() -> PathBuf {
-    repo().join("scripts/tomcat-base.sh")
 }
 
 impl Tomcats {
     fn start() -> Tomcats {
         let dir = TestDir::new("roll-tomcats");
-        for (m, addr) in [("tomcat1", "127.0.0.2"), ("tomcat2", "127.0.0.3")] {
-            let out = Command::new(script())
-                .args(["start", dir.path().join(m).to_str().unwrap(), addr, m])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{m}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Tomcats { dir }
+        let all = seed_tomcats(dir.path());
+        Tomcats { all, dir }
     }
 
-    fn base(&self, m: &str) -> PathBuf {
-        self.dir.path().join(m)
+    fn get(&mut self, m: &str) -> &mut Tomcat {
+        let i = ["tomcat1", "tomcat2"].iter().position(|n| *n == m).unwrap();
+        &mut self.all[i]
     }
 
-    fn run(&self, cmd: &str, m: &str) {
-        let out = Command::new(script())
-            .args([cmd, self.base(m).to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd} {m}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    fn restart(&mut self, m: &str) {
+        self.get(m)
+            .restart()
+            .unwrap_or_else(|e| panic!("restart {m}: {e}"));
     }
 
-    /// The pid of member `m`'s Tomcat, from the file its start script wrote.
-    fn pid(&self, m: &str) -> i32 {
-        std::fs::read_to_string(self.base(m).join("tomcat.pid"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    fn kill9(&self, m: &str) {
-        let pid = self.pid(m);
-        // SAFETY: killing the Tomcat this test started (pid from its own file).
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+    /// The pid of member `m`'s Tomcat, from the file the script wrote at its latest start.
+    fn pid(&mut self, m: &str) -> i32 {
+        self.get(m).pid().unwrap()
     }
 }
 
-impl Drop for Tomcats {
-    fn drop(&mut self) {
-        for m in ["tomcat1", "tomcat2"] {
-            let _ = Command::new(script())
-                .args(["stop", self.base(m).to_str().unwrap()])
-                .output();
-        }
-    }
-}
-
+/// httpd with the seed's configuration plus `extra_props`, with Debian's stock event MPM
+/// sizing (mpm_event.conf: 25 threads per child) instead of the harness's small one;
+/// hold_max defaults to half a child's threads.
 fn httpd(tag: &str, so: &Path, extra_props: &str) -> Httpd {
-    let dir = TestDir::new(tag);
-    let seed_text = std::fs::read_to_string(seed("workers.properties")).unwrap();
-    let mut props: String = seed_text
-        .lines()
-        .map(|l| match l {
-            "worker.tomcat1.host=app" => "worker.tomcat1.host=127.0.0.2".to_string(),
-            "worker.tomcat2.host=app2" => "worker.tomcat2.host=127.0.0.3".to_string(),
-            o => o.to_string(),
-        })
-        .map(|l| l + "\n")
-        .collect();
-    props.push_str(extra_props);
-    let wp = dir.write("workers.properties", &props);
-    // Debian's stock event MPM sizing (mpm_event.conf: 25 threads per child) instead of the
-    // harness's small one; hold_max defaults to half a child's threads.
-    let body = format!(
-        "ThreadLimit 64\nThreadsPerChild 25\nMaxRequestWorkers 50\nMaxSpareThreads 75\n\
-         JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkShmFile logs/jk-runtime-status\nInclude {}\n",
-        wp.display(),
-        seed("000-default.conf").display()
-    );
-    Httpd::try_start_on(dir, Mpm::Event, &body, so, 80)
-        .unwrap_or_else(|e| panic!("httpd on :80: {e}"))
+    seed_httpd(
+        tag,
+        so,
+        extra_props,
+        "ThreadLimit 64\nThreadsPerChild 25\nMaxRequestWorkers 50\nMaxSpareThreads 75\n",
+    )
 }
 
 #[derive(Default, Debug)]
@@ -218,12 +167,24 @@ fn with_testers(during: impl FnOnce()) -> Figures {
     t.join().unwrap()
 }
 
+/// Restarts both Tomcats one after the other (stop, start; no jkctl) while the testers click
+/// through httpd with the module `so` and `extra_props`.
+fn plain_restarts(tomcats: &mut Tomcats, tag: &str, so: &Path, extra_props: &str) -> Figures {
+    let _h = httpd(tag, so, extra_props);
+    with_testers(|| {
+        for m in ["tomcat1", "tomcat2"] {
+            tomcats.restart(m);
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    })
+}
+
 const ROLLING: &str =
     "worker.loadbalancer.hold_timeout=30000\nworker.loadbalancer.probe_interval=200\n";
 
 #[test]
 fn rolling_restarts_no_tester_notices() {
-    let tomcats = Tomcats::start();
+    let mut tomcats = Tomcats::start();
     let mut results = Vec::new();
 
     // (a) jkctl roll restarting both Tomcats.
@@ -234,6 +195,10 @@ fn rolling_restarts_no_tester_notices() {
             "{} restart {}/{{member}}",
             script().display(),
             tomcats.dir.path().display()
+        );
+        assert_eq!(
+            cmd.replace("{member}", "tomcat1"),
+            tomcats.get("tomcat1").restart_command()
         );
         let f = with_testers(|| {
             let out = Command::new(jkctl())
@@ -266,17 +231,9 @@ fn rolling_restarts_no_tester_notices() {
         results.push(("ours (a)", f));
     }
     // (b) plain restarts (stop, start; no jkctl) with hold_timeout set.
-    {
-        let _h = httpd("roll-b", &module_so(), ROLLING);
-        let f = with_testers(|| {
-            for m in ["tomcat1", "tomcat2"] {
-                tomcats.run("restart", m);
-                std::thread::sleep(Duration::from_secs(2));
-            }
-        });
-        report("ours (b) plain restarts", &f);
-        results.push(("ours (b)", f));
-    }
+    let f = plain_restarts(&mut tomcats, "roll-b", &module_so(), ROLLING);
+    report("ours (b) plain restarts", &f);
+    results.push(("ours (b)", f));
     // The same with Debian's mod_jk: (a) the closest it has (disable, wait, restart,
     // activate through jkstatus), and (b) plain restarts.
     {
@@ -287,7 +244,7 @@ fn rolling_restarts_no_tester_notices() {
                     "/jkmanager/?cmd=update&w=loadbalancer&sw={m}&vwa=D"
                 ));
                 std::thread::sleep(Duration::from_secs(2));
-                tomcats.run("restart", m);
+                tomcats.restart(m);
                 h.get(&format!(
                     "/jkmanager/?cmd=update&w=loadbalancer&sw={m}&vwa=A"
                 ));
@@ -297,17 +254,9 @@ fn rolling_restarts_no_tester_notices() {
         report("Debian mod_jk (a) disable+restart", &f);
         results.push(("mod_jk (a)", f));
     }
-    {
-        let _h = httpd("roll-mj-b", &debian_mod_jk(), "");
-        let f = with_testers(|| {
-            for m in ["tomcat1", "tomcat2"] {
-                tomcats.run("restart", m);
-                std::thread::sleep(Duration::from_secs(2));
-            }
-        });
-        report("Debian mod_jk (b) plain restarts", &f);
-        results.push(("mod_jk (b)", f));
-    }
+    let f = plain_restarts(&mut tomcats, "roll-mj-b", &debian_mod_jk(), "");
+    report("Debian mod_jk (b) plain restarts", &f);
+    results.push(("mod_jk (b)", f));
     // (c) kill -9 of one Tomcat that is not restarted: its testers are moved after
     // hold_timeout (one re-login each), nobody sees an error.
     {
@@ -317,7 +266,7 @@ fn rolling_restarts_no_tester_notices() {
             "worker.loadbalancer.hold_timeout=3000\nworker.loadbalancer.probe_interval=200\n",
         );
         let f = with_testers(|| {
-            tomcats.kill9("tomcat1");
+            tomcats.get("tomcat1").kill();
             std::thread::sleep(Duration::from_secs(6));
         });
         report("ours (c) kill -9 tomcat1", &f);

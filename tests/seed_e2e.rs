@@ -9,67 +9,29 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::tomcat::{field, Tomcat, TomcatOptions};
+use support::tomcat::{field, seed_tomcats, Tomcat};
 use support::*;
-
-fn seed_workers_for_test(dir: &TestDir) -> std::path::PathBuf {
-    let seed_text = std::fs::read_to_string(seed("workers.properties")).unwrap();
-    let mut changed = 0;
-    let text: String = seed_text
-        .lines()
-        .map(|l| match l {
-            "worker.tomcat1.host=app" => {
-                changed += 1;
-                "worker.tomcat1.host=127.0.0.2".to_string()
-            }
-            "worker.tomcat2.host=app2" => {
-                changed += 1;
-                "worker.tomcat2.host=127.0.0.3".to_string()
-            }
-            other => other.to_string(),
-        })
-        .map(|l| l + "\n")
-        .collect();
-    assert_eq!(changed, 2, "the seed's host lines changed");
-    dir.write("workers.properties", &text)
-}
 
 struct Setup {
     tomcats: Vec<Tomcat>,
     h: Httpd,
+    _dir: TestDir,
 }
 
 fn setup() -> Setup {
-    let tomcats: Vec<Tomcat> = [("127.0.0.2", "tomcat1"), ("127.0.0.3", "tomcat2")]
-        .iter()
-        .map(|(addr, route)| {
-            Tomcat::start_or_panic(
-                TomcatOptions::new(addr, 8009)
-                    .jvm_route(route)
-                    .node_name(route)
-                    .session_persistence(true)
-                    .tag("seed"),
-            )
-        })
-        .collect();
-    for t in &tomcats {
-        t.warm_up();
+    let dir = TestDir::new("seed-tomcats");
+    let tomcats = seed_tomcats(dir.path());
+    let h = seed_httpd("seed-e2e", &module_so(), "", "");
+    Setup {
+        tomcats,
+        h,
+        _dir: dir,
     }
-    let dir = TestDir::new("seed-e2e");
-    let wp = seed_workers_for_test(&dir);
-    let body = format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkShmFile logs/jk-runtime-status\nInclude {}\n",
-        wp.display(),
-        seed("000-default.conf").display()
-    );
-    let h = Httpd::try_start_on(dir, Mpm::Event, &body, &module_so(), 80)
-        .unwrap_or_else(|e| panic!("httpd on 127.0.0.1:80 (the seed's vhost port): {e}"));
-    Setup { tomcats, h }
 }
 
 #[test]
 fn seed_configuration_balances_sticks_and_survives_a_killed_tomcat() {
-    let mut s = setup();
+    let s = setup();
     let h = &s.h;
 
     // New sessions spread over both Tomcats.
@@ -101,7 +63,7 @@ fn seed_configuration_balances_sticks_and_survives_a_killed_tomcat() {
     // kill -9 of one Tomcat under load: no failed request.
     let port = h.port;
     let deadline = Instant::now() + Duration::from_secs(4);
-    let victim = &mut s.tomcats[0]; // tomcat1 on 127.0.0.2
+    let victim = &s.tomcats[0]; // tomcat1 on 127.0.0.2
     let (ok, failed) = std::thread::scope(|sc| {
         let workers: Vec<_> = (0..4)
             .map(|_| {

@@ -14,46 +14,20 @@ struct Setup {
     workers: std::path::PathBuf,
 }
 
-/// The seed's workers.properties with tomcat1/tomcat2 pointing at two recording servers.
-fn seed_workers(servers: &[TestServer], extra: &str) -> String {
-    let seed_text = std::fs::read_to_string(seed("workers.properties")).unwrap();
-    let mut out = String::new();
-    for line in seed_text.lines() {
-        let l = match line {
-            "worker.tomcat1.host=app" | "worker.tomcat2.host=app2" => {
-                line.split('=').next().unwrap().to_string() + "=127.0.0.1"
-            }
-            "worker.tomcat1.port=8009" => format!("worker.tomcat1.port={}", servers[0].port()),
-            "worker.tomcat2.port=8009" => format!("worker.tomcat2.port={}", servers[1].port()),
-            other => other.to_string(),
-        };
-        out.push_str(&l);
-        out.push('\n');
-    }
-    out.push_str(extra);
-    out
-}
-
 fn setup(tag: &str, mpm: Mpm, extra: &str) -> Setup {
-    let servers: Vec<TestServer> = ["tomcat1", "tomcat2"]
-        .iter()
-        .map(|n| {
-            TestServer::start(
-                "127.0.0.1:0",
-                Behaviour::Respond(AjpResponse::text(200, "OK", &format!("member={n}\n"))),
-            )
-            .unwrap()
-        })
-        .collect();
+    let servers = vec![
+        member_server("tomcat1", "127.0.0.1:0"),
+        member_server("tomcat2", "127.0.0.1:0"),
+    ];
     let dir = TestDir::new(tag);
-    let workers = dir.write("workers.properties", &seed_workers(&servers, extra));
-    let body = format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\n\
-         <Location /jkmanager>\n  JkMount jkstatus\n</Location>\n\
+    let body = jk_body(
+        &dir,
+        &(seed_workers_at([servers[0].port(), servers[1].port()], &[]) + extra),
+        "<Location /jkmanager>\n  JkMount jkstatus\n</Location>\n\
          JkMount /jkmanager/* jkstatus\nJkMount /app loadbalancer\nJkMount /app/* loadbalancer\n\
          JkMount /ro/* jkro\n",
-        workers.display()
     );
+    let workers = dir.path().join("workers.properties");
     let h = Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"));
     Setup {
         servers,
@@ -282,6 +256,16 @@ fn ajp_settings_change_at_runtime_in_every_child() {
     );
 }
 
+/// A standalone ajp13 worker `solo` at 127.0.0.1:`port` and the status worker `jkstatus`.
+fn solo_workers(port: u16) -> String {
+    format!(
+        "worker.list=solo,jkstatus\nworker.jkstatus.type=status\n\
+         worker.solo.type=ajp13\nworker.solo.host=127.0.0.1\nworker.solo.port={port}\n"
+    )
+}
+
+const SOLO_MOUNTS: &str = "JkMount /solo/* solo\nJkMount /jk/* jkstatus\n";
+
 #[test]
 fn a_standalone_ajp_worker_counts_its_requests_in_every_child() {
     let server = TestServer::start(
@@ -296,22 +280,10 @@ fn a_standalone_ajp_worker_counts_its_requests_in_every_child() {
         ]),
     )
     .unwrap();
-    let dir = TestDir::new("status-solo");
-    let wp = dir.write(
-        "workers.properties",
-        &format!(
-            "worker.list=solo,jkstatus\nworker.jkstatus.type=status\n\
-             worker.solo.type=ajp13\nworker.solo.host=127.0.0.1\nworker.solo.port={}\n\
-             worker.solo.reply_timeout=1000\nworker.solo.retries=1\n",
-            server.port()
-        ),
-    );
-    let body = format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /solo/* solo\nJkMount /jk/* jkstatus\n",
-        wp.display()
-    );
+    let workers =
+        solo_workers(server.port()) + "worker.solo.reply_timeout=1000\nworker.solo.retries=1\n";
     // prefork: the requests land in several processes; the counters are shared.
-    let h = Httpd::try_start(dir, Mpm::Prefork, &body).unwrap_or_else(|e| panic!("{e}"));
+    let h = Httpd::with_workers("status-solo", Mpm::Prefork, &workers, SOLO_MOUNTS);
     let get = |key: &str| {
         let r = h.get("/jk/?mime=prop");
         r.text()
@@ -360,43 +332,26 @@ fn a_standalone_ajp_worker_counts_its_requests_in_every_child() {
     );
 }
 
-#[test]
-fn vahst_moves_a_worker_to_another_host_in_every_child() {
-    vahst_moves_a_worker_and_back(Mpm::Prefork);
-}
-
-#[test]
-fn vahst_moves_a_worker_to_another_host_and_back_under_event() {
-    vahst_moves_a_worker_and_back(Mpm::Event);
-}
+// Under prefork: every child follows the new host.
+test_each_mpm!(vahst_moves_a_worker_to_another_host_and_back: vahst_moves_a_worker_and_back);
 
 fn vahst_moves_a_worker_and_back(mpm: Mpm) {
     let text = |t: &str| Behaviour::Respond(AjpResponse::text(200, "OK", t));
     let b = TestServer::start("127.0.0.2:0", text("host=b\n")).unwrap();
     let a = TestServer::start(&format!("127.0.0.1:{}", b.port()), text("host=a\n")).unwrap();
-    let dir = TestDir::new("status-vahst");
-    let wp = dir.write(
-        "workers.properties",
-        &format!(
-            "worker.list=solo,jkstatus\nworker.jkstatus.type=status\n\
-             worker.solo.type=ajp13\nworker.solo.host=127.0.0.1\nworker.solo.port={}\n",
-            a.port()
-        ),
-    );
-    let body = format!(
-        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkMount /solo/* solo\nJkMount /jk/* jkstatus\n",
-        wp.display()
-    );
-    let h = Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"));
+    let h = Httpd::with_workers("status-vahst", mpm, &solo_workers(a.port()), SOLO_MOUNTS);
     assert_eq!(h.get("/solo/x").text(), "host=a\n");
-    let r = h.get("/jk/?cmd=update&w=solo&vahst=127.0.0.2&mime=txt");
-    assert!(r.text().contains("type=OK"), "{}", r.text());
-    // Every child (prefork: several processes) follows the new host.
-    for i in 0..12 {
-        assert_eq!(h.get(&format!("/solo/y{i}")).text(), "host=b\n");
-    }
-    let prop = h.get("/jk/?mime=prop").text();
-    assert!(prop.contains("worker.solo.host=127.0.0.2"), "{prop}");
+    // Every child (prefork: several processes) follows the host the status worker sets.
+    let move_to = |host: &str, answer: &str, tag: &str| {
+        let r = h.get(&format!("/jk/?cmd=update&w=solo&vahst={host}&mime=txt"));
+        assert!(r.text().contains("type=OK"), "{}", r.text());
+        for i in 0..12 {
+            assert_eq!(h.get(&format!("/solo/{tag}{i}")).text(), answer);
+        }
+        let prop = h.get("/jk/?mime=prop").text();
+        assert!(prop.contains(&format!("worker.solo.host={host}")), "{prop}");
+    };
+    move_to("127.0.0.2", "host=b\n", "y");
     let log = h.dir.read("logs/mod_jk.log");
     assert!(
         log.contains("changing 'host' for ajp worker 'solo'"),
@@ -408,13 +363,7 @@ fn vahst_moves_a_worker_and_back(mpm: Mpm) {
     assert!(a.requests().len() == 1, "only the first request went to a");
     // And back to the configured host: every child returns to it at once (the edit back used
     // to leave every child on the temporary address until a restart).
-    let r = h.get("/jk/?cmd=update&w=solo&vahst=127.0.0.1&mime=txt");
-    assert!(r.text().contains("type=OK"), "{}", r.text());
-    for i in 0..12 {
-        assert_eq!(h.get(&format!("/solo/back{i}")).text(), "host=a\n");
-    }
-    let prop = h.get("/jk/?mime=prop").text();
-    assert!(prop.contains("worker.solo.host=127.0.0.1"), "{prop}");
+    move_to("127.0.0.1", "host=a\n", "back");
     let json: serde_json::Value = serde_json::from_str(&h.get("/jk/?mime=json").text()).unwrap();
     let text = json.to_string();
     assert!(

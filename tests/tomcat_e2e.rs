@@ -19,10 +19,9 @@ use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use support::tomcat::{
-    byte_sum, crc32, echo_attrs, echo_headers, field, http_request_to, pattern, Tomcat,
-    TomcatOptions, STATIC_TXT,
+    byte_sum, crc32, echo_attrs, echo_headers, field, pattern, Tomcat, TomcatOptions, STATIC_TXT,
 };
-use support::{Httpd, Mpm, Response, TestDir};
+use support::{http_request_to, tail, Httpd, Mpm, Response};
 
 const SECRET: &str = "s3cret";
 const TEN_MB: usize = 10 * 1024 * 1024;
@@ -98,29 +97,10 @@ fn start_tomcat(addr: &str, secret: Option<&str>, tag: &str) -> Tomcat {
     }
     let t = Tomcat::start_or_panic(opts);
     let warm = t.warm_up();
-    for p in [
-        "/app/session.jsp",
-        "/app/echo.jsp",
-        "/app/download.jsp?bytes=1",
-        "/app/upload.jsp",
-        "/app/form.jsp",
-        "/app/redirect.jsp",
-        "/app/slow.jsp?ms=0",
-        "/app/status.jsp?code=200",
-    ] {
-        let r = t.get(p);
-        assert!(
-            r.status == 200 || r.status == 302,
-            "warm-up {p}: {}\n{}\n{}",
-            r.status_line,
-            r.text(),
-            t.logs()
-        );
-    }
     // The static 10 MB file (DefaultServlet) next to the JSPs of /app.
     t.generate_file("/app/big.bin", TEN_MB);
     println!(
-        "tomcat {} (secret: {}) started in {:.2?}, ROOT JSPs compiled in {warm:.2?}",
+        "tomcat {} (secret: {}) started in {:.2?}, JSPs compiled in {warm:.2?}",
         t.ajp_addr(),
         secret.unwrap_or("none"),
         t.startup_time()
@@ -150,31 +130,18 @@ fn workers_properties(t: &Tomcat, secret: Option<&str>, tomcat_extra: &str) -> S
 /// httpd with the workers above: `/app/*` → tomcat, `/static.txt` → wrongsecret,
 /// `/echo.jsp` → nosecret (both ROOT context pages), plus `extra` directives.
 fn start_httpd(tag: &str, mpm: Mpm, workers: &str, extra: &str) -> Httpd {
-    let dir = TestDir::new(tag);
-    let wp = dir.write("workers.properties", workers);
-    let body = format!(
-        "JkWorkersFile {}\n\
-         JkLogFile logs/mod_jk.log\n\
-         JkLogLevel info\n\
-         JkMount /app/* tomcat\n\
-         JkMount /static.txt wrongsecret\n\
-         JkMount /echo.jsp nosecret\n\
-         {extra}\n",
-        wp.display()
-    );
-    Httpd::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The tail of a log text (failure messages stay readable).
-fn tail(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut cut = s.len() - max;
-    while !s.is_char_boundary(cut) {
-        cut += 1;
-    }
-    &s[cut..]
+    Httpd::with_workers(
+        tag,
+        mpm,
+        workers,
+        &format!(
+            "JkLogLevel info\n\
+             JkMount /app/* tomcat\n\
+             JkMount /static.txt wrongsecret\n\
+             JkMount /echo.jsp nosecret\n\
+             {extra}\n"
+        ),
+    )
 }
 
 /// Evidence for a failure: the response head, httpd's error log, mod_jk.log, access logs.
@@ -219,6 +186,12 @@ fn tomcat_logged(t: &Tomcat, pred: impl Fn(&str) -> bool) -> bool {
 /// A request with a body (Content-Length) to httpd.
 fn send(h: &Httpd, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
     http_request_to("127.0.0.1", h.port, method, path, headers, Some(body))
+}
+
+/// A binary POST of `data` to upload.jsp through httpd.
+fn upload(h: &Httpd, data: &[u8]) -> Response {
+    let octets = [("Content-Type", "application/octet-stream")];
+    send(h, "POST", "/app/upload.jsp", &octets, data)
 }
 
 fn no_crash(h: &Httpd) {
@@ -339,10 +312,8 @@ fn scenario(name: &str, addr: &str, secret: Option<&str>) {
             println!("[{name}] GET {path}: {} in {:.2?}", r.status, c.elapsed());
             // The evidence shows the head and the first bytes only.
             let head_only = Response {
-                status: r.status,
-                status_line: r.status_line.clone(),
-                headers: r.headers.clone(),
                 body: r.body[..r.body.len().min(64)].to_vec(),
+                ..r.clone()
             };
             let ev = || evidence(h, t, Some(&head_only));
             assert_eq!(r.status, 200, "{path}\n{}", ev());
@@ -366,13 +337,7 @@ fn scenario(name: &str, addr: &str, secret: Option<&str>) {
     steps.run("3 10 MB upload (POST upload.jsp)", || {
         let data = pattern(TEN_MB);
         let c = Instant::now();
-        let r = send(
-            h,
-            "POST",
-            "/app/upload.jsp",
-            &[("Content-Type", "application/octet-stream")],
-            &data,
-        );
+        let r = upload(h, &data);
         println!(
             "[{name}] POST /app/upload.jsp 10 MB: {} in {:.2?}",
             r.status,
@@ -670,13 +635,7 @@ fn memory(name: &str, t: &Tomcat, secret: Option<&str>) {
     let hwm1 = proc_status_kb(child, "VmHWM");
 
     let c = Instant::now();
-    let r = send(
-        h,
-        "POST",
-        "/app/upload.jsp",
-        &[("Content-Type", "application/octet-stream")],
-        &want,
-    );
+    let r = upload(h, &want);
     let ul_time = c.elapsed();
     let body = r.text();
     assert!(

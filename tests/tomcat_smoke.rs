@@ -1,16 +1,18 @@
 #![allow(clippy::unwrap_used)]
-//! The Tomcat test backends themselves: two real Tomcat 10 instances sharing AJP port 8009 on
-//! distinct loopback addresses (as the seed config's app/app2 do), the test application over
-//! their HTTP connectors, AJP CPing/CPong, and a clean stop by pid.
+//! The Tomcat test backends themselves (scripts/tomcat.sh through tests/support/tomcat.rs):
+//! two real Tomcat 10 instances sharing AJP port 8009 on distinct loopback addresses (as the
+//! seed config's app/app2 do), the test application over their HTTP connectors, AJP
+//! CPing/CPong, a clean stop by pid, and both kinds of session persistence.
 
 mod support;
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 use support::tomcat::{
-    ajp_cping, byte_sum, crc32, echo_headers, field, free_port_on, pattern, pid_alive,
-    port_is_free, require_tomcat, Tomcat, TomcatOptions, STATIC_TXT,
+    ajp_cping, byte_sum, crc32, echo_headers, field, pattern, pid_alive, require_tomcat, Sessions,
+    Tomcat, TomcatOptions, STATIC_TXT,
 };
+use support::{free_port_on, port_is_free, TestDir};
 
 #[test]
 fn two_tomcats_start_serve_and_stop() {
@@ -60,13 +62,7 @@ fn two_tomcats_start_serve_and_stop() {
         let cookie = r.header("Set-Cookie").unwrap().to_string();
         assert!(cookie.starts_with(&format!("JSESSIONID={sid}")), "{cookie}");
         // Same session again: counter, user kept.
-        let r = t.request(
-            "GET",
-            "/session.jsp",
-            &[("Cookie", &format!("JSESSIONID={sid}"))],
-            None,
-        );
-        let body = r.text();
+        let body = t.get_in_session("/session.jsp", &sid).text();
         assert_eq!(field(&body, "session").as_deref(), Some(sid.as_str()));
         assert_eq!(field(&body, "count").as_deref(), Some("2"), "{body}");
         assert_eq!(field(&body, "user").as_deref(), Some("alice"), "{body}");
@@ -211,7 +207,7 @@ fn restart_keeps_persistent_sessions() {
     let opts = TomcatOptions::new(addr, port)
         .tag("restart")
         .jvm_route("p1")
-        .session_persistence(true);
+        .sessions(Sessions::File);
     let mut t = Tomcat::start_or_panic(opts.clone());
     eprintln!("startup {:?}", t.startup_time());
 
@@ -221,7 +217,6 @@ fn restart_keeps_persistent_sessions() {
     let body = t.get("/session.jsp?login=bob").text();
     let sid = field(&body, "session").unwrap();
     assert!(sid.ends_with(".p1"), "{sid}");
-    let cookie = format!("JSESSIONID={sid}");
 
     let old_pid = t.pid().unwrap();
     let c = Instant::now();
@@ -230,8 +225,7 @@ fn restart_keeps_persistent_sessions() {
     assert!(!pid_alive(old_pid));
     assert_ne!(t.pid(), Some(old_pid));
 
-    let r = t.request("GET", "/session.jsp", &[("Cookie", &cookie)], None);
-    let body = r.text();
+    let body = t.get_in_session("/session.jsp", &sid).text();
     assert_eq!(field(&body, "session"), Some(sid), "{body}\n{}", t.logs());
     assert_eq!(field(&body, "user").as_deref(), Some("bob"), "{body}");
     assert_eq!(field(&body, "count").as_deref(), Some("2"), "{body}");
@@ -241,4 +235,33 @@ fn restart_keeps_persistent_sessions() {
     assert!(!pid_alive(pid));
     assert!(!t.is_running());
     assert!(port_is_free(addr, port));
+}
+
+/// Two Tomcats of one route sharing a PersistentManager FileStore: the session the first one
+/// saved when it stopped is loaded on demand by the second (the handover of a rolling deploy
+/// onto a new instance).
+#[test]
+fn a_shared_session_store_hands_sessions_over() {
+    require_tomcat().unwrap_or_else(|e| panic!("{e}"));
+    let store = TestDir::new("tomcat-store");
+    let opts = |addr: &str| {
+        TomcatOptions::new(addr, free_port_on(addr).unwrap())
+            .tag("store")
+            .jvm_route("s1")
+            .sessions(Sessions::SharedStore(store.path().join("sessions")))
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| Tomcat::start_or_panic(opts("127.0.0.5")));
+        let b = s.spawn(|| Tomcat::start_or_panic(opts("127.0.0.6")));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let body = a.get("/session.jsp?login=carol").text();
+    let sid = field(&body, "session").unwrap();
+    assert!(sid.ends_with(".s1"), "{sid}");
+    a.stop();
+    let body = b.get_in_session("/session.jsp", &sid).text();
+    assert_eq!(field(&body, "session"), Some(sid), "{body}\n{}", b.logs());
+    assert_eq!(field(&body, "user").as_deref(), Some("carol"), "{body}");
+    assert_eq!(field(&body, "count").as_deref(), Some("2"), "{body}");
+    assert_eq!(field(&body, "node").as_deref(), Some("s1"), "{body}");
 }

@@ -1,11 +1,15 @@
 //! Test harness: a private Apache httpd (Debian's `apache2`) loading our freshly built
 //! mod_jk.so, with its own ServerRoot, PidFile, ErrorLog and loopback port in a temporary
-//! directory. Every instance is stopped by its own pid file when dropped.
+//! directory (its httpd.conf from `apache-conf/private-httpd.conf.in`, the template `make demo`
+//! and `make bench` fill in too). Every instance is stopped by its own pid file when dropped.
+//! [`http`] is the client side, [`tomcat`] real Tomcat backends.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod http;
 pub mod tomcat;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+pub use http::*;
+use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,6 +19,25 @@ use std::time::{Duration, Instant};
 pub enum Mpm {
     Event,
     Prefork,
+}
+
+/// Two `#[test]`s for a test body that takes the MPM: `$name::event` and `$name::prefork` run
+/// `$body(Mpm::Event)` and `$body(Mpm::Prefork)`.
+#[macro_export]
+macro_rules! test_each_mpm {
+    ($name:ident: $body:ident) => {
+        mod $name {
+            #[test]
+            fn event() {
+                super::$body($crate::support::Mpm::Event)
+            }
+
+            #[test]
+            fn prefork() {
+                super::$body($crate::support::Mpm::Prefork)
+            }
+        }
+    };
 }
 
 pub fn apache2() -> String {
@@ -93,14 +116,6 @@ pub fn seed(name: &str) -> PathBuf {
     repo().join("tests/fixtures/seed").join(name)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A private directory for one httpd; removed on drop unless KEEP_TEST_DIRS is set.
@@ -170,55 +185,137 @@ pub fn httpd_conf(dir: &Path, port: u16, mpm: Mpm, body: &str) -> String {
     httpd_conf_with(dir, port, mpm, body, &module_so())
 }
 
-/// As [`httpd_conf`], loading the module at `so` (ours or Debian's).
+/// `apache-conf/private-httpd.conf.in` filled in: ServerRoot `dir`, 127.0.0.1:`port`, the MPM
+/// with `mpm_conf` as its sizing.
+pub fn private_httpd_conf(dir: &Path, port: u16, mpm: &str, mpm_conf: &str) -> String {
+    let user = if is_root() {
+        "User www-data\nGroup www-data"
+    } else {
+        ""
+    };
+    include_str!("../../apache-conf/private-httpd.conf.in")
+        .replace("@DIR@", &dir.display().to_string())
+        .replace("@PORT@", &port.to_string())
+        .replace("@LOGLEVEL@", "info")
+        .replace("@MODULES@", &modules_dir())
+        .replace("@MPM_CONF@", mpm_conf)
+        .replace("@MPM@", mpm)
+        .replace("@USER@", user)
+}
+
+/// As [`httpd_conf`], loading the module at `so` (ours or Debian's), with the tests' small MPM
+/// sizing and an access log that names the worker of each request.
 pub fn httpd_conf_with(dir: &Path, port: u16, mpm: Mpm, body: &str, so: &Path) -> String {
-    let m = modules_dir();
-    let (mpm_load, mpm_conf) = match mpm {
+    let (name, sizing) = match mpm {
         Mpm::Event => (
-            "LoadModule mpm_event_module {m}/mod_mpm_event.so",
+            "event",
             "StartServers 2\nServerLimit 2\nThreadsPerChild 8\nMaxRequestWorkers 16\n\
              MinSpareThreads 8\nMaxSpareThreads 16\nThreadLimit 8",
         ),
         Mpm::Prefork => (
-            "LoadModule mpm_prefork_module {m}/mod_mpm_prefork.so",
+            "prefork",
             "StartServers 2\nMinSpareServers 2\nMaxSpareServers 3\nMaxRequestWorkers 4\nServerLimit 4",
         ),
     };
-    let user = if is_root() {
-        "User www-data\nGroup www-data\n"
-    } else {
-        ""
-    };
     format!(
-        "ServerRoot \"{d}\"\n\
-         DefaultRuntimeDir \"{d}\"\n\
-         PidFile \"{d}/httpd.pid\"\n\
-         ErrorLog \"{d}/logs/error.log\"\n\
-         LogLevel info\n\
-         Mutex file:{d} default\n\
-         Listen 127.0.0.1:{port}\n\
-         ServerName 127.0.0.1\n\
-         {mpm_load}\n\
-         {mpm_conf}\n\
-         LoadModule authz_core_module {m}/mod_authz_core.so\n\
-         LoadModule authz_host_module {m}/mod_authz_host.so\n\
-         LoadModule access_compat_module {m}/mod_access_compat.so\n\
-         LoadModule env_module {m}/mod_env.so\n\
-         LoadModule setenvif_module {m}/mod_setenvif.so\n\
-         LoadModule mime_module {m}/mod_mime.so\n\
-         TypesConfig /etc/mime.types\n\
-         LoadModule dir_module {m}/mod_dir.so\n\
-         LoadModule jk_module {so}\n\
-         {user}\
-         DocumentRoot \"{d}/htdocs\"\n\
-         <Directory \"{d}/htdocs\">\n  Require all granted\n</Directory>\n\
+        "{}LoadModule jk_module {}\n\
          LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b \\\"%{{JK_WORKER_NAME}}n\\\" \\\"%{{JK_WORKER_TYPE}}n\\\"\" jk\n\
-         CustomLog \"{d}/logs/access.log\" jk\n\
+         CustomLog \"{}/logs/access.log\" jk\n\
          {body}\n",
-        d = dir.display(),
-        mpm_load = mpm_load.replace("{m}", &m),
-        so = so.display(),
+        private_httpd_conf(dir, port, name, sizing),
+        so.display(),
+        dir.display(),
     )
+}
+
+/// Writes `workers` as `dir`/workers.properties and returns the httpd.conf lines that load it
+/// and log to logs/mod_jk.log, then `directives`.
+pub fn jk_body(dir: &TestDir, workers: &str, directives: &str) -> String {
+    let wp = dir.write("workers.properties", workers);
+    format!(
+        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\n{directives}",
+        wp.display()
+    )
+}
+
+/// The seed's workers.properties with each `(line, replacement)` applied; panics unless each
+/// line is there exactly once (the seed changed shape).
+pub fn seed_workers_with(replace: &[(&str, &str)]) -> String {
+    let text = std::fs::read_to_string(seed("workers.properties")).unwrap();
+    for (line, _) in replace {
+        let n = text.lines().filter(|l| l == line).count();
+        assert_eq!(n, 1, "{line:?} {n} times in the seed's workers.properties");
+    }
+    text.lines()
+        .map(|l| {
+            let new = replace.iter().find(|(line, _)| *line == l);
+            format!("{}\n", new.map_or(l, |(_, with)| with))
+        })
+        .collect()
+}
+
+/// The seed's workers.properties with tomcat1 and tomcat2 at 127.0.0.1:`ports` (recording AJP
+/// servers), and `more` replacements.
+pub fn seed_workers_at(ports: [u16; 2], more: &[(&str, &str)]) -> String {
+    let [p1, p2] = [1, 2].map(|n| format!("worker.tomcat{n}.port={}", ports[n - 1]));
+    let mut replace = vec![
+        ("worker.tomcat1.host=app", "worker.tomcat1.host=127.0.0.1"),
+        ("worker.tomcat2.host=app2", "worker.tomcat2.host=127.0.0.1"),
+        ("worker.tomcat1.port=8009", p1.as_str()),
+        ("worker.tomcat2.port=8009", p2.as_str()),
+    ];
+    replace.extend_from_slice(more);
+    seed_workers_with(&replace)
+}
+
+/// The seed's workers.properties with its Tomcat hosts `app` and `app2` at 127.0.0.2 and
+/// 127.0.0.3 (what `make demo` and the end-to-end tests run; no /etc/hosts entries needed).
+pub fn seed_workers_on_loopback() -> String {
+    seed_workers_with(&[
+        ("worker.tomcat1.host=app", "worker.tomcat1.host=127.0.0.2"),
+        ("worker.tomcat2.host=app2", "worker.tomcat2.host=127.0.0.3"),
+    ])
+}
+
+/// The seed's httpd configuration with `workers` as its workers.properties: JkWorkersFile,
+/// JkLogFile, JkShmFile and the seed's 000-default.conf (its `<VirtualHost *:80>`).
+pub fn seed_httpd_body(workers: &Path) -> String {
+    format!(
+        "JkWorkersFile {}\nJkLogFile logs/mod_jk.log\nJkShmFile logs/jk-runtime-status\nInclude {}\n",
+        workers.display(),
+        seed("000-default.conf").display()
+    )
+}
+
+/// A recording AJP server on `addr` ("127.0.0.1:0": any port) that answers every request
+/// with `member=NAME`, so a test sees which member of a balancer served it.
+pub fn member_server(name: &str, addr: &str) -> TestServer {
+    let answer = AjpResponse::text(200, "OK", &format!("member={name}\n"));
+    TestServer::start(addr, Behaviour::Respond(answer)).unwrap()
+}
+
+/// The member a [`member_server`] answer names ("?" for any other answer).
+pub fn member_of(r: &Response) -> String {
+    let text = r.text();
+    text.trim()
+        .strip_prefix("member=")
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// httpd on 127.0.0.1:80, the port of the seed's `<VirtualHost *:80>`, with the seed's
+/// configuration ([`seed_httpd_body`]) and its Tomcats on loopback
+/// ([`seed_workers_on_loopback`]) plus `extra_props`; `directives` come first. `so`: ours or
+/// Debian's module.
+pub fn seed_httpd(tag: &str, so: &Path, extra_props: &str, directives: &str) -> Httpd {
+    let dir = TestDir::new(tag);
+    let wp = dir.write(
+        "workers.properties",
+        &(seed_workers_on_loopback() + extra_props),
+    );
+    let body = format!("{directives}{}", seed_httpd_body(&wp));
+    Httpd::try_start_on(dir, Mpm::Event, &body, so, 80)
+        .unwrap_or_else(|e| panic!("httpd on 127.0.0.1:80 (the seed's vhost port): {e}"))
 }
 
 /// Result of `apache2 -t`.
@@ -265,6 +362,14 @@ impl Httpd {
     /// Starts httpd with `body`; panics with the error log if it does not come up.
     pub fn start(tag: &str, mpm: Mpm, body: &str) -> Httpd {
         Self::try_start(TestDir::new(tag), mpm, body).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts httpd with `workers` as its workers.properties and `directives` after the
+    /// JkWorkersFile and JkLogFile lines ([`jk_body`]).
+    pub fn with_workers(tag: &str, mpm: Mpm, workers: &str, directives: &str) -> Httpd {
+        let dir = TestDir::new(tag);
+        let body = jk_body(&dir, workers, directives);
+        Self::try_start(dir, mpm, &body).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Starts httpd in an existing directory (so tests can put files there first).
@@ -363,6 +468,11 @@ impl Httpd {
     pub fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[])
     }
+
+    /// GET in session `sid` (its JSESSIONID cookie; the route after its dot).
+    pub fn get_in_session(&self, path: &str, sid: &str) -> Response {
+        self.request("GET", path, &[("Cookie", &format!("JSESSIONID={sid}"))])
+    }
 }
 
 impl Drop for Httpd {
@@ -392,112 +502,6 @@ impl Httpd {
             }
         }
     }
-}
-
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub status_line: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// A minimal HTTP/1.0 client over a real socket (one request per connection).
-pub fn http_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.0\r\n");
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        req.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
-    }
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    parse_response(&raw).unwrap()
-}
-
-/// Like [`http_request`] with a request body (Content-Length set).
-pub fn http_request_body(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    parse_response(&raw).unwrap()
-}
-
-/// The `JSESSIONID=…` pair a response sets, if any.
-pub fn session_cookie(r: &Response) -> Option<String> {
-    r.headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, v)| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("JSESSIONID="))
-                .map(str::to_string)
-        })
-}
-
-/// Parses a complete HTTP/1.x response (headers + everything after them as the body).
-pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no header end in {:?}", String::from_utf8_lossy(raw)))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let body = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default().to_string();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        })
-        .collect();
-    Ok(Response {
-        status,
-        status_line,
-        headers,
-        body,
-    })
 }
 
 /// Waits until `f` holds or the deadline passes.

@@ -1,13 +1,15 @@
-//! Real Tomcat 10 backends for end-to-end tests (Debian's `tomcat10` package).
+//! Real Tomcat 10 backends for end-to-end tests (Debian's `tomcat10` package): a typed wrapper
+//! over `scripts/tomcat.sh`, the one launcher that `make demo`, `make bench` and `jkctl roll
+//! --cmd` use too (see the script for what it writes and how it starts and stops Tomcat).
 //!
 //! Every [`Tomcat`] gets its own CATALINA_BASE in a temporary directory (conf/, logs/,
 //! webapps/ROOT with the test application from `tests/fixtures/tomcat/ROOT`, work/, temp/),
 //! an AJP connector on a chosen loopback address/port and an HTTP connector on a free port of
-//! the same address (readiness checks, comparison baseline). It runs
-//! `$CATALINA_HOME/bin/catalina.sh run` (which `exec`s java, so the child's pid IS the JVM)
-//! in its own process group, and is stopped by that pid: SIGTERM (Tomcat's shutdown hook
-//! stops it cleanly, writing SESSIONS.ser when persistence is on), SIGKILL to the group after
-//! 10 s. The shutdown port is disabled unless asked for.
+//! the same address (readiness checks, comparison baseline). The script starts `catalina.sh
+//! run` (which `exec`s java, so the pid in BASE/tomcat.pid IS the JVM) in its own session and
+//! stops it by that pid: SIGTERM (Tomcat's shutdown hook stops it cleanly, saving sessions when
+//! persistence is on), SIGKILL to the group after 10 s. The shutdown port is disabled unless
+//! asked for.
 //!
 //! The test application (see the JSPs for details):
 //! - `session.jsp[?login=NAME][&logout=1]` → `user=NAME session=ID node=NODE count=N new=BOOL`
@@ -22,34 +24,23 @@
 //! - `static.txt` → `hello from static.txt\n`; big static files via [`Tomcat::generate_file`].
 #![allow(dead_code, clippy::unwrap_used)]
 
-use super::{parse_response, Response};
+use super::{free_port_on, http_request_to, tail, Response};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::unix::process::CommandExt;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The body of `static.txt` in the test application.
 pub const STATIC_TXT: &str = "hello from static.txt\n";
 
-/// Java flags: small heaps so two Tomcats and httpd fit easily, fast startup.
-pub const JAVA_OPTS: &str = "-Djava.awt.headless=true -Xms64m -Xmx256m -Xss512k \
-     -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
-     -Djava.security.egd=file:/dev/./urandom";
-
 /// CATALINA_HOME: `$TOMCAT_HOME` or Debian's `/usr/share/tomcat10`.
 pub fn catalina_home() -> PathBuf {
     PathBuf::from(std::env::var("TOMCAT_HOME").unwrap_or_else(|_| "/usr/share/tomcat10".into()))
 }
 
-/// Whether Tomcat 10 is installed (tests should not skip on this: use [`require_tomcat`]).
-pub fn tomcat_installed() -> bool {
-    catalina_home().join("bin/catalina.sh").exists()
-}
-
-/// Err with the installation hint when Tomcat 10 is missing.
+/// Err with the installation hint when Tomcat 10 is missing (tests fail on it, never skip).
 pub fn require_tomcat() -> Result<(), String> {
     let home = catalina_home();
     if !home.join("bin/catalina.sh").exists() || !home.join("lib/catalina.jar").exists() {
@@ -62,31 +53,25 @@ pub fn require_tomcat() -> Result<(), String> {
     Ok(())
 }
 
-/// Where Debian keeps the pristine default configuration (world-readable, unlike /etc/tomcat10).
-fn debian_conf_file(name: &str) -> Result<PathBuf, String> {
-    let candidates = [
-        catalina_home().join("etc").join(name),
-        PathBuf::from("/etc/tomcat10").join(name),
-        catalina_home().join("conf").join(name),
-    ];
-    candidates
-        .iter()
-        .find(|p| std::fs::File::open(p).is_ok())
-        .cloned()
-        .ok_or_else(|| {
-            format!(
-                "no readable Tomcat default {name} (looked in {candidates:?}): \
-                 run `apt-get install tomcat10`"
-            )
-        })
+/// The launcher every Tomcat of this repository is started with.
+pub fn script() -> PathBuf {
+    super::repo().join("scripts/tomcat.sh")
 }
 
-/// The test web application's sources.
-pub fn fixture_root() -> PathBuf {
-    super::repo().join("tests/fixtures/tomcat/ROOT")
+/// Where sessions go when the JVM stops (`--sessions` of the script).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sessions {
+    /// They end with the JVM.
+    None,
+    /// `<Manager pathname="SESSIONS.ser"/>`: saved in work/ on stop, read at the next start.
+    File,
+    /// A PersistentManager with a FileStore in this directory, which Tomcats of one route
+    /// share: saved on stop, loaded on demand by whichever Tomcat gets the session next.
+    SharedStore(PathBuf),
 }
 
-/// How to start one Tomcat. Build with [`TomcatOptions::new`] and the chained setters.
+/// How to start one Tomcat: [`TomcatOptions::new`], then the chained setters or the fields
+/// (`TomcatOptions { full_jit: true, ..TomcatOptions::new(addr, port) }`).
 #[derive(Clone, Debug)]
 pub struct TomcatOptions {
     /// Loopback address for both connectors (and the shutdown port), e.g. "127.0.0.2".
@@ -101,11 +86,13 @@ pub struct TomcatOptions {
     pub secret: Option<String>,
     /// Engine `jvmRoute` (session id suffix, for sticky sessions).
     pub jvm_route: Option<String>,
-    /// `<Manager pathname="SESSIONS.ser"/>` (sessions survive [`Tomcat::restart`]).
-    pub session_persistence: bool,
-    /// AJP `packetSize` (8192 when None).
-    pub packet_size: Option<u32>,
-    /// More AJP connector attributes; they replace defaults of the same name.
+    pub sessions: Sessions,
+    /// C1 only (`-XX:TieredStopAtLevel=1`, the default: fast startup) or C1+C2.
+    pub full_jit: bool,
+    /// -Xmx (256m when None).
+    pub heap: Option<String>,
+    /// More AJP connector attributes (`packetSize`, ...); they replace defaults of the same
+    /// name.
     pub ajp_attributes: Vec<(String, String)>,
     /// More HTTP connector attributes.
     pub http_attributes: Vec<(String, String)>,
@@ -117,6 +104,9 @@ pub struct TomcatOptions {
     pub extra_contexts: Vec<String>,
     /// Name part of the temporary directory.
     pub tag: String,
+    /// CATALINA_BASE itself instead of a temporary directory named by `tag` (a shell command
+    /// such as `jkctl roll --cmd` may then name it).
+    pub base: Option<PathBuf>,
     /// How long to wait for both connectors.
     pub start_timeout: Duration,
 }
@@ -130,13 +120,15 @@ impl TomcatOptions {
             shutdown_port: -1,
             secret: None,
             jvm_route: None,
-            session_persistence: false,
-            packet_size: None,
+            sessions: Sessions::None,
+            full_jit: false,
+            heap: None,
             ajp_attributes: Vec::new(),
             http_attributes: Vec::new(),
             node_name: None,
             extra_contexts: vec!["app".into()],
             tag: "tomcat".into(),
+            base: None,
             start_timeout: Duration::from_secs(
                 std::env::var("TOMCAT_START_TIMEOUT")
                     .ok()
@@ -156,43 +148,8 @@ impl TomcatOptions {
         self
     }
 
-    pub fn session_persistence(mut self, on: bool) -> Self {
-        self.session_persistence = on;
-        self
-    }
-
-    pub fn packet_size(mut self, n: u32) -> Self {
-        self.packet_size = Some(n);
-        self
-    }
-
-    pub fn http_port(mut self, p: u16) -> Self {
-        self.http_port = Some(p);
-        self
-    }
-
-    pub fn shutdown_port(mut self, p: i32) -> Self {
-        self.shutdown_port = p;
-        self
-    }
-
-    pub fn ajp_attr(mut self, k: &str, v: &str) -> Self {
-        self.ajp_attributes.push((k.into(), v.into()));
-        self
-    }
-
-    pub fn http_attr(mut self, k: &str, v: &str) -> Self {
-        self.http_attributes.push((k.into(), v.into()));
-        self
-    }
-
-    pub fn node_name(mut self, n: &str) -> Self {
-        self.node_name = Some(n.into());
-        self
-    }
-
-    pub fn extra_contexts(mut self, names: &[&str]) -> Self {
-        self.extra_contexts = names.iter().map(|s| s.to_string()).collect();
+    pub fn sessions(mut self, s: Sessions) -> Self {
+        self.sessions = s;
         self
     }
 
@@ -201,28 +158,66 @@ impl TomcatOptions {
         self
     }
 
-    pub fn start_timeout(mut self, d: Duration) -> Self {
-        self.start_timeout = d;
+    pub fn base(mut self, dir: &Path) -> Self {
+        self.base = Some(dir.to_path_buf());
         self
     }
 
-    fn node(&self) -> String {
-        self.node_name
-            .clone()
-            .or_else(|| self.jvm_route.clone())
-            .unwrap_or_else(|| format!("{}:{}", self.ajp_address, self.ajp_port))
+    /// The options of `scripts/tomcat.sh start BASE`.
+    fn script_args(&self, http_port: u16) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "--address".into(),
+            self.ajp_address.clone(),
+            "--ajp-port".into(),
+            self.ajp_port.to_string(),
+            "--http-port".into(),
+            http_port.to_string(),
+            "--shutdown-port".into(),
+            self.shutdown_port.to_string(),
+            "--contexts".into(),
+            self.extra_contexts.join(","),
+            "--jit".into(),
+            if self.full_jit { "full" } else { "c1" }.into(),
+            "--sessions".into(),
+            match &self.sessions {
+                Sessions::None => "none".into(),
+                Sessions::File => "file".into(),
+                Sessions::SharedStore(dir) => format!("store:{}", dir.display()),
+            },
+            "--timeout".into(),
+            self.start_timeout.as_secs().max(1).to_string(),
+        ];
+        let optional = [
+            ("--route", &self.jvm_route),
+            ("--node", &self.node_name),
+            ("--secret", &self.secret),
+            ("--heap", &self.heap),
+        ];
+        for (flag, value) in optional {
+            if let Some(v) = value {
+                a.extend([flag.to_string(), v.clone()]);
+            }
+        }
+        for (flag, list) in [
+            ("--ajp-attr", &self.ajp_attributes),
+            ("--http-attr", &self.http_attributes),
+        ] {
+            for (k, v) in list {
+                a.extend([flag.to_string(), format!("{k}={v}")]);
+            }
+        }
+        a
     }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A running Tomcat with its private CATALINA_BASE.
+/// A running Tomcat with its private CATALINA_BASE, stopped (and the base removed unless
+/// KEEP_TEST_DIRS is set) when dropped.
 pub struct Tomcat {
     opts: TomcatOptions,
     base: PathBuf,
     http_port: u16,
-    child: Option<Child>,
-    pid: Option<i32>,
     startup: Duration,
 }
 
@@ -231,13 +226,15 @@ impl Tomcat {
     /// static.txt and the AJP connector answers a CPing. Err carries the logs.
     pub fn start(opts: TomcatOptions) -> Result<Tomcat, String> {
         require_tomcat()?;
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let base = std::env::temp_dir().join(format!(
-            "modjk-{}-{}-{}-{n}",
-            opts.tag,
-            std::process::id(),
-            opts.ajp_address
-        ));
+        let base = opts.base.clone().unwrap_or_else(|| {
+            let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+            std::env::temp_dir().join(format!(
+                "modjk-{}-{}-{}-{n}",
+                opts.tag,
+                std::process::id(),
+                opts.ajp_address
+            ))
+        });
         let _ = std::fs::remove_dir_all(&base);
         let http_port = match opts.http_port {
             Some(p) => p,
@@ -247,12 +244,11 @@ impl Tomcat {
             opts,
             base,
             http_port,
-            child: None,
-            pid: None,
             startup: Duration::ZERO,
         };
-        t.write_base()?;
-        t.launch()?;
+        let mut args = vec!["start".to_string(), t.base.display().to_string()];
+        args.extend(t.opts.script_args(http_port));
+        t.launch(&args)?;
         Ok(t)
     }
 
@@ -261,258 +257,82 @@ impl Tomcat {
         Tomcat::start(opts).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn write_base(&self) -> Result<(), String> {
-        let b = &self.base;
-        for d in ["conf", "logs", "temp", "work", "webapps", "lib"] {
-            std::fs::create_dir_all(b.join(d)).map_err(|e| format!("mkdir {d}: {e}"))?;
+    /// Runs the script's `start` or `restart`, timing it.
+    fn launch(&mut self, args: &[String]) -> Result<(), String> {
+        let started = Instant::now();
+        let out = self.script(args)?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/tomcat.sh {}: {}{}\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout),
+                self.logs()
+            ));
         }
-        let copy = |name: &str| -> Result<(), String> {
-            let src = debian_conf_file(name)?;
-            std::fs::copy(&src, b.join("conf").join(name))
-                .map(|_| ())
-                .map_err(|e| format!("copy {}: {e}", src.display()))
-        };
-        copy("web.xml")?;
-        // Debian's catalina.properties, plus: scan no jar for TLDs/fragments (faster startup;
-        // the test application uses no tag libraries). Later keys win in .properties.
-        let props = std::fs::read_to_string(debian_conf_file("catalina.properties")?)
-            .map_err(|e| format!("catalina.properties: {e}"))?;
-        write(
-            &b.join("conf/catalina.properties"),
-            &format!(
-                "{props}\n# mod_jk-rs tests\ntomcat.util.scan.StandardJarScanFilter.jarsToSkip=*.jar\n"
-            ),
-        )?;
-        write(&b.join("conf/logging.properties"), LOGGING_PROPERTIES)?;
-        write(&b.join("conf/server.xml"), &self.server_xml())?;
-        write(&b.join("conf/context.xml"), &self.context_xml())?;
-        copy_dir(&fixture_root(), &b.join("webapps/ROOT"))?;
-        for ctx in &self.opts.extra_contexts {
-            copy_dir(&fixture_root(), &b.join("webapps").join(ctx))?;
-        }
+        self.startup = started.elapsed();
         Ok(())
+    }
+
+    fn script(&self, args: &[String]) -> Result<std::process::Output, String> {
+        Command::new(script())
+            .args(args)
+            .output()
+            .map_err(|e| format!("running {}: {e}", script().display()))
+    }
+
+    fn run(&self, cmd: &str) {
+        match self.script(&[cmd.to_string(), self.base.display().to_string()]) {
+            Ok(o) if !o.status.success() => {
+                eprintln!("tomcat.sh {cmd}: {}", String::from_utf8_lossy(&o.stderr))
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("{e}"),
+        }
     }
 
     /// The conf/server.xml this Tomcat runs with.
     pub fn server_xml(&self) -> String {
-        let o = &self.opts;
-        let mut ajp: Vec<(String, String)> = vec![
-            ("protocol".into(), "AJP/1.3".into()),
-            ("address".into(), o.ajp_address.clone()),
-            ("port".into(), o.ajp_port.to_string()),
-        ];
-        match &o.secret {
-            Some(s) => {
-                ajp.push(("secretRequired".into(), "true".into()));
-                ajp.push(("secret".into(), s.clone()));
-            }
-            None => ajp.push(("secretRequired".into(), "false".into())),
-        }
-        ajp.push(("allowedRequestAttributesPattern".into(), ".*".into()));
-        if let Some(p) = o.packet_size {
-            ajp.push(("packetSize".into(), p.to_string()));
-        }
-        merge_attrs(&mut ajp, &o.ajp_attributes);
-        let mut http: Vec<(String, String)> = vec![
-            ("protocol".into(), "HTTP/1.1".into()),
-            ("address".into(), o.ajp_address.clone()),
-            ("port".into(), self.http_port.to_string()),
-            ("connectionTimeout".into(), "20000".into()),
-        ];
-        merge_attrs(&mut http, &o.http_attributes);
-        let server_addr = if o.shutdown_port > 0 {
-            format!(" address=\"{}\"", xml_escape(&o.ajp_address))
-        } else {
-            String::new()
-        };
-        let route = o
-            .jvm_route
-            .as_ref()
-            .map(|r| format!(" jvmRoute=\"{}\"", xml_escape(r)))
-            .unwrap_or_default();
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <!-- written by tests/support/tomcat.rs -->\n\
-             <Server port=\"{sp}\"{server_addr} shutdown=\"SHUTDOWN\">\n\
-             \x20 <Service name=\"Catalina\">\n\
-             \x20   <Connector{http} />\n\
-             \x20   <Connector{ajp} />\n\
-             \x20   <Engine name=\"Catalina\" defaultHost=\"localhost\"{route}>\n\
-             \x20     <Host name=\"localhost\" appBase=\"webapps\" unpackWARs=\"false\" autoDeploy=\"false\">\n\
-             \x20       <Valve className=\"org.apache.catalina.valves.AccessLogValve\" directory=\"logs\"\n\
-             \x20              prefix=\"access\" suffix=\".log\" rotatable=\"false\" buffered=\"false\"\n\
-             \x20              pattern=\"%a %{{local}}p %u &quot;%r&quot; %s %b %D %{{JSESSIONID}}c %I\" />\n\
-             \x20     </Host>\n\
-             \x20   </Engine>\n\
-             \x20 </Service>\n\
-             </Server>\n",
-            sp = o.shutdown_port,
-            http = attrs(&http),
-            ajp = attrs(&ajp),
-        )
+        std::fs::read_to_string(self.base.join("conf/server.xml")).unwrap_or_default()
     }
 
-    fn context_xml(&self) -> String {
-        // Tomcat 10.1's StandardManager persists nothing unless pathname is set.
-        let manager = if self.opts.session_persistence {
-            "<Manager pathname=\"SESSIONS.ser\" />"
-        } else {
-            "<Manager pathname=\"\" />"
-        };
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <Context>\n\
-             \x20 <WatchedResource>WEB-INF/web.xml</WatchedResource>\n\
-             \x20 <WatchedResource>${{catalina.base}}/conf/web.xml</WatchedResource>\n\
-             \x20 <JarScanner scanClassPath=\"false\" scanManifest=\"false\" />\n\
-             \x20 {manager}\n\
-             </Context>\n"
-        )
-    }
-
-    /// Spawns catalina.sh run in the existing base and waits for readiness.
-    fn launch(&mut self) -> Result<(), String> {
-        let (addr, ajp) = (self.opts.ajp_address.clone(), self.opts.ajp_port);
-        for port in [ajp, self.http_port] {
-            if let Err(e) = TcpListener::bind((addr.as_str(), port)) {
-                return Err(format!(
-                    "{addr}:{port} is not free ({e}): another test using it, or a Tomcat \
-                     left behind by a killed test run? (pgrep -af 'catalina.base=/tmp/modjk-')"
-                ));
-            }
-        }
-        let out_path = self.base.join("logs/catalina.out");
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&out_path)
-            .map_err(|e| format!("{}: {e}", out_path.display()))?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let java_opts = format!(
-            "{JAVA_OPTS} -Dtest.node={} {}",
-            self.opts.node(),
-            std::env::var("TOMCAT_JAVA_OPTS").unwrap_or_default()
-        );
-        let home = catalina_home();
-        let started = Instant::now();
-        let child = Command::new(home.join("bin/catalina.sh"))
-            .arg("run")
-            .current_dir(&self.base)
-            .env("CATALINA_HOME", &home)
-            .env("CATALINA_BASE", &self.base)
-            .env("CATALINA_TMPDIR", self.base.join("temp"))
-            .env("JAVA_OPTS", java_opts)
-            .env_remove("CATALINA_OPTS")
-            .env_remove("CATALINA_PID")
-            .env_remove("CATALINA_OUT")
-            .env_remove("JPDA_OPTS")
-            .env_remove("LOGGING_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("spawning {}/bin/catalina.sh: {e}", home.display()))?;
-        self.pid = Some(child.id() as i32);
-        self.child = Some(child);
-
-        let deadline = started + self.opts.start_timeout;
-        let (mut http_ok, mut ajp_ok) = (false, false);
-        loop {
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    self.child = None;
-                    self.pid = None;
-                    return Err(format!(
-                        "Tomcat ({}:{ajp}) exited during startup ({status})\n{}",
-                        addr,
-                        self.logs()
-                    ));
-                }
-            }
-            if !http_ok {
-                http_ok = try_http(&addr, self.http_port, "GET", "/static.txt", &[], None)
-                    .map(|r| r.status == 200 && r.body == STATIC_TXT.as_bytes())
-                    .unwrap_or(false);
-            }
-            if !ajp_ok {
-                ajp_ok = ajp_cping(&self.ajp_addr(), Duration::from_secs(2)).is_ok();
-            }
-            if http_ok && ajp_ok {
-                self.startup = started.elapsed();
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                let logs = self.logs();
-                self.stop();
-                return Err(format!(
-                    "Tomcat did not come up within {:?} (http {addr}:{} ok={http_ok}, \
-                     ajp {addr}:{ajp} cpong={ajp_ok})\n{logs}",
-                    self.opts.start_timeout, self.http_port
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Stops the JVM by its pid: SIGTERM, SIGKILL to its process group after 10 s; reaps it.
-    /// Idempotent.
-    pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let pid = child.id() as i32;
-        // SAFETY: signalling the process this harness spawned (and still owns: not reaped).
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // SAFETY: the group is the one we created with process_group(0) for this child,
-        // whose leader is still unreaped, so the id cannot have been reused.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-        let _ = child.wait();
+    /// Stops the JVM by its pid: SIGTERM, SIGKILL to its process group after 10 s. Idempotent.
+    pub fn stop(&self) {
+        self.run("stop");
     }
 
     /// Stops and starts again in the same CATALINA_BASE (same ports, compiled JSPs and,
-    /// with persistence on, the sessions in work/Catalina/localhost/ROOT/SESSIONS.ser).
+    /// with persistence on, the saved sessions).
     pub fn restart(&mut self) -> Result<(), String> {
-        self.stop();
-        self.launch()
+        self.launch(&["restart".to_string(), self.base.display().to_string()])
+    }
+
+    /// The shell command that restarts this Tomcat, as `jkctl roll --cmd` runs it.
+    pub fn restart_command(&self) -> String {
+        format!("{} restart {}", script().display(), self.base.display())
     }
 
     /// Kills the JVM with SIGKILL (a crash: no session persistence, no clean close).
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: as in stop().
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
-            let _ = child.wait();
-        }
+    pub fn kill(&self) {
+        self.run("kill");
     }
 
     /// Whether our JVM is still running.
-    pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => false,
-        }
+    pub fn is_running(&self) -> bool {
+        self.pid().is_some_and(pid_alive)
     }
 
-    /// The JVM's pid (catalina.sh execs java), from the latest launch.
+    /// The JVM's pid (catalina.sh execs java) from BASE/tomcat.pid, which the script rewrites
+    /// on every start (also one that `jkctl roll --cmd` ran); None once stopped.
     pub fn pid(&self) -> Option<i32> {
-        self.pid
+        std::fs::read_to_string(self.base.join("tomcat.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
-    /// How long the latest launch took until both connectors were ready.
+    /// How long the latest start took until both connectors were ready.
     pub fn startup_time(&self) -> Duration {
         self.startup
     }
@@ -553,7 +373,7 @@ impl Tomcat {
         format!("http://{}:{}", self.opts.ajp_address, self.http_port)
     }
 
-    /// Where SESSIONS.ser goes when persistence is on (ROOT; other contexts have their own).
+    /// Where SESSIONS.ser goes with [`Sessions::File`] (ROOT; other contexts have their own).
     pub fn sessions_file(&self) -> PathBuf {
         self.base.join("work/Catalina/localhost/ROOT/SESSIONS.ser")
     }
@@ -573,16 +393,7 @@ impl Tomcat {
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap_or_default();
             // The tail is what matters; keep failure messages readable.
-            let tail = if text.len() > 20_000 {
-                let mut cut = text.len() - 20_000;
-                while !text.is_char_boundary(cut) {
-                    cut += 1;
-                }
-                &text[cut..]
-            } else {
-                &text[..]
-            };
-            s.push_str(&format!("---- {}\n{tail}\n", f.display()));
+            s.push_str(&format!("---- {}\n{}\n", f.display(), tail(&text, 20_000)));
         }
         s
     }
@@ -639,28 +450,39 @@ impl Tomcat {
         self.request("GET", path, &[], None)
     }
 
-    /// Requests every JSP once over HTTP so Jasper compiles them now rather than during a
-    /// timing-sensitive test. Returns how long it took.
+    /// GET over the HTTP connector in session `sid` (its JSESSIONID cookie).
+    pub fn get_in_session(&self, path: &str, sid: &str) -> Response {
+        let cookie = format!("JSESSIONID={sid}");
+        self.request("GET", path, &[("Cookie", &cookie)], None)
+    }
+
+    /// Requests every JSP of every context (ROOT and the extra ones) once over HTTP so Jasper
+    /// compiles them now rather than during a timing-sensitive test. Returns how long it took.
     pub fn warm_up(&self) -> Duration {
         let t = Instant::now();
-        for p in [
-            "/session.jsp",
-            "/echo.jsp",
-            "/download.jsp?bytes=1",
-            "/upload.jsp",
-            "/form.jsp",
-            "/redirect.jsp",
-            "/slow.jsp?ms=0",
-            "/status.jsp?code=200",
-        ] {
-            let r = self.get(p);
-            assert!(
-                r.status == 200 || r.status == 302,
-                "warm-up {p}: {}\n{}\n{}",
-                r.status_line,
-                r.text(),
-                self.logs()
-            );
+        let contexts = std::iter::once(String::new())
+            .chain(self.opts.extra_contexts.iter().map(|c| format!("/{c}")));
+        for ctx in contexts {
+            for page in [
+                "session.jsp",
+                "echo.jsp",
+                "download.jsp?bytes=1",
+                "upload.jsp",
+                "form.jsp",
+                "redirect.jsp",
+                "slow.jsp?ms=0",
+                "status.jsp?code=200",
+            ] {
+                let p = format!("{ctx}/{page}");
+                let r = self.get(&p);
+                assert!(
+                    r.status == 200 || r.status == 302,
+                    "warm-up {p}: {}\n{}\n{}",
+                    r.status_line,
+                    r.text(),
+                    self.logs()
+                );
+            }
         }
         t.elapsed()
     }
@@ -677,76 +499,35 @@ impl Drop for Tomcat {
     }
 }
 
-/// Logging into CATALINA_BASE/logs, synchronously (complete when read after a failure),
-/// without date suffixes: the server log goes to the console, i.e. logs/catalina.out (with
-/// the JVM's and catalina.sh's own output), the webapp's to logs/localhost.log.
-const LOGGING_PROPERTIES: &str = "\
-handlers = 2localhost.org.apache.juli.FileHandler, java.util.logging.ConsoleHandler
-.handlers = java.util.logging.ConsoleHandler
-2localhost.org.apache.juli.FileHandler.level = FINE
-2localhost.org.apache.juli.FileHandler.directory = ${catalina.base}/logs
-2localhost.org.apache.juli.FileHandler.prefix = localhost
-2localhost.org.apache.juli.FileHandler.suffix = .log
-2localhost.org.apache.juli.FileHandler.rotatable = false
-2localhost.org.apache.juli.FileHandler.formatter = org.apache.juli.OneLineFormatter
-java.util.logging.ConsoleHandler.level = FINE
-java.util.logging.ConsoleHandler.formatter = org.apache.juli.OneLineFormatter
-org.apache.catalina.core.ContainerBase.[Catalina].[localhost].level = INFO
-org.apache.catalina.core.ContainerBase.[Catalina].[localhost].handlers = 2localhost.org.apache.juli.FileHandler
-";
-
-fn write(p: &Path, s: &str) -> Result<(), String> {
-    std::fs::write(p, s).map_err(|e| format!("{}: {e}", p.display()))
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
-    let rd = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
-    for e in rd {
-        let e = e.map_err(|e| e.to_string())?;
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            copy_dir(&src, &dst)?;
-        } else {
-            std::fs::copy(&src, &dst).map_err(|e| format!("{}: {e}", src.display()))?;
-        }
+/// The seed configuration's two Tomcats, as its workers.properties names them once `app` and
+/// `app2` are on loopback ([`super::seed_workers_on_loopback`]): `tomcat1` on 127.0.0.2:8009
+/// and `tomcat2` on 127.0.0.3:8009 (jvmRoute and node named so), sessions kept across
+/// restarts, CATALINA_BASE `dir`/tomcat1 and `dir`/tomcat2. Started side by side, their JSPs
+/// compiled.
+pub fn seed_tomcats(dir: &Path) -> Vec<Tomcat> {
+    let tomcats: Vec<Tomcat> = std::thread::scope(|s| {
+        let starting: Vec<_> = [("127.0.0.2", "tomcat1"), ("127.0.0.3", "tomcat2")]
+            .into_iter()
+            .map(|(addr, route)| {
+                let opts = TomcatOptions::new(addr, 8009)
+                    .jvm_route(route)
+                    .sessions(Sessions::File)
+                    .base(&dir.join(route));
+                s.spawn(move || Tomcat::start(opts))
+            })
+            .collect();
+        starting
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .map(|t| t.unwrap_or_else(|e| panic!("{e}")))
+    .collect();
+    for t in &tomcats {
+        t.warm_up();
     }
-    Ok(())
-}
-
-fn merge_attrs(list: &mut Vec<(String, String)>, extra: &[(String, String)]) {
-    for (k, v) in extra {
-        match list.iter_mut().find(|(n, _)| n == k) {
-            Some(slot) => slot.1 = v.clone(),
-            None => list.push((k.clone(), v.clone())),
-        }
-    }
-}
-
-fn attrs(list: &[(String, String)]) -> String {
-    list.iter()
-        .map(|(k, v)| format!(" {k}=\"{}\"", xml_escape(v)))
-        .collect()
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// A free TCP port on `addr` (a loopback address).
-pub fn free_port_on(addr: &str) -> Result<u16, String> {
-    TcpListener::bind((addr, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port on {addr}: {e}"))
-}
-
-/// Whether nothing listens on `addr:port` (a bind succeeds).
-pub fn port_is_free(addr: &str, port: u16) -> bool {
-    TcpListener::bind((addr, port)).is_ok()
+    tomcats
 }
 
 /// Sends an AJP13 CPing on a fresh connection to `addr` ("HOST:PORT") and expects a CPong.
@@ -770,58 +551,6 @@ pub fn ajp_cping(addr: &str, timeout: Duration) -> Result<(), String> {
     }
 }
 
-/// A minimal HTTP/1.0 client to any address (one request per connection); `body` is sent
-/// with a Content-Length. Panics on socket errors.
-pub fn http_request_to(
-    addr: &str,
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&[u8]>,
-) -> Response {
-    try_http(addr, port, method, path, headers, body)
-        .unwrap_or_else(|e| panic!("{method} http://{addr}:{port}{path}: {e}"))
-}
-
-/// As [`http_request_to`], returning errors.
-pub fn try_http(
-    addr: &str,
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&[u8]>,
-) -> Result<Response, String> {
-    let e = |e: std::io::Error| e.to_string();
-    let mut s = TcpStream::connect((addr, port)).map_err(e)?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(e)?;
-    let mut req = format!("{method} {path} HTTP/1.0\r\n");
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        req.push_str(&format!("Host: {addr}:{port}\r\n"));
-    }
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if let Some(b) = body {
-        if !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        {
-            req.push_str(&format!("Content-Length: {}\r\n", b.len()));
-        }
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).map_err(e)?;
-    if let Some(b) = body {
-        s.write_all(b).map_err(e)?;
-    }
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(e)?;
-    parse_response(&raw)
-}
-
 /// The value of `key` in the test pages' output: a `key=value` line (echo.jsp, upload.jsp,
 /// form.jsp) or a `key=value` token of a line (session.jsp).
 pub fn field(text: &str, key: &str) -> Option<String> {
@@ -843,18 +572,18 @@ pub fn field(text: &str, key: &str) -> Option<String> {
 
 /// The `header: Name: value` lines of echo.jsp, in order.
 pub fn echo_headers(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("header: "))
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    echo_lines(text, "header: ", ": ")
 }
 
 /// The `attr: name=value` lines of echo.jsp.
 pub fn echo_attrs(text: &str) -> Vec<(String, String)> {
+    echo_lines(text, "attr: ", "=")
+}
+
+/// The (name, value) of each `PREFIX name SEP value` line.
+fn echo_lines(text: &str, prefix: &str, sep: &str) -> Vec<(String, String)> {
     text.lines()
-        .filter_map(|l| l.strip_prefix("attr: "))
-        .filter_map(|l| l.split_once('='))
+        .filter_map(|l| l.strip_prefix(prefix)?.split_once(sep))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
@@ -885,8 +614,11 @@ pub fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-/// Whether a process with this pid exists (zombies count; ours are reaped by stop()).
+/// Whether a process with this pid runs. A zombie does not: the JVM's parent was the script,
+/// and not every init process reaps orphans.
 pub fn pid_alive(pid: i32) -> bool {
-    // SAFETY: kill(pid, 0) only probes for existence.
-    unsafe { libc::kill(pid, 0) == 0 }
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z')))
+        .unwrap_or(false)
 }

@@ -60,7 +60,7 @@ pub fn escape_proxy(decoded: &[u8]) -> String {
 
 /// ForwardURIEscaped: httpd 2.4's `ap_escape_uri` (`ap_os_escape_path(…, partial=1)`): keeps
 /// alphanumerics and ``$-_.+!*'(),:;@&=/~``, lower-case hex (checked against Debian's mod_jk
-/// by tests/differential.rs). The result is ASCII.
+/// by tests/differential/). The result is ASCII.
 pub fn escape_uri(decoded: &[u8]) -> String {
     escape_with(decoded, b"$-_.+!*'(),:;@&=/~", b"0123456789abcdef")
 }
@@ -115,7 +115,7 @@ mod tests {
 
     /// `/app/caf%E9/x`: httpd decodes `%E9` to the byte E9, which is not UTF-8. Every mode
     /// forwards that byte (raw or escaped as `%E9`/`%e9`), never U+FFFD (`EF BF BD`), as
-    /// Debian's mod_jk does (tests/differential.rs, `*_not_utf8` cases).
+    /// Debian's mod_jk does (tests/differential/cases.rs, the `*_not_utf8` cases).
     #[test]
     fn bytes_that_are_not_utf8_are_forwarded_as_they_are() {
         let decoded = b"/app/caf\xe9;jsessionid=A1.n1/\xffx";
