@@ -68,6 +68,40 @@ struct Figures {
     relogins: usize,
     longest_stall: Duration,
     relogins_by_node: std::collections::BTreeMap<String, usize>,
+    /// Requests slower than 100 ms: (unix ms at the start, duration), to set each restart's
+    /// stall beside the Tomcat's own restart time.
+    slow: Vec<(u128, Duration)>,
+}
+
+/// Wall-clock milliseconds (also what `date +%s%3N` prints in the restart command).
+fn unix_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+/// One restart of a Tomcat: member, unix ms when its restart began and ended.
+type Restart = (String, u128, u128);
+
+/// For each restart, the longest stall of a request that started while that Tomcat was
+/// restarting, beside the Tomcat's own stop + start time.
+fn stalls_by_restart(name: &str, f: &Figures, restarts: &[Restart]) {
+    for (m, t0, t1) in restarts {
+        let own = t1.saturating_sub(*t0);
+        let stall = f
+            .slow
+            .iter()
+            .filter(|(s, _)| s >= t0 && s <= t1)
+            .map(|(_, d)| d.as_millis())
+            .max()
+            .unwrap_or(0);
+        println!(
+            "{name}: {m} restart (stop + start) {own} ms, longest stall of a request sent meanwhile \
+             {stall} ms ({:+} ms)",
+            stall as i128 - own as i128
+        );
+    }
 }
 
 /// 20 testers clicking every 50 ms until `stop`; returns the figures.
@@ -103,9 +137,13 @@ fn testers(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
                         std::thread::sleep(Duration::from_millis(50));
                         let hdrs: Vec<(&str, &str)> =
                             cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
-                        let t = Instant::now();
+                        let (t, sent) = (Instant::now(), unix_ms());
                         let r = http_request(80, "GET", "/app/session.jsp", &hdrs);
-                        f.longest_stall = f.longest_stall.max(t.elapsed());
+                        let took = t.elapsed();
+                        f.longest_stall = f.longest_stall.max(took);
+                        if took > Duration::from_millis(100) {
+                            f.slow.push((sent, took));
+                        }
                         f.requests += 1;
                         if r.status != 200 {
                             f.failed += 1;
@@ -128,6 +166,7 @@ fn testers(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
             total.failed += f.failed;
             total.relogins += f.relogins;
             total.longest_stall = total.longest_stall.max(f.longest_stall);
+            total.slow.extend(f.slow);
             for (k, v) in f.relogins_by_node {
                 *total.relogins_by_node.entry(k).or_default() += v;
             }
@@ -169,14 +208,23 @@ fn with_testers(during: impl FnOnce()) -> Figures {
 
 /// Restarts both Tomcats one after the other (stop, start; no jkctl) while the testers click
 /// through httpd with the module `so` and `extra_props`.
-fn plain_restarts(tomcats: &mut Tomcats, tag: &str, so: &Path, extra_props: &str) -> Figures {
+fn plain_restarts(
+    tomcats: &mut Tomcats,
+    tag: &str,
+    so: &Path,
+    extra_props: &str,
+) -> (Figures, Vec<Restart>) {
     let _h = httpd(tag, so, extra_props);
-    with_testers(|| {
+    let mut restarts = Vec::new();
+    let f = with_testers(|| {
         for m in ["tomcat1", "tomcat2"] {
+            let t0 = unix_ms();
             tomcats.restart(m);
+            restarts.push((m.to_string(), t0, unix_ms()));
             std::thread::sleep(Duration::from_secs(2));
         }
-    })
+    });
+    (f, restarts)
 }
 
 const ROLLING: &str =
@@ -200,6 +248,12 @@ fn rolling_restarts_no_tester_notices() {
             cmd.replace("{member}", "tomcat1"),
             tomcats.get("tomcat1").restart_command()
         );
+        // The same command, timed: each restart's start and end go to a file.
+        let times = h.dir.path().join("restarts.txt");
+        let cmd = format!(
+            "t0=$(date +%s%3N); {cmd}; rc=$?; echo \"{{member}} $t0 $(date +%s%3N)\" >> {}; exit $rc",
+            times.display()
+        );
         let f = with_testers(|| {
             let out = Command::new(jkctl())
                 .args([
@@ -222,6 +276,20 @@ fn rolling_restarts_no_tester_notices() {
             );
         });
         report("ours (a) jkctl roll", &f);
+        let restarts: Vec<Restart> = std::fs::read_to_string(&times)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                Some((
+                    w.next()?.to_string(),
+                    w.next()?.parse().ok()?,
+                    w.next()?.parse().ok()?,
+                ))
+            })
+            .collect();
+        assert_eq!(restarts.len(), 2, "both restarts timed: {restarts:?}");
+        stalls_by_restart("ours (a)", &f, &restarts);
         // The roll really restarted both Tomcats (new processes), one at a time.
         let after = [tomcats.pid("tomcat1"), tomcats.pid("tomcat2")];
         assert!(
@@ -231,8 +299,9 @@ fn rolling_restarts_no_tester_notices() {
         results.push(("ours (a)", f));
     }
     // (b) plain restarts (stop, start; no jkctl) with hold_timeout set.
-    let f = plain_restarts(&mut tomcats, "roll-b", &module_so(), ROLLING);
+    let (f, restarts) = plain_restarts(&mut tomcats, "roll-b", &module_so(), ROLLING);
     report("ours (b) plain restarts", &f);
+    stalls_by_restart("ours (b)", &f, &restarts);
     results.push(("ours (b)", f));
     // The same with Debian's mod_jk: (a) the closest it has (disable, wait, restart,
     // activate through jkstatus), and (b) plain restarts.
@@ -254,8 +323,9 @@ fn rolling_restarts_no_tester_notices() {
         report("Debian mod_jk (a) disable+restart", &f);
         results.push(("mod_jk (a)", f));
     }
-    let f = plain_restarts(&mut tomcats, "roll-mj-b", &debian_mod_jk(), "");
+    let (f, restarts) = plain_restarts(&mut tomcats, "roll-mj-b", &debian_mod_jk(), "");
     report("Debian mod_jk (b) plain restarts", &f);
+    stalls_by_restart("Debian mod_jk (b)", &f, &restarts);
     results.push(("mod_jk (b)", f));
     // (c) kill -9 of one Tomcat that is not restarted: its testers are moved after
     // hold_timeout (one re-login each), nobody sees an error.
