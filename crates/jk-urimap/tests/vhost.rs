@@ -1,11 +1,10 @@
 //! Virtual hosts and JkMountCopy (compat reference §4.6, pitfall 6).
 #![allow(clippy::unwrap_used)]
 
-use std::fs;
-use std::path::PathBuf;
-use std::time::SystemTime;
-
 use jk_urimap::{mount_copy_enabled, MapBuilder, MountCopy, UriMap};
+
+mod common;
+use common::TempFile;
 
 fn worker(map: &UriMap, uri: &str) -> Option<String> {
     map.map(uri).map(|m| m.worker.to_string())
@@ -21,29 +20,6 @@ fn main_server() -> (MapBuilder, UriMap) {
     let (map, warnings) = main.build_main().unwrap();
     assert!(warnings.is_empty());
     (main, map)
-}
-
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(tag: &str, text: &str) -> TempFile {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "jk-urimap-vhost-{tag}-{}-{nanos}.properties",
-            std::process::id()
-        ));
-        fs::write(&path, text).unwrap();
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
 }
 
 #[test]
