@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jk_config::{Activation, LbLock, LbMethod};
+use jk_config::{Activation, LbLock, LbMethod, MemberState};
 use jk_shm::{ChildField, Field};
 
 use crate::balancer::{Balancer, NoteValue};
 use crate::session::{env_flag, session_ids};
-use crate::state::{usable, usable_sticky, MemberState};
+use crate::state::{usable, usable_sticky};
 
 /// Rule extensions of the mapping that selected the lb (§4.4).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub struct Choice {
 impl Choice {
     /// `ACT`, `DIS` or `STP`.
     pub fn activation_text(&self) -> &'static str {
-        self.activation.as_str()
+        self.activation.text()
     }
 }
 

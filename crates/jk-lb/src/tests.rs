@@ -1231,12 +1231,18 @@ fn recover_command_only_moves_error_members() {
 }
 
 #[test]
-fn snapshots_rate_members() {
+fn snapshots_show_activation_and_state() {
     let f = fx("worker.b.activation=d\n");
     fail_member(&f.b, "a");
     let s = f.b.snapshots();
-    assert_eq!(s[0].rating(DEFAULT_GOOD, DEFAULT_BAD), Rating::Bad);
-    assert_eq!(s[1].rating(DEFAULT_GOOD, DEFAULT_BAD), Rating::Degraded);
+    assert_eq!(
+        (s[0].activation, s[0].state),
+        (Activation::Active, MemberState::Error)
+    );
+    assert_eq!(
+        (s[1].activation, s[1].state),
+        (Activation::Disabled, MemberState::Idle)
+    );
     let lb = f.b.lb_snapshot();
     assert_eq!(lb.members.len(), 2);
     assert_eq!(lb.session_cookie, "JSESSIONID");

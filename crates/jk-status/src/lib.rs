@@ -41,8 +41,8 @@ mod query;
 mod render;
 
 pub use changes::{
-    ajp_changes, att_changes, lb_changes, member_changes, parse_activation, parse_lock,
-    parse_method, too_long_message, AjpChanges, LbChanges, MemberChanges, ATT_CODES, MAX_NAME_LEN,
+    ajp_changes, att_changes, lb_changes, member_changes, too_long_message, AjpChanges, LbChanges,
+    MemberChanges, ATT_CODES, MAX_NAME_LEN,
 };
 pub use config::{parse_bool, rating_mask, Rating, StatusConfig};
 pub use guard::{check_write, WriteOrigin, WriteVerdict};
@@ -50,8 +50,8 @@ pub use handle::{
     error_response, handle, handle_query, msg, wildcard_match, Apply, NoApply, StatusResponse,
 };
 pub use model::{
-    Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberView,
-    StatusModel, TimeView, WorkerState, JK_VERSION,
+    Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberState,
+    MemberView, StatusModel, TimeView, JK_VERSION,
 };
 pub use query::{
     atoi, mask_xss, opt, parse_query, percent_decode, Command, Mime, Params, StatusError, ERR_URI,

@@ -327,11 +327,7 @@ impl Page<'_> {
     }
 
     fn act_button(&self, lb: &str, m: &MemberView, a: Activation) -> String {
-        let code = match a {
-            Activation::Active => "A",
-            Activation::Disabled => "D",
-            Activation::Stopped => "S",
-        };
+        let code = a.letter();
         let disabled = if m.activation == a {
             " disabled=\"disabled\""
         } else {
@@ -636,7 +632,7 @@ impl Page<'_> {
                 let links = self.worker_links(
                     &lb.name,
                     Some(&m.name),
-                    m.state == crate::model::WorkerState::Error,
+                    m.state == crate::model::MemberState::Error,
                 );
                 let health = member_health(m);
                 let nb = |s: &str| {
