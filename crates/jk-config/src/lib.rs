@@ -14,6 +14,7 @@
 
 pub mod attributes;
 pub mod diagnostic;
+pub mod extensions;
 pub mod lb;
 pub mod lexer;
 pub mod map;
@@ -22,6 +23,7 @@ pub mod values;
 pub mod workers;
 
 pub use diagnostic::{ConfigError, Diagnostic, Location, Severity};
+pub use extensions::{parse_worker_spec, RuleExtensions, WorkerSpecError};
 pub use lb::{Activation, LbLock, LbMethod, MemberState};
 pub use map::PropertyMap;
 pub use model::{

@@ -89,11 +89,11 @@ pub mod rolling;
 pub mod session;
 pub mod state;
 
-pub use attempt::{Attempt, Choice, Outcome, RequestInfo, RuleExtensions};
+pub use attempt::{Attempt, Choice, Outcome, RequestInfo};
 pub use balancer::{
     Balancer, LbSettings, LbSnapshot, MemberSnapshot, NoteValue, FIRST_NOTE_KEYS, LAST_NOTE_KEYS,
 };
-pub use jk_config::{Activation, LbLock, LbMethod, MemberState};
+pub use jk_config::{Activation, LbLock, LbMethod, MemberState, RuleExtensions};
 pub use rolling::{HoldGuard, MemberReadiness, RollingSettings};
 pub use session::{env_flag, session_ids};
 

@@ -133,7 +133,7 @@ fn maps_for(v: View<'_>, worker: &str) -> Vec<MapView> {
                 continue;
             }
             let e = &rule.ext;
-            let list = |v: &Vec<String>| v.join(",");
+            let list = |a| e.members(a).collect::<Vec<_>>().join(",");
             out.push(MapView {
                 server: server.clone(),
                 uri: rule.pattern.clone(),
@@ -152,9 +152,9 @@ fn maps_for(v: View<'_>, worker: &str) -> Vec<MapView> {
                             .join(",")
                     })
                     .unwrap_or_default(),
-                active: list(&e.active),
-                disabled: list(&e.disabled),
-                stopped: list(&e.stopped),
+                active: list(Activation::Active),
+                disabled: list(Activation::Disabled),
+                stopped: list(Activation::Stopped),
                 use_server_errors: i32::from(e.use_server_errors),
             });
         }

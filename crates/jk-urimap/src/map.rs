@@ -13,9 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::extensions::RuleExtensions;
 use crate::rule::{make_rules, Rule, RuleSource};
 use crate::uriworkermap::parse_uriworkermap;
+use jk_config::RuleExtensions;
 
 /// URIs longer than this many bytes are never mapped (mod_jk `JK_MAX_URI_LEN`).
 pub const MAX_URI_LEN: usize = 4095;
