@@ -31,5 +31,5 @@ pub use map::{
 pub use normalize::{normalize, NormalizeError};
 pub use pattern::RuleKind;
 pub use rule::{Rule, RuleSource};
-pub use uriworkermap::{parse_uriworkermap, parse_uriworkermap_with_env, MAX_LINE_LEN};
+pub use uriworkermap::{parse_uriworkermap, parse_uriworkermap_with_env};
 pub use vhost::{mount_copy_enabled, MapBuilder, MountCopy};
