@@ -6,7 +6,7 @@ use std::ffi::c_int;
 use std::sync::Arc;
 
 use jk_ajp_client::{Body, Endpoint, ResponseSummary, ServiceRequest};
-use jk_config::{AjpWorker, WorkerKind};
+use jk_config::{Activation, AjpWorker, WorkerKind};
 use jk_directives::OptionBits;
 use jk_log::Level;
 use jk_runtime::failover::reply_timeout_override;
@@ -108,7 +108,7 @@ fn encode(
     p: &Prepared,
     w: &AjpWorker,
     route: Option<&str>,
-    activation: &str,
+    activation: Activation,
 ) -> Result<Vec<u8>, jk_ajp::AjpError> {
     let f = &p.facts;
     let fwd = jk_ajp::ForwardRequest {
@@ -261,7 +261,7 @@ pub fn serve_ajp(
         Ok(p) => p,
         Err(rc) => return rc,
     };
-    let encode = |w: &AjpWorker, route: Option<&str>, act: &str| encode(&p, w, route, act);
+    let encode = |w: &AjpWorker, route: Option<&str>, act: Activation| encode(&p, w, route, act);
     let fwd = Forward {
         body: p.body,
         template: template(req, &p),
@@ -319,7 +319,7 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
         jk_stateless: stateless.as_deref(),
         rule: p.ext.as_deref(),
     };
-    let encode = |w: &AjpWorker, route: Option<&str>, act: &str| encode(&p, w, route, act);
+    let encode = |w: &AjpWorker, route: Option<&str>, act: Activation| encode(&p, w, route, act);
     let fwd = Forward {
         body: p.body,
         template: template(req, &p),

@@ -71,13 +71,6 @@ pub struct Choice {
     pub sleep_before: Duration,
 }
 
-impl Choice {
-    /// `ACT`, `DIS` or `STP`.
-    pub fn activation_text(&self) -> &'static str {
-        self.activation.text()
-    }
-}
-
 struct Pending {
     index: usize,
     added_value: u64,

@@ -336,7 +336,7 @@ fn session_routes_to_the_member_with_that_exact_route() {
     let c = a.next_member().unwrap();
     assert!(c.sticky);
     assert_eq!(c.route, "b");
-    assert_eq!(c.activation_text(), "ACT");
+    assert_eq!(c.activation, Activation::Active);
 }
 
 #[test]
@@ -528,7 +528,7 @@ fn disabled_member_takes_sticky_requests_but_no_new_ones() {
     }
     assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
     let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
-    assert_eq!(a.next_member().unwrap().activation_text(), "DIS");
+    assert_eq!(a.next_member().unwrap().activation, Activation::Disabled);
 }
 
 #[test]

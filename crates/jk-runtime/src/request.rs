@@ -14,7 +14,7 @@ use jk_ajp::AjpError;
 use jk_ajp_client::{
     Body, Endpoint, Peer, RequestBody, ResponseSummary, ServiceError, ServiceRequest,
 };
-use jk_config::AjpWorker;
+use jk_config::{Activation, AjpWorker};
 use jk_lb::{Attempt, Balancer, NoteValue, Outcome, RequestInfo};
 use jk_log::Level;
 use jk_shm::ChildIndex;
@@ -68,12 +68,13 @@ pub struct Forward<'a> {
     /// `is_head`, `is_get`, timeouts and flags; `packet` is filled per member.
     pub template: ServiceRequest<'a>,
     /// The FORWARD_REQUEST for a worker, with the member's route and activation
-    /// (`None`, "ACT" for a plain ajp13 worker).
+    /// (`None`, active for a plain ajp13 worker).
     pub encode: &'a Encode<'a>,
 }
 
 /// Encodes the FORWARD_REQUEST for a worker, a route and an activation.
-pub type Encode<'a> = dyn Fn(&AjpWorker, Option<&str>, &str) -> Result<Vec<u8>, AjpError> + 'a;
+pub type Encode<'a> =
+    dyn Fn(&AjpWorker, Option<&str>, Activation) -> Result<Vec<u8>, AjpError> + 'a;
 
 /// A member's ajp settings and endpoint, by name.
 pub type MemberLookup<'a> = dyn Fn(&str) -> Option<(&'a AjpWorker, Arc<Endpoint>)> + 'a;
@@ -151,7 +152,7 @@ pub fn serve_ajp(
     now: fn() -> u64,
 ) -> Answer {
     let (name, w, ep) = (target.name, target.worker, target.endpoint);
-    let packet = match (fwd.encode)(w, None, "ACT") {
+    let packet = match (fwd.encode)(w, None, Activation::Active) {
         Ok(p) => p,
         Err(e) => return too_large(host, name, &e),
     };
@@ -225,7 +226,7 @@ pub fn serve_lb(
             continue;
         };
         let route = (!choice.route.is_empty()).then_some(choice.route.as_str());
-        let packet = match (fwd.encode)(w, route, choice.activation_text()) {
+        let packet = match (fwd.encode)(w, route, choice.activation) {
             Ok(p) => p,
             Err(e) => {
                 attempt.report_unrecoverable(&choice, Outcome::ClientError, 413);

@@ -572,8 +572,8 @@ impl Apply for Applier<'_> {
             self.log_change(
                 "state",
                 &format!("sub worker '{member}' of lb worker '{lb}'"),
-                "ERR",
-                "ERR/REC",
+                MemberState::Error.text(),
+                MemberState::Recover.text(),
             );
             Ok(())
         } else {
