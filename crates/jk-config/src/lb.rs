@@ -41,16 +41,6 @@ impl Activation {
         Activation::Stopped,
     ];
 
-    /// mod_jk's `JK_LB_ACTIVATION_*` code (shared memory, status form value).
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// The activation of a code; `None` for an unknown one.
-    pub fn from_code(code: u64) -> Option<Activation> {
-        Self::ALL.into_iter().find(|a| u64::from(a.code()) == code)
-    }
-
     /// The short text mod_jk shows (status worker, `JK_LB_ACTIVATION`): `ACT`, `DIS`, `STP`.
     pub fn text(self) -> &'static str {
         match self {
@@ -58,11 +48,6 @@ impl Activation {
             Activation::Disabled => "DIS",
             Activation::Stopped => "STP",
         }
-    }
-
-    /// The activation a status text names (`ACT`, `DIS`, `STP`: what `jkctl` reads back).
-    pub fn from_text(text: &str) -> Option<Activation> {
-        Self::ALL.into_iter().find(|a| a.text() == text)
     }
 
     /// The long name of forms: `Active`, `Disabled`, `Stopped`.
@@ -92,12 +77,6 @@ impl Activation {
             Activation::Disabled => &["disabled"],
             Activation::Stopped => &["stopped"],
         }
-    }
-}
-
-impl fmt::Display for Activation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text())
     }
 }
 
@@ -134,16 +113,6 @@ impl MemberState {
         MemberState::Probe,
     ];
 
-    /// The code stored in shared memory.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// The state of a code; `None` for an unknown one.
-    pub fn from_code(code: u64) -> Option<MemberState> {
-        Self::ALL.into_iter().find(|s| u64::from(s.code()) == code)
-    }
-
     /// mod_jk's status text (`jk_lb_get_state`), also the `JK_LB_*_STATE` notes.
     pub fn text(self) -> &'static str {
         match self {
@@ -157,11 +126,6 @@ impl MemberState {
         }
     }
 
-    /// The state a status text names (`OK/IDLE`, …, `ERR/PRB`: what `jkctl` reads back).
-    pub fn from_text(text: &str) -> Option<MemberState> {
-        Self::ALL.into_iter().find(|s| s.text() == text)
-    }
-
     /// Whether the state allows requests at all (`JK_WORKER_USABLE` without activation).
     pub fn is_usable(self) -> bool {
         matches!(
@@ -173,12 +137,6 @@ impl MemberState {
     /// Whether the status text starts with `ERR`.
     pub fn is_error(self) -> bool {
         self.text().starts_with("ERR")
-    }
-}
-
-impl fmt::Display for MemberState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text())
     }
 }
 
@@ -208,16 +166,6 @@ impl LbMethod {
         LbMethod::Next,
     ];
 
-    /// mod_jk's code (shared memory, status form value).
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// The method of a code; `None` for an unknown one.
-    pub fn from_code(code: u64) -> Option<LbMethod> {
-        Self::ALL.into_iter().find(|m| u64::from(m.code()) == code)
-    }
-
     /// The status text, also the name.
     pub fn text(self) -> &'static str {
         match self {
@@ -246,12 +194,6 @@ impl LbMethod {
     }
 }
 
-impl fmt::Display for LbMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text())
-    }
-}
-
 /// Locking of an lb worker's shared state (`lock`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum LbLock {
@@ -265,16 +207,6 @@ pub enum LbLock {
 impl LbLock {
     /// Both locks, in code order.
     pub const ALL: [LbLock; 2] = [LbLock::Optimistic, LbLock::Pessimistic];
-
-    /// mod_jk's code (shared memory, status form value).
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// The lock of a code; `None` for an unknown one.
-    pub fn from_code(code: u64) -> Option<LbLock> {
-        Self::ALL.into_iter().find(|l| u64::from(l.code()) == code)
-    }
 
     /// The status text, also the name.
     pub fn text(self) -> &'static str {
@@ -298,11 +230,37 @@ impl LbLock {
     }
 }
 
-impl fmt::Display for LbLock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text())
-    }
+/// What the four types have alike: mod_jk's numeric code (the discriminant), the inverse of
+/// the code and of the status text, and `Display` as the status text.
+macro_rules! coded {
+    ($($t:ident),+) => {$(
+        impl $t {
+            /// mod_jk's numeric code (shared memory, status form value).
+            pub fn code(self) -> u8 {
+                self as u8
+            }
+
+            /// The value of a code; `None` for an unknown one.
+            pub fn from_code(code: u64) -> Option<$t> {
+                Self::ALL.into_iter().find(|v| u64::from(v.code()) == code)
+            }
+
+            /// The value a status text names (what `jkctl` reads back); `None` for another
+            /// text.
+            pub fn from_text(text: &str) -> Option<$t> {
+                Self::ALL.into_iter().find(|v| v.text() == text)
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.text())
+            }
+        }
+    )+};
 }
+
+coded!(Activation, MemberState, LbMethod, LbLock);
 
 #[cfg(test)]
 mod tests {
@@ -369,5 +327,7 @@ mod tests {
         assert_eq!(LbLock::from_word("0"), Some(LbLock::Optimistic));
         assert_eq!(LbLock::from_code(1), Some(LbLock::Pessimistic));
         assert_eq!(LbLock::Pessimistic.to_string(), "Pessimistic");
+        assert_eq!(LbLock::from_text("Optimistic"), Some(LbLock::Optimistic));
+        assert_eq!(LbMethod::from_text("Next"), Some(LbMethod::Next));
     }
 }
