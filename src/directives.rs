@@ -5,87 +5,73 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 
+use jk_directives::{Args, Directive, DIRECTIVES};
+
 use crate::boundary::guard;
 use crate::cstr::{opt_str, pstrdup, str_or_empty};
 use crate::ffi;
 use crate::server_conf::state_of;
 
-/// Number of entries in the directive table (without the terminator).
-pub const COMMAND_COUNT: usize = 37;
+type Take1 = unsafe extern "C" fn(*mut ffi::cmd_parms, *mut c_void, *const c_char) -> *const c_char;
+type Take2 = unsafe extern "C" fn(
+    *mut ffi::cmd_parms,
+    *mut c_void,
+    *const c_char,
+    *const c_char,
+) -> *const c_char;
+type Flag = unsafe extern "C" fn(*mut ffi::cmd_parms, *mut c_void, c_int) -> *const c_char;
 
-/// Which setting a shared TAKE1 handler changes (passed as the command's `cmd_data`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(usize)]
-pub enum Setting {
-    WorkersFile,
-    ShmFile,
-    ShmSize,
-    WatchdogInterval,
-    MountFile,
-    MountFileReload,
-    MountCopy,
-    AutoAlias,
-    LogFile,
-    LogLevel,
-    LogStampFormat,
-    RequestLogFormat,
-    WorkerIndicator,
-    RemoteAddrIndicator,
-    RemotePortIndicator,
-    RemoteHostIndicator,
-    RemoteUserIndicator,
-    AuthTypeIndicator,
-    LocalNameIndicator,
-    LocalAddrIndicator,
-    LocalPortIndicator,
-    IgnoreClIndicator,
-    HttpsIndicator,
-    SslProtocolIndicator,
-    CertsIndicator,
-    CipherIndicator,
-    SessionIndicator,
-    KeySizeIndicator,
-    CertChainPrefix,
-    RequestIdIndicator,
+const fn take1(f: Take1) -> ffi::cmd_func {
+    ffi::cmd_func { take1: Some(f) }
 }
 
-const ALL_SETTINGS: [Setting; 30] = [
-    Setting::WorkersFile,
-    Setting::ShmFile,
-    Setting::ShmSize,
-    Setting::WatchdogInterval,
-    Setting::MountFile,
-    Setting::MountFileReload,
-    Setting::MountCopy,
-    Setting::AutoAlias,
-    Setting::LogFile,
-    Setting::LogLevel,
-    Setting::LogStampFormat,
-    Setting::RequestLogFormat,
-    Setting::WorkerIndicator,
-    Setting::RemoteAddrIndicator,
-    Setting::RemotePortIndicator,
-    Setting::RemoteHostIndicator,
-    Setting::RemoteUserIndicator,
-    Setting::AuthTypeIndicator,
-    Setting::LocalNameIndicator,
-    Setting::LocalAddrIndicator,
-    Setting::LocalPortIndicator,
-    Setting::IgnoreClIndicator,
-    Setting::HttpsIndicator,
-    Setting::SslProtocolIndicator,
-    Setting::CertsIndicator,
-    Setting::CipherIndicator,
-    Setting::SessionIndicator,
-    Setting::KeySizeIndicator,
-    Setting::CertChainPrefix,
-    Setting::RequestIdIndicator,
-];
+const fn take2(f: Take2) -> ffi::cmd_func {
+    ffi::cmd_func { take2: Some(f) }
+}
 
-impl Setting {
-    fn from_data(p: *mut c_void) -> Option<Setting> {
-        ALL_SETTINGS.get(p as usize).copied()
+const fn raw(f: Take1) -> ffi::cmd_func {
+    ffi::cmd_func { raw_args: Some(f) }
+}
+
+const fn flag(f: Flag) -> ffi::cmd_func {
+    ffi::cmd_func { flag: Some(f) }
+}
+
+/// The handler of a directive and the argument kind its signature takes (the module's command
+/// table checks it against the directive table at compile time).
+pub const fn handler(id: Directive) -> (Args, ffi::cmd_func) {
+    use Directive as D;
+    match id {
+        D::WorkersFile | D::ShmFile | D::ShmSize | D::WatchdogInterval => {
+            (Args::Take1, take1(set_global))
+        }
+        D::WorkerProperty => (Args::RawArgs, raw(worker_property)),
+        D::Mount => (Args::Take12, take2(mount)),
+        D::UnMount => (Args::Take12, take2(unmount)),
+        D::MountFile
+        | D::MountFileReload
+        | D::MountCopy
+        | D::AutoAlias
+        | D::LogFile
+        | D::LogLevel
+        | D::LogStampFormat
+        | D::RequestLogFormat => (Args::Take1, take1(set_server)),
+        D::Options => (Args::RawArgs, raw(options)),
+        D::EnvVar => (Args::Take12, take2(env_var)),
+        D::StripSession => (Args::Take12, take2(strip_session)),
+        D::ExtractSsl => (Args::Flag, flag(extract_ssl)),
+        D::Indicator(_) => (Args::Take1, take1(set_indicator)),
     }
+}
+
+/// The directive being processed: its command's `cmd_data` is its row in the table.
+///
+/// # Safety
+/// `cmd` must be live.
+unsafe fn directive_of(cmd: *const ffi::cmd_parms) -> Option<Directive> {
+    // SAFETY: live cmd; `info` is the command's cmd_data.
+    let row = unsafe { (*cmd).info } as usize;
+    DIRECTIVES.get(row).map(|d| d.id)
 }
 
 /// What a handler returns: `Ok(())` or the message httpd shows.
@@ -174,11 +160,11 @@ pub unsafe extern "C" fn set_global(
     unsafe {
         finish(cmd, "global directive", || {
             global_only(cmd)?;
-            let setting = Setting::from_data((*cmd).info).ok_or("unknown directive")?;
+            let directive = directive_of(cmd).ok_or("unknown directive")?;
             let st = state_of((*cmd).server).ok_or("mod_jk: no server configuration")?;
             let value = arg(value);
-            match setting {
-                Setting::WorkersFile => {
+            match directive {
+                Directive::WorkersFile => {
                     let path = server_root_relative(cmd, &value)?;
                     if !std::path::Path::new(&path).exists() {
                         return Err(format!(
@@ -187,12 +173,12 @@ pub unsafe extern "C" fn set_global(
                     }
                     st.global.set_workers_file(&path)
                 }
-                Setting::ShmFile => {
+                Directive::ShmFile => {
                     st.global.set_shm_file(&server_root_relative(cmd, &value)?);
                     Ok(())
                 }
-                Setting::ShmSize => st.global.set_shm_size(&value),
-                Setting::WatchdogInterval => st.global.set_watchdog_interval(&value),
+                Directive::ShmSize => st.global.set_shm_size(&value),
+                Directive::WatchdogInterval => st.global.set_watchdog_interval(&value),
                 _ => Err("unknown directive".to_string()),
             }
         })
@@ -289,12 +275,12 @@ pub unsafe extern "C" fn set_server(
     // SAFETY: live cmd.
     unsafe {
         finish(cmd, "server directive", || {
-            let setting = Setting::from_data((*cmd).info).ok_or("unknown directive")?;
+            let directive = directive_of(cmd).ok_or("unknown directive")?;
             let st = state_of((*cmd).server).ok_or("mod_jk: no server configuration")?;
             let value = arg(value);
             let c = &mut st.conf;
-            match setting {
-                Setting::MountFile => {
+            match directive {
+                Directive::MountFile => {
                     let path = server_root_relative(cmd, &value)?;
                     if !std::path::Path::new(&path).exists() {
                         return Err(format!(
@@ -303,8 +289,8 @@ pub unsafe extern "C" fn set_server(
                     }
                     c.set_mount_file(&path)
                 }
-                Setting::MountFileReload => c.set_mount_file_reload(&value),
-                Setting::MountCopy => {
+                Directive::MountFileReload => c.set_mount_file_reload(&value),
+                Directive::MountCopy => {
                     let in_vhost = (*(*cmd).server).is_virtual != 0;
                     if in_vhost && value.eq_ignore_ascii_case("all") {
                         return Err("JkMountCopy All is only allowed in the main server".into());
@@ -312,11 +298,11 @@ pub unsafe extern "C" fn set_server(
                     let g = &mut st.global;
                     g.set_mount_copy(&mut st.conf, &value)
                 }
-                Setting::AutoAlias => {
+                Directive::AutoAlias => {
                     c.set_auto_alias(&server_root_relative(cmd, &value)?);
                     Ok(())
                 }
-                Setting::LogFile => {
+                Directive::LogFile => {
                     // Piped logs keep their command; files are ServerRoot-relative.
                     if value.starts_with('|') || value.is_empty() {
                         c.set_log_file(&value);
@@ -325,9 +311,9 @@ pub unsafe extern "C" fn set_server(
                     }
                     Ok(())
                 }
-                Setting::LogLevel => c.set_log_level(&value),
-                Setting::LogStampFormat => c.set_stamp_format(&value),
-                Setting::RequestLogFormat => c.set_request_log_format(&value),
+                Directive::LogLevel => c.set_log_level(&value),
+                Directive::LogStampFormat => c.set_stamp_format(&value),
+                Directive::RequestLogFormat => c.set_request_log_format(&value),
                 _ => Err("unknown directive".to_string()),
             }
         })

@@ -6,7 +6,7 @@ use std::ffi::c_int;
 use std::sync::Arc;
 
 use jk_ajp_client::{Body, Endpoint, ResponseSummary, ServiceRequest};
-use jk_config::{AjpWorker, WorkerKind};
+use jk_config::{Activation, AjpWorker, WorkerKind};
 use jk_directives::OptionBits;
 use jk_log::Level;
 use jk_runtime::failover::reply_timeout_override;
@@ -108,7 +108,7 @@ fn encode(
     p: &Prepared,
     w: &AjpWorker,
     route: Option<&str>,
-    activation: &str,
+    activation: Activation,
 ) -> Result<Vec<u8>, jk_ajp::AjpError> {
     let f = &p.facts;
     let fwd = jk_ajp::ForwardRequest {
@@ -261,7 +261,7 @@ pub fn serve_ajp(
         Ok(p) => p,
         Err(rc) => return rc,
     };
-    let encode = |w: &AjpWorker, route: Option<&str>, act: &str| encode(&p, w, route, act);
+    let encode = |w: &AjpWorker, route: Option<&str>, act: Activation| encode(&p, w, route, act);
     let fwd = Forward {
         body: p.body,
         template: template(req, &p),
@@ -301,7 +301,6 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
         .map(|(_, v)| String::from_utf8_lossy(v))
         .collect();
     let cookies: Vec<&str> = cookie_values.iter().map(|c| c.as_ref()).collect();
-    let rule = p.ext.as_ref().map(|e| lb_rule(e));
     let env = |n: &str| req.env(n);
     let (jk_route, sticky_ignore, stateless) = (
         env("JK_ROUTE"),
@@ -318,9 +317,9 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
         jk_route: jk_route.as_deref(),
         jk_sticky_ignore: sticky_ignore.as_deref(),
         jk_stateless: stateless.as_deref(),
-        rule: rule.as_ref(),
+        rule: p.ext.as_deref(),
     };
-    let encode = |w: &AjpWorker, route: Option<&str>, act: &str| encode(&p, w, route, act);
+    let encode = |w: &AjpWorker, route: Option<&str>, act: Activation| encode(&p, w, route, act);
     let fwd = Forward {
         body: p.body,
         template: template(req, &p),
@@ -339,25 +338,4 @@ fn serve_lb(req: Req, rt: &ServerRuntime, name: &str, bal: &Arc<jk_lb::Balancer>
     let mut peer = peer_for(req, &p);
     let answer = request::serve_lb(&Glue { req, rt }, &mut peer, &lb, &info, &fwd);
     finish(req, rt, name, answer, &mut peer)
-}
-
-/// The mount rule's extensions as the balancer reads them.
-fn lb_rule(e: &RuleExtensions) -> jk_lb::RuleExtensions {
-    use jk_config::Activation;
-    let mut activations = Vec::new();
-    for (list, a) in [
-        (&e.active, Activation::Active),
-        (&e.disabled, Activation::Disabled),
-        (&e.stopped, Activation::Stopped),
-    ] {
-        activations.extend(list.iter().map(|m| (m.clone(), a)));
-    }
-    jk_lb::RuleExtensions {
-        sticky_ignore: e.sticky_ignore,
-        stateless: e.stateless,
-        activations,
-        session_cookie: e.session_cookie.clone(),
-        session_path: e.session_path.clone(),
-        set_session_cookie: e.set_session_cookie,
-    }
 }

@@ -1,10 +1,12 @@
 #![allow(clippy::unwrap_used)]
-//! Every directive of the table is registered in the real httpd (`apache2 -L`) with the
-//! contexts mod_jk allows, and README.md documents each one with its true state.
+//! httpd's command table is generated from jk-directives' table: every directive of the table
+//! is registered in the real httpd (`apache2 -L`) with the contexts mod_jk allows and the
+//! table's help text, nothing else is; README.md documents each one with its argument kind
+//! and its true state.
 
 mod support;
 
-use jk_directives::DIRECTIVES;
+use jk_directives::{Contexts, DIRECTIVES};
 use support::*;
 
 #[test]
@@ -29,8 +31,13 @@ fn httpd_lists_every_directive_of_mod_jk() {
         let in_dirs = entry.contains("Allowed in *.conf anywhere");
         assert_eq!(
             in_dirs,
-            d.contexts == "S,D",
+            d.contexts == Contexts::ServerAndDirectory,
             "{}: wrong context\n{entry}",
+            d.name
+        );
+        assert!(
+            entry.lines().nth(1).is_some_and(|l| l.trim() == d.summary),
+            "{}: help text is not the table's summary\n{entry}",
             d.name
         );
     }
@@ -50,7 +57,14 @@ fn readme_documents_every_directive_with_its_state() {
             .lines()
             .find(|l| l.starts_with(&format!("| `{}` |", d.name)))
             .unwrap_or_else(|| panic!("README.md has no row for {}", d.name));
-        let says_done = row.split('|').nth(5).is_some_and(|c| c.trim() == "yes");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(
+            cells.get(2).copied(),
+            Some(d.args.as_str()),
+            "README argument kind of {} is wrong: {row}",
+            d.name
+        );
+        let says_done = cells.get(5).is_some_and(|c| *c == "yes");
         assert_eq!(
             says_done, d.implemented_now,
             "README state of {} is wrong: {row}",

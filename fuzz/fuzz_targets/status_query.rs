@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use jk_status::{
     handle_query, parse_query, AjpChanges, AjpSettings, AjpView, Apply, LbChanges, LbView, MapView,
-    MemberChanges, MemberView, Mime, NoApply, StatusConfig, StatusModel, TimeView, WorkerState,
+    MemberChanges, MemberView, Mime, NoApply, StatusConfig, StatusModel, TimeView, MemberState,
     ERR_URI, JK_VERSION,
 };
 use libfuzzer_sys::fuzz_target;
@@ -67,7 +67,7 @@ fn model() -> &'static StatusModel {
     static MODEL: OnceLock<StatusModel> = OnceLock::new();
     MODEL.get_or_init(|| {
         let mut t1 = member("t1", 8009);
-        t1.state = WorkerState::Error;
+        t1.state = MemberState::Error;
         t1.domain = "d1".into();
         let t2 = member("t2", 8010);
         StatusModel {

@@ -14,7 +14,7 @@
 #![no_main]
 
 use jk_urimap::{
-    parse_uriworkermap_with_env, NoMatch, Rule, RuleKind, RuleSource, UriMap, MAX_LINE_LEN,
+    parse_uriworkermap_with_env, NoMatch, Rule, RuleKind, RuleSource, UriMap,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -43,8 +43,7 @@ fn shape(r: &Rule) -> (String, String, RuleKind, bool, bool) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let (rules, warnings) = match parse_uriworkermap_with_env(&text, "uwm.properties", &env) {
+    let (rules, warnings) = match parse_uriworkermap_with_env(data, "uwm.properties", &env) {
         Ok(ok) => ok,
         Err(e) => {
             assert!(e.to_string().starts_with("uwm.properties:"), "{e}");
@@ -84,14 +83,14 @@ fuzz_target!(|data: &[u8]| {
                 && !r.worker.contains("$(")
                 && !r.worker.contains(['\n', '\r'])
                 && !r.pattern.contains(['\n', '\r'])
-                && r.pattern.len() + r.worker.len() + 3 <= MAX_LINE_LEN
+                && r.pattern.len() + r.worker.len() + 3 <= jk_config::lexer::MAX_LINE_BYTES
         })
         .collect();
     let mut written = String::new();
     for r in &plain {
         written.push_str(&format!("{}{}={}\n", prefixes(r), r.pattern, r.worker));
     }
-    match parse_uriworkermap_with_env(&written, "again.properties", &env) {
+    match parse_uriworkermap_with_env(written.as_bytes(), "again.properties", &env) {
         Ok((again, _)) => {
             let want: Vec<_> = plain.iter().map(|r| shape(r)).collect();
             let got: Vec<_> = again.iter().map(shape).collect();

@@ -1,6 +1,7 @@
-//! Failure classes of one request to a backend, and the one table that maps them to the HTTP
-//! status mod_jk answers (reference §8.3) and to whether a retry on another connection (or,
-//! in a load balancer, another member) may happen.
+//! Failure classes of one request to a backend. What follows from a class (the HTTP status,
+//! the load balancer's outcome, the statistics class, the log level) is one table in
+//! jk-runtime (`jk_runtime::failure`); whether a retry may happen is decided per failure
+//! ([`ServiceError::recoverable`]).
 
 use std::fmt;
 
@@ -38,35 +39,6 @@ pub enum ErrorKind {
         /// True for a positive code (the lb member goes to ERROR), false for a negative one.
         hard: bool,
     },
-}
-
-impl ErrorKind {
-    /// The HTTP status mod_jk returns for this class.
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorKind::Disabled
-            | ErrorKind::NoConnection
-            | ErrorKind::Connect
-            | ErrorKind::Send
-            | ErrorKind::BackendPaused
-            | ErrorKind::FailOnStatus { .. } => 503,
-            ErrorKind::ReplyTimeout => 504,
-            ErrorKind::BackendClosed | ErrorKind::ProtocolFraming => 502,
-            ErrorKind::ProtocolContent => 500,
-            ErrorKind::RequestTooLarge => 413,
-            ErrorKind::ClientRead => 400,
-            // The client is gone; nothing more can be sent.
-            ErrorKind::ClientWrite => 200,
-        }
-    }
-
-    /// True when the failure is the client's (no failover, member stays OK).
-    pub fn is_client_error(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::ClientRead | ErrorKind::ClientWrite | ErrorKind::RequestTooLarge
-        )
-    }
 }
 
 /// A failed request: its class, whether another attempt may be made, and an operator-readable
@@ -115,11 +87,6 @@ impl ServiceError {
     pub(crate) fn after_headers(mut self, yes: bool) -> Self {
         self.after_headers = yes;
         self
-    }
-
-    /// The HTTP status for the client.
-    pub fn http_status(&self) -> u16 {
-        self.kind.http_status()
     }
 }
 

@@ -174,7 +174,6 @@ fn random_reply_streams_end_in_a_response_or_a_classified_error() {
             Err(e) => {
                 err += 1;
                 assert!(!e.message.is_empty());
-                assert!(e.http_status() >= 200, "{e}");
             }
         }
         assert!(peer.body <= sent as u64, "more body than the backend sent");

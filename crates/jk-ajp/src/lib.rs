@@ -26,8 +26,8 @@ pub use reply::{
 pub use request::{
     decode_body_chunk, decode_forward_request, encode_body_chunk, encode_body_chunk_header,
     read_request_header, Attribute, DecodedForwardRequest, ForwardRequest, RequestHeaderName,
-    CPING, EMPTY_BODY_PACKET, LB_ACTIVE, LB_DISABLED, LB_STOPPED, REQ_ATTR_LB_ACTIVATION,
-    REQ_ATTR_LOCAL_ADDR, REQ_ATTR_REMOTE_PORT, REQ_ATTR_SSL_PROTOCOL,
+    CPING, EMPTY_BODY_PACKET, REQ_ATTR_LB_ACTIVATION, REQ_ATTR_LOCAL_ADDR, REQ_ATTR_REMOTE_PORT,
+    REQ_ATTR_SSL_PROTOCOL,
 };
 pub use wire::{
     Reader, Writer, DEFAULT_MAX_PACKET_SIZE, HEADER_LEN, MAX_PACKET_SIZE_LIMIT, REPLY_MAGIC,

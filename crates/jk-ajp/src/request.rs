@@ -1,6 +1,8 @@
 //! What the web server sends (§7.3–§7.6, §7.8): FORWARD_REQUEST, request body packets and
 //! CPING; and, for tests and the test server, the decoding of both.
 
+use jk_config::Activation;
+
 use crate::codes::{AttributeCode, MessageType, Method, RequestHeaderCode};
 use crate::error::AjpError;
 use crate::wire::{Reader, Writer, HEADER_LEN, REQUEST_MAGIC};
@@ -9,13 +11,6 @@ use crate::wire::{Reader, Writer, HEADER_LEN, REQUEST_MAGIC};
 pub const CPING: [u8; 5] = [0x12, 0x34, 0x00, 0x01, MessageType::CPING.0];
 /// The empty body packet: end of the request body, or nothing left to send.
 pub const EMPTY_BODY_PACKET: [u8; 4] = [0x12, 0x34, 0x00, 0x00];
-
-/// `JK_LB_ACTIVATION` of an active member, and of every non-lb worker.
-pub const LB_ACTIVE: &str = "ACT";
-/// `JK_LB_ACTIVATION` of a disabled lb member.
-pub const LB_DISABLED: &str = "DIS";
-/// `JK_LB_ACTIVATION` of a stopped lb member.
-pub const LB_STOPPED: &str = "STP";
 
 /// Request attribute carrying the TLS protocol (when known).
 pub const REQ_ATTR_SSL_PROTOCOL: &[u8] = b"AJP_SSL_PROTOCOL";
@@ -79,9 +74,9 @@ pub struct ForwardRequest<'a> {
     pub remote_port: &'a [u8],
     /// Local address (`AJP_LOCAL_ADDR`, always sent).
     pub local_addr: &'a [u8],
-    /// [`LB_ACTIVE`], [`LB_DISABLED`] or [`LB_STOPPED`] (`JK_LB_ACTIVATION`, always sent;
-    /// `ACT` for workers outside a load balancer).
-    pub lb_activation: &'a str,
+    /// The lb member's activation, sent as its text (`JK_LB_ACTIVATION`, always sent; `ACT`
+    /// for workers outside a load balancer).
+    pub lb_activation: Activation,
     /// JkEnvVar attributes in configuration order, sent after the fixed ones.
     pub env: Vec<(&'a [u8], &'a [u8])>,
 }
@@ -112,7 +107,7 @@ impl Default for ForwardRequest<'_> {
             ssl_protocol: None,
             remote_port: b"",
             local_addr: b"",
-            lb_activation: LB_ACTIVE,
+            lb_activation: Activation::Active,
             env: Vec::new(),
         }
     }
@@ -205,7 +200,11 @@ impl<'a> ForwardRequest<'a> {
         }
         put_req_attribute(w, REQ_ATTR_REMOTE_PORT, self.remote_port)?;
         put_req_attribute(w, REQ_ATTR_LOCAL_ADDR, self.local_addr)?;
-        put_req_attribute(w, REQ_ATTR_LB_ACTIVATION, self.lb_activation.as_bytes())?;
+        put_req_attribute(
+            w,
+            REQ_ATTR_LB_ACTIVATION,
+            self.lb_activation.text().as_bytes(),
+        )?;
         for (name, value) in &self.env {
             put_req_attribute(w, name, value)?;
         }
@@ -704,7 +703,7 @@ mod tests {
             ssl_session: Some(b"abcd"),
             ssl_key_size: Some(256),
             ssl_protocol: Some(b"TLSv1.3"),
-            lb_activation: LB_DISABLED,
+            lb_activation: Activation::Disabled,
             env: vec![(b"E1", b"v1"), (b"E2", b"")],
             ..minimal()
         };

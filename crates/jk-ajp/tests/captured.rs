@@ -3,8 +3,9 @@
 
 use jk_ajp::{
     decode_forward_request, Attribute, AttributeCode, ForwardRequest, Method, RequestHeaderCode,
-    RequestHeaderName, LB_ACTIVE,
+    RequestHeaderName,
 };
+use jk_config::Activation;
 
 /// An AJP string: u16 length, bytes, NUL.
 fn s(v: &str) -> Vec<u8> {
@@ -47,7 +48,7 @@ fn captured_request<'a>() -> ForwardRequest<'a> {
         query_string: Some(b"q=1&r=%41"),
         remote_port: b"48468",
         local_addr: b"127.0.0.1",
-        lb_activation: LB_ACTIVE,
+        lb_activation: Activation::Active,
         ..ForwardRequest::default()
     }
 }

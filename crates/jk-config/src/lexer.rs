@@ -1,10 +1,16 @@
-//! One line of workers.properties (or one `JkWorkerProperty` argument), and `$(name)`
-//! references inside a value.
+//! The lexer of mod_jk's properties files, workers.properties (and `JkWorkerProperty`
+//! arguments) and uriworkermap.properties alike (mod_jk reads both with `jk_map.c`): the
+//! lines of a file, one `name=value` line, and `$(name)` references inside a value.
 //!
-//! The rules are those of mod_jk's `jk_map.c`: everything from the first `#` is a comment (also
-//! inside a value), ASCII whitespace around the line, the name and the value is trimmed, the
-//! first `=` separates name and value. Unlike mod_jk, a line that has text but no `=` is
-//! reported instead of silently skipped.
+//! The rules are those of `jk_map.c`: lines end at `\n` (no continuation lines), everything
+//! from the first `#` is a comment (also inside a value), ASCII whitespace around the line,
+//! the name and the value is trimmed, the first `=` separates name and value, `$(name)` is
+//! replaced by the value of an earlier `name` or else the environment variable `name`.
+//! Stricter than mod_jk: a line longer than mod_jk's buffer, a line that is not UTF-8 outside
+//! its comment and an unterminated `$(` are errors; what a file does with a line without
+//! `=` is up to its reader.
+
+use std::fmt;
 
 use nom::bytes::complete::{tag, take_till};
 use nom::character::complete::char;
@@ -17,6 +23,50 @@ pub const MAX_LINE_BYTES: usize = 8192;
 
 /// mod_jk stops expanding `$(name)` references after this many per value.
 pub const MAX_SUBSTITUTIONS: usize = 20;
+
+/// Why a line of a file cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineError {
+    /// Longer than [`MAX_LINE_BYTES`] before its comment.
+    TooLong {
+        /// Its length before the comment.
+        len: usize,
+    },
+    /// Not UTF-8 before its comment.
+    NotUtf8,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineError::TooLong { len } => write!(
+                f,
+                "line is {len} bytes long, mod_jk reads at most {MAX_LINE_BYTES} bytes per line"
+            ),
+            LineError::NotUtf8 => f.write_str("line is not valid UTF-8 outside its comment"),
+        }
+    }
+}
+
+/// The lines of a file with their 1-based numbers, each cut at its comment. A UTF-8 BOM is
+/// skipped. Only the part before the comment must be UTF-8, so a file whose comments are in
+/// another encoding (GBK, Latin-1) reads as in mod_jk.
+pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (u32, Result<&str, LineError>)> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.split(|&b| b == b'\n').enumerate().map(|(n, raw)| {
+        let number = u32::try_from(n + 1).unwrap_or(u32::MAX);
+        let content = match memchr::memchr(b'#', raw) {
+            Some(i) => &raw[..i],
+            None => raw,
+        };
+        let text = if content.len() > MAX_LINE_BYTES {
+            Err(LineError::TooLong { len: content.len() })
+        } else {
+            std::str::from_utf8(content).map_err(|_| LineError::NotUtf8)
+        };
+        (number, text)
+    })
+}
 
 /// What one line holds once the comment is gone.
 #[derive(Debug, PartialEq, Eq)]
@@ -90,12 +140,27 @@ pub struct Unterminated {
     pub at: usize,
 }
 
+impl Unterminated {
+    /// The message for `value` (the value as written).
+    pub fn message(&self, value: &str) -> String {
+        format!(
+            "\"{value}\" has an unterminated \"$(\" at byte {} (expected $(name))",
+            self.at
+        )
+    }
+}
+
 /// Result of expanding a value.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Expanded {
     pub value: String,
     /// More than [`MAX_SUBSTITUTIONS`] references: the rest was left as written.
     pub truncated: bool,
+}
+
+/// The warning for a value with more than [`MAX_SUBSTITUTIONS`] references.
+pub fn truncated_warning() -> String {
+    format!("more than {MAX_SUBSTITUTIONS} $(name) references, the rest are left as written")
 }
 
 /// Replaces each `$(name)` by `lookup(name)`; an unresolved reference stays as written.
@@ -141,6 +206,33 @@ pub fn substitute(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn lines_are_numbered_and_cut_at_their_comment() {
+        let text = b"\xEF\xBB\xBFa=1 # caf\xE9\r\n\n\xE9=2\nb=3";
+        let got: Vec<_> = lines(text).collect();
+        assert_eq!(
+            got,
+            [
+                (1, Ok("a=1 ")),
+                (2, Ok("")),
+                (3, Err(LineError::NotUtf8)),
+                (4, Ok("b=3")),
+            ]
+        );
+        let long = format!("a={}#{}", "x".repeat(MAX_LINE_BYTES), "c".repeat(10));
+        assert_eq!(
+            lines(long.as_bytes()).next(),
+            Some((
+                1,
+                Err(LineError::TooLong {
+                    len: MAX_LINE_BYTES + 2
+                })
+            ))
+        );
+        let ok = format!("a={}# a long comment", "x".repeat(MAX_LINE_BYTES - 2));
+        assert!(lines(ok.as_bytes()).all(|(_, l)| l.is_ok()));
+    }
 
     #[test]
     fn before_comment_cuts_at_first_hash() {

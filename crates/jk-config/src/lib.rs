@@ -14,6 +14,8 @@
 
 pub mod attributes;
 pub mod diagnostic;
+pub mod extensions;
+pub mod lb;
 pub mod lexer;
 pub mod map;
 pub mod model;
@@ -21,9 +23,11 @@ pub mod values;
 pub mod workers;
 
 pub use diagnostic::{ConfigError, Diagnostic, Location, Severity};
+pub use extensions::{parse_worker_spec, RuleExtensions, WorkerSpecError};
+pub use lb::{Activation, LbLock, LbMethod, MemberState};
 pub use map::PropertyMap;
 pub use model::{
-    Activation, AjpProtocol, AjpWorker, LbLock, LbMethod, LbWorker, PingMode, RecoveryOptions,
-    StatusWorker, Worker, WorkerKind, WorkerMount, WorkerType, WorkersConfig,
+    AjpProtocol, AjpWorker, LbWorker, PingMode, RecoveryOptions, StatusWorker, Worker, WorkerKind,
+    WorkerMount, WorkerType, WorkersConfig,
 };
 pub use workers::{build, BuildOptions};

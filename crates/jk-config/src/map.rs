@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::attributes::{self, Deprecated, Merge};
 use crate::diagnostic::{ConfigError, Diagnostic, Location};
-use crate::lexer::{self, Line, MAX_LINE_BYTES, MAX_SUBSTITUTIONS};
+use crate::lexer::{self, Line};
 
 /// What a property name addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,40 +86,18 @@ impl PropertyMap {
         }
     }
 
-    /// Reads line by line. Bytes are checked for UTF-8 only before the comment, so a file
-    /// whose comments are in another encoding (GBK, Latin-1) still reads as in mod_jk.
+    /// Reads line by line (see [`lexer::lines`]).
     pub fn read_bytes(&mut self, bytes: &[u8], file: &str) -> Result<(), ConfigError> {
         let file: Arc<str> = Arc::from(file);
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let mut errors = Vec::new();
-        for (n, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        for (line, content) in lexer::lines(bytes) {
             let loc = Location {
                 file: file.clone(),
-                line: u32::try_from(n + 1).unwrap_or(u32::MAX),
+                line,
             };
-            let content = match memchr::memchr(b'#', raw) {
-                Some(i) => &raw[..i],
-                None => raw,
-            };
-            if content.len() > MAX_LINE_BYTES {
-                errors.push(Diagnostic::error(
-                    Some(&loc),
-                    None,
-                    format!(
-                        "line is {} bytes long, mod_jk reads at most {MAX_LINE_BYTES} bytes per \
-                         line",
-                        content.len()
-                    ),
-                ));
-                continue;
-            }
-            match std::str::from_utf8(content) {
+            match content {
                 Ok(text) => self.read_line(text, &loc, &mut errors),
-                Err(_) => errors.push(Diagnostic::error(
-                    Some(&loc),
-                    None,
-                    "line is not valid UTF-8 outside its comment",
-                )),
+                Err(e) => errors.push(Diagnostic::error(Some(&loc), None, e.to_string())),
             }
         }
         finish(errors)
@@ -206,23 +184,13 @@ impl PropertyMap {
                     self.warnings.push(Diagnostic::warning(
                         Some(loc),
                         Some(key),
-                        format!(
-                            "more than {MAX_SUBSTITUTIONS} $(name) references, the rest are \
-                             left as written"
-                        ),
+                        lexer::truncated_warning(),
                     ));
                 }
                 e.value
             }
             Err(u) => {
-                errors.push(Diagnostic::error(
-                    Some(loc),
-                    Some(key),
-                    format!(
-                        "\"{value}\" has an unterminated \"$(\" at byte {} (expected $(name))",
-                        u.at
-                    ),
-                ));
+                errors.push(Diagnostic::error(Some(loc), Some(key), u.message(value)));
                 return;
             }
         };
@@ -357,6 +325,7 @@ fn finish(errors: Vec<Diagnostic>) -> Result<(), ConfigError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::lexer::MAX_LINE_BYTES;
 
     fn read(text: &str) -> PropertyMap {
         let mut m = PropertyMap::new();

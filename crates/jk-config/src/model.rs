@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::diagnostic::{Diagnostic, Location};
+use crate::lb::{Activation, LbLock, LbMethod};
 
 /// Everything `workers.properties` configures.
 #[derive(Clone, Debug, PartialEq)]
@@ -149,79 +150,6 @@ impl AjpProtocol {
             AjpProtocol::Ajp13 => 8009,
             AjpProtocol::Ajp14 => 8011,
         }
-    }
-}
-
-/// Configured lb member activation (mod_jk §5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    Active,
-    Disabled,
-    Stopped,
-}
-
-impl Activation {
-    /// The short text mod_jk shows (status worker, `JK_LB_ACTIVATION`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Activation::Active => "ACT",
-            Activation::Disabled => "DIS",
-            Activation::Stopped => "STP",
-        }
-    }
-}
-
-impl fmt::Display for Activation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LbMethod {
-    Request,
-    Traffic,
-    Busyness,
-    Sessions,
-    Next,
-}
-
-impl LbMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LbMethod::Request => "Request",
-            LbMethod::Traffic => "Traffic",
-            LbMethod::Busyness => "Busyness",
-            LbMethod::Sessions => "Sessions",
-            LbMethod::Next => "Next",
-        }
-    }
-}
-
-impl fmt::Display for LbMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LbLock {
-    Optimistic,
-    Pessimistic,
-}
-
-impl LbLock {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LbLock::Optimistic => "Optimistic",
-            LbLock::Pessimistic => "Pessimistic",
-        }
-    }
-}
-
-impl fmt::Display for LbLock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -397,9 +325,6 @@ mod tests {
 
     #[test]
     fn texts() {
-        assert_eq!(Activation::Disabled.as_str(), "DIS");
-        assert_eq!(LbMethod::Sessions.to_string(), "Sessions");
-        assert_eq!(LbLock::Pessimistic.to_string(), "Pessimistic");
         assert_eq!(WorkerType::Lb.code(), 5);
         assert_eq!(PingMode::ALL.to_string(), "CPI");
         assert_eq!(

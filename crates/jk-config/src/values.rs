@@ -10,7 +10,8 @@ use nom::combinator::{eof, opt, recognize};
 use nom::sequence::{pair, terminated, tuple};
 use nom::IResult;
 
-use crate::model::{Activation, LbLock, LbMethod, PingMode, WorkerType};
+use crate::lb::{Activation, LbLock, LbMethod};
+use crate::model::{PingMode, WorkerType};
 
 /// mod_jk's limit for worker names, hosts, routes, cookie names, ...
 pub const MAX_NAME_BYTES: usize = 60;
@@ -117,31 +118,22 @@ pub struct Word<T> {
 
 fn first_char_word<T: Copy>(
     value: &str,
-    table: &[(char, char, &[&str], T)],
+    parse: fn(&str) -> Option<T>,
+    spellings: fn(T) -> &'static [&'static str],
     what: &str,
     choices: &str,
 ) -> Result<Word<T>, String> {
+    let v = parse(value).ok_or_else(|| format!("\"{value}\" is not {what} (use {choices})"))?;
     let lower = value.to_ascii_lowercase();
-    let first = lower.chars().next().unwrap_or(' ');
-    for (letter, digit, words, v) in table {
-        if first == *letter || first == *digit {
-            let exact = lower.len() == 1 || words.contains(&lower.as_str());
-            return Ok(Word { value: *v, exact });
-        }
-    }
-    Err(format!("\"{value}\" is not {what} (use {choices})"))
+    let exact = lower.len() == 1 || spellings(v).contains(&lower.as_str());
+    Ok(Word { value: v, exact })
 }
 
 pub fn lb_method(value: &str) -> Result<Word<LbMethod>, String> {
     first_char_word(
         value,
-        &[
-            ('r', '0', &["request", "requests"], LbMethod::Request),
-            ('t', '1', &["traffic"], LbMethod::Traffic),
-            ('b', '2', &["busyness"], LbMethod::Busyness),
-            ('s', '3', &["session", "sessions"], LbMethod::Sessions),
-            ('n', '4', &["next"], LbMethod::Next),
-        ],
+        LbMethod::from_word,
+        LbMethod::spellings,
         "a balancing method",
         "Request, Session, Next, Traffic or Busyness",
     )
@@ -150,10 +142,8 @@ pub fn lb_method(value: &str) -> Result<Word<LbMethod>, String> {
 pub fn lb_lock(value: &str) -> Result<Word<LbLock>, String> {
     first_char_word(
         value,
-        &[
-            ('o', '0', &["optimistic"], LbLock::Optimistic),
-            ('p', '1', &["pessimistic"], LbLock::Pessimistic),
-        ],
+        LbLock::from_word,
+        LbLock::spellings,
         "a lock type",
         "Optimistic or Pessimistic",
     )
@@ -162,11 +152,8 @@ pub fn lb_lock(value: &str) -> Result<Word<LbLock>, String> {
 pub fn activation(value: &str) -> Result<Word<Activation>, String> {
     first_char_word(
         value,
-        &[
-            ('a', '0', &["active"], Activation::Active),
-            ('d', '1', &["disabled"], Activation::Disabled),
-            ('s', '2', &["stopped"], Activation::Stopped),
-        ],
+        Activation::from_word,
+        Activation::spellings,
         "an activation",
         "Active, Disabled or Stopped",
     )

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::attributes::{self, Deprecated};
 use crate::diagnostic::{ConfigError, Diagnostic, Location};
+use crate::lb::{Activation, LbLock, LbMethod};
 use crate::map::{worker_key, Key, PropertyMap};
 use crate::model::*;
 use crate::values::{self, Word};

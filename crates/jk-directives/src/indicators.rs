@@ -1,6 +1,8 @@
 //! The `Jk*Indicator` directives (and `JkCERTCHAINPrefix`): which request environment variable
 //! mod_jk reads for each piece of information.
 
+use crate::table::{Directive, DirectiveInfo, DIRECTIVES};
+
 /// One renamable environment variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Indicator {
@@ -68,35 +70,19 @@ impl Indicator {
 
     /// The directive that renames it.
     pub fn directive(self) -> &'static str {
-        self.names().0
+        self.entry().map_or("", |d| d.name)
     }
 
     /// The environment variable read when the directive is absent.
     pub fn default_name(self) -> &'static str {
-        self.names().1
+        self.entry().map_or("", |d| d.default)
     }
 
-    fn names(self) -> (&'static str, &'static str) {
-        match self {
-            Indicator::Worker => ("JkWorkerIndicator", "JK_WORKER_NAME"),
-            Indicator::RemoteAddr => ("JkRemoteAddrIndicator", "JK_REMOTE_ADDR"),
-            Indicator::RemotePort => ("JkRemotePortIndicator", "JK_REMOTE_PORT"),
-            Indicator::RemoteHost => ("JkRemoteHostIndicator", "JK_REMOTE_HOST"),
-            Indicator::RemoteUser => ("JkRemoteUserIndicator", "JK_REMOTE_USER"),
-            Indicator::AuthType => ("JkAuthTypeIndicator", "JK_AUTH_TYPE"),
-            Indicator::LocalName => ("JkLocalNameIndicator", "JK_LOCAL_NAME"),
-            Indicator::LocalAddr => ("JkLocalAddrIndicator", "JK_LOCAL_ADDR"),
-            Indicator::LocalPort => ("JkLocalPortIndicator", "JK_LOCAL_PORT"),
-            Indicator::IgnoreCl => ("JkIgnoreCLIndicator", "JK_IGNORE_CL"),
-            Indicator::Https => ("JkHTTPSIndicator", "HTTPS"),
-            Indicator::SslProtocol => ("JkSSLPROTOCOLIndicator", "SSL_PROTOCOL"),
-            Indicator::Certs => ("JkCERTSIndicator", "SSL_CLIENT_CERT"),
-            Indicator::Cipher => ("JkCIPHERIndicator", "SSL_CIPHER"),
-            Indicator::Session => ("JkSESSIONIndicator", "SSL_SESSION_ID"),
-            Indicator::KeySize => ("JkKEYSIZEIndicator", "SSL_CIPHER_USEKEYSIZE"),
-            Indicator::CertChainPrefix => ("JkCERTCHAINPrefix", "SSL_CLIENT_CERT_CHAIN_"),
-            Indicator::RequestId => ("JkRequestIdIndicator", "UNIQUE_ID"),
-        }
+    /// Its row of the directive table (names and defaults are written there once).
+    fn entry(self) -> Option<&'static DirectiveInfo> {
+        DIRECTIVES
+            .iter()
+            .find(|d| d.id == Directive::Indicator(self))
     }
 
     /// The indicator a directive name sets (case-insensitive, as httpd matches directives).

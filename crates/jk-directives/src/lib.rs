@@ -21,7 +21,7 @@ pub use server::{
     EnvVar, MountCopy, MountDirective, ServerConf, DEFAULT_MOUNT_FILE_RELOAD,
     DEFAULT_STRIP_SESSION_IDENTIFIER,
 };
-pub use table::{directive, DirectiveInfo, DIRECTIVES};
+pub use table::{directive, Args, Contexts, Directive, DirectiveInfo, DIRECTIVES};
 pub use words::getword_conf;
 
 /// Parses a number the way mod_jk's `atoi` calls are meant to be used, but strictly: optional

@@ -1,119 +1,203 @@
-//! Every `Jk*` directive of mod_jk 1.2.48 (plus `JkRequestIdIndicator` from 1.2.49), for the
-//! glue's command table and the README.
+//! Every `Jk*` directive of mod_jk 1.2.48 (plus `JkRequestIdIndicator` from 1.2.49): the one
+//! table from which the glue builds httpd's command table (name, argument kind, context, help
+//! text) and against which README.md is checked.
+
+use std::ffi::CStr;
+
+use crate::Indicator;
+
+/// Which directive an entry is: the glue picks the handler by it, at compile time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Directive {
+    WorkersFile,
+    WorkerProperty,
+    Mount,
+    UnMount,
+    MountFile,
+    MountFileReload,
+    MountCopy,
+    AutoAlias,
+    LogFile,
+    LogLevel,
+    LogStampFormat,
+    RequestLogFormat,
+    ShmFile,
+    ShmSize,
+    WatchdogInterval,
+    Options,
+    EnvVar,
+    StripSession,
+    ExtractSsl,
+    /// A `Jk*Indicator` directive or `JkCERTCHAINPrefix`.
+    Indicator(Indicator),
+}
+
+/// httpd's argument kind (`cmd_how`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Args {
+    /// One argument.
+    Take1,
+    /// One or two arguments.
+    Take12,
+    /// The rest of the line, unparsed.
+    RawArgs,
+    /// `On` or `Off`.
+    Flag,
+}
+
+impl Args {
+    /// httpd's name: `TAKE1`, `TAKE12`, `RAW_ARGS`, `FLAG`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Args::Take1 => "TAKE1",
+            Args::Take12 => "TAKE12",
+            Args::RawArgs => "RAW_ARGS",
+            Args::Flag => "FLAG",
+        }
+    }
+}
+
+/// Where a directive is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contexts {
+    /// Main server only (registered for server contexts; the handler rejects `<VirtualHost>`).
+    Global,
+    /// Main server or `<VirtualHost>`.
+    Server,
+    /// Also in `<Location>`/`<Directory>`/`<Files>`.
+    ServerAndDirectory,
+}
 
 /// One directive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DirectiveInfo {
+    /// Which directive.
+    pub id: Directive,
     /// Directive name as documented (httpd matches it case-insensitively).
     pub name: &'static str,
-    /// httpd argument kind: `TAKE1`, `TAKE12`, `RAW_ARGS` or `FLAG`.
-    pub args: &'static str,
-    /// Where it is allowed: `G` main server only, `S` server or vhost, `S,D` also in
-    /// `<Location>`/`<Directory>`/`<Files>`.
-    pub contexts: &'static str,
+    /// The same, NUL-terminated for httpd's command table.
+    pub c_name: &'static CStr,
+    /// httpd argument kind.
+    pub args: Args,
+    /// Where it is allowed.
+    pub contexts: Contexts,
     /// Value when absent (`-` when there is none).
     pub default: &'static str,
     /// Whether its effect is there in this build (false: parsed, validated and merged, but
-    /// it only acts once AJP13 forwarding lands; a startup warning names it when used).
+    /// it has no effect yet; a startup warning names it when used).
     pub implemented_now: bool,
-    /// One line for the operator.
+    /// One line for the operator: README.md and httpd's help text (`apache2 -L`, argument
+    /// errors).
     pub summary: &'static str,
+    /// The same, NUL-terminated for httpd's command table.
+    pub c_summary: &'static CStr,
 }
 
-const fn d(
-    name: &'static str,
-    args: &'static str,
-    contexts: &'static str,
-    default: &'static str,
-    implemented_now: bool,
-    summary: &'static str,
-) -> DirectiveInfo {
-    DirectiveInfo {
-        name,
-        args,
-        contexts,
-        default,
-        implemented_now,
-        summary,
+const fn c(text: &'static str) -> &'static CStr {
+    match CStr::from_bytes_with_nul(text.as_bytes()) {
+        Ok(c) => c,
+        Err(_) => panic!("a directive text contains a NUL byte"),
     }
 }
+
+/// One row: each text is written once, its C string is derived at compile time.
+macro_rules! d {
+    ($id:expr, $name:literal, $args:ident, $ctx:ident, $default:literal, $now:literal,
+     $summary:literal) => {
+        DirectiveInfo {
+            id: $id,
+            name: $name,
+            c_name: c(concat!($name, "\0")),
+            args: Args::$args,
+            contexts: $ctx,
+            default: $default,
+            implemented_now: $now,
+            summary: $summary,
+            c_summary: c(concat!($summary, "\0")),
+        }
+    };
+}
+
+use Contexts::{Global as G, Server as S, ServerAndDirectory as SD};
+use Directive as D;
+use Indicator as I;
 
 /// All directives, in the reference's order.
 #[rustfmt::skip]
 pub const DIRECTIVES: &[DirectiveInfo] = &[
-    d("JkWorkersFile", "TAKE1", "G", "-", true,
+    d!(D::WorkersFile, "JkWorkersFile", Take1, G, "-", true,
       "workers.properties file (ServerRoot-relative, once only, must exist)"),
-    d("JkWorkerProperty", "RAW_ARGS", "G", "-", true,
+    d!(D::WorkerProperty, "JkWorkerProperty", RawArgs, G, "-", true,
       "one workers.properties line; read before JkWorkersFile"),
-    d("JkMount", "TAKE12", "S,D", "-", true,
+    d!(D::Mount, "JkMount", Take12, SD, "-", true,
       "map a URI pattern to a worker[;extensions] (in <Location>: the location path)"),
-    d("JkUnMount", "TAKE12", "S,D", "-", true,
+    d!(D::UnMount, "JkUnMount", Take12, SD, "-", true,
       "exclude a URI pattern from a worker (* = any worker)"),
-    d("JkMountFile", "TAKE1", "S", "-", true,
+    d!(D::MountFile, "JkMountFile", Take1, S, "-", true,
       "uriworkermap.properties file (ServerRoot-relative, must exist)"),
-    d("JkMountFileReload", "TAKE1", "S", "60", true,
+    d!(D::MountFileReload, "JkMountFileReload", Take1, S, "60", true,
       "seconds between mount file reload checks, 0 = never"),
-    d("JkMountCopy", "TAKE1", "S", "Off", true,
+    d!(D::MountCopy, "JkMountCopy", Take1, S, "Off", true,
       "On/Off: copy the main server's mounts into this vhost; All (main server): for every vhost"),
-    d("JkAutoAlias", "TAKE1", "S", "-", true,
+    d!(D::AutoAlias, "JkAutoAlias", Take1, S, "-", true,
       "serve unmapped webapp contexts statically from this directory"),
-    d("JkLogFile", "TAKE1", "S", "httpd ErrorLog", true,
+    d!(D::LogFile, "JkLogFile", Take1, S, "httpd ErrorLog", true,
       "mod_jk log file, or \"|program\""),
-    d("JkLogLevel", "TAKE1", "S", "info", true,
+    d!(D::LogLevel, "JkLogLevel", Take1, S, "info", true,
       "trace, debug, info, warn, error or emerg"),
-    d("JkLogStampFormat", "TAKE1", "S", "[%a %b %d %H:%M:%S.%Q %Y] ", true,
+    d!(D::LogStampFormat, "JkLogStampFormat", Take1, S, "[%a %b %d %H:%M:%S.%Q %Y] ", true,
       "strftime time stamp for log lines, %Q = ms, %q = µs, at most 63 bytes"),
-    d("JkRequestLogFormat", "TAKE1", "S", "-", true,
+    d!(D::RequestLogFormat, "JkRequestLogFormat", Take1, S, "-", true,
       "per-request log line (%b %B %H %m %p %q %r %s %T %U %v %V %w %R)"),
-    d("JkShmFile", "TAKE1", "G", "logs/jk-runtime-status", true,
+    d!(D::ShmFile, "JkShmFile", Take1, G, "logs/jk-runtime-status", true,
       "shared memory file (ServerRoot-relative)"),
-    d("JkShmSize", "TAKE1", "G", "computed", true,
+    d!(D::ShmSize, "JkShmSize", Take1, G, "computed", true,
       "shared memory size in KB (no longer needed)"),
-    d("JkWatchdogInterval", "TAKE1", "G", "0", true,
+    d!(D::WatchdogInterval, "JkWatchdogInterval", Take1, G, "0", true,
       "seconds between maintenance runs by a watchdog thread, 0 = on requests"),
-    d("JkOptions", "RAW_ARGS", "S", "ForwardURIProxy ForwardKeySize", true,
+    d!(D::Options, "JkOptions", RawArgs, S, "ForwardURIProxy ForwardKeySize", true,
       "[+|-]option list (ForwardURI*, FlushPackets, DisableReuse, …)"),
-    d("JkEnvVar", "TAKE12", "S", "-", true,
+    d!(D::EnvVar, "JkEnvVar", Take12, S, "-", true,
       "forward an environment variable as a request attribute, with optional default"),
-    d("JkStripSession", "TAKE12", "S", "Off ;jsessionid", true,
+    d!(D::StripSession, "JkStripSession", Take12, S, "Off ;jsessionid", true,
       "On|Off [identifier]: strip the session path parameter from unmapped URLs"),
-    d("JkWorkerIndicator", "TAKE1", "S", "JK_WORKER_NAME", true,
+    d!(D::Indicator(I::Worker), "JkWorkerIndicator", Take1, S, "JK_WORKER_NAME", true,
       "environment variable naming the worker"),
-    d("JkRemoteAddrIndicator", "TAKE1", "S", "JK_REMOTE_ADDR", true,
+    d!(D::Indicator(I::RemoteAddr), "JkRemoteAddrIndicator", Take1, S, "JK_REMOTE_ADDR", true,
       "environment variable overriding the client address"),
-    d("JkRemotePortIndicator", "TAKE1", "S", "JK_REMOTE_PORT", true,
+    d!(D::Indicator(I::RemotePort), "JkRemotePortIndicator", Take1, S, "JK_REMOTE_PORT", true,
       "environment variable overriding the client port"),
-    d("JkRemoteHostIndicator", "TAKE1", "S", "JK_REMOTE_HOST", true,
+    d!(D::Indicator(I::RemoteHost), "JkRemoteHostIndicator", Take1, S, "JK_REMOTE_HOST", true,
       "environment variable overriding the client host name"),
-    d("JkRemoteUserIndicator", "TAKE1", "S", "JK_REMOTE_USER", true,
+    d!(D::Indicator(I::RemoteUser), "JkRemoteUserIndicator", Take1, S, "JK_REMOTE_USER", true,
       "environment variable overriding the remote user"),
-    d("JkAuthTypeIndicator", "TAKE1", "S", "JK_AUTH_TYPE", true,
+    d!(D::Indicator(I::AuthType), "JkAuthTypeIndicator", Take1, S, "JK_AUTH_TYPE", true,
       "environment variable overriding the auth type"),
-    d("JkLocalNameIndicator", "TAKE1", "S", "JK_LOCAL_NAME", true,
+    d!(D::Indicator(I::LocalName), "JkLocalNameIndicator", Take1, S, "JK_LOCAL_NAME", true,
       "environment variable overriding the server name"),
-    d("JkLocalAddrIndicator", "TAKE1", "S", "JK_LOCAL_ADDR", true,
+    d!(D::Indicator(I::LocalAddr), "JkLocalAddrIndicator", Take1, S, "JK_LOCAL_ADDR", true,
       "environment variable overriding the local address (not inherited by vhosts)"),
-    d("JkLocalPortIndicator", "TAKE1", "S", "JK_LOCAL_PORT", true,
+    d!(D::Indicator(I::LocalPort), "JkLocalPortIndicator", Take1, S, "JK_LOCAL_PORT", true,
       "environment variable overriding the server port"),
-    d("JkIgnoreCLIndicator", "TAKE1", "S", "JK_IGNORE_CL", true,
+    d!(D::Indicator(I::IgnoreCl), "JkIgnoreCLIndicator", Take1, S, "JK_IGNORE_CL", true,
       "environment variable: if set, drop Content-Length and stream the body"),
-    d("JkExtractSSL", "FLAG", "S", "On", true,
+    d!(D::ExtractSsl, "JkExtractSSL", Flag, S, "On", true,
       "forward SSL information"),
-    d("JkHTTPSIndicator", "TAKE1", "S", "HTTPS", true,
+    d!(D::Indicator(I::Https), "JkHTTPSIndicator", Take1, S, "HTTPS", true,
       "environment variable telling the request is SSL (value on)"),
-    d("JkSSLPROTOCOLIndicator", "TAKE1", "S", "SSL_PROTOCOL", true,
+    d!(D::Indicator(I::SslProtocol), "JkSSLPROTOCOLIndicator", Take1, S, "SSL_PROTOCOL", true,
       "environment variable with the SSL protocol"),
-    d("JkCERTSIndicator", "TAKE1", "S", "SSL_CLIENT_CERT", true,
+    d!(D::Indicator(I::Certs), "JkCERTSIndicator", Take1, S, "SSL_CLIENT_CERT", true,
       "environment variable with the client certificate"),
-    d("JkCIPHERIndicator", "TAKE1", "S", "SSL_CIPHER", true,
+    d!(D::Indicator(I::Cipher), "JkCIPHERIndicator", Take1, S, "SSL_CIPHER", true,
       "environment variable with the SSL cipher"),
-    d("JkSESSIONIndicator", "TAKE1", "S", "SSL_SESSION_ID", true,
+    d!(D::Indicator(I::Session), "JkSESSIONIndicator", Take1, S, "SSL_SESSION_ID", true,
       "environment variable with the SSL session id"),
-    d("JkKEYSIZEIndicator", "TAKE1", "S", "SSL_CIPHER_USEKEYSIZE", true,
+    d!(D::Indicator(I::KeySize), "JkKEYSIZEIndicator", Take1, S, "SSL_CIPHER_USEKEYSIZE", true,
       "environment variable with the SSL key size"),
-    d("JkCERTCHAINPrefix", "TAKE1", "S", "SSL_CLIENT_CERT_CHAIN_", true,
+    d!(D::Indicator(I::CertChainPrefix), "JkCERTCHAINPrefix", Take1, S, "SSL_CLIENT_CERT_CHAIN_", true,
       "prefix of the environment variables with the client certificate chain"),
-    d("JkRequestIdIndicator", "TAKE1", "S", "UNIQUE_ID", false,
+    d!(D::Indicator(I::RequestId), "JkRequestIdIndicator", Take1, S, "UNIQUE_ID", false,
       "mod_jk 1.2.49 extension, accepted for forward compatibility: request id variable"),
 ];
 
@@ -133,12 +217,8 @@ mod tests {
     fn names_are_unique_and_kinds_valid() {
         for (i, a) in DIRECTIVES.iter().enumerate() {
             assert!(a.name.starts_with("Jk"), "{}", a.name);
-            assert!(
-                ["TAKE1", "TAKE12", "RAW_ARGS", "FLAG"].contains(&a.args),
-                "{}",
-                a.name
-            );
-            assert!(["G", "S", "S,D"].contains(&a.contexts), "{}", a.name);
+            assert_eq!(a.c_name.to_str(), Ok(a.name));
+            assert_eq!(a.c_summary.to_str(), Ok(a.summary));
             assert!(!a.summary.is_empty());
             for b in &DIRECTIVES[i + 1..] {
                 assert!(!a.name.eq_ignore_ascii_case(b.name), "{}", a.name);
@@ -157,8 +237,16 @@ mod tests {
 
     #[test]
     fn lookup() {
-        assert_eq!(directive("jkmount").map(|d| d.contexts), Some("S,D"));
-        assert_eq!(directive("JkShmSize").map(|d| d.contexts), Some("G"));
+        assert_eq!(directive("jkmount").map(|d| d.contexts), Some(SD));
+        assert_eq!(directive("JkShmSize").map(|d| d.contexts), Some(G));
+        assert_eq!(
+            directive("JkOptions").map(|d| d.args.as_str()),
+            Some("RAW_ARGS")
+        );
+        assert_eq!(
+            directive("JkHTTPSIndicator").map(|d| d.id),
+            Some(D::Indicator(I::Https))
+        );
         assert_eq!(
             directive("JkRequestIdIndicator").map(|d| d.implemented_now),
             Some(false)

@@ -4,30 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jk_config::{Activation, LbLock, LbMethod};
+use jk_config::{Activation, LbLock, LbMethod, MemberState, RuleExtensions};
 use jk_shm::{ChildField, Field};
 
 use crate::balancer::{Balancer, NoteValue};
 use crate::session::{env_flag, session_ids};
-use crate::state::{usable, usable_sticky, MemberState};
-
-/// Rule extensions of the mapping that selected the lb (§4.4).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RuleExtensions {
-    /// `sticky_ignore=`: ignore the session id.
-    pub sticky_ignore: bool,
-    /// `stateless=`: no new session counted, no lb_value comparison.
-    pub stateless: bool,
-    /// `active=`/`disabled=`/`stopped=`: per-request activation of the named members (for a
-    /// name given twice the last one wins; unknown names are ignored).
-    pub activations: Vec<(String, Activation)>,
-    /// `session_cookie=`.
-    pub session_cookie: Option<String>,
-    /// `session_path=`.
-    pub session_path: Option<String>,
-    /// `set_session_cookie=`.
-    pub set_session_cookie: bool,
-}
+use crate::state::{usable, usable_sticky};
 
 /// What the lb needs to know about a request.
 #[derive(Clone, Copy, Debug, Default)]
@@ -44,7 +26,8 @@ pub struct RequestInfo<'a> {
     pub jk_sticky_ignore: Option<&'a str>,
     /// Env `JK_STATELESS` (overrides the rule extension).
     pub jk_stateless: Option<&'a str>,
-    /// The mapping rule's extensions.
+    /// The mapping rule's extensions (§4.4; the balancer reads sticky_ignore, stateless,
+    /// the activation overrides, session_cookie, session_path and set_session_cookie).
     pub rule: Option<&'a RuleExtensions>,
 }
 
@@ -86,13 +69,6 @@ pub struct Choice {
     pub sticky: bool,
     /// Sleep this long before sending (lb `retry_interval` between rounds).
     pub sleep_before: Duration,
-}
-
-impl Choice {
-    /// `ACT`, `DIS` or `STP`.
-    pub fn activation_text(&self) -> &'static str {
-        self.activation.as_str()
-    }
 }
 
 struct Pending {

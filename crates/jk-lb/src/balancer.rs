@@ -4,13 +4,13 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use jk_config::{Activation, AjpWorker, LbLock, LbMethod, LbWorker};
+use jk_config::{Activation, AjpWorker, LbLock, LbMethod, LbWorker, MemberState};
 use jk_shm::{ChildField, ChildIndex, Field, Region, Slot, SlotKind, StrField};
 use parking_lot::{Mutex, RwLock};
 
 use crate::fingerprint::{self, num_part, str_part, Fingerprint};
 use crate::rolling::{MemberReadiness, RollingSettings};
-use crate::state::{activation_code, activation_from_code, rating, usable, MemberState, Rating};
+use crate::state::usable;
 use crate::Clock;
 
 /// mod_jk's JK_LB_MAINTAIN_TOLERANCE: a run a little early still counts.
@@ -220,13 +220,6 @@ pub struct MemberSnapshot {
     pub ready_probes_seen: u64,
 }
 
-impl MemberSnapshot {
-    /// good/degraded/bad with the status worker's lists (§6.7).
-    pub fn rating<S: AsRef<str>>(&self, good: &[S], bad: &[S]) -> Rating {
-        rating(self.activation, self.state, good, bad)
-    }
-}
-
 /// The lb record as the status worker shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LbSnapshot {
@@ -245,33 +238,6 @@ pub struct LbSnapshot {
     pub last_reset: u64,
     pub last_maintain: u64,
     pub members: Vec<MemberSnapshot>,
-}
-
-pub(crate) fn method_code(m: LbMethod) -> u64 {
-    match m {
-        LbMethod::Request => 0,
-        LbMethod::Traffic => 1,
-        LbMethod::Busyness => 2,
-        LbMethod::Sessions => 3,
-        LbMethod::Next => 4,
-    }
-}
-
-pub(crate) fn method_from_code(c: u64) -> LbMethod {
-    match c {
-        1 => LbMethod::Traffic,
-        2 => LbMethod::Busyness,
-        3 => LbMethod::Sessions,
-        4 => LbMethod::Next,
-        _ => LbMethod::Request,
-    }
-}
-
-fn lock_code(l: LbLock) -> u64 {
-    match l {
-        LbLock::Optimistic => 0,
-        LbLock::Pessimistic => 1,
-    }
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -455,12 +421,16 @@ impl Balancer {
         if !self.member_trusted(i) {
             return MemberState::Idle;
         }
-        MemberState::from_code(self.slot(i).get(Field::State))
+        MemberState::from_code(self.slot(i).get(Field::State)).unwrap_or_default()
     }
 
     pub(crate) fn set_state(&self, i: usize, s: MemberState) {
         let slot = self.slot(i);
-        if slot.atomic(Field::State).swap(s.code(), Ordering::AcqRel) != s.code() {
+        if slot
+            .atomic(Field::State)
+            .swap(u64::from(s.code()), Ordering::AcqRel)
+            != u64::from(s.code())
+        {
             slot.set(Field::StateSince, self.now());
         }
         if s == MemberState::Error {
@@ -473,7 +443,12 @@ impl Balancer {
         let slot = self.slot(i);
         let ok = slot
             .atomic(Field::State)
-            .compare_exchange(from.code(), to.code(), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                u64::from(from.code()),
+                u64::from(to.code()),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok();
         if ok && from != to {
             slot.set(Field::StateSince, self.now());
@@ -489,14 +464,13 @@ impl Balancer {
                 .get(i)
                 .map_or(Activation::Active, |m| m.configured.activation);
         }
-        activation_from_code(self.slot(i).get(Field::Activation))
+        Activation::from_code(self.slot(i).get(Field::Activation)).unwrap_or_default()
     }
 
     pub(crate) fn method(&self) -> LbMethod {
-        match self.lb.get(Field::Method) {
-            c @ 0..=4 if self.lb_trusted() => method_from_code(c),
-            _ => self.configured.method,
-        }
+        LbMethod::from_code(self.lb.get(Field::Method))
+            .filter(|_| self.lb_trusted())
+            .unwrap_or(self.configured.method)
     }
 
     /// String field `f` of member `i`; the configured value while its slot is not trusted.
@@ -548,11 +522,7 @@ impl Balancer {
             sticky_session: flag(Field::StickySession, c.sticky_session),
             sticky_session_force: flag(Field::StickySessionForce, c.sticky_session_force),
             method: self.method(),
-            lock: match g(Field::Lock) {
-                0 => LbLock::Optimistic,
-                1 => LbLock::Pessimistic,
-                _ => c.lock,
-            },
+            lock: LbLock::from_code(g(Field::Lock)).unwrap_or(c.lock),
             retries: u(Field::Retries, c.retries).max(1),
             retry_interval_ms: u(Field::RetryInterval, c.retry_interval_ms),
             recover_time_s: u(Field::RecoverTime, c.recover_time_s),
@@ -832,7 +802,7 @@ impl Balancer {
     /// `vwa`: member activation; resets all lb_values (except with Busyness).
     pub fn set_activation(&self, i: usize, a: Activation) -> Result<(), String> {
         let slot = self.check(i)?;
-        slot.set(Field::Activation, activation_code(a));
+        slot.set(Field::Activation, u64::from(a.code()));
         self.reset_lb_values();
         self.bump();
         Ok(())
@@ -925,12 +895,12 @@ impl Balancer {
 
     /// `vlm`.
     pub fn set_method(&self, m: LbMethod) {
-        self.set_lb_field(Field::Method, method_code(m));
+        self.set_lb_field(Field::Method, u64::from(m.code()));
     }
 
     /// `vll`.
     pub fn set_lock(&self, l: LbLock) {
-        self.set_lb_field(Field::Lock, lock_code(l));
+        self.set_lb_field(Field::Lock, u64::from(l.code()));
     }
 
     /// `vlr` (> 0).
@@ -1133,8 +1103,8 @@ impl Balancer {
                 g(Field::Errors),
                 m.slot.busy(),
             ],
-            activation: self.activation(i).as_str(),
-            state: self.state(i).as_str(),
+            activation: self.activation(i).text(),
+            state: self.state(i).text(),
         })
     }
 
@@ -1192,8 +1162,8 @@ fn write_lb_config(slot: Slot<'_>, new: bool, lb: &LbWorker, now: u64) {
             Field::StickySessionForce,
             u64::from(lb.sticky_session_force),
         ),
-        (Field::Method, method_code(lb.method)),
-        (Field::Lock, lock_code(lb.lock)),
+        (Field::Method, u64::from(lb.method.code())),
+        (Field::Lock, u64::from(lb.lock.code())),
         (Field::Retries, u64::from(lb.retries.max(1))),
         (Field::RetryInterval, u64::from(lb.retry_interval_ms)),
         (Field::RecoverTime, u64::from(lb.recover_time_s.max(1))),
@@ -1226,7 +1196,7 @@ fn write_member_config(
     w: &AjpWorker,
     now: u64,
 ) -> Result<(), jk_shm::ShmError> {
-    let act = activation_code(configured_activation(w));
+    let act = u64::from(configured_activation(w).code());
     let redirect = w.redirect.as_deref().unwrap_or("");
     let fp = fingerprint::MEMBER.pack(&[
         str_part(&w.route),
@@ -1271,7 +1241,7 @@ fn write_member_config(
     slot.set(Field::ConfiguredDistance, distance);
     slot.set(Field::ConfigHash, fp.0);
     if new {
-        slot.set(Field::State, MemberState::Idle.code());
+        slot.set(Field::State, u64::from(MemberState::Idle.code()));
         slot.set(Field::StateSince, now);
         slot.set(Field::LastReset, now);
     }

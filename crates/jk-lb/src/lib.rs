@@ -1,7 +1,6 @@
 //! The load balancer of mod_jk-rs (worker type `lb`, reference §5): pure logic, no sockets.
 //!
-//! * [`state`]: member states and activations with mod_jk's codes and texts, the usability
-//!   rules of §5.1 and the good/degraded/bad rating of the status worker (§6.7).
+//! * [`state`]: the usability rules of §5.1 for jk-config's member states and activations.
 //! * [`session`]: session-id extraction from the path parameter and `Cookie` headers (§5.4).
 //! * [`Balancer`]: the shared state of one lb in a [`jk_shm::Region`] (so every httpd child
 //!   sees the same states, load values and counters), the graceful-restart merge, global
@@ -90,16 +89,13 @@ pub mod rolling;
 pub mod session;
 pub mod state;
 
-pub use attempt::{Attempt, Choice, Outcome, RequestInfo, RuleExtensions};
+pub use attempt::{Attempt, Choice, Outcome, RequestInfo};
 pub use balancer::{
     Balancer, LbSettings, LbSnapshot, MemberSnapshot, NoteValue, FIRST_NOTE_KEYS, LAST_NOTE_KEYS,
 };
-pub use jk_config::{Activation, LbLock, LbMethod};
+pub use jk_config::{Activation, LbLock, LbMethod, MemberState, RuleExtensions};
 pub use rolling::{HoldGuard, MemberReadiness, RollingSettings};
 pub use session::{env_flag, session_ids};
-pub use state::{
-    activation_code, activation_from_code, rating, MemberState, Rating, DEFAULT_BAD, DEFAULT_GOOD,
-};
 
 /// Wall-clock seconds, injectable so tests control time.
 pub trait Clock: Send + Sync {

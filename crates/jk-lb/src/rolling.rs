@@ -33,11 +33,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use jk_config::LbMethod;
+use jk_config::{LbMethod, MemberState};
 use jk_shm::{Field, Slot, SESSION_BITMAP_WORDS};
 
 use crate::balancer::Balancer;
-use crate::state::{usable_sticky, MemberState};
+use crate::state::usable_sticky;
 
 /// `Flags` bit: the member is being restarted (maintenance).
 pub(crate) const FLAG_RESTARTING: u64 = 1;

@@ -336,7 +336,7 @@ fn session_routes_to_the_member_with_that_exact_route() {
     let c = a.next_member().unwrap();
     assert!(c.sticky);
     assert_eq!(c.route, "b");
-    assert_eq!(c.activation_text(), "ACT");
+    assert_eq!(c.activation, Activation::Active);
 }
 
 #[test]
@@ -528,7 +528,7 @@ fn disabled_member_takes_sticky_requests_but_no_new_ones() {
     }
     assert_eq!(with_session(&f.b, "JSESSIONID=x.a").as_deref(), Some("a"));
     let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
-    assert_eq!(a.next_member().unwrap().activation_text(), "DIS");
+    assert_eq!(a.next_member().unwrap().activation, Activation::Disabled);
 }
 
 #[test]
@@ -1231,12 +1231,18 @@ fn recover_command_only_moves_error_members() {
 }
 
 #[test]
-fn snapshots_rate_members() {
+fn snapshots_show_activation_and_state() {
     let f = fx("worker.b.activation=d\n");
     fail_member(&f.b, "a");
     let s = f.b.snapshots();
-    assert_eq!(s[0].rating(DEFAULT_GOOD, DEFAULT_BAD), Rating::Bad);
-    assert_eq!(s[1].rating(DEFAULT_GOOD, DEFAULT_BAD), Rating::Degraded);
+    assert_eq!(
+        (s[0].activation, s[0].state),
+        (Activation::Active, MemberState::Error)
+    );
+    assert_eq!(
+        (s[1].activation, s[1].state),
+        (Activation::Disabled, MemberState::Idle)
+    );
     let lb = f.b.lb_snapshot();
     assert_eq!(lb.members.len(), 2);
     assert_eq!(lb.session_cookie, "JSESSIONID");

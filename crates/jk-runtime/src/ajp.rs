@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use jk_ajp_client::worker::{resolve, RuntimeSettings};
 use jk_ajp_client::{ConnectionCounter, Endpoint, Traffic};
-use jk_config::{AjpWorker, WorkerKind, WorkersConfig};
+use jk_config::{AjpWorker, MemberState, WorkerKind, WorkersConfig};
 use jk_shm::{ChildField, ChildIndex, Field, Region, Slot, SlotKind, StrField};
 
 /// The shared settings of one ajp worker, and the edit count this process has applied.
@@ -104,10 +104,6 @@ pub(crate) fn count_connections(
         }
     }
 }
-
-/// `Field::State` of an ajp worker slot (0 = idle, never served).
-const STATE_OK: u64 = 1;
-const STATE_ERROR: u64 = 2;
 
 /// The shared fields holding [`RuntimeSettings::numbers`], in that order.
 const FIELDS: [Field; 11] = [
@@ -234,7 +230,7 @@ impl AjpShared {
         self.count_traffic(child, traffic);
         match how {
             Served::Ok => {
-                self.set_state(STATE_OK);
+                self.set_state(MemberState::Ok);
             }
             Served::ClientError => {
                 self.slot.add(Field::ClientErrors, 1);
@@ -245,7 +241,7 @@ impl AjpShared {
                 }
                 self.slot.add(Field::Errors, 1);
                 self.slot.set(Field::LastErrorTime, now);
-                self.set_state(STATE_ERROR);
+                self.set_state(MemberState::Error);
             }
         }
     }
@@ -271,7 +267,10 @@ impl AjpShared {
         self.slot.connected()
     }
 
-    fn set_state(&self, st: u64) {
+    /// `Field::State` of the slot: [`MemberState`]'s codes, of which a standalone worker
+    /// uses IDLE (never served, or reset), OK and ERR.
+    fn set_state(&self, st: MemberState) {
+        let st = u64::from(st.code());
         // Read first: the usual case (no change) must not write the shared line.
         if self.slot.get(Field::State) != st {
             self.slot.set(Field::State, st);
@@ -300,12 +299,8 @@ impl AjpShared {
 
     /// The worker's state for the status page: idle until a request was served, then OK or
     /// ERR after the last one.
-    pub fn state(&self) -> jk_status::WorkerState {
-        match self.slot.get(Field::State) {
-            STATE_OK => jk_status::WorkerState::Ok,
-            STATE_ERROR => jk_status::WorkerState::Error,
-            _ => jk_status::WorkerState::Idle,
-        }
+    pub fn state(&self) -> MemberState {
+        MemberState::from_code(self.slot.get(Field::State)).unwrap_or_default()
     }
 
     pub fn host(&self) -> String {

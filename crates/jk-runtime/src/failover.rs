@@ -1,5 +1,5 @@
 //! The decisions a load balancer request makes about a failed try: how the balancer counts
-//! it, and whether the request is answered with the error, waits for the same member (hold),
+//! it (the [`failure`](crate::failure) table, and hold), and whether the request is answered with the error, waits for the same member (hold),
 //! or goes to the next member. Also the per-request reply timeout.
 
 use std::time::Duration;
@@ -7,24 +7,7 @@ use std::time::Duration;
 use jk_ajp_client::ErrorKind;
 use jk_lb::Outcome;
 
-/// The balancer's view of a failure class (reference §5.5).
-pub fn outcome_of(kind: ErrorKind) -> Outcome {
-    match kind {
-        ErrorKind::ClientRead | ErrorKind::ClientWrite | ErrorKind::RequestTooLarge => {
-            Outcome::ClientError
-        }
-        ErrorKind::FailOnStatus { hard } => Outcome::FailOnStatus { hard },
-        ErrorKind::ReplyTimeout => Outcome::ReplyTimeout,
-        ErrorKind::NoConnection => Outcome::NoConnection,
-        ErrorKind::Disabled
-        | ErrorKind::Connect
-        | ErrorKind::Send
-        | ErrorKind::BackendPaused
-        | ErrorKind::BackendClosed
-        | ErrorKind::ProtocolFraming
-        | ErrorKind::ProtocolContent => Outcome::Failed,
-    }
-}
+use crate::failure::disposition;
 
 /// What happened on the try that failed.
 #[derive(Clone, Copy, Debug)]
@@ -60,7 +43,7 @@ pub enum Next {
 
 /// How the balancer counts the failed try, and the next step.
 pub fn after_failure(t: FailedTry) -> (Outcome, Next) {
-    let mut outcome = outcome_of(t.kind);
+    let mut outcome = disposition(t.kind).outcome;
     if t.before_reply && t.hold_enabled {
         // With hold on, a member that refuses connections is restarting or down: it goes to
         // ERROR at once (mod_jk's hard failure), so held requests wait for its readiness

@@ -12,6 +12,7 @@ pub mod ajp;
 pub mod background;
 mod endpoints;
 pub mod failover;
+pub mod failure;
 pub mod maps;
 pub mod probe;
 pub mod request;

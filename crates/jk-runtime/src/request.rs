@@ -12,15 +12,16 @@ use std::time::{Duration, Instant};
 
 use jk_ajp::AjpError;
 use jk_ajp_client::{
-    Body, Endpoint, ErrorKind, Peer, RequestBody, ResponseSummary, ServiceError, ServiceRequest,
+    Body, Endpoint, Peer, RequestBody, ResponseSummary, ServiceError, ServiceRequest,
 };
-use jk_config::AjpWorker;
+use jk_config::{Activation, AjpWorker};
 use jk_lb::{Attempt, Balancer, NoteValue, Outcome, RequestInfo};
 use jk_log::Level;
 use jk_shm::ChildIndex;
 
 use crate::ajp::{AjpShared, Served};
 use crate::failover::{after_failure, FailedTry, Next};
+use crate::failure::{disposition, Reply};
 
 /// What only the web server knows about the request in progress.
 pub trait Host {
@@ -67,12 +68,13 @@ pub struct Forward<'a> {
     /// `is_head`, `is_get`, timeouts and flags; `packet` is filled per member.
     pub template: ServiceRequest<'a>,
     /// The FORWARD_REQUEST for a worker, with the member's route and activation
-    /// (`None`, "ACT" for a plain ajp13 worker).
+    /// (`None`, active for a plain ajp13 worker).
     pub encode: &'a Encode<'a>,
 }
 
 /// Encodes the FORWARD_REQUEST for a worker, a route and an activation.
-pub type Encode<'a> = dyn Fn(&AjpWorker, Option<&str>, &str) -> Result<Vec<u8>, AjpError> + 'a;
+pub type Encode<'a> =
+    dyn Fn(&AjpWorker, Option<&str>, Activation) -> Result<Vec<u8>, AjpError> + 'a;
 
 /// A member's ajp settings and endpoint, by name.
 pub type MemberLookup<'a> = dyn Fn(&str) -> Option<(&'a AjpWorker, Arc<Endpoint>)> + 'a;
@@ -89,30 +91,31 @@ pub enum Answer {
     Abort { status: Option<u16> },
 }
 
-/// Turns a failure into the answer: the client's own errors abort its connection; otherwise
-/// the error status, unless part of the answer already reached the client (then only an
-/// abort is left).
+/// Turns a failure into the answer (the [`failure`](crate::failure) table): the client's own
+/// errors abort its connection; otherwise the error status, unless part of the answer already
+/// reached the client (then only an abort is left).
 fn failed(host: &dyn Host, client: &mut dyn Client, name: &str, e: &ServiceError) -> Answer {
-    let status = e.http_status();
-    match e.kind {
-        ErrorKind::ClientWrite | ErrorKind::ClientRead => {
+    let d = disposition(e.kind);
+    let status = d.http_status;
+    match d.reply {
+        Reply::Abort => {
             host.log(
-                Level::Info,
+                d.level,
                 &format!("{e}; aborting connection for worker={name}"),
             );
             Answer::Abort {
-                status: (e.kind == ErrorKind::ClientRead).then_some(status),
+                status: d.abort_status(),
             }
         }
-        _ => {
+        Reply::Status => {
             if !client.can_still_fail() {
                 host.log(
-                    Level::Error,
+                    d.level,
                     &format!("{e} (part of the answer was sent: closing the connection)"),
                 );
                 return Answer::Abort { status: None };
             }
-            host.log(Level::Error, &format!("{e} (answering {status})"));
+            host.log(d.level, &format!("{e} (answering {status})"));
             client.discard_response();
             Answer::Status(status)
         }
@@ -149,7 +152,7 @@ pub fn serve_ajp(
     now: fn() -> u64,
 ) -> Answer {
     let (name, w, ep) = (target.name, target.worker, target.endpoint);
-    let packet = match (fwd.encode)(w, None, "ACT") {
+    let packet = match (fwd.encode)(w, None, Activation::Active) {
         Ok(p) => p,
         Err(e) => return too_large(host, name, &e),
     };
@@ -163,9 +166,7 @@ pub fn serve_ajp(
     if let Some(t) = tracked {
         let (how, traffic) = match &result {
             Ok(s) => (Served::Ok, s.ajp),
-            Err(e) if e.kind.is_client_error() => (Served::ClientError, e.traffic),
-            Err(e) if e.kind == ErrorKind::ReplyTimeout => (Served::ReplyTimeout, e.traffic),
-            Err(e) => (Served::Error, e.traffic),
+            Err(e) => (disposition(e.kind).stats, e.traffic),
         };
         t.finish(how, traffic, now());
     }
@@ -225,7 +226,7 @@ pub fn serve_lb(
             continue;
         };
         let route = (!choice.route.is_empty()).then_some(choice.route.as_str());
-        let packet = match (fwd.encode)(w, route, choice.activation_text()) {
+        let packet = match (fwd.encode)(w, route, choice.activation) {
             Ok(p) => p,
             Err(e) => {
                 attempt.report_unrecoverable(&choice, Outcome::ClientError, 413);
@@ -266,7 +267,7 @@ pub fn serve_lb(
                     already_held: held_after_failure,
                     hold_enabled: bal.hold_timeout().is_some(),
                 });
-                let status = e.http_status();
+                let status = disposition(e.kind).http_status;
                 if next == Next::Answer {
                     attempt.report_unrecoverable(&choice, outcome, status);
                     answer = Some(failed(host, client, name, &e));

@@ -3,12 +3,11 @@
 //! the changes it accepts, applied to the balancers and the shared ajp settings, each logged
 //! with the client's address and the old and new values.
 
-use jk_config::{AjpWorker, StatusWorker, WorkerKind};
+use jk_config::{Activation, AjpWorker, MemberState, StatusWorker, WorkerKind};
 use jk_shm::{Field, StrField};
 use jk_status::{
-    Activation as SAct, AjpChanges, AjpSettings, AjpView, Apply, ErrorTime, LbChanges,
-    LbLock as SLock, LbMethod as SMethod, LbView, MapView, MemberChanges, MemberView, StatusConfig,
-    StatusModel, TimeView, WorkerState, WriteVerdict,
+    AjpChanges, AjpSettings, AjpView, Apply, ErrorTime, LbChanges, LbView, MapView, MemberChanges,
+    MemberView, StatusConfig, StatusModel, TimeView, WriteVerdict,
 };
 
 use crate::View;
@@ -143,42 +142,6 @@ fn shared_host(v: View<'_>, name: &str) -> Option<String> {
     v.ajp.get(name).filter(|s| s.trusted()).map(|s| s.host())
 }
 
-fn s_activation(a: jk_config::Activation) -> SAct {
-    match a {
-        jk_config::Activation::Active => SAct::Active,
-        jk_config::Activation::Disabled => SAct::Disabled,
-        jk_config::Activation::Stopped => SAct::Stopped,
-    }
-}
-
-fn c_activation(a: SAct) -> jk_config::Activation {
-    match a {
-        SAct::Active => jk_config::Activation::Active,
-        SAct::Disabled => jk_config::Activation::Disabled,
-        SAct::Stopped => jk_config::Activation::Stopped,
-    }
-}
-
-fn s_method(m: jk_config::LbMethod) -> SMethod {
-    match m {
-        jk_config::LbMethod::Request => SMethod::Request,
-        jk_config::LbMethod::Traffic => SMethod::Traffic,
-        jk_config::LbMethod::Busyness => SMethod::Busyness,
-        jk_config::LbMethod::Sessions => SMethod::Sessions,
-        jk_config::LbMethod::Next => SMethod::Next,
-    }
-}
-
-fn c_method(m: SMethod) -> jk_config::LbMethod {
-    match m {
-        SMethod::Request => jk_config::LbMethod::Request,
-        SMethod::Traffic => jk_config::LbMethod::Traffic,
-        SMethod::Busyness => jk_config::LbMethod::Busyness,
-        SMethod::Sessions => jk_config::LbMethod::Sessions,
-        SMethod::Next => jk_config::LbMethod::Next,
-    }
-}
-
 fn maps_for(v: View<'_>, worker: &str) -> Vec<MapView> {
     let mut out = Vec::new();
     for (server, map) in v.maps {
@@ -187,7 +150,7 @@ fn maps_for(v: View<'_>, worker: &str) -> Vec<MapView> {
                 continue;
             }
             let e = &rule.ext;
-            let list = |v: &Vec<String>| v.join(",");
+            let list = |a| e.members(a).collect::<Vec<_>>().join(",");
             out.push(MapView {
                 server: server.clone(),
                 uri: rule.pattern.clone(),
@@ -206,9 +169,9 @@ fn maps_for(v: View<'_>, worker: &str) -> Vec<MapView> {
                             .join(",")
                     })
                     .unwrap_or_default(),
-                active: list(&e.active),
-                disabled: list(&e.disabled),
-                stopped: list(&e.stopped),
+                active: list(Activation::Active),
+                disabled: list(Activation::Disabled),
+                stopped: list(Activation::Stopped),
                 use_server_errors: i32::from(e.use_server_errors),
             });
         }
@@ -250,14 +213,13 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                         Some(MemberView {
                             name: ms.name.clone(),
                             settings: settings(v, &ms.name, aw),
-                            activation: s_activation(ms.activation),
+                            activation: ms.activation,
                             lbfactor: ms.lbfactor as i32,
                             route: ms.route.clone(),
                             redirect: ms.redirect.clone(),
                             domain: ms.domain.clone(),
                             distance: ms.distance as i32,
-                            state: WorkerState::from_code(ms.state.code() as u8)
-                                .unwrap_or_default(),
+                            state: ms.state,
                             lbmult: ms.lb_mult,
                             lbvalue: ms.lb_value,
                             elected: ms.elected,
@@ -279,9 +241,7 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                             in_flight: Some(ms.in_flight),
                             last_error: None,
                             restarting: Some(ms.restarting),
-                            draining: Some(
-                                ms.activation == jk_config::Activation::Disabled || ms.restarting,
-                            ),
+                            draining: Some(ms.activation == Activation::Disabled || ms.restarting),
                             awaiting_readiness: Some(ms.awaiting_readiness),
                             last_sticky_time: Some(ms.last_sticky_time),
                             recent_sessions: Some(ms.recent_sessions),
@@ -298,11 +258,8 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                     recover_time: snap.settings.recover_time_s as i32,
                     error_escalation_time: snap.settings.error_escalation_time_s as i32,
                     max_reply_timeouts: snap.settings.max_reply_timeouts as i32,
-                    method: s_method(snap.settings.method),
-                    lock: match snap.settings.lock {
-                        jk_config::LbLock::Optimistic => SLock::Optimistic,
-                        jk_config::LbLock::Pessimistic => SLock::Pessimistic,
-                    },
+                    method: snap.settings.method,
+                    lock: snap.settings.lock,
                     busy: snap.busy,
                     max_busy: snap.max_busy,
                     time_to_maintenance_min: ttm,
@@ -321,7 +278,7 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                 m.ajps.push(AjpView {
                     name: name.clone(),
                     settings: settings(v, name, a),
-                    state: sh.map_or(WorkerState::Idle, |s| s.state()),
+                    state: sh.map_or(MemberState::Idle, |s| s.state()),
                     used: g(Field::Elected),
                     errors: g(Field::Errors),
                     client_errors: g(Field::ClientErrors),
@@ -466,16 +423,12 @@ impl Apply for Applier<'_> {
             }
         }
         if let Some(v) = c.method {
-            b.set_method(c_method(v));
-            self.log_change("method", &target, &before.method.to_string(), v.text());
+            b.set_method(v);
+            self.log_change("method", &target, before.method.text(), v.text());
         }
         if let Some(v) = c.lock {
-            let l = match v {
-                SLock::Optimistic => jk_config::LbLock::Optimistic,
-                SLock::Pessimistic => jk_config::LbLock::Pessimistic,
-            };
-            b.set_lock(l);
-            self.log_change("lock", &target, &format!("{:?}", before.lock), v.text());
+            b.set_lock(v);
+            self.log_change("lock", &target, before.lock.text(), v.text());
         }
         Ok(())
     }
@@ -488,8 +441,8 @@ impl Apply for Applier<'_> {
         let before = b.snapshot(i).ok_or("member vanished")?;
         let target = format!("sub worker '{member}' of lb worker '{lb}'");
         if let Some(a) = c.activation {
-            b.set_activation(i, c_activation(a))?;
-            self.log_change("activation", &target, before.activation.as_str(), a.text());
+            b.set_activation(i, a)?;
+            self.log_change("activation", &target, before.activation.text(), a.text());
         }
         if let Some(f) = c.lbfactor {
             b.set_lbfactor(i, u32::try_from(f).map_err(|_| "negative lbfactor")?)?;
@@ -654,8 +607,8 @@ impl Apply for Applier<'_> {
             self.log_change(
                 "state",
                 &format!("sub worker '{member}' of lb worker '{lb}'"),
-                "ERR",
-                "ERR/REC",
+                MemberState::Error.text(),
+                MemberState::Recover.text(),
             );
             Ok(())
         } else {

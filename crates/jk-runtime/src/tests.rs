@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jk_ajp_client::Traffic;
-use jk_config::{build as build_config, BuildOptions, PropertyMap, WorkersConfig};
-use jk_shm::{ChildIndex, Field, Region};
-use jk_status::{
-    Activation as SAct, AjpChanges, Apply, LbChanges, LbMethod as SMethod, MemberChanges,
-    WorkerState, WriteVerdict,
+use jk_config::{
+    build as build_config, Activation, BuildOptions, LbMethod, MemberState, PropertyMap,
+    WorkersConfig,
 };
+use jk_shm::{ChildIndex, Field, Region};
+use jk_status::{AjpChanges, Apply, LbChanges, MemberChanges, WriteVerdict};
 
 use crate::status::{model, Applier, Header};
 use crate::{build, Built, Served, View};
@@ -166,16 +166,16 @@ fn the_model_shows_configuration_runtime_and_request_facts() {
     assert_eq!(m.status_workers, ["jkstatus"]);
     let lb = &m.lbs[0];
     assert_eq!(lb.name, "loadbalancer");
-    assert_eq!(lb.method, SMethod::Busyness);
+    assert_eq!(lb.method, LbMethod::Busyness);
     assert!(lb.sticky_session);
     let names: Vec<&str> = lb.members.iter().map(|x| x.name.as_str()).collect();
     assert_eq!(names, ["tomcat1", "tomcat2"]);
-    assert_eq!(lb.members[1].activation, SAct::Disabled);
+    assert_eq!(lb.members[1].activation, Activation::Disabled);
     assert_eq!(lb.members[0].settings.port, 8009);
     assert_eq!(lb.members[0].settings.address, "127.0.0.1:8009");
     let solo = &m.ajps[0];
     assert_eq!((solo.name.as_str(), solo.used), ("solo", 0));
-    assert_eq!(solo.state, WorkerState::Idle);
+    assert_eq!(solo.state, MemberState::Idle);
     assert_eq!(
         solo.last_reset_at, T0 as i64,
         "set when the slot is created"
@@ -197,7 +197,7 @@ fn member_changes_reach_the_balancer_and_are_logged_with_old_and_new_values() {
             "loadbalancer",
             "tomcat1",
             &MemberChanges {
-                activation: Some(SAct::Disabled),
+                activation: Some(Activation::Disabled),
                 lbfactor: Some(3),
                 ..Default::default()
             },
@@ -206,7 +206,7 @@ fn member_changes_reach_the_balancer_and_are_logged_with_old_and_new_values() {
     .unwrap();
     let b = &f.built.balancers["loadbalancer"];
     let s = b.snapshot(0).unwrap();
-    assert_eq!(s.activation, jk_config::Activation::Disabled);
+    assert_eq!(s.activation, Activation::Disabled);
     assert_eq!(s.lbfactor, 3);
     assert_eq!(
         *f.log.borrow(),
@@ -218,7 +218,7 @@ fn member_changes_reach_the_balancer_and_are_logged_with_old_and_new_values() {
         ]
     );
     // The model shows it.
-    assert_eq!(f.model().lbs[0].members[0].activation, SAct::Disabled);
+    assert_eq!(f.model().lbs[0].members[0].activation, Activation::Disabled);
 }
 
 #[test]
@@ -277,7 +277,7 @@ fn lb_changes_reach_the_shared_settings() {
         a.update_lb(
             "loadbalancer",
             &LbChanges {
-                method: Some(SMethod::Sessions),
+                method: Some(LbMethod::Sessions),
                 sticky_session: Some(false),
                 retries: Some(5),
                 ..Default::default()
@@ -286,7 +286,7 @@ fn lb_changes_reach_the_shared_settings() {
     })
     .unwrap();
     let s = f.built.balancers["loadbalancer"].lb_snapshot().settings;
-    assert_eq!(s.method, jk_config::LbMethod::Sessions);
+    assert_eq!(s.method, LbMethod::Sessions);
     assert!(!s.sticky_session);
     assert_eq!(s.retries, 5);
     assert_eq!(f.log.borrow().len(), 3);
@@ -395,7 +395,7 @@ fn standalone_statistics_count_outcomes_and_reset() {
         (v.read, v.transferred, v.busy, v.max_busy),
         (61 + 3 * 4 + 10, 4 * 202 + 100, 0, 1)
     );
-    assert_eq!(v.state, WorkerState::Error, "the last request failed");
+    assert_eq!(v.state, MemberState::Error, "the last request failed");
     assert_eq!(v.error_time.as_ref().unwrap().unix, (T0 + 5) as i64);
     sh.slot.connected_inc(c);
     sh.slot.connected_inc(ChildIndex(3));
@@ -404,7 +404,7 @@ fn standalone_statistics_count_outcomes_and_reset() {
     assert_eq!((v.connected, v.max_connected), (1, 2));
     f.apply(|a| a.reset("solo", None)).unwrap();
     let v = &f.model().ajps[0];
-    assert_eq!((v.used, v.errors, v.state), (0, 0, WorkerState::Idle));
+    assert_eq!((v.used, v.errors, v.state), (0, 0, MemberState::Idle));
     // mod_jk's reset: read, transferred and max_connected too, not the open connections.
     assert_eq!(
         (v.read, v.transferred, v.connected, v.max_connected),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use jk_ajp_client::{Body, Endpoint, Peer, ServiceRequest};
 use jk_ajp_testserver::{Behaviour, Response, TestServer};
-use jk_config::{AjpWorker, BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
+use jk_config::{Activation, AjpWorker, BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
 use jk_lb::{Balancer, NoteValue, RequestInfo};
 use jk_log::Level;
 use jk_runtime::request::{
@@ -222,7 +222,7 @@ impl Lb {
         } else {
             Body::Length(client.body.len() as u64)
         };
-        let encode = |w: &AjpWorker, route: Option<&str>, act: &str| {
+        let encode = |w: &AjpWorker, route: Option<&str>, act: Activation| {
             let len = client_len(body);
             jk_ajp::ForwardRequest {
                 method: method.as_bytes(),
@@ -491,7 +491,7 @@ fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
     let ep: &Endpoint = &lb.built.endpoints["solo"];
     let sh = &lb.built.ajp["solo"];
     let child = lb.region.attach_child(1).unwrap();
-    let encode = |w: &AjpWorker, _: Option<&str>, act: &str| {
+    let encode = |w: &AjpWorker, _: Option<&str>, act: Activation| {
         jk_ajp::ForwardRequest {
             method: b"GET",
             protocol: b"HTTP/1.1",
@@ -525,7 +525,9 @@ fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
     assert_eq!(sh.slot.get(jk_shm::Field::Errors), 1);
     // The failed request's AJP bytes count (mod_jk ajp_update_stats): each try sent the
     // forward request, and the headers and 100 body bytes came back before the close.
-    let sent = encode(lb.ajp("solo"), None, "ACT").unwrap().len() as u64;
+    let sent = encode(lb.ajp("solo"), None, Activation::Active)
+        .unwrap()
+        .len() as u64;
     let (tx, rx) = (sh.transferred(), sh.read());
     assert!(tx >= sent && tx % sent == 0, "{tx} for packets of {sent}");
     assert!(rx > 100, "{rx}");

@@ -106,37 +106,6 @@ impl MemberChanges {
     }
 }
 
-/// Parses an activation value: first letter a/d/s (any case) or 0/1/2.
-pub fn parse_activation(v: &str) -> Option<Activation> {
-    match v.trim_start().chars().next()?.to_ascii_lowercase() {
-        'a' | '0' => Some(Activation::Active),
-        'd' | '1' => Some(Activation::Disabled),
-        's' | '2' => Some(Activation::Stopped),
-        _ => None,
-    }
-}
-
-/// Parses a method value: first letter r/t/b/s/n (any case) or 0–4.
-pub fn parse_method(v: &str) -> Option<LbMethod> {
-    match v.trim_start().chars().next()?.to_ascii_lowercase() {
-        'r' | '0' => Some(LbMethod::Request),
-        't' | '1' => Some(LbMethod::Traffic),
-        'b' | '2' => Some(LbMethod::Busyness),
-        's' | '3' => Some(LbMethod::Sessions),
-        'n' | '4' => Some(LbMethod::Next),
-        _ => None,
-    }
-}
-
-/// Parses a lock value: first letter o/p (any case) or 0/1.
-pub fn parse_lock(v: &str) -> Option<LbLock> {
-    match v.trim_start().chars().next()?.to_ascii_lowercase() {
-        'o' | '0' => Some(LbLock::Optimistic),
-        'p' | '1' => Some(LbLock::Pessimistic),
-        _ => None,
-    }
-}
-
 fn int_min(v: Option<&str>, min: i64, current: i32) -> Option<i32> {
     let n = atoi(v?);
     let n = i32::try_from(n).ok()?;
@@ -181,8 +150,12 @@ pub fn lb_changes(params: &Params, lb: &LbView) -> LbChanges {
         max_reply_timeouts: int_min(g("vlx"), 0, lb.max_reply_timeouts),
         sticky_session: bool_change(g("vls"), lb.sticky_session),
         sticky_session_force: bool_change(g("vlf"), lb.sticky_session_force),
-        method: g("vlm").and_then(parse_method).filter(|m| *m != lb.method),
-        lock: g("vll").and_then(parse_lock).filter(|l| *l != lb.lock),
+        method: g("vlm")
+            .and_then(LbMethod::from_word)
+            .filter(|m| *m != lb.method),
+        lock: g("vll")
+            .and_then(LbLock::from_word)
+            .filter(|l| *l != lb.lock),
     }
 }
 
@@ -258,7 +231,7 @@ pub(crate) fn member_changes_with(
     let c = MemberChanges {
         activation: get("vwa")
             .as_deref()
-            .and_then(parse_activation)
+            .and_then(Activation::from_word)
             .filter(|a| *a != m.activation),
         lbfactor: int_min(get("vwf").as_deref(), 1, m.lbfactor),
         route,

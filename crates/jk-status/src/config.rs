@@ -1,7 +1,7 @@
 //! The status worker's own properties (`worker.<name>.read_only`, `user`, …) and the
 //! good/degraded/bad rating of lb members.
 
-use crate::model::{Activation, MemberView, WorkerState};
+use crate::model::{Activation, MemberState, MemberView};
 
 /// Configuration of one status worker, with mod_jk's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,14 +239,14 @@ pub fn rating_mask(entries: &[String]) -> u32 {
     mask
 }
 
-fn member_bit(a: Activation, s: WorkerState) -> u32 {
+fn member_bit(a: Activation, s: MemberState) -> u32 {
     let row = usize::from(a.code());
     let col = match s {
-        WorkerState::Ok => 0,
-        WorkerState::Idle => 1,
-        WorkerState::Busy => 2,
-        WorkerState::Recover | WorkerState::Force | WorkerState::Probe => 3,
-        WorkerState::Error => 4,
+        MemberState::Ok => 0,
+        MemberState::Idle => 1,
+        MemberState::Busy => 2,
+        MemberState::Recover | MemberState::Force | MemberState::Probe => 3,
+        MemberState::Error => 4,
     };
     cell(row, col)
 }

@@ -133,6 +133,7 @@ pub fn query_with_form(query: &str, form: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -5,7 +5,7 @@ use crate::changes::{
     ATT_CODES,
 };
 use crate::config::StatusConfig;
-use crate::model::{AjpView, LbView, MemberView, StatusModel, WorkerState};
+use crate::model::{AjpView, LbView, MemberState, MemberView, StatusModel};
 use crate::query::{opt, parse_query, Command, Mime, Params};
 use crate::render::{self, Doc, Header, LbPart};
 
@@ -363,7 +363,7 @@ pub fn handle(
             Err(e) => fail(&e),
             Ok(Target::Lb(lb, Some(ms))) => {
                 let ok = ms.len() == 1
-                    && ms.iter().all(|m| m.state == WorkerState::Error)
+                    && ms.iter().all(|m| m.state == MemberState::Error)
                     && ms.iter().all(|m| apply.recover(&lb.name, &m.name).is_ok());
                 if ok {
                     done(Header::None)

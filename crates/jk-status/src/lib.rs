@@ -47,8 +47,8 @@ mod query;
 mod render;
 
 pub use changes::{
-    ajp_changes, att_changes, lb_changes, member_changes, parse_activation, parse_lock,
-    parse_method, too_long_message, AjpChanges, LbChanges, MemberChanges, ATT_CODES, MAX_NAME_LEN,
+    ajp_changes, att_changes, lb_changes, member_changes, too_long_message, AjpChanges, LbChanges,
+    MemberChanges, ATT_CODES, MAX_NAME_LEN,
 };
 pub use config::{parse_bool, rating_mask, Rating, StatusConfig};
 pub use guard::{
@@ -59,8 +59,8 @@ pub use handle::{
     HTML_CSP,
 };
 pub use model::{
-    Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberView,
-    StatusModel, TimeView, WorkerState, JK_VERSION,
+    Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberState,
+    MemberView, StatusModel, TimeView, JK_VERSION,
 };
 pub use query::{
     atoi, mask_xss, opt, parse_query, percent_decode, Command, Mime, Params, StatusError, ERR_URI,

@@ -1,5 +1,8 @@
 //! The read-only picture of the workers that the glue fills before calling
-//! [`handle`](crate::handle). Everything is plain data; texts are produced by the enums.
+//! [`handle`](crate::handle). Everything is plain data; texts are produced by the enums,
+//! jk-config's [`Activation`], [`MemberState`], [`LbMethod`] and [`LbLock`].
+
+pub use jk_config::{Activation, LbLock, LbMethod, MemberState};
 
 /// The version string mod_jk reports (`jk_version`).
 pub const JK_VERSION: &str = "mod_jk/1.2.48";
@@ -26,192 +29,6 @@ pub struct ErrorTime {
     pub unix: i64,
     /// Seconds since then.
     pub ago: i64,
-}
-
-/// Member activation (configuration, changeable at run time).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Activation {
-    /// `ACT`
-    #[default]
-    Active,
-    /// `DIS`: no new sessions, sticky requests still served.
-    Disabled,
-    /// `STP`: no requests at all.
-    Stopped,
-}
-
-impl Activation {
-    /// All activations, in code order.
-    pub const ALL: [Activation; 3] = [
-        Activation::Active,
-        Activation::Disabled,
-        Activation::Stopped,
-    ];
-
-    /// The status text: `ACT`, `DIS`, `STP`.
-    pub fn text(self) -> &'static str {
-        match self {
-            Activation::Active => "ACT",
-            Activation::Disabled => "DIS",
-            Activation::Stopped => "STP",
-        }
-    }
-
-    /// The long name used in forms: `Active`, `Disabled`, `Stopped`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Active => "Active",
-            Activation::Disabled => "Disabled",
-            Activation::Stopped => "Stopped",
-        }
-    }
-
-    /// mod_jk's numeric code (0, 1, 2).
-    pub fn code(self) -> u8 {
-        match self {
-            Activation::Active => 0,
-            Activation::Disabled => 1,
-            Activation::Stopped => 2,
-        }
-    }
-
-    /// From mod_jk's numeric code.
-    pub fn from_code(code: u8) -> Option<Activation> {
-        Self::ALL.get(usize::from(code)).copied()
-    }
-}
-
-/// Runtime state of an lb member or a standalone ajp worker.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum WorkerState {
-    /// `OK/IDLE`
-    #[default]
-    Idle,
-    /// `OK`
-    Ok,
-    /// `ERR/REC`
-    Recover,
-    /// `ERR/FRC`
-    Force,
-    /// `OK/BUSY`
-    Busy,
-    /// `ERR`
-    Error,
-    /// `ERR/PRB`
-    Probe,
-}
-
-impl WorkerState {
-    /// All states, in code order.
-    pub const ALL: [WorkerState; 7] = [
-        WorkerState::Idle,
-        WorkerState::Ok,
-        WorkerState::Recover,
-        WorkerState::Force,
-        WorkerState::Busy,
-        WorkerState::Error,
-        WorkerState::Probe,
-    ];
-
-    /// The status text (`OK/IDLE`, `OK`, `ERR/REC`, `ERR/FRC`, `OK/BUSY`, `ERR`, `ERR/PRB`).
-    pub fn text(self) -> &'static str {
-        match self {
-            WorkerState::Idle => "OK/IDLE",
-            WorkerState::Ok => "OK",
-            WorkerState::Recover => "ERR/REC",
-            WorkerState::Force => "ERR/FRC",
-            WorkerState::Busy => "OK/BUSY",
-            WorkerState::Error => "ERR",
-            WorkerState::Probe => "ERR/PRB",
-        }
-    }
-
-    /// From mod_jk's numeric code (0 IDLE … 6 PROBE).
-    pub fn from_code(code: u8) -> Option<WorkerState> {
-        Self::ALL.get(usize::from(code)).copied()
-    }
-
-    /// Whether the state text starts with `ERR`.
-    pub fn is_error(self) -> bool {
-        self.text().starts_with("ERR")
-    }
-}
-
-/// Balancing method of an lb worker.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LbMethod {
-    /// `Request` (code 0)
-    #[default]
-    Request,
-    /// `Traffic` (code 1)
-    Traffic,
-    /// `Busyness` (code 2)
-    Busyness,
-    /// `Sessions` (code 3)
-    Sessions,
-    /// `Next` (code 4)
-    Next,
-}
-
-impl LbMethod {
-    /// All methods in code order.
-    pub const ALL: [LbMethod; 5] = [
-        LbMethod::Request,
-        LbMethod::Traffic,
-        LbMethod::Busyness,
-        LbMethod::Sessions,
-        LbMethod::Next,
-    ];
-
-    /// The status text.
-    pub fn text(self) -> &'static str {
-        match self {
-            LbMethod::Request => "Request",
-            LbMethod::Traffic => "Traffic",
-            LbMethod::Busyness => "Busyness",
-            LbMethod::Sessions => "Sessions",
-            LbMethod::Next => "Next",
-        }
-    }
-
-    /// mod_jk's numeric code.
-    pub fn code(self) -> u8 {
-        match self {
-            LbMethod::Request => 0,
-            LbMethod::Traffic => 1,
-            LbMethod::Busyness => 2,
-            LbMethod::Sessions => 3,
-            LbMethod::Next => 4,
-        }
-    }
-}
-
-/// Locking of an lb worker.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LbLock {
-    /// `Optimistic` (code 0)
-    #[default]
-    Optimistic,
-    /// `Pessimistic` (code 1)
-    Pessimistic,
-}
-
-impl LbLock {
-    /// The status text.
-    pub fn text(self) -> &'static str {
-        match self {
-            LbLock::Optimistic => "Optimistic",
-            LbLock::Pessimistic => "Pessimistic",
-        }
-    }
-
-    /// mod_jk's numeric code.
-    pub fn code(self) -> u8 {
-        match self {
-            LbLock::Optimistic => 0,
-            LbLock::Pessimistic => 1,
-        }
-    }
 }
 
 /// The AJP connection settings shared by lb members and standalone ajp workers.
@@ -294,7 +111,7 @@ pub struct MemberView {
     /// distance.
     pub distance: i32,
     /// Runtime state.
-    pub state: WorkerState,
+    pub state: MemberState,
     /// lb_mult.
     pub lbmult: u64,
     /// lb_value.
@@ -478,7 +295,7 @@ pub struct AjpView {
     /// AJP settings.
     pub settings: AjpSettings,
     /// Runtime state (HTML only).
-    pub state: WorkerState,
+    pub state: MemberState,
     /// Requests served.
     pub used: u64,
     /// Errors.

@@ -400,13 +400,13 @@ fn rating_defaults_and_custom() {
     assert_eq!(c.rate(&m), Rating::Good);
     m.activation = Activation::Disabled;
     assert_eq!(c.rate(&m), Rating::Degraded);
-    m.state = WorkerState::Error;
+    m.state = MemberState::Error;
     assert_eq!(c.rate(&m), Rating::Bad);
     m.activation = Activation::Active;
-    m.state = WorkerState::Probe;
+    m.state = MemberState::Probe;
     assert_eq!(c.rate(&m), Rating::Good);
     m.activation = Activation::Stopped;
-    m.state = WorkerState::Ok;
+    m.state = MemberState::Ok;
     assert_eq!(c.rate(&m), Rating::Bad);
     assert!(!c.good_bad_overlap());
     let mut c2 = cfg();

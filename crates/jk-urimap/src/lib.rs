@@ -7,13 +7,12 @@
 //! consults [`auto_alias_decision`] and [`strip_session`].
 //!
 //! Layout: `normalize` (servlet normalisation), `pattern` (exact/glob
-//! matching), `extensions` (`worker;name=value` rule extensions), `rule` (one rule and
+//! matching), `rule` (one rule, its `worker;name=value` extensions parsed by jk-config, and
 //! its type/source), `uriworkermap` (the mount file), `map` (precedence, lookup, reload),
 //! `vhost` (per-server builder and `JkMountCopy`), `alias` (JkAutoAlias, JkStripSession).
 #![forbid(unsafe_code)]
 
 mod alias;
-mod extensions;
 mod forward;
 mod map;
 mod normalize;
@@ -23,8 +22,8 @@ mod uriworkermap;
 mod vhost;
 
 pub use alias::{auto_alias_decision, strip_session, AutoAlias};
-pub use extensions::{parse_worker_spec, RuleExtensions, WorkerSpecError};
 pub use forward::{escape_proxy, escape_uri, forward_uri, ForwardUriMode};
+pub use jk_config::{parse_worker_spec, RuleExtensions, WorkerSpecError};
 pub use map::{
     unix_now, MapError, MatchResult, NoMatch, ReloadOutcome, UriMap, DEFAULT_RELOAD_SECS,
     MAX_URI_LEN,
@@ -32,5 +31,5 @@ pub use map::{
 pub use normalize::{normalize, NormalizeError};
 pub use pattern::RuleKind;
 pub use rule::{Rule, RuleSource};
-pub use uriworkermap::{parse_uriworkermap, parse_uriworkermap_with_env, MAX_LINE_LEN};
+pub use uriworkermap::{parse_uriworkermap, parse_uriworkermap_with_env};
 pub use vhost::{mount_copy_enabled, MapBuilder, MountCopy};

@@ -13,9 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::extensions::RuleExtensions;
 use crate::rule::{make_rules, Rule, RuleSource};
 use crate::uriworkermap::parse_uriworkermap;
+use jk_config::RuleExtensions;
 
 /// URIs longer than this many bytes are never mapped (mod_jk `JK_MAX_URI_LEN`).
 pub const MAX_URI_LEN: usize = 4095;
@@ -509,9 +509,8 @@ fn read_mount_file(path: &Path) -> Result<(SystemTime, Vec<Rule>, Vec<String>), 
         .and_then(|m| m.modified())
         .map_err(io)?;
     let bytes = std::fs::read(path).map_err(io)?;
-    // Patterns are kept as text: a byte of the file that is not UTF-8 becomes U+FFFD (such a
-    // pattern then matches the bytes EF BF BD, not the original byte; a known limitation).
-    let text = String::from_utf8_lossy(&bytes);
-    let (rules, warnings) = parse_uriworkermap(&text, &path.display().to_string())?;
+    // As workers.properties: a line must be UTF-8 before its comment (a pattern with another
+    // byte is an error naming its line), the comment may be in any encoding.
+    let (rules, warnings) = parse_uriworkermap(&bytes, &path.display().to_string())?;
     Ok((mtime, rules, warnings))
 }

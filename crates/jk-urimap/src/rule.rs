@@ -4,9 +4,9 @@ use std::cmp::Reverse;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::extensions::{parse_worker_spec, RuleExtensions};
 use crate::map::MapError;
 use crate::pattern::RuleKind;
+use jk_config::{parse_worker_spec, RuleExtensions};
 
 /// Where a rule came from; also the last tie-break of the precedence order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

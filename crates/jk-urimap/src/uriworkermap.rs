@@ -1,26 +1,24 @@
-//! uriworkermap.properties (`JkMountFile`): line syntax shared with workers.properties
-//! (mod_jk `jk_map_read_properties`) and one mount rule per line.
+//! uriworkermap.properties (`JkMountFile`): read with the lexer of workers.properties
+//! ([`jk_config::lexer`]: the same lines, comments, trimming and `$(name)` rules, as mod_jk reads
+//! both with `jk_map.c`), one mount rule per line.
 //!
-//! Stricter than mod_jk: a line whose pattern does not start with `/`, or whose worker spec
-//! cannot mean anything, is an error with `FILE:LINE:` instead of a logged-and-skipped line.
+//! Stricter than mod_jk: a line whose pattern does not start with `/`, whose worker spec
+//! cannot mean anything, that is too long or not UTF-8 outside its comment, or that has an
+//! unterminated `$(`, is an error with `FILE:LINE:` instead of a logged-and-skipped line.
 
 use std::collections::HashMap;
+
+use jk_config::lexer::{self, Line};
 
 use crate::map::MapError;
 use crate::rule::{make_rules, Rule, RuleSource};
 
-/// Longest line mod_jk reads in one piece (its `fgets` buffer).
-pub const MAX_LINE_LEN: usize = 8192;
-
-/// Most `$(name)` references replaced in one value (mod_jk `JK_MAP_RECURSION`-like bound).
-const MAX_SUBSTITUTIONS: usize = 20;
-
-/// Parses uriworkermap.properties text; `file_name` is used in messages (`FILE:LINE: …`).
+/// Parses uriworkermap.properties; `file_name` is used in messages (`FILE:LINE: …`).
 ///
 /// `$(name)` in a value is replaced by the value of an earlier line with key `name`, else
 /// by the process environment variable `name`. See [`parse_uriworkermap_with_env`].
 pub fn parse_uriworkermap(
-    text: &str,
+    text: impl AsRef<[u8]>,
     file_name: &str,
 ) -> Result<(Vec<Rule>, Vec<String>), MapError> {
     parse_uriworkermap_with_env(text, file_name, &|name| std::env::var(name).ok())
@@ -28,12 +26,13 @@ pub fn parse_uriworkermap(
 
 /// [`parse_uriworkermap`] with an injectable environment lookup.
 ///
-/// Per line: everything from the first `#` is a comment; the line is trimmed; lines without
-/// `=` or with an empty side are skipped with a warning; the first `=` splits
+/// Lines as in workers.properties ([`lexer::lines`], [`lexer::line`]); a line without `=` or
+/// with an empty side is skipped with a warning (mod_jk skips it); `$(name)` as in
+/// workers.properties ([`lexer::substitute`]); the first `=` splits
 /// `<pattern>=<worker>[;extensions]`; `-`, `!`, `-!` prefixes and `X|Y` are understood.
 /// The same pattern (with the same prefixes) twice: the last line wins, with a warning.
 pub fn parse_uriworkermap_with_env(
-    text: &str,
+    text: impl AsRef<[u8]>,
     file_name: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Vec<Rule>, Vec<String>), MapError> {
@@ -41,24 +40,30 @@ pub fn parse_uriworkermap_with_env(
     let mut warnings = Vec::new();
     let mut vars: HashMap<String, String> = HashMap::new();
 
-    for (index, raw) in text.lines().enumerate() {
-        let loc = format!("{file_name}:{}", index + 1);
-        if raw.len() > MAX_LINE_LEN {
-            return Err(MapError::Rule {
-                loc: Some(loc),
-                message: format!("line longer than {MAX_LINE_LEN} bytes"),
-            });
-        }
-        let Some((name, value)) = key_value(raw) else {
-            let line = strip_comment(raw).trim();
-            if !line.is_empty() {
-                warnings.push(format!(
-                    "{loc}: ignoring line without '<pattern>=<worker>': '{line}'"
-                ));
-            }
-            continue;
+    for (number, content) in lexer::lines(text.as_ref()) {
+        let loc = format!("{file_name}:{number}");
+        let error = |message: String| MapError::Rule {
+            loc: Some(loc.clone()),
+            message,
         };
-        let value = substitute(value, &vars, env);
+        let content = content.map_err(|e| error(e.to_string()))?;
+        let (name, value) = match lexer::line(content) {
+            Line::Blank => continue,
+            Line::Property { key, value } if !value.is_empty() => (key, value),
+            Line::Property { .. } | Line::MissingKey { .. } | Line::MissingEquals { .. } => {
+                warnings.push(format!(
+                    "{loc}: ignoring line without '<pattern>=<worker>': '{}'",
+                    lexer::trim(content)
+                ));
+                continue;
+            }
+        };
+        let expanded = lexer::substitute(value, |n| vars.get(n).cloned().or_else(|| env(n)))
+            .map_err(|u| error(u.message(value)))?;
+        if expanded.truncated {
+            warnings.push(format!("{loc}: {}", lexer::truncated_warning()));
+        }
+        let value = expanded.value;
         vars.insert(name.to_owned(), value.clone());
 
         let (new_rules, rule_warnings) =
@@ -83,51 +88,6 @@ pub fn parse_uriworkermap_with_env(
     Ok((rules, warnings))
 }
 
-/// Everything before the first `#`; a value cannot contain `#`.
-fn strip_comment(line: &str) -> &str {
-    match memchr::memchr(b'#', line.as_bytes()) {
-        Some(hash) => &line[..hash],
-        None => line,
-    }
-}
-
-/// `name = value` with both sides trimmed; `None` for blank, comment-only and `=`-less lines
-/// and for lines with an empty name or value.
-fn key_value(line: &str) -> Option<(&str, &str)> {
-    let (name, value) = strip_comment(line).trim().split_once('=')?;
-    let (name, value) = (name.trim(), value.trim());
-    (!name.is_empty() && !value.is_empty()).then_some((name, value))
-}
-
-/// Replaces `$(name)` references; unresolved ones stay literally, replaced text is not
-/// scanned again.
-fn substitute(
-    value: &str,
-    vars: &HashMap<String, String>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    let mut done = 0;
-    while done < MAX_SUBSTITUTIONS {
-        let Some(start) = rest.find("$(") else { break };
-        let Some(len) = rest[start + 2..].find(')') else {
-            break;
-        };
-        let name = &rest[start + 2..start + 2 + len];
-        let end = start + 2 + len + 1;
-        out.push_str(&rest[..start]);
-        match vars.get(name).cloned().or_else(|| env(name)) {
-            Some(v) => out.push_str(&v),
-            None => out.push_str(&rest[start..end]),
-        }
-        rest = &rest[end..];
-        done += 1;
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -137,33 +97,43 @@ mod tests {
         None
     }
 
-    fn parse(text: &str) -> Result<(Vec<Rule>, Vec<String>), MapError> {
+    fn parse(text: impl AsRef<[u8]>) -> Result<(Vec<Rule>, Vec<String>), MapError> {
         parse_uriworkermap_with_env(text, "uwm.properties", &no_env)
     }
 
     #[test]
-    fn key_value_lines() {
-        assert_eq!(key_value("  /a = w  "), Some(("/a", "w")));
-        assert_eq!(key_value("/a=w # comment"), Some(("/a", "w")));
-        assert_eq!(key_value("/a=w;x=1=2"), Some(("/a", "w;x=1=2")));
-        assert_eq!(key_value("# /a=w"), None);
-        assert_eq!(key_value("/a"), None);
-        assert_eq!(key_value("/a="), None);
-        assert_eq!(key_value("=w"), None);
-        assert_eq!(key_value(""), None);
+    fn lines_without_a_pattern_or_worker_are_skipped_with_a_warning() {
+        let (rules, warnings) = parse("  /a = w  # c\n# /b=w\n/c\n/d=\n=w\n\n").unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!((rules[0].pattern.as_str(), &*rules[0].worker), ("/a", "w"));
+        assert_eq!(
+            warnings,
+            [
+                "uwm.properties:3: ignoring line without '<pattern>=<worker>': '/c'",
+                "uwm.properties:4: ignoring line without '<pattern>=<worker>': '/d='",
+                "uwm.properties:5: ignoring line without '<pattern>=<worker>': '=w'",
+            ]
+        );
+        let (rules, _) = parse("/a=w;x=1=2").unwrap();
+        assert_eq!(&*rules[0].worker, "w");
     }
 
     #[test]
     fn substitution() {
-        let mut vars = HashMap::new();
-        vars.insert("lb".to_owned(), "balancer".to_owned());
         let env = |n: &str| (n == "HOME_W").then(|| "envw".to_owned());
-        assert_eq!(substitute("$(lb)", &vars, &env), "balancer");
-        assert_eq!(substitute("x$(HOME_W)y", &vars, &env), "xenvwy");
-        assert_eq!(substitute("$(nope)", &vars, &env), "$(nope)");
-        assert_eq!(substitute("$(unclosed", &vars, &env), "$(unclosed");
-        vars.insert("loop".to_owned(), "$(loop)".to_owned());
-        assert_eq!(substitute("$(loop)", &vars, &env), "$(loop)");
+        let text = "/lb=balancer\n/a=$(/lb)\n/b=x$(HOME_W)y\n/c=$(nope)\n/d=$(/c)\n";
+        let (rules, _) = parse_uriworkermap_with_env(text, "f", &env).unwrap();
+        let workers: Vec<&str> = rules.iter().map(|r| &*r.worker).collect();
+        assert_eq!(
+            workers,
+            ["balancer", "balancer", "xenvwy", "$(nope)", "$(nope)"]
+        );
+        let err = parse("/a=$(unclosed").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "uwm.properties:1: \"$(unclosed\" has an unterminated \"$(\" at byte 0 \
+             (expected $(name))"
+        );
     }
 
     #[test]
@@ -267,9 +237,20 @@ garbage line
         );
         let err = parse("/a=*").unwrap_err().to_string();
         assert!(err.starts_with("uwm.properties:1: "), "{err}");
-        let long = format!("/a={}", "w".repeat(MAX_LINE_LEN));
+        let long = format!("/a={}", "w".repeat(lexer::MAX_LINE_BYTES));
         let err = parse(&long).unwrap_err().to_string();
-        assert!(err.starts_with("uwm.properties:1: line longer"), "{err}");
+        assert!(
+            err.starts_with("uwm.properties:1: line is 8195 bytes long"),
+            "{err}"
+        );
+        let err = parse(b"/ok=w\n/caf\xE9=w # \xE9\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "uwm.properties:2: line is not valid UTF-8 outside its comment"
+        );
+        assert!(parse(b"/ok=w # caf\xE9\n").is_ok(), "a comment in Latin-1");
         // A variable definition line is not a mapping: rejected like mod_jk's log-and-skip.
         assert!(parse("mylb=lb1\n").is_err());
     }

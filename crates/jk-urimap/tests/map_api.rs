@@ -68,7 +68,7 @@ fn match_result_carries_worker_and_extensions() {
     let m = map.map("/app/x").unwrap();
     assert_eq!(&*m.worker, "lb");
     assert_eq!(m.ext.reply_timeout, 3000);
-    assert_eq!(m.ext.active, ["a", "b"]);
+    assert!(m.ext.members(jk_config::Activation::Active).eq(["a", "b"]));
     assert_eq!(m.rule.pattern, "/app/*");
     assert_eq!(m.rule.type_text(), "Wildchar");
     assert_eq!(m.rule.source.to_string(), "JkMount");

@@ -3,10 +3,11 @@
 use crate::client::{Api, HttpApi};
 use crate::creds::{Sources, StatusUrl};
 use crate::lookup;
-use crate::ops::{self, Activation, DrainOpts, RestartOpts, RollOpts};
+use crate::ops::{self, DrainOpts, RestartOpts, RollOpts};
 use crate::table;
 use crate::Error;
 use clap::{Args, Parser, Subcommand};
+use jk_config::Activation;
 use std::path::PathBuf;
 use std::time::Duration;
 

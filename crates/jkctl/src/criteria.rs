@@ -1,6 +1,7 @@
 //! When a member counts as idle (drained), ready (back after a restart) and usable.
 
 use crate::doc::{Member, Sticky};
+use jk_config::MemberState;
 
 /// The drain criterion, evaluated on one status document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +60,7 @@ impl DrainCheck {
 
 /// Whether the state text is `OK` or `OK/IDLE`.
 pub fn is_ok_state(m: &Member) -> bool {
-    matches!(m.state.as_deref(), Some("OK") | Some("OK/IDLE"))
+    matches!(m.state(), Some(MemberState::Ok | MemberState::Idle))
 }
 
 /// Neither in restart maintenance nor waiting for readiness probes (as far as reported).
@@ -88,7 +89,10 @@ pub fn describe_readiness(m: &Member) -> String {
 /// not awaiting readiness.
 pub fn is_usable(m: &Member) -> bool {
     m.is_active()
-        && matches!(m.state.as_deref(), Some("OK" | "OK/IDLE" | "OK/BUSY"))
+        && matches!(
+            m.state(),
+            Some(MemberState::Ok | MemberState::Idle | MemberState::Busy)
+        )
         && is_ungated(m)
 }
 

@@ -1,6 +1,7 @@
 //! The status worker's `mime=json` document, read leniently: every field may be absent or
 //! `null`, numbers may come as strings, booleans as 0/1. Unknown fields are ignored.
 
+use jk_config::{Activation, MemberState};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -154,14 +155,24 @@ impl Member {
         self.state.as_deref().unwrap_or("?")
     }
 
+    /// The activation, when its text is one the status worker shows.
+    pub fn activation(&self) -> Option<Activation> {
+        self.activation.as_deref().and_then(Activation::from_text)
+    }
+
+    /// The state, when its text is one the status worker shows.
+    pub fn state(&self) -> Option<MemberState> {
+        self.state.as_deref().and_then(MemberState::from_text)
+    }
+
     /// Whether the activation is `ACT`.
     pub fn is_active(&self) -> bool {
-        self.activation.as_deref() == Some("ACT")
+        self.activation() == Some(Activation::Active)
     }
 
     /// Whether the state is an error state (`ERR…`).
     pub fn is_error_state(&self) -> bool {
-        self.state.as_deref().is_some_and(|s| s.starts_with("ERR"))
+        self.state().is_some_and(MemberState::is_error)
     }
 
     /// The age of the last sticky request, with `now` the server's unix time.

@@ -7,41 +7,11 @@ use crate::doc::{Member, StatusDoc};
 use crate::lookup;
 use crate::template;
 use crate::Error;
+use jk_config::Activation;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// A member activation (`vwa`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    /// `A` → `ACT`.
-    Active,
-    /// `D` → `DIS`.
-    Disabled,
-    /// `S` → `STP`.
-    Stopped,
-}
-
-impl Activation {
-    /// The `vwa` value.
-    pub fn code(self) -> &'static str {
-        match self {
-            Activation::Active => "A",
-            Activation::Disabled => "D",
-            Activation::Stopped => "S",
-        }
-    }
-
-    /// The status text.
-    pub fn text(self) -> &'static str {
-        match self {
-            Activation::Active => "ACT",
-            Activation::Disabled => "DIS",
-            Activation::Stopped => "STP",
-        }
-    }
-}
 
 /// `300 s`, `0.5 s`.
 pub fn fmt_secs(d: Duration) -> String {
@@ -152,7 +122,7 @@ pub fn wait_for(
 
 /// Sets the activation of a member and checks that the status shows it.
 pub fn set_activation(api: &dyn Api, lb: &str, member: &str, a: Activation) -> Result<(), Error> {
-    api.update(lb, member, &[("vwa", a.code())])?;
+    api.update(lb, member, &[("vwa", a.letter())])?;
     let (_, m) = fetch_member(api, lb, member)?;
     match m.activation.as_deref() {
         Some(got) if got != a.text() => Err(Error::Failed(format!(
@@ -405,7 +375,7 @@ pub fn restart(api: &dyn Api, lb: &str, member: &str, o: &RestartOpts) -> Result
         "{prefix}: step 6/6 verified ({}, {}){}",
         m.activation_text(),
         m.state_text(),
-        if was == "ACT" {
+        if was == Activation::Active.text() {
             String::new()
         } else {
             format!(", activated (was {was})")
@@ -460,7 +430,7 @@ pub fn roll(api: &dyn Api, lb: &str, o: &RollOpts) -> Result<(), Error> {
     let mut restarted = 0;
     for (i, m) in members.iter().enumerate() {
         let step = format!("{prefix}: [{}/{total}] {}", i + 1, m.name);
-        if m.activation.as_deref() == Some("STP") && !o.include_stopped {
+        if m.activation() == Some(Activation::Stopped) && !o.include_stopped {
             println!("{step}: skipped (stopped; --include-stopped restarts it too)");
             continue;
         }

@@ -375,11 +375,7 @@ impl Page<'_> {
     }
 
     fn act_button(&self, lb: &str, m: &MemberView, a: Activation) -> String {
-        let code = match a {
-            Activation::Active => "A",
-            Activation::Disabled => "D",
-            Activation::Stopped => "S",
-        };
+        let code = a.letter();
         post_button(
             self.cfg,
             self.model,
@@ -686,7 +682,7 @@ impl Page<'_> {
                 let links = self.worker_links(
                     &lb.name,
                     Some(&m.name),
-                    m.state == crate::model::WorkerState::Error,
+                    m.state == crate::model::MemberState::Error,
                 );
                 let health = member_health(m);
                 let nb = |s: &str| {

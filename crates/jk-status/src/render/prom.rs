@@ -18,7 +18,7 @@
 
 use super::Doc;
 use crate::config::StatusConfig;
-use crate::model::{Activation, AjpView, MemberView, StatusModel, WorkerState};
+use crate::model::{Activation, AjpView, MemberState, MemberView, StatusModel};
 
 /// Escapes a label value (`\`, `"`, newline).
 pub fn escape_label(v: &str) -> String {
@@ -320,7 +320,7 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                         f.add(&l, v);
                     }
                 }
-                for s in WorkerState::ALL {
+                for s in MemberState::ALL {
                     let v = u8::from(s == m.state);
                     state.add(&[l[0], l[1], ("state", s.text())], v);
                 }
@@ -351,7 +351,7 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                     f.add(&l, v);
                 }
             }
-            for s in WorkerState::ALL {
+            for s in MemberState::ALL {
                 state.add(&[l[0], ("state", s.text())], u8::from(s == w.state));
             }
         }

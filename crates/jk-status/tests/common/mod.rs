@@ -97,7 +97,7 @@ pub fn errored() -> StatusModel {
     t2.sessions = 3;
     t2.errors = 3;
     t2.max_busy = 1;
-    t2.state = WorkerState::Error;
+    t2.state = MemberState::Error;
     t2.redirect = "b".repeat(60);
     t2.time_to_recover_min = 60;
     t2.time_to_recover_max = 120;
@@ -113,7 +113,7 @@ pub fn errored() -> StatusModel {
     a2.used = 3;
     a2.errors = 3;
     a2.max_busy = 1;
-    a2.state = WorkerState::Error;
+    a2.state = MemberState::Error;
     a2.error_time = Some(et);
     m
 }

@@ -1,11 +1,14 @@
 //! Rule extensions: `worker;name=value;…` after the worker of a mount rule (mod_jk
-//! `uri_worker_map_ext`, "Rule extensions" in the uriworkermap documentation).
+//! `uri_worker_map_ext`, "Rule extensions" in the uriworkermap documentation). Parsed here for
+//! every mount source (jk-urimap) and read by the load balancer (jk-lb) as they are.
 //!
 //! mod_jk turns garbage numbers into 0 with `atoi`; here a value that cannot mean anything is
 //! an error, so a typo in `reply_timeout=3OOO` stops the configuration instead of silently
 //! disabling the timeout. Unknown extension names stay warnings, as in mod_jk.
 
 use std::fmt;
+
+use crate::lb::Activation;
 
 /// Per-rule overrides parsed from the extension part of a worker spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,12 +19,10 @@ pub struct RuleExtensions {
     pub sticky_ignore: bool,
     /// `stateless=`: request does not count as a new session (lb only).
     pub stateless: bool,
-    /// `active=`: lb members forced to activation Active for this rule.
-    pub active: Vec<String>,
-    /// `disabled=`: lb members forced to activation Disabled for this rule.
-    pub disabled: Vec<String>,
-    /// `stopped=`: lb members forced to activation Stopped for this rule.
-    pub stopped: Vec<String>,
+    /// `active=`/`disabled=`/`stopped=`: lb members whose activation this rule overrides,
+    /// in the order they were first named (a member named in two lists gets the later one,
+    /// with a warning; names that are no member are ignored by the balancer).
+    pub activations: Vec<(String, Activation)>,
     /// `fail_on_status=`: replaces the worker's fail_on_status list for this rule.
     pub fail_on_status: Option<Vec<i32>>,
     /// `use_server_errors=`: backend statuses ≥ this are answered by httpd; 0 = not set.
@@ -42,9 +43,7 @@ impl Default for RuleExtensions {
             reply_timeout: -1,
             sticky_ignore: false,
             stateless: false,
-            active: Vec::new(),
-            disabled: Vec::new(),
-            stopped: Vec::new(),
+            activations: Vec::new(),
             fail_on_status: None,
             use_server_errors: 0,
             session_cookie: None,
@@ -61,14 +60,20 @@ impl RuleExtensions {
         *self == RuleExtensions::default()
     }
 
+    /// The members this rule sets to activation `a`, in order.
+    pub fn members(&self, a: Activation) -> impl Iterator<Item = &str> {
+        self.activations
+            .iter()
+            .filter(move |(_, b)| *b == a)
+            .map(|(m, _)| m.as_str())
+    }
+
     /// True if an extension that only an lb worker understands is set; the glue warns
     /// ("ignored") when such a rule points at a non-lb worker.
     pub fn uses_lb_only(&self) -> bool {
         self.sticky_ignore
             || self.stateless
-            || !self.active.is_empty()
-            || !self.disabled.is_empty()
-            || !self.stopped.is_empty()
+            || !self.activations.is_empty()
             || self.session_cookie.is_some()
             || self.session_path.is_some()
             || self.session_cookie_path.is_some()
@@ -107,24 +112,6 @@ impl fmt::Display for WorkerSpecError {
 
 impl std::error::Error for WorkerSpecError {}
 
-/// The three lb activation lists an extension may assign a member to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ActivationList {
-    Active,
-    Disabled,
-    Stopped,
-}
-
-impl ActivationList {
-    fn name(self) -> &'static str {
-        match self {
-            ActivationList::Active => "active",
-            ActivationList::Disabled => "disabled",
-            ActivationList::Stopped => "stopped",
-        }
-    }
-}
-
 /// Splits `worker;name=value;…` into the worker name, its extensions and warnings.
 ///
 /// Empty fields (`lb;;x=1`) are skipped like mod_jk's `strtok`. `session_path=;jsessionid`
@@ -132,11 +119,11 @@ impl ActivationList {
 /// Unknown names give the warning `unknown rule extension '…'`.
 ///
 /// ```
-/// use jk_urimap::parse_worker_spec;
+/// use jk_config::{parse_worker_spec, Activation};
 /// let (worker, ext, warnings) = parse_worker_spec("lb;reply_timeout=3000;active=a,b").unwrap();
 /// assert_eq!(worker, "lb");
 /// assert_eq!(ext.reply_timeout, 3000);
-/// assert_eq!(ext.active, ["a", "b"]);
+/// assert!(ext.members(Activation::Active).eq(["a", "b"]));
 /// assert!(warnings.is_empty());
 /// ```
 pub fn parse_worker_spec(
@@ -149,7 +136,6 @@ pub fn parse_worker_spec(
     }
     let mut ext = RuleExtensions::default();
     let mut warnings = Vec::new();
-    let mut activation: Vec<(String, ActivationList)> = Vec::new();
 
     let mut fields = fields.map(str::trim).filter(|f| !f.is_empty());
     while let Some(field) = fields.next() {
@@ -178,21 +164,21 @@ pub fn parse_worker_spec(
                 ext.fail_on_status = Some(codes);
             }
             "active" => assign(
-                &mut activation,
+                &mut ext.activations,
                 value,
-                ActivationList::Active,
+                Activation::Active,
                 &mut warnings,
             ),
             "disabled" => assign(
-                &mut activation,
+                &mut ext.activations,
                 value,
-                ActivationList::Disabled,
+                Activation::Disabled,
                 &mut warnings,
             ),
             "stopped" => assign(
-                &mut activation,
+                &mut ext.activations,
                 value,
-                ActivationList::Stopped,
+                Activation::Stopped,
                 &mut warnings,
             ),
             "session_cookie" => ext.session_cookie = text_value(name, value, &mut warnings),
@@ -217,13 +203,6 @@ pub fn parse_worker_spec(
         }
     }
 
-    for (member, list) in activation {
-        match list {
-            ActivationList::Active => ext.active.push(member),
-            ActivationList::Disabled => ext.disabled.push(member),
-            ActivationList::Stopped => ext.stopped.push(member),
-        }
-    }
     Ok((worker.to_owned(), ext, warnings))
 }
 
@@ -259,26 +238,29 @@ fn list_items(value: &str) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Records `member → list`; a member may be named once per rule, a later assignment wins.
+/// Records `member → activation`; a member may be named once per rule, a later assignment
+/// wins.
 fn assign(
-    activation: &mut Vec<(String, ActivationList)>,
+    activations: &mut Vec<(String, Activation)>,
     value: &str,
-    list: ActivationList,
+    a: Activation,
     warnings: &mut Vec<String>,
 ) {
+    // The extension's own name: `active`, `disabled`, `stopped`.
+    let ext = |a: Activation| a.name().to_ascii_lowercase();
     for member in list_items(value) {
-        if let Some(slot) = activation.iter_mut().find(|(m, _)| m == member) {
-            if slot.1 != list {
+        if let Some(slot) = activations.iter_mut().find(|(m, _)| m == member) {
+            if slot.1 != a {
                 warnings.push(format!(
                     "rule extension {}: member '{member}' was already set to {}, {} wins",
-                    list.name(),
-                    slot.1.name(),
-                    list.name()
+                    ext(a),
+                    ext(slot.1),
+                    ext(a)
                 ));
-                slot.1 = list;
+                slot.1 = a;
             }
         } else {
-            activation.push((member.to_owned(), list));
+            activations.push((member.to_owned(), a));
         }
     }
 }
@@ -311,9 +293,9 @@ mod tests {
         assert_eq!(ext.reply_timeout, 3000);
         assert!(ext.sticky_ignore);
         assert!(ext.stateless);
-        assert_eq!(ext.active, ["a", "b"]);
-        assert_eq!(ext.disabled, ["c", "d"]);
-        assert_eq!(ext.stopped, ["e"]);
+        assert!(ext.members(Activation::Active).eq(["a", "b"]));
+        assert!(ext.members(Activation::Disabled).eq(["c", "d"]));
+        assert!(ext.members(Activation::Stopped).eq(["e"]));
         assert_eq!(ext.fail_on_status, Some(vec![500, 503, -404]));
         assert_eq!(ext.use_server_errors, 400);
         assert_eq!(ext.session_cookie.as_deref(), Some("MYID"));
@@ -356,10 +338,16 @@ mod tests {
     #[test]
     fn conflicting_activation_last_wins() {
         let (_, ext, warn) = parse_worker_spec("lb;active=a,b;disabled=a;stopped=b,c").unwrap();
-        assert_eq!(ext.active, Vec::<String>::new());
-        assert_eq!(ext.disabled, ["a"]);
-        assert_eq!(ext.stopped, ["b", "c"]);
-        assert_eq!(warn.len(), 2);
+        assert_eq!(ext.members(Activation::Active).count(), 0);
+        assert!(ext.members(Activation::Disabled).eq(["a"]));
+        assert!(ext.members(Activation::Stopped).eq(["b", "c"]));
+        assert_eq!(
+            warn,
+            [
+                "rule extension disabled: member 'a' was already set to active, disabled wins",
+                "rule extension stopped: member 'b' was already set to active, stopped wins"
+            ]
+        );
     }
 
     #[test]
