@@ -77,6 +77,8 @@ pub struct Failure {
 pub struct Relogin {
     pub at: Instant,
     pub node: String,
+    /// The node the page that did not know the tester came from, and its session id.
+    pub served_by: String,
 }
 
 #[derive(Default, Debug)]
@@ -172,9 +174,15 @@ fn tester(n: usize, stop: &AtomicBool) -> Figures {
         if field(&r.text(), "user").as_deref() != Some(me.as_str()) {
             f.relogins += 1;
             *f.relogins_by_node.entry(node.clone()).or_default() += 1;
+            let t = r.text();
             f.relogin_log.push(Relogin {
                 at: Instant::now(),
                 node: node.clone(),
+                served_by: format!(
+                    "{} session {}",
+                    field(&t, "node").unwrap_or_default(),
+                    field(&t, "session").unwrap_or_default()
+                ),
             });
             (cookie, node) = login(&mut f);
         }
