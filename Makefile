@@ -4,6 +4,7 @@
 #   make demo       start a private httpd with the seed configuration (Ctrl-C stops it)
 #   make install    install mod_jk.so where `apxs -q LIBEXECDIR` says (DESTDIR, LIBEXECDIR override)
 #   make fuzz       every fuzz target in turn, FUZZ_SECONDS (60) each (nightly + cargo-fuzz)
+#   make soak       chaos soak: 20 testers, two Tomcats, restarts/kills/gracefuls, SOAK_SECONDS (600)
 # test, demo, bench and bench-smoke first install the Debian packages they need (scripts/deps.sh:
 # apt-get as root, otherwise it prints the command to run); `make deps` does it for CI.
 
@@ -14,7 +15,7 @@ DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
 .PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke \
-	deps deps-test deps-demo fuzz fuzz-ci
+	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci
 
 # What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
 # is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
@@ -96,6 +97,21 @@ fuzz:
 # CI: 30 s per target.
 fuzz-ci:
 	FUZZ_SECONDS=30 ./scripts/fuzz.sh
+
+# Chaos soak (tests/soak.rs, #[ignore]d by make test): 20 testers against two real Tomcats while a
+# seeded random schedule restarts, kills (-9) and drains Tomcats, gracefuls httpd, sends slow
+# requests and aborts clients; prints failures and re-logins by cause, httpd's RSS and fds, and the
+# shared-memory counters. SOAK_SEED replays a schedule (default: from the clock, printed).
+SOAK_SECONDS ?= 600
+SOAK_SEED    ?=
+soak: deps-test
+	@$(MAKE) --no-print-directory build
+	SOAK_SECONDS=$(SOAK_SECONDS) $(if $(SOAK_SEED),SOAK_SEED=$(SOAK_SEED)) \
+	  $(CARGO) test -p mod_jk --test soak -- --ignored --nocapture
+
+# CI: 3 minutes.
+soak-ci:
+	@$(MAKE) --no-print-directory soak SOAK_SECONDS=180
 
 clean:
 	$(CARGO) clean

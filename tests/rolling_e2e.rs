@@ -8,202 +8,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::tomcat::{field, script, seed_tomcats, Tomcat};
+use support::testers::*;
+use support::tomcat::script;
 use support::*;
 
-const TESTERS: usize = 20;
-
-/// The seed's Tomcats in `dir`/tomcat1 and `dir`/tomcat2 (stopped before `dir` goes).
-struct Tomcats {
-    all: Vec<Tomcat>,
-    dir: TestDir,
-}
-
-impl Tomcats {
-    fn start() -> Tomcats {
-        let dir = TestDir::new("roll-tomcats");
-        let all = seed_tomcats(dir.path());
-        Tomcats { all, dir }
-    }
-
-    fn get(&mut self, m: &str) -> &mut Tomcat {
-        let i = ["tomcat1", "tomcat2"].iter().position(|n| *n == m).unwrap();
-        &mut self.all[i]
-    }
-
-    fn restart(&mut self, m: &str) {
-        self.get(m)
-            .restart()
-            .unwrap_or_else(|e| panic!("restart {m}: {e}"));
-    }
-
-    /// The pid of member `m`'s Tomcat, from the file the script wrote at its latest start.
-    fn pid(&mut self, m: &str) -> i32 {
-        self.get(m).pid().unwrap()
-    }
-}
-
-/// httpd with the seed's configuration plus `extra_props`, with Debian's stock event MPM
-/// sizing (mpm_event.conf: 25 threads per child) instead of the harness's small one;
-/// hold_max defaults to half a child's threads.
 fn httpd(tag: &str, so: &Path, extra_props: &str) -> Httpd {
-    seed_httpd(
-        tag,
-        so,
-        extra_props,
-        "ThreadLimit 64\nThreadsPerChild 25\nMaxRequestWorkers 50\nMaxSpareThreads 75\n",
-    )
-}
-
-#[derive(Default, Debug)]
-struct Figures {
-    requests: usize,
-    failed: usize,
-    relogins: usize,
-    longest_stall: Duration,
-    relogins_by_node: std::collections::BTreeMap<String, usize>,
-    /// Requests slower than 100 ms: (unix ms at the start, duration), to set each restart's
-    /// stall beside the Tomcat's own restart time.
-    slow: Vec<(u128, Duration)>,
-}
-
-/// Wall-clock milliseconds (also what `date +%s%3N` prints in the restart command).
-fn unix_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-}
-
-/// One restart of a Tomcat: member, unix ms when its restart began and ended.
-type Restart = (String, u128, u128);
-
-/// For each restart, the longest stall of a request that started while that Tomcat was
-/// restarting, beside the Tomcat's own stop + start time.
-fn stalls_by_restart(name: &str, f: &Figures, restarts: &[Restart]) {
-    for (m, t0, t1) in restarts {
-        let own = t1.saturating_sub(*t0);
-        let stall = f
-            .slow
-            .iter()
-            .filter(|(s, _)| s >= t0 && s <= t1)
-            .map(|(_, d)| d.as_millis())
-            .max()
-            .unwrap_or(0);
-        println!(
-            "{name}: {m} restart (stop + start) {own} ms, longest stall of a request sent meanwhile \
-             {stall} ms ({:+} ms)",
-            stall as i128 - own as i128
-        );
-    }
-}
-
-/// 20 testers clicking every 50 ms until `stop`; returns the figures.
-fn testers(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
-    std::thread::spawn(move || {
-        let handles: Vec<_> = (0..TESTERS)
-            .map(|n| {
-                let stop = stop.clone();
-                std::thread::spawn(move || {
-                    let me = format!("tester{n}");
-                    let mut f = Figures::default();
-                    let login = |f: &mut Figures| -> (Option<String>, String) {
-                        loop {
-                            let r = http_request(
-                                80,
-                                "GET",
-                                &format!("/app/session.jsp?login={me}"),
-                                &[],
-                            );
-                            f.requests += 1;
-                            if r.status == 200 {
-                                return (
-                                    session_cookie(&r),
-                                    field(&r.text(), "node").unwrap_or_default(),
-                                );
-                            }
-                            f.failed += 1;
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                    };
-                    let (mut cookie, mut node) = login(&mut f);
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(50));
-                        let hdrs: Vec<(&str, &str)> =
-                            cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
-                        let (t, sent) = (Instant::now(), unix_ms());
-                        let r = http_request(80, "GET", "/app/session.jsp", &hdrs);
-                        let took = t.elapsed();
-                        f.longest_stall = f.longest_stall.max(took);
-                        if took > Duration::from_millis(100) {
-                            f.slow.push((sent, took));
-                        }
-                        f.requests += 1;
-                        if r.status != 200 {
-                            f.failed += 1;
-                            continue;
-                        }
-                        if field(&r.text(), "user").as_deref() != Some(me.as_str()) {
-                            f.relogins += 1;
-                            *f.relogins_by_node.entry(node.clone()).or_default() += 1;
-                            (cookie, node) = login(&mut f);
-                        }
-                    }
-                    f
-                })
-            })
-            .collect();
-        let mut total = Figures::default();
-        for h in handles {
-            let f = h.join().unwrap();
-            total.requests += f.requests;
-            total.failed += f.failed;
-            total.relogins += f.relogins;
-            total.longest_stall = total.longest_stall.max(f.longest_stall);
-            total.slow.extend(f.slow);
-            for (k, v) in f.relogins_by_node {
-                *total.relogins_by_node.entry(k).or_default() += v;
-            }
-        }
-        total
-    })
-}
-
-fn report(name: &str, f: &Figures) {
-    println!(
-        "{name}: {} requests, {} failed, {} re-logins, longest stall {} ms",
-        f.requests,
-        f.failed,
-        f.relogins,
-        f.longest_stall.as_millis()
-    );
-}
-
-fn jkctl() -> PathBuf {
-    let p = module_so().parent().unwrap().join("jkctl");
-    assert!(
-        p.exists(),
-        "{} not built: run `make build` (cargo build --workspace --bins)",
-        p.display()
-    );
-    p
-}
-
-/// Runs `during` while the testers click; returns their figures.
-fn with_testers(during: impl FnOnce()) -> Figures {
-    let stop = Arc::new(AtomicBool::new(false));
-    let t = testers(stop.clone());
-    std::thread::sleep(Duration::from_secs(2));
-    during();
-    std::thread::sleep(Duration::from_secs(2));
-    stop.store(true, Ordering::Relaxed);
-    t.join().unwrap()
+    rolling_httpd(tag, so, extra_props)
 }
 
 /// Restarts both Tomcats one after the other (stop, start; no jkctl) while the testers click
@@ -226,9 +40,6 @@ fn plain_restarts(
     });
     (f, restarts)
 }
-
-const ROLLING: &str =
-    "worker.loadbalancer.hold_timeout=30000\nworker.loadbalancer.probe_interval=200\n";
 
 #[test]
 fn rolling_restarts_no_tester_notices() {

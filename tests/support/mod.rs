@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod http;
+pub mod testers;
 pub mod tomcat;
 pub use http::*;
 use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
