@@ -76,16 +76,30 @@ pub fn readiness_round<'a>(
 /// One readiness probe of member `i` of `b` (a CPing on a fresh connection, then its
 /// health_url when it has one), reported to the balancer.
 pub fn probe_member(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker) {
-    let wait = Duration::from_millis(u64::from(aw.ping_timeout_ms.clamp(100, 5000)));
+    probe_member_within(b, i, ep, aw, HEALTH_REPLY_WAIT);
+}
+
+/// As [`probe_member`], waiting at most `limit` for the CPong and for the health page's
+/// answer (a held request probes within what is left of its hold_timeout).
+pub fn probe_member_within(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker, limit: Duration) {
+    let wait = Duration::from_millis(u64::from(aw.ping_timeout_ms.clamp(100, 5000))).min(limit);
     let ok = ep.probe(wait).is_ok()
         && b.health_url(i)
-            .is_none_or(|path| health_probe(ep, aw, path));
+            .is_none_or(|path| health_probe_within(ep, aw, path, limit));
     b.probe_result(i, ok);
 }
+
+/// The longest wait for a health page's answer.
+const HEALTH_REPLY_WAIT: Duration = Duration::from_secs(5);
 
 /// A readiness probe of `path` (a member's health_url): an HTTP GET sent over AJP; ready when
 /// the answer is 2xx (e.g. Tomcat's HealthCheckValve).
 pub fn health_probe(ep: &Endpoint, w: &AjpWorker, path: &str) -> bool {
+    health_probe_within(ep, w, path, HEALTH_REPLY_WAIT)
+}
+
+/// As [`health_probe`], waiting at most `limit` (and at most 5 s) for the answer.
+pub fn health_probe_within(ep: &Endpoint, w: &AjpWorker, path: &str, limit: Duration) -> bool {
     struct Sink(u16);
     impl jk_ajp_client::Peer for Sink {
         fn read_body(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
@@ -130,7 +144,7 @@ pub fn health_probe(ep: &Endpoint, w: &AjpWorker, path: &str) -> bool {
         packet: &packet,
         is_head: false,
         is_get: true,
-        reply_timeout: Some(Some(Duration::from_secs(5))),
+        reply_timeout: Some(Some(limit.min(HEALTH_REPLY_WAIT))),
         fail_on_status: None,
         flush_packets: false,
         flush_header: false,

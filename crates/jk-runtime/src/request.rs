@@ -353,9 +353,12 @@ pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
         // The held request probes its member itself (one probe per HELD_PROBE_MS across all
         // held requests and children), so it goes out as soon as the member answers rather
         // than at the prober's next round.
+        // Bounded by what is left of the hold: a backend that accepts and never answers must
+        // not keep the request past hold_timeout.
+        let left = timeout.saturating_sub(started.elapsed());
         if let Some((w, ep)) = &endpoint {
-            if bal.claim_held_probe(i, unix_ms()) {
-                crate::probe::probe_member(bal, i, ep, w);
+            if left >= HOLD_POLL && bal.claim_held_probe(i, unix_ms()) {
+                crate::probe::probe_member_within(bal, i, ep, w, left);
                 continue;
             }
         }

@@ -610,3 +610,30 @@ fn a_held_request_probes_its_member_itself_and_goes_out_once_it_answers() {
     );
     assert!(out.contains("held a request"), "{out}");
 }
+
+#[test]
+fn a_held_requests_own_probe_never_outlasts_the_hold() {
+    // t1 answers like a paused connector, then accepts connections but never answers a CPing:
+    // the held request's probe waits at most what is left of hold_timeout (800 ms), not the
+    // 5 s probe wait, then fails over.
+    let t1 = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Sequence(vec![Behaviour::Paused, Behaviour::RefuseCpong]),
+    )
+    .unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(
+        t1.port(),
+        t2.port(),
+        "worker.lb.hold_timeout=800\nworker.t1.ping_timeout=10000\n",
+    );
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let t = Instant::now();
+    let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    let took = t.elapsed();
+    assert_eq!(served_by(&a, &client), "200 member=t2", "{:?}", host.log);
+    assert!(
+        took < Duration::from_secs(3),
+        "held {took:?}: the probe outlasted hold_timeout"
+    );
+}
