@@ -124,6 +124,7 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
         return;
     }
     let tick = jk_runtime::probe::prober_tick(&gen.balancers);
+    let log = rt.clone();
     let round = move || {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -136,6 +137,10 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
                 |name| gen.endpoint(name),
                 now_ms,
             );
+            // Runtime membership: drained members leave (one child does each).
+            jk_runtime::membership::round(&gen.view(), &|level, msg| {
+                log.log_at(level, "jk_membership", msg);
+            });
         });
     };
     match Background::spawn("jk-readiness", tick, round) {

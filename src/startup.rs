@@ -266,12 +266,13 @@ pub unsafe fn start_generation(
         }
     };
     let (mut ajp, mut members, mut lbs) = (0, 0, 0);
-    for w in &built.workers.workers {
+    // Growth slots (runtime membership) count as workers and members.
+    for w in built.workers.all_workers() {
         match &w.kind {
             WorkerKind::Ajp(_) => ajp += 1,
             WorkerKind::Lb(lb) => {
                 lbs += 1;
-                members += lb.members.len();
+                members += lb.member_table().count();
             }
             WorkerKind::Status(_) => {}
         }
@@ -349,6 +350,11 @@ pub unsafe fn start_generation(
         maps: std::sync::OnceLock::new(),
         shm,
     });
+    // Members added at runtime survive a restart, unless workers.properties now configures
+    // a member with the same name or route.
+    for line in jk_runtime::membership::yield_to_configuration(&gen.view()) {
+        log_server(HttpdLevel::Notice, false, main, &format!("mod_jk: {line}"));
+    }
     let shm_note = format!(
         "runtime status in {}{}",
         gen.shm.path().display(),

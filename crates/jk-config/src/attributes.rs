@@ -74,6 +74,14 @@ pub const CURRENT: &[&str] = &[
     "slow_start",
     // mod_jk-rs extension: status writes only as a POST with the page's token.
     "write_requires_token",
+    // mod_jk-rs extensions for runtime membership (README "Runtime membership").
+    "growth",
+    "template",
+    "drain_timeout",
+    "drain_idle",
+    "discover_dns",
+    "discover_interval",
+    "discover_hold",
 ];
 
 /// What a deprecated attribute still does.
@@ -216,7 +224,14 @@ pub fn applies_to(attr: &str) -> u8 {
         | "hold_max"
         | "probe_interval"
         | "session_window"
-        | "replay_buffer" => LB,
+        | "replay_buffer"
+        | "growth"
+        | "template"
+        | "drain_timeout"
+        | "drain_idle"
+        | "discover_dns"
+        | "discover_interval"
+        | "discover_hold" => LB,
         "read_only"
         | "user"
         | "user_case_insensitive"

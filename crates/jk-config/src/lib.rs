@@ -27,7 +27,8 @@ pub use extensions::{parse_worker_spec, RuleExtensions, WorkerSpecError};
 pub use lb::{Activation, LbLock, LbMethod, MemberState};
 pub use map::PropertyMap;
 pub use model::{
-    AjpProtocol, AjpWorker, LbWorker, PingMode, RecoveryOptions, StatusWorker, Worker, WorkerKind,
-    WorkerMount, WorkerType, WorkersConfig,
+    AjpProtocol, AjpWorker, DnsDiscovery, LbWorker, PingMode, RecoveryOptions, StatusWorker,
+    Worker, WorkerKind, WorkerMount, WorkerType, WorkersConfig, DEFAULT_DNS_GROWTH, DEFAULT_GROWTH,
+    MAX_GROWTH,
 };
 pub use workers::{build, BuildOptions};

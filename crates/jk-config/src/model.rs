@@ -14,6 +14,9 @@ pub struct WorkersConfig {
     pub maintain_secs: u32,
     /// Instantiated workers: the listed ones, then members of listed lb workers.
     pub workers: Vec<Worker>,
+    /// mod_jk-rs: the lbs' growth slots (hidden spare members, `<lb>~<n>`, see
+    /// [`LbWorker::growth_members`]); [`WorkersConfig::worker`] finds them too.
+    pub growth: Vec<Worker>,
     /// `worker.<w>.mount` patterns of listed workers.
     pub mounts: Vec<WorkerMount>,
     /// Warnings from reading and from building.
@@ -21,8 +24,17 @@ pub struct WorkersConfig {
 }
 
 impl WorkersConfig {
+    /// The worker named `name`: one of the configuration or a growth slot.
     pub fn worker(&self, name: &str) -> Option<&Worker> {
-        self.workers.iter().find(|w| w.name == name)
+        self.workers
+            .iter()
+            .find(|w| w.name == name)
+            .or_else(|| self.growth.iter().find(|w| w.name == name))
+    }
+
+    /// Every worker that needs a runtime: the configuration's, then the growth slots.
+    pub fn all_workers(&self) -> impl Iterator<Item = &Worker> {
+        self.workers.iter().chain(&self.growth)
     }
 
     /// Listed workers can be mapped to URIs; lb members that are not listed cannot.
@@ -263,6 +275,17 @@ pub struct AjpWorker {
     pub redirect: Option<String>,
     pub distance: u32,
     pub activation: Activation,
+    /// mod_jk-rs: `Some(lb)` for a growth slot of lb `lb` (a hidden spare member, named
+    /// `<lb>~<n>`, that runtime membership fills: README "Runtime membership"); `None` for a
+    /// worker of the configuration.
+    pub growth_of: Option<String>,
+}
+
+/// A host name and port whose addresses are an lb's members (`worker.<lb>.discover_dns`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsDiscovery {
+    pub name: String,
+    pub port: u16,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -296,6 +319,40 @@ pub struct LbWorker {
     pub secret: Option<String>,
     /// The largest `max_packet_size` of the members (sizes the failover buffer).
     pub max_packet_size: u32,
+    /// mod_jk-rs runtime membership: spare member slots (`growth`, default
+    /// [`DEFAULT_GROWTH`]), whose workers are [`WorkersConfig::growth`].
+    pub growth: u32,
+    /// The growth slots' worker names (`<lb>~1` ...): members after `members`.
+    pub growth_members: Vec<String>,
+    /// The worker whose AJP settings members added at runtime take (`template`; default the
+    /// first configured member).
+    pub template: String,
+    /// The longest a removed member drains before its slot is freed (seconds).
+    pub drain_timeout_s: u32,
+    /// A draining member is idle (and freed) when nothing was in flight and no request was
+    /// routed to it by its session for this many seconds.
+    pub drain_idle_s: u32,
+    /// `discover_dns = NAME:PORT`: every address NAME resolves to is a member.
+    pub discover_dns: Option<DnsDiscovery>,
+    /// Seconds between two resolutions (`discover_interval`).
+    pub discover_interval_s: u32,
+    /// Seconds an answer that would remove more than half of the discovered members (or
+    /// that fails) must last before members are removed (`discover_hold`).
+    pub discover_hold_s: u32,
+}
+
+/// Spare member slots of an lb without `growth` (with `discover_dns`: [`DEFAULT_DNS_GROWTH`]).
+pub const DEFAULT_GROWTH: u32 = 4;
+/// Spare member slots of an lb with `discover_dns` and without `growth`.
+pub const DEFAULT_DNS_GROWTH: u32 = 16;
+/// The most spare member slots an lb may have.
+pub const MAX_GROWTH: u32 = 256;
+
+impl LbWorker {
+    /// The configured members, then the growth slots: the balancer's member table.
+    pub fn member_table(&self) -> impl Iterator<Item = &String> {
+        self.members.iter().chain(&self.growth_members)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -222,6 +222,30 @@ pub fn ratings(value: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// `NAME:PORT` (a host name or IPv4 address, or `[IPv6]`, and a port 1..=65535).
+pub fn host_port(value: &str) -> Result<(String, u16), String> {
+    let v = value.trim();
+    let bad = || format!("\"{value}\" is not NAME:PORT (a host name and a port 1..65535)");
+    let (host, port) = v.rsplit_once(':').ok_or_else(bad)?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty()
+        || host.len() > 253
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
+    {
+        return Err(bad());
+    }
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if port == 0 {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port))
+}
+
 /// Names, hosts, routes and cookie settings are limited to 60 bytes by mod_jk.
 pub fn short_string(value: &str) -> Result<&str, String> {
     if value.len() > MAX_NAME_BYTES {

@@ -157,6 +157,10 @@ pub fn build(map: &PropertyMap, opts: &BuildOptions) -> Result<WorkersConfig, Co
     for &i in &lbs {
         check_members(i, &mut workers, &index, &props, &mut d);
     }
+    let mut growth = Vec::new();
+    for &i in &lbs {
+        add_growth_slots(i, &mut workers, &mut growth, &index, &props, opts, &mut d);
+    }
 
     let mounts = collect_mounts(&list, &workers, &props, &mut d);
 
@@ -180,6 +184,7 @@ pub fn build(map: &PropertyMap, opts: &BuildOptions) -> Result<WorkersConfig, Co
         list,
         maintain_secs,
         workers,
+        growth,
         mounts,
         warnings,
     })
@@ -734,6 +739,7 @@ fn ajp(r: &mut Reader<'_>, protocol: AjpProtocol, opts: &BuildOptions) -> AjpWor
         redirect,
         distance,
         activation,
+        growth_of: None,
     }
 }
 
@@ -826,6 +832,48 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
     let p = r.prop("session_cookie_path");
     let session_cookie_path = r.short(p).unwrap_or_else(|| "/".to_owned());
     let secret = r.string("secret");
+    let discover_dns = match r.prop("discover_dns") {
+        None => None,
+        Some(p) => match values::host_port(&p.value) {
+            Ok((name, port)) => Some(DnsDiscovery { name, port }),
+            Err(m) => {
+                r.error(p, m);
+                None
+            }
+        },
+    };
+    let default_growth = if discover_dns.is_some() {
+        DEFAULT_DNS_GROWTH
+    } else {
+        DEFAULT_GROWTH
+    };
+    let growth = match r.prop("growth") {
+        Some(p) => {
+            let n = r.parse(Some(p), default_growth, values::non_negative);
+            if n > MAX_GROWTH {
+                r.error(p, format!("\"{}\" is more than {MAX_GROWTH}", p.value));
+                MAX_GROWTH
+            } else {
+                n
+            }
+        }
+        None => default_growth,
+    };
+    if let (Some(p), 0) = (r.prop("discover_dns"), growth) {
+        r.error(
+            p,
+            "discover_dns needs room for the members it finds: growth must not be 0".into(),
+        );
+    }
+    let template = r
+        .string("template")
+        .or_else(|| members.first().cloned())
+        .unwrap_or_default();
+    let drain_timeout_s = r.uint("drain_timeout", 600);
+    let drain_idle_s = r.uint("drain_idle", 60);
+    let di_prop = r.prop("discover_interval");
+    let discover_interval_s = r.count_min(di_prop, 5, 1);
+    let discover_hold_s = r.uint("discover_hold", 30);
     LbWorker {
         members,
         sticky_session,
@@ -849,6 +897,14 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
         session_cookie_path,
         secret,
         max_packet_size: MIN_PACKET_SIZE,
+        growth,
+        growth_members: Vec::new(),
+        template,
+        drain_timeout_s,
+        drain_idle_s,
+        discover_dns,
+        discover_interval_s,
+        discover_hold_s,
     }
 }
 
@@ -987,6 +1043,118 @@ fn check_members(
     }
     if let WorkerKind::Lb(l) = &mut workers[lb_index].kind {
         l.max_packet_size = max_packet;
+    }
+}
+
+/// The longest worker name a growth slot may get (`<lb>~<n>` is stored in the shared
+/// region's 64-byte string fields).
+const MAX_GROWTH_NAME: usize = 60;
+
+/// mod_jk-rs runtime membership: lb `lb_index`'s growth slots, hidden spare members named
+/// `<lb>~1` ..., go to `growth` and their names to the lb's `growth_members`. Each is a copy
+/// of the lb's template worker (its AJP settings) with port 0 (contact disabled, activation
+/// Stopped) and its own name as route, until a member is added into it at runtime. A
+/// template named by `template` that is no ajp13 worker is an error; without `template`, an
+/// lb whose first member is no ajp13 worker (already an error) gets no growth slots.
+fn add_growth_slots(
+    lb_index: usize,
+    workers: &mut [Worker],
+    growth: &mut Vec<Worker>,
+    index: &HashMap<String, usize>,
+    props: &HashMap<String, WorkerProps>,
+    opts: &BuildOptions,
+    d: &mut Diags,
+) {
+    let lb_name = workers[lb_index].name.clone();
+    let Some(lb) = workers[lb_index].as_lb().cloned() else {
+        return;
+    };
+    if lb.growth == 0 {
+        return;
+    }
+    let template_prop = props.get(&lb_name).and_then(|p| p.get("template"));
+    let template_error = |d: &mut Diags, msg: String| {
+        if let Some(p) = template_prop {
+            d.on(p, true, &lb_name, msg);
+        }
+    };
+    // The template: a worker already built (listed or a member), else one defined only by
+    // its properties.
+    let built;
+    let template = match index.get(&lb.template) {
+        Some(&i) => &workers[i],
+        None => {
+            let Some(p) = props.get(&lb.template) else {
+                template_error(
+                    d,
+                    format!(
+                        "template '{}' is not defined (no worker.{}.* property)",
+                        lb.template, lb.template
+                    ),
+                );
+                return;
+            };
+            let mut quiet = Diags { list: Vec::new() };
+            let Some(w) = build_worker(&lb.template, p, None, opts, &mut quiet) else {
+                template_error(
+                    d,
+                    format!("template '{}' is not a valid worker", lb.template),
+                );
+                return;
+            };
+            built = w;
+            &built
+        }
+    };
+    let Some(mut base) = template
+        .as_ajp()
+        .filter(|a| a.protocol != AjpProtocol::Ajp12)
+        .cloned()
+    else {
+        template_error(
+            d,
+            format!(
+                "template '{}' is not an ajp13 worker; added members copy an ajp13 worker's \
+                 settings",
+                lb.template
+            ),
+        );
+        return;
+    };
+    if base.secret.is_none() {
+        base.secret.clone_from(&lb.secret);
+    }
+    base.port = 0;
+    base.activation = Activation::Stopped;
+    base.redirect = None;
+    base.domain = String::new();
+    base.growth_of = Some(lb_name.clone());
+    if lb_name.len() + 1 + lb.growth.to_string().len() > MAX_GROWTH_NAME {
+        let p = props.get(&lb_name).and_then(|p| p.get("growth"));
+        let msg = format!(
+            "lb worker name '{lb_name}' is too long for growth slots named '{lb_name}~N' (at \
+             most {MAX_GROWTH_NAME} bytes); shorten it or set growth=0"
+        );
+        match p {
+            Some(p) => d.on(p, true, &lb_name, msg),
+            None => d.error(None, Some(&format!("worker.{lb_name}.growth")), msg),
+        }
+        return;
+    }
+    let mut names = Vec::with_capacity(lb.growth as usize);
+    for n in 1..=lb.growth {
+        let name = format!("{lb_name}~{n}");
+        let mut w = base.clone();
+        w.route = name.clone();
+        growth.push(Worker {
+            name: name.clone(),
+            loc: workers[lb_index].loc.clone(),
+            kind: WorkerKind::Ajp(w),
+        });
+        names.push(name);
+    }
+    if let WorkerKind::Lb(l) = &mut workers[lb_index].kind {
+        l.growth_members = names;
     }
 }
 

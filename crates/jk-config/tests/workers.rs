@@ -981,3 +981,120 @@ fn rolling_restart_properties_have_defaults_and_are_checked() {
         "{e}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Runtime membership (mod_jk-rs): growth slots, template, discovery
+
+#[test]
+fn growth_slots_are_hidden_copies_of_the_template() {
+    let cfg = config(SEED);
+    let l = lb(&cfg, "loadbalancer");
+    // Not in the configuration's workers or members: mod_jk's view is unchanged.
+    assert_eq!(l.members, ["tomcat1", "tomcat2"]);
+    assert_eq!(l.growth, DEFAULT_GROWTH);
+    assert_eq!(
+        l.growth_members,
+        (1..=DEFAULT_GROWTH)
+            .map(|n| format!("loadbalancer~{n}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        l.member_table().collect::<Vec<_>>(),
+        [
+            "tomcat1",
+            "tomcat2",
+            "loadbalancer~1",
+            "loadbalancer~2",
+            "loadbalancer~3",
+            "loadbalancer~4"
+        ]
+    );
+    assert_eq!(l.template, "tomcat1");
+    assert_eq!(cfg.growth.len(), DEFAULT_GROWTH as usize);
+    let g = ajp(&cfg, "loadbalancer~2");
+    let t = ajp(&cfg, "tomcat1");
+    assert_eq!(g.port, 0, "contact disabled until a member is added");
+    assert_eq!(g.activation, Activation::Stopped);
+    assert_eq!(g.route, "loadbalancer~2", "a route no session carries");
+    assert_eq!(g.growth_of.as_deref(), Some("loadbalancer"));
+    assert_eq!(g.socket_connect_timeout_ms, t.socket_connect_timeout_ms);
+    assert_eq!(g.ping_mode, t.ping_mode);
+    assert_eq!(g.connection_pool_size, t.connection_pool_size);
+    assert!(t.growth_of.is_none());
+    assert_eq!(cfg.all_workers().count(), 4 + DEFAULT_GROWTH as usize);
+    assert_eq!(warnings(&cfg), Vec::<String>::new());
+}
+
+#[test]
+fn growth_template_and_limits() {
+    let cfg = config(&seed_with(
+        "worker.tpl.port=9009\nworker.tpl.reply_timeout=1234\nworker.loadbalancer.growth=2\n\
+         worker.loadbalancer.template=tpl\nworker.loadbalancer.drain_timeout=30\n\
+         worker.loadbalancer.drain_idle=3",
+    ));
+    let l = lb(&cfg, "loadbalancer");
+    assert_eq!(l.growth_members, ["loadbalancer~1", "loadbalancer~2"]);
+    assert_eq!(ajp(&cfg, "loadbalancer~1").reply_timeout_ms, 1234);
+    assert_eq!((l.drain_timeout_s, l.drain_idle_s), (30, 3));
+    let none = config(&seed_with("worker.loadbalancer.growth=0"));
+    assert!(none.growth.is_empty());
+    assert!(lb(&none, "loadbalancer").growth_members.is_empty());
+
+    assert_eq!(
+        errors(&seed_with("worker.loadbalancer.growth=257")),
+        format!("{FILE}:{EXTRA}: worker.loadbalancer.growth: \"257\" is more than {MAX_GROWTH}")
+    );
+    assert_eq!(
+        errors(&seed_with("worker.loadbalancer.template=nothere")),
+        format!(
+            "{FILE}:{EXTRA}: worker.loadbalancer.template: template 'nothere' is not defined \
+             (no worker.nothere.* property)"
+        )
+    );
+    assert_eq!(
+        errors(&seed_with("worker.loadbalancer.template=jkstatus")),
+        format!(
+            "{FILE}:{EXTRA}: worker.loadbalancer.template: template 'jkstatus' is not an \
+             ajp13 worker; added members copy an ajp13 worker's settings"
+        )
+    );
+}
+
+#[test]
+fn dns_discovery_properties() {
+    let cfg = config(&seed_with(
+        "worker.loadbalancer.discover_dns=tasks.app:8009\nworker.loadbalancer.discover_interval=2",
+    ));
+    let l = lb(&cfg, "loadbalancer");
+    assert_eq!(
+        l.discover_dns,
+        Some(DnsDiscovery {
+            name: "tasks.app".into(),
+            port: 8009
+        })
+    );
+    assert_eq!(l.growth, DEFAULT_DNS_GROWTH, "more room by default");
+    assert_eq!((l.discover_interval_s, l.discover_hold_s), (2, 30));
+    for bad in [
+        "tasks.app",
+        "tasks.app:0",
+        ":8009",
+        "tasks app:80",
+        "x:99999",
+    ] {
+        assert_eq!(
+            errors(&seed_with(&format!(
+                "worker.loadbalancer.discover_dns={bad}"
+            ))),
+            format!(
+                "{FILE}:{EXTRA}: worker.loadbalancer.discover_dns: \"{bad}\" is not NAME:PORT \
+                 (a host name and a port 1..65535)"
+            ),
+            "{bad}"
+        );
+    }
+    assert!(errors(&seed_with(
+        "worker.loadbalancer.discover_dns=a:1\nworker.loadbalancer.growth=0"
+    ))
+    .contains("growth must not be 0"));
+}

@@ -148,7 +148,7 @@ impl Balancer {
                 overrides[i] = Some(*a);
             }
         }
-        let n = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
+        let n = u32::try_from(self.members_in_use()).unwrap_or(u32::MAX);
         let mut a = Attempt {
             bal: self,
             session,
@@ -321,14 +321,14 @@ impl<'b> Attempt<'b> {
     fn choose(&mut self) -> Option<usize> {
         self.sticky = false;
         self.routed_partial = None;
-        if self.bal.members.len() == 1 {
-            let a = self.act(0);
-            if !self.usable_sticky(0) {
+        if let Some(only) = self.bal.only_member() {
+            let a = self.act(only);
+            if !self.usable_sticky(only) {
                 return None;
             }
             if a != Activation::Disabled {
                 self.sticky = true;
-                return Some(0);
+                return Some(only);
             }
         }
         let bal = self.bal;

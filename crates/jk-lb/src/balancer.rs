@@ -118,6 +118,12 @@ pub struct Balancer {
     pub(crate) region: Region<'static>,
     pub(crate) lb: Slot<'static>,
     pub(crate) members: Vec<Member>,
+    /// Index of the first growth slot (members from here on are spare slots filled at
+    /// runtime: [`crate::membership`]); the configured members come before it.
+    pub(crate) growth_start: usize,
+    /// `drain_timeout` and `drain_idle` (seconds) of the lb: how removed members drain.
+    pub(crate) drain_timeout_s: u64,
+    pub(crate) drain_idle_s: u64,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) child: AtomicUsize,
     /// Per-process rotating start of the non-sticky search (mod_jk `next_offset`).
@@ -170,7 +176,15 @@ pub struct LbSettings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberSnapshot {
     pub index: usize,
+    /// The name the member goes by (a runtime member's label, else its worker name).
     pub name: String,
+    /// Its worker name (its endpoint; `<lb>~<n>` for a growth slot).
+    pub worker: String,
+    /// Where it came from, and where it is in its life ([`crate::membership`]).
+    pub origin: crate::Origin,
+    pub lifecycle: crate::Lifecycle,
+    /// Its route is still to be learned from the first session it issues.
+    pub learning_route: bool,
     pub route: String,
     pub domain: String,
     pub redirect: String,
@@ -237,6 +251,8 @@ pub struct LbSnapshot {
     pub max_busy: u64,
     pub last_reset: u64,
     pub last_maintain: u64,
+    /// Configured members plus growth slots (used = `members.len()`).
+    pub member_slots: usize,
     pub members: Vec<MemberSnapshot>,
 }
 
@@ -323,11 +339,21 @@ impl Balancer {
                 },
             });
         }
+        let growth_start = members
+            .iter()
+            .position(|(_, w)| w.growth_of.is_some())
+            .unwrap_or(members.len());
+        if growth_start == 0 {
+            return Err(format!("lb worker '{name}' has no configured member"));
+        }
         let b = Balancer {
             name: name.to_string(),
             region,
             lb: lb_slot,
             members: ms,
+            growth_start,
+            drain_timeout_s: u64::from(lb.drain_timeout_s),
+            drain_idle_s: u64::from(lb.drain_idle_s),
             clock,
             child: AtomicUsize::new(0),
             next_offset: AtomicUsize::new(0),
@@ -368,6 +394,11 @@ impl Balancer {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The session cookie's name (`session_cookie`, default `JSESSIONID`).
+    pub fn session_cookie_name(&self) -> &str {
+        &self.session_cookie
     }
 
     pub fn member_count(&self) -> usize {
@@ -487,7 +518,7 @@ impl Balancer {
             StrField::Redirect => m.configured.redirect.clone(),
             StrField::Name => m.name.clone(),
             StrField::Parent => self.name.clone(),
-            StrField::Host => String::new(),
+            StrField::Host | StrField::Label => String::new(),
         }
     }
 
@@ -564,7 +595,7 @@ impl Balancer {
         s
     }
 
-    fn bump(&self) {
+    pub(crate) fn bump(&self) {
         self.region.generation().fetch_add(1, Ordering::AcqRel);
     }
 
@@ -673,6 +704,9 @@ impl Balancer {
         let s = self.settings();
         let mut non_error = 0;
         for (i, m) in self.members.iter().enumerate() {
+            if !self.in_use(i) {
+                continue;
+            }
             let st = self.state(i);
             let first = m.slot.get(Field::FirstErrorTime);
             if st == MemberState::Error {
@@ -714,6 +748,9 @@ impl Balancer {
     pub(crate) fn force_recovery(&self) -> usize {
         let mut n = 0;
         for (i, m) in self.members.iter().enumerate() {
+            if !self.in_use(i) {
+                continue;
+            }
             if self.transition(i, MemberState::Error, MemberState::Force) {
                 m.slot.set(Field::ReplyTimeouts, 0);
                 if !self.is_restarting(i) {
@@ -1024,7 +1061,11 @@ impl Balancer {
             });
         Some(MemberSnapshot {
             index: i,
-            name: m.name.clone(),
+            name: self.display_name(i),
+            worker: m.name.clone(),
+            origin: self.origin(i),
+            lifecycle: self.lifecycle(i),
+            learning_route: self.learning_route(i),
             route: self.member_string(i, StrField::Route),
             domain: self.member_string(i, StrField::Domain),
             redirect: self.member_string(i, StrField::Redirect),
@@ -1062,9 +1103,10 @@ impl Balancer {
         })
     }
 
-    /// Every member's snapshot, in balance_workers order.
+    /// Every member's snapshot in balance_workers order, then the growth slots in use.
     pub fn snapshots(&self) -> Vec<MemberSnapshot> {
         (0..self.members.len())
+            .filter(|&i| self.in_use(i))
             .filter_map(|i| self.snapshot(i))
             .collect()
     }
@@ -1084,6 +1126,7 @@ impl Balancer {
             max_busy: self.lb.get(Field::MaxBusy),
             last_reset: self.lb.get(Field::LastReset),
             last_maintain: self.lb.get(Field::LbLastMaintain),
+            member_slots: self.members.len(),
             members: self.snapshots(),
         }
     }

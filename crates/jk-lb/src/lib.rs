@@ -85,6 +85,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 mod attempt;
 mod balancer;
 mod fingerprint;
+pub mod membership;
 pub mod rolling;
 pub mod session;
 pub mod state;
@@ -94,6 +95,7 @@ pub use balancer::{
     Balancer, LbSettings, LbSnapshot, MemberSnapshot, NoteValue, FIRST_NOTE_KEYS, LAST_NOTE_KEYS,
 };
 pub use jk_config::{Activation, LbLock, LbMethod, MemberState, RuleExtensions};
+pub use membership::{Claim, Lifecycle, Origin};
 pub use rolling::{HoldGuard, MemberReadiness, RollingSettings};
 pub use session::{env_flag, session_ids};
 

@@ -240,7 +240,9 @@ impl Balancer {
     /// version writes (an overwritten word must not keep every member out of rotation).
     pub(crate) fn flags(&self, i: usize) -> u64 {
         let f = self.slot(i).get(Field::Flags);
-        if f & !(FLAG_RESTARTING | FLAG_NOT_READY) != 0 || !self.member_trusted(i) {
+        if f & !(FLAG_RESTARTING | FLAG_NOT_READY | crate::membership::FLAG_LEARN_ROUTE) != 0
+            || !self.member_trusted(i)
+        {
             0
         } else {
             f
@@ -404,6 +406,7 @@ impl Balancer {
         if seen >= u64::from(need) {
             self.bring_back(i);
             self.clear_not_ready(i);
+            self.joined(i);
         }
         true
     }

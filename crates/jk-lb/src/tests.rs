@@ -13,7 +13,7 @@ use crate::*;
 const T0: u64 = 1_700_000_000;
 
 fn region() -> Region<'static> {
-    Region::in_heap(4, 16)
+    Region::in_heap(4, 64)
 }
 
 /// Members a and b (unless `extra` sets balance_workers itself), then `extra`.
@@ -38,12 +38,12 @@ fn config(extra: &str) -> WorkersConfig {
     .unwrap()
 }
 
-/// The lb worker `lb` of `cfg` and its members with their ajp configuration.
+/// The lb worker `lb` of `cfg` and its member table (configured members, then the growth
+/// slots, as the runtime builds it) with their ajp configuration.
 fn lb_and_members(cfg: &WorkersConfig) -> (&jk_config::LbWorker, Vec<(String, &AjpWorker)>) {
     let lb = cfg.worker("lb").unwrap().as_lb().unwrap();
     let members = lb
-        .members
-        .iter()
+        .member_table()
         .map(|m| (m.clone(), cfg.worker(m).unwrap().as_ajp().unwrap()))
         .collect();
     (lb, members)
@@ -1271,6 +1271,7 @@ fn balancer_is_shared_between_threads() {
 
 // ----- rolling restarts -------------------------------------------------------------------
 
+mod membership;
 mod rolling;
 
 #[test]
@@ -1379,11 +1380,11 @@ fn within_10s<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'sta
 fn a_region_overwritten_with_0xff_keeps_the_balancer_serving_on_its_configuration() {
     let (names, plan, sleep) = within_10s("the balancer on an all-0xFF region", || {
         let words: &'static [AtomicU64] = Box::leak(
-            (0..jk_shm::words_needed(4, 16))
+            (0..jk_shm::words_needed(4, 64))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
         );
-        let region = Region::open(words, 4, 16).unwrap();
+        let region = Region::open(words, 4, 64).unwrap();
         let clock = Arc::new(FakeClock::new(T0));
         let cfg = config("worker.lb.retries=2\nworker.a.busy_limit=5\nworker.b.activation=D\n");
         let b = balancer_on(&cfg, region, &clock).with_rolling(crate::RollingSettings {

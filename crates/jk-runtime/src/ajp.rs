@@ -130,7 +130,7 @@ pub(crate) fn open(
     now: u64,
 ) -> Result<HashMap<String, AjpShared>, String> {
     let mut out = HashMap::new();
-    for w in &workers.workers {
+    for w in workers.all_workers() {
         let WorkerKind::Ajp(a) = &w.kind else {
             continue;
         };
@@ -142,14 +142,21 @@ pub(crate) fn open(
         }
         let configured = RuntimeSettings::configured(a);
         let fp = configured.fingerprint();
+        // A growth slot's address belongs to the member added into it (runtime membership):
+        // a changed template does not take it away.
+        let runtime_address = a.growth_of.is_some() && slot.get(Field::AjpPort) != 0;
         if slot.get(Field::AjpConfigHash) != fp {
             slot.with_lock(|| {
                 for (f, v) in FIELDS.into_iter().zip(configured.numbers()) {
-                    slot.set(f, v);
+                    if !(runtime_address && f == Field::AjpPort) {
+                        slot.set(f, v);
+                    }
                 }
             });
-            slot.set_string(StrField::Host, &a.host)
-                .map_err(|e| format!("worker {}: {e}", w.name))?;
+            if !runtime_address {
+                slot.set_string(StrField::Host, &a.host)
+                    .map_err(|e| format!("worker {}: {e}", w.name))?;
+            }
             slot.set(Field::AjpConfigHash, fp);
             slot.add(Field::AjpSeq, 1);
         }
@@ -202,6 +209,41 @@ impl AjpShared {
             resolve(&now.host, now.port, w.prefer_ipv6).ok()
         };
         ep.update_config(|c| now.apply(c, &configured, addr));
+    }
+
+    /// Points this (growth slot's) worker at `host:port` with `template`'s runtime settings
+    /// when given (runtime membership): every child's endpoint follows with its next use and
+    /// drops connections to the old address.
+    pub fn set_address(
+        &self,
+        host: &str,
+        port: u16,
+        template: Option<&AjpShared>,
+    ) -> Result<(), String> {
+        self.slot
+            .set_string(StrField::Host, host)
+            .map_err(|e| e.to_string())?;
+        self.slot.with_lock(|| {
+            if let Some(t) = template {
+                for f in FIELDS {
+                    self.slot.set(f, t.slot.get(f));
+                }
+            }
+            self.slot.set(Field::AjpPort, u64::from(port));
+        });
+        self.slot.add(Field::AjpSeq, 1);
+        Ok(())
+    }
+
+    /// Contact disabled (port 0): a freed growth slot.
+    pub fn clear_address(&self) {
+        self.slot.set(Field::AjpPort, 0);
+        self.slot.add(Field::AjpSeq, 1);
+    }
+
+    /// The port in the shared settings (0: contact disabled).
+    pub fn port(&self) -> u16 {
+        u16::try_from(self.slot.get(Field::AjpPort)).unwrap_or(0)
     }
 
     /// A request starts on this (standalone) worker; the statistics are completed by

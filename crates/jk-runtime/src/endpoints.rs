@@ -8,11 +8,12 @@ use jk_ajp_client::worker::endpoint_config;
 use jk_ajp_client::Endpoint;
 use jk_config::{WorkerKind, WorkersConfig};
 
-/// Endpoints for every ajp worker of the configuration, and startup warnings.
+/// Endpoints for every ajp worker of the configuration and every growth slot, and startup
+/// warnings.
 pub fn build(workers: &WorkersConfig) -> (HashMap<String, Arc<Endpoint>>, Vec<String>) {
     let mut map = HashMap::new();
     let mut warnings = Vec::new();
-    for w in &workers.workers {
+    for w in workers.all_workers() {
         if let WorkerKind::Ajp(a) = &w.kind {
             let (cfg, problem) = endpoint_config(&w.name, a);
             warnings.extend(problem);

@@ -14,6 +14,7 @@ mod endpoints;
 pub mod failover;
 pub mod failure;
 pub mod maps;
+pub mod membership;
 pub mod probe;
 pub mod request;
 pub mod status;
@@ -62,9 +63,9 @@ pub fn build(
         let WorkerKind::Lb(lb) = &w.kind else {
             continue;
         };
+        // The configured members, then the growth slots (runtime membership).
         let members: Vec<(String, &jk_config::AjpWorker)> = lb
-            .members
-            .iter()
+            .member_table()
             .filter_map(|m| match &workers.worker(m)?.kind {
                 WorkerKind::Ajp(a) => Some((m.clone(), a)),
                 _ => None,

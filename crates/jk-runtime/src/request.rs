@@ -244,7 +244,23 @@ pub fn serve_lb(
             packet: &packet,
             ..fwd.template
         };
-        let result = ep.service(&sreq, &mut body, client);
+        let learning = Some(choice.index).filter(|&i| bal.learning_route(i));
+        let result = match learning {
+            // A member whose route is still unknown: its first session tells it.
+            Some(i) => {
+                let mut sniff = RouteSniffer {
+                    inner: &mut *client,
+                    cookie: bal.session_cookie_name(),
+                    route: None,
+                };
+                let r = ep.service(&sreq, &mut body, &mut sniff);
+                if let (Ok(_), Some(route)) = (&r, sniff.route.take()) {
+                    learned(host, bal, i, &route);
+                }
+                r
+            }
+            None => ep.service(&sreq, &mut body, client),
+        };
         let traffic = match &result {
             Ok(s) => s.ajp,
             Err(e) => e.traffic,
@@ -319,6 +335,86 @@ pub fn serve_lb(
     );
     client.discard_response();
     Answer::Status(status)
+}
+
+/// Records the route of the first session cookie a member issues (`NAME=<id>.<route>`),
+/// passing everything on unchanged.
+struct RouteSniffer<'c> {
+    inner: &'c mut dyn Client,
+    cookie: &'c str,
+    route: Option<String>,
+}
+
+/// The route of a `Set-Cookie` value `<cookie>=<id>.<route>; ...`.
+pub fn cookie_route<'v>(value: &'v [u8], cookie: &str) -> Option<&'v str> {
+    let v = std::str::from_utf8(value).ok()?;
+    let pair = v.split(';').next()?.trim();
+    let (name, id) = pair.split_once('=')?;
+    if !name.trim().eq_ignore_ascii_case(cookie) {
+        return None;
+    }
+    let (_, route) = id.trim().trim_matches('"').rsplit_once('.')?;
+    (!route.is_empty()).then_some(route)
+}
+
+impl Peer for RouteSniffer<'_> {
+    fn read_body(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read_body(buf)
+    }
+    fn start_response(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers: &[(&[u8], &[u8])],
+    ) -> std::io::Result<()> {
+        if self.route.is_none() {
+            self.route = headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"set-cookie"))
+                .find_map(|(_, v)| cookie_route(v, self.cookie))
+                .map(str::to_owned);
+        }
+        self.inner.start_response(status, reason, headers)
+    }
+    fn write_body(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write_body(data)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+    fn output_committed(&self) -> bool {
+        self.inner.output_committed()
+    }
+}
+
+impl Client for RouteSniffer<'_> {
+    fn can_still_fail(&self) -> bool {
+        self.inner.can_still_fail()
+    }
+    fn discard_response(&mut self) {
+        self.route = None;
+        self.inner.discard_response();
+    }
+    fn set_extra_headers(&mut self, headers: Vec<(String, String)>) {
+        self.inner.set_extra_headers(headers);
+    }
+}
+
+/// Member `i` issued a session with `route`: learn it (logged either way).
+fn learned(host: &dyn Host, bal: &Balancer, i: usize, route: &str) {
+    let member = bal.display_name(i);
+    match bal.learn_route(i, route) {
+        Ok(true) => host.log(
+            Level::Info,
+            &format!(
+                "({}) member '{member}' learned its route '{route}' from the first session it \
+                 issued",
+                bal.name()
+            ),
+        ),
+        Ok(false) => {}
+        Err(e) => host.log(Level::Warn, &format!("({}) {e}", bal.name())),
+    }
 }
 
 /// mod_jk-rs hold: a request whose session member is restarting or down waits for it (up to

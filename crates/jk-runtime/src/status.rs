@@ -208,11 +208,11 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                     .members
                     .iter()
                     .filter_map(|ms| {
-                        let aw = v.ajp_worker(&ms.name)?;
+                        let aw = v.ajp_worker(&ms.worker)?;
                         let ttr = ms.time_to_recover.map_or(0, |t| (t as i64).max(ttm));
                         Some(MemberView {
                             name: ms.name.clone(),
-                            settings: settings(v, &ms.name, aw),
+                            settings: settings(v, &ms.worker, aw),
                             activation: ms.activation,
                             lbfactor: ms.lbfactor as i32,
                             route: ms.route.clone(),
@@ -436,7 +436,7 @@ impl Apply for Applier<'_> {
     fn update_member(&mut self, lb: &str, member: &str, c: &MemberChanges) -> Result<(), String> {
         let b = self.balancer(lb)?;
         let i = b
-            .member_index(member)
+            .find_member(member)
             .ok_or_else(|| format!("no member '{member}' in '{lb}'"))?;
         let before = b.snapshot(i).ok_or("member vanished")?;
         let target = format!("sub worker '{member}' of lb worker '{lb}'");
@@ -492,7 +492,8 @@ impl Apply for Applier<'_> {
                 &v.to_string(),
             );
         }
-        self.update_ajp(member, &c.ajp)
+        // The member's own ajp worker (a runtime member's is its growth slot).
+        self.update_ajp(&before.worker, &c.ajp)
     }
 
     fn update_ajp(&mut self, worker: &str, c: &AjpChanges) -> Result<(), String> {
@@ -587,10 +588,7 @@ impl Apply for Applier<'_> {
             return Ok(());
         };
         let i = match member {
-            Some(m) => Some(
-                b.member_index(m)
-                    .ok_or_else(|| format!("no member '{m}'"))?,
-            ),
+            Some(m) => Some(b.find_member(m).ok_or_else(|| format!("no member '{m}'"))?),
             None => None,
         };
         b.reset(i)?;
@@ -601,7 +599,7 @@ impl Apply for Applier<'_> {
     fn recover(&mut self, lb: &str, member: &str) -> Result<(), String> {
         let b = self.balancer(lb)?;
         let i = b
-            .member_index(member)
+            .find_member(member)
             .ok_or_else(|| format!("no member '{member}'"))?;
         if b.recover(i)? {
             self.log_change(

@@ -18,7 +18,7 @@ use crate::{build, Built, Served, View};
 const T0: u64 = 1_700_000_000;
 
 fn region() -> Region<'static> {
-    Region::in_heap(4, 16)
+    Region::in_heap(4, 64)
 }
 
 /// The seed's shape: lb `loadbalancer` over tomcat1/tomcat2, a status worker, and a
@@ -123,12 +123,24 @@ impl Fx {
 #[test]
 fn build_makes_an_endpoint_and_shared_settings_per_ajp_worker_and_a_balancer_per_lb() {
     let f = fx("worker.loadbalancer.hold_timeout=2000\n");
+    // One per ajp worker, and one per growth slot of the lb (runtime membership: spare
+    // members with contact disabled until a member is added).
+    let expected = [
+        "loadbalancer~1",
+        "loadbalancer~2",
+        "loadbalancer~3",
+        "loadbalancer~4",
+        "solo",
+        "tomcat1",
+        "tomcat2",
+    ];
     let mut eps: Vec<&str> = f.built.endpoints.keys().map(String::as_str).collect();
     eps.sort_unstable();
-    assert_eq!(eps, ["solo", "tomcat1", "tomcat2"]);
+    assert_eq!(eps, expected);
+    assert_eq!(f.built.endpoints["loadbalancer~1"].config().addr, None);
     let mut ajp: Vec<&str> = f.built.ajp.keys().map(String::as_str).collect();
     ajp.sort_unstable();
-    assert_eq!(ajp, ["solo", "tomcat1", "tomcat2"]);
+    assert_eq!(ajp, expected);
     let b = &f.built.balancers["loadbalancer"];
     assert_eq!(b.member_index("tomcat2"), Some(1));
     assert_eq!(b.hold_max(), 32, "half of 64 threads");
@@ -725,12 +737,12 @@ fn a_region_overwritten_with_0xff_leaves_endpoints_and_the_status_model_on_the_c
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let words: &'static [std::sync::atomic::AtomicU64] = Box::leak(
-                (0..jk_shm::words_needed(4, 16))
+                (0..jk_shm::words_needed(4, 64))
                     .map(|_| std::sync::atomic::AtomicU64::new(0))
                     .collect(),
             );
             let (props, workers) = config("worker.tomcat1.route=r1\n");
-            let region = Region::open(words, 4, 16).unwrap();
+            let region = Region::open(words, 4, 64).unwrap();
             let built = build(&workers, region, Arc::new(jk_lb::FakeClock::new(T0)), 64).unwrap();
             let f = Fx {
                 props,

@@ -170,7 +170,7 @@ fn lb(t1: u16, t2: u16, extra: &str) -> Lb {
         },
     )
     .unwrap();
-    let region = Region::in_heap(4, 32);
+    let region = Region::in_heap(4, 64);
     let built = jk_runtime::build(&workers, region, Arc::new(jk_lb::SystemClock), 4).unwrap();
     Lb {
         workers,
@@ -202,6 +202,9 @@ impl Lb {
     ) -> Answer {
         let member = |n: &str| {
             let ep = self.built.endpoints.get(n)?.clone();
+            // As the glue's Generation::endpoint: follow runtime edits (a growth slot's
+            // address).
+            self.built.ajp.get(n)?.sync(&ep, self.ajp(n));
             Some((self.ajp(n), ep))
         };
         let ctx = LbContext {
@@ -636,4 +639,167 @@ fn a_held_requests_own_probe_never_outlasts_the_hold() {
         took < Duration::from_secs(3),
         "held {took:?}: the probe outlasted hold_timeout"
     );
+}
+
+// ----- runtime membership --------------------------------------------------------------------
+
+fn view(lb: &Lb) -> jk_runtime::View<'_> {
+    jk_runtime::View {
+        props: Box::leak(Box::new(PropertyMap::new())),
+        workers: &lb.workers,
+        endpoints: &lb.built.endpoints,
+        balancers: &lb.built.balancers,
+        ajp: &lb.built.ajp,
+        maps: &[],
+        maintain_secs: 60,
+    }
+}
+
+/// The prober's round, until `done` or 3 s.
+fn probe_until(lb: &Lb, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() && start.elapsed() < Duration::from_secs(3) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        jk_runtime::probe::readiness_round(
+            &lb.built.balancers,
+            &lb.workers,
+            |n| {
+                let ep = lb.built.endpoints.get(n)?;
+                lb.built.ajp.get(n)?.sync(ep, lb.ajp(n));
+                Some(ep)
+            },
+            now_ms,
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_member_added_at_runtime_joins_learns_its_route_drains_and_leaves() {
+    let t1 = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let mut issued = Response::text(200, "OK", "member=t3\n");
+    issued.headers.push((
+        "Set-Cookie".into(),
+        "JSESSIONID=S3.tc3; Path=/app; HttpOnly".into(),
+    ));
+    let t3 = TestServer::start("127.0.0.1:0", Behaviour::Respond(issued)).unwrap();
+    let lb = lb(
+        t1.port(),
+        t2.port(),
+        "worker.lb.probe_interval=50\nworker.lb.drain_idle=1\nworker.lb.growth=2\n",
+    );
+    let v = view(&lb);
+    let b = lb.balancer().clone();
+    let (i, name) = jk_runtime::membership::add(
+        &v,
+        "lb",
+        &jk_runtime::membership::AddSpec {
+            name: Some("app3"),
+            host: "127.0.0.1",
+            port: t3.port(),
+            route: None,
+            template: None,
+            origin: jk_lb::Origin::Runtime,
+        },
+    )
+    .unwrap();
+    assert_eq!((i, name.as_str()), (2, "app3"));
+    assert_eq!(b.lifecycle(i), jk_lb::Lifecycle::Joining);
+    // A second add at the same address, or under the same name, is refused.
+    let again = |name, port| {
+        jk_runtime::membership::add(
+            &v,
+            "lb",
+            &jk_runtime::membership::AddSpec {
+                name: Some(name),
+                host: "127.0.0.1",
+                port,
+                route: None,
+                template: Some("t1"),
+                origin: jk_lb::Origin::Runtime,
+            },
+        )
+    };
+    assert!(again("x", t3.port()).unwrap_err().contains("already at"));
+    assert!(again("app3", t3.port() ^ 1)
+        .unwrap_err()
+        .contains("named 'app3'"));
+    // Joining: readiness probes (CPings to t3) before any request.
+    let host = TestHost::default();
+    for _ in 0..6 {
+        let mut c = TestClient::default();
+        let a = lb.serve(&host, &mut c, "GET", None);
+        assert!(!served_by(&a, &c).contains("t3"));
+    }
+    assert!(t3.requests().is_empty());
+    probe_until(&lb, || b.lifecycle(i) == jk_lb::Lifecycle::Active);
+    assert_eq!(b.lifecycle(i), jk_lb::Lifecycle::Active);
+    assert!(t3.cpings_received() >= 2);
+    // Active: new requests reach it; its first session teaches the route tc3.
+    let mut by_t3 = 0;
+    for _ in 0..12 {
+        let mut c = TestClient::default();
+        let a = lb.serve(&host, &mut c, "GET", None);
+        if served_by(&a, &c).contains("member=t3") {
+            by_t3 += 1;
+        }
+    }
+    assert!(by_t3 >= 2, "{by_t3} of 12 new requests");
+    assert!(
+        host.logged("member 'app3' learned its route 'tc3'"),
+        "{:?}",
+        host.log
+    );
+    assert_eq!(b.snapshot(i).unwrap().route, "tc3");
+    // Sticky to it by the learned route.
+    for _ in 0..4 {
+        let mut c = TestClient::default();
+        let a = lb.serve(&host, &mut c, "GET", Some("JSESSIONID=S3.tc3"));
+        assert_eq!(served_by(&a, &c), "200 member=t3");
+    }
+    // Removed: drains (its session still served, no new ones), then leaves once idle.
+    jk_runtime::membership::remove(&v, "lb", "app3", false).unwrap();
+    assert_eq!(b.lifecycle(i), jk_lb::Lifecycle::Draining);
+    let mut c = TestClient::default();
+    let a = lb.serve(&host, &mut c, "GET", Some("JSESSIONID=S3.tc3"));
+    assert_eq!(served_by(&a, &c), "200 member=t3");
+    let before = t3.requests().len();
+    for _ in 0..6 {
+        let mut c = TestClient::default();
+        lb.serve(&host, &mut c, "GET", None);
+    }
+    assert_eq!(t3.requests().len(), before, "no new session while draining");
+    let lines = RefCell::new(Vec::new());
+    let start = Instant::now();
+    while b.in_use(i) && start.elapsed() < Duration::from_secs(5) {
+        jk_runtime::membership::round(&v, &|_, m| lines.borrow_mut().push(m.to_string()));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!b.in_use(i), "freed once idle for drain_idle");
+    assert!(lines.borrow()[0].contains("member 'app3' of lb worker 'lb' left"));
+    assert_eq!(
+        lb.built.ajp[b.member_name(i).unwrap()].port(),
+        0,
+        "contact off"
+    );
+    // Its session now goes elsewhere; no error.
+    let mut c = TestClient::default();
+    let a = lb.serve(&host, &mut c, "GET", Some("JSESSIONID=S3.tc3"));
+    assert!(
+        served_by(&a, &c).starts_with("200 member=t"),
+        "{}",
+        served_by(&a, &c)
+    );
+    assert!(!served_by(&a, &c).contains("t3"));
+    // A configured member cannot be removed; an unknown one is named.
+    assert!(jk_runtime::membership::remove(&v, "lb", "t1", true)
+        .unwrap_err()
+        .contains("workers.properties"));
+    assert!(jk_runtime::membership::remove(&v, "lb", "nope", false)
+        .unwrap_err()
+        .contains("no member 'nope'"));
 }

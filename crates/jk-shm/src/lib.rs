@@ -190,6 +190,19 @@ pub enum Field {
     /// member slot: `Elected` at the previous global maintenance (mod_jk's
     /// `elected_snapshot`).
     ElectedSnapshot = 135,
+    /// member slot (runtime membership): where the member came from (codes owned by the
+    /// load balancer: configuration, runtime, DNS, registry).
+    Origin = 136,
+    /// member slot: a growth slot's lifecycle (free, joining, active, draining; codes owned
+    /// by the load balancer). All zeros is a free slot.
+    Lifecycle = 137,
+    /// member slot: unix time the lifecycle last changed.
+    LifecycleSince = 138,
+    /// member slot: unix time a draining member is freed at the latest.
+    DrainDeadline = 139,
+    /// lb slot: the discovery lease (pid of the child that runs this lb's discovery, and
+    /// when it last renewed it: `pid << 32 | seconds`), taken by compare-and-swap.
+    DiscoveryLease = 140,
 }
 
 /// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
@@ -198,7 +211,8 @@ pub const SESSION_BITMAP_WORDS: usize = 16;
 const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
-const _: () = assert!((Field::ElectedSnapshot as usize) < FIXED_WORDS);
+const _: () = assert!((Field::DiscoveryLease as usize) < StrField::Label as usize);
+const _: () = assert!((StrField::Label as usize) + STR_WORDS <= FIXED_WORDS);
 const _: () = assert!(FIXED_WORDS % LINE_WORDS == 0 && HEADER_WORDS % LINE_WORDS == 0);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
 
@@ -213,6 +227,9 @@ pub enum StrField {
     Redirect = 34,
     /// An ajp worker's host (runtime-editable).
     Host = 114,
+    /// member slot (runtime membership): the name a member added at runtime goes by (its
+    /// growth slot keeps its own worker name).
+    Label = 144,
 }
 
 /// The words of one child's cache line in a slot.

@@ -1,0 +1,462 @@
+//! Runtime membership (beyond mod_jk): members added and removed while httpd runs.
+//!
+//! An lb's member table is its configured members followed by its **growth slots**
+//! (`worker.<lb>.growth`, jk-config's `<lb>~<n>` workers): spare members whose slots exist in
+//! the shared region from start-up, so every httpd child indexes the same table and sees a
+//! change with its next request. A growth slot is free while its `Lifecycle` word is
+//! [`Lifecycle::Free`] (all zeros): activation Stopped, contact disabled, hidden from the
+//! status worker.
+//!
+//! ```text
+//!  FREE ── claim (jkctl add, DNS, registry) ──► JOINING ── ready_probes good probes ──► ACTIVE
+//!   ▲                                             │                  (slow start)        │
+//!   │                                             └──── remove ───► DRAINING ◄── remove ─┘
+//!   └──── idle for drain_idle s, or drain_timeout s after remove, or remove --force ──┘
+//! ```
+//!
+//! * **claim** ([`Balancer::claim_slot`]): the slot is taken with a compare-and-swap of its
+//!   lifecycle word (two children or gateways adding at once get two slots); it gets its
+//!   name (`Label`), route (given, else the slot's own name until one is
+//!   [learned](Balancer::learn_route)), origin, activation Active, and awaits readiness: the
+//!   prober sends it `ready_probes` good probes before it takes requests, then slow start.
+//!   The glue writes the address into the slot's ajp record first (every child's endpoint
+//!   follows it and drops connections to the old address).
+//! * **remove** ([`Balancer::start_drain`]): activation Disabled (no new sessions, sticky
+//!   requests still served), lifecycle DRAINING with a deadline; [`Balancer::drained`] says
+//!   when to [free](Balancer::free_slot) it. A draining member whose backend stops is held
+//!   for and failed over by the rules of [`crate::rolling`], as any member.
+//! * configured members are never claimed, drained by membership or freed: their slot
+//!   belongs to workers.properties (disable or stop them instead).
+//!
+//! # Shared-memory fields
+//!
+//! member slot: `Lifecycle`, `LifecycleSince`, `DrainDeadline`, `Origin`, the `Label`
+//! string, and bit 2 of `Flags` (route still to be learned).
+
+use std::sync::atomic::Ordering;
+
+use jk_config::{Activation, MemberState};
+use jk_shm::{Field, StrField};
+
+use crate::balancer::Balancer;
+use crate::rolling::FLAG_NOT_READY;
+
+/// `Flags` bit: the member's route is still its slot's own name; the first session it
+/// issues (or its health page) teaches the real one.
+pub(crate) const FLAG_LEARN_ROUTE: u64 = 4;
+
+/// Where a member came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// workers.properties.
+    #[default]
+    Config = 0,
+    /// Added through the status worker or `jkctl add`.
+    Runtime = 1,
+    /// One address of the lb's `discover_dns` name.
+    Dns = 2,
+    /// A registry (ZooKeeper).
+    Registry = 3,
+}
+
+impl Origin {
+    pub fn from_code(c: u64) -> Origin {
+        match c {
+            1 => Origin::Runtime,
+            2 => Origin::Dns,
+            3 => Origin::Registry,
+            _ => Origin::Config,
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Origin::Config => "config",
+            Origin::Runtime => "runtime",
+            Origin::Dns => "dns",
+            Origin::Registry => "registry",
+        }
+    }
+}
+
+/// Where a member is in its life (a configured member is always [`Lifecycle::Active`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lifecycle {
+    /// A growth slot nobody uses.
+    #[default]
+    Free = 0,
+    /// Added, waiting for its readiness probes.
+    Joining = 1,
+    /// In rotation.
+    Active = 2,
+    /// Removed: no new sessions, its sessions served until it is idle or its deadline.
+    Draining = 3,
+    /// Being freed (for the moment its slot is cleaned up).
+    Leaving = 4,
+}
+
+impl Lifecycle {
+    pub fn from_code(c: u64) -> Lifecycle {
+        match c {
+            1 => Lifecycle::Joining,
+            2 => Lifecycle::Active,
+            3 => Lifecycle::Draining,
+            4 => Lifecycle::Leaving,
+            _ => Lifecycle::Free,
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Lifecycle::Free => "free",
+            Lifecycle::Joining => "joining",
+            Lifecycle::Active => "active",
+            Lifecycle::Draining => "draining",
+            Lifecycle::Leaving => "leaving",
+        }
+    }
+}
+
+/// What a new member gets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Claim<'a> {
+    /// The name it goes by (status worker, jkctl); None: the slot's own name.
+    pub label: Option<&'a str>,
+    /// Its route; None: learned from the first session it issues.
+    pub route: Option<&'a str>,
+    pub origin: Origin,
+}
+
+impl Balancer {
+    /// Whether member `i` is a growth slot (not a configured member).
+    pub fn is_growth(&self, i: usize) -> bool {
+        i >= self.growth_start && i < self.members.len()
+    }
+
+    /// Growth slots of this lb (free or not).
+    pub fn growth_capacity(&self) -> usize {
+        self.members.len() - self.growth_start
+    }
+
+    /// Member `i`'s lifecycle: configured members are always active.
+    pub fn lifecycle(&self, i: usize) -> Lifecycle {
+        if !self.is_growth(i) {
+            return Lifecycle::Active;
+        }
+        if !self.member_trusted(i) {
+            return Lifecycle::Free;
+        }
+        Lifecycle::from_code(self.slot(i).get(Field::Lifecycle))
+    }
+
+    /// Whether member `i` exists for the users: configured, or a growth slot in use.
+    pub fn in_use(&self, i: usize) -> bool {
+        i < self.members.len() && self.lifecycle(i) != Lifecycle::Free
+    }
+
+    /// Members in use (configured members and used growth slots).
+    pub fn members_in_use(&self) -> usize {
+        self.growth_start
+            + (self.growth_start..self.members.len())
+                .filter(|&i| self.in_use(i))
+                .count()
+    }
+
+    /// Member `i`'s origin.
+    pub fn origin(&self, i: usize) -> Origin {
+        if !self.is_growth(i) || !self.member_trusted(i) {
+            return Origin::Config;
+        }
+        Origin::from_code(self.slot(i).get(Field::Origin))
+    }
+
+    /// The name member `i` goes by: its label when added under one, else its worker name.
+    pub fn display_name(&self, i: usize) -> String {
+        let Some(m) = self.members.get(i) else {
+            return String::new();
+        };
+        if self.is_growth(i) && self.in_use(i) {
+            let label = m.slot.string(StrField::Label);
+            if !label.is_empty() {
+                return label;
+            }
+        }
+        m.name.clone()
+    }
+
+    /// The member named `name` (its display name, or its worker name) among the members
+    /// in use.
+    pub fn find_member(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.member_index(name) {
+            if self.in_use(i) {
+                return Some(i);
+            }
+        }
+        (self.growth_start..self.members.len())
+            .find(|&i| self.in_use(i) && self.slot(i).string(StrField::Label) == name)
+    }
+
+    /// Whether member `i`'s route is still to be learned.
+    pub fn learning_route(&self, i: usize) -> bool {
+        self.is_growth(i) && self.flags(i) & FLAG_LEARN_ROUTE != 0
+    }
+
+    /// Takes a free growth slot for a new member (see the module docs); returns its index.
+    /// The glue has written (or writes right after) the member's address into the slot's
+    /// ajp record: until its readiness probes pass it gets no request.
+    pub fn claim_slot(&self, c: &Claim<'_>) -> Result<usize, String> {
+        if let Some(label) = c.label {
+            if let Some(j) = self.find_member(label) {
+                return Err(format!(
+                    "lb worker '{}' already has a member named '{label}' ({})",
+                    self.name, self.members[j].name
+                ));
+            }
+        }
+        if let Some(route) = c.route {
+            if let Some(j) = self.member_with_route(route) {
+                return Err(format!(
+                    "route '{route}' is already the route of member '{}' of lb worker '{}'",
+                    self.display_name(j),
+                    self.name
+                ));
+            }
+        }
+        let now = self.now();
+        let i = (self.growth_start..self.members.len())
+            .find(|&i| {
+                self.member_trusted(i)
+                    && self
+                        .slot(i)
+                        .atomic(Field::Lifecycle)
+                        .compare_exchange(
+                            Lifecycle::Free as u64,
+                            Lifecycle::Joining as u64,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        )
+                        .is_ok()
+            })
+            .ok_or_else(|| {
+                format!(
+                    "lb worker '{}' has no free member slot ({} in use; raise \
+                     worker.{}.growth)",
+                    self.name,
+                    self.members_in_use(),
+                    self.name
+                )
+            })?;
+        let slot = self.slot(i);
+        let name = &self.members[i].name;
+        slot.set(Field::LifecycleSince, now);
+        slot.set(Field::DrainDeadline, 0);
+        slot.set(Field::Origin, c.origin as u64);
+        let strings = slot
+            .set_string(StrField::Label, c.label.unwrap_or(""))
+            .and_then(|()| slot.set_string(StrField::Route, c.route.unwrap_or(name)));
+        if let Err(e) = strings {
+            let _ = self.free_slot(i);
+            return Err(format!("member of lb worker '{}': {e}", self.name));
+        }
+        self.reset(Some(i))?;
+        // Out of rotation until its readiness probes pass, before it is activated.
+        let learn = if c.route.is_none() {
+            FLAG_LEARN_ROUTE
+        } else {
+            0
+        };
+        slot.atomic(Field::Flags)
+            .store(FLAG_NOT_READY | learn, Ordering::Release);
+        slot.set(Field::GoodProbes, 0);
+        slot.set(Field::ProbeLease, 0);
+        slot.set(Field::ReturnedAt, 0);
+        slot.set(Field::LastStickyTime, 0);
+        slot.set(Field::State, u64::from(MemberState::Idle.code()));
+        slot.set(Field::StateSince, now);
+        slot.set(Field::Activation, u64::from(Activation::Active.code()));
+        self.bump();
+        Ok(i)
+    }
+
+    /// Readiness passed: a joining member is active.
+    pub(crate) fn joined(&self, i: usize) {
+        if self.is_growth(i) {
+            let l = self.slot(i).atomic(Field::Lifecycle);
+            if l.compare_exchange(
+                Lifecycle::Joining as u64,
+                Lifecycle::Active as u64,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+            {
+                self.slot(i).set(Field::LifecycleSince, self.now());
+                self.bump();
+            }
+        }
+    }
+
+    /// The lb's `drain_timeout` and `drain_idle` in seconds.
+    pub fn drain_settings(&self) -> (u64, u64) {
+        (self.drain_timeout_s, self.drain_idle_s)
+    }
+
+    /// Removes member `i`: it drains (no new sessions; its sessions are served) until
+    /// [`Balancer::drained`], at most `timeout_s` seconds. Configured members cannot be
+    /// removed. Removing a draining member again keeps its earlier deadline.
+    pub fn start_drain(&self, i: usize, timeout_s: u64) -> Result<(), String> {
+        self.check_removable(i)?;
+        let slot = self.slot(i);
+        let now = self.now();
+        let old = slot
+            .atomic(Field::Lifecycle)
+            .swap(Lifecycle::Draining as u64, Ordering::AcqRel);
+        if old != Lifecycle::Draining as u64 {
+            slot.set(Field::LifecycleSince, now);
+            slot.set(Field::DrainDeadline, now.saturating_add(timeout_s));
+        }
+        slot.set(Field::Activation, u64::from(Activation::Disabled.code()));
+        self.bump();
+        Ok(())
+    }
+
+    fn check_removable(&self, i: usize) -> Result<(), String> {
+        if i >= self.members.len() {
+            return Err(format!("lb worker '{}' has no member #{i}", self.name));
+        }
+        if !self.is_growth(i) {
+            return Err(format!(
+                "member '{}' of lb worker '{}' comes from workers.properties and cannot be \
+                 removed at runtime (set its activation to disabled or stopped instead)",
+                self.members[i].name, self.name
+            ));
+        }
+        if !self.in_use(i) {
+            return Err(format!(
+                "member slot '{}' of lb worker '{}' is not in use",
+                self.members[i].name, self.name
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether draining member `i` may be freed now: nothing in flight or held for it and no
+    /// request routed to it by its session for `idle_s` seconds, or its deadline passed.
+    pub fn drained(&self, i: usize, idle_s: u64) -> bool {
+        if self.lifecycle(i) != Lifecycle::Draining {
+            return false;
+        }
+        let slot = self.slot(i);
+        let now = self.now();
+        let since = slot.get(Field::LifecycleSince);
+        let quiet = self.idle(i, idle_s)
+            && self.members[i].held.busy() == 0
+            && now.saturating_sub(since) >= idle_s;
+        let deadline = slot.get(Field::DrainDeadline);
+        quiet || (deadline > 0 && now >= deadline)
+    }
+
+    /// Draining members that may be freed now ([`Balancer::drained`]).
+    pub fn drained_members(&self, idle_s: u64) -> Vec<usize> {
+        (self.growth_start..self.members.len())
+            .filter(|&i| self.drained(i, idle_s))
+            .collect()
+    }
+
+    /// Frees growth slot `i` (remove `--force`, or a drained member): Stopped, no name, its
+    /// own route, lifecycle free. False when it was free already or another process is
+    /// freeing it (the one that moves it to LEAVING does the work). The glue then sets the
+    /// slot's ajp record to port 0 (every child drops its connections).
+    pub fn free_slot(&self, i: usize) -> bool {
+        if !self.is_growth(i) {
+            return false;
+        }
+        let slot = self.slot(i);
+        let l = slot.atomic(Field::Lifecycle);
+        let cur = l.load(Ordering::Acquire);
+        if matches!(
+            Lifecycle::from_code(cur),
+            Lifecycle::Free | Lifecycle::Leaving
+        ) || l
+            .compare_exchange(
+                cur,
+                Lifecycle::Leaving as u64,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            return false;
+        }
+        slot.set(Field::Activation, u64::from(Activation::Stopped.code()));
+        slot.atomic(Field::Flags).store(0, Ordering::Release);
+        let _ = slot.set_string(StrField::Label, "");
+        let _ = slot.set_string(StrField::Route, &self.members[i].name);
+        slot.set(Field::Origin, 0);
+        slot.set(Field::DrainDeadline, 0);
+        slot.set(Field::LifecycleSince, self.now());
+        slot.set(Field::State, u64::from(MemberState::Idle.code()));
+        l.store(Lifecycle::Free as u64, Ordering::Release);
+        self.bump();
+        true
+    }
+
+    /// The member in use whose route is `route`.
+    pub fn member_with_route(&self, route: &str) -> Option<usize> {
+        (0..self.members.len())
+            .find(|&i| self.in_use(i) && self.member_string(i, StrField::Route) == route)
+    }
+
+    /// Member `i` issued a session whose route is `route` (the `.jvmRoute` suffix of its
+    /// session id) while its route was still to be learned: it becomes its route. Another
+    /// growth member holding that route is older (a replaced task): it loses the route to
+    /// the new one and drains (the lb's `drain_timeout`). A configured member's route is
+    /// never taken: Err, and the member keeps learning. Ok(true) when the route was learned.
+    pub fn learn_route(&self, i: usize, route: &str) -> Result<bool, String> {
+        if !self.learning_route(i) || route.is_empty() {
+            return Ok(false);
+        }
+        if route.len() > jk_shm::MAX_STR
+            || !route
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(format!(
+                "member '{}' of lb worker '{}' issued a session with the unusable route \
+                 '{}'; not learned",
+                self.display_name(i),
+                self.name,
+                route.escape_default()
+            ));
+        }
+        if let Some(j) = self.member_with_route(route).filter(|&j| j != i) {
+            if !self.is_growth(j) {
+                return Err(format!(
+                    "member '{}' of lb worker '{}' issued a session with route '{route}', the \
+                     route of configured member '{}'; not learned",
+                    self.display_name(i),
+                    self.name,
+                    self.members[j].name
+                ));
+            }
+            // The newer member wins: the older one gives the route up and drains.
+            let _ = self
+                .slot(j)
+                .set_string(StrField::Route, &self.members[j].name);
+            let _ = self.start_drain(j, self.drain_timeout_s);
+        }
+        self.slot(i)
+            .set_string(StrField::Route, route)
+            .map_err(|e| e.to_string())?;
+        self.slot(i)
+            .atomic(Field::Flags)
+            .fetch_and(!FLAG_LEARN_ROUTE, Ordering::AcqRel);
+        self.bump();
+        Ok(true)
+    }
+
+    /// The single member in use when the lb has only one (mod_jk's one-member shortcut).
+    pub(crate) fn only_member(&self) -> Option<usize> {
+        (self.growth_start == 1 && (1..self.members.len()).all(|i| !self.in_use(i))).then_some(0)
+    }
+}
