@@ -5,6 +5,9 @@ use crate::changes::{
     ATT_CODES,
 };
 use crate::config::StatusConfig;
+use crate::membership::{
+    add_target, added_message, parse_add, remove_force, removed_message, AddMember,
+};
 use crate::model::{AjpView, LbView, MemberState, MemberView, StatusModel};
 use crate::query::{opt, parse_query, Command, Mime, Params};
 use crate::render::{self, Doc, Header, LbPart};
@@ -44,6 +47,14 @@ pub mod msg {
     /// Prefix of a change refused by [`super::Apply::may_write`] (mod_jk-rs: a write a
     /// browser sent from another site, or one without the token a status worker requires).
     pub const WRITE_REFUSED: &str = "Change refused: ";
+    /// `cmd=add` without `host` (mod_jk-rs).
+    pub const NO_HOST: &str = "NULL or EMPTY host param";
+    /// `cmd=add` without `port` (mod_jk-rs).
+    pub const NO_PORT: &str = "NULL or EMPTY port param";
+    /// Prefix of an add the glue refused (mod_jk-rs).
+    pub const ADD_FAILED: &str = "Adding the member failed: ";
+    /// Prefix of a remove the glue refused (mod_jk-rs).
+    pub const REMOVE_FAILED: &str = "Removing the member failed: ";
 }
 
 /// What the glue must do for changing commands. Every method returns `Err(text)` when the
@@ -75,6 +86,21 @@ pub trait Apply {
     fn reset(&mut self, worker: &str, member: Option<&str>) -> Result<(), String>;
     /// Marks ERROR member `member` of `lb` for recovery now.
     fn recover(&mut self, lb: &str, member: &str) -> Result<(), String>;
+    /// `cmd=add` (mod_jk-rs runtime membership): adds member `spec` to lb `lb` in a free
+    /// member slot (it enters as `joining`: readiness probes, then slow start). Returns the
+    /// new member's name. The parameters were checked already (see [`crate::parse_add`]).
+    fn add_member(&mut self, lb: &str, spec: &AddMember) -> Result<String, String> {
+        let _ = (lb, spec);
+        Err("not supported".into())
+    }
+    /// `cmd=remove` (mod_jk-rs runtime membership): removes member `member` of lb `lb`:
+    /// drained first (no new sessions, sticky requests still served, until idle or the
+    /// drain timeout; lifecycle `draining`), then its slot is freed; `force` frees it at
+    /// once.
+    fn remove_member(&mut self, lb: &str, member: &str, force: bool) -> Result<(), String> {
+        let _ = (lb, member, force);
+        Err("not supported".into())
+    }
 }
 
 /// An [`Apply`] that refuses everything (for read-only glue and tests).
@@ -309,6 +335,17 @@ pub fn handle(
         }
         render_doc(cfg, model, params, mime, &Doc::ok(header), read_only)
     };
+    // A change whose result names what was done (add/remove): HTML shows it on the
+    // redirect page, the other formats in the result message.
+    let done_saying = |message: String| {
+        if mime == Mime::Html {
+            let body = render::html::redirect_page_saying(cfg, model, params, &message);
+            return response(mime, body, None);
+        }
+        let mut doc = Doc::ok(Header::None);
+        doc.message = message;
+        render_doc(cfg, model, params, mime, &doc, read_only)
+    };
     match cmd {
         Command::List => {
             let doc = list_doc(params, model);
@@ -372,6 +409,38 @@ pub fn handle(
                 }
             }
             Ok(_) => fail(msg::RECOVER_FAILED),
+        },
+        Command::Add => {
+            let checked = add_target(params, model)
+                .and_then(|lb| parse_add(params, lb, model).map(|spec| (lb, spec)));
+            match checked {
+                Err(e) => fail(&e),
+                Ok((lb, spec)) => match apply.add_member(&lb.name, &spec) {
+                    Ok(name) => done_saying(added_message(&lb.name, &name)),
+                    Err(e) => fail(&format!("{}{e}", msg::ADD_FAILED)),
+                },
+            }
+        }
+        Command::Remove => match lookup(cmd, params, model) {
+            Err(e) => fail(&e),
+            Ok(Target::Lb(lb, Some(ms))) => {
+                let force = remove_force(params);
+                let mut r = Ok(());
+                let mut names = Vec::new();
+                for m in ms {
+                    r = apply.remove_member(&lb.name, &m.name, force);
+                    if r.is_err() {
+                        break;
+                    }
+                    names.push(m.name.as_str());
+                }
+                match r {
+                    Ok(()) => done_saying(removed_message(&lb.name, &names.join(","), force)),
+                    Err(e) => fail(&format!("{}{e}", msg::REMOVE_FAILED)),
+                }
+            }
+            Ok(Target::Lb(_, None)) => fail(msg::NO_SUB_WORKER),
+            Ok(_) => fail(msg::NO_SUB_WORKERS),
         },
     }
 }

@@ -15,6 +15,17 @@
 //! parameter) and answers [`Apply::may_write`] from [`check_write`]. The HTML page's
 //! controls that change something are POST forms carrying [`StatusConfig::write_token`].
 //!
+//! # Runtime membership (mod_jk-rs)
+//! `cmd=add&w=LB&host=H&port=P[&name=N][&route=R][&template=W]` and
+//! `cmd=remove&w=LB&sw=M[&force=1]` are changing commands like update: refused in
+//! read-only mode, subject to [`Apply::may_write`] (so to the token and POST when
+//! `write_requires_token` is set), then checked here ([`parse_add`]: host, port 1-65535,
+//! names and routes of at most 60 bytes of `A-Z a-z 0-9 _ -`, a name not in use, a free
+//! member slot) and carried out by [`Apply::add_member`] / [`Apply::remove_member`]. The
+//! OK message names the member ([`added_message`], [`removed_message`]). Members show
+//! their `origin` and `lifecycle`, balancers their `member_slots`, in JSON, Prometheus and
+//! HTML only: XML/TXT/PROP stay mod_jk's, where runtime members are simply members.
+//!
 //! Changing commands print only their result (HTML: a redirect back after 3 s), so the
 //! model is never needed again after a change: the next request re-reads it. There is no
 //! "re-read" callback.
@@ -42,6 +53,7 @@ mod changes;
 mod config;
 mod guard;
 mod handle;
+mod membership;
 mod model;
 mod query;
 mod render;
@@ -57,6 +69,10 @@ pub use guard::{
 pub use handle::{
     error_response, handle, handle_query, msg, wildcard_match, Apply, NoApply, StatusResponse,
     HTML_CSP,
+};
+pub use membership::{
+    added_message, check_host, check_member_name, check_port, parse_add, remove_force,
+    removed_message, AddMember,
 };
 pub use model::{
     Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberState,

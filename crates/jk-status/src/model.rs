@@ -164,6 +164,22 @@ pub struct MemberView {
     pub held: Option<u64>,
     /// Extra (JSON/page): the member is draining.
     pub draining: Option<bool>,
+    /// mod_jk-rs runtime membership: where the member comes from, `config`, `runtime`,
+    /// `dns` or `registry` (`None`: a build without runtime membership; all are `config`).
+    /// Never in XML/TXT/PROP.
+    pub origin: Option<String>,
+    /// mod_jk-rs runtime membership: `joining` (readiness probes, slow start), `active`,
+    /// `draining` (being removed: no new sessions, sticky requests still served) or
+    /// `leaving` (its slot is being freed). Never in XML/TXT/PROP.
+    pub lifecycle: Option<String>,
+}
+
+impl MemberView {
+    /// Whether the member came from the configuration (origin `config` or not reported):
+    /// such members are not removed from the page.
+    pub fn is_configured(&self) -> bool {
+        self.origin.as_deref().is_none_or(|o| o == "config")
+    }
 }
 
 /// One URI mapping rule shown for a worker (`<jk:map>`; `id` is the 1-based position).
@@ -253,6 +269,9 @@ pub struct LbView {
     pub members: Vec<MemberView>,
     /// URI maps of this worker.
     pub maps: Vec<MapView>,
+    /// mod_jk-rs runtime membership: member slots of the balancer (configured members plus
+    /// growth slots); used = `members.len()`, free = slots - used. `None`: not reported.
+    pub member_slots: Option<u64>,
 }
 
 impl Default for LbView {
@@ -276,6 +295,7 @@ impl Default for LbView {
             last_reset_ago: 0,
             members: Vec::new(),
             maps: Vec::new(),
+            member_slots: None,
         }
     }
 }
@@ -284,6 +304,12 @@ impl LbView {
     /// The member called `name`.
     pub fn member(&self, name: &str) -> Option<&MemberView> {
         self.members.iter().find(|m| m.name == name)
+    }
+
+    /// Free member slots (`member_slots` - members), `None` when slots are not reported.
+    pub fn members_free(&self) -> Option<u64> {
+        self.member_slots
+            .map(|s| s.saturating_sub(self.members.len() as u64))
     }
 }
 

@@ -21,6 +21,11 @@ pub enum Command {
     Recover,
     /// `dump`
     Dump,
+    /// `add` (mod_jk-rs): add a member to lb `w` at runtime (`host`, `port`, optional
+    /// `name`, `route`, `template`).
+    Add,
+    /// `remove` (mod_jk-rs): remove member `sw` of lb `w` (drained first unless `force=1`).
+    Remove,
 }
 
 impl Command {
@@ -35,6 +40,8 @@ impl Command {
             "version" => Command::Version,
             "recover" => Command::Recover,
             "dump" => Command::Dump,
+            "add" => Command::Add,
+            "remove" => Command::Remove,
             _ => return None,
         })
     }
@@ -50,6 +57,8 @@ impl Command {
             Command::Version => "version",
             Command::Recover => "recover",
             Command::Dump => "dump",
+            Command::Add => "add",
+            Command::Remove => "remove",
         }
     }
 
@@ -57,7 +66,12 @@ impl Command {
     pub fn is_changing(self) -> bool {
         matches!(
             self,
-            Command::Edit | Command::Update | Command::Reset | Command::Recover
+            Command::Edit
+                | Command::Update
+                | Command::Reset
+                | Command::Recover
+                | Command::Add
+                | Command::Remove
         )
     }
 }

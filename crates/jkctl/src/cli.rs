@@ -1,6 +1,6 @@
 //! The command line.
 
-use crate::client::{Api, HttpApi};
+use crate::client::{add_params, added_member, remove_params, AddSpec, Api, HttpApi};
 use crate::creds::{Sources, StatusUrl};
 use crate::lookup;
 use crate::ops::{self, DrainOpts, RestartOpts, RollOpts};
@@ -29,7 +29,10 @@ Exit codes:
 /// Command-line tool for the mod_jk-rs status worker (jkstatus).
 ///
 /// Reads the status worker's JSON (`?cmd=list&mime=json`) and changes members with
-/// `?cmd=update&w=<balancer>&sw=<member>&vwa=A|D|S` or `&vwm=R|0` (restart maintenance).
+/// `?cmd=update&w=<balancer>&sw=<member>&vwa=A|D|S` or `&vwm=R|0` (restart maintenance);
+/// adds and removes members at runtime with
+/// `?cmd=add&w=<balancer>&host=&port=[&name=][&route=][&template=]` and
+/// `?cmd=remove&w=<balancer>&sw=<member>[&force=1]`.
 #[derive(Debug, Parser)]
 #[command(name = "jkctl", version, after_help = AFTER_HELP, after_long_help = AFTER_HELP)]
 pub struct Cli {
@@ -86,7 +89,7 @@ pub struct Target {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Show every balancer member: activation, state, in-flight and held requests, errors, recent
-    /// sessions, last sticky request, restart maintenance
+    /// sessions, last sticky request, restart maintenance, origin and lifecycle
     Status {
         /// Only this balancer
         #[arg(long, short = 'b', value_name = "NAME")]
@@ -165,6 +168,50 @@ pub enum Cmd {
         #[command(flatten)]
         restart: RestartArgs,
     },
+    /// Add a member to a balancer at runtime; prints the new member's name
+    ///
+    /// The member takes one of the balancer's free member slots (`jkctl status` shows
+    /// ORIGIN runtime) and enters through its readiness probes and slow start (LIFECYCLE
+    /// joining, then active). Without --name the module names it; without --route its
+    /// route is the module's default; --template names a worker whose AJP settings
+    /// (timeouts, pool, ...) it copies. Sent as `cmd=add&w=LB&host=&port=[&name=][&route=]
+    /// [&template=]`. Refused (exit 1) when no slot is free, the name is in use, or the
+    /// status worker is read-only.
+    #[command(verbatim_doc_comment)]
+    Add {
+        /// The balancer
+        #[arg(value_name = "LB")]
+        balancer: String,
+        /// The backend's AJP address: HOST:PORT, [IPv6]:PORT
+        #[arg(value_name = "HOST:PORT", value_parser = parse_host_port)]
+        address: HostPort,
+        /// The member's name (at most 60 of A-Z a-z 0-9 _ -)
+        #[arg(long, value_name = "NAME", value_parser = parse_worker_name)]
+        name: Option<String>,
+        /// The member's route, jvmRoute (at most 60 of A-Z a-z 0-9 _ -)
+        #[arg(long, value_name = "ROUTE", value_parser = parse_worker_name)]
+        route: Option<String>,
+        /// A worker whose AJP settings the member copies
+        #[arg(long, value_name = "WORKER", value_parser = parse_worker_name)]
+        template: Option<String>,
+    },
+    /// Remove a member from a balancer (drained first unless --force)
+    ///
+    /// The member drains (LIFECYCLE draining: no new sessions, sticky requests still
+    /// served) until it is idle or the module's drain timeout passes; then its slot is
+    /// freed and it disappears from the status. --force frees the slot at once (requests
+    /// of its sessions go to other members). Sent as `cmd=remove&w=LB&sw=MEMBER[&force=1]`.
+    #[command(verbatim_doc_comment)]
+    Remove {
+        /// The balancer
+        #[arg(value_name = "LB")]
+        balancer: String,
+        /// The member (no wildcards)
+        member: String,
+        /// Free the slot at once instead of draining first
+        #[arg(long)]
+        force: bool,
+    },
     /// Restart every member of a balancer, one at a time, in order
     ///
     /// Each member goes through the steps of `restart`; the roll stops at the first failure
@@ -203,6 +250,57 @@ pub struct RestartArgs {
     /// Seconds to wait for in-flight requests to finish before the command
     #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs)]
     pub drain_timeout: Duration,
+}
+
+/// A backend address (`jkctl add`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostPort {
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// Port, 1-65535.
+    pub port: u16,
+}
+
+/// Parses `HOST:PORT` or `[IPv6]:PORT`.
+pub fn parse_host_port(s: &str) -> Result<HostPort, String> {
+    let bad = || format!("{s:?} is not HOST:PORT (an IPv6 address as [ADDRESS]:PORT)");
+    let (host, port) = s.trim().rsplit_once(':').ok_or_else(bad)?;
+    let host = match host.strip_prefix('[') {
+        Some(h) => h.strip_suffix(']').ok_or_else(bad)?,
+        None if host.contains(':') => return Err(bad()),
+        None => host,
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{port:?} is not a port (1-65535)"))?;
+    Ok(HostPort {
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// Checks a member name, route or template: what mod_jk accepts in worker names.
+pub fn parse_worker_name(s: &str) -> Result<String, String> {
+    if s.len() > jk_config::values::MAX_NAME_BYTES {
+        return Err(format!(
+            "{s:?} is longer than {} bytes",
+            jk_config::values::MAX_NAME_BYTES
+        ));
+    }
+    if !jk_config::values::is_documented_name(s) {
+        return Err(format!("{s:?} has characters outside A-Z a-z 0-9 _ -"));
+    }
+    Ok(s.to_string())
+}
+
+/// `(key, value)` pairs borrowed from owned ones.
+fn borrowed<'a>(p: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
+    p.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// Parses seconds (`10`, `0.5`).
@@ -305,6 +403,51 @@ pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
             println!("restart {m}: done");
             Ok(())
         }
+        Cmd::Add {
+            balancer,
+            address,
+            name,
+            route,
+            template,
+        } => {
+            // One status read: the balancer exists, and the token is known.
+            let doc = api.fetch()?;
+            lookup::find_balancer(&doc, balancer)?;
+            let spec = AddSpec {
+                host: address.host.clone(),
+                port: address.port,
+                name: name.clone(),
+                route: route.clone(),
+                template: template.clone(),
+            };
+            let message = api.change(&borrowed(&add_params(balancer, &spec)))?;
+            let added = added_member(&message)
+                .map(str::to_string)
+                .or_else(|| name.clone())
+                .ok_or_else(|| {
+                    Error::Failed(format!(
+                        "the status worker answered OK but named no member: {message}"
+                    ))
+                })?;
+            println!("{added}");
+            Ok(())
+        }
+        Cmd::Remove {
+            balancer,
+            member,
+            force,
+        } => {
+            let doc = api.fetch()?;
+            let (lb, m) = lookup::find_member(&doc, member, Some(balancer))?;
+            let (lb, m) = (lb.to_string(), m.name.clone());
+            api.change(&borrowed(&remove_params(&lb, &m, *force)))?;
+            if *force {
+                println!("{lb}/{m}: removed");
+            } else {
+                println!("{lb}/{m}: draining, removed when idle");
+            }
+            Ok(())
+        }
         Cmd::Roll {
             balancer,
             restart,
@@ -374,6 +517,113 @@ mod tests {
             }
             c => panic!("{c:?}"),
         }
+    }
+
+    #[test]
+    fn parses_host_and_port() {
+        let hp = |h: &str, p| {
+            Ok(HostPort {
+                host: h.into(),
+                port: p,
+            })
+        };
+        assert_eq!(parse_host_port("10.0.0.7:8009"), hp("10.0.0.7", 8009));
+        assert_eq!(parse_host_port("tc3.example:8019"), hp("tc3.example", 8019));
+        assert_eq!(parse_host_port("[::1]:8009"), hp("::1", 8009));
+        for bad in [
+            "tc3",
+            "tc3:",
+            ":8009",
+            "tc3:0",
+            "tc3:65536",
+            "tc3:80x",
+            "::1:8009",
+            "[::1:8009",
+            "[]:8009",
+        ] {
+            assert!(parse_host_port(bad).is_err(), "{bad}");
+        }
+        assert!(parse_worker_name("app_3-x").is_ok());
+        assert!(parse_worker_name("a.b").is_err());
+        assert!(parse_worker_name(&"a".repeat(61)).is_err());
+        assert!(parse_worker_name(&"a".repeat(60)).is_ok());
+    }
+
+    #[test]
+    fn parses_add_and_remove() {
+        let cli = Cli::try_parse_from([
+            "jkctl",
+            "--url",
+            "http://h/jk/",
+            "add",
+            "lb",
+            "10.0.0.7:8019",
+            "--name",
+            "app_3",
+            "--route",
+            "r3",
+            "--template",
+            "tomcat1",
+        ])
+        .expect("parse");
+        match cli.command {
+            Cmd::Add {
+                balancer,
+                address,
+                name,
+                route,
+                template,
+            } => {
+                assert_eq!(balancer, "lb");
+                assert_eq!(
+                    address,
+                    HostPort {
+                        host: "10.0.0.7".into(),
+                        port: 8019
+                    }
+                );
+                assert_eq!(name.as_deref(), Some("app_3"));
+                assert_eq!(route.as_deref(), Some("r3"));
+                assert_eq!(template.as_deref(), Some("tomcat1"));
+            }
+            c => panic!("{c:?}"),
+        }
+        let cli = Cli::try_parse_from(["jkctl", "add", "lb", "h:1"]).expect("parse");
+        assert!(matches!(
+            cli.command,
+            Cmd::Add {
+                name: None,
+                route: None,
+                template: None,
+                ..
+            }
+        ));
+        for bad in [
+            vec!["jkctl", "add", "lb"],
+            vec!["jkctl", "add", "lb", "h"],
+            vec!["jkctl", "add", "lb", "h:0"],
+            vec!["jkctl", "add", "lb", "h:1", "--name", "a b"],
+            vec!["jkctl", "add", "lb", "h:1", "--route", "r.1"],
+            vec!["jkctl", "remove", "lb"],
+        ] {
+            let e = Cli::try_parse_from(&bad).expect_err("usage");
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+        let cli =
+            Cli::try_parse_from(["jkctl", "remove", "lb", "app_3", "--force"]).expect("parse");
+        match cli.command {
+            Cmd::Remove {
+                balancer,
+                member,
+                force,
+            } => assert_eq!(
+                (balancer.as_str(), member.as_str(), force),
+                ("lb", "app_3", true)
+            ),
+            c => panic!("{c:?}"),
+        }
+        let cli = Cli::try_parse_from(["jkctl", "remove", "lb", "app_3"]).expect("parse");
+        assert!(matches!(cli.command, Cmd::Remove { force: false, .. }));
     }
 
     #[test]

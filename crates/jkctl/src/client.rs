@@ -13,6 +13,69 @@ pub trait Api {
     fn fetch(&self) -> Result<StatusDoc, Error>;
     /// `cmd=update&from=list&w=<lb>&sw=<member>&<params>&mime=txt`, checking the result line.
     fn update(&self, lb: &str, member: &str, params: &[(&str, &str)]) -> Result<(), Error>;
+    /// Any other changing command (`params` start with `cmd=`; `mime=txt` is added), sent
+    /// as [`Api::update`] sends its own (GET, or a POST with the token where the status
+    /// worker requires it or refused the GET for lack of it). Returns the OK result's
+    /// message.
+    fn change(&self, params: &[(&str, &str)]) -> Result<String, Error>;
+}
+
+/// A member to add at runtime (`jkctl add`; the status worker's `cmd=add`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddSpec {
+    /// Backend host (an IPv6 address without brackets).
+    pub host: String,
+    /// Backend AJP port.
+    pub port: u16,
+    /// The member's name (`None`: the module picks one).
+    pub name: Option<String>,
+    /// Its route (`None`: the module's default).
+    pub route: Option<String>,
+    /// Worker whose AJP settings it copies (`None`: the module's default).
+    pub template: Option<String>,
+}
+
+/// The parameters of `cmd=add` for `spec` in balancer `lb` (without `mime`).
+pub fn add_params(lb: &str, spec: &AddSpec) -> Vec<(&'static str, String)> {
+    let mut p = vec![
+        ("cmd", "add".to_string()),
+        ("from", "list".to_string()),
+        ("w", lb.to_string()),
+        ("host", spec.host.clone()),
+        ("port", spec.port.to_string()),
+    ];
+    for (k, v) in [
+        ("name", &spec.name),
+        ("route", &spec.route),
+        ("template", &spec.template),
+    ] {
+        if let Some(v) = v {
+            p.push((k, v.clone()));
+        }
+    }
+    p
+}
+
+/// The parameters of `cmd=remove` of member `member` of `lb` (without `mime`).
+pub fn remove_params(lb: &str, member: &str, force: bool) -> Vec<(&'static str, String)> {
+    let mut p = vec![
+        ("cmd", "remove".to_string()),
+        ("from", "list".to_string()),
+        ("w", lb.to_string()),
+        ("sw", member.to_string()),
+    ];
+    if force {
+        p.push(("force", "1".to_string()));
+    }
+    p
+}
+
+/// The new member's name in the OK message of `cmd=add`
+/// (`Action finished: member NAME added to LB`).
+pub fn added_member(message: &str) -> Option<&str> {
+    let rest = message.split_once("member ")?.1;
+    let (name, _) = rest.split_once(" added")?;
+    (!name.is_empty()).then_some(name)
 }
 
 /// The status worker at a URL.
@@ -139,6 +202,11 @@ impl Api for HttpApi {
             ("sw", member),
         ];
         all.extend_from_slice(params);
+        self.change(&all).map(|_| ())
+    }
+
+    fn change(&self, params: &[(&str, &str)]) -> Result<String, Error> {
+        let mut all = params.to_vec();
         all.push(("mime", "txt"));
         // mod_jk's GET update URL, unless the status worker said it takes changes only as a
         // POST with its token (mod_jk-rs `write_requires_token`).
@@ -153,12 +221,12 @@ impl Api for HttpApi {
         } else {
             self.get(&all)
         }
-        .and_then(|body| parse_result(&body));
+        .and_then(|body| result_message(&body));
         match first {
             // Refused for lack of the token (or a stale one, after a graceful restart):
             // read it from the status and POST the change with it, once.
             Err(Error::Failed(m)) if refused_for_token(&m) => match self.fresh_token()? {
-                Some(t) => parse_result(&self.post(&all, &t)?),
+                Some(t) => result_message(&self.post(&all, &t)?),
                 None => Err(Error::Failed(m)),
             },
             r => r,
@@ -173,6 +241,11 @@ pub fn refused_for_token(message: &str) -> bool {
 
 /// Checks the `Result: type=OK message="…"` line of a `mime=txt` answer.
 pub fn parse_result(body: &str) -> Result<(), Error> {
+    result_message(body).map(|_| ())
+}
+
+/// As [`parse_result`], returning the OK result's message.
+pub fn result_message(body: &str) -> Result<String, Error> {
     let Some(line) = body.lines().rev().find(|l| l.starts_with("Result:")) else {
         return Err(Error::Failed(format!(
             "the status worker's answer has no Result line: {:?}",
@@ -188,7 +261,7 @@ pub fn parse_result(body: &str) -> Result<(), Error> {
         .map(|(_, m)| m.trim().trim_matches('"'))
         .unwrap_or("");
     if kind == "OK" {
-        Ok(())
+        Ok(message.to_string())
     } else {
         Err(Error::Failed(format!(
             "the status worker refused: {}",
@@ -213,6 +286,53 @@ mod tests {
         assert!(e.message().ends_with("could not find sub worker"), "{e}");
         let e = parse_result("<html>hello</html>").expect_err("no result");
         assert!(e.message().contains("no Result line"), "{e}");
+    }
+
+    #[test]
+    fn result_messages_and_the_added_member() {
+        let m = result_message(
+            "Result: type=OK message=\"Action finished: member app_3 added to lb\"\n",
+        )
+        .expect("ok");
+        assert_eq!(m, "Action finished: member app_3 added to lb");
+        assert_eq!(added_member(&m), Some("app_3"));
+        assert_eq!(
+            added_member("Action finished: member lb~3 added to lb"),
+            Some("lb~3")
+        );
+        assert_eq!(added_member("Action finished"), None);
+        assert_eq!(added_member("Action finished: member  added"), None);
+    }
+
+    #[test]
+    fn add_and_remove_requests() {
+        let spec = AddSpec {
+            host: "10.0.0.7".into(),
+            port: 8019,
+            name: Some("app_3".into()),
+            route: None,
+            template: Some("tomcat1".into()),
+        };
+        let p = add_params("lb", &spec);
+        let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            p,
+            [
+                ("cmd", "add"),
+                ("from", "list"),
+                ("w", "lb"),
+                ("host", "10.0.0.7"),
+                ("port", "8019"),
+                ("name", "app_3"),
+                ("template", "tomcat1"),
+            ]
+        );
+        let p = remove_params("lb", "app_3", false);
+        assert_eq!(p.len(), 4);
+        assert_eq!(p[0], ("cmd", "remove".to_string()));
+        assert_eq!(p[3], ("sw", "app_3".to_string()));
+        let p = remove_params("lb", "app_3", true);
+        assert_eq!(p.last(), Some(&("force", "1".to_string())));
     }
 
     #[test]

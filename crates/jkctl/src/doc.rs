@@ -66,6 +66,12 @@ pub struct Balancer {
     /// Worker name.
     #[serde(default, deserialize_with = "string_or_empty")]
     pub name: String,
+    /// Member slots: configured members plus growth slots (mod_jk-rs runtime membership).
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub member_slots: Option<u64>,
+    /// Free member slots (mod_jk-rs runtime membership).
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub members_free: Option<u64>,
     /// Its members, in configuration order.
     #[serde(default, deserialize_with = "vec_or_empty")]
     pub members: Vec<Member>,
@@ -126,6 +132,13 @@ pub struct Member {
     /// Last error text.
     #[serde(default, deserialize_with = "opt_string")]
     pub last_error: Option<String>,
+    /// Where the member comes from: `config`, `runtime`, `dns`, `registry` (mod_jk-rs
+    /// runtime membership; absent: a build without it, where every member is `config`).
+    #[serde(default, deserialize_with = "opt_string")]
+    pub origin: Option<String>,
+    /// `joining`, `active`, `draining` or `leaving` (mod_jk-rs runtime membership).
+    #[serde(default, deserialize_with = "opt_string")]
+    pub lifecycle: Option<String>,
 }
 
 /// When the last sticky request was seen.
@@ -330,6 +343,11 @@ mod tests {
         assert_eq!(t1.in_flight, None);
         assert_eq!(t1.in_flight_or_busy(), Some(0));
         assert_eq!(t1.restarting, None);
+        assert_eq!(
+            (t1.origin.as_deref(), t1.lifecycle.as_deref()),
+            (None, None)
+        );
+        assert_eq!((lb.member_slots, lb.members_free), (None, None));
         assert_eq!(t1.last_sticky(d.now_unix()), Sticky::Unknown);
         let t2 = &lb.members[1];
         assert!(t2.is_error_state());
@@ -367,6 +385,20 @@ mod tests {
         assert_eq!(m[3].last_sticky(1000), Sticky::Ago(600));
         // A timestamp from the future (clock skew) is "0 s ago", not an underflow.
         assert_eq!(m[0].last_sticky(500), Sticky::Ago(0));
+    }
+
+    #[test]
+    fn parses_runtime_membership() {
+        let d = StatusDoc::parse(
+            r#"{"balancers":[{"name":"lb","member_slots":6,"members_free":4,"members":[
+              {"name":"a","origin":"config","lifecycle":"active"},
+              {"name":"b","origin":"runtime","lifecycle":"joining"}]}]}"#,
+        )
+        .expect("parse");
+        let b = &d.balancers[0];
+        assert_eq!((b.member_slots, b.members_free), (Some(6), Some(4)));
+        assert_eq!(b.members[1].origin.as_deref(), Some("runtime"));
+        assert_eq!(b.members[1].lifecycle.as_deref(), Some("joining"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `jkctl`: the command-line tool of mod_jk-rs. It talks to the status worker
 //! (`/jkmanager/`) over HTTP: reads `mime=json`, changes members with `cmd=update`
-//! (`mime=txt` answers), and builds drain, restart and rolling-restart procedures on top.
+//! (`mime=txt` answers), adds and removes members at runtime with `cmd=add` / `cmd=remove`,
+//! and builds drain, restart and rolling-restart procedures on top.
 //!
 //! The binary is a thin shell around [`cli::run`]; the pieces that decide things
 //! (document parsing, member lookup, drain/ready criteria, command templating, the table)

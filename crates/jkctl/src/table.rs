@@ -3,7 +3,7 @@
 use crate::doc::{Member, StatusDoc, Sticky};
 
 /// Column headers.
-pub const HEADERS: [&str; 10] = [
+pub const HEADERS: [&str; 12] = [
     "BALANCER",
     "MEMBER",
     "ACTIVATION",
@@ -14,14 +14,17 @@ pub const HEADERS: [&str; 10] = [
     "SESSIONS",
     "LAST-STICKY",
     "RESTARTING",
+    "ORIGIN",
+    "LIFECYCLE",
 ];
 
 fn num(v: Option<u64>) -> String {
     v.map_or_else(|| "-".into(), |n| n.to_string())
 }
 
-/// The cells of one member's row (`-` for what the status worker does not report).
-pub fn row(lb: &str, m: &Member, now: u64) -> [String; 10] {
+/// The cells of one member's row (`-` for what the status worker does not report; an
+/// unreported origin is `config`: a build without runtime membership).
+pub fn row(lb: &str, m: &Member, now: u64) -> [String; 12] {
     [
         lb.to_string(),
         m.name.clone(),
@@ -42,6 +45,8 @@ pub fn row(lb: &str, m: &Member, now: u64) -> [String; 10] {
             (Some(false), _) => "no".into(),
             (None, _) => "-".into(),
         },
+        m.origin.clone().unwrap_or_else(|| "config".into()),
+        m.lifecycle.clone().unwrap_or_else(|| "-".into()),
     ]
 }
 
@@ -49,7 +54,7 @@ pub fn row(lb: &str, m: &Member, now: u64) -> [String; 10] {
 /// separated by two spaces; numbers are right-aligned.
 pub fn render(doc: &StatusDoc, only: Option<&str>) -> String {
     let now = doc.now_unix();
-    let rows: Vec<[String; 10]> = doc
+    let rows: Vec<[String; 12]> = doc
         .balancers
         .iter()
         .filter(|b| only.is_none_or(|o| o == b.name))
@@ -98,16 +103,17 @@ mod tests {
                  "recent_sessions":4,"last_sticky_time":997,"restarting":false},
                 {"name":"t2","activation":"DIS","state":"ERR","busy":1,"errors":1234}]},
               {"name":"other","members":[{"name":"x","last_sticky_time":0,"restarting":true},
-                {"name":"y","restarting":false,"awaiting_readiness":true}]}]}"#,
+                {"name":"y","restarting":false,"awaiting_readiness":true,"origin":"runtime",
+                 "lifecycle":"joining"}]}]}"#,
         )
         .expect("doc");
         let t = render(&d, None);
         let want = "\
-BALANCER      MEMBER   ACTIVATION  STATE    IN-FLIGHT  HELD  ERRORS  SESSIONS  LAST-STICKY  RESTARTING
-loadbalancer  tomcat1  ACT         OK/IDLE         12     3       0         4       3s ago  no
-loadbalancer  t2       DIS         ERR              1     -    1234         -            -  -
-other         x        -           -                -     -       -         -        never  yes
-other         y        -           -                -     -       -         -            -  not-ready
+BALANCER      MEMBER   ACTIVATION  STATE    IN-FLIGHT  HELD  ERRORS  SESSIONS  LAST-STICKY  RESTARTING  ORIGIN   LIFECYCLE
+loadbalancer  tomcat1  ACT         OK/IDLE         12     3       0         4       3s ago  no          config   -
+loadbalancer  t2       DIS         ERR              1     -    1234         -            -  -           config   -
+other         x        -           -                -     -       -         -        never  yes         config   -
+other         y        -           -                -     -       -         -            -  not-ready   runtime  joining
 ";
         assert_eq!(t, want, "\n{t}");
         let only = render(&d, Some("other"));

@@ -38,6 +38,9 @@ struct FakeMember {
     /// The restart command ran (its flag file was seen) during restart maintenance.
     restarted: bool,
     good_probes: u32,
+    /// Runtime membership (`None`: not reported, as by a build without it).
+    origin: Option<String>,
+    lifecycle: Option<String>,
 }
 
 /// Good probes (status reads after `vwm=0`) a restarted member needs to become ready.
@@ -56,6 +59,8 @@ fn member(name: &str) -> FakeMember {
         last_sticky_time: NOW - 100,
         restarted: false,
         good_probes: 0,
+        origin: None,
+        lifecycle: None,
     }
 }
 
@@ -139,8 +144,15 @@ impl Model {
                     Some(b) => (b.to_string(), m.awaiting_readiness.to_string()),
                     None => ("null".into(), "null".into()),
                 };
+                let mut membership = String::new();
+                if let Some(o) = &m.origin {
+                    membership.push_str(&format!(r#","origin":"{o}""#));
+                }
+                if let Some(l) = &m.lifecycle {
+                    membership.push_str(&format!(r#","lifecycle":"{l}""#));
+                }
                 ms.push(format!(
-                    r#"{{"name":"{}","type":"ajp13","activation":"{}","state":"{}","busy":{},"in_flight":{},"held":0,"elected":7,"errors":1,"recent_sessions":2,"last_sticky_time":{},"restarting":{},"awaiting_readiness":{},"draining":null}}"#,
+                    r#"{{"name":"{}","type":"ajp13","activation":"{}","state":"{}","busy":{},"in_flight":{},"held":0,"elected":7,"errors":1,"recent_sessions":2,"last_sticky_time":{},"restarting":{},"awaiting_readiness":{},"draining":null{membership}}}"#,
                     m.name,
                     m.activation,
                     m.state,
@@ -168,6 +180,61 @@ impl Model {
             self.now,
             lbs.join(",")
         )
+    }
+
+    /// `cmd=add` (the module's checks are jk-status's; here only what the tests need).
+    fn add(&mut self, q: &[(String, String)]) -> String {
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let w = get("w").unwrap_or("");
+        let Some((_, members)) = self.balancers.iter_mut().find(|(lb, _)| lb == w) else {
+            return "Result: type=ERROR message=\"Could not find given worker\"\n".into();
+        };
+        if members.len() >= 4 {
+            return format!(
+                "Result: type=ERROR message=\"no free member slot in balancer '{w}' (4 of 4 used)\"\n"
+            );
+        }
+        let name = get("name")
+            .map(String::from)
+            .unwrap_or_else(|| format!("{w}~{}", members.len() + 1));
+        let mut request: Vec<String> = q
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "token" | "mime"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        request.sort();
+        self.updates.push(format!("add {}", request.join("&")));
+        let mut m = member(&name);
+        m.origin = Some("runtime".into());
+        m.lifecycle = Some("joining".into());
+        members.push(m);
+        format!("Result: type=OK message=\"Action finished: member {name} added to {w}\"\n")
+    }
+
+    /// `cmd=remove`.
+    fn remove(&mut self, q: &[(String, String)]) -> String {
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let (w, sw) = (get("w").unwrap_or(""), get("sw").unwrap_or(""));
+        let force = get("force") == Some("1");
+        self.updates.push(format!(
+            "remove {w}/{sw}{}",
+            if force { " force" } else { "" }
+        ));
+        let Some((_, members)) = self.balancers.iter_mut().find(|(lb, _)| lb == w) else {
+            return "Result: type=ERROR message=\"Could not find given worker\"\n".into();
+        };
+        let Some(i) = members.iter().position(|m| m.name == sw) else {
+            return "Result: type=ERROR message=\"could not find sub worker\"\n".into();
+        };
+        if force {
+            members.remove(i);
+            format!("Result: type=OK message=\"Action finished: member {sw} removed from {w}\"\n")
+        } else {
+            members[i].lifecycle = Some("draining".into());
+            format!(
+                "Result: type=OK message=\"Action finished: member {sw} of {w} is draining, removed when idle\"\n"
+            )
+        }
     }
 
     fn update(&mut self, q: &[(String, String)]) -> String {
@@ -361,13 +428,13 @@ fn serve(mut s: TcpStream, model: &Mutex<Model>) {
         let mut m = model.lock().expect("model");
         match (get("cmd").unwrap_or("list"), get("mime").unwrap_or("html")) {
             ("list", "json") => ("application/json", m.json()),
-            ("update", "txt") => {
+            (cmd @ ("update" | "add" | "remove"), "txt") => {
                 let refused = m
                     .token
                     .as_deref()
                     .is_some_and(|t| method != "POST" || get("token") != Some(t));
                 m.writes.push(format!(
-                    "{method} update{}",
+                    "{method} {cmd}{}",
                     if refused { " refused" } else { "" }
                 ));
                 if refused {
@@ -382,7 +449,12 @@ fn serve(mut s: TcpStream, model: &Mutex<Model>) {
                         format!("Result: type=ERROR message=\"Change refused: {why}\"\n"),
                     )
                 } else {
-                    ("text/plain", m.update(&params))
+                    let answer = match cmd {
+                        "add" => m.add(&params),
+                        "remove" => m.remove(&params),
+                        _ => m.update(&params),
+                    };
+                    ("text/plain", answer)
                 }
             }
             _ => ("text/html", "<html>unexpected</html>".to_string()),
@@ -413,7 +485,10 @@ fn status_shows_a_table() {
     let cells: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(
         cells,
-        ["lb", "tomcat1", "ACT", "OK/IDLE", "0", "0", "1", "2", "100s", "ago", "no"]
+        [
+            "lb", "tomcat1", "ACT", "OK/IDLE", "0", "0", "1", "2", "100s", "ago", "no", "config",
+            "-"
+        ]
     );
     let (code, _, err) = fake.run(&["status", "--balancer", "nope"]);
     assert_eq!(code, 2, "{err}");
@@ -780,4 +855,108 @@ fn a_write_refused_for_lack_of_the_token_is_posted_again_with_it() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("Change refused: the request's token"), "{err}");
     assert_eq!(fake.writes(), ["GET update refused", "POST update refused"]);
+}
+
+// ---------- runtime membership ----------
+
+#[test]
+fn add_posts_the_member_and_prints_its_name() {
+    let fake = Fake::start("add", two_members());
+    let (code, out, err) = fake.run(&[
+        "add",
+        "lb",
+        "10.0.0.7:8019",
+        "--name",
+        "app_3",
+        "--route",
+        "r3",
+        "--template",
+        "tomcat1",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "app_3\n", "only the name, for scripts");
+    assert_eq!(
+        fake.updates(),
+        ["add cmd=add&from=list&host=10.0.0.7&name=app_3&port=8019&route=r3&template=tomcat1&w=lb"]
+    );
+    assert_eq!(fake.writes(), ["GET add"]);
+    // The module names it; IPv6 goes without brackets.
+    let (code, out, _) = fake.run(&["add", "lb", "[::1]:8009"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "lb~4\n");
+    assert_eq!(
+        fake.updates()[1],
+        "add cmd=add&from=list&host=::1&port=8009&w=lb"
+    );
+    // status shows where they came from.
+    let (_, out, _) = fake.run(&["status"]);
+    let row = out.lines().find(|l| l.contains("app_3")).unwrap_or("");
+    assert!(row.ends_with("runtime  joining"), "{out}");
+    assert!(
+        out.lines()
+            .nth(1)
+            .is_some_and(|l| l.ends_with("config   -")),
+        "{out}"
+    );
+    // The module's refusal: exit 1 with its message.
+    let (code, _, err) = fake.run(&["add", "lb", "h:1"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no free member slot in balancer 'lb'"),
+        "{err}"
+    );
+    // Unknown balancer and bad arguments: usage errors, nothing sent.
+    let (code, _, err) = fake.run(&["add", "nope", "h:1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no balancer nope"), "{err}");
+    let (code, _, _) = fake.run(&["add", "lb", "h:99999"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = fake.run(&["add", "lb", "h:1", "--name", "a.b"]);
+    assert_eq!(code, 2);
+    assert_eq!(fake.updates().len(), 2);
+}
+
+#[test]
+fn remove_drains_or_forces() {
+    let fake = Fake::start("remove", two_members());
+    let (code, out, err) = fake.run(&["remove", "lb", "tomcat2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "lb/tomcat2: draining, removed when idle");
+    assert_eq!(
+        fake.member("tomcat2").lifecycle.as_deref(),
+        Some("draining")
+    );
+    let (code, out, _) = fake.run(&["remove", "lb", "tomcat2", "--force"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "lb/tomcat2: removed");
+    assert_eq!(
+        fake.updates(),
+        ["remove lb/tomcat2", "remove lb/tomcat2 force"]
+    );
+    // Gone now: a usage error naming the members left, nothing sent.
+    let (code, _, err) = fake.run(&["remove", "lb", "tomcat2"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("balancer lb has no member tomcat2 (members: tomcat1)"),
+        "{err}"
+    );
+    assert_eq!(fake.updates().len(), 2);
+}
+
+#[test]
+fn add_and_remove_use_the_token_like_the_other_changes() {
+    let fake = Fake::start("membership-token", two_members());
+    fake.require_token("0123456789abcdef0123456789abcdef", true);
+    let (code, out, err) = fake.run(&["add", "lb", "h:8009", "--name", "n1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = fake.run(&["remove", "lb", "n1", "--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(fake.writes(), ["POST add", "POST remove"]);
+
+    let fake = Fake::start("membership-token-refused", two_members());
+    fake.require_token("0123456789abcdef0123456789abcdef", false);
+    let (code, out, err) = fake.run(&["add", "lb", "h:8009"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "lb~3\n");
+    assert_eq!(fake.writes(), ["GET add refused", "POST add"]);
 }

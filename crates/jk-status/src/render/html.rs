@@ -107,6 +107,25 @@ pub(crate) fn error_page(cfg: &StatusConfig, model: &StatusModel, message: &str)
 
 /// The page after a successful update/reset/recover: back to `from` after 3 seconds.
 pub(crate) fn redirect_page(cfg: &StatusConfig, model: &StatusModel, params: &Params) -> String {
+    redirect_with(cfg, model, params, None)
+}
+
+/// As [`redirect_page`], saying what was done (add/remove of a member).
+pub(crate) fn redirect_page_saying(
+    cfg: &StatusConfig,
+    model: &StatusModel,
+    params: &Params,
+    message: &str,
+) -> String {
+    redirect_with(cfg, model, params, Some(message))
+}
+
+fn redirect_with(
+    cfg: &StatusConfig,
+    model: &StatusModel,
+    params: &Params,
+    message: Option<&str>,
+) -> String {
     let from = params.from().filter(|f| !f.is_empty()).unwrap_or("list");
     let mut pairs: Vec<(&str, &str)> = vec![("cmd", from)];
     if let Some(w) = params.w() {
@@ -120,8 +139,9 @@ pub(crate) fn redirect_page(cfg: &StatusConfig, model: &StatusModel, params: &Pa
         pairs.push(("opt", &o));
     }
     let url = link(model, &pairs);
+    let said = message.map_or_else(String::new, |m| format!("{}. ", esc(m)));
     format!(
-        "{}<p><b>Result: OK - You will be redirected in 3 seconds.</b></p>\n{}",
+        "{}<p><b>Result: OK - {said}You will be redirected in 3 seconds.</b></p>\n{}",
         head(
             cfg,
             &format!("<meta http-equiv=\"Refresh\" content=\"3;url={url}\" />\n")
@@ -413,8 +433,20 @@ impl Page<'_> {
                 "Sessions",
                 "Last error",
             ];
+            let membership = lb.member_slots.is_some()
+                || lb
+                    .members
+                    .iter()
+                    .any(|m| m.origin.is_some() || m.lifecycle.is_some());
+            if membership {
+                hdr.extend(["Origin", "Lifecycle"]);
+            }
             if !self.read_only {
                 hdr.push("Set activation");
+            }
+            let removable = !self.read_only && lb.members.iter().any(|m| !m.is_configured());
+            if removable {
+                hdr.push("Remove");
             }
             self.out.push_str(&header_row(&hdr));
             for m in &lb.members {
@@ -435,6 +467,10 @@ impl Page<'_> {
                         _ => "&nbsp;".into(),
                     },
                 ];
+                if membership {
+                    cells.push(esc(m.origin.as_deref().unwrap_or("config")));
+                    cells.push(m.lifecycle.as_deref().map_or("&nbsp;".into(), esc));
+                }
                 if !self.read_only {
                     cells.push(
                         Activation::ALL
@@ -444,11 +480,77 @@ impl Page<'_> {
                             .join(" "),
                     );
                 }
+                if removable {
+                    cells.push(if m.is_configured() {
+                        "&nbsp;".into()
+                    } else {
+                        self.remove_form(&lb.name, &m.name)
+                    });
+                }
                 self.out.push_str(&row(&cells));
             }
             self.out.push_str("</table>\n");
+            if let (Some(slots), Some(free)) = (lb.member_slots, lb.members_free()) {
+                self.out.push_str(&format!(
+                    "<p>Members used/free: {}/{free} ({slots} slots)</p>\n",
+                    lb.members.len()
+                ));
+                if !self.read_only {
+                    self.add_form(&lb.name, free);
+                }
+            }
         }
         self.out.push_str("<hr/>\n");
+    }
+
+    /// The Remove button of a runtime member (mod_jk-rs), with a force checkbox.
+    fn remove_form(&self, lb: &str, member: &str) -> String {
+        let mut o = format!(
+            "<form class=\"jk-act\" method=\"post\" action=\"{}\">",
+            esc(&self.model.request_uri)
+        );
+        for (k, v) in [
+            ("cmd", "remove"),
+            ("from", "list"),
+            ("w", lb),
+            ("sw", member),
+        ] {
+            o.push_str(hidden(k, v).trim_end());
+        }
+        o.push_str(token_field(self.cfg).trim_end());
+        o.push_str(
+            "<label><input type=\"checkbox\" name=\"force\" value=\"1\"/>force</label> \
+             <input type=\"submit\" value=\"Remove\"/></form>",
+        );
+        o
+    }
+
+    /// The Add member form of a balancer with member slots (mod_jk-rs).
+    fn add_form(&mut self, lb: &str, free: u64) {
+        let mut o = format!(
+            "<form method=\"post\" action=\"{}\">\n",
+            esc(&self.model.request_uri)
+        );
+        for (k, v) in [("cmd", "add"), ("from", "list"), ("w", lb)] {
+            o.push_str(&hidden(k, v));
+        }
+        o.push_str(&token_field(self.cfg));
+        o.push_str(&format!(
+            "<table>\n<tr><td><b>Add member</b> to {}:</td>\
+             <td>Host <input name=\"host\" type=\"text\" size=\"20\" maxlength=\"60\"/></td>\
+             <td>Port <input name=\"port\" type=\"text\" size=\"5\" value=\"8009\"/></td>\
+             <td>Name <input name=\"name\" type=\"text\" size=\"12\" maxlength=\"60\"/></td>\
+             <td>Route <input name=\"route\" type=\"text\" size=\"12\" maxlength=\"60\"/></td>\
+             <td>Template <input name=\"template\" type=\"text\" size=\"12\" maxlength=\"60\"/></td>\
+             <td><input type=\"submit\" value=\"Add member\"{}/></td></tr>\n</table>\n</form>\n",
+            esc(lb),
+            if free == 0 {
+                " disabled=\"disabled\""
+            } else {
+                ""
+            }
+        ));
+        self.out.push_str(&o);
     }
 
     fn worker_links(&self, w: &str, sw: Option<&str>, recover: bool) -> String {

@@ -8,7 +8,9 @@
 //!                    "members": [ { <member attributes of the XML>,
 //!                                   "in_flight": int|null, "last_error": str|null,
 //!                                   "restarting": bool|null, "draining": bool|null,
-//!                                   "held": int|null } ],
+//!                                   "held": int|null,
+//!                                   "origin": str, "lifecycle": str } ],   (when known)
+//!                    "member_slots": int, "members_free": int,            (when known)
 //!                    "maps": [ { "id": int, <map attributes of the XML> } ] } ],
 //!   "ajp_workers": [ { <ajp attributes of the XML>, "state": str,
 //!                      "in_flight": int|null, "last_error": str|null, "maps": [...] } ],
@@ -180,6 +182,11 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
             }
             let mut lb = Obj::new(o);
             lb.attrs(&lb_attrs(cfg, p.lb));
+            if let Some(slots) = p.lb.member_slots {
+                lb.key("member_slots").push_str(&slots.to_string());
+                let free = p.lb.members_free().unwrap_or(0);
+                lb.key("members_free").push_str(&free.to_string());
+            }
             let mo = lb.key("members");
             mo.push('[');
             for (j, m) in p.members.iter().enumerate() {
@@ -196,6 +203,12 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                 mobj.opt_num("last_sticky_time", m.last_sticky_time);
                 mobj.opt_num("recent_sessions", m.recent_sessions);
                 mobj.opt_num("held", m.held);
+                if let Some(o) = &m.origin {
+                    push_json_string(mobj.key("origin"), o);
+                }
+                if let Some(l) = &m.lifecycle {
+                    push_json_string(mobj.key("lifecycle"), l);
+                }
                 mobj.end();
             }
             mo.push(']');

@@ -4,6 +4,8 @@
 //! `mod_jk_info{web_server,jk_version}` gauge 1;
 //! `mod_jk_lb_members`, `mod_jk_lb_good`, `mod_jk_lb_degraded`, `mod_jk_lb_bad`,
 //! `mod_jk_lb_busy`, `mod_jk_lb_max_busy` gauges `{balancer}`;
+//! `mod_jk_lb_member_slots` and `mod_jk_lb_members_free` gauges `{balancer}` (runtime
+//! membership: slots = configured members plus growth slots; when reported);
 //! `mod_jk_member_requests_total` (elected), `mod_jk_member_errors_total`,
 //! `mod_jk_member_client_errors_total`, `mod_jk_member_reply_timeouts_total`,
 //! `mod_jk_member_sessions_total`, `mod_jk_member_bytes_read_total`,
@@ -13,7 +15,8 @@
 //! `{balancer,member}`;
 //! `mod_jk_member_state{balancer,member,state}` and
 //! `mod_jk_member_activation{balancer,member,activation}`: one sample per possible value,
-//! 1 for the current one; `mod_jk_ajp_*` likewise for standalone ajp workers `{worker}`;
+//! 1 for the current one; `mod_jk_member_info{balancer,member,origin,lifecycle}` 1 (runtime
+//! membership, when reported; an unreported origin is `config`); `mod_jk_ajp_*` likewise for standalone ajp workers `{worker}`;
 //! `mod_jk_status_result{type}` 1 (the command's outcome, message in a comment on error).
 
 use super::Doc;
@@ -301,6 +304,22 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
             "gauge",
             "Activation of the member (1 for the current activation).",
         );
+        let mut slots = Family::new(
+            "mod_jk_lb_member_slots",
+            "gauge",
+            "Member slots of the load balancer (configured members plus growth slots).",
+        );
+        let mut free = Family::new(
+            "mod_jk_lb_members_free",
+            "gauge",
+            "Free member slots of the load balancer.",
+        );
+        let mut info = Family::new(
+            "mod_jk_member_info",
+            "gauge",
+            "Origin (config, runtime, dns, registry) and lifecycle (joining, active, draining, \
+             leaving) of the member; always 1.",
+        );
         for p in lbs {
             let l = [("balancer", p.lb.name.as_str())];
             let (g, d, b) = cfg.rate_all(&p.lb.members);
@@ -310,6 +329,10 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
             bad.add(&l, b);
             busy.add(&l, p.lb.busy);
             max_busy.add(&l, p.lb.max_busy);
+            if let (Some(n), Some(f)) = (p.lb.member_slots, p.lb.members_free()) {
+                slots.add(&l, n);
+                free.add(&l, f);
+            }
             for m in &p.members {
                 let l = [
                     ("balancer", p.lb.name.as_str()),
@@ -328,11 +351,19 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                     let v = u8::from(a == m.activation);
                     act.add(&[l[0], l[1], ("activation", a.text())], v);
                 }
+                if m.origin.is_some() || m.lifecycle.is_some() {
+                    let origin = m.origin.as_deref().unwrap_or("config");
+                    let lifecycle = m.lifecycle.as_deref().unwrap_or("");
+                    info.add(
+                        &[l[0], l[1], ("origin", origin), ("lifecycle", lifecycle)],
+                        1,
+                    );
+                }
             }
         }
-        fams.extend([members, good, degraded, bad, busy, max_busy]);
+        fams.extend([members, good, degraded, bad, busy, max_busy, slots, free]);
         fams.extend(mfams);
-        fams.extend([state, act]);
+        fams.extend([state, act, info]);
     }
     if let Some(ajps) = &doc.ajps {
         let mut afams: Vec<Family> = AJP_METRICS

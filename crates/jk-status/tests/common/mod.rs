@@ -157,6 +157,13 @@ impl Apply for Rec {
     fn recover(&mut self, lb: &str, m: &str) -> Result<(), String> {
         self.call(format!("recover {lb}/{m}"))
     }
+    fn add_member(&mut self, lb: &str, spec: &AddMember) -> Result<String, String> {
+        self.call(format!("add {lb} {spec:?}"))?;
+        Ok(spec.name.clone().unwrap_or_else(|| format!("{lb}~3")))
+    }
+    fn remove_member(&mut self, lb: &str, m: &str, force: bool) -> Result<(), String> {
+        self.call(format!("remove {lb}/{m} force={force}"))
+    }
 }
 
 pub fn run(cfg: &StatusConfig, model: &StatusModel, query: &str) -> (StatusResponse, Rec) {
