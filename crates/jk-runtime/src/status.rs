@@ -246,6 +246,8 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                             last_sticky_time: Some(ms.last_sticky_time),
                             recent_sessions: Some(ms.recent_sessions),
                             held: Some(ms.held),
+                            origin: Some(ms.origin.text().to_string()),
+                            lifecycle: Some(ms.lifecycle.text().to_string()),
                         })
                     })
                     .collect();
@@ -268,6 +270,7 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                     last_reset_ago: now.saturating_sub(snap.last_reset) as i64,
                     members,
                     maps: maps_for(v, name),
+                    member_slots: Some(snap.member_slots as u64),
                 });
             }
             WorkerKind::Ajp(a) => {
@@ -593,6 +596,50 @@ impl Apply for Applier<'_> {
         };
         b.reset(i)?;
         self.log_change("statistics", worker, "…", "reset");
+        Ok(())
+    }
+
+    fn add_member(&mut self, lb: &str, spec: &jk_status::AddMember) -> Result<String, String> {
+        let s = crate::membership::AddSpec {
+            name: spec.name.as_deref(),
+            host: &spec.host,
+            port: spec.port,
+            route: spec.route.as_deref(),
+            template: spec.template.as_deref(),
+            origin: jk_lb::Origin::Runtime,
+        };
+        let (_, name) = crate::membership::add(&self.view, lb, &s)?;
+        (self.log)(&format!(
+            "Status worker '{}' added member '{name}' at {}:{} to lb worker '{lb}'{}{} (client \
+             {}); it joins after its readiness probes",
+            self.status_worker,
+            spec.host,
+            spec.port,
+            spec.route
+                .as_deref()
+                .map(|r| format!(", route '{r}'"))
+                .unwrap_or_else(|| ", route learned from its first session".into()),
+            spec.template
+                .as_deref()
+                .map(|t| format!(", settings of '{t}'"))
+                .unwrap_or_default(),
+            self.client
+        ));
+        Ok(name)
+    }
+
+    fn remove_member(&mut self, lb: &str, member: &str, force: bool) -> Result<(), String> {
+        crate::membership::remove(&self.view, lb, member, force)?;
+        (self.log)(&format!(
+            "Status worker '{}' removed member '{member}' of lb worker '{lb}' (client {}){}",
+            self.status_worker,
+            self.client,
+            if force {
+                ": its slot is free"
+            } else {
+                ": it drains (no new sessions) until idle, then leaves"
+            }
+        ));
         Ok(())
     }
 
