@@ -68,6 +68,8 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     }
     // SAFETY: forwarded.
     unsafe { start_readiness_prober(pchild, &rt) };
+    // SAFETY: forwarded.
+    unsafe { start_discovery(pchild, &rt) };
     let interval = rt.gen.watchdog_interval;
     if interval == 0 {
         return;
@@ -152,6 +154,55 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
             Level::Error,
             "jk_child_init",
             &format!("Could not start the readiness prober: {e}"),
+        ),
+    }
+}
+
+/// DNS discovery (`worker.<lb>.discover_dns`): a thread in every child that looks once a
+/// second whether this child holds (or may take) an lb's discovery lease and its interval has
+/// passed; only then it resolves (see `jk_runtime::discovery`). Request threads never wait
+/// for it.
+///
+/// # Safety
+/// `pchild` must be the live child pool.
+unsafe fn start_discovery(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) {
+    let gen = rt.gen.clone();
+    let wanted = gen
+        .balancers
+        .keys()
+        .filter_map(|lb| gen.workers.worker(lb).and_then(|w| w.as_lb()))
+        .any(|l| l.discover_dns.is_some());
+    if !wanted {
+        return;
+    }
+    let log = rt.clone();
+    let state = jk_runtime::discovery::Discovery::default();
+    let pid = std::process::id();
+    let round = move || {
+        crate::boundary::guard("DNS discovery", (), || {
+            state.round(
+                &gen.view(),
+                &jk_runtime::discovery::SystemResolver,
+                pid,
+                jk_urimap::unix_now(),
+                &|holder| {
+                    // SAFETY: kill with signal 0 only checks that the process exists.
+                    let exists = unsafe { libc::kill(holder as libc::pid_t, 0) } == 0;
+                    exists || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+                },
+                &|level, msg| log.log_at(level, "jk_discovery", msg),
+            );
+        });
+    };
+    match Background::spawn("jk-discovery", Duration::from_secs(1), round) {
+        // SAFETY: the child pool lives until the child exits; dropping stops the thread.
+        Ok(bg) => unsafe {
+            pool_owned::give(pchild, bg);
+        },
+        Err(e) => rt.log_at(
+            Level::Error,
+            "jk_child_init",
+            &format!("Could not start DNS discovery: {e}"),
         ),
     }
 }

@@ -460,3 +460,66 @@ impl Balancer {
         (self.growth_start == 1 && (1..self.members.len()).all(|i| !self.in_use(i))).then_some(0)
     }
 }
+
+impl Balancer {
+    /// A draining member whose address came back (DNS): active again, taking new sessions.
+    pub fn undrain(&self, i: usize) -> bool {
+        if !self.is_growth(i) {
+            return false;
+        }
+        let slot = self.slot(i);
+        let ok = slot
+            .atomic(Field::Lifecycle)
+            .compare_exchange(
+                Lifecycle::Draining as u64,
+                Lifecycle::Active as u64,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        if ok {
+            slot.set(Field::DrainDeadline, 0);
+            slot.set(Field::LifecycleSince, self.now());
+            slot.set(Field::Activation, u64::from(Activation::Active.code()));
+            self.bump();
+        }
+        ok
+    }
+
+    /// The discovery lease of this lb (ARCHITECTURE rule 13: one watcher per gateway): true
+    /// when process `pid` should run a discovery round now. It holds the lease while it
+    /// renews it every `interval_s`; a lease not renewed for twice that (plus 2 s), or whose
+    /// holder `alive` says is gone, is taken over. At most one caller per interval wins
+    /// (compare-and-swap of `pid << 32 | seconds`).
+    pub fn claim_discovery(
+        &self,
+        pid: u32,
+        now: u64,
+        interval_s: u64,
+        alive: &dyn Fn(u32) -> bool,
+    ) -> bool {
+        let lease = self.lb.atomic(Field::DiscoveryLease);
+        let cur = lease.load(Ordering::Acquire);
+        let (holder, at) = ((cur >> 32) as u32, cur & 0xFFFF_FFFF);
+        let now32 = now & 0xFFFF_FFFF;
+        let age = now32.wrapping_sub(at) & 0xFFFF_FFFF;
+        let mine = holder == pid;
+        let stale = cur == 0 || age > interval_s.saturating_mul(2) + 2 || (!mine && !alive(holder));
+        if !(mine || stale) || (mine && age < interval_s && cur != 0) {
+            return false;
+        }
+        lease
+            .compare_exchange(
+                cur,
+                (u64::from(pid) << 32) | now32,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// The process holding the discovery lease (0: none yet).
+    pub fn discovery_holder(&self) -> u32 {
+        (self.lb.get(Field::DiscoveryLease) >> 32) as u32
+    }
+}

@@ -10,6 +10,7 @@
 
 pub mod ajp;
 pub mod background;
+pub mod discovery;
 mod endpoints;
 pub mod failover;
 pub mod failure;
