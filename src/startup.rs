@@ -355,6 +355,29 @@ pub unsafe fn start_generation(
     for line in jk_runtime::membership::yield_to_configuration(&gen.view()) {
         log_server(HttpdLevel::Notice, false, main, &format!("mod_jk: {line}"));
     }
+    // With a state file they also survive a full stop and start.
+    for w in &gen.workers.workers {
+        let Some(path) = w.as_lb().and_then(|l| l.state_file.as_deref()) else {
+            continue;
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                for line in jk_runtime::membership::restore(&gen.view(), &w.name, path, &text) {
+                    log_server(HttpdLevel::Notice, false, main, &format!("mod_jk: {line}"));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log_server(
+                HttpdLevel::Warning,
+                false,
+                main,
+                &format!(
+                    "mod_jk: cannot read the state file {path} of lb worker {}: {e}",
+                    w.name
+                ),
+            ),
+        }
+    }
     let shm_note = format!(
         "runtime status in {}{}",
         gen.shm.path().display(),

@@ -82,6 +82,7 @@ pub const CURRENT: &[&str] = &[
     "discover_dns",
     "discover_interval",
     "discover_hold",
+    "state_file",
 ];
 
 /// What a deprecated attribute still does.
@@ -231,7 +232,8 @@ pub fn applies_to(attr: &str) -> u8 {
         | "drain_idle"
         | "discover_dns"
         | "discover_interval"
-        | "discover_hold" => LB,
+        | "discover_hold"
+        | "state_file" => LB,
         "read_only"
         | "user"
         | "user_case_insensitive"

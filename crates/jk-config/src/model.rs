@@ -339,6 +339,9 @@ pub struct LbWorker {
     /// Seconds an answer that would remove more than half of the discovered members (or
     /// that fails) must last before members are removed (`discover_hold`).
     pub discover_hold_s: u32,
+    /// `state_file`: where the members added at runtime are written, so that they also
+    /// survive a full stop and start of httpd (graceful restarts keep them without it).
+    pub state_file: Option<String>,
 }
 
 /// Spare member slots of an lb without `growth` (with `discover_dns`: [`DEFAULT_DNS_GROWTH`]).

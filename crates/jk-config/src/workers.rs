@@ -874,6 +874,7 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
     let di_prop = r.prop("discover_interval");
     let discover_interval_s = r.count_min(di_prop, 5, 1);
     let discover_hold_s = r.uint("discover_hold", 30);
+    let state_file = r.string("state_file").filter(|s| !s.is_empty());
     LbWorker {
         members,
         sticky_session,
@@ -905,6 +906,7 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
         discover_dns,
         discover_interval_s,
         discover_hold_s,
+        state_file,
     }
 }
 

@@ -523,3 +523,15 @@ impl Balancer {
         (self.lb.get(Field::DiscoveryLease) >> 32) as u32
     }
 }
+
+impl Balancer {
+    /// The membership with fingerprint `fp` is to be written to the lb's state file: true
+    /// for the one caller that swaps it in (it writes), false when it was written already.
+    pub fn claim_save(&self, fp: u64) -> bool {
+        let w = self.lb.atomic(Field::MembersSaved);
+        let cur = w.load(Ordering::Acquire);
+        cur != fp
+            && w.compare_exchange(cur, fp, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+}

@@ -4,8 +4,10 @@
 //! (drained members freed), and what a start-up does with runtime members a new
 //! configuration now names itself.
 
+use std::hash::{Hash, Hasher};
+
 use jk_config::WorkerKind;
-use jk_lb::{Balancer, Claim, Origin};
+use jk_lb::{Balancer, Claim, Lifecycle, Origin};
 use jk_log::Level;
 
 use crate::View;
@@ -124,10 +126,24 @@ fn free(v: &View<'_>, b: &Balancer, i: usize) {
 }
 
 /// One housekeeping round (every child's prober runs it; each change is made once):
-/// draining members that are idle or past their deadline are freed. `log` gets one line
-/// per change.
+/// draining members that are idle or past their deadline are freed, and an lb's
+/// `state_file` is rewritten when its runtime members changed. `log` gets one line per
+/// change.
 pub fn round(v: &View<'_>, log: &dyn Fn(Level, &str)) {
     for (lb, b) in v.balancers {
+        if let Some(path) = lb_settings(v, lb).and_then(|l| l.state_file.as_deref()) {
+            let text = state_text(v, lb, b);
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            text.hash(&mut h);
+            if b.claim_save(h.finish() | 1) {
+                if let Err(e) = write_atomically(path, &text) {
+                    log(
+                        Level::Error,
+                        &format!("({lb}) cannot write the state file {path}: {e}"),
+                    );
+                }
+            }
+        }
         let idle = b.drain_settings().1;
         for i in b.drained_members(idle) {
             let name = b.display_name(i);
@@ -174,6 +190,108 @@ pub fn yield_to_configuration(v: &View<'_>) -> Vec<String> {
                 ));
             }
         }
+    }
+    out
+}
+
+/// The lines of lb `lb`'s state file: one per runtime member that is joining or active
+/// (`name host port route origin`, tab-separated; route `-` while it is to be learned).
+pub fn state_text(v: &View<'_>, lb: &str, b: &Balancer) -> String {
+    let mut out = format!(
+        "# mod_jk-rs: the members of lb worker '{lb}' added at runtime, restored when httpd \
+         starts\n# name\thost\tport\troute\torigin\n"
+    );
+    for i in (0..b.member_count()).filter(|&i| b.is_growth(i)) {
+        if !matches!(b.lifecycle(i), Lifecycle::Joining | Lifecycle::Active) {
+            continue;
+        }
+        let Some(sh) = b.member_name(i).and_then(|w| v.ajp.get(w)) else {
+            continue;
+        };
+        let route = if b.learning_route(i) {
+            "-".to_string()
+        } else {
+            b.snapshot(i).map(|s| s.route).unwrap_or_default()
+        };
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            b.display_name(i),
+            sh.host(),
+            sh.port(),
+            route,
+            b.origin(i).text()
+        ));
+    }
+    out
+}
+
+fn write_atomically(path: &str, text: &str) -> std::io::Result<()> {
+    let tmp = format!("{path}.tmp.{}", std::process::id());
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// At start-up: the members lb `lb`'s state file names that the lb does not have yet (a
+/// full stop and start lost them; after a graceful restart they are still there) are added
+/// again, joining through readiness. Returns the log lines (a line the file cannot give is
+/// named with its line number and skipped).
+pub fn restore(v: &View<'_>, lb: &str, path: &str, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(b) = v.balancers.get(lb) else {
+        return out;
+    };
+    let mut restored = 0;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let parsed = match f.as_slice() {
+            [name, host, port, route, origin] => port.parse::<u16>().ok().and_then(|port| {
+                let origin = match *origin {
+                    "runtime" => Origin::Runtime,
+                    "dns" => Origin::Dns,
+                    "registry" => Origin::Registry,
+                    _ => return None,
+                };
+                Some((*name, *host, port, *route, origin))
+            }),
+            _ => None,
+        };
+        let Some((name, host, port, route, origin)) = parsed else {
+            out.push(format!(
+                "{path}:{}: not 'name host port route origin' (tab-separated); skipped",
+                n + 1
+            ));
+            continue;
+        };
+        if b.find_member(name).is_some() {
+            continue;
+        }
+        let spec = AddSpec {
+            name: Some(name),
+            host,
+            port,
+            route: (route != "-").then_some(route),
+            template: None,
+            origin,
+        };
+        match add(v, lb, &spec) {
+            Ok(_) => restored += 1,
+            Err(e) => out.push(format!(
+                "{path}:{}: member '{name}' not restored: {e}",
+                n + 1
+            )),
+        }
+    }
+    if restored > 0 {
+        out.push(format!(
+            "lb worker '{lb}': {restored} runtime members restored from {path}; they join after \
+             their readiness probes"
+        ));
     }
     out
 }

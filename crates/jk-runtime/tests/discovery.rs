@@ -48,12 +48,18 @@ const PID: u32 = 4242;
 const T0: u64 = 1_800_000_000;
 
 fn fx() -> Fx {
-    let text = "worker.list=lb\nworker.lb.type=lb\nworker.lb.balance_workers=t1\n\
-                worker.t1.host=127.0.0.1\nworker.t1.port=8009\n\
-                worker.lb.discover_dns=tasks.app:8009\nworker.lb.discover_interval=5\n\
-                worker.lb.discover_hold=30\nworker.lb.growth=4\n";
+    fx_with("")
+}
+
+fn fx_with(extra: &str) -> Fx {
+    let text = format!(
+        "worker.list=lb\nworker.lb.type=lb\nworker.lb.balance_workers=t1\n\
+         worker.t1.host=127.0.0.1\nworker.t1.port=8009\n\
+         worker.lb.discover_dns=tasks.app:8009\nworker.lb.discover_interval=5\n\
+         worker.lb.discover_hold=30\nworker.lb.growth=4\n{extra}"
+    );
     let mut props = PropertyMap::new();
-    props.read_str(text, "workers.properties").unwrap();
+    props.read_str(&text, "workers.properties").unwrap();
     let workers = jk_config::build(
         &props,
         &BuildOptions {
@@ -279,4 +285,65 @@ fn a_full_table_is_said_once() {
     assert_eq!(f.logged("cannot add it"), 1);
     f.round(T0 + 5);
     assert_eq!(f.logged("cannot add it"), 1);
+}
+
+#[test]
+fn runtime_members_are_written_to_the_state_file_and_restored_after_a_full_start() {
+    let dir = std::env::temp_dir().join(format!("jkrs-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lb.members");
+    let path_s = path.to_str().unwrap().to_string();
+    let extra = format!("worker.lb.state_file={path_s}\n");
+    let f = fx_with(&extra);
+    let v = f.view();
+    let spec = |name, port, route| jk_runtime::membership::AddSpec {
+        name: Some(name),
+        host: "127.0.0.31",
+        port,
+        route,
+        template: None,
+        origin: Origin::Runtime,
+    };
+    jk_runtime::membership::add(&v, "lb", &spec("app3", 8101, Some("tc3"))).unwrap();
+    jk_runtime::membership::add(&v, "lb", &spec("app4", 8102, None)).unwrap();
+    jk_runtime::membership::round(&v, &|_, _| {});
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("app3\t127.0.0.31\t8101\ttc3\truntime\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("app4\t127.0.0.31\t8102\t-\truntime\n"),
+        "{text}"
+    );
+    // Rewritten only when the members change.
+    std::fs::write(&path, "tampered").unwrap();
+    jk_runtime::membership::round(&v, &|_, _| {});
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "tampered");
+    std::fs::write(&path, &text).unwrap();
+    // A full stop and start: a fresh region, then the file.
+    let g = fx_with(&extra);
+    let gv = g.view();
+    let b = &g.built.balancers["lb"];
+    assert_eq!(b.find_member("app3"), None);
+    let lines = jk_runtime::membership::restore(
+        &gv,
+        "lb",
+        &path_s,
+        &format!("{text}garbage line\napp5\t127.0.0.31\t8103\t-\tnonsense\n"),
+    );
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].ends_with(":5: not 'name host port route origin' (tab-separated); skipped"));
+    assert!(lines[2].contains("2 runtime members restored"), "{lines:?}");
+    let i = b.find_member("app3").unwrap();
+    assert_eq!(b.snapshot(i).unwrap().route, "tc3");
+    assert_eq!(
+        b.lifecycle(i),
+        Lifecycle::Joining,
+        "through readiness again"
+    );
+    assert!(b.learning_route(b.find_member("app4").unwrap()));
+    // Restoring again (a graceful restart: the members are there) adds nothing.
+    assert!(jk_runtime::membership::restore(&gv, "lb", &path_s, &text).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
