@@ -123,16 +123,25 @@ fn reconcile(
     st: &mut LbState,
     log: &dyn Fn(Level, &str),
 ) {
-    // The discovered members now: address → (index, lifecycle).
+    // The discovered members now: address → (index, lifecycle); and the addresses of the
+    // lb's other members (configured or added by hand), which the answer may also list.
     let mut current: HashMap<SocketAddr, (usize, Lifecycle)> = HashMap::new();
-    for i in (0..b.member_count()).filter(|&i| b.in_use(i) && b.origin(i) == Origin::Dns) {
-        if let Some(a) = member_addr(v, b, i) {
-            current.insert(a, (i, b.lifecycle(i)));
+    let mut others: BTreeSet<SocketAddr> = BTreeSet::new();
+    for i in (0..b.member_count()).filter(|&i| b.in_use(i)) {
+        if b.origin(i) == Origin::Dns {
+            if let Some(a) = member_addr(v, b, i) {
+                current.insert(a, (i, b.lifecycle(i)));
+            }
+        } else if let Some(a) = member_addr(v, b, i).or_else(|| {
+            let ep = v.endpoints.get(b.member_name(i)?)?;
+            ep.config().addr
+        }) {
+            others.insert(a);
         }
     }
-    let serving = current
-        .values()
-        .filter(|(_, l)| *l != Lifecycle::Draining)
+    // Losing more than half of the lb's serving members at once is held back.
+    let serving = (0..b.member_count())
+        .filter(|&i| b.in_use(i) && b.lifecycle(i) != Lifecycle::Draining)
         .count();
     let found: BTreeSet<SocketAddr> = match answer {
         Ok(a) if !a.is_empty() => {
@@ -159,8 +168,8 @@ fn reconcile(
                 log(
                     Level::Warn,
                     &format!(
-                        "({lb}) discovery of {what}: {problem}; keeping the {serving} members \
-                         found before"
+                        "({lb}) discovery of {what}: {problem}; keeping all {serving} members \
+                         of the lb"
                     ),
                 );
                 st.problem = Some(problem);
@@ -191,8 +200,11 @@ fn reconcile(
             }
         }
     }
-    // New addresses join.
-    for a in found.iter().filter(|a| !current.contains_key(a)) {
+    // New addresses join (an address that is another member's already is that member).
+    for a in found
+        .iter()
+        .filter(|a| !current.contains_key(a) && !others.contains(a))
+    {
         let name = label(*a);
         let host = a.ip().to_string();
         let spec = AddSpec {
@@ -240,8 +252,8 @@ fn reconcile(
             log(
                 Level::Warn,
                 &format!(
-                    "({lb}) discovery of {what} no longer lists {} of the {serving} members it \
-                     found; they are removed only if that is still so in {hold_s} s \
+                    "({lb}) discovery of {what} no longer lists {} of the lb's {serving} serving \
+                     members; they are removed only if that is still so in {hold_s} s \
                      (discover_hold)",
                     gone.len()
                 ),

@@ -197,12 +197,10 @@ fn a_failing_or_empty_resolver_never_removes_a_member() {
     }
     // Logged once per change of the problem, with what is kept.
     assert_eq!(
-        f.logged(
-            "resolving failed (Name or service not known); keeping the 2 members found before"
-        ),
+        f.logged("resolving failed (Name or service not known); keeping all 3 members of the lb"),
         1
     );
-    assert_eq!(f.logged("the answer is empty; keeping the 2 members"), 1);
+    assert_eq!(f.logged("the answer is empty; keeping all 3 members"), 1);
     f.resolver.set(Ok(&["127.0.0.21:8009", "127.0.0.22:8009"]));
     f.round(T0 + 30);
     assert_eq!(
@@ -229,7 +227,10 @@ fn losing_more_than_half_at_once_waits_for_discover_hold() {
         4,
         "the new one joins, none of the three leaves yet"
     );
-    assert_eq!(f.logged("no longer lists 3 of the 3 members it found"), 1);
+    assert_eq!(
+        f.logged("no longer lists 3 of the lb's 4 serving members"),
+        1
+    );
     f.round(T0 + 20);
     assert_eq!(serving(&f), 4);
     f.round(T0 + 35);
@@ -272,6 +273,20 @@ fn one_process_discovers_under_the_lease() {
     assert_eq!(f.built.balancers["lb"].discovery_holder(), 3);
     // Still one member for the one address.
     assert_eq!(f.members().len(), 1);
+}
+
+#[test]
+fn an_address_of_a_configured_member_is_that_member() {
+    let f = fx();
+    // t1 is the configured member at 127.0.0.1:8009.
+    f.resolver.set(Ok(&["127.0.0.1:8009", "127.0.0.21:8009"]));
+    f.round(T0);
+    assert_eq!(f.members(), [m("127.0.0.21:8009", Joining)]);
+    assert_eq!(f.logged("cannot add"), 0);
+    // One of the lb's two serving members gone: not more than half, drained at once.
+    f.resolver.set(Ok(&["127.0.0.1:8009"]));
+    f.round(T0 + 5);
+    assert_eq!(f.members(), [m("127.0.0.21:8009", Draining)]);
 }
 
 #[test]
