@@ -1,0 +1,333 @@
+#![allow(clippy::unwrap_used)]
+//! Runtime membership (mod_jk-rs, issue 12) in the real httpd under the event and prefork
+//! MPMs, in front of recording AJP servers: `jkctl add` / `jkctl remove` through the status
+//! worker (every child sees the member, readiness before traffic, the route learned from the
+//! first session it issues, kept over a graceful restart, drained then gone), and DNS
+//! discovery following /etc/hosts (a name that resolves to several loopback addresses,
+//! changed during the test; kept while the name does not resolve).
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
+use support::testers::jkctl;
+use support::*;
+
+/// A recording AJP server answering `member=NAME` and, with `route`, setting a session
+/// cookie `JSESSIONID=<n>.<route>` as a Tomcat with that jvmRoute does.
+fn server(name: &str, addr: &str, route: Option<&str>) -> TestServer {
+    let mut answer = AjpResponse::text(200, "OK", &format!("member={name}\n"));
+    if let Some(r) = route {
+        answer.headers.push((
+            "Set-Cookie".into(),
+            format!("JSESSIONID=S{name}.{r}; Path=/app; HttpOnly"),
+        ));
+    }
+    TestServer::start(addr, Behaviour::Respond(answer)).unwrap()
+}
+
+/// httpd under `mpm` over t1 and t2 (configured) with `lb_extra`, the status worker at /jk/.
+fn gateway(tag: &str, mpm: Mpm, t: &[&TestServer], lb_extra: &str) -> Httpd {
+    let mut props =
+        String::from("worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n");
+    for (n, s) in ["t1", "t2"].iter().zip(t) {
+        props.push_str(&format!(
+            "worker.{n}.host=127.0.0.1\nworker.{n}.port={}\nworker.{n}.route={n}\n\
+             worker.lb.balance_workers={n}\n",
+            s.port()
+        ));
+    }
+    props.push_str(lb_extra);
+    Httpd::with_workers(
+        tag,
+        mpm,
+        &props,
+        "JkMount /app/* lb\nJkMount /jk/* jkstatus\n",
+    )
+}
+
+fn status(h: &Httpd) -> serde_json::Value {
+    let r = h.get("/jk/?mime=json");
+    serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+}
+
+/// The lb's members in the status JSON.
+fn members(h: &Httpd) -> Vec<serde_json::Value> {
+    let s = status(h);
+    let lb = s["balancers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "lb")
+        .unwrap_or_else(|| panic!("{s}"))
+        .clone();
+    lb["members"].as_array().unwrap().clone()
+}
+
+fn member(h: &Httpd, name: &str) -> Option<serde_json::Value> {
+    members(h).into_iter().find(|m| m["name"] == name)
+}
+
+/// Waits (at most `secs`) until `f` holds.
+fn eventually(secs: u64, what: &str, h: &Httpd, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "{what} not within {secs} s\nstatus: {}\nmod_jk.log:\n{}",
+            status(h),
+            tail(&h.dir.read("logs/mod_jk.log"), 3000)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn run_jkctl(h: &Httpd, args: &[&str]) -> String {
+    let url = format!("http://127.0.0.1:{}/jk/", h.port);
+    let out = Command::new(jkctl())
+        .args(["--url", &url])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "jkctl {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `n` new requests (each on its own connection, so both MPMs spread them over their
+/// children): how many each member served; every one must be a 200.
+fn spread(h: &Httpd, n: usize, cookie: Option<&str>) -> std::collections::BTreeMap<String, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..n {
+        let hdrs: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", *c)).collect();
+        let r = h.request("GET", "/app/x", &hdrs);
+        assert_eq!(r.status, 200, "{}", r.text());
+        *seen.entry(member_of(&r)).or_default() += 1;
+    }
+    seen
+}
+
+fn add_remove_learn(mpm: Mpm, tag: &str) {
+    let t1 = member_server("t1", "127.0.0.1:0");
+    let t2 = member_server("t2", "127.0.0.1:0");
+    let t3 = server("t3", "127.0.0.1:0", Some("r3"));
+    let h = gateway(
+        tag,
+        mpm,
+        &[&t1, &t2],
+        "worker.lb.probe_interval=100\nworker.lb.drain_idle=1\nworker.lb.hold_timeout=3000\n",
+    );
+    assert_eq!(member(&h, "t1").unwrap()["origin"], "config");
+    assert_eq!(
+        status(&h)["balancers"][0]["member_slots"],
+        6,
+        "2 + growth 4"
+    );
+
+    let added = run_jkctl(
+        &h,
+        &[
+            "add",
+            "lb",
+            &format!("127.0.0.1:{}", t3.port()),
+            "--name",
+            "app3",
+        ],
+    );
+    assert_eq!(added, "app3");
+    let m = member(&h, "app3").expect("listed at once");
+    assert_eq!(
+        (m["origin"].as_str(), m["activation"].as_str()),
+        (Some("runtime"), Some("ACT"))
+    );
+    eventually(5, "app3 active", &h, || {
+        member(&h, "app3").is_some_and(|m| m["lifecycle"] == "active")
+    });
+    assert!(t3.cpings_received() >= 2, "readiness probes before traffic");
+    // Every child sends it new sessions, and its first session teaches its route.
+    let seen = spread(&h, 30, None);
+    assert!(seen.get("t3").copied().unwrap_or(0) >= 3, "{seen:?}");
+    eventually(3, "route r3 learned", &h, || {
+        member(&h, "app3").is_some_and(|m| m["route"] == "r3")
+    });
+    assert_eq!(
+        spread(&h, 12, Some("JSESSIONID=abc.r3")),
+        [("t3".to_string(), 12)].into()
+    );
+    assert!(h
+        .dir
+        .read("logs/mod_jk.log")
+        .contains("member 'app3' learned its route 'r3'"));
+
+    // A graceful restart keeps it (shared memory), sticky and active.
+    h.graceful();
+    eventually(5, "app3 after graceful", &h, || {
+        member(&h, "app3").is_some_and(|m| m["lifecycle"] == "active" && m["route"] == "r3")
+    });
+    assert_eq!(
+        spread(&h, 6, Some("JSESSIONID=abc.r3")),
+        [("t3".to_string(), 6)].into()
+    );
+
+    // Removed: it drains (its sessions still reach it, no new ones), then leaves when idle.
+    run_jkctl(&h, &["remove", "lb", "app3"]);
+    assert_eq!(member(&h, "app3").unwrap()["lifecycle"], "draining");
+    assert_eq!(
+        spread(&h, 4, Some("JSESSIONID=abc.r3")),
+        [("t3".to_string(), 4)].into()
+    );
+    assert!(
+        !spread(&h, 20, None).contains_key("t3"),
+        "no new session while draining"
+    );
+    eventually(6, "app3 gone", &h, || member(&h, "app3").is_none());
+    // Its sessions go elsewhere now, without an error.
+    let after = spread(&h, 6, Some("JSESSIONID=abc.r3"));
+    assert!(!after.contains_key("t3"), "{after:?}");
+    assert_eq!(status(&h)["balancers"][0]["members_free"], 4);
+    // Added and removed again by hand, with --force: gone at once.
+    run_jkctl(
+        &h,
+        &[
+            "add",
+            "lb",
+            &format!("127.0.0.1:{}", t3.port()),
+            "--name",
+            "app4",
+        ],
+    );
+    run_jkctl(&h, &["remove", "lb", "app4", "--force"]);
+    assert!(member(&h, "app4").is_none());
+    let log = h.error_log();
+    assert!(!log.contains("panicked"), "{log}");
+    let jk = h.dir.read("logs/mod_jk.log");
+    assert!(
+        jk.contains("added member 'app3' at 127.0.0.1:"),
+        "{}",
+        tail(&jk, 3000)
+    );
+    assert!(
+        jk.contains("member 'app3' of lb worker 'lb' left"),
+        "{}",
+        tail(&jk, 3000)
+    );
+}
+
+#[test]
+fn members_added_and_removed_at_runtime_reach_every_event_child() {
+    add_remove_learn(Mpm::Event, "member-event");
+}
+
+#[test]
+fn members_added_and_removed_at_runtime_reach_every_prefork_child() {
+    add_remove_learn(Mpm::Prefork, "member-prefork");
+}
+
+/// Lines for one name in /etc/hosts, put back as they were when dropped (written in place:
+/// /etc/hosts may be a bind mount that cannot be replaced).
+struct Hosts {
+    name: String,
+    original: String,
+}
+
+impl Hosts {
+    fn new(name: &str) -> Hosts {
+        let original = std::fs::read_to_string("/etc/hosts").unwrap();
+        let h = Hosts {
+            name: name.into(),
+            original: original
+                .lines()
+                .filter(|l| !l.split_whitespace().skip(1).any(|n| n == name))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        };
+        h.set(&[]);
+        h
+    }
+
+    fn set(&self, addrs: &[&str]) {
+        let mut text = self.original.clone();
+        for a in addrs {
+            text.push_str(&format!("{a} {}\n", self.name));
+        }
+        std::fs::write("/etc/hosts", text).expect("/etc/hosts is writable (the tests run as root)");
+    }
+}
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        let _ = std::fs::write("/etc/hosts", &self.original);
+    }
+}
+
+#[test]
+fn dns_discovery_follows_the_name_and_keeps_members_when_it_stops_resolving() {
+    // Two backends of one service on one port, at two loopback addresses.
+    let a = server("d1", "127.0.0.41:0", Some("d1"));
+    let port = a.port();
+    let b = server("d2", &format!("127.0.0.42:{port}"), Some("d2"));
+    let t1 = member_server("t1", "127.0.0.1:0");
+    let t2 = member_server("t2", "127.0.0.1:0");
+    let name = format!("jkrs-disc-{}.test", std::process::id());
+    let hosts = Hosts::new(&name);
+    hosts.set(&["127.0.0.41"]);
+    let h = gateway(
+        "member-dns",
+        Mpm::Event,
+        &[&t1, &t2],
+        &format!(
+            "worker.lb.discover_dns={name}:{port}\nworker.lb.discover_interval=1\n\
+             worker.lb.discover_hold=2\nworker.lb.probe_interval=100\nworker.lb.drain_idle=1\n"
+        ),
+    );
+    let d1 = format!("127.0.0.41:{port}");
+    let d2 = format!("127.0.0.42:{port}");
+    eventually(6, "d1 discovered and active", &h, || {
+        member(&h, &d1).is_some_and(|m| m["lifecycle"] == "active" && m["origin"] == "dns")
+    });
+    assert_eq!(
+        status(&h)["balancers"][0]["member_slots"],
+        18,
+        "2 + growth 16 with discover_dns"
+    );
+    // Scaled to two.
+    hosts.set(&["127.0.0.41", "127.0.0.42"]);
+    eventually(6, "d2 discovered and active", &h, || {
+        member(&h, &d2).is_some_and(|m| m["lifecycle"] == "active")
+    });
+    let seen = spread(&h, 40, None);
+    assert!(
+        seen.contains_key("d1") && seen.contains_key("d2"),
+        "{seen:?}"
+    );
+    // The name stops resolving: nothing is removed, nothing fails.
+    hosts.set(&[]);
+    std::thread::sleep(Duration::from_secs(3));
+    for m in [&d1, &d2] {
+        assert_eq!(member(&h, m).unwrap()["lifecycle"], "active", "{m} kept");
+    }
+    spread(&h, 10, None);
+    let jk = h.dir.read("logs/mod_jk.log");
+    assert!(jk.contains("resolving failed"), "{}", tail(&jk, 2000));
+    assert!(
+        jk.contains("keeping all 4 members of the lb"),
+        "{}",
+        tail(&jk, 2000)
+    );
+    // Scaled back to one: d2 drains, then leaves; its sessions still reached it meanwhile.
+    hosts.set(&["127.0.0.41"]);
+    eventually(4, "d2 draining or gone", &h, || {
+        member(&h, &d2).is_none_or(|m| m["lifecycle"] == "draining")
+    });
+    eventually(6, "d2 gone", &h, || member(&h, &d2).is_none());
+    assert!(!spread(&h, 20, None).contains_key("d2"));
+    assert_eq!(member(&h, &d1).unwrap()["lifecycle"], "active");
+    drop(hosts);
+    assert!(!h.error_log().contains("panicked"));
+}
