@@ -272,6 +272,7 @@ fn dns_discovery_follows_the_name_and_keeps_members_when_it_stops_resolving() {
     let a = server("d1", "127.0.0.41:0", Some("d1"));
     let port = a.port();
     let b = server("d2", &format!("127.0.0.42:{port}"), Some("d2"));
+    assert_eq!(b.port(), port);
     let t1 = member_server("t1", "127.0.0.1:0");
     let t2 = member_server("t2", "127.0.0.1:0");
     let name = format!("jkrs-disc-{}.test", std::process::id());
@@ -326,7 +327,9 @@ fn dns_discovery_follows_the_name_and_keeps_members_when_it_stops_resolving() {
         member(&h, &d2).is_none_or(|m| m["lifecycle"] == "draining")
     });
     eventually(6, "d2 gone", &h, || member(&h, &d2).is_none());
+    let before = b.requests().len();
     assert!(!spread(&h, 20, None).contains_key("d2"));
+    assert_eq!(b.requests().len(), before, "nothing reaches a member that left");
     assert_eq!(member(&h, &d1).unwrap()["lifecycle"], "active");
     drop(hosts);
     assert!(!h.error_log().contains("panicked"));
