@@ -329,7 +329,11 @@ fn dns_discovery_follows_the_name_and_keeps_members_when_it_stops_resolving() {
     eventually(6, "d2 gone", &h, || member(&h, &d2).is_none());
     let before = b.requests().len();
     assert!(!spread(&h, 20, None).contains_key("d2"));
-    assert_eq!(b.requests().len(), before, "nothing reaches a member that left");
+    assert_eq!(
+        b.requests().len(),
+        before,
+        "nothing reaches a member that left"
+    );
     assert_eq!(member(&h, &d1).unwrap()["lifecycle"], "active");
     drop(hosts);
     assert!(!h.error_log().contains("panicked"));

@@ -44,6 +44,14 @@ use crate::rolling::FLAG_NOT_READY;
 /// `Flags` bit: the member's route is still its slot's own name; the first session it
 /// issues (or its health page) teaches the real one.
 pub(crate) const FLAG_LEARN_ROUTE: u64 = 4;
+/// `Flags` bit: a standby member (handover): out of rotation until it takes over the route
+/// of its predecessor (`Predecessor`), once that member's backend has stopped.
+pub(crate) const FLAG_STANDBY: u64 = 8;
+/// `Flags` bit: this member's route went to its successor (a request held for it goes on
+/// with the successor).
+pub(crate) const FLAG_HANDED_OVER: u64 = 16;
+/// The `Flags` bits this module owns.
+pub(crate) const MEMBERSHIP_FLAGS: u64 = FLAG_LEARN_ROUTE | FLAG_STANDBY | FLAG_HANDED_OVER;
 
 /// Where a member came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -93,6 +101,8 @@ pub enum Lifecycle {
     Draining = 3,
     /// Being freed (for the moment its slot is cleaned up).
     Leaving = 4,
+    /// Waits to take over another member's route (handover), out of rotation.
+    Standby = 5,
 }
 
 impl Lifecycle {
@@ -102,6 +112,7 @@ impl Lifecycle {
             2 => Lifecycle::Active,
             3 => Lifecycle::Draining,
             4 => Lifecycle::Leaving,
+            5 => Lifecycle::Standby,
             _ => Lifecycle::Free,
         }
     }
@@ -113,6 +124,7 @@ impl Lifecycle {
             Lifecycle::Active => "active",
             Lifecycle::Draining => "draining",
             Lifecycle::Leaving => "leaving",
+            Lifecycle::Standby => "standby",
         }
     }
 }
@@ -125,6 +137,9 @@ pub struct Claim<'a> {
     /// Its route; None: learned from the first session it issues.
     pub route: Option<&'a str>,
     pub origin: Origin,
+    /// Handover: the member whose route it takes over once that member's backend stopped
+    /// (it waits as a standby member; `route` is ignored).
+    pub successor_of: Option<usize>,
 }
 
 impl Balancer {
@@ -213,7 +228,22 @@ impl Balancer {
                 ));
             }
         }
-        if let Some(route) = c.route {
+        if let Some(p) = c.successor_of {
+            if !self.in_use(p) || self.lifecycle(p) == Lifecycle::Standby {
+                return Err(format!(
+                    "lb worker '{}' has no serving member #{p} to hand over",
+                    self.name
+                ));
+            }
+            if let Some(s) = self.successor(p) {
+                return Err(format!(
+                    "member '{}' of lb worker '{}' already hands over to '{}'",
+                    self.display_name(p),
+                    self.name,
+                    self.display_name(s)
+                ));
+            }
+        } else if let Some(route) = c.route {
             if let Some(j) = self.member_with_route(route) {
                 return Err(format!(
                     "route '{route}' is already the route of member '{}' of lb worker '{}'",
@@ -251,22 +281,34 @@ impl Balancer {
         slot.set(Field::LifecycleSince, now);
         slot.set(Field::DrainDeadline, 0);
         slot.set(Field::Origin, c.origin as u64);
+        let route = if c.successor_of.is_some() {
+            None
+        } else {
+            c.route
+        };
         let strings = slot
             .set_string(StrField::Label, c.label.unwrap_or(""))
-            .and_then(|()| slot.set_string(StrField::Route, c.route.unwrap_or(name)));
+            .and_then(|()| slot.set_string(StrField::Route, route.unwrap_or(name)));
         if let Err(e) = strings {
             let _ = self.free_slot(i);
             return Err(format!("member of lb worker '{}': {e}", self.name));
         }
         self.reset(Some(i))?;
         // Out of rotation until its readiness probes pass, before it is activated.
-        let learn = if c.route.is_none() {
-            FLAG_LEARN_ROUTE
-        } else {
-            0
+        let extra = match (c.successor_of, c.route) {
+            (Some(_), _) => FLAG_STANDBY,
+            (None, None) => FLAG_LEARN_ROUTE,
+            (None, Some(_)) => 0,
         };
         slot.atomic(Field::Flags)
-            .store(FLAG_NOT_READY | learn, Ordering::Release);
+            .store(FLAG_NOT_READY | extra, Ordering::Release);
+        slot.set(
+            Field::Predecessor,
+            c.successor_of.map_or(0, |p| p as u64 + 1),
+        );
+        if c.successor_of.is_some() {
+            slot.set(Field::Lifecycle, Lifecycle::Standby as u64);
+        }
         slot.set(Field::GoodProbes, 0);
         slot.set(Field::ProbeLease, 0);
         slot.set(Field::ReturnedAt, 0);
@@ -393,6 +435,7 @@ impl Balancer {
         let _ = slot.set_string(StrField::Label, "");
         let _ = slot.set_string(StrField::Route, &self.members[i].name);
         slot.set(Field::Origin, 0);
+        slot.set(Field::Predecessor, 0);
         slot.set(Field::DrainDeadline, 0);
         slot.set(Field::LifecycleSince, self.now());
         slot.set(Field::State, u64::from(MemberState::Idle.code()));
@@ -439,7 +482,21 @@ impl Balancer {
                     self.members[j].name
                 ));
             }
-            // The newer member wins: the older one gives the route up and drains.
+            if self.lifecycle(j) != Lifecycle::Draining && self.successor(j).is_none() {
+                // A replacement of a member that still serves (swarm's start-first update):
+                // it waits as standby and takes the route over once the older one stopped.
+                let slot = self.slot(i);
+                slot.atomic(Field::Flags)
+                    .fetch_or(FLAG_STANDBY, Ordering::AcqRel);
+                slot.atomic(Field::Flags)
+                    .fetch_and(!FLAG_LEARN_ROUTE, Ordering::AcqRel);
+                slot.set(Field::Predecessor, j as u64 + 1);
+                slot.set(Field::Lifecycle, Lifecycle::Standby as u64);
+                slot.set(Field::LifecycleSince, self.now());
+                self.bump();
+                return Ok(true);
+            }
+            // The older one drains already: the newer one takes the route now.
             let _ = self
                 .slot(j)
                 .set_string(StrField::Route, &self.members[j].name);
@@ -533,5 +590,79 @@ impl Balancer {
         cur != fp
             && w.compare_exchange(cur, fp, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
+    }
+}
+
+impl Balancer {
+    /// The standby member waiting to take over member `p`'s route.
+    pub fn successor(&self, p: usize) -> Option<usize> {
+        (self.growth_start..self.members.len()).find(|&s| {
+            self.in_use(s)
+                && self.flags(s) & FLAG_STANDBY != 0
+                && self.slot(s).get(Field::Predecessor) == p as u64 + 1
+        })
+    }
+
+    /// The member whose route standby member `s` takes over.
+    pub fn predecessor(&self, s: usize) -> Option<usize> {
+        if !self.is_growth(s) || self.flags(s) & FLAG_STANDBY == 0 {
+            return None;
+        }
+        let p = usize::try_from(self.slot(s).get(Field::Predecessor))
+            .ok()?
+            .checked_sub(1)?;
+        (p < self.members.len()).then_some(p)
+    }
+
+    /// Whether member `i`'s route went to its successor (a request held for it goes on).
+    pub fn handed_over(&self, i: usize) -> bool {
+        i < self.members.len() && self.flags(i) & FLAG_HANDED_OVER != 0
+    }
+
+    /// Member `p`'s backend has stopped (its port is closed): its route goes to its standby
+    /// successor, which serves the route's sessions from now on (loading them from the
+    /// store both share). `p` keeps its slot: a runtime member drains and leaves, a
+    /// configured one is stopped (activation Stopped; the operator may activate it again).
+    /// Returns the successor, if `p` had one.
+    pub fn hand_over(&self, p: usize) -> Option<usize> {
+        let s = self.successor(p)?;
+        let route = self.member_string(p, StrField::Route);
+        let slot = self.slot(s);
+        // The predecessor gives the route up first (two members never share it): a growth
+        // slot's own name is no session's route; a configured member's name may be (its
+        // default route), so it gets `<name>~old`.
+        let parked = if self.is_growth(p) {
+            self.members[p].name.clone()
+        } else {
+            format!("{}~old", self.members[p].name)
+        };
+        let _ = self.slot(p).set_string(StrField::Route, &parked);
+        self.slot(p)
+            .atomic(Field::Flags)
+            .fetch_or(FLAG_HANDED_OVER, Ordering::AcqRel);
+        if self.is_growth(p) {
+            let _ = self.start_drain(p, self.drain_timeout_s);
+        } else {
+            self.slot(p)
+                .set(Field::Activation, u64::from(Activation::Stopped.code()));
+        }
+        let _ = slot.set_string(StrField::Route, &route);
+        slot.set(Field::Predecessor, 0);
+        let ready = self.flags(s) & FLAG_NOT_READY == 0;
+        slot.set(
+            Field::Lifecycle,
+            if ready {
+                Lifecycle::Active as u64
+            } else {
+                Lifecycle::Joining as u64
+            },
+        );
+        slot.set(Field::LifecycleSince, self.now());
+        // It takes its predecessor's sessions at once: no slow start.
+        slot.set(Field::ReturnedAt, 0);
+        slot.atomic(Field::Flags)
+            .fetch_and(!FLAG_STANDBY, Ordering::AcqRel);
+        self.bump();
+        Some(s)
     }
 }

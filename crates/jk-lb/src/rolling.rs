@@ -240,7 +240,7 @@ impl Balancer {
     /// version writes (an overwritten word must not keep every member out of rotation).
     pub(crate) fn flags(&self, i: usize) -> u64 {
         let f = self.slot(i).get(Field::Flags);
-        if f & !(FLAG_RESTARTING | FLAG_NOT_READY | crate::membership::FLAG_LEARN_ROUTE) != 0
+        if f & !(FLAG_RESTARTING | FLAG_NOT_READY | crate::membership::MEMBERSHIP_FLAGS) != 0
             || !self.member_trusted(i)
         {
             0
@@ -261,7 +261,7 @@ impl Balancer {
 
     /// Restarting or awaiting readiness: out of rotation whatever its state.
     pub(crate) fn gated(&self, i: usize) -> bool {
-        self.flags(i) & (FLAG_RESTARTING | FLAG_NOT_READY) != 0
+        self.flags(i) & (FLAG_RESTARTING | FLAG_NOT_READY | crate::membership::FLAG_STANDBY) != 0
     }
 
     fn set_flag(&self, i: usize, bit: u64, on: bool) {

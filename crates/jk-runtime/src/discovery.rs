@@ -214,6 +214,7 @@ fn reconcile(
             route: None,
             template: None,
             origin: Origin::Dns,
+            handover_of: None,
         };
         match add(v, lb, &spec) {
             Ok((_, n)) => {

@@ -25,6 +25,9 @@ pub struct AddSpec<'a> {
     /// lb's `template` (what its growth slots were built from).
     pub template: Option<&'a str>,
     pub origin: Origin,
+    /// Handover: the member (by name) whose route the new member takes over once that
+    /// member's backend has stopped; until then it waits as standby (`route` is ignored).
+    pub handover_of: Option<&'a str>,
 }
 
 /// The most bytes of a host name (mod_jk's 60-byte strings).
@@ -75,10 +78,18 @@ pub fn add(v: &View<'_>, lb: &str, s: &AddSpec<'_>) -> Result<(usize, String), S
             s.port
         ));
     }
+    let successor_of = match s.handover_of {
+        None => None,
+        Some(m) => Some(
+            b.find_member(m)
+                .ok_or_else(|| format!("lb worker '{lb}' has no member '{m}' to hand over"))?,
+        ),
+    };
     let i = b.claim_slot(&Claim {
         label: s.name,
         route: s.route,
         origin: s.origin,
+        successor_of,
     })?;
     let worker = b.member_name(i).unwrap_or("").to_string();
     let placed = match v.ajp.get(&worker) {
@@ -131,6 +142,38 @@ fn free(v: &View<'_>, b: &Balancer, i: usize) {
 /// change.
 pub fn round(v: &View<'_>, log: &dyn Fn(Level, &str)) {
     for (lb, b) in v.balancers {
+        // Handovers whose predecessor is gone or stopped (no request needed to notice).
+        for s in (0..b.member_count()).filter(|&s| b.in_use(s)) {
+            let Some(p) = b.predecessor(s) else {
+                continue;
+            };
+            let down = !b.in_use(p)
+                || matches!(b.lifecycle(p), Lifecycle::Draining | Lifecycle::Leaving)
+                || b.snapshot(p).is_some_and(|m| {
+                    matches!(
+                        m.state,
+                        jk_config::MemberState::Error
+                            | jk_config::MemberState::Recover
+                            | jk_config::MemberState::Probe
+                    ) || m.awaiting_readiness
+                });
+            let gone = !b.in_use(p)
+                || b.member_name(p)
+                    .and_then(|w| v.endpoints.get(w))
+                    .is_none_or(|ep| crate::probe::port_closed(ep));
+            if down && gone {
+                let (from, to) = (b.display_name(p), b.display_name(s));
+                if b.hand_over(p).is_some() {
+                    log(
+                        Level::Info,
+                        &format!(
+                            "({lb}) member '{from}' stopped: its route went to '{to}', which \
+                             serves its sessions from now on"
+                        ),
+                    );
+                }
+            }
+        }
         if let Some(path) = lb_settings(v, lb).and_then(|l| l.state_file.as_deref()) {
             let text = state_text(v, lb, b);
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -278,6 +321,7 @@ pub fn restore(v: &View<'_>, lb: &str, path: &str, text: &str) -> Vec<String> {
             route: (route != "-").then_some(route),
             template: None,
             origin,
+            handover_of: None,
         };
         match add(v, lb, &spec) {
             Ok(_) => restored += 1,

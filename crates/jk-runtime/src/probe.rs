@@ -87,6 +87,23 @@ pub fn probe_member_within(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker
         && b.health_url(i)
             .is_none_or(|path| health_probe_within(ep, aw, path, limit));
     b.probe_result(i, ok);
+    if !ok && b.successor(i).is_some() && port_closed(ep) {
+        // Handover: the member's backend has stopped (sessions saved, port closed).
+        b.hand_over(i);
+    }
+}
+
+/// Whether nothing listens at the endpoint's address any more (a connection is refused):
+/// a stopping Tomcat closes its AJP port only after its contexts stopped and saved their
+/// sessions. A paused connector still accepts connections, so it does not count.
+pub fn port_closed(ep: &Endpoint) -> bool {
+    match ep.config().addr {
+        None => true,
+        Some(a) => matches!(
+            std::net::TcpStream::connect_timeout(&a, Duration::from_millis(500)),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
+        ),
+    }
 }
 
 /// The longest wait for a health page's answer.

@@ -445,7 +445,11 @@ pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
     let shown = bal.hold_guard(i);
     let started = Instant::now();
     let endpoint = (lb.member)(&member);
-    while !bal.is_ready(i) && started.elapsed() < timeout && !host.client_aborted() {
+    while !bal.is_ready(i)
+        && !bal.handed_over(i)
+        && started.elapsed() < timeout
+        && !host.client_aborted()
+    {
         // The held request probes its member itself (one probe per HELD_PROBE_MS across all
         // held requests and children), so it goes out as soon as the member answers rather
         // than at the prober's next round.
@@ -463,6 +467,16 @@ pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
     lb.held.fetch_sub(1, Ordering::AcqRel);
     drop(shown);
     let waited = started.elapsed().as_millis();
+    if bal.handed_over(i) {
+        host.log(
+            Level::Info,
+            &format!(
+                "({name}) held a request {waited} ms until {member} handed its route over to \
+                 its successor"
+            ),
+        );
+        return true;
+    }
     if bal.is_ready(i) {
         if waited > 0 {
             host.log(

@@ -607,6 +607,7 @@ impl Apply for Applier<'_> {
             route: spec.route.as_deref(),
             template: spec.template.as_deref(),
             origin: jk_lb::Origin::Runtime,
+            handover_of: spec.handover.as_deref(),
         };
         let (_, name) = crate::membership::add(&self.view, lb, &s)?;
         (self.log)(&format!(
@@ -622,7 +623,12 @@ impl Apply for Applier<'_> {
             spec.template
                 .as_deref()
                 .map(|t| format!(", settings of '{t}'"))
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                + &spec
+                    .handover
+                    .as_deref()
+                    .map(|m| format!(", standby to take over the route of '{m}' once it stops"))
+                    .unwrap_or_default(),
             self.client
         ));
         Ok(name)

@@ -318,6 +318,7 @@ fn runtime_members_are_written_to_the_state_file_and_restored_after_a_full_start
         route,
         template: None,
         origin: Origin::Runtime,
+        handover_of: None,
     };
     jk_runtime::membership::add(&v, "lb", &spec("app3", 8101, Some("tc3"))).unwrap();
     jk_runtime::membership::add(&v, "lb", &spec("app4", 8102, None)).unwrap();

@@ -704,6 +704,7 @@ fn a_member_added_at_runtime_joins_learns_its_route_drains_and_leaves() {
             route: None,
             template: None,
             origin: jk_lb::Origin::Runtime,
+            handover_of: None,
         },
     )
     .unwrap();
@@ -721,6 +722,7 @@ fn a_member_added_at_runtime_joins_learns_its_route_drains_and_leaves() {
                 route: None,
                 template: Some("t1"),
                 origin: jk_lb::Origin::Runtime,
+                handover_of: None,
             },
         )
     };
@@ -802,4 +804,105 @@ fn a_member_added_at_runtime_joins_learns_its_route_drains_and_leaves() {
     assert!(jk_runtime::membership::remove(&v, "lb", "nope", false)
         .unwrap_err()
         .contains("no member 'nope'"));
+}
+
+#[test]
+fn a_standby_member_takes_over_the_route_once_its_predecessors_port_is_closed() {
+    let old = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let next = TestServer::start("127.0.0.1:0", text("t1-next")).unwrap();
+    let lb = lb(
+        old.port(),
+        t2.port(),
+        "worker.lb.hold_timeout=5000\nworker.lb.probe_interval=50\n",
+    );
+    let v = view(&lb);
+    let b = lb.balancer().clone();
+    let (s, _) = jk_runtime::membership::add(
+        &v,
+        "lb",
+        &jk_runtime::membership::AddSpec {
+            name: Some("t1-next"),
+            host: "127.0.0.1",
+            port: next.port(),
+            route: None,
+            template: None,
+            origin: jk_lb::Origin::Runtime,
+            handover_of: Some("t1"),
+        },
+    )
+    .unwrap();
+    assert_eq!(b.lifecycle(s), jk_lb::Lifecycle::Standby);
+    probe_until(&lb, || !b.awaiting_readiness(s));
+    let host = TestHost::default();
+    let sticky = |host: &TestHost| {
+        let mut c = TestClient::default();
+        let a = lb.serve(host, &mut c, "GET", Some("JSESSIONID=abc.t1"));
+        served_by(&a, &c)
+    };
+    // While the old one serves, the route stays with it; the standby gets nothing.
+    for _ in 0..4 {
+        assert_eq!(sticky(&host), "200 member=t1");
+    }
+    for _ in 0..6 {
+        let mut c = TestClient::default();
+        let a = lb.serve(&host, &mut c, "GET", None);
+        assert!(!served_by(&a, &c).contains("t1-next"));
+    }
+    assert!(next.requests().is_empty());
+    // The old backend stops (its port closes): the next sticky request is held, the held
+    // request's probe finds the port closed, the route moves, the standby serves it.
+    drop(old);
+    let started = Instant::now();
+    assert_eq!(sticky(&host), "200 member=t1-next");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(host.logged("handed its route over"), "{:?}", host.log);
+    assert_eq!(b.snapshot(s).unwrap().route, "t1");
+    assert_eq!(b.lifecycle(s), jk_lb::Lifecycle::Active);
+    assert_eq!(sticky(&host), "200 member=t1-next");
+    assert_eq!(b.snapshot(0).unwrap().activation, Activation::Stopped);
+}
+
+#[test]
+fn the_housekeeping_round_hands_a_route_over_when_a_failed_predecessor_stopped() {
+    let old = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let next = TestServer::start("127.0.0.1:0", text("t1-next")).unwrap();
+    let lb = lb(old.port(), t2.port(), "worker.lb.hold_timeout=5000\n");
+    let v = view(&lb);
+    let b = lb.balancer().clone();
+    let spec = jk_runtime::membership::AddSpec {
+        name: Some("t1-next"),
+        host: "127.0.0.1",
+        port: next.port(),
+        route: None,
+        template: None,
+        origin: jk_lb::Origin::Runtime,
+        handover_of: Some("t1"),
+    };
+    let (s, _) = jk_runtime::membership::add(&v, "lb", &spec).unwrap();
+    // Up and serving: the round does nothing.
+    jk_runtime::membership::round(&v, &|_, _| {});
+    assert_eq!(b.lifecycle(s), jk_lb::Lifecycle::Standby);
+    // Stopped, and known to be down (a failed request or probe): handed over.
+    drop(old);
+    let host = TestHost::default();
+    let mut c = TestClient::default();
+    lb.serve(&host, &mut c, "GET", None);
+    lb.serve(&host, &mut c, "GET", None);
+    // The housekeeping round sees the failed member's port closed (no probe needed).
+    let lines = RefCell::new(Vec::new());
+    jk_runtime::membership::round(&v, &|_, m| lines.borrow_mut().push(m.to_string()));
+    assert_ne!(
+        b.lifecycle(s),
+        jk_lb::Lifecycle::Standby,
+        "{:?}",
+        lines.borrow()
+    );
+    assert!(lines.borrow()[0].contains("member 't1' stopped: its route went to 't1-next'"));
+    assert_eq!(b.member_with_route("t1"), Some(s));
 }

@@ -206,6 +206,9 @@ pub enum Field {
     /// lb slot: fingerprint of the membership last written to the lb's `state_file`
     /// (the process that swaps it in writes the file).
     MembersSaved = 141,
+    /// member slot (handover): index + 1 of the member whose route this standby member takes
+    /// over once that member's backend has stopped (0: none).
+    Predecessor = 142,
 }
 
 /// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
@@ -214,7 +217,7 @@ pub const SESSION_BITMAP_WORDS: usize = 16;
 const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
-const _: () = assert!((Field::MembersSaved as usize) < StrField::Label as usize);
+const _: () = assert!((Field::Predecessor as usize) < StrField::Label as usize);
 const _: () = assert!((StrField::Label as usize) + STR_WORDS <= FIXED_WORDS);
 const _: () = assert!(FIXED_WORDS % LINE_WORDS == 0 && HEADER_WORDS % LINE_WORDS == 0);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);

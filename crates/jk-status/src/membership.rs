@@ -2,8 +2,9 @@
 //! and the checks made here before [`Apply::add_member`](crate::Apply::add_member) /
 //! [`Apply::remove_member`](crate::Apply::remove_member) are asked.
 //!
-//! `cmd=add&w=LB&host=H&port=P[&name=N][&route=R][&template=W]` adds a member to lb `LB`
-//! (it enters through readiness probes and slow start); `cmd=remove&w=LB&sw=M[&force=1]`
+//! `cmd=add&w=LB&host=H&port=P[&name=N][&route=R][&template=W][&handover=M]` adds a member
+//! to lb `LB` (it enters through readiness probes and slow start; with `handover=M` it waits
+//! as standby and takes over member `M`'s route once `M`'s backend has stopped); `cmd=remove&w=LB&sw=M[&force=1]`
 //! removes member `M` (drained first; `force=1` frees its slot at once). Empty optional
 //! parameters (an HTML form's blank fields) count as absent.
 
@@ -27,6 +28,9 @@ pub struct AddMember {
     /// Worker whose AJP settings the member copies (`template=`); `None`: the module's
     /// default.
     pub template: Option<String>,
+    /// The member whose route it takes over once that member's backend stopped
+    /// (`handover=`, a handover); `None`: an ordinary member.
+    pub handover: Option<String>,
 }
 
 /// A parameter's value, `None` when absent or empty (after trimming spaces).
@@ -140,6 +144,12 @@ pub fn parse_add(params: &Params, lb: &LbView, model: &StatusModel) -> Result<Ad
     if let Some(t) = template {
         check_member_name("template worker", t)?;
     }
+    let handover = non_empty(params, "handover");
+    if let Some(m) = handover {
+        if lb.member(m).is_none() {
+            return Err(msg::UNKNOWN_SUB_WORKER.into());
+        }
+    }
     if let (Some(slots), Some(free)) = (lb.member_slots, lb.members_free()) {
         if free == 0 {
             return Err(format!(
@@ -155,6 +165,7 @@ pub fn parse_add(params: &Params, lb: &LbView, model: &StatusModel) -> Result<Ad
         port,
         route: route.map(String::from),
         template: template.map(String::from),
+        handover: handover.map(String::from),
     })
 }
 

@@ -70,6 +70,28 @@ fn add_and_remove_are_changing_commands() {
 }
 
 #[test]
+fn add_with_handover_names_an_existing_member() {
+    let q = "cmd=add&w=loadbalancer&host=10.0.0.8&port=8009&handover=tomcat1&mime=txt";
+    let (_, rec) = run(&cfg(), &dynamic(), q);
+    assert_eq!(
+        rec.calls,
+        [format!(
+            "add loadbalancer {:?}",
+            AddMember {
+                host: "10.0.0.8".into(),
+                port: 8009,
+                handover: Some("tomcat1".into()),
+                ..AddMember::default()
+            }
+        )]
+    );
+    let q = "cmd=add&w=loadbalancer&host=10.0.0.8&port=8009&handover=nobody&mime=txt";
+    let (r, rec) = run(&cfg(), &dynamic(), q);
+    assert!(rec.calls.is_empty());
+    assert_eq!(result_line(&r), err_txt(msg::UNKNOWN_SUB_WORKER));
+}
+
+#[test]
 fn add_calls_apply_with_the_checked_parameters() {
     let q = "cmd=add&w=loadbalancer&host=10.0.0.7&port=8019&name=app_3&route=r3&template=tomcat1&mime=txt";
     let (r, rec) = run(&cfg(), &dynamic(), q);
@@ -83,6 +105,7 @@ fn add_calls_apply_with_the_checked_parameters() {
                 port: 8019,
                 route: Some("r3".into()),
                 template: Some("tomcat1".into()),
+                handover: None,
             }
         )]
     );

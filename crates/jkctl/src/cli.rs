@@ -195,6 +195,28 @@ pub enum Cmd {
         #[arg(long, value_name = "WORKER", value_parser = parse_worker_name)]
         template: Option<String>,
     },
+    /// Hand a member's route over to a new backend (a rolling update without a restart in place)
+    ///
+    /// Adds a member at --to as standby for MEMBER (LIFECYCLE standby: readiness probes, no
+    /// traffic): MEMBER keeps its route while it serves. Then stop MEMBER's Tomcat: requests of
+    /// its sessions are held while it stops (hold_timeout), and once its AJP port is closed
+    /// (its sessions saved to the store both Tomcats share) the route moves to the new member,
+    /// which serves them from then on. Prints the new member's name. Sent as
+    /// `cmd=add&w=LB&host=&port=&handover=MEMBER[&name=]`.
+    #[command(verbatim_doc_comment)]
+    Handover {
+        /// The balancer
+        #[arg(value_name = "LB")]
+        balancer: String,
+        /// The member whose route moves (no wildcards)
+        member: String,
+        /// The new backend's AJP address: HOST:PORT, [IPv6]:PORT
+        #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
+        to: HostPort,
+        /// The new member's name (at most 60 of A-Z a-z 0-9 _ -)
+        #[arg(long, value_name = "NAME", value_parser = parse_worker_name)]
+        name: Option<String>,
+    },
     /// Remove a member from a balancer (drained first unless --force)
     ///
     /// The member drains (LIFECYCLE draining: no new sessions, sticky requests still
@@ -419,8 +441,38 @@ pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
                 name: name.clone(),
                 route: route.clone(),
                 template: template.clone(),
+                handover: None,
             };
             let message = api.change(&borrowed(&add_params(balancer, &spec)))?;
+            let added = added_member(&message)
+                .map(str::to_string)
+                .or_else(|| name.clone())
+                .ok_or_else(|| {
+                    Error::Failed(format!(
+                        "the status worker answered OK but named no member: {message}"
+                    ))
+                })?;
+            println!("{added}");
+            Ok(())
+        }
+        Cmd::Handover {
+            balancer,
+            member,
+            to,
+            name,
+        } => {
+            let doc = api.fetch()?;
+            let (lb, m) = lookup::find_member(&doc, member, Some(balancer))?;
+            let (lb, m) = (lb.to_string(), m.name.clone());
+            let spec = AddSpec {
+                host: to.host.clone(),
+                port: to.port,
+                name: name.clone(),
+                route: None,
+                template: None,
+                handover: Some(m.clone()),
+            };
+            let message = api.change(&borrowed(&add_params(&lb, &spec)))?;
             let added = added_member(&message)
                 .map(str::to_string)
                 .or_else(|| name.clone())
@@ -547,6 +599,37 @@ mod tests {
         assert!(parse_worker_name("a.b").is_err());
         assert!(parse_worker_name(&"a".repeat(61)).is_err());
         assert!(parse_worker_name(&"a".repeat(60)).is_ok());
+    }
+
+    #[test]
+    fn parses_handover() {
+        let cli = Cli::try_parse_from([
+            "jkctl",
+            "--url",
+            "http://h/jk/",
+            "handover",
+            "lb",
+            "tomcat1",
+            "--to",
+            "127.0.0.5:8009",
+        ])
+        .expect("parse");
+        match cli.command {
+            Cmd::Handover {
+                balancer,
+                member,
+                to,
+                name,
+            } => {
+                assert_eq!((balancer.as_str(), member.as_str()), ("lb", "tomcat1"));
+                assert_eq!((to.host.as_str(), to.port), ("127.0.0.5", 8009));
+                assert_eq!(name, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from(["jkctl", "--url", "http://h/", "handover", "lb", "m"]).is_err()
+        );
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct AddSpec {
     pub route: Option<String>,
     /// Worker whose AJP settings it copies (`None`: the module's default).
     pub template: Option<String>,
+    /// Handover: the member whose route it takes over once that member's backend stopped.
+    pub handover: Option<String>,
 }
 
 /// The parameters of `cmd=add` for `spec` in balancer `lb` (without `mime`).
@@ -48,6 +50,7 @@ pub fn add_params(lb: &str, spec: &AddSpec) -> Vec<(&'static str, String)> {
         ("name", &spec.name),
         ("route", &spec.route),
         ("template", &spec.template),
+        ("handover", &spec.handover),
     ] {
         if let Some(v) = v {
             p.push((k, v.clone()));
@@ -312,6 +315,7 @@ mod tests {
             name: Some("app_3".into()),
             route: None,
             template: Some("tomcat1".into()),
+            handover: None,
         };
         let p = add_params("lb", &spec);
         let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -327,6 +331,14 @@ mod tests {
                 ("template", "tomcat1"),
             ]
         );
+        let handover = AddSpec {
+            host: "10.0.0.8".into(),
+            port: 8009,
+            handover: Some("tomcat1".into()),
+            ..spec
+        };
+        let p = add_params("lb", &handover);
+        assert_eq!(p.last(), Some(&("handover", "tomcat1".to_string())));
         let p = remove_params("lb", "app_3", false);
         assert_eq!(p.len(), 4);
         assert_eq!(p[0], ("cmd", "remove".to_string()));

@@ -20,6 +20,7 @@ fn claim(b: &Balancer, label: &str, route: Option<&str>) -> usize {
         label: Some(label),
         route,
         origin: Origin::Runtime,
+        successor_of: None,
     })
     .unwrap()
 }
@@ -111,6 +112,7 @@ fn claims_are_refused_for_taken_names_routes_and_a_full_table() {
             label: Some("a"),
             route: None,
             origin: Origin::Runtime,
+            successor_of: None,
         })
         .unwrap_err();
     assert!(e.contains("already has a member named 'a'"), "{e}");
@@ -119,6 +121,7 @@ fn claims_are_refused_for_taken_names_routes_and_a_full_table() {
             label: Some("x"),
             route: Some("b"),
             origin: Origin::Runtime,
+            successor_of: None,
         })
         .unwrap_err();
     assert!(
@@ -132,6 +135,7 @@ fn claims_are_refused_for_taken_names_routes_and_a_full_table() {
             label: Some("z"),
             route: None,
             origin: Origin::Runtime,
+            successor_of: None,
         })
         .unwrap_err();
     assert!(
@@ -202,7 +206,7 @@ fn a_busy_draining_member_is_freed_at_its_deadline() {
 }
 
 #[test]
-fn a_route_is_learned_from_the_first_session_and_moves_to_a_newer_member() {
+fn a_route_is_learned_and_a_replacement_waits_as_standby_until_the_handover() {
     let f = mfx("");
     let b = &f.b;
     let i = claim(b, "old", None);
@@ -214,17 +218,31 @@ fn a_route_is_learned_from_the_first_session_and_moves_to_a_newer_member() {
     let old = b.member_name(i).unwrap().to_string();
     assert_eq!(with_session(b, "JSESSIONID=s.tc3"), Some(old.clone()));
     assert_eq!(b.learn_route(i, "tc9"), Ok(false), "learned once");
-    // A replacement with the same jvmRoute on a new address: the newer wins.
+    // A replacement with the same jvmRoute on a new address (start-first update): it waits
+    // as standby while the older one serves; the route stays.
     let j = claim(b, "new", None);
     probe_ok_n(b, j, 2);
     assert_eq!(b.learn_route(j, "tc3"), Ok(true));
+    assert_eq!(b.lifecycle(j), Lifecycle::Standby);
+    assert_eq!((b.successor(i), b.predecessor(j)), (Some(j), Some(i)));
+    assert_eq!(b.member_with_route("tc3"), Some(i));
+    assert_eq!(with_session(b, "JSESSIONID=s.tc3"), Some(old.clone()));
+    assert!(
+        !chosen(b, 30).contains_key(b.member_name(j).unwrap()),
+        "standby: no traffic"
+    );
+    // The older one's backend stopped: the route moves, the older one drains.
+    assert_eq!(b.hand_over(i), Some(j));
+    assert!(b.handed_over(i));
     assert_eq!(b.member_with_route("tc3"), Some(j));
-    assert_eq!(b.lifecycle(i), Lifecycle::Draining, "the older one drains");
+    assert_eq!(b.lifecycle(i), Lifecycle::Draining);
+    assert_eq!(b.lifecycle(j), Lifecycle::Active);
     assert_eq!(
         with_session(b, "JSESSIONID=s.tc3").as_deref(),
         b.member_name(j)
     );
-    // A configured member's route is never taken; nonsense is refused.
+    assert_eq!(b.hand_over(i), None, "once");
+    // A configured member's route is never learned by another; nonsense is refused.
     let k = claim(b, "third", None);
     assert!(b
         .learn_route(k, "a")
@@ -232,6 +250,47 @@ fn a_route_is_learned_from_the_first_session_and_moves_to_a_newer_member() {
         .contains("configured member 'a'"));
     assert!(b.learn_route(k, "x y").is_err());
     assert!(b.learning_route(k));
+}
+
+#[test]
+fn a_configured_member_hands_over_to_a_standby_added_for_it() {
+    let f = mfx("");
+    let b = &f.b;
+    let s = b
+        .claim_slot(&Claim {
+            label: Some("a-next"),
+            route: None,
+            origin: Origin::Runtime,
+            successor_of: Some(0),
+        })
+        .unwrap();
+    assert_eq!(b.lifecycle(s), Lifecycle::Standby);
+    let e = b
+        .claim_slot(&Claim {
+            label: Some("a-next2"),
+            route: None,
+            origin: Origin::Runtime,
+            successor_of: Some(0),
+        })
+        .unwrap_err();
+    assert!(e.contains("already hands over to 'a-next'"), "{e}");
+    // Not ready yet at the handover: it takes the route and joins when its probes pass.
+    assert_eq!(b.hand_over(0), Some(s));
+    assert_eq!(b.lifecycle(s), Lifecycle::Joining);
+    assert_eq!(b.snapshot(s).unwrap().route, "a");
+    assert_eq!(b.snapshot(0).unwrap().activation, Activation::Stopped);
+    assert_eq!(b.snapshot(0).unwrap().route, "a~old");
+    assert_eq!(
+        b.member_with_route("a"),
+        Some(s),
+        "the standby's route wins the lookup"
+    );
+    probe_ok_n(b, s, 2);
+    assert_eq!(b.lifecycle(s), Lifecycle::Active);
+    assert_eq!(
+        with_session(b, "JSESSIONID=x.a").as_deref(),
+        b.member_name(s)
+    );
 }
 
 #[test]
