@@ -451,10 +451,11 @@ impl Balancer {
     }
 
     /// Member `i` issued a session whose route is `route` (the `.jvmRoute` suffix of its
-    /// session id) while its route was still to be learned: it becomes its route. Another
-    /// growth member holding that route is older (a replaced task): it loses the route to
-    /// the new one and drains (the lb's `drain_timeout`). A configured member's route is
-    /// never taken: Err, and the member keeps learning. Ok(true) when the route was learned.
+    /// session id) while its route was still to be learned: it becomes its route. When a
+    /// serving member holds that route already (a replaced task), `i` becomes its standby and
+    /// takes the route over once it stopped ([`Balancer::hand_over`]); when that member
+    /// drains already, `i` takes the route now. Ok(true) when the route was learned (or `i`
+    /// became a standby for it).
     pub fn learn_route(&self, i: usize, route: &str) -> Result<bool, String> {
         if !self.learning_route(i) || route.is_empty() {
             return Ok(false);
@@ -473,18 +474,10 @@ impl Balancer {
             ));
         }
         if let Some(j) = self.member_with_route(route).filter(|&j| j != i) {
-            if !self.is_growth(j) {
-                return Err(format!(
-                    "member '{}' of lb worker '{}' issued a session with route '{route}', the \
-                     route of configured member '{}'; not learned",
-                    self.display_name(i),
-                    self.name,
-                    self.members[j].name
-                ));
-            }
             if self.lifecycle(j) != Lifecycle::Draining && self.successor(j).is_none() {
-                // A replacement of a member that still serves (swarm's start-first update):
-                // it waits as standby and takes the route over once the older one stopped.
+                // A replacement of a member that still serves (swarm's start-first update,
+                // or a configured member's Tomcat started anew elsewhere): it waits as
+                // standby and takes the route over once the older one stopped.
                 let slot = self.slot(i);
                 slot.atomic(Field::Flags)
                     .fetch_or(FLAG_STANDBY, Ordering::AcqRel);
@@ -495,6 +488,16 @@ impl Balancer {
                 slot.set(Field::LifecycleSince, self.now());
                 self.bump();
                 return Ok(true);
+            }
+            if !self.is_growth(j) {
+                return Err(format!(
+                    "member '{}' of lb worker '{}' issued a session with route '{route}', the \
+                     route of configured member '{}', which already has a successor; not \
+                     learned",
+                    self.display_name(i),
+                    self.name,
+                    self.members[j].name
+                ));
             }
             // The older one drains already: the newer one takes the route now.
             let _ = self

@@ -83,9 +83,20 @@ pub fn probe_member(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker) {
 /// answer (a held request probes within what is left of its hold_timeout).
 pub fn probe_member_within(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker, limit: Duration) {
     let wait = Duration::from_millis(u64::from(aw.ping_timeout_ms.clamp(100, 5000))).min(limit);
+    let mut route = None;
+    let cookie = b.learning_route(i).then(|| b.session_cookie_name());
     let ok = ep.probe(wait).is_ok()
-        && b.health_url(i)
-            .is_none_or(|path| health_probe_within(ep, aw, path, limit));
+        && b.health_url(i).is_none_or(|path| {
+            let (ok, r) = health_check(ep, aw, path, limit, cookie);
+            route = r;
+            ok
+        });
+    // A member that does not know its route yet learns it from its health page's session
+    // cookie, before it takes any request (a replacement of a serving member then waits as
+    // its standby).
+    if let Some(r) = route {
+        let _ = b.learn_route(i, &r);
+    }
     b.probe_result(i, ok);
     if !ok && b.successor(i).is_some() && port_closed(ep) {
         // Handover: the member's backend has stopped (sessions saved, port closed).
@@ -117,8 +128,24 @@ pub fn health_probe(ep: &Endpoint, w: &AjpWorker, path: &str) -> bool {
 
 /// As [`health_probe`], waiting at most `limit` (and at most 5 s) for the answer.
 pub fn health_probe_within(ep: &Endpoint, w: &AjpWorker, path: &str, limit: Duration) -> bool {
-    struct Sink(u16);
-    impl jk_ajp_client::Peer for Sink {
+    health_check(ep, w, path, limit, None).0
+}
+
+/// The health page's verdict, and with `cookie` the route of the session cookie of that
+/// name the answer sets, if any.
+fn health_check(
+    ep: &Endpoint,
+    w: &AjpWorker,
+    path: &str,
+    limit: Duration,
+    cookie: Option<&str>,
+) -> (bool, Option<String>) {
+    struct Sink<'c> {
+        status: u16,
+        cookie: Option<&'c str>,
+        route: Option<String>,
+    }
+    impl jk_ajp_client::Peer for Sink<'_> {
         fn read_body(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
             Ok(0)
         }
@@ -126,9 +153,16 @@ pub fn health_probe_within(ep: &Endpoint, w: &AjpWorker, path: &str, limit: Dura
             &mut self,
             status: u16,
             _: &[u8],
-            _: &[(&[u8], &[u8])],
+            headers: &[(&[u8], &[u8])],
         ) -> std::io::Result<()> {
-            self.0 = status;
+            self.status = status;
+            if let Some(c) = self.cookie {
+                self.route = headers
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case(b"set-cookie"))
+                    .find_map(|(_, v)| crate::request::cookie_route(v, c))
+                    .map(str::to_owned);
+            }
             Ok(())
         }
         fn write_body(&mut self, _: &[u8]) -> std::io::Result<()> {
@@ -155,7 +189,7 @@ pub fn health_probe_within(ep: &Endpoint, w: &AjpWorker, path: &str, limit: Dura
         ..Default::default()
     };
     let Ok(packet) = fwd.encode(w.max_packet_size as usize) else {
-        return false;
+        return (false, None);
     };
     let sreq = ServiceRequest {
         packet: &packet,
@@ -167,9 +201,13 @@ pub fn health_probe_within(ep: &Endpoint, w: &AjpWorker, path: &str, limit: Dura
         flush_header: false,
         disable_reuse: false,
     };
-    let mut sink = Sink(0);
+    let mut sink = Sink {
+        status: 0,
+        cookie,
+        route: None,
+    };
     match ep.service(&sreq, &mut RequestBody::new(Body::None), &mut sink) {
-        Ok(s) => (200..300).contains(&s.status),
-        Err(_) => false,
+        Ok(s) => ((200..300).contains(&s.status), sink.route),
+        Err(_) => (false, None),
     }
 }

@@ -305,6 +305,8 @@ pub fn serve_lb(
                                 &format!("{e}; sending the request to {} again", choice.name),
                             );
                             attempt = bal.start(info);
+                            // Its route may have moved to a successor still getting ready.
+                            hold_if_needed(host, lb, &mut attempt);
                             continue;
                         }
                     }

@@ -906,3 +906,50 @@ fn the_housekeeping_round_hands_a_route_over_when_a_failed_predecessor_stopped()
     assert!(lines.borrow()[0].contains("member 't1' stopped: its route went to 't1-next'"));
     assert_eq!(b.member_with_route("t1"), Some(s));
 }
+
+#[test]
+fn a_discovered_replacement_learns_its_route_from_its_health_page_and_waits_as_standby() {
+    let old = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let mut answer = Response::text(200, "OK", "member=t1-next\n");
+    answer
+        .headers
+        .push(("Set-Cookie".into(), "JSESSIONID=H1.t1; Path=/".into()));
+    let next = TestServer::start("127.0.0.1:0", Behaviour::Respond(answer)).unwrap();
+    // Growth slots copy the template t1: its health_url is probed before any traffic.
+    let lb = lb(
+        old.port(),
+        t2.port(),
+        "worker.t1.health_url=/app/health\nworker.lb.hold_timeout=5000\nworker.lb.probe_interval=50\n",
+    );
+    let v = view(&lb);
+    let b = lb.balancer().clone();
+    let spec = jk_runtime::membership::AddSpec {
+        name: Some("127.0.0.1:next"),
+        host: "127.0.0.1",
+        port: next.port(),
+        route: None,
+        template: None,
+        origin: jk_lb::Origin::Dns,
+        handover_of: None,
+    };
+    let (s, _) = jk_runtime::membership::add(&v, "lb", &spec).unwrap();
+    probe_until(&lb, || b.lifecycle(s) == jk_lb::Lifecycle::Standby);
+    assert_eq!(b.lifecycle(s), jk_lb::Lifecycle::Standby);
+    assert_eq!(b.predecessor(s), Some(0));
+    // Only its health page was asked; no user request reaches it.
+    let host = TestHost::default();
+    for _ in 0..8 {
+        let mut c = TestClient::default();
+        let a = lb.serve(&host, &mut c, "GET", None);
+        assert!(!served_by(&a, &c).contains("t1-next"));
+    }
+    assert!(next
+        .requests()
+        .iter()
+        .all(|r| r.decoded.uri == "/app/health"));
+    drop(old);
+    let mut c = TestClient::default();
+    let a = lb.serve(&host, &mut c, "GET", Some("JSESSIONID=abc.t1"));
+    assert_eq!(served_by(&a, &c), "200 member=t1-next", "{:?}", host.log);
+}

@@ -242,14 +242,25 @@ fn a_route_is_learned_and_a_replacement_waits_as_standby_until_the_handover() {
         b.member_name(j)
     );
     assert_eq!(b.hand_over(i), None, "once");
-    // A configured member's route is never learned by another; nonsense is refused.
+    // A configured member's route: the learner becomes its standby; nonsense is refused.
     let k = claim(b, "third", None);
-    assert!(b
-        .learn_route(k, "a")
-        .unwrap_err()
-        .contains("configured member 'a'"));
     assert!(b.learn_route(k, "x y").is_err());
     assert!(b.learning_route(k));
+    assert_eq!(b.learn_route(k, "a"), Ok(true));
+    assert_eq!(
+        (b.lifecycle(k), b.successor(0)),
+        (Lifecycle::Standby, Some(k))
+    );
+    assert_eq!(
+        b.member_with_route("a"),
+        Some(0),
+        "a keeps its route while it serves"
+    );
+    let l = claim(b, "fourth", None);
+    assert!(b
+        .learn_route(l, "a")
+        .unwrap_err()
+        .contains("already has a successor"));
 }
 
 #[test]
