@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 //! Chaos soak (`make soak`; ignored by `make test`): httpd with the seed's configuration plus
-//! `hold_timeout` (as `rolling_e2e`), two real Tomcat 10 with session persistence and the 20
+//! `hold_timeout` (as `rolling_e2e`) and a `hold_max` of one per tester ([`soak_props`]), two real Tomcat 10 with session persistence and the 20
 //! testers of [`support::testers`], while a seeded random schedule does, one after another
 //! every few seconds: Tomcat graceful restarts (`scripts/tomcat.sh restart`), `kill -9` of a
 //! Tomcat then its start, httpd gracefuls (`apache2 -k graceful`), `jkctl drain --disable` then
