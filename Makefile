@@ -109,7 +109,7 @@ soak: deps-test
 	SOAK_SECONDS=$(SOAK_SECONDS) $(if $(SOAK_SEED),SOAK_SEED=$(SOAK_SEED)) \
 	  $(CARGO) test -p mod_jk --test soak -- --ignored --nocapture
 
-# CI: 3 minutes.
+# CI (.ci/run, after make test): 3 minutes.
 soak-ci:
 	@$(MAKE) --no-print-directory soak SOAK_SECONDS=180
 
