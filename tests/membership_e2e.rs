@@ -157,6 +157,7 @@ fn late_testers(
                     requests += 1;
                     let cookie = session_cookie(&r).unwrap();
                     let node = field(&r.text(), "node").unwrap_or_default();
+                    println!("{me} logged in on {node}");
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(Duration::from_millis(50));
                         requests += 1;
