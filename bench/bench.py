@@ -2,9 +2,10 @@
 """Benchmark of mod_jk-rs against Debian's mod_jk 1.2.48 and mod_proxy_ajp + mod_proxy_balancer,
 and against the ceiling: the same httpd serving the same bytes itself.
 
-    python3 bench/bench.py              # the full run (make bench): roughly 12 minutes
+    python3 bench/bench.py              # the full run (make bench): roughly 13 minutes
     python3 bench/bench.py --smoke      # 5 s of our module, 2 s of the ceiling (make bench-smoke)
     python3 bench/bench.py --only graceful   # the graceful-restart test alone (~2.5 minutes)
+    python3 bench/bench.py --only members    # the lb-members family alone (~1.5 minutes)
 
 Three private httpd 2.4 instances (event MPM, identical configuration except the module lines)
 run side by side on loopback ports, in front of the same backends: two Tomcat 10 instances and
@@ -16,7 +17,10 @@ limit no connector in this httpd can pass. wrk drives one httpd at a time; runs 
 wrk's requests/s, p50/p99 latency and errors, the CPU time (utime+stime) of the httpd parent and
 children per request (from /proc/<pid>/stat before and after) and VmRSS of every child after
 the run. A failover test kills one of two members with SIGKILL under load and restarts it; a
-graceful test sends three graceful restarts (SIGUSR1) to httpd under load.
+graceful test sends three graceful restarts (SIGUSR1) to httpd under load. The members family
+measures one lb of 2, 16 and 64 members (one ajp-test-server each, one httpd per connector and
+member count) with small requests without a session: requests/s and CPU per request, and how
+the cost per request grows from 2 to 64 members.
 
 Output: a markdown report on stdout and in target/bench/results.md, raw data (wrk output,
 results.json, configurations, error logs) under target/bench/. Everything started here is
@@ -97,12 +101,20 @@ FULL_MATRIX = [(s, c) for c in (1, 32, 128) for s in SCENARIOS]
 AJP_PAIRS = {"fast": "status:200", "big": "download:1048576", "echo": "echo", "fo": "status:200"}
 FAILOVER_RECOVER_S = 5  # recover_time (jk) / retry (proxy) of the failover balancer only
 # Tests besides the scenario matrix, selectable by name with --only.
-EXTRA_TESTS = ("failover", "graceful")
+EXTRA_TESTS = ("failover", "graceful", "members")
 # Graceful restarts under load: wrk c=64 on fast-small, SIGUSR1 to the httpd parent at these
 # fractions of the run (4, 9 and 14 s of the default 20 s).
 GRACEFUL_CONNS = 64
 GRACEFUL_AT = (0.2, 0.45, 0.7)
 GRACEFUL_EXIT_SLACK_S = 0.2  # target: our old children exit at most this much later than mod_jk's
+# The members family: one lb ("mem", mounted at /members) of N ajp13 members, each its own
+# ajp-test-server (status:200, the fast-small answer); requests without a session cookie at
+# c=32; one httpd per connector and member count, in which that lb is the only worker.
+MEMBER_COUNTS = (2, 16, 64)
+MEMBERS_LB = "mem"
+MEMBERS_PATH = "/members/hello"
+MEMBERS_CONNS = 32
+MEMBERS_COST_GOAL = 1.05  # target: ours' CPU per request at 64 members ≤ this × at 2 members
 
 
 def log(msg):
@@ -168,6 +180,11 @@ class Cleanup:
         self.items.append(obj)
         return obj
 
+    def stop(self, obj):
+        """Stops `obj` now (before the end of the run) and forgets it."""
+        self.items.remove(obj)
+        obj.stop()
+
     def run(self):
         while self.items:
             obj = self.items.pop()
@@ -207,6 +224,10 @@ class AjpServer:
 
     def served_any(self):
         return b"conn=" in self.out.read_bytes()
+
+    def log_size(self):
+        """Bytes of its request log (one line per request served) so far."""
+        return self.out.stat().st_size
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -259,13 +280,14 @@ class Tomcat:
 
 
 def workers_properties(members):
-    lines = ["# written by bench/bench.py: one lb per backend pair, two ajp13 members each",
+    """One lb per entry of `members` (lb name -> member ports), its members named lb1, lb2, …"""
+    lines = ["# written by bench/bench.py: one lb per backend group, one ajp13 member per port",
              "worker.list=" + ",".join(members),
              # maintenance every 5 s (default 60) so a recovered member can be seen again
              # within the failover test; same file for ours and Debian's mod_jk
              "worker.maintain=5"]
     for lb, ports in members.items():
-        names = [f"{lb}1", f"{lb}2"]
+        names = [f"{lb}{i}" for i in range(1, len(ports) + 1)]
         lines += [f"worker.{lb}.type=lb", f"worker.{lb}.balance_workers={','.join(names)}"]
         if lb == "fo":
             lines.append(f"worker.{lb}.recover_time={FAILOVER_RECOVER_S}")
@@ -274,7 +296,8 @@ def workers_properties(members):
     return "\n".join(lines) + "\n"
 
 
-MOUNTS = {"tc": "/app", "fast": "/fast", "big": "/big", "echo": "/echo", "fo": "/fo"}
+MOUNTS = {"tc": "/app", "fast": "/fast", "big": "/big", "echo": "/echo", "fo": "/fo",
+          MEMBERS_LB: "/members"}
 
 
 def module_lines(connector, d, members, static=None):
@@ -515,9 +538,14 @@ def parse_wrk(text, raw_path=None):
 
 
 def measure(h, scen, conns, secs, cookie, raw_path):
-    lb, path, post, sticky, _ = SCENARIOS[scen]
+    _, path, post, sticky, _ = SCENARIOS[scen]
+    return measure_path(h, path, conns, secs, raw_path, post, cookie if sticky else "")
+
+
+def measure_path(h, path, conns, secs, raw_path, post=0, cookie=""):
+    """One wrk run on `path` with httpd's CPU per request and its children's RSS."""
     before = h.cpu_ticks()
-    w = run_wrk(h.port, path, conns, secs, post, cookie if sticky else "", raw_path)
+    w = run_wrk(h.port, path, conns, secs, post, cookie, raw_path)
     after = h.cpu_ticks()
     rss = h.rss_kb()
     cpu_s = (after - before) / CLK_TCK
@@ -733,6 +761,144 @@ def graceful_table(L, gr, conns, rounds, secs, ceiling=False):
     L.append("")
 
 
+# ---------------------------------------------------------------- members
+
+
+def members_family(out, conns, rounds, secs):
+    """The members family: for each connector in `conns` and each count in MEMBER_COUNTS an
+    httpd whose only worker is one lb of that many members, all in front of the same
+    max(MEMBER_COUNTS) ajp-test-server processes (the first N of them for N members). Each
+    httpd is checked (status 200) and warmed up 1 s at c=32; members that served nothing in its
+    warm-up are reported (the lb should reach them all). Then `rounds` rounds of `secs` s at
+    c=32, interleaved (2, 16, 64 members × conns per round). Everything it starts is stopped
+    before it returns.
+
+    Returns (results, idle, crashes): results[n] is a list of rounds, each connector -> the
+    figures of measure_path(); idle[(n, k)] the members that served nothing in the warm-up;
+    crashes["k m{n}"] the child crashes in that httpd's error log."""
+    started = []
+    try:
+        servers = []
+        for i in range(1, max(MEMBER_COUNTS) + 1):  # each listens before the next port is picked
+            s = AjpServer(f"{MEMBERS_LB}{i}", "status:200", free_port(), out / "raw")
+            started.append(CLEANUP.add(s))
+            servers.append(s.start())
+        httpds = {}
+        for n in MEMBER_COUNTS:
+            for k in conns:
+                h = Httpd(k, out / f"run/httpd-{k}-m{n}",
+                          {MEMBERS_LB: [s.port for s in servers[:n]]})
+                started.append(CLEANUP.add(h))
+                httpds[(n, k)] = h.start()
+                shutil.copy(h.conf, out / f"raw/httpd-{k}-m{n}.conf")
+        log(f"members: {len(servers)} ajp-test-servers and {len(httpds)} httpds up; warm-up")
+        idle = {}
+        for (n, k), h in httpds.items():
+            st, body, _ = check_http(h.port, MEMBERS_PATH)
+            if st != 200 or not body:
+                raise RuntimeError(f"{k} {n} members {MEMBERS_PATH}: status {st}, "
+                                   f"{len(body)} bytes")
+            before = [s.log_size() for s in servers[:n]]
+            run_wrk(h.port, MEMBERS_PATH, MEMBERS_CONNS, 1)
+
+            def idle_members():
+                return [s.name for s, b in zip(servers[:n], before) if s.log_size() == b]
+            try:  # the servers write their request lines within about half a second
+                wait_until("every member to serve", 2, lambda: not idle_members())
+            except RuntimeError:
+                idle[(n, k)] = idle_members()
+                log(f"members: {k} with {n} members left {len(idle[(n, k)])} idle in the "
+                    f"warm-up: {', '.join(idle[(n, k)])}")
+        results = {n: [{} for _ in range(rounds)] for n in MEMBER_COUNTS}
+        total, done = rounds * len(httpds), 0
+        for rnd in range(rounds):
+            for n in MEMBER_COUNTS:
+                for k in conns:
+                    raw = out / f"raw/wrk-r{rnd + 1}-members{n}-c{MEMBERS_CONNS}-{k}.txt"
+                    r = measure_path(httpds[(n, k)], MEMBERS_PATH, MEMBERS_CONNS, secs, raw)
+                    results[n][rnd][k] = r
+                    done += 1
+                    log(f"members [{done}/{total}] round {rnd + 1} {n} members {k}: "
+                        f"{r['rps']:.0f} req/s errors {r['errors']} "
+                        f"cpu {r['cpu_us_per_req'] or 0:.1f} µs/req rss {r['rss_kb']}")
+        crashes = {}
+        for (n, k), h in httpds.items():
+            crashes[f"{k} m{n}"] = h.crashes()
+            (out / f"raw/error-{k}-m{n}.log").write_text(h.error_log())
+        return results, idle, crashes
+    finally:
+        for obj in reversed(started):
+            CLEANUP.stop(obj)
+
+
+def members_cost_ratios(mres, k, key="cpu_us_per_req"):
+    """Per-round ratios of `key` at the most members to the fewest, for connector `k`."""
+    lo, hi = min(MEMBER_COUNTS), max(MEMBER_COUNTS)
+    out = []
+    for a, b in zip(mres[lo], mres[hi]):
+        if k in a and k in b and a[k].get(key) and b[k].get(key):
+            out.append(b[k][key] / a[k][key])
+    return out
+
+
+def members_table(L, mres, idle, conns, rounds, secs):
+    """The members family's report: a row per member count, then the growth from the fewest
+    to the most members (per-round ratios)."""
+    counts = ", ".join(str(n) for n in MEMBER_COUNTS)
+    lo, hi = min(MEMBER_COUNTS), max(MEMBER_COUNTS)
+    L.append(f"### Members: {counts}")
+    L.append("")
+    L.append(f"One lb of {counts} ajp13 members, each member its own ajp-test-server process "
+             f"(the fast-small answer, 11 B), the default lb method (Request), requests "
+             f"without a session cookie; one httpd per connector and member count (the same MPM "
+             f"settings; the lb is its only worker; our lbs keep their default spare growth "
+             f"slots). wrk c={MEMBERS_CONNS} on `{MEMBERS_PATH}`, {secs} s per run, {rounds} "
+             f"round{'s' if rounds > 1 else ''}, runs interleaved ({counts} members × "
+             f"{', '.join(conns)}); figures are medians over the rounds. CPU as in the CPU "
+             f"table: utime+stime of the httpd parent and children ÷ requests (the backends' "
+             f"CPU is not counted); RSS: mean VmRSS of the httpd children after the run. "
+             f"Row {hi} ÷ {lo}: the figure at {hi} members over the one at {lo}, median "
+             f"[min–max] of the per-round ratios.")
+    L.append("")
+    peer = ["mod_jk"] if "ours" in conns and "mod_jk" in conns else []
+    L.append("| members | " + " | ".join(f"{LABEL[k]} req/s" for k in conns) + " | " +
+             " | ".join(f"{LABEL[k]} µs/req" for k in conns) +
+             "".join(f" | CPU ours/{o}" for o in peer) + " | " +
+             " | ".join(f"{LABEL[k]} RSS MiB" for k in conns) +
+             " | errors " + "/".join(conns) + " |")
+    L.append("|" + "---|" * (2 + 3 * len(conns) + len(peer)))
+
+    def figure(n, k, key):
+        return med([rr[k][key] for rr in mres[n] if k in rr and rr[k].get(key) is not None])
+
+    def mib(kb):
+        return None if kb is None else kb / 1024
+
+    for n in MEMBER_COUNTS:
+        rps = [fmt_num(figure(n, k, "rps")) for k in conns]
+        cpu = [fmt_num(figure(n, k, "cpu_us_per_req"), 1) for k in conns]
+        rss = [fmt_num(mib(figure(n, k, "rss_mean_kb")), 1) for k in conns]
+        ratio = []
+        for o in peer:
+            rs = [rr["ours"]["cpu_us_per_req"] / rr[o]["cpu_us_per_req"] for rr in mres[n]
+                  if "ours" in rr and o in rr and rr["ours"].get("cpu_us_per_req")
+                  and rr[o].get("cpu_us_per_req")]
+            ratio.append(fmt_ratio(rs, higher_is_better=False))
+        errs = "/".join(str(sum(rr[k]["errors"] for rr in mres[n] if k in rr)) for k in conns)
+        L.append(f"| {n} | " + " | ".join(rps) + " | " + " | ".join(cpu) +
+                 "".join(f" | {c}" for c in ratio) + " | " + " | ".join(rss) + f" | {errs} |")
+    growth = [fmt_ratio(members_cost_ratios(mres, k, "rps"), mark=False) for k in conns]
+    growth += [fmt_ratio(members_cost_ratios(mres, k), mark=False) for k in conns]
+    growth += ["–"] * len(peer)
+    growth += [fmt_ratio(members_cost_ratios(mres, k, "rss_mean_kb"), mark=False) for k in conns]
+    L.append(f"| {hi} ÷ {lo} | " + " | ".join(growth) + " | – |")
+    L.append("")
+    for (n, k), names in idle.items():
+        L.append(f"Warm-up: {LABEL[k]} with {n} members sent nothing to {len(names)} of them "
+                 f"({', '.join(names)}).")
+        L.append("")
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -907,7 +1073,8 @@ def ceiling_summary(res, matrix, conns):
     return text, L
 
 
-def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
+def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None):
+    """The markdown report; `members`: (results, idle, connectors) of members_family()."""
     L = []
     m, v = meta["machine"], meta["versions"]
     L.append(f"Run {meta['date']} on {m['nproc']} × {m['cpu']}, {m['mem_gib']} GiB RAM, "
@@ -915,8 +1082,6 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
              f"Debian mod_jk {v['mod_jk']}, mod_jk-rs {v['ours']}, {v['wrk']}.")
     L.append("")
     rounds = f"{args.repeats} round{'s' if args.repeats > 1 else ''}"
-    # ours and at least one peer connector (the targets compare with peers, not the ceiling)
-    two = "ours" in conns and any(k in conns for k in ("mod_jk", "proxy"))
     if matrix and len(conns) > 1:
         short = (f" ({CEILING} {SMOKE_CEILING_S} s: a check that it runs, a rough figure)"
                  if args.smoke and CEILING in conns else "")
@@ -958,6 +1123,10 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
         L.append("")
     if matrix:
         matrix_tables(L, res, matrix, conns)
+    # --- members
+    if members:
+        mres, midle, mconns = members
+        members_table(L, mres, midle, mconns, args.repeats, args.duration)
     # --- failover
     if fo:
         L.append("### Failover")
@@ -1042,7 +1211,7 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
                         if "instr_per_req" in prof.get("proxy", {}) else "") + ".")
             L.append("")
     # --- targets
-    if (two or len(gconns) > 1) and not args.smoke:
+    if not args.smoke:  # every target compares ours with a peer or with itself
         T = []
         for s in ("tc-static", "tc-session", "fast-small"):
             if (s, 32) not in res:
@@ -1091,6 +1260,13 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None):
                          f"{GRACEFUL_EXIT_SLACK_S} s | "
                          f"{'✅ met' if o <= j + GRACEFUL_EXIT_SLACK_S else '❌ missed'} "
                          f"({o:.3f} s vs {j:.3f} s) |")
+        if members and "ours" in members[2]:
+            lo, hi = min(MEMBER_COUNTS), max(MEMBER_COUNTS)
+            rs = members_cost_ratios(members[0], "ours")
+            if rs:
+                mm = statistics.median(rs)
+                T.append(f"| per-request CPU ours {hi} vs {lo} members ≤ {MEMBERS_COST_GOAL:.2f}× | "
+                         f"{'✅ met' if mm <= MEMBERS_COST_GOAL else '❌ missed'} ({mm:.2f}×) |")
         if T:
             L += ["### Targets", "", "| target | result |", "|---|---|"] + T + [""]
     return "\n".join(L)
@@ -1106,7 +1282,8 @@ def update_readme(table, statement=None, minutes=None, path=REPO / "README.md"):
                "tomcat10, wrk and python3, and valgrind and linux-perf for the profiles; `make bench` "
                "installs what is missing) compares our module with Debian's mod_jk 1.2.48 and "
                "mod_proxy_ajp + mod_proxy_balancer in the same httpd (throughput, latency, CPU, "
-               "memory, failover, graceful restarts under load), and measures all three against "
+               "memory, cost as an lb grows from 2 to 64 members, failover, graceful restarts "
+               "under load), and measures all three against "
                "the limit: the ceiling, the same httpd serving the same bytes from static files "
                "itself, with no connector and no backend. It writes the report "
                "below to `target/bench/results.md` (raw data next to it). "
@@ -1132,8 +1309,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
     ap.add_argument("--matrix", choices=["default", "full"], default="default")
     ap.add_argument("--only", help="comma-separated scenario list (overrides --matrix); may "
-                    "name the extra tests failover and graceful: then only the extra tests named "
-                    "run (--only graceful: the graceful test alone)")
+                    "name the extra tests failover, graceful and members: then only the extra "
+                    "tests named run (--only graceful: the graceful test alone)")
     ap.add_argument("--conc", help="comma-separated concurrencies for --only (default 32)")
     ap.add_argument("--connectors", default=",".join(CONNECTORS),
                     help=f"among {','.join(CONNECTORS)} (default: all); {CEILING} needs one of "
@@ -1141,6 +1318,11 @@ def main():
     ap.add_argument("--no-failover", action="store_true")
     ap.add_argument("--no-graceful", action="store_true",
                     help="skip the graceful-restart-under-load test")
+    ap.add_argument("--no-members", action="store_true",
+                    help="skip the members family (one lb of 2, 16, 64 members)")
+    ap.add_argument("--members-connectors", default="ours,mod_jk",
+                    help="connectors of the members family, among --connectors (default "
+                         "ours,mod_jk; ours,mod_jk,proxy adds mod_proxy_ajp, ~30 s more)")
     ap.add_argument("--graceful-duration", type=int, default=20,
                     help="seconds of wrk per graceful run, restarts at 20/45/70 %% (default 20)")
     ap.add_argument("--graceful-repeats", type=int, default=3,
@@ -1166,6 +1348,7 @@ def main():
     if args.smoke:
         conns, matrix = ["ours", CEILING], [("fast-small", 32)]
         args.duration, args.repeats, args.no_failover, args.no_graceful = 5, 1, True, True
+        args.no_members = True
     else:
         conns = [c.strip() for c in args.connectors.split(",") if c.strip()]
         if args.only:
@@ -1175,6 +1358,7 @@ def main():
             if extras:
                 args.no_failover = args.no_failover or "failover" not in extras
                 args.no_graceful = args.no_graceful or "graceful" not in extras
+                args.no_members = args.no_members or "members" not in extras
             matrix = [(s, c) for c in cs for s in names if s not in EXTRA_TESTS]
         else:
             matrix = FULL_MATRIX if args.matrix == "full" else DEFAULT_MATRIX
@@ -1184,7 +1368,7 @@ def main():
     for k in conns:
         if k not in CONNECTORS:
             sys.exit(f"unknown connector {k}; known: {', '.join(CONNECTORS)}")
-    if not matrix:  # only failover/graceful: nothing for the ceiling to serve
+    if not matrix:  # only failover/graceful/members: nothing for the ceiling to serve
         conns = [k for k in conns if k != CEILING]
     # the connector whose answers the ceiling serves, and that warms Tomcat up
     ref = next((k for k in conns if k != CEILING), None)
@@ -1215,13 +1399,20 @@ def main():
     # the ceiling has no connector to restart: never in the graceful test
     gconns = [k for k in conns if k in args.graceful_connectors.split(",") and k != CEILING]
     n_gr = 0 if args.no_graceful else len(gconns) * args.graceful_repeats
+    # the ceiling has no lb: never in the members family
+    mconns = [] if args.no_members else [
+        k for k in conns if k in args.members_connectors.split(",") and k != CEILING]
+    n_members = len(mconns) * len(MEMBER_COUNTS) * args.repeats
+    # the scenario matrix's httpds serve the matrix, the failover and the graceful test
+    need_main = bool(matrix) or not args.no_failover or not args.no_graceful
 
     def secs_of(k):
         return SMOKE_CEILING_S if args.smoke and k == CEILING else args.duration
     est = (sum(secs_of(k) + 0.6 for k in conns) * len(matrix) * args.repeats +
-           n_gr * (args.graceful_duration + 1.5))
+           n_members * (args.duration + 0.6) + n_gr * (args.graceful_duration + 1.5))
     log(f"{n_runs} runs of {args.duration} s ({len(matrix)} cells × {len(conns)} connectors × "
-        f"{args.repeats} rounds) and {n_gr} graceful runs of {args.graceful_duration} s, "
+        f"{args.repeats} rounds), {n_members} members runs of {args.duration} s and {n_gr} "
+        f"graceful runs of {args.graceful_duration} s, "
         f"estimated {est / 60:.1f} min + startup/warm-up/failover")
 
     def on_signal(signum, _frame):
@@ -1248,11 +1439,13 @@ def main():
                 members[lb] = [s.port for s in servers[lb]]
         members = {lb: members[lb] for lb in MOUNTS if lb in members}
         httpds = {}
-        for k in conns:
+        for k in conns if need_main else []:
             if k != CEILING:  # the ceiling starts once the connectors have answered
                 httpds[k] = CLEANUP.add(Httpd(k, out / f"run/httpd-{k}", members)).start()
                 shutil.copy(httpds[k].conf, out / f"raw/httpd-{k}.conf")
-        shutil.copy(out / f"run/httpd-{ref}/workers.properties", out / "raw/workers.properties")
+        if need_main:
+            shutil.copy(out / f"run/httpd-{ref}/workers.properties",
+                        out / "raw/workers.properties")
         if tomcats:
             log("waiting for Tomcat …")
             for t in tomcats:
@@ -1315,6 +1508,16 @@ def main():
                         f"{r['rps']:.0f} req/s p99 {r['p99_us'] / 1000:.2f} ms errors {r['errors']} "
                         f"cpu {r['cpu_us_per_req'] or 0:.1f} µs/req rss {r['rss_kb']}")
 
+        # lb members: 2, 16, 64 (its own backends and httpds, stopped when done)
+        members = None
+        member_crashes = {}
+        if mconns:
+            log(f"members family: {', '.join(map(str, MEMBER_COUNTS))} members × "
+                f"{', '.join(mconns)}")
+            mres, midle, member_crashes = members_family(out, mconns, args.repeats,
+                                                         args.duration)
+            members = (mres, midle, mconns)
+
         # failover
         fo = {}
         if not args.no_failover:
@@ -1351,7 +1554,8 @@ def main():
 
         # optional profiles (fast-small; the ceiling only where it has that file)
         prof = {}
-        pconns = [k for k in conns if k != CEILING or SCENARIOS["fast-small"][1] in answers]
+        pconns = [k for k in conns if k in httpds and
+                  (k != CEILING or SCENARIOS["fast-small"][1] in answers)]
         if args.perf:
             for k in pconns:
                 profile(httpds[k], out, k, cookie)
@@ -1361,11 +1565,12 @@ def main():
                 prof.setdefault(k, {}).update(callgrind_profile(httpds[k], out, k))
 
         crashes = {k: h.crashes() for k, h in httpds.items()}
+        crashes.update(member_crashes)
         for k, h in httpds.items():
             (out / f"raw/error-{k}.log").write_text(h.error_log())
         meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 "machine": machine(), "versions": versions()}
-        text = report(args, res, matrix, conns, fo, meta, prof, gr)
+        text = report(args, res, matrix, conns, fo, meta, prof, gr, members)
         if any(crashes.values()):
             text += f"\nhttpd child crashes in the error logs: {crashes}\n"
         elapsed = time.monotonic() - t0
@@ -1374,6 +1579,11 @@ def main():
         (out / "results.json").write_text(json.dumps(
             {"meta": meta, "args": vars(args), "matrix": matrix, "failover": fo, "graceful": gr,
              "crashes": crashes, "profile": prof,
+             "members": [{"members": n, "round": i + 1, "connector": k, **r}
+                         for n, rounds in (members[0] if members else {}).items()
+                         for i, rr in enumerate(rounds) for k, r in rr.items()],
+             "members_idle_in_warmup": {f"{k} m{n}": names for (n, k), names in
+                                        (members[1] if members else {}).items()},
              "runs": [{"scenario": s, "c": c, "round": i + 1, "connector": k, **r}
                       for (s, c), rounds in res.items() for i, rr in enumerate(rounds)
                       for k, r in rr.items()]}, indent=1))
