@@ -21,15 +21,30 @@ pub struct WorkersConfig {
     pub mounts: Vec<WorkerMount>,
     /// Warnings from reading and from building.
     pub warnings: Vec<Diagnostic>,
+    /// Where each worker of `workers` (false) and `growth` (true) is, by name: the request
+    /// path looks workers up by name (a linear search would cost per member).
+    pub(crate) by_name: std::collections::HashMap<String, (bool, usize)>,
 }
 
 impl WorkersConfig {
     /// The worker named `name`: one of the configuration or a growth slot.
     pub fn worker(&self, name: &str) -> Option<&Worker> {
-        self.workers
-            .iter()
-            .find(|w| w.name == name)
-            .or_else(|| self.growth.iter().find(|w| w.name == name))
+        let found = self.by_name.get(name).and_then(|&(growth, i)| {
+            if growth {
+                self.growth.get(i)
+            } else {
+                self.workers.get(i)
+            }
+        });
+        match found {
+            Some(w) if w.name == name => Some(w),
+            // The lists were changed after build: look through them.
+            _ => self
+                .workers
+                .iter()
+                .find(|w| w.name == name)
+                .or_else(|| self.growth.iter().find(|w| w.name == name)),
+        }
     }
 
     /// Every worker that needs a runtime: the configuration's, then the growth slots.

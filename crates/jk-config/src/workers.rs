@@ -180,6 +180,17 @@ pub fn build(map: &PropertyMap, opts: &BuildOptions) -> Result<WorkersConfig, Co
     if !errors.is_empty() {
         return Err(ConfigError { errors });
     }
+    let by_name = workers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.name.clone(), (false, i)))
+        .chain(
+            growth
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.name.clone(), (true, i))),
+        )
+        .collect();
     Ok(WorkersConfig {
         list,
         maintain_secs,
@@ -187,6 +198,7 @@ pub fn build(map: &PropertyMap, opts: &BuildOptions) -> Result<WorkersConfig, Co
         growth,
         mounts,
         warnings,
+        by_name,
     })
 }
 

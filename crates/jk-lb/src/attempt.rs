@@ -71,6 +71,15 @@ pub struct Choice {
     pub sleep_before: Duration,
 }
 
+/// One member as this request sees it (besides its state, which the request's own failure
+/// marks change).
+#[derive(Clone, Copy, Debug)]
+struct Cand {
+    act: Activation,
+    gated: bool,
+    distance: u64,
+}
+
 struct Pending {
     index: usize,
     added_value: u64,
@@ -86,6 +95,10 @@ pub struct Attempt<'b> {
     overrides: Vec<Option<Activation>>,
     /// This request's view of the states, with its local failure marks (mod_jk `states[]`).
     states: Vec<MemberState>,
+    /// This request's view of each member's activation (with the rule's overrides), whether
+    /// it is gated (restarting, awaiting readiness, standby) and its distance, read with the
+    /// states.
+    cands: Vec<Cand>,
     strings: Arc<crate::balancer::MemberStrings>,
     per_round: u32,
     attempt: u32,
@@ -116,11 +129,8 @@ impl Balancer {
     /// extracted (when sticky_session is on and not ignored), the shared states are copied.
     pub fn start<'b>(&'b self, req: &RequestInfo<'_>) -> Attempt<'b> {
         self.lb.add(Field::Elected, 1);
-        for i in 0..self.members.len() {
-            if self.state(i) == MemberState::Busy && self.endpoint_free(i) {
-                self.transition(i, MemberState::Busy, MemberState::Ok);
-            }
-        }
+        // (BUSY members with a free connection go back to OK as the states are read.)
+        let strings = self.member_strings();
         let rule = req.rule;
         let flag = |env: Option<&str>, ext: bool| env.map_or(ext, env_flag);
         let sticky_ignore = flag(req.jk_sticky_ignore, rule.is_some_and(|r| r.sticky_ignore));
@@ -148,14 +158,15 @@ impl Balancer {
                 overrides[i] = Some(*a);
             }
         }
-        let n = u32::try_from(self.members_in_use()).unwrap_or(u32::MAX);
+        let n = u32::try_from(strings.in_use_count).unwrap_or(u32::MAX);
         let mut a = Attempt {
             bal: self,
             session,
             stateless,
             overrides,
-            states: Vec::new(),
-            strings: Arc::default(),
+            states: Vec::with_capacity(self.members.len()),
+            cands: Vec::with_capacity(self.members.len()),
+            strings,
             per_round: self.lb_retries.min(n).max(1),
             attempt: 0,
             round: 0,
@@ -186,8 +197,34 @@ impl<'b> Attempt<'b> {
     fn refresh(&mut self) {
         let b = self.bal;
         let n = b.members.len();
-        self.states = (0..n).map(|i| b.state(i)).collect();
         self.strings = b.member_strings();
+        self.states.clear();
+        self.cands.clear();
+        for i in 0..n {
+            if self.strings.in_use[i] {
+                let (mut state, act, gated) = b.member_view(i);
+                if state == MemberState::Busy
+                    && b.endpoint_free(i)
+                    && b.transition(i, MemberState::Busy, MemberState::Ok)
+                {
+                    state = MemberState::Ok;
+                }
+                self.states.push(state);
+                self.cands.push(Cand {
+                    act: self.overrides[i].unwrap_or(act),
+                    gated,
+                    distance: b.slot(i).get(Field::Distance),
+                });
+            } else {
+                // A free growth slot: never a candidate, its shared memory not read.
+                self.states.push(MemberState::Idle);
+                self.cands.push(Cand {
+                    act: Activation::Stopped,
+                    gated: true,
+                    distance: 0,
+                });
+            }
+        }
     }
 
     /// The session id(s) this request is routed by (None: no session, or stickiness off).
@@ -298,19 +335,21 @@ impl<'b> Attempt<'b> {
     }
 
     fn act(&self, i: usize) -> Activation {
-        self.overrides[i].unwrap_or_else(|| self.bal.activation(i))
+        self.cands[i].act
     }
 
     fn usable(&self, i: usize) -> bool {
-        usable(self.states[i], self.act(i)) && !self.bal.gated(i)
+        let c = &self.cands[i];
+        !c.gated && usable(self.states[i], c.act)
     }
 
     fn usable_sticky(&self, i: usize) -> bool {
-        usable_sticky(self.states[i], self.act(i)) && !self.bal.gated(i)
+        let c = &self.cands[i];
+        !c.gated && usable_sticky(self.states[i], c.act)
     }
 
     fn distance(&self, i: usize) -> u64 {
-        self.bal.slot(i).get(Field::Distance)
+        self.cands[i].distance
     }
 
     fn lb_value(&self, i: usize) -> u64 {
@@ -321,7 +360,7 @@ impl<'b> Attempt<'b> {
     fn choose(&mut self) -> Option<usize> {
         self.sticky = false;
         self.routed_partial = None;
-        if let Some(only) = self.bal.only_member() {
+        if let Some(only) = self.strings.only {
             let a = self.act(only);
             if !self.usable_sticky(only) {
                 return None;

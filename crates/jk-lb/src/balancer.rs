@@ -156,6 +156,12 @@ pub(crate) struct MemberStrings {
     pub(crate) routes: Vec<String>,
     pub(crate) domains: Vec<String>,
     pub(crate) redirects: Vec<String>,
+    /// Which members are in use (growth slots that are free are not), how many, and the
+    /// only one when just one is (mod_jk's one-member shortcut): membership changes bump
+    /// the generation, so a request reads no free slot's shared memory.
+    pub(crate) in_use: Vec<bool>,
+    pub(crate) in_use_count: usize,
+    pub(crate) only: Option<usize>,
 }
 
 /// The lb settings that live in shared memory (editable through the status worker).
@@ -487,6 +493,21 @@ impl Balancer {
         ok
     }
 
+    /// Member `i`'s state, activation and whether it is gated (restarting, awaiting
+    /// readiness, standby), as [`Balancer::state`], [`Balancer::activation`] and
+    /// [`Balancer::gated`] give them, read together (the request path reads every member).
+    pub(crate) fn member_view(&self, i: usize) -> (MemberState, Activation, bool) {
+        let Some(m) = self.members.get(i) else {
+            return (MemberState::Idle, Activation::Stopped, true);
+        };
+        if m.slot.kind() != Some(SlotKind::Member) {
+            return (MemberState::Idle, m.configured.activation, false);
+        }
+        let state = MemberState::from_code(m.slot.get(Field::State)).unwrap_or_default();
+        let act = Activation::from_code(m.slot.get(Field::Activation)).unwrap_or_default();
+        (state, act, self.gate_bits(m.slot.get(Field::Flags)))
+    }
+
     /// Member `i`'s activation; the configured one while its slot is not trusted.
     pub(crate) fn activation(&self, i: usize) -> Activation {
         if !self.member_trusted(i) {
@@ -586,10 +607,14 @@ impl Balancer {
         }
         let n = self.members.len();
         let read = |f| (0..n).map(|i| self.member_string(i, f)).collect::<Vec<_>>();
+        let in_use: Vec<bool> = (0..n).map(|i| self.in_use(i)).collect();
         let s = Arc::new(MemberStrings {
             routes: read(StrField::Route),
             domains: read(StrField::Domain),
             redirects: read(StrField::Redirect),
+            in_use_count: in_use.iter().filter(|u| **u).count(),
+            in_use,
+            only: self.only_member(),
         });
         *cache = Some((generation, s.clone()));
         s

@@ -264,6 +264,13 @@ impl Balancer {
         self.flags(i) & (FLAG_RESTARTING | FLAG_NOT_READY | crate::membership::FLAG_STANDBY) != 0
     }
 
+    /// Whether a (trusted) member with this `Flags` word is gated (see [`Balancer::flags`]
+    /// for words with unknown bits).
+    pub(crate) fn gate_bits(&self, f: u64) -> bool {
+        f & !(FLAG_RESTARTING | FLAG_NOT_READY | crate::membership::MEMBERSHIP_FLAGS) == 0
+            && f & (FLAG_RESTARTING | FLAG_NOT_READY | crate::membership::FLAG_STANDBY) != 0
+    }
+
     fn set_flag(&self, i: usize, bit: u64, on: bool) {
         let a = self.slot(i).atomic(Field::Flags);
         if on {
