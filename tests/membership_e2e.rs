@@ -80,8 +80,15 @@ const PROPS: &str = "worker.loadbalancer.hold_timeout=30000\n\
                      worker.loadbalancer.drain_idle=3\n";
 
 fn gateway(tag: &str, mpm: Mpm) -> Httpd {
+    gateway_with(tag, mpm, "")
+}
+
+fn gateway_with(tag: &str, mpm: Mpm, extra: &str) -> Httpd {
     let dir = TestDir::new(tag);
-    let wp = dir.write("workers.properties", &(seed_workers_on_loopback() + PROPS));
+    let wp = dir.write(
+        "workers.properties",
+        &(seed_workers_on_loopback() + PROPS + extra),
+    );
     // Debian's stock sizing for the MPM (the harness's small one would queue 20 testers).
     let sizing = match mpm {
         Mpm::Event => "ThreadLimit 64\nThreadsPerChild 25\nMaxRequestWorkers 50\n",
@@ -298,15 +305,22 @@ fn members_come_and_go_and_routes_are_handed_over_without_a_tester_noticing() {
         f.relogin_log
     );
 
-    // (e) handover, route after route, with the event MPM.
+    // (e) handover, route after route, with the event MPM: tomcat1's replacement found by
+    // DNS (swarm's start-first update: the replacement task appears before the old one
+    // stops; it learns its route from its health page, a session-creating page here, and
+    // waits as standby), tomcat2's by `jkctl handover`.
     hosts.set(&["127.0.0.2", "127.0.0.3"]);
-    let h = gateway("member-e2e-handover", Mpm::Event);
+    let h = gateway_with(
+        "member-e2e-handover",
+        Mpm::Event,
+        "worker.tomcat1.health_url=/app/session.jsp\n",
+    );
     let mut stops = Vec::new();
     let mut replacements = Vec::new();
     let f = with_testers(|| {
-        for (old, route, addr, store, base) in [
-            (&mut t1, "tomcat1", "127.0.0.5", &store1, "t1b"),
-            (&mut t2, "tomcat2", "127.0.0.6", &store2, "t2b"),
+        for (old, route, addr, store, base, by_dns) in [
+            (&mut t1, "tomcat1", "127.0.0.5", &store1, "t1b", true),
+            (&mut t2, "tomcat2", "127.0.0.6", &store2, "t2b", false),
         ] {
             // Start-first: the replacement runs before the old one stops.
             let next = tomcat(
@@ -317,17 +331,23 @@ fn members_come_and_go_and_routes_are_handed_over_without_a_tester_noticing() {
                 base,
             );
             next.warm_up();
-            let name = format!("{route}-next");
-            jkctl_ok(&[
-                "handover",
-                "loadbalancer",
-                route,
-                "--to",
-                &format!("{addr}:8009"),
-                "--name",
-                &name,
-            ]);
-            eventually(10, "standby ready", &h, || {
+            let name = if by_dns {
+                hosts.set(&["127.0.0.2", "127.0.0.3", addr]);
+                format!("{addr}:8009")
+            } else {
+                let name = format!("{route}-next");
+                jkctl_ok(&[
+                    "handover",
+                    "loadbalancer",
+                    route,
+                    "--to",
+                    &format!("{addr}:8009"),
+                    "--name",
+                    &name,
+                ]);
+                name
+            };
+            eventually(15, "standby ready", &h, || {
                 member(&name).is_some_and(|m| {
                     m["lifecycle"] == "standby" && m["awaiting_readiness"] == false
                 })
@@ -339,6 +359,10 @@ fn members_come_and_go_and_routes_are_handed_over_without_a_tester_noticing() {
             eventually(10, "route handed over", &h, || {
                 member(&name).is_some_and(|m| m["route"] == route && m["lifecycle"] == "active")
             });
+            if by_dns {
+                // The old task leaves the name too (it stopped).
+                hosts.set(&["127.0.0.3", addr]);
+            }
             std::thread::sleep(Duration::from_secs(2));
             replacements.push(next);
         }
@@ -357,6 +381,12 @@ fn members_come_and_go_and_routes_are_handed_over_without_a_tester_noticing() {
             "(e) {route}: the old Tomcat's stop took {own} ms; longest stall of a request sent \
              meanwhile {stall} ms"
         );
+        // Held while it stops, released when its port closes: about its own stop time
+        // (plus the held request's probe interval and scheduling), never a stop plus a start.
+        assert!(
+            stall <= own + 1000,
+            "{route}: stall {stall} ms, stop {own} ms"
+        );
     }
     assert_eq!(
         (f.failed, f.relogins),
@@ -367,7 +397,8 @@ fn members_come_and_go_and_routes_are_handed_over_without_a_tester_noticing() {
     );
     let log = h.dir.read("logs/mod_jk.log");
     assert!(
-        log.contains("handed its route over") || log.contains("its route went to"),
+        log.contains("member '127.0.0.5:8009' learned its route 'tomcat1' from its health page")
+            && log.contains("waits as its standby"),
         "{}",
         tail(&log, 3000)
     );

@@ -30,6 +30,19 @@ pub struct AddSpec<'a> {
     pub handover_of: Option<&'a str>,
 }
 
+/// Membership events noticed where there is no log at hand (a readiness probe learning a
+/// route), logged by the next housekeeping [`round`] of this process (at most 64 kept).
+static EVENTS: std::sync::Mutex<Vec<(Level, String)>> = std::sync::Mutex::new(Vec::new());
+
+pub(crate) fn note(level: Level, msg: String) {
+    let mut q = EVENTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if q.len() < 64 {
+        q.push((level, msg));
+    }
+}
+
 /// The most bytes of a host name (mod_jk's 60-byte strings).
 const MAX_HOST: usize = 60;
 
@@ -141,6 +154,14 @@ fn free(v: &View<'_>, b: &Balancer, i: usize) {
 /// `state_file` is rewritten when its runtime members changed. `log` gets one line per
 /// change.
 pub fn round(v: &View<'_>, log: &dyn Fn(Level, &str)) {
+    let events = std::mem::take(
+        &mut *EVENTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for (level, msg) in events {
+        log(level, &msg);
+    }
     for (lb, b) in v.balancers {
         // Handovers whose predecessor is gone or stopped (no request needed to notice).
         for s in (0..b.member_count()).filter(|&s| b.in_use(s)) {

@@ -95,12 +95,46 @@ pub fn probe_member_within(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker
     // cookie, before it takes any request (a replacement of a serving member then waits as
     // its standby).
     if let Some(r) = route {
-        let _ = b.learn_route(i, &r);
+        let member = b.display_name(i);
+        let event = match b.learn_route(i, &r) {
+            Ok(true) => Some((
+                jk_log::Level::Info,
+                match b.predecessor(i) {
+                    Some(p) => format!(
+                        "({}) member '{member}' learned its route '{r}' from its health page; \
+                         '{}' serves that route: '{member}' waits as its standby and takes the \
+                         route over once it stops",
+                        b.name(),
+                        b.display_name(p)
+                    ),
+                    None => format!(
+                        "({}) member '{member}' learned its route '{r}' from its health page",
+                        b.name()
+                    ),
+                },
+            )),
+            Ok(false) => None,
+            Err(e) => Some((jk_log::Level::Warn, format!("({}) {e}", b.name()))),
+        };
+        if let Some((level, msg)) = event {
+            crate::membership::note(level, msg);
+        }
     }
     b.probe_result(i, ok);
     if !ok && b.successor(i).is_some() && port_closed(ep) {
         // Handover: the member's backend has stopped (sessions saved, port closed).
-        b.hand_over(i);
+        if let Some(s) = b.hand_over(i) {
+            crate::membership::note(
+                jk_log::Level::Info,
+                format!(
+                    "({}) member '{}' stopped (its AJP port is closed): its route went to \
+                     '{}', which serves its sessions from now on",
+                    b.name(),
+                    b.display_name(i),
+                    b.display_name(s)
+                ),
+            );
+        }
     }
 }
 
