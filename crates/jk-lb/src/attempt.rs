@@ -71,15 +71,6 @@ pub struct Choice {
     pub sleep_before: Duration,
 }
 
-/// One member as this request sees it (besides its state, which the request's own failure
-/// marks change).
-#[derive(Clone, Copy, Debug)]
-struct Cand {
-    act: Activation,
-    gated: bool,
-    distance: u64,
-}
-
 struct Pending {
     index: usize,
     added_value: u64,
@@ -95,10 +86,10 @@ pub struct Attempt<'b> {
     overrides: Vec<Option<Activation>>,
     /// This request's view of the states, with its local failure marks (mod_jk `states[]`).
     states: Vec<MemberState>,
-    /// This request's view of each member's activation (with the rule's overrides), whether
-    /// it is gated (restarting, awaiting readiness, standby) and its distance, read with the
-    /// states.
-    cands: Vec<Cand>,
+    /// Each member's activation, gate (restarting, awaiting readiness, standby) and distance
+    /// as this request read them (shared with the process's other requests until they
+    /// change; the rule's `overrides` apply on top).
+    views: Arc<Vec<crate::balancer::MemberView>>,
     strings: Arc<crate::balancer::MemberStrings>,
     per_round: u32,
     attempt: u32,
@@ -152,9 +143,13 @@ impl Balancer {
         } else {
             None
         };
-        let mut overrides = vec![None; self.members.len()];
+        // Empty unless the rule changes an activation (the usual case allocates nothing).
+        let mut overrides = Vec::new();
         for (name, a) in rule.map_or(&[][..], |r| &r.activations[..]) {
             if let Some(i) = self.member_index(name) {
+                if overrides.is_empty() {
+                    overrides = vec![None; self.members.len()];
+                }
                 overrides[i] = Some(*a);
             }
         }
@@ -165,7 +160,7 @@ impl Balancer {
             stateless,
             overrides,
             states: Vec::with_capacity(self.members.len()),
-            cands: Vec::with_capacity(self.members.len()),
+            views: Arc::default(),
             strings,
             per_round: self.lb_retries.min(n).max(1),
             attempt: 0,
@@ -198,31 +193,19 @@ impl<'b> Attempt<'b> {
         let b = self.bal;
         let n = b.members.len();
         self.strings = b.member_strings();
+        self.views = b.member_views(&self.strings);
         self.states.clear();
-        self.cands.clear();
-        for i in 0..n {
-            if self.strings.in_use[i] {
-                let (mut state, act, gated) = b.member_view(i);
-                if state == MemberState::Busy
+        self.states
+            .extend(self.views.iter().take(n).map(|v| v.state));
+        // BUSY members with a free connection go back to OK (mod_jk at request start).
+        if self.views.iter().any(|v| v.state == MemberState::Busy) {
+            for i in 0..self.states.len() {
+                if self.states[i] == MemberState::Busy
                     && b.endpoint_free(i)
                     && b.transition(i, MemberState::Busy, MemberState::Ok)
                 {
-                    state = MemberState::Ok;
+                    self.states[i] = MemberState::Ok;
                 }
-                self.states.push(state);
-                self.cands.push(Cand {
-                    act: self.overrides[i].unwrap_or(act),
-                    gated,
-                    distance: b.slot(i).get(Field::Distance),
-                });
-            } else {
-                // A free growth slot: never a candidate, its shared memory not read.
-                self.states.push(MemberState::Idle);
-                self.cands.push(Cand {
-                    act: Activation::Stopped,
-                    gated: true,
-                    distance: 0,
-                });
             }
         }
     }
@@ -335,21 +318,22 @@ impl<'b> Attempt<'b> {
     }
 
     fn act(&self, i: usize) -> Activation {
-        self.cands[i].act
+        match self.overrides.get(i) {
+            Some(Some(a)) => *a,
+            _ => self.views[i].act,
+        }
     }
 
     fn usable(&self, i: usize) -> bool {
-        let c = &self.cands[i];
-        !c.gated && usable(self.states[i], c.act)
+        !self.views[i].gated && usable(self.states[i], self.act(i))
     }
 
     fn usable_sticky(&self, i: usize) -> bool {
-        let c = &self.cands[i];
-        !c.gated && usable_sticky(self.states[i], c.act)
+        !self.views[i].gated && usable_sticky(self.states[i], self.act(i))
     }
 
     fn distance(&self, i: usize) -> u64 {
-        self.cands[i].distance
+        self.views[i].distance
     }
 
     fn lb_value(&self, i: usize) -> u64 {

@@ -148,6 +148,22 @@ pub struct Balancer {
     /// region's generation counter (bumped by every runtime edit) is unchanged: reading the
     /// strings out of shared memory on every request costs allocations and seqlock reads.
     pub(crate) strings: Mutex<Option<(u64, Arc<MemberStrings>)>>,
+    /// This process's copy of every member's state, activation, gate and distance, valid
+    /// while the region's generation and the lb's state epoch are unchanged (reading them
+    /// out of shared memory costs per member on every request).
+    pub(crate) views: Mutex<Option<ViewCache>>,
+}
+
+/// [`Balancer::views`]: the region generation and lb state epoch a copy was read at.
+pub(crate) type ViewCache = (u64, u64, Arc<Vec<MemberView>>);
+
+/// One member's shared values a request reads ([`Balancer::member_views`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MemberView {
+    pub(crate) state: MemberState,
+    pub(crate) act: Activation,
+    pub(crate) gated: bool,
+    pub(crate) distance: u64,
 }
 
 /// Routes, domains and redirects of the members, in member order.
@@ -375,6 +391,7 @@ impl Balancer {
             rolling: RollingSettings::default(),
             readiness: vec![MemberReadiness::default(); members.len()],
             strings: Mutex::new(None),
+            views: Mutex::new(None),
         };
         b.update_mult();
         Ok(b)
@@ -463,12 +480,14 @@ impl Balancer {
 
     pub(crate) fn set_state(&self, i: usize, s: MemberState) {
         let slot = self.slot(i);
-        if slot
-            .atomic(Field::State)
-            .swap(u64::from(s.code()), Ordering::AcqRel)
-            != u64::from(s.code())
+        let code = u64::from(s.code());
+        // Read first: the usual case (OK after OK, on every request) must not write the
+        // shared line, nor move the state epoch.
+        if slot.get(Field::State) != code
+            && slot.atomic(Field::State).swap(code, Ordering::AcqRel) != code
         {
             slot.set(Field::StateSince, self.now());
+            self.touch();
         }
         if s == MemberState::Error {
             self.entered_error(i);
@@ -489,6 +508,7 @@ impl Balancer {
             .is_ok();
         if ok && from != to {
             slot.set(Field::StateSince, self.now());
+            self.touch();
         }
         ok
     }
@@ -622,6 +642,53 @@ impl Balancer {
 
     pub(crate) fn bump(&self) {
         self.region.generation().fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A member's state or gate flags changed (after the change): other processes' copies
+    /// ([`Balancer::member_views`]) are stale.
+    pub(crate) fn touch(&self) {
+        self.lb
+            .atomic(Field::LbStateEpoch)
+            .fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Every member's state, activation, gate and distance, from this process's copy while
+    /// nothing changed since (the epoch is read before the values, and every writer changes
+    /// a value before it moves the epoch, so a copy is never newer than its tag).
+    pub(crate) fn member_views(&self, strings: &MemberStrings) -> Arc<Vec<MemberView>> {
+        let generation = self.region.generation().load(Ordering::Acquire);
+        let epoch = self.lb.get(Field::LbStateEpoch);
+        let mut cache = self.views.lock();
+        if let Some((g, e, v)) = cache.as_ref() {
+            if *g == generation && *e == epoch && v.len() == self.members.len() {
+                return v.clone();
+            }
+        }
+        let v: Arc<Vec<MemberView>> = Arc::new(
+            (0..self.members.len())
+                .map(|i| {
+                    if strings.in_use.get(i).copied().unwrap_or(false) {
+                        let (state, act, gated) = self.member_view(i);
+                        MemberView {
+                            state,
+                            act,
+                            gated,
+                            distance: self.slot(i).get(Field::Distance),
+                        }
+                    } else {
+                        // A free growth slot: never a candidate.
+                        MemberView {
+                            state: MemberState::Idle,
+                            act: Activation::Stopped,
+                            gated: true,
+                            distance: 0,
+                        }
+                    }
+                })
+                .collect(),
+        );
+        *cache = Some((generation, epoch, v.clone()));
+        v
     }
 
     fn check(&self, i: usize) -> Result<Slot<'static>, String> {

@@ -273,10 +273,13 @@ impl Balancer {
 
     fn set_flag(&self, i: usize, bit: u64, on: bool) {
         let a = self.slot(i).atomic(Field::Flags);
-        if on {
-            a.fetch_or(bit, Ordering::AcqRel);
+        let had = if on {
+            a.fetch_or(bit, Ordering::AcqRel)
         } else {
-            a.fetch_and(!bit, Ordering::AcqRel);
+            a.fetch_and(!bit, Ordering::AcqRel)
+        };
+        if (had & bit != 0) != on {
+            self.touch();
         }
     }
 
@@ -294,6 +297,7 @@ impl Balancer {
                 .fetch_or(FLAG_NOT_READY, Ordering::AcqRel);
             if had & FLAG_NOT_READY == 0 {
                 self.slot(i).set(Field::GoodProbes, 0);
+                self.touch();
             }
         }
     }

@@ -1450,3 +1450,43 @@ fn a_region_overwritten_with_0xff_keeps_the_balancer_serving_on_its_configuratio
         "slept {sleep:?} between rounds"
     );
 }
+
+#[test]
+fn a_process_sees_the_state_changes_another_made_on_its_next_request() {
+    // Two balancers over one region: two httpd children. Each keeps a copy of the members'
+    // states; a change through the other must show in the next choice.
+    let clock = Arc::new(FakeClock::new(T0));
+    let region = region();
+    let cfg = config("worker.lb.hold_timeout=2000\n");
+    let one = balancer_on(&cfg, region, &clock);
+    let two = balancer_on(&cfg, region, &clock);
+    let spread = |b: &Balancer| {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..8 {
+            seen.insert(serve_new(b));
+        }
+        seen.into_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(spread(&one), ["a", "b"]);
+    // Error through the other process.
+    fail_member(&two, "a");
+    assert_eq!(spread(&one), ["b"], "ERROR seen");
+    // Back by a probe (readiness: hold is on), through the other process.
+    two.probe_result(0, true);
+    two.probe_result(0, true);
+    assert_eq!(spread(&one), ["a", "b"], "recovered seen");
+    // Activation and restart maintenance through the other process.
+    two.set_activation(1, Activation::Disabled).unwrap();
+    assert_eq!(spread(&one), ["a"], "disabled seen");
+    two.set_activation(1, Activation::Active).unwrap();
+    two.set_restarting(0, true).unwrap();
+    assert_eq!(spread(&one), ["b"], "restarting seen");
+    two.set_restarting(0, false).unwrap();
+    two.probe_result(0, true);
+    two.probe_result(0, true);
+    assert_eq!(spread(&one), ["a", "b"]);
+    // A BUSY mark by the other process, with a free connection here: OK again at once.
+    two.set_state(1, MemberState::Busy);
+    assert_eq!(spread(&one), ["a", "b"]);
+    assert_eq!(state(&one, "b"), MemberState::Ok);
+}

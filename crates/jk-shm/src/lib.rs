@@ -209,6 +209,10 @@ pub enum Field {
     /// member slot (handover): index + 1 of the member whose route this standby member takes
     /// over once that member's backend has stopped (0: none).
     Predecessor = 142,
+    /// lb slot: bumped by every change of a member's state or gate flags, so a process may
+    /// keep its copy of the members' states, activations and distances until it moves (the
+    /// region's generation covers the rest).
+    LbStateEpoch = 143,
 }
 
 /// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
@@ -217,7 +221,7 @@ pub const SESSION_BITMAP_WORDS: usize = 16;
 const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
-const _: () = assert!((Field::Predecessor as usize) < StrField::Label as usize);
+const _: () = assert!((Field::LbStateEpoch as usize) < StrField::Label as usize);
 const _: () = assert!((StrField::Label as usize) + STR_WORDS <= FIXED_WORDS);
 const _: () = assert!(FIXED_WORDS % LINE_WORDS == 0 && HEADER_WORDS % LINE_WORDS == 0);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
