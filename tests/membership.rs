@@ -229,43 +229,6 @@ fn members_added_and_removed_at_runtime_reach_every_prefork_child() {
     add_remove_learn(Mpm::Prefork, "member-prefork");
 }
 
-/// Lines for one name in /etc/hosts, put back as they were when dropped (written in place:
-/// /etc/hosts may be a bind mount that cannot be replaced).
-struct Hosts {
-    name: String,
-    original: String,
-}
-
-impl Hosts {
-    fn new(name: &str) -> Hosts {
-        let original = std::fs::read_to_string("/etc/hosts").unwrap();
-        let h = Hosts {
-            name: name.into(),
-            original: original
-                .lines()
-                .filter(|l| !l.split_whitespace().skip(1).any(|n| n == name))
-                .map(|l| format!("{l}\n"))
-                .collect(),
-        };
-        h.set(&[]);
-        h
-    }
-
-    fn set(&self, addrs: &[&str]) {
-        let mut text = self.original.clone();
-        for a in addrs {
-            text.push_str(&format!("{a} {}\n", self.name));
-        }
-        std::fs::write("/etc/hosts", text).expect("/etc/hosts is writable (the tests run as root)");
-    }
-}
-
-impl Drop for Hosts {
-    fn drop(&mut self) {
-        let _ = std::fs::write("/etc/hosts", &self.original);
-    }
-}
-
 #[test]
 fn dns_discovery_follows_the_name_and_keeps_members_when_it_stops_resolving() {
     // Two backends of one service on one port, at two loopback addresses.
@@ -276,7 +239,7 @@ fn dns_discovery_follows_the_name_and_keeps_members_when_it_stops_resolving() {
     let t1 = member_server("t1", "127.0.0.1:0");
     let t2 = member_server("t2", "127.0.0.1:0");
     let name = format!("jkrs-disc-{}.test", std::process::id());
-    let hosts = Hosts::new(&name);
+    let hosts = EtcHosts::new(&name);
     hosts.set(&["127.0.0.41"]);
     let h = gateway(
         "member-dns",

@@ -29,40 +29,6 @@ use support::*;
 
 const NAME: &str = "jkrs-app-e2e.test";
 
-/// /etc/hosts lines for [`NAME`], put back as they were when dropped (written in place).
-struct Hosts {
-    original: String,
-}
-
-impl Hosts {
-    fn new() -> Hosts {
-        let text = std::fs::read_to_string("/etc/hosts").unwrap();
-        let h = Hosts {
-            original: text
-                .lines()
-                .filter(|l| !l.split_whitespace().skip(1).any(|n| n == NAME))
-                .map(|l| format!("{l}\n"))
-                .collect(),
-        };
-        h.set(&[]);
-        h
-    }
-
-    fn set(&self, addrs: &[&str]) {
-        let mut text = self.original.clone();
-        for a in addrs {
-            text.push_str(&format!("{a} {NAME}\n"));
-        }
-        std::fs::write("/etc/hosts", text).expect("/etc/hosts is writable (tests run as root)");
-    }
-}
-
-impl Drop for Hosts {
-    fn drop(&mut self) {
-        let _ = std::fs::write("/etc/hosts", &self.original);
-    }
-}
-
 fn tomcat(dir: &Path, addr: &str, route: &str, sessions: Sessions, base: &str) -> Tomcat {
     Tomcat::start_or_panic(
         TomcatOptions::new(addr, 8009)
@@ -195,7 +161,7 @@ fn late_testers(
 
 /// Phases (a)–(d) under `mpm` with tomcat1 and tomcat2 configured and `t3` (route tomcat3 at
 /// 127.0.0.4) to be discovered. `t3` is stopped at the end of (a) (scaled away).
-fn discovery_phases(tag: &str, mpm: Mpm, hosts: &Hosts, t3: &mut Tomcat) -> Figures {
+fn discovery_phases(tag: &str, mpm: Mpm, hosts: &EtcHosts, t3: &mut Tomcat) -> Figures {
     hosts.set(&["127.0.0.2", "127.0.0.3"]);
     let h = gateway(tag, mpm);
     let d3 = "127.0.0.4:8009";
@@ -257,7 +223,7 @@ fn members_come_and_go_and_routes_are_handed_over_without_a_tester_noticing() {
     let dir = TestDir::new("member-e2e-tomcats");
     let store1 = dir.path().join("store-tomcat1");
     let store2 = dir.path().join("store-tomcat2");
-    let hosts = Hosts::new();
+    let hosts = EtcHosts::new(NAME);
     let (mut t1, mut t2, mut t3) = std::thread::scope(|s| {
         let a = s.spawn(|| {
             tomcat(

@@ -516,3 +516,43 @@ pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// Lines for one host name in /etc/hosts (a name that resolves to loopback addresses the test
+/// chooses, changed during the test: DNS discovery), put back as they were when dropped. The
+/// file is written in place: /etc/hosts may be a bind mount that cannot be replaced. Lines a
+/// crashed earlier run left for the name are dropped first.
+pub struct EtcHosts {
+    name: String,
+    original: String,
+}
+
+impl EtcHosts {
+    pub fn new(name: &str) -> EtcHosts {
+        let text = std::fs::read_to_string("/etc/hosts").unwrap();
+        let h = EtcHosts {
+            name: name.into(),
+            original: text
+                .lines()
+                .filter(|l| !l.split_whitespace().skip(1).any(|n| n == name))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        };
+        h.set(&[]);
+        h
+    }
+
+    /// The name resolves to `addrs` from now on (none: it does not resolve).
+    pub fn set(&self, addrs: &[&str]) {
+        let mut text = self.original.clone();
+        for a in addrs {
+            text.push_str(&format!("{a} {}\n", self.name));
+        }
+        std::fs::write("/etc/hosts", text).expect("/etc/hosts is writable (the tests run as root)");
+    }
+}
+
+impl Drop for EtcHosts {
+    fn drop(&mut self) {
+        let _ = std::fs::write("/etc/hosts", &self.original);
+    }
+}

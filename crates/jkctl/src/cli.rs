@@ -320,6 +320,21 @@ pub fn parse_worker_name(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// Sends `cmd=add` and prints the new member's name (from the answer, else the one asked for).
+fn add_member(api: &dyn Api, lb: &str, spec: &AddSpec) -> Result<(), Error> {
+    let message = api.change(&borrowed(&add_params(lb, spec)))?;
+    let added = added_member(&message)
+        .map(str::to_string)
+        .or_else(|| spec.name.clone())
+        .ok_or_else(|| {
+            Error::Failed(format!(
+                "the status worker answered OK but named no member: {message}"
+            ))
+        })?;
+    println!("{added}");
+    Ok(())
+}
+
 /// `(key, value)` pairs borrowed from owned ones.
 fn borrowed<'a>(p: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
     p.iter().map(|(k, v)| (*k, v.as_str())).collect()
@@ -443,17 +458,7 @@ pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
                 template: template.clone(),
                 handover: None,
             };
-            let message = api.change(&borrowed(&add_params(balancer, &spec)))?;
-            let added = added_member(&message)
-                .map(str::to_string)
-                .or_else(|| name.clone())
-                .ok_or_else(|| {
-                    Error::Failed(format!(
-                        "the status worker answered OK but named no member: {message}"
-                    ))
-                })?;
-            println!("{added}");
-            Ok(())
+            add_member(api, balancer, &spec)
         }
         Cmd::Handover {
             balancer,
@@ -472,17 +477,7 @@ pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
                 template: None,
                 handover: Some(m.clone()),
             };
-            let message = api.change(&borrowed(&add_params(&lb, &spec)))?;
-            let added = added_member(&message)
-                .map(str::to_string)
-                .or_else(|| name.clone())
-                .ok_or_else(|| {
-                    Error::Failed(format!(
-                        "the status worker answered OK but named no member: {message}"
-                    ))
-                })?;
-            println!("{added}");
-            Ok(())
+            add_member(api, &lb, &spec)
         }
         Cmd::Remove {
             balancer,
