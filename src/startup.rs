@@ -356,26 +356,9 @@ pub unsafe fn start_generation(
         log_server(HttpdLevel::Notice, false, main, &format!("mod_jk: {line}"));
     }
     // With a state file they also survive a full stop and start.
-    for w in &gen.workers.workers {
-        let Some(path) = w.as_lb().and_then(|l| l.state_file.as_deref()) else {
-            continue;
-        };
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                for line in jk_runtime::membership::restore(&gen.view(), &w.name, path, &text) {
-                    log_server(HttpdLevel::Notice, false, main, &format!("mod_jk: {line}"));
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => log_server(
-                HttpdLevel::Warning,
-                false,
-                main,
-                &format!(
-                    "mod_jk: cannot read the state file {path} of lb worker {}: {e}",
-                    w.name
-                ),
-            ),
+    for lb in gen.balancers.keys() {
+        for line in jk_runtime::membership::restore_state_file(&gen.view(), lb) {
+            log_server(HttpdLevel::Notice, false, main, &format!("mod_jk: {line}"));
         }
     }
     let shm_note = format!(

@@ -182,7 +182,7 @@ impl Balancer {
             hold_given_up: false,
             routed_partial: None,
         };
-        a.refresh();
+        a.read_members();
         a
     }
 }
@@ -190,9 +190,15 @@ impl Balancer {
 impl<'b> Attempt<'b> {
     /// Re-reads the shared states and member strings, clearing the local failure marks.
     fn refresh(&mut self) {
+        self.strings = self.bal.member_strings();
+        self.read_members();
+    }
+
+    /// Copies the members' states (for this request's own failure marks) and views, with
+    /// `strings` as they are.
+    fn read_members(&mut self) {
         let b = self.bal;
         let n = b.members.len();
-        self.strings = b.member_strings();
         self.views = b.member_views(&self.strings);
         self.states.clear();
         self.states

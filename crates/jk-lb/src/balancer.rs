@@ -152,6 +152,9 @@ pub struct Balancer {
     /// while the region's generation and the lb's state epoch are unchanged (reading them
     /// out of shared memory costs per member on every request).
     pub(crate) views: Mutex<Option<ViewCache>>,
+    /// The region generation this process last looked at the membership for the state file
+    /// ([`Balancer::generation_moved`]).
+    pub(crate) saved_seen: AtomicU64,
 }
 
 /// [`Balancer::views`]: the region generation and lb state epoch a copy was read at.
@@ -392,6 +395,7 @@ impl Balancer {
             readiness: vec![MemberReadiness::default(); members.len()],
             strings: Mutex::new(None),
             views: Mutex::new(None),
+            saved_seen: AtomicU64::new(u64::MAX),
         };
         b.update_mult();
         Ok(b)

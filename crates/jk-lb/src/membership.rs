@@ -362,7 +362,9 @@ impl Balancer {
         Ok(())
     }
 
-    fn check_removable(&self, i: usize) -> Result<(), String> {
+    /// Whether member `i` may be removed at runtime: a growth slot in use (configured
+    /// members belong to workers.properties).
+    pub fn check_removable(&self, i: usize) -> Result<(), String> {
         if i >= self.members.len() {
             return Err(format!("lb worker '{}' has no member #{i}", self.name));
         }
@@ -585,6 +587,13 @@ impl Balancer {
 }
 
 impl Balancer {
+    /// Whether anything changed at runtime (the region generation moved) since this process
+    /// last asked: only then the state file's contents need to be looked at again.
+    pub fn generation_moved(&self) -> bool {
+        let g = self.region.generation().load(Ordering::Acquire);
+        self.saved_seen.swap(g, Ordering::AcqRel) != g
+    }
+
     /// The membership with fingerprint `fp` is to be written to the lb's state file: true
     /// for the one caller that swaps it in (it writes), false when it was written already.
     pub fn claim_save(&self, fp: u64) -> bool {

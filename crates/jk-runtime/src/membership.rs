@@ -125,10 +125,7 @@ pub fn remove(v: &View<'_>, lb: &str, name: &str, force: bool) -> Result<usize, 
         .find_member(name)
         .ok_or_else(|| format!("lb worker '{lb}' has no member '{name}'"))?;
     if force {
-        if !b.is_growth(i) {
-            // The same refusal as a drain of a configured member.
-            b.start_drain(i, 0)?;
-        }
+        b.check_removable(i)?;
         free(v, b, i);
     } else {
         b.start_drain(i, b.drain_settings().0)?;
@@ -195,7 +192,10 @@ pub fn round(v: &View<'_>, log: &dyn Fn(Level, &str)) {
                 }
             }
         }
-        if let Some(path) = lb_settings(v, lb).and_then(|l| l.state_file.as_deref()) {
+        if let Some(path) = lb_settings(v, lb)
+            .and_then(|l| l.state_file.as_deref())
+            .filter(|_| b.generation_moved())
+        {
             let text = state_text(v, lb, b);
             let mut h = std::collections::hash_map::DefaultHasher::new();
             text.hash(&mut h);
@@ -295,6 +295,22 @@ fn write_atomically(path: &str, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// At start-up: the members lb `lb`'s `state_file` (if it has one and the file exists) names
+/// are added again ([`restore`]); a file that cannot be read is one line of the result.
+pub fn restore_state_file(v: &View<'_>, lb: &str) -> Vec<String> {
+    let Some(path) = lb_settings(v, lb).and_then(|l| l.state_file.as_deref()) else {
+        return Vec::new();
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => restore(v, lb, path, &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => vec![format!(
+            "cannot read the state file {path} of lb worker {lb}: {e}; its runtime members \
+             are not restored"
+        )],
+    }
 }
 
 /// At start-up: the members lb `lb`'s state file names that the lb does not have yet (a

@@ -121,7 +121,7 @@ pub fn probe_member_within(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker
         }
     }
     b.probe_result(i, ok);
-    if !ok && b.successor(i).is_some() && port_closed(ep) {
+    if !ok && b.successor(i).is_some() && port_closed_within(ep, limit) {
         // Handover: the member's backend has stopped (sessions saved, port closed).
         if let Some(s) = b.hand_over(i) {
             crate::membership::note(
@@ -142,10 +142,21 @@ pub fn probe_member_within(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker
 /// a stopping Tomcat closes its AJP port only after its contexts stopped and saved their
 /// sessions. A paused connector still accepts connections, so it does not count.
 pub fn port_closed(ep: &Endpoint) -> bool {
+    port_closed_within(ep, PORT_CHECK_WAIT)
+}
+
+/// The longest a port check waits for a connection (a refused one comes at once).
+const PORT_CHECK_WAIT: Duration = Duration::from_millis(500);
+
+/// As [`port_closed`], waiting at most `limit` (a held request checks within what is left
+/// of its hold).
+fn port_closed_within(ep: &Endpoint, limit: Duration) -> bool {
+    let wait = limit.min(PORT_CHECK_WAIT);
     match ep.config().addr {
         None => true,
+        Some(_) if wait.is_zero() => false,
         Some(a) => matches!(
-            std::net::TcpStream::connect_timeout(&a, Duration::from_millis(500)),
+            std::net::TcpStream::connect_timeout(&a, wait),
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
         ),
     }

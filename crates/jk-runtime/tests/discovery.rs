@@ -363,3 +363,20 @@ fn runtime_members_are_written_to_the_state_file_and_restored_after_a_full_start
     assert!(jk_runtime::membership::restore(&gv, "lb", &path_s, &text).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_missing_state_file_restores_nothing_and_an_unreadable_one_says_so() {
+    let dir = std::env::temp_dir().join(format!("jkrs-state-r-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("none.members");
+    let f = fx_with(&format!("worker.lb.state_file={}\n", missing.display()));
+    assert!(jk_runtime::membership::restore_state_file(&f.view(), "lb").is_empty());
+    // A directory where the file should be: it cannot be read.
+    let g = fx_with(&format!("worker.lb.state_file={}\n", dir.display()));
+    let lines = jk_runtime::membership::restore_state_file(&g.view(), "lb");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("cannot read the state file"), "{lines:?}");
+    // Without state_file: nothing.
+    assert!(jk_runtime::membership::restore_state_file(&fx().view(), "lb").is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

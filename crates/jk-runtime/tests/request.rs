@@ -643,6 +643,25 @@ fn a_held_requests_own_probe_never_outlasts_the_hold() {
 
 // ----- runtime membership --------------------------------------------------------------------
 
+/// A runtime member named `name` at 127.0.0.1:`port` (origin runtime unless `origin`), the
+/// handover successor of `handover` when given.
+fn spec<'a>(
+    name: &'a str,
+    port: u16,
+    origin: jk_lb::Origin,
+    handover: Option<&'a str>,
+) -> jk_runtime::membership::AddSpec<'a> {
+    jk_runtime::membership::AddSpec {
+        name: Some(name),
+        host: "127.0.0.1",
+        port,
+        route: None,
+        template: None,
+        origin,
+        handover_of: handover,
+    }
+}
+
 fn view(lb: &Lb) -> jk_runtime::View<'_> {
     jk_runtime::View {
         props: Box::leak(Box::new(PropertyMap::new())),
@@ -697,15 +716,7 @@ fn a_member_added_at_runtime_joins_learns_its_route_drains_and_leaves() {
     let (i, name) = jk_runtime::membership::add(
         &v,
         "lb",
-        &jk_runtime::membership::AddSpec {
-            name: Some("app3"),
-            host: "127.0.0.1",
-            port: t3.port(),
-            route: None,
-            template: None,
-            origin: jk_lb::Origin::Runtime,
-            handover_of: None,
-        },
+        &spec("app3", t3.port(), jk_lb::Origin::Runtime, None),
     )
     .unwrap();
     assert_eq!((i, name.as_str()), (2, "app3"));
@@ -829,15 +840,7 @@ fn a_standby_member_takes_over_the_route_once_its_predecessors_port_is_closed() 
     let (s, _) = jk_runtime::membership::add(
         &v,
         "lb",
-        &jk_runtime::membership::AddSpec {
-            name: Some("t1-next"),
-            host: "127.0.0.1",
-            port: next.port(),
-            route: None,
-            template: None,
-            origin: jk_lb::Origin::Runtime,
-            handover_of: Some("t1"),
-        },
+        &spec("t1-next", next.port(), jk_lb::Origin::Runtime, Some("t1")),
     )
     .unwrap();
     assert_eq!(b.lifecycle(s), jk_lb::Lifecycle::Standby);
@@ -883,15 +886,7 @@ fn the_housekeeping_round_hands_a_route_over_when_a_failed_predecessor_stopped()
     let lb = lb(old.port(), t2.port(), "worker.lb.hold_timeout=5000\n");
     let v = view(&lb);
     let b = lb.balancer().clone();
-    let spec = jk_runtime::membership::AddSpec {
-        name: Some("t1-next"),
-        host: "127.0.0.1",
-        port: next.port(),
-        route: None,
-        template: None,
-        origin: jk_lb::Origin::Runtime,
-        handover_of: Some("t1"),
-    };
+    let spec = spec("t1-next", next.port(), jk_lb::Origin::Runtime, Some("t1"));
     let (s, _) = jk_runtime::membership::add(&v, "lb", &spec).unwrap();
     // Up and serving: the round does nothing.
     jk_runtime::membership::round(&v, &|_, _| {});
@@ -939,15 +934,7 @@ fn a_discovered_replacement_learns_its_route_from_its_health_page_and_waits_as_s
     );
     let v = view(&lb);
     let b = lb.balancer().clone();
-    let spec = jk_runtime::membership::AddSpec {
-        name: Some("127.0.0.1:next"),
-        host: "127.0.0.1",
-        port: next.port(),
-        route: None,
-        template: None,
-        origin: jk_lb::Origin::Dns,
-        handover_of: None,
-    };
+    let spec = spec("127.0.0.1:next", next.port(), jk_lb::Origin::Dns, None);
     let (s, _) = jk_runtime::membership::add(&v, "lb", &spec).unwrap();
     probe_until(&lb, || b.lifecycle(s) == jk_lb::Lifecycle::Standby);
     assert_eq!(b.lifecycle(s), jk_lb::Lifecycle::Standby);
