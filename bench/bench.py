@@ -764,7 +764,7 @@ def graceful_table(L, gr, conns, rounds, secs, ceiling=False):
 # ---------------------------------------------------------------- members
 
 
-def members_family(out, conns, rounds, secs):
+def members_family(out, conns, rounds, secs, callgrind=False):
     """The members family: for each connector in `conns` and each count in MEMBER_COUNTS an
     httpd whose only worker is one lb of that many members, all in front of the same
     max(MEMBER_COUNTS) ajp-test-server processes (the first N of them for N members). Each
@@ -772,6 +772,10 @@ def members_family(out, conns, rounds, secs):
     warm-up are reported (the lb should reach them all). Then `rounds` rounds of `secs` s at
     c=32, interleaved (2, 16, 64 members × conns per round). Everything it starts is stopped
     before it returns.
+
+    With `callgrind`, each httpd's configuration is then also run as one `apache2 -X` under
+    callgrind (user-space instructions per request: the deterministic cost, unmoved by what
+    else the 2 cores run), stored as results[n][0][k]["instr_per_req"].
 
     Returns (results, idle, crashes): results[n] is a list of rounds, each connector -> the
     figures of measure_path(); idle[(n, k)] the members that served nothing in the warm-up;
@@ -821,6 +825,11 @@ def members_family(out, conns, rounds, secs):
                     log(f"members [{done}/{total}] round {rnd + 1} {n} members {k}: "
                         f"{r['rps']:.0f} req/s errors {r['errors']} "
                         f"cpu {r['cpu_us_per_req'] or 0:.1f} µs/req rss {r['rss_kb']}")
+        if callgrind:
+            for (n, k), h in httpds.items():
+                p = callgrind_profile(h, out, f"{k}-m{n}", secs=8, path=MEMBERS_PATH)
+                if p:
+                    results[n][0][k]["instr_per_req"] = p["instr_per_req"]
         crashes = {}
         for (n, k), h in httpds.items():
             crashes[f"{k} m{n}"] = h.crashes()
@@ -858,15 +867,22 @@ def members_table(L, mres, idle, conns, rounds, secs):
              f"table: utime+stime of the httpd parent and children ÷ requests (the backends' "
              f"CPU is not counted); RSS: mean VmRSS of the httpd children after the run. "
              f"Row {hi} ÷ {lo}: the figure at {hi} members over the one at {lo}, median "
-             f"[min–max] of the per-round ratios.")
+             f"[min–max] of the per-round ratios." +
+             (" Instructions: user-space instructions per request of the same configuration "
+              "run as one `apache2 -X` under callgrind (`--callgrind`; one keep-alive "
+              "connection, 8 s): the cost that does not move with what else the machine runs."
+              if any(rr.get(k, {}).get("instr_per_req") for rr in mres[lo] for k in conns)
+              else ""))
     L.append("")
     peer = ["mod_jk"] if "ours" in conns and "mod_jk" in conns else []
+    icol = [k for k in conns if mres[lo][0].get(k, {}).get("instr_per_req")]
     L.append("| members | " + " | ".join(f"{LABEL[k]} req/s" for k in conns) + " | " +
              " | ".join(f"{LABEL[k]} µs/req" for k in conns) +
-             "".join(f" | CPU ours/{o}" for o in peer) + " | " +
+             "".join(f" | CPU ours/{o}" for o in peer) +
+             "".join(f" | {LABEL[k]} instr/req" for k in icol) + " | " +
              " | ".join(f"{LABEL[k]} RSS MiB" for k in conns) +
              " | errors " + "/".join(conns) + " |")
-    L.append("|" + "---|" * (2 + 3 * len(conns) + len(peer)))
+    L.append("|" + "---|" * (2 + 3 * len(conns) + len(peer) + len(icol)))
 
     def figure(n, k, key):
         return med([rr[k][key] for rr in mres[n] if k in rr and rr[k].get(key) is not None])
@@ -885,11 +901,15 @@ def members_table(L, mres, idle, conns, rounds, secs):
                   and rr[o].get("cpu_us_per_req")]
             ratio.append(fmt_ratio(rs, higher_is_better=False))
         errs = "/".join(str(sum(rr[k]["errors"] for rr in mres[n] if k in rr)) for k in conns)
+        instr = [fmt_num(mres[n][0].get(k, {}).get("instr_per_req")) for k in icol]
         L.append(f"| {n} | " + " | ".join(rps) + " | " + " | ".join(cpu) +
-                 "".join(f" | {c}" for c in ratio) + " | " + " | ".join(rss) + f" | {errs} |")
+                 "".join(f" | {c}" for c in ratio) + "".join(f" | {c}" for c in instr) +
+                 " | " + " | ".join(rss) + f" | {errs} |")
     growth = [fmt_ratio(members_cost_ratios(mres, k, "rps"), mark=False) for k in conns]
     growth += [fmt_ratio(members_cost_ratios(mres, k), mark=False) for k in conns]
     growth += ["–"] * len(peer)
+    growth += [fmt_ratio(members_cost_ratios(mres, k, "instr_per_req"), mark=False)
+               for k in icol]
     growth += [fmt_ratio(members_cost_ratios(mres, k, "rss_mean_kb"), mark=False) for k in conns]
     L.append(f"| {hi} ÷ {lo} | " + " | ".join(growth) + " | – |")
     L.append("")
@@ -1263,7 +1283,15 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None)
         if members and "ours" in members[2]:
             lo, hi = min(MEMBER_COUNTS), max(MEMBER_COUNTS)
             rs = members_cost_ratios(members[0], "ours")
-            if rs:
+            ri = members_cost_ratios(members[0], "ours", "instr_per_req")
+            if ri:
+                mi = statistics.median(ri)
+                cpu = f"; CPU time {statistics.median(rs):.2f}×" if rs else ""
+                T.append(f"| per-request cost ours {hi} vs {lo} members ≤ "
+                         f"{MEMBERS_COST_GOAL:.2f}× (user instructions) | "
+                         f"{'✅ met' if mi <= MEMBERS_COST_GOAL else '❌ missed'} "
+                         f"({mi:.3f}×{cpu}) |")
+            elif rs:
                 mm = statistics.median(rs)
                 T.append(f"| per-request CPU ours {hi} vs {lo} members ≤ {MEMBERS_COST_GOAL:.2f}× | "
                          f"{'✅ met' if mm <= MEMBERS_COST_GOAL else '❌ missed'} ({mm:.2f}×) |")
@@ -1515,7 +1543,7 @@ def main():
             log(f"members family: {', '.join(map(str, MEMBER_COUNTS))} members × "
                 f"{', '.join(mconns)}")
             mres, midle, member_crashes = members_family(out, mconns, args.repeats,
-                                                         args.duration)
+                                                         args.duration, args.callgrind)
             members = (mres, midle, mconns)
 
         # failover
@@ -1672,8 +1700,9 @@ def perf_summary(out, k):
     return res
 
 
-def callgrind_profile(h, out, k, secs=15):
-    """User-space instructions per request of one httpd process (apache2 -X) under callgrind."""
+def callgrind_profile(h, out, k, secs=15, path=None):
+    """User-space instructions per request of one httpd process (apache2 -X) under callgrind
+    (on `path`; default: the fast-small scenario's)."""
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
         log("valgrind missing (apt-get install valgrind): no instruction counts")
         return {}
@@ -1701,7 +1730,7 @@ def callgrind_profile(h, out, k, secs=15):
                                  APACHE2, "-X", "-f", str(d / "httpd.conf")],
                                 stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        path = SCENARIOS["fast-small"][1]
+        path = path or SCENARIOS["fast-small"][1]
         wait_until(f"httpd -X under callgrind ({k})", 120, lambda: port_open(port), interval=0.5)
         for _ in range(20):
             check_http(port, path)

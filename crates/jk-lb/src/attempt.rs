@@ -86,10 +86,13 @@ pub struct Attempt<'b> {
     overrides: Vec<Option<Activation>>,
     /// This request's view of the states, with its local failure marks (mod_jk `states[]`).
     states: Vec<MemberState>,
+    /// `states` differs from `views.states` (a local mark or a BUSY member set back to OK):
+    /// choosing by value then scans every member.
+    marked: bool,
     /// Each member's activation, gate (restarting, awaiting readiness, standby) and distance
     /// as this request read them (shared with the process's other requests until they
     /// change; the rule's `overrides` apply on top).
-    views: Arc<Vec<crate::balancer::MemberView>>,
+    views: Arc<crate::balancer::MemberViews>,
     strings: Arc<crate::balancer::MemberStrings>,
     per_round: u32,
     attempt: u32,
@@ -160,6 +163,7 @@ impl Balancer {
             stateless,
             overrides,
             states: Vec::with_capacity(self.members.len()),
+            marked: false,
             views: Arc::default(),
             strings,
             per_round: self.lb_retries.min(n).max(1),
@@ -200,17 +204,18 @@ impl<'b> Attempt<'b> {
         let b = self.bal;
         let n = b.members.len();
         self.views = b.member_views(&self.strings);
+        self.marked = false;
         self.states.clear();
         self.states
-            .extend(self.views.iter().take(n).map(|v| v.state));
+            .extend_from_slice(&self.views.states[..n.min(self.views.states.len())]);
         // BUSY members with a free connection go back to OK (mod_jk at request start).
-        if self.views.iter().any(|v| v.state == MemberState::Busy) {
+        if self.views.any_busy {
             for i in 0..self.states.len() {
                 if self.states[i] == MemberState::Busy
                     && b.endpoint_free(i)
                     && b.transition(i, MemberState::Busy, MemberState::Ok)
                 {
-                    self.states[i] = MemberState::Ok;
+                    self.mark(i, MemberState::Ok);
                 }
             }
         }
@@ -305,6 +310,7 @@ impl<'b> Attempt<'b> {
                     // Force recovery once per request, then search again.
                     self.was_forced = true;
                     if b.force_recovery() > 0 {
+                        self.marked = true;
                         for (j, s) in self.states.iter_mut().enumerate() {
                             if *s == MemberState::Error && b.state(j) == MemberState::Force {
                                 *s = MemberState::Force;
@@ -328,6 +334,12 @@ impl<'b> Attempt<'b> {
             Some(Some(a)) => *a,
             _ => self.views[i].act,
         }
+    }
+
+    /// This request's own view of member `i`'s state (mod_jk's local `states[i]`).
+    fn mark(&mut self, i: usize, s: MemberState) {
+        self.states[i] = s;
+        self.marked = true;
     }
 
     fn usable(&self, i: usize) -> bool {
@@ -454,19 +466,39 @@ impl<'b> Attempt<'b> {
             .bal
             .next_offset
             .load(std::sync::atomic::Ordering::Relaxed);
-        let mut best: Option<(usize, u64, u64)> = None;
-        for j in offset..offset + n {
-            let i = j % n;
-            if !self.usable(i) {
-                continue;
-            }
-            let (dist, v) = (self.distance(i), self.lb_value(i));
-            if best.is_none_or(|(_, bd, bv)| dist < bd || (!self.stateless && v < bv && dist == bd))
+        let stateless = self.stateless;
+        // (index, distance, lb_value) of the best so far; usize::MAX: none yet.
+        let mut best = (usize::MAX, 0, 0);
+        let mut consider = |i: usize, dist: u64, v: u64| {
+            if best.0 == usize::MAX || dist < best.1 || (!stateless && v < best.2 && dist == best.1)
             {
-                best = Some((i, dist, v));
+                best = (i, dist, v);
+            }
+        };
+        if self.overrides.is_empty() && !self.marked {
+            // Nothing of this request differs from the process's copy: only the usable
+            // members it lists can win, visited in the same rotating order.
+            let cands = &self.views.candidates;
+            let start = cands.partition_point(|c| c.index < offset % n.max(1));
+            let (tail, head) = cands.split_at(start);
+            for part in [head, tail] {
+                for c in part {
+                    let v = c.lb_value.load(std::sync::atomic::Ordering::Acquire);
+                    consider(c.index, c.distance, v);
+                }
+            }
+        } else {
+            for j in offset..offset + n {
+                let i = j % n;
+                if self.usable(i) {
+                    consider(i, self.distance(i), self.lb_value(i));
+                }
             }
         }
-        let (i, _, _) = best?;
+        let i = best.0;
+        if i == usize::MAX {
+            return None;
+        }
         self.bal
             .next_offset
             .store(i + 1, std::sync::atomic::Ordering::Relaxed);
@@ -499,7 +531,7 @@ impl<'b> Attempt<'b> {
         if b.transition(i, MemberState::Recover, MemberState::Probe)
             || self.states[i] == MemberState::Recover
         {
-            self.states[i] = MemberState::Probe;
+            self.mark(i, MemberState::Probe);
         }
         let child = b.child();
         let busy = slot.busy_inc(child);
@@ -565,7 +597,7 @@ impl<'b> Attempt<'b> {
             self.bal.set_state(i, MemberState::Busy);
         }
         if self.states[i] != MemberState::Error {
-            self.states[i] = MemberState::Busy;
+            self.mark(i, MemberState::Busy);
         }
     }
 
@@ -658,7 +690,7 @@ impl<'b> Attempt<'b> {
         // A try that had a connection: OK unless already ERROR, then per outcome.
         if b.state(i) != MemberState::Error {
             b.set_state(i, MemberState::Ok);
-            self.states[i] = MemberState::Ok;
+            self.mark(i, MemberState::Ok);
         }
         let clear_errors = || {
             slot.set(Field::FirstErrorTime, 0);
@@ -680,25 +712,25 @@ impl<'b> Attempt<'b> {
             Outcome::ClientError => {
                 slot.add(Field::ClientErrors, 1);
                 b.set_state(i, MemberState::Ok);
-                self.states[i] = MemberState::Error;
+                self.mark(i, MemberState::Error);
                 clear_errors();
                 end = true;
             }
             Outcome::FailOnStatus { hard: false } => {
                 b.set_state(i, MemberState::Ok);
-                self.states[i] = MemberState::Error;
+                self.mark(i, MemberState::Error);
                 clear_errors();
             }
             Outcome::FailOnStatus { hard: true } => {
                 hard_error();
-                self.states[i] = MemberState::Error;
+                self.mark(i, MemberState::Error);
             }
             Outcome::ReplyTimeout => {
                 let timeouts = slot.add(Field::ReplyTimeouts, 1).saturating_add(1);
                 if timeouts > u64::from(b.settings().max_reply_timeouts) {
                     hard_error();
                 }
-                self.states[i] = MemberState::Error;
+                self.mark(i, MemberState::Error);
             }
             Outcome::Failed => {
                 slot.add(Field::Errors, 1);
@@ -707,7 +739,7 @@ impl<'b> Attempt<'b> {
                 if slot.busy() == 0 || esc == 0 || (first > 0 && now.saturating_sub(first) >= esc) {
                     b.set_state(i, MemberState::Error);
                 }
-                self.states[i] = MemberState::Error;
+                self.mark(i, MemberState::Error);
                 if first == 0 {
                     slot.set(Field::FirstErrorTime, now);
                 }

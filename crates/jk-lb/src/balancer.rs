@@ -158,7 +158,59 @@ pub struct Balancer {
 }
 
 /// [`Balancer::views`]: the region generation and lb state epoch a copy was read at.
-pub(crate) type ViewCache = (u64, u64, Arc<Vec<MemberView>>);
+pub(crate) type ViewCache = (u64, u64, Arc<MemberViews>);
+
+/// Every member's [`MemberView`] as one process read them, with what a request derives from
+/// them on every choice computed once per copy: the states alone (copied into a request as
+/// one block), whether any member is BUSY, and the members usable for a request without a
+/// session (so choosing by value does not look at members that cannot win: the cost of a
+/// choice follows the usable members, not the growth slots or stopped members).
+#[derive(Debug, Default)]
+pub(crate) struct MemberViews {
+    pub(crate) members: Vec<MemberView>,
+    pub(crate) states: Vec<MemberState>,
+    pub(crate) any_busy: bool,
+    /// Usable members (`usable(state, activation)`, not gated), in member order.
+    pub(crate) candidates: Vec<Candidate>,
+}
+
+/// A member that can win a choice by value: its index, distance and shared lb_value word.
+#[derive(Debug)]
+pub(crate) struct Candidate {
+    pub(crate) index: usize,
+    pub(crate) distance: u64,
+    pub(crate) lb_value: &'static std::sync::atomic::AtomicU64,
+}
+
+impl MemberViews {
+    fn new(members: Vec<MemberView>, slots: &[Member]) -> MemberViews {
+        let states: Vec<MemberState> = members.iter().map(|v| v.state).collect();
+        let candidates = members
+            .iter()
+            .zip(slots)
+            .enumerate()
+            .filter(|(_, (v, _))| !v.gated && crate::state::usable(v.state, v.act))
+            .map(|(index, (v, m))| Candidate {
+                index,
+                distance: v.distance,
+                lb_value: m.slot.atomic(Field::LbValue),
+            })
+            .collect();
+        MemberViews {
+            any_busy: states.contains(&MemberState::Busy),
+            states,
+            members,
+            candidates,
+        }
+    }
+}
+
+impl std::ops::Index<usize> for MemberViews {
+    type Output = MemberView;
+    fn index(&self, i: usize) -> &MemberView {
+        &self.members[i]
+    }
+}
 
 /// One member's shared values a request reads ([`Balancer::member_views`]).
 #[derive(Clone, Copy, Debug)]
@@ -659,16 +711,16 @@ impl Balancer {
     /// Every member's state, activation, gate and distance, from this process's copy while
     /// nothing changed since (the epoch is read before the values, and every writer changes
     /// a value before it moves the epoch, so a copy is never newer than its tag).
-    pub(crate) fn member_views(&self, strings: &MemberStrings) -> Arc<Vec<MemberView>> {
+    pub(crate) fn member_views(&self, strings: &MemberStrings) -> Arc<MemberViews> {
         let generation = self.region.generation().load(Ordering::Acquire);
         let epoch = self.lb.get(Field::LbStateEpoch);
         let mut cache = self.views.lock();
         if let Some((g, e, v)) = cache.as_ref() {
-            if *g == generation && *e == epoch && v.len() == self.members.len() {
+            if *g == generation && *e == epoch && v.members.len() == self.members.len() {
                 return v.clone();
             }
         }
-        let v: Arc<Vec<MemberView>> = Arc::new(
+        let v = Arc::new(MemberViews::new(
             (0..self.members.len())
                 .map(|i| {
                     if strings.in_use.get(i).copied().unwrap_or(false) {
@@ -690,7 +742,8 @@ impl Balancer {
                     }
                 })
                 .collect(),
-        );
+            &self.members,
+        ));
         *cache = Some((generation, epoch, v.clone()));
         v
     }

@@ -518,6 +518,41 @@ fn stateless_requests_rotate_regardless_of_lb_value() {
     assert_eq!(names.iter().filter(|n| *n == "a").count(), 2, "{names:?}");
 }
 
+/// A request with nothing of its own (no rule override, no failure mark) chooses among the
+/// process's precomputed usable members; one with an override scans every member. Both
+/// visit the usable members in the same rotating order.
+#[test]
+fn choosing_by_value_skips_unusable_members_in_the_same_order_either_way() {
+    let f = fx(
+        "worker.lb.balance_workers=a,b,c,d,e\nworker.c.host=h3\nworker.d.host=h4\n\
+                worker.e.host=h5\nworker.c.activation=stopped\nworker.d.activation=disabled\n",
+    );
+    let stateless = RequestInfo {
+        jk_stateless: Some(""),
+        ..Default::default()
+    };
+    let fast: Vec<_> = (0..6).map(|_| serve(&f.b, &stateless).unwrap()).collect();
+    assert_eq!(fast, ["a", "b", "e", "a", "b", "e"]);
+    // The same activation restated by the rule: the request scans every member.
+    let ext = RuleExtensions {
+        activations: vec![("a".to_string(), Activation::Active)],
+        ..Default::default()
+    };
+    let scanned = RequestInfo {
+        jk_stateless: Some(""),
+        rule: Some(&ext),
+        ..Default::default()
+    };
+    let slow: Vec<_> = (0..6).map(|_| serve(&f.b, &scanned).unwrap()).collect();
+    assert_eq!(slow, ["a", "b", "e", "a", "b", "e"]);
+    // Lowest distance first, whatever the rotation.
+    let g = fx("worker.lb.balance_workers=a,b,c\nworker.c.host=h3\n\
+                worker.a.distance=1\nworker.b.distance=1\n");
+    for _ in 0..3 {
+        assert_eq!(serve(&g.b, &stateless).as_deref(), Some("c"));
+    }
+}
+
 // ----- activation, distance, hot standby -------------------------------------------------
 
 #[test]
