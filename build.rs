@@ -91,7 +91,8 @@ fn main() {
         .allowlist_var("OK|DECLINED|DONE|HTTP_.*|M_.*|RSRC_CONF|ACCESS_CONF|OR_.*|GLOBAL_ONLY")
         .allowlist_var("NOT_IN_.*|MODULE_MAGIC_.*|APLOG_.*|APR_HOOK_.*|AP_MPMQ_.*|APR_SUCCESS")
         .allowlist_var(
-            "REQUEST_CHUNKED_.*|AP_SQ_.*|APR_FINFO_.*|DIR_MAGIC_TYPE|ap_server_root|REMOTE_.*",
+            "REQUEST_CHUNKED_.*|AP_SQ_.*|APR_FINFO_.*|DIR_MAGIC_TYPE|ap_server_root|REMOTE_.*\
+             |ap_unixd_config",
         )
         .default_enum_style(bindgen::EnumVariation::Consts)
         .derive_default(true)

@@ -357,6 +357,9 @@ pub unsafe fn start_generation(
     }
     // With a state file they also survive a full stop and start.
     for lb in gen.balancers.keys() {
+        if let Some(line) = prepare_state_file(&gen.view(), lb) {
+            log_server(HttpdLevel::Warning, false, main, &format!("mod_jk: {line}"));
+        }
         for line in jk_runtime::membership::restore_state_file(&gen.view(), lb) {
             log_server(HttpdLevel::Notice, false, main, &format!("mod_jk: {line}"));
         }
@@ -507,4 +510,38 @@ fn recreated_line(shm: &ShmRegion, why: &str) -> String {
          and counters of the previous generation are lost)",
         shm.path().display()
     )
+}
+
+/// Started as root, httpd creates lb `lb`'s missing `state_file` for the user its children run
+/// as (they rewrite it, and the file's directory is usually not theirs). A warning line when
+/// that fails.
+fn prepare_state_file(v: &jk_runtime::View<'_>, lb: &str) -> Option<String> {
+    let path = v
+        .workers
+        .worker(lb)
+        .and_then(|w| w.as_lb())
+        .and_then(|l| l.state_file.as_deref())?;
+    // SAFETY: geteuid has no preconditions.
+    if std::path::Path::new(path).exists() || unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    // SAFETY: httpd filled ap_unixd_config from User/Group before the post-config hooks run;
+    // plain integer fields read.
+    let (uid, gid) = unsafe {
+        let c = std::ptr::addr_of!(crate::ffi::ap_unixd_config);
+        ((*c).user_id, (*c).group_id)
+    };
+    let made = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o640)
+        .open(path)
+        .and_then(|f| std::os::unix::fs::fchown(&f, Some(uid), Some(gid)));
+    made.err().map(|e| {
+        format!(
+            "cannot create the state file {path} of lb worker {lb} for httpd's children (uid \
+             {uid}): {e}; members added at runtime will not survive a full stop"
+        )
+    })
 }

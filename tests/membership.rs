@@ -301,3 +301,86 @@ fn dns_discovery_follows_the_name_and_keeps_members_when_it_stops_resolving() {
     drop(hosts);
     assert!(!h.error_log().contains("panicked"));
 }
+
+/// With `state_file`, a member added at runtime survives a full stop and start of httpd (the
+/// shared memory is gone then): it is restored with its route and origin, enters through
+/// readiness again and its sessions stick to it.
+#[test]
+fn state_file_keeps_runtime_members_over_a_full_stop_and_start() {
+    let t1 = member_server("t1", "127.0.0.1:0");
+    let t2 = member_server("t2", "127.0.0.1:0");
+    let t3 = server("t3", "127.0.0.1:0", Some("r3"));
+    let keep = TestDir::new("member-state-file");
+    let file = keep.path().join("lb.members");
+    let mut h = gateway(
+        "member-state",
+        Mpm::Event,
+        &[&t1, &t2],
+        &format!(
+            "worker.lb.probe_interval=100\nworker.lb.state_file={}\n",
+            file.display()
+        ),
+    );
+    run_jkctl(
+        &h,
+        &[
+            "add",
+            "lb",
+            &format!("127.0.0.1:{}", t3.port()),
+            "--name",
+            "app3",
+        ],
+    );
+    eventually(5, "app3 active", &h, || {
+        member(&h, "app3").is_some_and(|m| m["lifecycle"] == "active")
+    });
+    spread(&h, 20, None);
+    eventually(3, "route r3 learned", &h, || {
+        member(&h, "app3").is_some_and(|m| m["route"] == "r3")
+    });
+    eventually(5, "state file written with the route", &h, || {
+        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("app3") && t.contains("r3"))
+    });
+
+    // A full stop (every process gone, the shared memory with them), then a start.
+    let pid = h.pid().unwrap();
+    h.stop();
+    // SAFETY: kill(pid, 0) only probes whether the parent this test started is gone.
+    assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "httpd stopped");
+    let out = Command::new(apache2())
+        .arg("-f")
+        .arg(&h.conf)
+        .args(["-k", "start"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for("httpd up again", 15, || {
+        h.pid().is_some() && std::net::TcpStream::connect(("127.0.0.1", h.port)).is_ok()
+    });
+    eventually(6, "app3 restored and active", &h, || {
+        member(&h, "app3").is_some_and(|m| {
+            m["lifecycle"] == "active" && m["origin"] == "runtime" && m["route"] == "r3"
+        })
+    });
+    assert_eq!(
+        spread(&h, 8, Some("JSESSIONID=abc.r3")),
+        [("t3".to_string(), 8)].into()
+    );
+    let log = h.error_log();
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(
+        log.contains("lb worker 'lb': 1 runtime members restored from"),
+        "{log}"
+    );
+    // The file httpd made for its children is theirs (its directory is not).
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(&file).unwrap().uid();
+    let dir_owner = std::fs::metadata(keep.path()).unwrap().uid();
+    if dir_owner == 0 {
+        assert_ne!(owner, 0, "created for the children's user");
+    }
+}

@@ -15,6 +15,7 @@
 #include "apr_file_info.h"
 #include "apr_lib.h"
 #include "apr_date.h"
+#include "unixd.h"
 
 /* shim.c: wrappers for httpd APIs that exist only as C macros. */
 void *jk_shim_get_module_config(const ap_conf_vector_t *cv, const module *m);

@@ -289,12 +289,35 @@ pub fn state_text(v: &View<'_>, lb: &str, b: &Balancer) -> String {
     out
 }
 
+/// Writes `text` to `path` through a temporary file and a rename; where the directory is not
+/// writable by this process (httpd's children run as its `User`) but the file is (httpd
+/// creates it for them at start-up), the file is rewritten in place.
 fn write_atomically(path: &str, text: &str) -> std::io::Result<()> {
     let tmp = format!("{path}.tmp.{}", std::process::id());
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    match std::fs::write(&tmp, text) {
+        Ok(()) => std::fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .map_err(|e2| {
+                    std::io::Error::new(
+                        e2.kind(),
+                        format!(
+                            "{e2} (neither the file nor its directory is writable by the user \
+                             httpd's children run as)"
+                        ),
+                    )
+                })?;
+            f.write_all(text.as_bytes())?;
+            f.sync_data()
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// At start-up: the members lb `lb`'s `state_file` (if it has one and the file exists) names
