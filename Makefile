@@ -5,6 +5,7 @@
 #   make install    install mod_jk.so where `apxs -q LIBEXECDIR` says (DESTDIR, LIBEXECDIR override)
 #   make fuzz       every fuzz target in turn, FUZZ_SECONDS (60) each (nightly + cargo-fuzz)
 #   make soak       chaos soak: 20 testers, two Tomcats, restarts/kills/gracefuls, SOAK_SECONDS (600)
+#   make bench-bundle  the many-core comparison as a directory to copy to another machine
 # test, demo, bench and bench-smoke first install the Debian packages they need (scripts/deps.sh:
 # apt-get as root, otherwise it prints the command to run); `make deps` does it for CI.
 
@@ -15,7 +16,7 @@ DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
 .PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke \
-	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci
+	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci bench-bundle bench-bundle-check
 
 # What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
 # is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
@@ -26,6 +27,7 @@ TEST_RUST        := --rust rustfmt --rust clippy
 DEMO_DEPS        := apache2 apache2-dev libclang-dev tomcat10
 BENCH_SMOKE_DEPS := python3 wrk apache2 apache2-dev libclang-dev
 BENCH_DEPS       := $(BENCH_SMOKE_DEPS) libapache2-mod-jk tomcat10 valgrind linux-perf
+BUNDLE_DEPS      := $(BENCH_SMOKE_DEPS) libapache2-mod-jk media-types busybox-static
 
 all: release
 
@@ -72,6 +74,19 @@ bench:
 	$(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py $(BENCH_ARGS)
 
+# The many-core comparison as a self-contained directory + .tar.gz (target/bench-bundle/): copy it
+# to any x86-64 Linux and run mod_jk-rs-bench/run.sh there (nothing to install; at most 7 min).
+bench-bundle:
+	./scripts/deps.sh $(BUNDLE_DEPS)
+	$(CARGO) build --release
+	$(CARGO) build --release -p jk-ajp-testserver --bins
+	./scripts/bench-bundle.sh
+
+# CI: the bundle, run in a throw-away root that holds nothing but it and a static busybox (a
+# 2-second comparison at c=64; fails unless all four connectors served without an error).
+bench-bundle-check: bench-bundle
+	./scripts/bench-bundle-check.sh
+
 # CI: one scenario, 5 s of our module and 2 s of the ceiling (target/bench-smoke/).
 bench-smoke:
 	./scripts/deps.sh $(BENCH_SMOKE_DEPS)
@@ -85,7 +100,7 @@ deps-demo:
 	./scripts/deps.sh $(DEMO_DEPS)
 # CI: what make test and make bench-smoke need, in one apt-get run.
 deps:
-	./scripts/deps.sh $(TEST_RUST) $(sort $(TEST_DEPS) $(BENCH_SMOKE_DEPS))
+	./scripts/deps.sh $(TEST_RUST) $(sort $(TEST_DEPS) $(BENCH_SMOKE_DEPS) $(BUNDLE_DEPS))
 
 # Fuzzing: one cargo-fuzz target per parser entry point (fuzz/, its own workspace), each run for
 # FUZZ_SECONDS on top of the committed seeds; installs nightly and cargo-fuzz when missing. A

@@ -70,6 +70,30 @@ KeepAlive On
 MaxKeepAliveRequests 0
 KeepAliveTimeout 5"""
 
+# --scale (the many-core comparison, `make bench-bundle`): one child per CPU with 64 threads
+# each (as a 16-core machine's default run: 16 × 64), wrk with a thread per two CPUs, the
+# fast-small scenario at these concurrencies, 3 interleaved rounds of 8 s.
+SCALE_THREADS = 64
+SCALE_CONNS = (64, 256, 1024)
+# Children every httpd runs (MPM above); wrk threads (run_wrk).
+CHILDREN = 2
+WRK_THREADS = 2
+
+
+def mpm_threads():
+    """ThreadsPerChild of the MPM lines in use."""
+    return re.search(r"ThreadsPerChild (\d+)", MPM).group(1)
+
+
+def scale_mpm(children):
+    """The MPM lines of --scale: `children` children × SCALE_THREADS threads, fixed."""
+    workers = children * SCALE_THREADS
+    return (f"StartServers {children}\nServerLimit {children}\nThreadsPerChild {SCALE_THREADS}\n"
+            f"ThreadLimit {SCALE_THREADS}\nMaxRequestWorkers {workers}\nMinSpareThreads "
+            f"{SCALE_THREADS}\nMaxSpareThreads {workers}\nMaxConnectionsPerChild 0\n"
+            "KeepAlive On\nMaxKeepAliveRequests 0\nKeepAliveTimeout 5")
+
+
 CONNECTORS = ["ours", "mod_jk", "proxy", "ceiling"]
 LABEL = {"ours": "ours (mod_jk-rs)", "mod_jk": "mod_jk 1.2.48", "proxy": "mod_proxy_ajp",
          "ceiling": "ceiling (static file)"}
@@ -338,12 +362,23 @@ def module_lines(connector, d, members, static=None):
 
 def private_httpd_conf(d, port, mpm_conf):
     """apache-conf/private-httpd.conf.in (the tests' and make demo's too) filled in: event MPM."""
-    user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+    user = ""
+    if os.geteuid() == 0:  # www-data where it exists (Debian, Ubuntu), else nobody
+        import grp
+        import pwd
+        names = {x.pw_name for x in pwd.getpwall()}
+        groups = {x.gr_name for x in grp.getgrall()}
+        u = "www-data" if "www-data" in names else "nobody"
+        g = u if u in groups else ("nogroup" if "nogroup" in groups else "nobody")
+        user = f"User {u}\nGroup {g}"
     fields = {"DIR": str(d), "PORT": str(port), "LOGLEVEL": "warn", "MODULES": MODULES,
               "MPM_CONF": mpm_conf, "MPM": "event", "USER": user}
     text = (REPO / "apache-conf/private-httpd.conf.in").read_text()
     for k, v in fields.items():
         text = text.replace(f"@{k}@", v)
+    if os.environ.get("BENCH_MIME_TYPES"):  # the bundle brings its own copy
+        text = text.replace("TypesConfig /etc/mime.types",
+                            f"TypesConfig {os.environ['BENCH_MIME_TYPES']}")
     return text
 
 
@@ -392,7 +427,7 @@ class Httpd:
                                f"{self.error_log()}")
         try:
             wait_until(f"httpd ({self.connector}) on {self.port}", 15,
-                       lambda: self.pid() and port_open(self.port) and len(self.children()) == 2)
+                       lambda: self.pid() and port_open(self.port) and len(self.children()) == CHILDREN)
         except RuntimeError:
             raise RuntimeError(f"httpd ({self.connector}) did not come up\n{self.error_log()}")
         return self
@@ -514,7 +549,7 @@ def ceiling_files(out, files):
 
 
 def run_wrk(port, path, conns, secs, post=0, cookie="", raw_path=None, popen=False):
-    threads = max(1, min(2, conns))
+    threads = max(1, min(WRK_THREADS, conns))
     cmd = [WRK, f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency", "--timeout", "10s",
            "-s", str(LUA), f"http://{HOST}:{port}{path}"]
     env = dict(os.environ, BENCH_POST_BYTES=str(post), BENCH_COOKIE=cookie)
@@ -1098,7 +1133,8 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None)
     L = []
     m, v = meta["machine"], meta["versions"]
     L.append(f"Run {meta['date']} on {m['nproc']} × {m['cpu']}, {m['mem_gib']} GiB RAM, "
-             f"Linux {m['kernel']}; {v['httpd']} (event MPM: 2 children × 96 threads), "
+             f"Linux {m['kernel']}; {v['httpd']} (event MPM: {CHILDREN} children × "
+             f"{mpm_threads()} threads), "
              f"Debian mod_jk {v['mod_jk']}, mod_jk-rs {v['ours']}, {v['wrk']}.")
     L.append("")
     rounds = f"{args.repeats} round{'s' if args.repeats > 1 else ''}"
@@ -1331,6 +1367,13 @@ def update_readme(table, statement=None, minutes=None, path=REPO / "README.md"):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", action="store_true",
+                    help="the many-core comparison (make bench-bundle): one child per CPU × "
+                         f"{SCALE_THREADS} threads, wrk with a thread per two CPUs, fast-small "
+                         f"at c={','.join(map(str, SCALE_CONNS))}, 3 rounds of 8 s "
+                         "(--duration, --repeats change them), no other test")
+    ap.add_argument("--time-limit", type=int, default=0,
+                    help="stop everything and exit after this many seconds (0: no limit)")
     ap.add_argument("--smoke", action="store_true",
                     help=f"fast-small c=32: 5 s of our module, {SMOKE_CEILING_S} s of the ceiling")
     ap.add_argument("--duration", type=int, default=3, help="seconds per run (default 3)")
@@ -1373,6 +1416,18 @@ def main():
                          "one keep-alive connection) and write the top functions")
     args = ap.parse_args()
 
+    global MPM, CHILDREN, WRK_THREADS
+    if args.scale:
+        cpus = os.cpu_count() or 2
+        CHILDREN, WRK_THREADS = max(2, cpus), max(2, cpus // 2)
+        MPM = scale_mpm(CHILDREN)
+        args.only = args.only or "fast-small"
+        args.conc = args.conc or ",".join(map(str, SCALE_CONNS))
+        if "--duration" not in sys.argv:
+            args.duration = 8
+        args.no_failover = args.no_graceful = args.no_members = True
+        log(f"--scale: {cpus} CPUs: {CHILDREN} children × {SCALE_THREADS} threads per httpd, "
+            f"wrk -t{WRK_THREADS}")
     if args.smoke:
         conns, matrix = ["ours", CEILING], [("fast-small", 32)]
         args.duration, args.repeats, args.no_failover, args.no_graceful = 5, 1, True, True
@@ -1446,6 +1501,9 @@ def main():
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_signal)
+    if args.time_limit:
+        signal.signal(signal.SIGALRM, on_signal)
+        signal.alarm(args.time_limit)
     try:
         # backends
         pairs = {lb for s, _ in matrix for lb in [SCENARIOS[s][0]]}
