@@ -384,3 +384,49 @@ fn state_file_keeps_runtime_members_over_a_full_stop_and_start() {
         assert_ne!(owner, 0, "created for the children's user");
     }
 }
+
+/// swarm's case: an lb with no configured member at all takes every member from DNS (they copy
+/// the template worker's settings), serves them, and its status page shows them.
+#[test]
+fn lb_without_configured_members_serves_the_members_dns_finds() {
+    let a = server("s1", "127.0.0.43:0", Some("tc1"));
+    let port = a.port();
+    let b = server("s2", &format!("127.0.0.44:{port}"), Some("tc2"));
+    let name = format!("jkrs-swarm-{}.test", std::process::id());
+    let hosts = EtcHosts::new(&name);
+    hosts.set(&["127.0.0.43", "127.0.0.44"]);
+    let props = format!(
+        "worker.list=lb,jkstatus\nworker.jkstatus.type=status\n\
+         worker.app.type=ajp13\nworker.app.host={name}\nworker.app.port={port}\n\
+         worker.lb.type=lb\nworker.lb.template=app\nworker.lb.discover_dns={name}:{port}\n\
+         worker.lb.discover_interval=1\nworker.lb.probe_interval=100\n"
+    );
+    let h = Httpd::with_workers(
+        "member-swarm",
+        Mpm::Event,
+        &props,
+        "JkMount /app/* lb\nJkMount /jk/* jkstatus\n",
+    );
+    let (s1, s2) = (format!("127.0.0.43:{port}"), format!("127.0.0.44:{port}"));
+    eventually(8, "both tasks discovered and active", &h, || {
+        [&s1, &s2]
+            .iter()
+            .all(|m| member(&h, m).is_some_and(|m| m["lifecycle"] == "active"))
+    });
+    assert_eq!(members(&h).len(), 2, "only the discovered members");
+    let seen = spread(&h, 30, None);
+    assert!(
+        seen.contains_key("s1") && seen.contains_key("s2"),
+        "{seen:?}"
+    );
+    eventually(3, "routes learned", &h, || {
+        member(&h, &s2).is_some_and(|m| m["route"] == "tc2")
+    });
+    assert_eq!(
+        spread(&h, 6, Some("JSESSIONID=x.tc2")),
+        [("s2".to_string(), 6)].into()
+    );
+    drop(hosts);
+    assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
+    drop(b);
+}

@@ -805,13 +805,28 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
             }
         }
     }
-    if members.is_empty() {
+    // An lb that discovers its members (DNS, a registry) may start with none configured: its
+    // members then take the settings of the worker named by `template`.
+    let discovers = r.prop("discover_dns").is_some() || r.prop("discovery").is_some();
+    if members.is_empty() && !discovers {
         let loc = r.props.first_loc().cloned();
         r.d.error(
             loc.as_ref(),
             Some(&format!("worker.{}.balance_workers", r.name)),
             format!(
-                "lb worker '{}' has no members (set balance_workers)",
+                "lb worker '{}' has no members (set balance_workers, or discover_dns with a \
+                 template)",
+                r.name
+            ),
+        );
+    } else if members.is_empty() && r.prop("template").is_none() {
+        let loc = r.props.first_loc().cloned();
+        r.d.error(
+            loc.as_ref(),
+            Some(&format!("worker.{}.template", r.name)),
+            format!(
+                "lb worker '{}' has no configured members: name the ajp13 worker whose \
+                 settings its discovered members take (template)",
                 r.name
             ),
         );

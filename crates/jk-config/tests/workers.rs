@@ -729,8 +729,28 @@ fn rejects_lb_without_members() {
     assert_eq!(
         errors("worker.list=l\nworker.l.type=lb\n"),
         "workers.properties:2: worker.l.balance_workers: lb worker 'l' has no members (set \
-         balance_workers)"
+         balance_workers, or discover_dns with a template)"
     );
+    // Discovering its members, it needs the worker they copy.
+    assert_eq!(
+        errors("worker.list=l\nworker.l.type=lb\nworker.l.discover_dns=tasks.app:8009\n"),
+        "workers.properties:2: worker.l.template: lb worker 'l' has no configured members: \
+         name the ajp13 worker whose settings its discovered members take (template)"
+    );
+}
+
+/// swarm: every member comes from DNS; they copy the template (not listed, no member).
+#[test]
+fn lb_without_configured_members_discovers_them_from_a_template() {
+    let c = config(
+        "worker.list=l\nworker.app.port=8009\nworker.app.secret=s\nworker.l.type=lb\n\
+         worker.l.template=app\nworker.l.discover_dns=tasks.app:8009\n",
+    );
+    let lb = c.worker("l").unwrap().as_lb().unwrap();
+    assert!(lb.members.is_empty());
+    assert_eq!(lb.growth_members.len(), 16);
+    let slot = c.worker(&lb.growth_members[0]).unwrap().as_ajp().unwrap();
+    assert_eq!(slot.secret.as_deref(), Some("s"));
 }
 
 #[test]

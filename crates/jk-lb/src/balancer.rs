@@ -420,8 +420,11 @@ impl Balancer {
             .iter()
             .position(|(_, w)| w.growth_of.is_some())
             .unwrap_or(members.len());
-        if growth_start == 0 {
-            return Err(format!("lb worker '{name}' has no configured member"));
+        if ms.is_empty() {
+            // (An lb may have none configured when it discovers them: growth slots only.)
+            return Err(format!(
+                "lb worker '{name}' has no member and no growth slot"
+            ));
         }
         let b = Balancer {
             name: name.to_string(),
