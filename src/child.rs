@@ -70,6 +70,8 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     unsafe { start_readiness_prober(pchild, &rt) };
     // SAFETY: forwarded.
     unsafe { start_discovery(pchild, &rt) };
+    // SAFETY: forwarded.
+    unsafe { start_registry(pchild, &rt) };
     let interval = rt.gen.watchdog_interval;
     if interval == 0 {
         return;
@@ -203,6 +205,170 @@ unsafe fn start_discovery(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>)
             Level::Error,
             "jk_child_init",
             &format!("Could not start DNS discovery: {e}"),
+        ),
+    }
+}
+
+/// Whether process `holder` still runs (kill with signal 0).
+fn process_alive(holder: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let exists = unsafe { libc::kill(holder as libc::pid_t, 0) } == 0;
+    exists || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// What the registry thread of this child keeps per lb it follows.
+struct Following {
+    follower: jk_zk::Follower,
+    state: jk_runtime::registry::RegistryLb,
+    /// The members_event_ms of the list last applied (its lag is measured once).
+    applied_event_ms: u64,
+    lag_ms: u64,
+    applied_at_ms: u64,
+}
+
+/// ZooKeeper discovery (`worker.<lb>.discovery = zk://...`, README "ZooKeeper"): a thread in
+/// every child looks ten times a second whether this child holds (or may take) the lb's
+/// discovery lease (ARCHITECTURE rule 13); the holder runs the lb's registry session (a
+/// `jk-zk` thread: watch, read), applies each list it reads to the shared membership
+/// (`jk_runtime::registry`) and publishes the connection's state for the status worker. A
+/// child that loses the lease (or exits) drops its session; the next holder opens its own.
+/// Request threads never wait for any of it.
+///
+/// # Safety
+/// `pchild` must be the live child pool.
+unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) {
+    let gen = rt.gen.clone();
+    let lbs: Vec<(String, jk_config::ZkDiscovery, u64)> = gen
+        .balancers
+        .keys()
+        .filter_map(|lb| {
+            let l = gen.workers.worker(lb).and_then(|w| w.as_lb())?;
+            let z = l.discovery_zk.clone()?;
+            Some((lb.clone(), z, u64::from(l.discover_hold_s)))
+        })
+        .collect();
+    if lbs.is_empty() {
+        return;
+    }
+    let log = rt.clone();
+    let pid = std::process::id();
+    let following: parking_lot::Mutex<std::collections::HashMap<String, Following>> =
+        parking_lot::Mutex::new(std::collections::HashMap::new());
+    let round = move || {
+        crate::boundary::guard("ZooKeeper discovery", (), || {
+            let now = jk_urimap::unix_now();
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let mut f = following.lock();
+            for (lb, z, hold_s) in &lbs {
+                let Some(b) = gen.balancers.get(lb) else {
+                    continue;
+                };
+                let holds =
+                    b.claim_discovery(pid, now, 1, &process_alive) || b.discovery_holder() == pid;
+                if !holds {
+                    f.remove(lb);
+                    continue;
+                }
+                if !f.contains_key(lb) {
+                    let l = log.clone();
+                    let cfg = jk_zk::FollowConfig {
+                        connect: z.connect_string(),
+                        path: z.path.clone(),
+                        session_timeout: Duration::from_millis(u64::from(z.session_timeout_ms)),
+                        auth: z.auth.clone(),
+                        tag: lb.clone(),
+                    };
+                    let sink: jk_zk::Log =
+                        Arc::new(move |level, msg| l.log_at(level, "jk_registry", msg));
+                    match jk_zk::Follower::start(cfg, sink) {
+                        Ok(follower) => {
+                            f.insert(
+                                lb.clone(),
+                                Following {
+                                    follower,
+                                    state: Default::default(),
+                                    applied_event_ms: 0,
+                                    lag_ms: 0,
+                                    applied_at_ms: 0,
+                                },
+                            );
+                        }
+                        Err(e) => {
+                            log.log_at(
+                                Level::Error,
+                                "jk_child_init",
+                                &format!("({lb}) cannot start the ZooKeeper thread: {e}"),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                let Some(fo) = f.get_mut(lb) else {
+                    continue;
+                };
+                let snap = fo.follower.snapshot();
+                if let Some(members) = &snap.members {
+                    let listed: Vec<jk_runtime::registry::Listed> = members
+                        .iter()
+                        .map(|i| jk_runtime::registry::Listed {
+                            id: i.id.clone(),
+                            host: i.address.clone(),
+                            port: i.port,
+                            route: i.route_or_id().to_string(),
+                            weight: i.weight,
+                        })
+                        .collect();
+                    let what = format!("zk://{}{}", z.connect_string(), z.path);
+                    jk_runtime::registry::reconcile(
+                        &gen.view(),
+                        lb,
+                        b,
+                        &what,
+                        &listed,
+                        *hold_s,
+                        now,
+                        &mut fo.state,
+                        &|level, msg| log.log_at(level, "jk_registry", msg),
+                    );
+                    if fo.applied_event_ms != snap.members_event_ms {
+                        fo.applied_event_ms = snap.members_event_ms;
+                        fo.lag_ms = now_ms.saturating_sub(snap.members_event_ms);
+                        fo.applied_at_ms = now_ms;
+                    }
+                }
+                let mut flags = 0;
+                if snap.world_writable == Some(true) {
+                    flags |= jk_lb::RegistryStatus::WORLD_WRITABLE;
+                }
+                if fo.state.shrink_held() {
+                    flags |= jk_lb::RegistryStatus::SHRINK_HELD;
+                }
+                if snap.bad_records > 0 {
+                    flags |= jk_lb::RegistryStatus::BAD_RECORDS;
+                }
+                b.set_registry_status(&jk_lb::RegistryStatus {
+                    state: jk_lb::RegistryState::from_code(snap.state.code()),
+                    session: snap.session_id,
+                    event_at_ms: snap.last_event_ms,
+                    lag_ms: fo.lag_ms,
+                    members: snap.members.as_ref().map_or(0, |m| m.len() as u64),
+                    flags,
+                    applied_at_ms: fo.applied_at_ms,
+                });
+            }
+        });
+    };
+    match Background::spawn("jk-registry", Duration::from_millis(100), round) {
+        // SAFETY: the child pool lives until the child exits; dropping stops the thread.
+        Ok(bg) => unsafe {
+            pool_owned::give(pchild, bg);
+        },
+        Err(e) => rt.log_at(
+            Level::Error,
+            "jk_child_init",
+            &format!("Could not start ZooKeeper discovery: {e}"),
         ),
     }
 }

@@ -1,13 +1,18 @@
+#![allow(clippy::unwrap_used)]
 //! The registry client against a real ZooKeeper (Debian's 3.8, tests/support/zookeeper.rs):
 //! a follower sees records come and go through its watch, keeps the last members while
-//! ZooKeeper is down, and reconnects when it is back. Addresses 127.0.1.20-29.
+//! ZooKeeper is down, and reconnects when it is back; and a real httpd (event MPM, several
+//! children) whose lb follows a ZooKeeper path: members announced there join through readiness
+//! within a second, leave by draining, stay while ZooKeeper is down. Addresses 127.0.1.20-29.
 mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
 use jk_zk::{ConnState, FollowConfig, Follower, Session};
 use support::zookeeper::ZooKeeper;
+use support::*;
 
 fn follower(connect: &str, path: &str) -> Follower {
     let cfg = FollowConfig {
@@ -111,4 +116,193 @@ fn follower_sees_records_come_and_go_and_survives_zookeeper_restart() {
         |s| routes(s).is_empty(),
     );
     drop(f);
+}
+
+/// A recording AJP server answering `member=NAME` with a session cookie of route `route`.
+fn server(name: &str, addr: &str, route: &str) -> TestServer {
+    let mut answer = AjpResponse::text(200, "OK", &format!("member={name}\n"));
+    answer.headers.push((
+        "Set-Cookie".into(),
+        format!("JSESSIONID=S{name}.{route}; Path=/app; HttpOnly"),
+    ));
+    TestServer::start(addr, Behaviour::Respond(answer)).unwrap()
+}
+
+fn status(h: &Httpd) -> serde_json::Value {
+    let r = h.get("/jk/?mime=json");
+    serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+}
+
+fn lb_status(h: &Httpd) -> serde_json::Value {
+    status(h)["balancers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "lb")
+        .unwrap()
+        .clone()
+}
+
+fn member(h: &Httpd, name: &str) -> Option<serde_json::Value> {
+    lb_status(h)["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .cloned()
+}
+
+/// Waits (at most `secs`) until `f` holds; returns how long it took.
+fn eventually(secs: u64, what: &str, h: &Httpd, f: impl Fn() -> bool) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "{what} not within {secs} s\nstatus: {}\nmod_jk.log:\n{}",
+            status(h),
+            tail(&h.dir.read("logs/mod_jk.log"), 3000)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    start.elapsed()
+}
+
+/// `n` new requests, each on its own connection: how many each member served (all 200).
+fn spread(h: &Httpd, n: usize) -> std::collections::BTreeMap<String, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..n {
+        let r = h.get("/app/x");
+        assert_eq!(r.status, 200, "{}", r.text());
+        *seen.entry(member_of(&r)).or_default() += 1;
+    }
+    seen
+}
+
+#[test]
+fn gateway_follows_members_announced_in_zookeeper() {
+    support::zookeeper::require_zookeeper().unwrap();
+    let mut zk = ZooKeeper::start_or_panic("127.0.1.24");
+    let t1 = server("t1", "127.0.1.25:0", "t1");
+    let a = server("a", "127.0.1.26:0", "ra");
+    let b = server("b", "127.0.1.27:0", "rb");
+    let path = "/services/app";
+    let props = format!(
+        "worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n\
+         worker.t1.host=127.0.1.25\nworker.t1.port={}\nworker.t1.route=t1\n\
+         worker.lb.balance_workers=t1\n\
+         worker.lb.discovery=zk://{}{path}\nworker.lb.discover_session_timeout=4\n\
+         worker.lb.discover_hold=2\nworker.lb.probe_interval=100\nworker.lb.drain_idle=1\n",
+        t1.port(),
+        zk.hostport()
+    );
+    let h = Httpd::with_workers(
+        "zk-follow",
+        Mpm::Event,
+        &props,
+        "JkMount /app/* lb\nJkMount /jk/* jkstatus\n",
+    );
+    eventually(10, "the registry connected", &h, || {
+        lb_status(&h)["registry"]["state"] == "connected"
+    });
+    let w = Session::connect(
+        &zk.hostport(),
+        Duration::from_secs(4),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    w.ensure_parents(&format!("{path}/a"), None).unwrap();
+    let rec = |id: &str, s: &TestServer, route: &str| {
+        jk_zk::record::build("app", id, "127.0.1.26", s.port(), route, 1, 0)
+    };
+    let mut rb = rec("b", &b, "rb");
+    // (b listens on .27)
+    rb = String::from_utf8(rb)
+        .unwrap()
+        .replace("127.0.1.26", "127.0.1.27")
+        .into_bytes();
+    w.create(&format!("{path}/a"), &rec("a", &a, "ra"), true, None)
+        .unwrap();
+    let listed = eventually(5, "a listed", &h, || member(&h, "a").is_some());
+    eprintln!("member a in the status {listed:?} after its record was created");
+    assert!(
+        listed < Duration::from_secs(1),
+        "within a second: {listed:?}"
+    );
+    let m = member(&h, "a").unwrap();
+    assert_eq!(
+        (m["origin"].as_str(), m["route"].as_str()),
+        (Some("registry"), Some("ra")),
+        "{m}"
+    );
+    eventually(5, "a active", &h, || {
+        member(&h, "a").is_some_and(|m| m["lifecycle"] == "active")
+    });
+    w.create(&format!("{path}/b"), &rb, true, None).unwrap();
+    eventually(5, "b active", &h, || {
+        member(&h, "b").is_some_and(|m| m["lifecycle"] == "active")
+    });
+    let seen = spread(&h, 30);
+    assert!(seen.contains_key("a") && seen.contains_key("b"), "{seen:?}");
+    let reg = lb_status(&h)["registry"].clone();
+    assert_eq!(reg["members"], 2, "{reg}");
+    assert_eq!(reg["world_writable"], true, "{reg}");
+    let jk = h.dir.read("logs/mod_jk.log");
+    assert!(
+        jk.contains("may be written by anyone"),
+        "{}",
+        tail(&jk, 2000)
+    );
+
+    // ZooKeeper down (kill -9) for a while: every member stays, nothing fails.
+    zk.kill();
+    eventually(10, "registry disconnected", &h, || {
+        lb_status(&h)["registry"]["state"] != "connected"
+    });
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(3) {
+        spread(&h, 5);
+    }
+    for n in ["a", "b"] {
+        assert_eq!(member(&h, n).unwrap()["lifecycle"], "active", "{n} kept");
+    }
+    zk.restart().unwrap();
+    eventually(20, "registry connected again", &h, || {
+        lb_status(&h)["registry"]["state"] == "connected"
+    });
+    // The writer's session may have expired meanwhile (an announcer reconnects with a new
+    // session and registers again): a new session puts the records back.
+    drop(w);
+    let w = Session::connect(
+        &zk.hostport(),
+        Duration::from_secs(4),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    for (id, data) in [("a", rec("a", &a, "ra")), ("b", rb.clone())] {
+        w.create(&format!("{path}/{id}"), &data, true, None)
+            .unwrap();
+    }
+    eventually(5, "a and b listed again", &h, || {
+        lb_status(&h)["registry"]["members"] == 2
+    });
+    for n in ["a", "b"] {
+        assert_eq!(member(&h, n).unwrap()["lifecycle"], "active", "{n} kept");
+    }
+    // b is deleted: it drains, then leaves; nothing reaches it afterwards.
+    w.delete(&format!("{path}/b")).unwrap();
+    eventually(5, "b draining or gone", &h, || {
+        member(&h, "b").is_none_or(|m| m["lifecycle"] == "draining")
+    });
+    eventually(8, "b gone", &h, || member(&h, "b").is_none());
+    let before = b.requests().len();
+    assert!(!spread(&h, 20).contains_key("b"));
+    assert_eq!(
+        b.requests().len(),
+        before,
+        "nothing reaches a member that left"
+    );
+    assert!(!h.error_log().contains("panicked"));
+    drop(w);
 }

@@ -106,9 +106,12 @@ pub struct Snapshot {
     pub members_event_ms: u64,
     /// Whether anyone may create or change nodes under the path (None: not known yet).
     pub world_writable: Option<bool>,
+    /// Records refused at the last read.
+    pub bad_records: usize,
 }
 
-type Log = Arc<dyn Fn(Level, &str) + Send + Sync>;
+/// Where a follower logs (the lb's log, through httpd in the module).
+pub type Log = Arc<dyn Fn(Level, &str) + Send + Sync>;
 
 struct Shared {
     snap: Mutex<Snapshot>,
@@ -350,9 +353,11 @@ impl Follow {
                         if members.is_some() && self.shared.snap.lock().world_writable.is_none() {
                             self.check_acl(client).await;
                         }
+                        let bad = self.bad.len();
                         self.publish(|s| {
                             s.members = members;
                             s.members_event_ms = read_event_ms;
+                            s.bad_records = bad;
                         });
                     }
                     Err(e) => {

@@ -11,7 +11,7 @@ pub mod follower;
 pub mod record;
 pub mod session;
 
-pub use follower::{ConnState, FollowConfig, Follower, Snapshot};
+pub use follower::{ConnState, FollowConfig, Follower, Log, Snapshot};
 pub use record::Instance;
 pub use session::Session;
 pub use zookeeper_client as client;
