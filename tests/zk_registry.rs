@@ -306,3 +306,105 @@ fn gateway_follows_members_announced_in_zookeeper() {
     assert!(!h.error_log().contains("panicked"));
     drop(w);
 }
+
+/// `jkctl announce` next to a backend: registered once it answers CPing, deregistered when it
+/// stops answering and registered again when it is back, deregistered on SIGTERM before jkctl
+/// exits; the gateway follows each step.
+#[test]
+fn jkctl_announce_registers_while_cping_answers_and_deregisters_on_sigterm() {
+    support::zookeeper::require_zookeeper().unwrap();
+    let zk = ZooKeeper::start_or_panic("127.0.1.20");
+    let t1 = server("t1", "127.0.1.28:0", "t1");
+    let c = server("c", "127.0.1.29:0", "rc");
+    let path = "/services/shop";
+    let props = format!(
+        "worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n\
+         worker.t1.host=127.0.1.28\nworker.t1.port={}\nworker.t1.route=t1\n\
+         worker.lb.balance_workers=t1\n\
+         worker.lb.discovery=zk://{}{path}\nworker.lb.discover_session_timeout=4\n\
+         worker.lb.probe_interval=100\nworker.lb.drain_idle=1\n",
+        t1.port(),
+        zk.hostport()
+    );
+    let h = Httpd::with_workers(
+        "zk-announce",
+        Mpm::Prefork,
+        &props,
+        "JkMount /app/* lb\nJkMount /jk/* jkstatus\n",
+    );
+    let log = h.dir.path().join("announce.log");
+    let mut child = std::process::Command::new(support::testers::jkctl())
+        .args([
+            "announce",
+            "--zk",
+            &zk.hostport(),
+            "--path",
+            path,
+            "--name",
+            "c",
+            "--ajp",
+            &format!("127.0.1.29:{}", c.port()),
+            "--route",
+            "rc",
+            "--interval",
+            "0.2",
+            "--drain",
+            "1",
+        ])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let announced = eventually(10, "c active through announce", &h, || {
+        member(&h, "c").is_some_and(|m| m["lifecycle"] == "active" && m["route"] == "rc")
+    });
+    eprintln!("announced member active after {announced:?}");
+    let seen = spread(&h, 20);
+    assert!(seen.contains_key("c"), "{seen:?}");
+    // The backend stops answering CPing: the node goes, the member drains and leaves.
+    c.set_behaviour(Behaviour::Paused);
+    eventually(10, "c gone after CPing failed", &h, || {
+        member(&h, "c").is_none()
+    });
+    // Back: registered again.
+    c.set_behaviour(Behaviour::Respond({
+        let mut r = AjpResponse::text(200, "OK", "member=c\n");
+        r.headers
+            .push(("Set-Cookie".into(), "JSESSIONID=Sc.rc; Path=/app".into()));
+        r
+    }));
+    eventually(10, "c back", &h, || {
+        member(&h, "c").is_some_and(|m| m["lifecycle"] == "active")
+    });
+    // SIGTERM: deregistered first, then jkctl waits --drain and exits 0.
+    // SAFETY: our own child's pid.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    eventually(5, "c draining or gone after SIGTERM", &h, || {
+        member(&h, "c").is_none_or(|m| m["lifecycle"] == "draining")
+    });
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "jkctl announce did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{status}: {out}");
+    for line in [
+        "/services/shop/c registered: 127.0.1.29",
+        "deregistered: 127.0.1.29",
+        "deregistered (stopping)",
+        "stopped",
+    ] {
+        assert!(out.contains(line), "{line:?} missing in:\n{out}");
+    }
+    assert!(!h.error_log().contains("panicked"));
+}

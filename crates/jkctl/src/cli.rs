@@ -258,6 +258,17 @@ pub enum Cmd {
         #[arg(long)]
         include_stopped: bool,
     },
+    /// Register a Tomcat in ZooKeeper while its AJP port answers CPing (run next to Tomcat)
+    ///
+    /// Creates the ephemeral znode PATH/NAME holding an Apache Curator service-discovery
+    /// record (address, port, id, payload {jvmRoute, weight}) once HOST:PORT answers an AJP
+    /// CPing, deletes it when --failures CPings in a row fail, registers again when it
+    /// answers again. Gateways whose lb says `discovery=zk://.../PATH` add the member
+    /// (readiness, slow start) and drain it when the node goes. On SIGTERM or SIGINT the node
+    /// is deleted first, then jkctl waits --drain seconds (sticky requests still reach the
+    /// Tomcat meanwhile) and exits: stop Tomcat after jkctl. Does not need --url.
+    #[command(verbatim_doc_comment)]
+    Announce(crate::announce::AnnounceArgs),
 }
 
 /// Options shared by `restart` and `roll`.
@@ -367,6 +378,9 @@ fn restart_opts(a: &RestartArgs, interval: Duration) -> Result<RestartOpts, Erro
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
+    if let Cmd::Announce(a) = &cli.command {
+        return crate::announce::run(&a.to_announce()?);
+    }
     let url = cli.url.as_ref().map(|u| u.as_str().trim()).unwrap_or("");
     if url.is_empty() {
         return Err(Error::Usage(
@@ -510,6 +524,7 @@ pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
             };
             ops::roll(api, balancer, &o)
         }
+        Cmd::Announce(a) => crate::announce::run(&a.to_announce()?),
     }
 }
 
