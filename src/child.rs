@@ -224,6 +224,55 @@ struct Following {
     applied_event_ms: u64,
     lag_ms: u64,
     applied_at_ms: u64,
+    /// Desired records applied, by (id, version, member index): each once.
+    enforced: std::collections::BTreeSet<(String, i32, usize)>,
+}
+
+/// This gateway's name among the service's gateways: host name, httpd parent pid, lb.
+fn gateway_name(lb: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .take(60)
+        .collect();
+    format!("{host}-{}-{lb}", std::os::unix::process::parent_id())
+}
+
+/// Applies desired record `d` to member `i` of `b` (README "ZooKeeper": activation, restart
+/// maintenance, weight). Returns what changed, for the log.
+fn apply_desired(b: &jk_lb::Balancer, i: usize, d: &jk_zk::desired::Desired) -> Vec<String> {
+    use jk_config::Activation;
+    let mut done = Vec::new();
+    let Some(m) = b.snapshot(i) else {
+        return done;
+    };
+    let want = match d.activation.as_str() {
+        "disabled" => Some(Activation::Disabled),
+        "stopped" => Some(Activation::Stopped),
+        "active" => Some(Activation::Active),
+        _ => None,
+    };
+    let restarting = d.activation == "restarting";
+    if m.restarting != restarting && b.set_restarting(i, restarting).is_ok() {
+        done.push(format!(
+            "restart maintenance {}",
+            if restarting { "on" } else { "off" }
+        ));
+    }
+    if let Some(a) = want.filter(|a| *a != m.activation) {
+        if b.set_activation(i, a).is_ok() {
+            done.push(format!("activation {}", a.text()));
+        }
+    }
+    if let Some(w) = d.weight.filter(|w| u64::from(*w) != m.lbfactor) {
+        if b.set_lbfactor(i, w).is_ok() {
+            done.push(format!("lbfactor {w}"));
+        }
+    }
+    done
 }
 
 /// ZooKeeper discovery (`worker.<lb>.discovery = zk://...`, README "ZooKeeper"): a thread in
@@ -279,6 +328,8 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
                         session_timeout: Duration::from_millis(u64::from(z.session_timeout_ms)),
                         auth: z.auth.clone(),
                         tag: lb.clone(),
+                        state_root: Some(jk_zk::desired::state_root(&z.path)),
+                        gateway: gateway_name(lb),
                     };
                     let sink: jk_zk::Log =
                         Arc::new(move |level, msg| l.log_at(level, "jk_registry", msg));
@@ -292,6 +343,7 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
                                     applied_event_ms: 0,
                                     lag_ms: 0,
                                     applied_at_ms: 0,
+                                    enforced: Default::default(),
                                 },
                             );
                         }
@@ -337,6 +389,54 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
                         fo.lag_ms = now_ms.saturating_sub(snap.members_event_ms);
                         fo.applied_at_ms = now_ms;
                     }
+                }
+                // The desired state (one for all gateways): each record applied once per
+                // version to the member of that name, then this gateway's report.
+                let mut applied = std::collections::BTreeMap::new();
+                if let Some(desired) = &snap.desired {
+                    for (id, d) in desired {
+                        if let Some(i) = b.find_member(id) {
+                            if fo.enforced.insert((id.clone(), d.version, i)) {
+                                let done = apply_desired(b, i, d);
+                                if !done.is_empty() {
+                                    log.log_at(
+                                        Level::Info,
+                                        "jk_registry",
+                                        &format!(
+                                            "({lb}) member '{id}': desired state {} (version \
+                                             {}) applied: {}",
+                                            d.activation,
+                                            d.version,
+                                            done.join(", ")
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                        applied.insert(id.clone(), d.version);
+                    }
+                    let members = (0..b.member_count())
+                        .filter(|&i| b.in_use(i))
+                        .filter_map(|i| b.snapshot(i))
+                        .map(|m| {
+                            (
+                                m.name.clone(),
+                                jk_zk::desired::MemberReport {
+                                    activation: m.activation.text().to_string(),
+                                    restarting: m.restarting,
+                                    lifecycle: m.lifecycle.text().to_string(),
+                                    in_flight: m.in_flight,
+                                },
+                            )
+                        })
+                        .collect();
+                    let report = jk_zk::desired::GatewayReport {
+                        gateway: gateway_name(lb),
+                        lb: lb.clone(),
+                        applied,
+                        members,
+                    };
+                    fo.follower.set_report(report.to_json());
                 }
                 let mut flags = 0;
                 if snap.world_writable == Some(true) {

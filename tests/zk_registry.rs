@@ -21,6 +21,8 @@ fn follower(connect: &str, path: &str) -> Follower {
         session_timeout: Duration::from_secs(4),
         auth: None,
         tag: "lb".into(),
+        state_root: None,
+        gateway: "test".into(),
     };
     Follower::start(cfg, Arc::new(|l, m| eprintln!("[{l:?}] {m}"))).unwrap()
 }
@@ -407,4 +409,106 @@ fn jkctl_announce_registers_while_cping_answers_and_deregisters_on_sigterm() {
         assert!(out.contains(line), "{line:?} missing in:\n{out}");
     }
     assert!(!h.error_log().contains("panicked"));
+}
+
+fn run_jkctl(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(support::testers::jkctl())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// One desired state for all gateways: `jkctl --zk ... disable app/a` reaches both gateways
+/// (jkctl returns once both reported it applied), a gateway started later starts with it, and
+/// `activate` undoes it everywhere.
+#[test]
+fn desired_state_written_once_reaches_every_gateway() {
+    support::zookeeper::require_zookeeper().unwrap();
+    let zk = ZooKeeper::start_or_panic("127.0.1.30");
+    let t1 = server("t1", "127.0.1.31:0", "t1");
+    let a = server("a", "127.0.1.32:0", "ra");
+    let path = "/services/app";
+    let props = format!(
+        "worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n\
+         worker.t1.host=127.0.1.31\nworker.t1.port={}\nworker.t1.route=t1\n\
+         worker.lb.balance_workers=t1\n\
+         worker.lb.discovery=zk://{}{path}\nworker.lb.probe_interval=100\n",
+        t1.port(),
+        zk.hostport()
+    );
+    let gw = |tag: &str| {
+        Httpd::with_workers(
+            tag,
+            Mpm::Event,
+            &props,
+            "JkMount /app/* lb\nJkMount /jk/* jkstatus\n",
+        )
+    };
+    let (g1, g2) = (gw("zk-gw1"), gw("zk-gw2"));
+    let w = Session::connect(
+        &zk.hostport(),
+        Duration::from_secs(4),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    w.ensure_parents(&format!("{path}/a"), None).unwrap();
+    let rec = jk_zk::record::build("app", "a", "127.0.1.32", a.port(), "ra", 1, 0);
+    w.create(&format!("{path}/a"), &rec, true, None).unwrap();
+    for g in [&g1, &g2] {
+        eventually(5, "a active", g, || {
+            member(g, "a").is_some_and(|m| m["lifecycle"] == "active")
+        });
+    }
+    let zks = zk.hostport();
+    let t0 = Instant::now();
+    let (ok, out) = run_jkctl(&["--zk", &zks, "--zk-wait", "10", "disable", "app/a"]);
+    let took = t0.elapsed();
+    assert!(ok, "{out}");
+    eprintln!("jkctl --zk disable: {took:?}\n{out}");
+    assert!(out.contains("applied by 2 gateway(s)"), "{out}");
+    for g in [&g1, &g2] {
+        assert_eq!(
+            member(g, "a").unwrap()["activation"],
+            "DIS",
+            "applied when jkctl returns"
+        );
+    }
+    // A configured member is governed the same way.
+    let (ok, out) = run_jkctl(&["--zk", &zks, "stop", "app/t1"]);
+    assert!(ok && out.contains("applied by 2 gateway(s)"), "{out}");
+    // A gateway started later starts with the desired state.
+    let g3 = gw("zk-gw3");
+    let t3 = eventually(5, "gateway 3 applied the desired state", &g3, || {
+        member(&g3, "a").is_some_and(|m| m["activation"] == "DIS")
+            && member(&g3, "t1").is_some_and(|m| m["activation"] == "STP")
+    });
+    eprintln!("gateway 3 had the desired state {t3:?} after it started");
+    for args in [["activate", "app/a"], ["activate", "app/t1"]] {
+        let (ok, out) = run_jkctl(&["--zk", &zks, args[0], args[1]]);
+        assert!(ok && out.contains("applied by 3 gateway(s)"), "{out}");
+    }
+    for g in [&g1, &g2, &g3] {
+        assert_eq!(member(g, "a").unwrap()["activation"], "ACT");
+        assert_eq!(member(g, "t1").unwrap()["activation"], "ACT");
+        let seen = spread(g, 10);
+        assert!(
+            seen.contains_key("a") || seen.contains_key("t1"),
+            "{seen:?}"
+        );
+    }
+    let (ok, out) = run_jkctl(&["--zk", &zks, "disable", "nosuchformat"]);
+    assert!(!ok && out.contains("SERVICE/MEMBER"), "{out}");
+    for g in [&g1, &g2, &g3] {
+        assert!(!g.error_log().contains("panicked"));
+    }
+    drop(w);
 }

@@ -19,6 +19,7 @@ use jk_log::Level;
 use parking_lot::{Condvar, Mutex};
 use zookeeper_client as zk;
 
+use crate::desired::{parse_desired, Desired};
 use crate::record::{self, Instance};
 
 /// The most children of the path read (more are ignored, and said so).
@@ -87,6 +88,11 @@ pub struct FollowConfig {
     pub auth: Option<String>,
     /// What log lines say this is about (the lb's name).
     pub tag: String,
+    /// The service's desired state and gateway reports (`/mod_jk/<service>`, see
+    /// [`crate::desired`]); None: not followed.
+    pub state_root: Option<String>,
+    /// This gateway's report node name (under `<state_root>/gateways`).
+    pub gateway: String,
 }
 
 /// What the follower knows now.
@@ -108,6 +114,8 @@ pub struct Snapshot {
     pub world_writable: Option<bool>,
     /// Records refused at the last read.
     pub bad_records: usize,
+    /// The desired state last read, by member id (None: not read yet).
+    pub desired: Option<BTreeMap<String, Desired>>,
 }
 
 /// Where a follower logs (the lb's log, through httpd in the module).
@@ -115,6 +123,8 @@ pub type Log = Arc<dyn Fn(Level, &str) + Send + Sync>;
 
 struct Shared {
     snap: Mutex<Snapshot>,
+    /// The gateway report to publish (the follower writes it when it changed).
+    report: Mutex<Option<Vec<u8>>>,
     moved: Condvar,
     stop: AtomicBool,
 }
@@ -136,6 +146,7 @@ impl Follower {
     pub fn start(cfg: FollowConfig, log: Log) -> std::io::Result<Follower> {
         let shared = Arc::new(Shared {
             snap: Mutex::new(Snapshot::default()),
+            report: Mutex::new(None),
             moved: Condvar::new(),
             stop: AtomicBool::new(false),
         });
@@ -151,11 +162,18 @@ impl Follower {
                         logged_state: None,
                         bad: HashMap::new(),
                         acl_warned: false,
+                        written: None,
                     };
                     f.run().await;
                 })
             })?;
         Ok(Follower { shared })
+    }
+
+    /// Sets the report this gateway publishes (written within a fifth of a second when
+    /// connected, and again after a new session).
+    pub fn set_report(&self, data: Vec<u8>) {
+        *self.shared.report.lock() = Some(data);
     }
 
     /// The current snapshot.
@@ -189,6 +207,8 @@ struct Follow {
     /// Records refused, by node, with the reason last logged.
     bad: HashMap<String, String>,
     acl_warned: bool,
+    /// The report last written in this session.
+    written: Option<Vec<u8>>,
 }
 
 /// Sleeps `d` in steps, returning early (true) when asked to stop.
@@ -209,6 +229,7 @@ async fn nap(shared: &Shared, d: Duration) -> bool {
 /// What a wait ended with.
 enum Woke {
     Watch(zk::WatchedEvent),
+    Desired(zk::WatchedEvent),
     State(zk::SessionState),
     Tick,
 }
@@ -339,6 +360,19 @@ impl Follow {
                 return End::Session;
             }
         };
+        self.written = None;
+        let desired_path = self.cfg.state_root.as_ref().map(|r| format!("{r}/desired"));
+        let mut dwatch = match &desired_path {
+            None => None,
+            Some(p) => match client.watch(p, zk::AddWatchMode::PersistentRecursive).await {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    self.state(ConnState::Disconnected, &format!("cannot watch {p}: {e}"));
+                    return End::Session;
+                }
+            },
+        };
+        let mut need_desired = desired_path.is_some();
         let mut need_read = true;
         let mut read_event_ms = now_ms();
         loop {
@@ -376,15 +410,40 @@ impl Follow {
                     }
                 }
             }
+            if need_desired {
+                if let Some(p) = &desired_path {
+                    match read_desired(client, p).await {
+                        Ok(d) => {
+                            need_desired = false;
+                            self.publish(|s| s.desired = Some(d));
+                        }
+                        Err(e) => {
+                            self.state(ConnState::Disconnected, &format!("reading failed: {e}"))
+                        }
+                    }
+                }
+            }
+            self.write_report(client).await;
             let tick =
-                async_io::Timer::after(Duration::from_millis(if need_read { 1000 } else { 200 }));
+                async_io::Timer::after(Duration::from_millis(if need_read || need_desired {
+                    1000
+                } else {
+                    200
+                }));
+            let desired_changed = async {
+                match dwatch.as_mut() {
+                    Some(w) => w.changed().await,
+                    None => futures::future::pending().await,
+                }
+            };
             let woke = match select(
-                watch.changed().boxed(),
+                select(watch.changed().boxed(), desired_changed.boxed()),
                 select(states.changed().boxed(), tick),
             )
             .await
             {
-                Either::Left((e, _)) => Woke::Watch(e),
+                Either::Left((Either::Left((e, _)), _)) => Woke::Watch(e),
+                Either::Left((Either::Right((e, _)), _)) => Woke::Desired(e),
                 Either::Right((Either::Left((st, _)), _)) => Woke::State(st),
                 Either::Right((Either::Right(_), _)) => Woke::Tick,
             };
@@ -405,6 +464,17 @@ impl Follow {
                     read_event_ms = now;
                     need_read = true;
                 }
+                Woke::Desired(e) => {
+                    if e.event_type == zk::EventType::Session {
+                        continue;
+                    }
+                    let now = now_ms();
+                    self.publish(|s| {
+                        s.last_event_ms = now;
+                        s.last_event = format!("{} {}", e.event_type, e.path);
+                    });
+                    need_desired = true;
+                }
                 Woke::State(st) => match st {
                     zk::SessionState::SyncConnected | zk::SessionState::ConnectedReadOnly => {
                         self.state(ConnState::Connected, &format!("session 0x{sid:x}"));
@@ -423,9 +493,26 @@ impl Follow {
                                 return End::Session;
                             }
                         };
+                        if let Some(p) = &desired_path {
+                            if let Some(w) = dwatch.take() {
+                                #[allow(deprecated)] // (awaited, as above)
+                                let _ = w.remove().await;
+                            }
+                            match client.watch(p, zk::AddWatchMode::PersistentRecursive).await {
+                                Ok(w) => dwatch = Some(w),
+                                Err(e) => {
+                                    self.state(
+                                        ConnState::Disconnected,
+                                        &format!("cannot watch {p}: {e}"),
+                                    );
+                                    return End::Session;
+                                }
+                            }
+                        }
                         // Changes made while we were away fire no watch: read again.
                         read_event_ms = now_ms();
                         need_read = true;
+                        need_desired = desired_path.is_some();
                     }
                     zk::SessionState::Disconnected => {
                         self.state(ConnState::Disconnected, "connection lost");
@@ -440,6 +527,57 @@ impl Follow {
                     }
                 },
                 Woke::Tick => {}
+            }
+        }
+    }
+
+    /// Publishes this gateway's report when it changed (ephemeral: it goes with the session).
+    async fn write_report(&mut self, client: &zk::Client) {
+        let Some(root) = &self.cfg.state_root else {
+            return;
+        };
+        let Some(data) = self.shared.report.lock().clone() else {
+            return;
+        };
+        if self.written.as_ref() == Some(&data) {
+            return;
+        }
+        let node = format!("{root}/gateways/{}", self.cfg.gateway);
+        let open = [zk::Acl::new(zk::Permission::ALL, zk::AuthId::anyone())];
+        let authed = [
+            zk::Acl::new(zk::Permission::ALL, zk::AuthId::authed()),
+            zk::Acl::new(zk::Permission::READ, zk::AuthId::anyone()),
+        ];
+        let acl: &[zk::Acl] = if self.cfg.auth.is_some() {
+            &authed
+        } else {
+            &open
+        };
+        let done = if self.written.is_some() {
+            client.set_data(&node, &data, None).await.map(|_| ())
+        } else {
+            let parent = zk::CreateMode::Persistent.with_acls(zk::Acls::new(acl));
+            let _ = client.mkdir(&format!("{root}/gateways"), &parent).await;
+            let opts = zk::CreateMode::Ephemeral.with_acls(zk::Acls::new(acl));
+            match client.create(&node, &data, &opts).await {
+                Err(zk::Error::NodeExists) => {
+                    // Left by this gateway's previous session (another child held the
+                    // lease): ours now.
+                    let _ = client.delete(&node, None).await;
+                    client.create(&node, &data, &opts).await.map(|_| ())
+                }
+                r => r.map(|_| ()),
+            }
+        };
+        match done {
+            Ok(()) => self.written = Some(data),
+            Err(e) => {
+                self.written = None;
+                let msg = format!("cannot publish this gateway's report {node}: {e}");
+                if !self.bad.contains_key(&node) {
+                    (self.log)(Level::Warn, &format!("({}) {msg}", self.cfg.tag));
+                }
+                self.bad.insert(node, msg);
             }
         }
     }
@@ -524,4 +662,31 @@ impl Follow {
             );
         }
     }
+}
+
+/// Reads the desired records under `path` (none: empty).
+async fn read_desired(
+    client: &zk::Client,
+    path: &str,
+) -> Result<BTreeMap<String, Desired>, zk::Error> {
+    let mut children = match client.list_children(path).await {
+        Ok(c) => c,
+        Err(zk::Error::NoNode) => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    children.sort();
+    children.truncate(MAX_MEMBERS);
+    let mut out = BTreeMap::new();
+    for c in children {
+        match client.get_data(&format!("{path}/{c}")).await {
+            Ok((d, st)) => {
+                if let Ok(d) = parse_desired(&d, st.version) {
+                    out.insert(c, d);
+                }
+            }
+            Err(zk::Error::NoNode) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }

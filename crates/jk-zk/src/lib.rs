@@ -7,6 +7,7 @@
 //! this runs on a request thread.
 #![forbid(unsafe_code)]
 
+pub mod desired;
 pub mod follower;
 pub mod record;
 pub mod session;

@@ -194,6 +194,34 @@ impl Session {
         })?
     }
 
+    /// Writes `data` to `path` if its version is still `version` (None: creates it as a
+    /// persistent node, failing if it exists). Returns the new version; Err("BadVersion")
+    /// when someone else wrote in between.
+    pub fn put(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<i32, String> {
+        let (path, data) = (path.to_string(), data.to_vec());
+        self.call(move |c| {
+            async move {
+                match version {
+                    Some(v) => match c.set_data(&path, &data, Some(v)).await {
+                        Ok(st) => Ok(st.version),
+                        Err(zk::Error::BadVersion) => Err("BadVersion".to_string()),
+                        Err(e) => Err(format!("cannot write {path}: {e}")),
+                    },
+                    None => {
+                        let acls = owner_acls(None);
+                        let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&acls));
+                        match c.create(&path, &data, &opts).await {
+                            Ok((st, _)) => Ok(st.version),
+                            Err(zk::Error::NodeExists) => Err("BadVersion".to_string()),
+                            Err(e) => Err(format!("cannot create {path}: {e}")),
+                        }
+                    }
+                }
+            }
+            .boxed()
+        })?
+    }
+
     /// The children of `path` (empty: none, or no such node).
     pub fn children(&self, path: &str) -> Result<Vec<String>, String> {
         let path = path.to_string();

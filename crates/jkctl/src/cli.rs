@@ -70,6 +70,26 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECS", default_value = "1", value_parser = parse_secs)]
     pub poll_interval: Duration,
 
+    /// ZooKeeper servers HOST:PORT[,...]: activate, disable, stop, drain and maintenance
+    /// change the desired state of SERVICE/MEMBER there (every gateway applies it) instead
+    /// of one status worker
+    #[arg(long, env = "JKCTL_ZK", global = true, value_name = "HOSTS")]
+    pub zk: Option<String>,
+
+    /// With --zk: digest credentials USER:PASSWORD (else JKCTL_ZK_AUTH)
+    #[arg(
+        long = "zk-auth",
+        env = "JKCTL_ZK_AUTH",
+        hide_env_values = true,
+        global = true,
+        value_name = "USER:PASSWORD"
+    )]
+    pub zk_auth: Option<String>,
+
+    /// With --zk: how long to wait for every gateway to apply a change, seconds
+    #[arg(long, global = true, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub zk_wait: Duration,
+
     /// What to do
     #[command(subcommand)]
     pub command: Cmd,
@@ -381,6 +401,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     if let Cmd::Announce(a) = &cli.command {
         return crate::announce::run(&a.to_announce()?);
     }
+    if let Some(zk) = &cli.zk {
+        return run_zk(&cli, zk);
+    }
     let url = cli.url.as_ref().map(|u| u.as_str().trim()).unwrap_or("");
     if url.is_empty() {
         return Err(Error::Usage(
@@ -390,6 +413,37 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let sources = Sources::from_env(cli.user.clone(), cli.password_file.clone())?;
     let api = HttpApi::new(url, &sources, cli.timeout_per_request)?;
     run_with(&api, &cli)
+}
+
+/// `--zk`: the desired state in ZooKeeper (crate::zk).
+fn run_zk(cli: &Cli, zk: &str) -> Result<(), Error> {
+    let (target, activation, wait_idle) = match &cli.command {
+        Cmd::Activate(t) => (t, "active", false),
+        Cmd::Disable(t) => (t, "disabled", false),
+        Cmd::Stop(t) => (t, "stopped", false),
+        Cmd::Drain { target, wait, .. } => (target, "disabled", *wait),
+        Cmd::Maintenance { target, clear } => {
+            (target, if *clear { "active" } else { "restarting" }, false)
+        }
+        _ => {
+            return Err(Error::Usage(
+                "with --zk: activate, disable, stop, drain or maintenance SERVICE/MEMBER".into(),
+            ))
+        }
+    };
+    let (service, member) = crate::zk::split_target(&target.member)?;
+    crate::zk::change(&crate::zk::ZkChange {
+        zk: zk.to_string(),
+        auth: cli.zk_auth.clone(),
+        service,
+        member,
+        activation,
+        wait_idle,
+        timeout: cli.zk_wait,
+        interval: cli
+            .poll_interval
+            .clamp(Duration::from_millis(50), Duration::from_secs(1)),
+    })
 }
 
 /// Resolves `t` to (balancer, member) with one status read.

@@ -21,5 +21,6 @@ pub mod lookup;
 pub mod ops;
 pub mod table;
 pub mod template;
+pub mod zk;
 
 pub use error::Error;
