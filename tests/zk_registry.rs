@@ -255,6 +255,24 @@ fn gateway_follows_members_announced_in_zookeeper() {
         "{}",
         tail(&jk, 2000)
     );
+    assert!(
+        reg["session_id"].as_str().unwrap().starts_with("0x"),
+        "{reg}"
+    );
+    assert!(reg["last_event_ms"].as_u64().unwrap() > 0, "{reg}");
+    let prom = h.get("/jk/?mime=prometheus").text();
+    for line in [
+        "mod_jk_lb_registry_state{balancer=\"lb\",state=\"connected\"} 1",
+        "mod_jk_lb_registry_members{balancer=\"lb\"} 2",
+        "mod_jk_lb_registry_world_writable{balancer=\"lb\"} 1",
+    ] {
+        assert!(prom.contains(line), "{line} missing:\n{prom}");
+    }
+    let page = h.get("/jk/").text();
+    assert!(
+        page.contains(&format!("Registry zk://{}{path}", zk.hostport())),
+        "{page}"
+    );
 
     // ZooKeeper down (kill -9) for a while: every member stays, nothing fails.
     zk.kill();
