@@ -426,6 +426,9 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
                                     restarting: m.restarting,
                                     lifecycle: m.lifecycle.text().to_string(),
                                     in_flight: m.in_flight,
+                                    ready: !m.restarting
+                                        && !m.awaiting_readiness
+                                        && m.state.text().starts_with("OK"),
                                 },
                             )
                         })

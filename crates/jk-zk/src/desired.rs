@@ -60,6 +60,9 @@ pub struct MemberReport {
     pub restarting: bool,
     pub lifecycle: String,
     pub in_flight: u64,
+    /// Takes requests: state OK, not restarting, readiness passed.
+    #[serde(default)]
+    pub ready: bool,
 }
 
 /// What a gateway publishes.

@@ -49,15 +49,28 @@ fn connect(zk: &str, auth: Option<&str>) -> Result<jk_zk::Session, Error> {
         .map_err(Error::Unreachable)
 }
 
-/// Writes the desired state and waits for every gateway; prints one line per step.
-pub fn change(c: &ZkChange) -> Result<(), Error> {
-    let s = connect(&c.zk, c.auth.as_deref())?;
-    let root = format!("/mod_jk/{}", c.service);
-    let node = format!("{root}/desired/{}", c.member);
-    s.ensure_parents(&node, c.auth.as_deref())
-        .map_err(Error::Failed)?;
-    // Versioned read-modify-write: keeps a weight someone else set.
-    let mut version = None;
+/// What to wait for on every gateway after a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// The version is applied.
+    Applied,
+    /// Applied, and nothing of the member in flight.
+    Idle,
+    /// Applied, and the member takes requests (state OK, readiness passed).
+    Ready,
+}
+
+/// Writes `activation` into `/mod_jk/<service>/desired/<member>` (versioned
+/// read-modify-write); returns the version written.
+pub fn write_desired(
+    s: &jk_zk::Session,
+    service: &str,
+    member: &str,
+    activation: &str,
+    auth: Option<&str>,
+) -> Result<i32, Error> {
+    let node = format!("/mod_jk/{service}/desired/{member}");
+    s.ensure_parents(&node, auth).map_err(Error::Failed)?;
     for _ in 0..5 {
         let (mut d, expected) = match s.get(&node).map_err(Error::Failed)? {
             Some((data, v)) => (
@@ -77,78 +90,210 @@ pub fn change(c: &ZkChange) -> Result<(), Error> {
                 None,
             ),
         };
-        d.activation = c.activation.to_string();
+        d.activation = activation.to_string();
         let data = serde_json::to_vec(&d).map_err(|e| Error::Failed(e.to_string()))?;
         match s.put(&node, &data, expected) {
-            Ok(v) => {
-                version = Some(v);
-                break;
-            }
+            Ok(v) => return Ok(v),
             Err(e) if e == "BadVersion" => continue,
             Err(e) => return Err(Error::Failed(e)),
         }
     }
-    let version = version.ok_or_else(|| {
-        Error::Failed(format!(
-            "{node}: other writers kept changing it; nothing written"
-        ))
-    })?;
+    Err(Error::Failed(format!(
+        "{node}: other writers kept changing it; nothing written"
+    )))
+}
+
+/// The live gateways' reports (node name, report).
+pub fn reports(
+    s: &jk_zk::Session,
+    service: &str,
+) -> Result<Vec<(String, Option<GatewayReport>)>, Error> {
+    let root = format!("/mod_jk/{service}/gateways");
+    let mut out = Vec::new();
+    for g in s.children(&root).map_err(Error::Failed)? {
+        if let Some((data, _)) = s.get(&format!("{root}/{g}")).map_err(Error::Failed)? {
+            out.push((g, GatewayReport::parse(&data).ok()));
+        }
+    }
+    Ok(out)
+}
+
+/// Waits until every live gateway applied `version` of `member`'s desired record (and
+/// `until`); returns how many gateways there were.
+pub fn wait_gateways(
+    s: &jk_zk::Session,
+    service: &str,
+    member: &str,
+    version: i32,
+    until: Until,
+    timeout: Duration,
+    interval: Duration,
+) -> Result<usize, Error> {
+    let t0 = Instant::now();
+    loop {
+        let all = reports(s, service)?;
+        let mut waiting = Vec::new();
+        for (g, r) in &all {
+            let Some(r) = r else {
+                waiting.push(format!("{g} (unreadable report)"));
+                continue;
+            };
+            if r.applied.get(member).is_none_or(|v| *v < version) {
+                waiting.push(format!("{g} (not applied)"));
+                continue;
+            }
+            let m = r.members.get(member);
+            match until {
+                Until::Applied => {}
+                Until::Idle => {
+                    if let Some(m) = m.filter(|m| m.in_flight > 0) {
+                        waiting.push(format!("{g} ({} in flight)", m.in_flight));
+                    }
+                }
+                Until::Ready => {
+                    if !m.is_some_and(|m| m.ready) {
+                        waiting.push(format!("{g} (not ready)"));
+                    }
+                }
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(all.len());
+        }
+        if t0.elapsed() > timeout {
+            return Err(Error::Failed(format!(
+                "{service}/{member}: not done within {timeout:?} on: {}",
+                waiting.join(", ")
+            )));
+        }
+        std::thread::sleep(interval);
+    }
+}
+
+/// Writes the desired state and waits for every gateway; prints one line per step.
+pub fn change(c: &ZkChange) -> Result<(), Error> {
+    let s = connect(&c.zk, c.auth.as_deref())?;
+    let version = write_desired(&s, &c.service, &c.member, c.activation, c.auth.as_deref())?;
     println!(
         "{}/{}: desired {} (version {version})",
         c.service, c.member, c.activation
     );
-    let t0 = Instant::now();
-    loop {
-        let gateways = s
-            .children(&format!("{root}/gateways"))
-            .map_err(Error::Failed)?;
-        let mut lagging = Vec::new();
-        let mut busy = Vec::new();
-        for g in &gateways {
-            let Some((data, _)) = s
-                .get(&format!("{root}/gateways/{g}"))
-                .map_err(Error::Failed)?
-            else {
-                continue; // (gone meanwhile: not live)
-            };
-            let Ok(r) = GatewayReport::parse(&data) else {
-                lagging.push(format!("{g} (unreadable report)"));
-                continue;
-            };
-            if r.applied.get(&c.member).is_none_or(|v| *v < version) {
-                lagging.push(g.clone());
-            } else if c.wait_idle {
-                if let Some(m) = r.members.get(&c.member).filter(|m| m.in_flight > 0) {
-                    busy.push(format!("{g} ({} in flight)", m.in_flight));
-                }
+    let until = if c.wait_idle {
+        Until::Idle
+    } else {
+        Until::Applied
+    };
+    let n = wait_gateways(
+        &s, &c.service, &c.member, version, until, c.timeout, c.interval,
+    )?;
+    println!(
+        "{}/{}: applied by {n} gateway(s){}",
+        c.service,
+        c.member,
+        if c.wait_idle { ", idle on all" } else { "" }
+    );
+    Ok(())
+}
+
+/// `jkctl --zk HOSTS roll -b SERVICE --cmd ...`.
+#[derive(Clone, Debug)]
+pub struct ZkRoll {
+    pub zk: String,
+    pub auth: Option<String>,
+    pub service: String,
+    pub cmd: String,
+    pub drain_timeout: Duration,
+    pub ready_timeout: Duration,
+    pub pause: Duration,
+    pub force: bool,
+    pub interval: Duration,
+}
+
+/// Restarts every member of SERVICE once, across all gateways: per member (in name order)
+/// desired `restarting` (every gateway holds its sticky requests and sends it nothing new)
+/// until it is idle on every gateway, the command, desired `active`, until every gateway
+/// has it ready again. Members stopped on every gateway are skipped. Refuses to start with
+/// fewer than two members ready everywhere (--force overrides).
+pub fn roll(r: &ZkRoll) -> Result<(), Error> {
+    let s = connect(&r.zk, r.auth.as_deref())?;
+    let all = reports(&s, &r.service)?;
+    if all.is_empty() {
+        return Err(Error::Failed(format!(
+            "no gateway reports under /mod_jk/{}/gateways: nothing follows this service",
+            r.service
+        )));
+    }
+    let mut members = std::collections::BTreeMap::<String, (usize, usize)>::new();
+    for (_, rep) in &all {
+        for (name, m) in rep.iter().flat_map(|r| r.members.iter()) {
+            let e = members.entry(name.clone()).or_default();
+            if m.activation != "STP" {
+                e.0 += 1;
+            }
+            if m.ready && m.activation == "ACT" {
+                e.1 += 1;
             }
         }
-        if lagging.is_empty() && busy.is_empty() {
-            println!(
-                "{}/{}: applied by {} gateway(s){}",
-                c.service,
-                c.member,
-                gateways.len(),
-                if c.wait_idle { ", idle on all" } else { "" }
-            );
-            return Ok(());
-        }
-        if t0.elapsed() > c.timeout {
-            return Err(Error::Failed(format!(
-                "{}/{}: not applied within {:?} by: {}{}",
-                c.service,
-                c.member,
-                c.timeout,
-                lagging.join(", "),
-                if busy.is_empty() {
-                    String::new()
-                } else {
-                    format!("; still busy on: {}", busy.join(", "))
-                }
-            )));
-        }
-        std::thread::sleep(c.interval);
     }
+    let order: Vec<String> = members
+        .iter()
+        .filter(|(_, (not_stopped, _))| *not_stopped > 0)
+        .map(|(n, _)| n.clone())
+        .collect();
+    let ready_everywhere = members.values().filter(|(_, r)| *r == all.len()).count();
+    if ready_everywhere < 2 && !r.force {
+        return Err(Error::Failed(format!(
+            "roll refused: {ready_everywhere} member(s) of {} are ready on every gateway (at \
+             least 2 needed; --force overrides)",
+            r.service
+        )));
+    }
+    println!(
+        "roll {}: {} member(s) over {} gateway(s): {}",
+        r.service,
+        order.len(),
+        all.len(),
+        order.join(", ")
+    );
+    for (k, m) in order.iter().enumerate() {
+        let prefix = format!("roll {}/{m}", r.service);
+        let fail = |step: &str, e: Error| e.context(&format!("{prefix}: {step} failed"));
+        let v = write_desired(&s, &r.service, m, "restarting", r.auth.as_deref())
+            .map_err(|e| fail("marking restarting", e))?;
+        let n = wait_gateways(
+            &s,
+            &r.service,
+            m,
+            v,
+            Until::Idle,
+            r.drain_timeout,
+            r.interval,
+        )
+        .map_err(|e| fail("draining", e))?;
+        println!("{prefix}: restarting on {n} gateway(s), idle on all");
+        let cmd = crate::template::render(&r.cmd, m, &r.service);
+        crate::ops::run_command(&cmd, m, &r.service)
+            .map_err(|e| fail("the command", Error::Failed(e)))?;
+        println!("{prefix}: command done");
+        let v = write_desired(&s, &r.service, m, "active", r.auth.as_deref())
+            .map_err(|e| fail("marking active", e))?;
+        let n = wait_gateways(
+            &s,
+            &r.service,
+            m,
+            v,
+            Until::Ready,
+            r.ready_timeout,
+            r.interval,
+        )
+        .map_err(|e| fail("waiting until ready", e))?;
+        println!("{prefix}: ready on {n} gateway(s)");
+        if k + 1 < order.len() && !r.pause.is_zero() {
+            std::thread::sleep(r.pause);
+        }
+    }
+    println!("roll {}: done", r.service);
+    Ok(())
 }
 
 #[cfg(test)]
