@@ -369,7 +369,7 @@ fn jkctl_announce_registers_while_cping_answers_and_deregisters_on_sigterm() {
             "--interval",
             "0.2",
             "--drain",
-            "1",
+            "5",
         ])
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::process::Stdio::inherit())
@@ -421,11 +421,21 @@ fn jkctl_announce_registers_while_cping_answers_and_deregisters_on_sigterm() {
     for line in [
         "/services/shop/c registered: 127.0.1.29",
         "deregistered: 127.0.1.29",
+        "drained: disabled and idle on 1 gateway(s)",
         "deregistered (stopping)",
         "stopped",
     ] {
         assert!(out.contains(line), "{line:?} missing in:\n{out}");
     }
+    // The desired record the drain wrote is gone again: a later start is not disabled.
+    let s = Session::connect(
+        &zk.hostport(),
+        Duration::from_secs(4),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(s.get("/mod_jk/shop/desired/c").unwrap(), None);
     assert!(!h.error_log().contains("panicked"));
 }
 

@@ -1,8 +1,8 @@
 //! `jkctl announce` (README "ZooKeeper"): registers one Tomcat in ZooKeeper as an ephemeral
 //! znode (an Apache Curator service-discovery record) while its AJP port answers CPing, takes
-//! it away when the port stops answering, and on SIGTERM or SIGINT takes it away first and
-//! waits `--drain` seconds before exiting (gateways drain the member: no new sessions, its
-//! sessions still served) so that a container's stop loses nothing.
+//! it away when the port stops answering, and on SIGTERM or SIGINT drains it first (desired
+//! state disabled on every gateway, until no gateway has a request of it in flight, at most
+//! `--drain` seconds), then takes it away and exits, so that a container's stop loses nothing.
 //!
 //! The node is ephemeral: if jkctl itself dies, ZooKeeper removes it after the session
 //! timeout. A session that expires (ZooKeeper unreachable for longer) is replaced by a new
@@ -38,7 +38,7 @@ pub struct Announce {
     /// Digest credentials (`user:password`): the node is created with them and readable by
     /// anyone, writable by them only.
     pub auth: Option<String>,
-    /// After SIGTERM: how long to wait (the node already gone) before exiting.
+    /// After SIGTERM: the longest wait for the member to be idle on every gateway.
     pub drain: Duration,
     /// Stop after this long (tests); None: until a signal.
     pub run_for: Option<Duration>,
@@ -83,7 +83,8 @@ pub struct AnnounceArgs {
         value_name = "USER:PASSWORD"
     )]
     pub auth: Option<String>,
-    /// After SIGTERM/SIGINT: seconds to wait, the node deleted, before exiting
+    /// After SIGTERM/SIGINT: the longest wait, in seconds, for the member to be disabled and
+    /// idle on every gateway before the node is deleted
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::cli::parse_secs)]
     pub drain: Duration,
     /// Exit after this many seconds (for tests and scripts)
@@ -161,6 +162,49 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, Error> {
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(|| Error::Usage(format!("{host}:{port} does not resolve")))
+}
+
+/// On SIGTERM: the member's desired state `disabled` for every gateway (no new sessions, its
+/// sessions still served), then wait (at most `--drain`) until no gateway has a request of it
+/// in flight; the desired record is put back as it was afterwards, so that the next start of
+/// this instance is not disabled.
+fn drain_first(s: &jk_zk::Session, a: &Announce) {
+    let service = a.path.rsplit('/').next().unwrap_or("").to_string();
+    let desired = format!("/mod_jk/{service}/desired/{}", a.name);
+    let before = s.get(&desired).ok().flatten();
+    let t0 = Instant::now();
+    let written = crate::zk::write_desired(s, &service, &a.name, "disabled", a.auth.as_deref());
+    match written {
+        Ok(v) => {
+            let idle = crate::zk::wait_gateways(
+                s,
+                &service,
+                &a.name,
+                v,
+                crate::zk::Until::Idle,
+                a.drain,
+                Duration::from_millis(100),
+            );
+            match idle {
+                Ok(n) => say(&format!(
+                    "drained: disabled and idle on {n} gateway(s) after {:?}",
+                    t0.elapsed()
+                )),
+                Err(e) => say(&format!("{e}; deregistering anyway")),
+            }
+        }
+        Err(e) => say(&format!("cannot mark {desired} disabled: {e}")),
+    }
+    let restored = match before {
+        None => s.delete(&desired),
+        Some((data, _)) => s.get(&desired).and_then(|now| match now {
+            Some((_, v)) => s.put(&desired, &data, Some(v)).map(|_| ()),
+            None => Ok(()),
+        }),
+    };
+    if let Err(e) = restored {
+        say(&format!("cannot put {desired} back: {e}"));
+    }
 }
 
 /// Checks the node's pieces as gateways will (a record they would refuse is refused here).
@@ -277,15 +321,12 @@ pub fn run(a: &Announce) -> Result<(), Error> {
     }
     if let Some(s) = session.as_ref() {
         if registered {
-            match s.delete(&node) {
-                Ok(()) => say(&format!(
-                    "{node} deregistered (stopping): gateways drain it; waiting {:?}",
-                    a.drain
-                )),
-                Err(e) => say(&format!("cannot deregister {node}: {e}")),
-            }
             if STOP.load(Ordering::SeqCst) {
-                std::thread::sleep(a.drain);
+                drain_first(s, a);
+            }
+            match s.delete(&node) {
+                Ok(()) => say(&format!("{node} deregistered (stopping)")),
+                Err(e) => say(&format!("cannot deregister {node}: {e}")),
             }
         }
     }

@@ -284,9 +284,11 @@ pub enum Cmd {
     /// record (address, port, id, payload {jvmRoute, weight}) once HOST:PORT answers an AJP
     /// CPing, deletes it when --failures CPings in a row fail, registers again when it
     /// answers again. Gateways whose lb says `discovery=zk://.../PATH` add the member
-    /// (readiness, slow start) and drain it when the node goes. On SIGTERM or SIGINT the node
-    /// is deleted first, then jkctl waits --drain seconds (sticky requests still reach the
-    /// Tomcat meanwhile) and exits: stop Tomcat after jkctl. Does not need --url.
+    /// (readiness, slow start) and drain it when the node goes. On SIGTERM or SIGINT it drains
+    /// first: desired state disabled on every gateway (/mod_jk/SERVICE/desired/NAME), until no
+    /// gateway has a request of it in flight (at most --drain seconds), then the node is
+    /// deleted, the desired record put back, and jkctl exits: stop Tomcat after jkctl. Does
+    /// not need --url.
     #[command(verbatim_doc_comment)]
     Announce(crate::announce::AnnounceArgs),
 }
