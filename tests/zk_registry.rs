@@ -323,6 +323,25 @@ fn gateway_follows_members_announced_in_zookeeper() {
         before,
         "nothing reaches a member that left"
     );
+    // The child following the registry exits (kill -9): another child takes the lease over
+    // and follows on (ARCHITECTURE rule 13).
+    let holder = lb_status(&h)["registry"]["holder_pid"].as_u64().unwrap() as i32;
+    assert!(
+        holder > 0 && Some(holder) != h.pid(),
+        "a child, never the parent"
+    );
+    // SAFETY: a child of our own httpd.
+    unsafe {
+        libc::kill(holder, libc::SIGKILL);
+    }
+    let rd = jk_zk::record::build("app", "d", "127.0.1.26", a.port() + 1, "rd", 1, 0);
+    w.create(&format!("{path}/d"), &rd, true, None).unwrap();
+    let moved = eventually(10, "d listed after the lease moved", &h, || {
+        member(&h, "d").is_some()
+    });
+    let now = lb_status(&h)["registry"]["holder_pid"].as_u64().unwrap() as i32;
+    assert_ne!(now, holder, "the lease moved");
+    eprintln!("lease moved from child {holder} to {now}; d listed {moved:?} after the kill");
     assert!(!h.error_log().contains("panicked"));
     drop(w);
 }
@@ -539,4 +558,60 @@ fn desired_state_written_once_reaches_every_gateway() {
         assert!(!g.error_log().contains("panicked"));
     }
     drop(w);
+}
+
+/// A three-node ensemble losing its quorum (two of three servers killed): the follower says
+/// so, keeps the last members, and follows again once the quorum is back.
+#[test]
+fn follower_keeps_members_while_the_ensemble_has_no_quorum() {
+    support::zookeeper::require_zookeeper().unwrap();
+    let mut ens =
+        support::zookeeper::Ensemble::start(["127.0.1.50", "127.0.1.51", "127.0.1.52"]).unwrap();
+    let path = "/services/q";
+    let f = follower(&ens.connect(), path);
+    until(&f, "connected", 20, |s| s.state == ConnState::Connected);
+    let w = Session::connect(
+        &ens.connect(),
+        Duration::from_secs(4),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    w.ensure_parents(&format!("{path}/q1"), None).unwrap();
+    let rec = jk_zk::record::build("q", "q1", "127.0.1.53", 8009, "q1", 1, 0);
+    w.create(&format!("{path}/q1"), &rec, false, None).unwrap();
+    until(&f, "q1 listed", 5, |s| routes(s) == ["q1"]);
+    // Quorum lost.
+    ens.nodes[1].kill();
+    ens.nodes[2].kill();
+    until(&f, "not connected", 20, |s| s.state != ConnState::Connected);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(routes(&f.snapshot()), ["q1"], "the last members are kept");
+    // Quorum back: the follower reads again.
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        let (_, rest) = ens.nodes.split_at_mut(1);
+        let (a, b) = rest.split_at_mut(1);
+        let ha = s.spawn(|| a[0].restart());
+        let hb = s.spawn(|| b[0].restart());
+        ha.join().unwrap().unwrap();
+        hb.join().unwrap().unwrap();
+    });
+    until(&f, "connected again", 30, |s| {
+        s.state == ConnState::Connected
+    });
+    eprintln!(
+        "quorum back and follower connected {:?} after the restarts began",
+        t0.elapsed()
+    );
+    let w2 = Session::connect(
+        &ens.connect(),
+        Duration::from_secs(4),
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let rec = jk_zk::record::build("q", "q2", "127.0.1.54", 8009, "q2", 1, 0);
+    w2.create(&format!("{path}/q2"), &rec, true, None).unwrap();
+    until(&f, "q2 listed", 10, |s| routes(s) == ["q1", "q2"]);
 }
