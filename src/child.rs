@@ -301,6 +301,10 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
     }
     let log = rt.clone();
     let pid = std::process::id();
+    let waiting: Vec<Arc<jk_lb::Balancer>> = lbs
+        .iter()
+        .filter_map(|(lb, _, _)| gen.balancers.get(lb).cloned())
+        .collect();
     let following: parking_lot::Mutex<std::collections::HashMap<String, Following>> =
         parking_lot::Mutex::new(std::collections::HashMap::new());
     let round = move || {
@@ -387,7 +391,9 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
                     if fo.applied_event_ms != snap.members_event_ms {
                         fo.applied_event_ms = snap.members_event_ms;
                         fo.lag_ms = now_ms.saturating_sub(snap.members_event_ms);
-                        fo.applied_at_ms = now_ms;
+                        if snap.read_once {
+                            fo.applied_at_ms = now_ms;
+                        }
                     }
                 }
                 // The desired state (one for all gateways): each record applied once per
@@ -441,6 +447,10 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
                     };
                     fo.follower.set_report(report.to_json());
                 }
+                if snap.read_once && fo.applied_at_ms == 0 {
+                    // (first read applied: children waiting in child_init may go on)
+                    fo.applied_at_ms = now_ms.max(1);
+                }
                 let mut flags = 0;
                 if snap.world_writable == Some(true) {
                     flags |= jk_lb::RegistryStatus::WORLD_WRITABLE;
@@ -464,14 +474,45 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
         });
     };
     match Background::spawn("jk-registry", Duration::from_millis(100), round) {
-        // SAFETY: the child pool lives until the child exits; dropping stops the thread.
-        Ok(bg) => unsafe {
-            pool_owned::give(pchild, bg);
-        },
+        Ok(bg) => {
+            // SAFETY: the child pool lives until the child exits; dropping stops the thread.
+            unsafe { pool_owned::give(pchild, bg) };
+            wait_first_read(rt, &waiting);
+        }
         Err(e) => rt.log_at(
             Level::Error,
             "jk_child_init",
             &format!("Could not start ZooKeeper discovery: {e}"),
         ),
+    }
+}
+
+/// How long a child starting with a fresh shared memory waits for the first registry read.
+const FIRST_READ_WAIT: Duration = Duration::from_secs(2);
+
+/// A gateway started later applies the desired state before it serves its first request: a
+/// child whose balancers have never had their registry read (a fresh shared memory; a graceful
+/// restart keeps what was applied) waits in child_init, before it takes any request, until the
+/// lease holder applied the first read, at most [`FIRST_READ_WAIT`] (ZooKeeper unreachable at
+/// start-up: it serves with workers.properties, and the registry's state follows). Request
+/// threads never wait.
+fn wait_first_read(rt: &ServerRuntime, lbs: &[Arc<jk_lb::Balancer>]) {
+    let pending = || lbs.iter().any(|b| b.registry_status().applied_at_ms == 0);
+    if !pending() {
+        return;
+    }
+    let t0 = std::time::Instant::now();
+    while pending() && t0.elapsed() < FIRST_READ_WAIT {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if pending() {
+        rt.log_at(
+            Level::Warn,
+            "jk_child_init",
+            &format!(
+                "the ZooKeeper registry was not read within {FIRST_READ_WAIT:?} of this child's \
+                 start: serving with workers.properties until it is"
+            ),
+        );
     }
 }

@@ -116,6 +116,9 @@ pub struct Snapshot {
     pub bad_records: usize,
     /// The desired state last read, by member id (None: not read yet).
     pub desired: Option<BTreeMap<String, Desired>>,
+    /// The members and the desired state have both been read (once the path and the desired
+    /// records were looked at, even if there were none).
+    pub read_once: bool,
 }
 
 /// Where a follower logs (the lb's log, through httpd in the module).
@@ -422,6 +425,9 @@ impl Follow {
                         }
                     }
                 }
+            }
+            if !need_read && !need_desired && !self.shared.snap.lock().read_once {
+                self.publish(|s| s.read_once = true);
             }
             self.write_report(client).await;
             let tick =
