@@ -616,3 +616,59 @@ fn follower_keeps_members_while_the_ensemble_has_no_quorum() {
     w2.create(&format!("{path}/q2"), &rec, true, None).unwrap();
     until(&f, "q2 listed", 10, |s| routes(s) == ["q1", "q2"]);
 }
+
+/// Digest ACLs: what `jkctl announce --auth` (Session with credentials) creates is readable by
+/// anyone (gateways without credentials follow it, and do not warn) and writable by its owner
+/// only.
+#[test]
+fn digest_acls_protect_the_members_path() {
+    support::zookeeper::require_zookeeper().unwrap();
+    let zk = ZooKeeper::start_or_panic("127.0.1.55");
+    let path = "/services/sec";
+    let owner = Session::connect(
+        &zk.hostport(),
+        Duration::from_secs(4),
+        Some("ops:s3cret"),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    owner
+        .ensure_parents(&format!("{path}/a"), Some("ops:s3cret"))
+        .unwrap();
+    let rec = jk_zk::record::build("sec", "a", "127.0.1.56", 8009, "a", 1, 0);
+    owner
+        .create(&format!("{path}/a"), &rec, true, Some("ops:s3cret"))
+        .unwrap();
+    let f = follower(&zk.hostport(), path);
+    until(&f, "a listed", 10, |s| routes(s) == ["a"]);
+    until(&f, "ACL known", 5, |s| s.world_writable.is_some());
+    assert_eq!(
+        f.snapshot().world_writable,
+        Some(false),
+        "not world-writable"
+    );
+    let anyone = Session::connect(
+        &zk.hostport(),
+        Duration::from_secs(4),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let evil = jk_zk::record::build("sec", "evil", "10.6.6.6", 8009, "a", 1, 0);
+    let e = anyone
+        .create(&format!("{path}/evil"), &evil, true, None)
+        .unwrap_err();
+    assert!(e.contains("cannot create"), "{e}");
+    let other = Session::connect(
+        &zk.hostport(),
+        Duration::from_secs(4),
+        Some("ops:wrong"),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(other
+        .create(&format!("{path}/evil"), &evil, true, None)
+        .is_err());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(routes(&f.snapshot()), ["a"], "nobody else got in");
+}

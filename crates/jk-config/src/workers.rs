@@ -870,7 +870,17 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
         },
     };
     let st_prop = r.prop("discover_session_timeout");
-    let session_timeout_s = r.count_min(st_prop, 10, 2);
+    let mut session_timeout_s = r.parse(st_prop, 10, values::non_negative);
+    if let Some(p) = st_prop.filter(|_| session_timeout_s < 2) {
+        r.warn(
+            p,
+            format!(
+                "\"{}\" is raised to 2 (ZooKeeper sessions are at least two ticks)",
+                p.value
+            ),
+        );
+        session_timeout_s = 2;
+    }
     let auth = match r.prop("discover_auth") {
         None => None,
         Some(p) => match p.value.split_once(':') {

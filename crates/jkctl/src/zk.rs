@@ -186,6 +186,14 @@ pub fn change(c: &ZkChange) -> Result<(), Error> {
     let n = wait_gateways(
         &s, &c.service, &c.member, version, until, c.timeout, c.interval,
     )?;
+    if n == 0 {
+        println!(
+            "{}/{}: no gateway reports under /mod_jk/{}/gateways: the desired state is kept \
+             for gateways that start later (gateways publish reports only where they may \
+             write: with digest ACLs give them discover_auth)",
+            c.service, c.member, c.service
+        );
+    }
     println!(
         "{}/{}: applied by {n} gateway(s){}",
         c.service,
