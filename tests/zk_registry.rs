@@ -57,13 +57,28 @@ fn follower_sees_records_come_and_go_and_survives_zookeeper_restart() {
     let mut zk = ZooKeeper::start_or_panic("127.0.1.21");
     eprintln!("zookeeper ready in {:?}", zk.startup);
     let path = "/services/app";
-    let f = follower(&zk.hostport(), path);
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let f = Follower::start(
+        FollowConfig {
+            connect: zk.hostport(),
+            path: path.into(),
+            session_timeout: Duration::from_secs(4),
+            auth: None,
+            tag: "lb".into(),
+            state_root: None,
+            gateway: "test".into(),
+        },
+        Arc::new(move |l, m| sink.lock().unwrap().push(format!("[{l:?}] {m}"))),
+    )
+    .unwrap();
     until(&f, "connected", 10, |s| s.state == ConnState::Connected);
     assert!(f.snapshot().members.is_none(), "no path yet: nothing read");
 
     let w = Session::connect(
         &zk.hostport(),
-        Duration::from_secs(4),
+        // (longer than ZooKeeper is down below: this writer keeps its session)
+        Duration::from_secs(30),
         None,
         Duration::from_secs(5),
     )
@@ -93,14 +108,27 @@ fn follower_sees_records_come_and_go_and_survives_zookeeper_restart() {
     // ZooKeeper killed: the last members stay, the state says so.
     zk.kill();
     until(&f, "disconnected", 10, |s| {
-        s.state == ConnState::Disconnected
+        matches!(s.state, ConnState::Disconnected | ConnState::Expired)
     });
     assert_eq!(
         routes(&f.snapshot()),
         ["tc1", "r2"],
         "the last members are kept"
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Down for 6 s (several reconnection attempts with backoff): one line per state change,
+    // not per attempt.
+    std::thread::sleep(Duration::from_secs(6));
+    let warns: Vec<String> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("ZooKeeper lost"))
+        .cloned()
+        .collect();
+    // (disconnected; the session expired on the client's side after its timeout; cannot
+    // connect: three changes, each said once)
+    assert!(warns.len() <= 3, "{warns:#?}");
+    assert!(warns.windows(2).all(|w| w[0] != w[1]), "{warns:#?}");
     zk.restart().unwrap();
     until(&f, "connected again", 20, |s| {
         s.state == ConnState::Connected

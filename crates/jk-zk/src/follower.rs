@@ -264,7 +264,8 @@ impl Follow {
         } else {
             format!("{} ({detail})", st.text())
         };
-        if self.logged_state.as_deref() != Some(line.as_str()) {
+        // (connecting is not a change worth a line: the outcome is)
+        if st != ConnState::Connecting && self.logged_state.as_deref() != Some(line.as_str()) {
             let (level, what) = match st {
                 ConnState::Connected => (Level::Info, "connected to"),
                 ConnState::Connecting => (Level::Debug, "connecting to"),
@@ -297,7 +298,11 @@ impl Follow {
     async fn run(&mut self) {
         let mut backoff = Duration::from_millis(250);
         while !self.stopping() {
-            self.state(ConnState::Connecting, "");
+            // Only the first attempt shows "connecting"; after a loss the state stays
+            // disconnected (or expired) until a session is made.
+            if self.shared.snap.lock().state == ConnState::None {
+                self.state(ConnState::Connecting, "");
+            }
             let mut connector = zk::Client::connector()
                 .with_session_timeout(self.cfg.session_timeout)
                 .with_fail_eagerly();
