@@ -351,6 +351,13 @@ fn gateway_follows_members_announced_in_zookeeper() {
         before,
         "nothing reaches a member that left"
     );
+    // A graceful restart: the registry's member stays, a new child follows on.
+    h.graceful();
+    eventually(10, "registry followed after graceful", &h, || {
+        lb_status(&h)["registry"]["state"] == "connected"
+            && member(&h, "a").is_some_and(|m| m["lifecycle"] == "active")
+    });
+    assert!(spread(&h, 10).values().sum::<usize>() == 10);
     // The child following the registry exits (kill -9): another child takes the lease over
     // and follows on (ARCHITECTURE rule 13).
     let holder = lb_status(&h)["registry"]["holder_pid"].as_u64().unwrap() as i32;
