@@ -461,6 +461,7 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
                 if snap.bad_records > 0 {
                     flags |= jk_lb::RegistryStatus::BAD_RECORDS;
                 }
+                flags |= b.registry_status().flags & jk_lb::RegistryStatus::START_WAIT_OVER;
                 b.set_registry_status(&jk_lb::RegistryStatus {
                     state: jk_lb::RegistryState::from_code(snap.state.code()),
                     session: snap.session_id,
@@ -494,10 +495,15 @@ const FIRST_READ_WAIT: Duration = Duration::from_secs(2);
 /// child whose balancers have never had their registry read (a fresh shared memory; a graceful
 /// restart keeps what was applied) waits in child_init, before it takes any request, until the
 /// lease holder applied the first read, at most [`FIRST_READ_WAIT`] (ZooKeeper unreachable at
-/// start-up: it serves with workers.properties, and the registry's state follows). Request
-/// threads never wait.
+/// start-up: it serves with workers.properties, and the registry's state follows; children
+/// started after that do not wait). Request threads never wait.
 fn wait_first_read(rt: &ServerRuntime, lbs: &[Arc<jk_lb::Balancer>]) {
-    let pending = || lbs.iter().any(|b| b.registry_status().applied_at_ms == 0);
+    let pending = || {
+        lbs.iter().any(|b| {
+            let r = b.registry_status();
+            r.applied_at_ms == 0 && r.flags & jk_lb::RegistryStatus::START_WAIT_OVER == 0
+        })
+    };
     if !pending() {
         return;
     }
@@ -506,6 +512,12 @@ fn wait_first_read(rt: &ServerRuntime, lbs: &[Arc<jk_lb::Balancer>]) {
         std::thread::sleep(Duration::from_millis(10));
     }
     if pending() {
+        // Later children (prefork starts them under load) do not wait again.
+        for b in lbs {
+            let mut r = b.registry_status();
+            r.flags |= jk_lb::RegistryStatus::START_WAIT_OVER;
+            b.set_registry_status(&r);
+        }
         rt.log_at(
             Level::Warn,
             "jk_child_init",

@@ -707,3 +707,61 @@ fn digest_acls_protect_the_members_path() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(routes(&f.snapshot()), ["a"], "nobody else got in");
 }
+
+/// ZooKeeper unreachable when the gateway starts: it serves with workers.properties after at
+/// most the start-up wait (logged once), shows the registry as not connected, and follows the
+/// registry once it is there.
+#[test]
+fn gateway_starts_and_serves_when_zookeeper_is_unreachable() {
+    support::zookeeper::require_zookeeper().unwrap();
+    let t1 = server("t1", "127.0.1.58:0", "t1");
+    let port = free_port_on("127.0.1.57").unwrap();
+    let props = format!(
+        "worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n\
+         worker.t1.host=127.0.1.58\nworker.t1.port={}\nworker.t1.route=t1\n\
+         worker.lb.balance_workers=t1\n\
+         worker.lb.discovery=zk://127.0.1.57:{port}/services/late\n",
+        t1.port()
+    );
+    let t0 = Instant::now();
+    let h = Httpd::with_workers(
+        "zk-unreachable",
+        Mpm::Prefork,
+        &props,
+        "JkMount /app/* lb\nJkMount /jk/* jkstatus\n",
+    );
+    let r = h.get("/app/x");
+    let first = t0.elapsed();
+    assert_eq!(r.status, 200, "{}", r.text());
+    eprintln!("first answer {first:?} after the start with ZooKeeper unreachable");
+    assert!(first < Duration::from_secs(6), "{first:?}");
+    assert_ne!(lb_status(&h)["registry"]["state"], "connected");
+    let jk = h.dir.read("logs/mod_jk.log");
+    assert!(jk.contains("was not read within"), "{}", tail(&jk, 2000));
+    // More requests (prefork children) do not wait again.
+    let t1s = Instant::now();
+    spread(&h, 10);
+    assert!(
+        t1s.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        t1s.elapsed()
+    );
+    // ZooKeeper comes: followed.
+    let zk = ZooKeeper::start_on("127.0.1.57", port).unwrap();
+    eventually(20, "registry connected", &h, || {
+        lb_status(&h)["registry"]["state"] == "connected"
+    });
+    let w = Session::connect(
+        &zk.hostport(),
+        Duration::from_secs(4),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let a = server("a", "127.0.1.59:0", "ra");
+    w.ensure_parents("/services/late/a", None).unwrap();
+    let rec = jk_zk::record::build("late", "a", "127.0.1.59", a.port(), "ra", 1, 0);
+    w.create("/services/late/a", &rec, true, None).unwrap();
+    eventually(5, "a listed", &h, || member(&h, "a").is_some());
+    assert!(!h.error_log().contains("panicked"));
+}

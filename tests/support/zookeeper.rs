@@ -88,7 +88,11 @@ pub struct ZooKeeper {
 impl ZooKeeper {
     /// A standalone server on `addr` (a loopback address) and a free port.
     pub fn start(addr: &str) -> Result<ZooKeeper, String> {
-        let port = free_port_on(addr)?;
+        ZooKeeper::start_on(addr, free_port_on(addr)?)
+    }
+
+    /// A standalone server on `addr`:`port`.
+    pub fn start_on(addr: &str, port: u16) -> Result<ZooKeeper, String> {
         let dir = temp_dir(&format!("zk-{addr}-{port}"));
         let cfg = dir.join("zoo.cfg");
         std::fs::write(&cfg, config(&dir, addr, port, &[], 0)).map_err(|e| e.to_string())?;

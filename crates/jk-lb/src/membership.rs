@@ -119,7 +119,7 @@ pub struct RegistryStatus {
     /// Members the registry lists.
     pub members: u64,
     /// [`RegistryStatus::WORLD_WRITABLE`] | [`RegistryStatus::SHRINK_HELD`] |
-    /// [`RegistryStatus::BAD_RECORDS`].
+    /// [`RegistryStatus::BAD_RECORDS`] | [`RegistryStatus::START_WAIT_OVER`].
     pub flags: u64,
     /// Unix ms the members were last applied.
     pub applied_at_ms: u64,
@@ -129,6 +129,9 @@ impl RegistryStatus {
     pub const WORLD_WRITABLE: u64 = 1;
     pub const SHRINK_HELD: u64 = 2;
     pub const BAD_RECORDS: u64 = 4;
+    /// A child gave up waiting for the first read at its start (ZooKeeper did not answer):
+    /// later children do not wait either.
+    pub const START_WAIT_OVER: u64 = 8;
 }
 
 impl Origin {

@@ -157,18 +157,36 @@ impl Follower {
         std::thread::Builder::new()
             .name("jk-zk".into())
             .spawn(move || {
-                spawns::block_on(async move {
-                    let mut f = Follow {
-                        cfg,
-                        shared: s,
-                        log,
-                        logged_state: None,
-                        bad: HashMap::new(),
-                        acl_warned: false,
-                        written: None,
-                    };
-                    f.run().await;
-                })
+                // A panic in the client (or here) must not leave the gateway without a
+                // follower for the rest of the child's life: logged, and followed again.
+                loop {
+                    let (cfg2, s2, log2) = (cfg.clone(), s.clone(), log.clone());
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        spawns::block_on(async move {
+                            let mut f = Follow {
+                                cfg: cfg2,
+                                shared: s2,
+                                log: log2,
+                                logged_state: None,
+                                bad: HashMap::new(),
+                                acl_warned: false,
+                                written: None,
+                            };
+                            f.run().await;
+                        })
+                    }));
+                    if run.is_ok() || s.stop.load(Ordering::Acquire) {
+                        return;
+                    }
+                    log(
+                        Level::Error,
+                        &format!(
+                            "({}) the ZooKeeper thread panicked; following again in 1 s",
+                            cfg.tag
+                        ),
+                    );
+                    std::thread::sleep(Duration::from_secs(1));
+                }
             })?;
         Ok(Follower { shared })
     }
