@@ -70,6 +70,8 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     unsafe { start_readiness_prober(pchild, &rt) };
     // SAFETY: forwarded.
     unsafe { start_discovery(pchild, &rt) };
+    // SAFETY: forwarded.
+    unsafe { start_registry(pchild, &rt) };
     let interval = rt.gen.watchdog_interval;
     if interval == 0 {
         return;
@@ -204,5 +206,325 @@ unsafe fn start_discovery(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>)
             "jk_child_init",
             &format!("Could not start DNS discovery: {e}"),
         ),
+    }
+}
+
+/// Whether process `holder` still runs (kill with signal 0).
+fn process_alive(holder: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let exists = unsafe { libc::kill(holder as libc::pid_t, 0) } == 0;
+    exists || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// What the registry thread of this child keeps per lb it follows.
+struct Following {
+    follower: jk_zk::Follower,
+    state: jk_runtime::registry::RegistryLb,
+    /// The members_event_ms of the list last applied (its lag is measured once).
+    applied_event_ms: u64,
+    lag_ms: u64,
+    applied_at_ms: u64,
+    /// Desired records applied, by (id, version, member index): each once.
+    enforced: std::collections::BTreeSet<(String, i32, usize)>,
+}
+
+/// This gateway's name among the service's gateways: host name, httpd parent pid, lb.
+fn gateway_name(lb: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .take(60)
+        .collect();
+    format!("{host}-{}-{lb}", std::os::unix::process::parent_id())
+}
+
+/// Applies desired record `d` to member `i` of `b` (README "ZooKeeper": activation, restart
+/// maintenance, weight). Returns what changed, for the log.
+fn apply_desired(b: &jk_lb::Balancer, i: usize, d: &jk_zk::desired::Desired) -> Vec<String> {
+    use jk_config::Activation;
+    let mut done = Vec::new();
+    let Some(m) = b.snapshot(i) else {
+        return done;
+    };
+    let want = match d.activation.as_str() {
+        "disabled" => Some(Activation::Disabled),
+        "stopped" => Some(Activation::Stopped),
+        "active" => Some(Activation::Active),
+        _ => None,
+    };
+    let restarting = d.activation == "restarting";
+    if m.restarting != restarting && b.set_restarting(i, restarting).is_ok() {
+        done.push(format!(
+            "restart maintenance {}",
+            if restarting { "on" } else { "off" }
+        ));
+    }
+    if let Some(a) = want.filter(|a| *a != m.activation) {
+        if b.set_activation(i, a).is_ok() {
+            done.push(format!("activation {}", a.text()));
+        }
+    }
+    if let Some(w) = d.weight.filter(|w| u64::from(*w) != m.lbfactor) {
+        if b.set_lbfactor(i, w).is_ok() {
+            done.push(format!("lbfactor {w}"));
+        }
+    }
+    done
+}
+
+/// ZooKeeper discovery (`worker.<lb>.discovery = zk://...`, README "ZooKeeper"): a thread in
+/// every child looks ten times a second whether this child holds (or may take) the lb's
+/// discovery lease (ARCHITECTURE rule 13); the holder runs the lb's registry session (a
+/// `jk-zk` thread: watch, read), applies each list it reads to the shared membership
+/// (`jk_runtime::registry`) and publishes the connection's state for the status worker. A
+/// child that loses the lease (or exits) drops its session; the next holder opens its own.
+/// Request threads never wait for any of it.
+///
+/// # Safety
+/// `pchild` must be the live child pool.
+unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) {
+    let gen = rt.gen.clone();
+    let lbs: Vec<(String, jk_config::ZkDiscovery, u64)> = gen
+        .balancers
+        .keys()
+        .filter_map(|lb| {
+            let l = gen.workers.worker(lb).and_then(|w| w.as_lb())?;
+            let z = l.discovery_zk.clone()?;
+            Some((lb.clone(), z, u64::from(l.discover_hold_s)))
+        })
+        .collect();
+    if lbs.is_empty() {
+        return;
+    }
+    let log = rt.clone();
+    let pid = std::process::id();
+    let waiting: Vec<Arc<jk_lb::Balancer>> = lbs
+        .iter()
+        .filter_map(|(lb, _, _)| gen.balancers.get(lb).cloned())
+        .collect();
+    let following: parking_lot::Mutex<std::collections::HashMap<String, Following>> =
+        parking_lot::Mutex::new(std::collections::HashMap::new());
+    let round = move || {
+        crate::boundary::guard("ZooKeeper discovery", (), || {
+            let now = jk_urimap::unix_now();
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let mut f = following.lock();
+            for (lb, z, hold_s) in &lbs {
+                let Some(b) = gen.balancers.get(lb) else {
+                    continue;
+                };
+                let holds =
+                    b.claim_discovery(pid, now, 1, &process_alive) || b.discovery_holder() == pid;
+                if !holds {
+                    f.remove(lb);
+                    continue;
+                }
+                if !f.contains_key(lb) {
+                    let l = log.clone();
+                    let cfg = jk_zk::FollowConfig {
+                        connect: z.connect_string(),
+                        path: z.path.clone(),
+                        session_timeout: Duration::from_millis(u64::from(z.session_timeout_ms)),
+                        auth: z.auth.clone(),
+                        tag: lb.clone(),
+                        state_root: Some(jk_zk::desired::state_root(&z.path)),
+                        gateway: gateway_name(lb),
+                    };
+                    let sink: jk_zk::Log =
+                        Arc::new(move |level, msg| l.log_at(level, "jk_registry", msg));
+                    match jk_zk::Follower::start(cfg, sink) {
+                        Ok(follower) => {
+                            f.insert(
+                                lb.clone(),
+                                Following {
+                                    follower,
+                                    state: Default::default(),
+                                    applied_event_ms: 0,
+                                    lag_ms: 0,
+                                    applied_at_ms: 0,
+                                    enforced: Default::default(),
+                                },
+                            );
+                        }
+                        Err(e) => {
+                            log.log_at(
+                                Level::Error,
+                                "jk_child_init",
+                                &format!("({lb}) cannot start the ZooKeeper thread: {e}"),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                let Some(fo) = f.get_mut(lb) else {
+                    continue;
+                };
+                let snap = fo.follower.snapshot();
+                if let Some(members) = &snap.members {
+                    let listed: Vec<jk_runtime::registry::Listed> = members
+                        .iter()
+                        .map(|i| jk_runtime::registry::Listed {
+                            id: i.id.clone(),
+                            host: i.address.clone(),
+                            port: i.port,
+                            route: i.route_or_id().to_string(),
+                            weight: i.weight,
+                        })
+                        .collect();
+                    let what = format!("zk://{}{}", z.connect_string(), z.path);
+                    jk_runtime::registry::reconcile(
+                        &gen.view(),
+                        lb,
+                        b,
+                        &what,
+                        &listed,
+                        *hold_s,
+                        now,
+                        &mut fo.state,
+                        &|level, msg| log.log_at(level, "jk_registry", msg),
+                    );
+                    if fo.applied_event_ms != snap.members_event_ms {
+                        fo.applied_event_ms = snap.members_event_ms;
+                        fo.lag_ms = now_ms.saturating_sub(snap.members_event_ms);
+                        if snap.read_once {
+                            fo.applied_at_ms = now_ms;
+                        }
+                    }
+                }
+                // The desired state (one for all gateways): each record applied once per
+                // version to the member of that name, then this gateway's report.
+                let mut applied = std::collections::BTreeMap::new();
+                if let Some(desired) = &snap.desired {
+                    for (id, d) in desired {
+                        if let Some(i) = b.find_member(id) {
+                            if fo.enforced.insert((id.clone(), d.version, i)) {
+                                let done = apply_desired(b, i, d);
+                                if !done.is_empty() {
+                                    log.log_at(
+                                        Level::Info,
+                                        "jk_registry",
+                                        &format!(
+                                            "({lb}) member '{id}': desired state {} (version \
+                                             {}) applied: {}",
+                                            d.activation,
+                                            d.version,
+                                            done.join(", ")
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                        applied.insert(id.clone(), d.version);
+                    }
+                    let members = (0..b.member_count())
+                        .filter(|&i| b.in_use(i))
+                        .filter_map(|i| b.snapshot(i))
+                        .map(|m| {
+                            (
+                                m.name.clone(),
+                                jk_zk::desired::MemberReport {
+                                    activation: m.activation.text().to_string(),
+                                    restarting: m.restarting,
+                                    lifecycle: m.lifecycle.text().to_string(),
+                                    in_flight: m.in_flight,
+                                    ready: !m.restarting
+                                        && !m.awaiting_readiness
+                                        && m.state.text().starts_with("OK"),
+                                },
+                            )
+                        })
+                        .collect();
+                    let report = jk_zk::desired::GatewayReport {
+                        gateway: gateway_name(lb),
+                        lb: lb.clone(),
+                        applied,
+                        members,
+                    };
+                    fo.follower.set_report(report.to_json());
+                }
+                if snap.read_once && fo.applied_at_ms == 0 {
+                    // (first read applied: children waiting in child_init may go on)
+                    fo.applied_at_ms = now_ms.max(1);
+                }
+                let mut flags = 0;
+                if snap.world_writable == Some(true) {
+                    flags |= jk_lb::RegistryStatus::WORLD_WRITABLE;
+                }
+                if fo.state.shrink_held() {
+                    flags |= jk_lb::RegistryStatus::SHRINK_HELD;
+                }
+                if snap.bad_records > 0 {
+                    flags |= jk_lb::RegistryStatus::BAD_RECORDS;
+                }
+                flags |= b.registry_status().flags & jk_lb::RegistryStatus::START_WAIT_OVER;
+                b.set_registry_status(&jk_lb::RegistryStatus {
+                    state: jk_lb::RegistryState::from_code(snap.state.code()),
+                    session: snap.session_id,
+                    event_at_ms: snap.last_event_ms,
+                    lag_ms: fo.lag_ms,
+                    members: snap.members.as_ref().map_or(0, |m| m.len() as u64),
+                    flags,
+                    applied_at_ms: fo.applied_at_ms,
+                });
+            }
+        });
+    };
+    match Background::spawn("jk-registry", Duration::from_millis(100), round) {
+        Ok(bg) => {
+            // SAFETY: the child pool lives until the child exits; dropping stops the thread.
+            unsafe { pool_owned::give(pchild, bg) };
+            wait_first_read(rt, &waiting);
+        }
+        Err(e) => rt.log_at(
+            Level::Error,
+            "jk_child_init",
+            &format!("Could not start ZooKeeper discovery: {e}"),
+        ),
+    }
+}
+
+/// How long a child starting with a fresh shared memory waits for the first registry read.
+const FIRST_READ_WAIT: Duration = Duration::from_secs(2);
+
+/// A gateway started later applies the desired state before it serves its first request: a
+/// child whose balancers have never had their registry read (a fresh shared memory; a graceful
+/// restart keeps what was applied) waits in child_init, before it takes any request, until the
+/// lease holder applied the first read, at most [`FIRST_READ_WAIT`] (ZooKeeper unreachable at
+/// start-up: it serves with workers.properties, and the registry's state follows; children
+/// started after that do not wait). Request threads never wait.
+fn wait_first_read(rt: &ServerRuntime, lbs: &[Arc<jk_lb::Balancer>]) {
+    let pending = || {
+        lbs.iter().any(|b| {
+            let r = b.registry_status();
+            r.applied_at_ms == 0 && r.flags & jk_lb::RegistryStatus::START_WAIT_OVER == 0
+        })
+    };
+    if !pending() {
+        return;
+    }
+    let t0 = std::time::Instant::now();
+    while pending() && t0.elapsed() < FIRST_READ_WAIT {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if pending() {
+        // Later children (prefork starts them under load) do not wait again.
+        for b in lbs {
+            let mut r = b.registry_status();
+            r.flags |= jk_lb::RegistryStatus::START_WAIT_OVER;
+            b.set_registry_status(&r);
+        }
+        rt.log_at(
+            Level::Warn,
+            "jk_child_init",
+            &format!(
+                "the ZooKeeper registry was not read within {FIRST_READ_WAIT:?} of this child's \
+                 start: serving with workers.properties until it is"
+            ),
+        );
     }
 }

@@ -8,6 +8,7 @@
 pub mod http;
 pub mod testers;
 pub mod tomcat;
+pub mod zookeeper;
 pub use http::*;
 use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
 use std::net::TcpStream;

@@ -152,11 +152,18 @@ pub fn try_get(port: u16, path: &str, headers: &[(&str, &str)]) -> Result<Respon
 
 /// 20 testers clicking every 50 ms on httpd at 127.0.0.1:80 until `stop`; returns the figures.
 pub fn testers(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
+    testers_on(vec![80], stop)
+}
+
+/// As [`testers`], tester n on the httpd at 127.0.0.1:`ports[n % ports.len()]` (several
+/// gateways in front of the same Tomcats).
+pub fn testers_on(ports: Vec<u16>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
     std::thread::spawn(move || {
         let handles: Vec<_> = (0..TESTERS)
             .map(|n| {
                 let stop = stop.clone();
-                std::thread::spawn(move || tester(n, &stop))
+                let port = ports[n % ports.len()];
+                std::thread::spawn(move || tester(n, port, &stop))
             })
             .collect();
         let mut total = Figures::default();
@@ -168,10 +175,10 @@ pub fn testers(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Figures> {
 }
 
 /// One tester: counts a request, and a failure unless it was a 200.
-fn click(f: &mut Figures, path: &str, cookie: &Option<String>) -> Option<Response> {
+fn click(f: &mut Figures, port: u16, path: &str, cookie: &Option<String>) -> Option<Response> {
     let hdrs: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
     let (sent, sent_ms) = (Instant::now(), unix_ms());
-    let r = try_get(80, path, &hdrs);
+    let r = try_get(port, path, &hdrs);
     let done = Instant::now();
     f.longest_stall = f.longest_stall.max(done - sent);
     if done - sent > Duration::from_millis(100) {
@@ -188,12 +195,12 @@ fn click(f: &mut Figures, path: &str, cookie: &Option<String>) -> Option<Respons
     None
 }
 
-fn tester(n: usize, stop: &AtomicBool) -> Figures {
+fn tester(n: usize, port: u16, stop: &AtomicBool) -> Figures {
     let me = format!("tester{n}");
     let mut f = Figures::default();
     let login = |f: &mut Figures| -> (Option<String>, String) {
         loop {
-            if let Some(r) = click(f, &format!("/app/session.jsp?login={me}"), &None) {
+            if let Some(r) = click(f, port, &format!("/app/session.jsp?login={me}"), &None) {
                 return (
                     session_cookie(&r),
                     field(&r.text(), "node").unwrap_or_default(),
@@ -205,7 +212,7 @@ fn tester(n: usize, stop: &AtomicBool) -> Figures {
     let (mut cookie, mut node) = login(&mut f);
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
-        let Some(r) = click(&mut f, "/app/session.jsp", &cookie) else {
+        let Some(r) = click(&mut f, port, "/app/session.jsp", &cookie) else {
             continue;
         };
         if field(&r.text(), "user").as_deref() != Some(me.as_str()) {

@@ -83,6 +83,10 @@ pub const CURRENT: &[&str] = &[
     "discover_interval",
     "discover_hold",
     "state_file",
+    // mod_jk-rs: ZooKeeper discovery (README "ZooKeeper").
+    "discovery",
+    "discover_session_timeout",
+    "discover_auth",
 ];
 
 /// What a deprecated attribute still does.
@@ -233,6 +237,9 @@ pub fn applies_to(attr: &str) -> u8 {
         | "discover_dns"
         | "discover_interval"
         | "discover_hold"
+        | "discovery"
+        | "discover_session_timeout"
+        | "discover_auth"
         | "state_file" => LB,
         "read_only"
         | "user"

@@ -28,7 +28,7 @@ pub use lb::{Activation, LbLock, LbMethod, MemberState};
 pub use map::PropertyMap;
 pub use model::{
     AjpProtocol, AjpWorker, DnsDiscovery, LbWorker, PingMode, RecoveryOptions, StatusWorker,
-    Worker, WorkerKind, WorkerMount, WorkerType, WorkersConfig, DEFAULT_DNS_GROWTH, DEFAULT_GROWTH,
-    MAX_GROWTH,
+    Worker, WorkerKind, WorkerMount, WorkerType, WorkersConfig, ZkDiscovery, DEFAULT_DNS_GROWTH,
+    DEFAULT_GROWTH, MAX_GROWTH,
 };
 pub use workers::{build, BuildOptions};

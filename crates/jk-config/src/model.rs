@@ -303,6 +303,38 @@ pub struct DnsDiscovery {
     pub port: u16,
 }
 
+/// A ZooKeeper path whose ephemeral children are an lb's members
+/// (`worker.<lb>.discovery = zk://HOST:PORT,.../PATH`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZkDiscovery {
+    /// The ensemble: `host:port` of each server, in the order given.
+    pub servers: Vec<(String, u16)>,
+    /// The members' parent znode (absolute, no trailing `/`).
+    pub path: String,
+    /// The session timeout asked for (`discover_session_timeout`, milliseconds).
+    pub session_timeout_ms: u32,
+    /// Digest credentials (`discover_auth = USER:PASSWORD`), sent as `digest` auth.
+    pub auth: Option<String>,
+}
+
+impl ZkDiscovery {
+    /// The connect string (`h1:p1,h2:p2`) a client takes, with the path as its chroot-free
+    /// base.
+    pub fn connect_string(&self) -> String {
+        self.servers
+            .iter()
+            .map(|(h, p)| {
+                if h.contains(':') {
+                    format!("[{h}]:{p}")
+                } else {
+                    format!("{h}:{p}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct LbWorker {
     pub members: Vec<String>,
@@ -349,6 +381,8 @@ pub struct LbWorker {
     pub drain_idle_s: u32,
     /// `discover_dns = NAME:PORT`: every address NAME resolves to is a member.
     pub discover_dns: Option<DnsDiscovery>,
+    /// `discovery = zk://...`: the ephemeral znodes under a ZooKeeper path are members.
+    pub discovery_zk: Option<ZkDiscovery>,
     /// Seconds between two resolutions (`discover_interval`).
     pub discover_interval_s: u32,
     /// Seconds an answer that would remove more than half of the discovered members (or
@@ -361,7 +395,7 @@ pub struct LbWorker {
 
 /// Spare member slots of an lb without `growth` (with `discover_dns`: [`DEFAULT_DNS_GROWTH`]).
 pub const DEFAULT_GROWTH: u32 = 4;
-/// Spare member slots of an lb with `discover_dns` and without `growth`.
+/// Spare member slots of an lb with `discover_dns` or `discovery` and without `growth`.
 pub const DEFAULT_DNS_GROWTH: u32 = 16;
 /// The most spare member slots an lb may have.
 pub const MAX_GROWTH: u32 = 256;

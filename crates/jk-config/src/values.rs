@@ -246,6 +246,45 @@ pub fn host_port(value: &str) -> Result<(String, u16), String> {
     Ok((host.to_owned(), port))
 }
 
+/// The most servers a `zk://` URL may name.
+pub const MAX_ZK_SERVERS: usize = 16;
+
+/// `zk://HOST:PORT[,HOST:PORT...]/PATH` (`worker.<lb>.discovery`): the ensemble and the
+/// members' znode (absolute, without a trailing `/`, no empty, `.` or `..` segments, at most
+/// 200 printable ASCII bytes).
+pub fn zk_url(value: &str) -> Result<(Vec<(String, u16)>, String), String> {
+    let v = value.trim();
+    let bad = |why: &str| format!("\"{value}\" is not zk://HOST:PORT[,HOST:PORT...]/PATH: {why}");
+    let rest = v
+        .strip_prefix("zk://")
+        .ok_or_else(|| bad("only zk:// (ZooKeeper) is known (DNS discovery is discover_dns)"))?;
+    let (hosts, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => return Err(bad("the path is missing")),
+    };
+    let mut servers = Vec::new();
+    for h in hosts.split(',') {
+        let (name, port) = host_port(h).map_err(|_| bad(&format!("\"{h}\" is not HOST:PORT")))?;
+        servers.push((name, port));
+    }
+    if servers.len() > MAX_ZK_SERVERS {
+        return Err(bad(&format!("more than {MAX_ZK_SERVERS} servers")));
+    }
+    let path = path.strip_suffix('/').unwrap_or(path);
+    if path.is_empty()
+        || path.len() > 200
+        || !path.bytes().all(|b| b.is_ascii_graphic())
+        || path[1..]
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Err(bad(
+            "the path must be an absolute znode path like /services/app",
+        ));
+    }
+    Ok((servers, path.to_owned()))
+}
+
 /// Names, hosts, routes and cookie settings are limited to 60 bytes by mod_jk.
 pub fn short_string(value: &str) -> Result<&str, String> {
     if value.len() > MAX_NAME_BYTES {
@@ -439,5 +478,39 @@ mod tests {
         assert!(is_documented_name("tomcat-1_a"));
         assert!(!is_documented_name("tomcat.1"));
         assert!(!is_documented_name(""));
+    }
+}
+
+#[cfg(test)]
+mod zk_url_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::zk_url;
+
+    #[test]
+    fn accepts_an_ensemble_and_a_path() {
+        let (s, p) = zk_url("zk://zk1:2181,127.0.0.1:2182/services/app/").unwrap();
+        assert_eq!(s, vec![("zk1".into(), 2181), ("127.0.0.1".into(), 2182)]);
+        assert_eq!(p, "/services/app");
+        let (s, _) = zk_url("zk://[::1]:2181/a").unwrap();
+        assert_eq!(s, vec![("::1".into(), 2181)]);
+    }
+
+    #[test]
+    fn rejects_what_is_not_one() {
+        for bad in [
+            "http://zk1:2181/a",
+            "zk://zk1:2181",
+            "zk://zk1/a",
+            "zk://:2181/a",
+            "zk://zk1:0/a",
+            "zk://zk1:2181/",
+            "zk://zk1:2181//a",
+            "zk://zk1:2181/a/../b",
+            "zk://zk1:2181/a b",
+            "zk://zk1:2181,/a",
+        ] {
+            let e = zk_url(bad).expect_err(bad);
+            assert!(e.contains("is not zk://"), "{bad}: {e}");
+        }
     }
 }

@@ -869,7 +869,60 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
             }
         },
     };
-    let default_growth = if discover_dns.is_some() {
+    let discovery_zk = match r.prop("discovery") {
+        None => None,
+        Some(p) => match values::zk_url(&p.value) {
+            Ok((servers, path)) => Some(ZkDiscovery {
+                servers,
+                path,
+                session_timeout_ms: 0,
+                auth: None,
+            }),
+            Err(m) => {
+                r.error(p, m);
+                None
+            }
+        },
+    };
+    let st_prop = r.prop("discover_session_timeout");
+    let mut session_timeout_s = r.parse(st_prop, 10, values::non_negative);
+    if let Some(p) = st_prop.filter(|_| session_timeout_s < 2) {
+        r.warn(
+            p,
+            format!(
+                "\"{}\" is raised to 2 (ZooKeeper sessions are at least two ticks)",
+                p.value
+            ),
+        );
+        session_timeout_s = 2;
+    }
+    let auth = match r.prop("discover_auth") {
+        None => None,
+        Some(p) => match p.value.split_once(':') {
+            Some((u, pw)) if !u.is_empty() && !pw.is_empty() && p.value.len() <= 256 => {
+                Some(p.value.clone())
+            }
+            _ => {
+                r.error(
+                    p,
+                    "is not USER:PASSWORD (ZooKeeper digest credentials)".into(),
+                );
+                None
+            }
+        },
+    };
+    let discovery_zk = discovery_zk.map(|z| ZkDiscovery {
+        session_timeout_ms: session_timeout_s.saturating_mul(1000),
+        auth,
+        ..z
+    });
+    if let (Some(p), Some(_)) = (r.prop("discovery"), &discover_dns) {
+        r.error(
+            p,
+            "an lb follows one discovery source: discovery and discover_dns are both set".into(),
+        );
+    }
+    let default_growth = if discover_dns.is_some() || discovery_zk.is_some() {
         DEFAULT_DNS_GROWTH
     } else {
         DEFAULT_GROWTH
@@ -886,11 +939,13 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
         }
         None => default_growth,
     };
-    if let (Some(p), 0) = (r.prop("discover_dns"), growth) {
-        r.error(
-            p,
-            "discover_dns needs room for the members it finds: growth must not be 0".into(),
-        );
+    for key in ["discover_dns", "discovery"] {
+        if let (Some(p), 0) = (r.prop(key), growth) {
+            r.error(
+                p,
+                format!("{key} needs room for the members it finds: growth must not be 0"),
+            );
+        }
     }
     let template = r
         .string("template")
@@ -931,6 +986,7 @@ fn lb(r: &mut Reader<'_>) -> LbWorker {
         drain_timeout_s,
         drain_idle_s,
         discover_dns,
+        discovery_zk,
         discover_interval_s,
         discover_hold_s,
         state_file,

@@ -1118,3 +1118,60 @@ fn dns_discovery_properties() {
     ))
     .contains("growth must not be 0"));
 }
+
+#[test]
+fn zookeeper_discovery_properties() {
+    let cfg = config(&seed_with(
+        "worker.loadbalancer.discovery=zk://zk1:2181,zk2:2182/services/app\n\
+         worker.loadbalancer.discover_session_timeout=6\n\
+         worker.loadbalancer.discover_auth=gw:secret",
+    ));
+    let l = lb(&cfg, "loadbalancer");
+    assert_eq!(
+        l.discovery_zk,
+        Some(ZkDiscovery {
+            servers: vec![("zk1".into(), 2181), ("zk2".into(), 2182)],
+            path: "/services/app".into(),
+            session_timeout_ms: 6000,
+            auth: Some("gw:secret".into()),
+        })
+    );
+    assert_eq!(
+        l.discovery_zk.as_ref().unwrap().connect_string(),
+        "zk1:2181,zk2:2182"
+    );
+    assert_eq!(l.growth, DEFAULT_DNS_GROWTH, "more room by default");
+    let cfg = config(&seed_with(
+        "worker.loadbalancer.discovery=zk://127.0.1.1:2181/a",
+    ));
+    assert_eq!(
+        lb(&cfg, "loadbalancer")
+            .discovery_zk
+            .as_ref()
+            .map(|z| (z.session_timeout_ms, z.auth.clone())),
+        Some((10_000, None)),
+        "defaults: 10 s, no credentials"
+    );
+    assert_eq!(
+        errors(&seed_with("worker.loadbalancer.discovery=zk://zk1:2181")),
+        format!(
+            "{FILE}:{EXTRA}: worker.loadbalancer.discovery: \"zk://zk1:2181\" is not \
+             zk://HOST:PORT[,HOST:PORT...]/PATH: the path is missing"
+        )
+    );
+    assert_eq!(
+        errors(&seed_with("worker.loadbalancer.discover_auth=nopassword")),
+        format!(
+            "{FILE}:{EXTRA}: worker.loadbalancer.discover_auth: is not USER:PASSWORD \
+             (ZooKeeper digest credentials)"
+        )
+    );
+    assert!(errors(&seed_with(
+        "worker.loadbalancer.discovery=zk://a:1/x\nworker.loadbalancer.discover_dns=a:1"
+    ))
+    .contains("both set"));
+    assert!(errors(&seed_with(
+        "worker.loadbalancer.discovery=zk://a:1/x\nworker.loadbalancer.growth=0"
+    ))
+    .contains("growth must not be 0"));
+}

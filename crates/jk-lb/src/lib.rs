@@ -95,7 +95,7 @@ pub use balancer::{
     Balancer, LbSettings, LbSnapshot, MemberSnapshot, NoteValue, FIRST_NOTE_KEYS, LAST_NOTE_KEYS,
 };
 pub use jk_config::{Activation, LbLock, LbMethod, MemberState, RuleExtensions};
-pub use membership::{Claim, Lifecycle, Origin};
+pub use membership::{Claim, Lifecycle, Origin, RegistryState, RegistryStatus};
 pub use rolling::{HoldGuard, MemberReadiness, RollingSettings};
 pub use session::{env_flag, session_ids};
 

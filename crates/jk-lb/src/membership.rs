@@ -67,6 +67,73 @@ pub enum Origin {
     Registry = 3,
 }
 
+/// A registry connection's state (shared-memory codes; jk-zk's `ConnState` uses the same).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RegistryState {
+    #[default]
+    None = 0,
+    Connecting = 1,
+    Connected = 2,
+    Disconnected = 3,
+    Expired = 4,
+    AuthFailed = 5,
+}
+
+impl RegistryState {
+    pub fn code(self) -> u64 {
+        self as u64
+    }
+
+    pub fn from_code(c: u64) -> RegistryState {
+        match c {
+            1 => RegistryState::Connecting,
+            2 => RegistryState::Connected,
+            3 => RegistryState::Disconnected,
+            4 => RegistryState::Expired,
+            5 => RegistryState::AuthFailed,
+            _ => RegistryState::None,
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            RegistryState::None => "none",
+            RegistryState::Connecting => "connecting",
+            RegistryState::Connected => "connected",
+            RegistryState::Disconnected => "disconnected",
+            RegistryState::Expired => "expired",
+            RegistryState::AuthFailed => "auth_failed",
+        }
+    }
+}
+
+/// An lb's registry connection (status: JSON, Prometheus, the page).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryStatus {
+    pub state: RegistryState,
+    pub session: i64,
+    /// Unix ms of the last registry event.
+    pub event_at_ms: u64,
+    /// Milliseconds from the last change's event to its members being applied.
+    pub lag_ms: u64,
+    /// Members the registry lists.
+    pub members: u64,
+    /// [`RegistryStatus::WORLD_WRITABLE`] | [`RegistryStatus::SHRINK_HELD`] |
+    /// [`RegistryStatus::BAD_RECORDS`] | [`RegistryStatus::START_WAIT_OVER`].
+    pub flags: u64,
+    /// Unix ms the members were last applied.
+    pub applied_at_ms: u64,
+}
+
+impl RegistryStatus {
+    pub const WORLD_WRITABLE: u64 = 1;
+    pub const SHRINK_HELD: u64 = 2;
+    pub const BAD_RECORDS: u64 = 4;
+    /// A child gave up waiting for the first read at its start (ZooKeeper did not answer):
+    /// later children do not wait either.
+    pub const START_WAIT_OVER: u64 = 8;
+}
+
 impl Origin {
     pub fn from_code(c: u64) -> Origin {
         match c {
@@ -546,6 +613,32 @@ impl Balancer {
             self.bump();
         }
         ok
+    }
+
+    /// The registry connection of this lb (ZooKeeper discovery) as last published by the
+    /// child that follows it.
+    pub fn registry_status(&self) -> RegistryStatus {
+        let g = |f| self.lb.get(f);
+        RegistryStatus {
+            state: RegistryState::from_code(g(Field::RegistryState)),
+            session: g(Field::RegistrySession) as i64,
+            event_at_ms: g(Field::RegistryEventAt),
+            lag_ms: g(Field::RegistryLag),
+            members: g(Field::RegistryMembers),
+            flags: g(Field::RegistryFlags),
+            applied_at_ms: g(Field::RegistryAppliedAt),
+        }
+    }
+
+    /// Publishes the registry connection (only the lease holder calls this).
+    pub fn set_registry_status(&self, r: &RegistryStatus) {
+        self.lb.set(Field::RegistryState, r.state.code());
+        self.lb.set(Field::RegistrySession, r.session as u64);
+        self.lb.set(Field::RegistryEventAt, r.event_at_ms);
+        self.lb.set(Field::RegistryLag, r.lag_ms);
+        self.lb.set(Field::RegistryMembers, r.members);
+        self.lb.set(Field::RegistryFlags, r.flags);
+        self.lb.set(Field::RegistryAppliedAt, r.applied_at_ms);
     }
 
     /// The discovery lease of this lb (ARCHITECTURE rule 13: one watcher per gateway): true

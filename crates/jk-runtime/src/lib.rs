@@ -17,6 +17,7 @@ pub mod failure;
 pub mod maps;
 pub mod membership;
 pub mod probe;
+pub mod registry;
 pub mod request;
 pub mod status;
 

@@ -271,6 +271,7 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                     members,
                     maps: maps_for(v, name),
                     member_slots: Some(snap.member_slots as u64),
+                    registry: registry_view(v, name, now),
                 });
             }
             WorkerKind::Ajp(a) => {
@@ -704,4 +705,30 @@ pub fn exposure_warnings(v: View<'_>) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The registry connection of lb `name` (README "ZooKeeper"), as the child following it last
+/// published it in shared memory.
+fn registry_view(v: View<'_>, name: &str, now: u64) -> Option<jk_status::RegistryView> {
+    let z = v.workers.worker(name)?.as_lb()?.discovery_zk.as_ref()?;
+    let b = v.balancers.get(name)?;
+    let r = b.registry_status();
+    let now_ms = now.saturating_mul(1000);
+    Some(jk_status::RegistryView {
+        source: format!("zk://{}{}", z.connect_string(), z.path),
+        state: r.state.text().to_string(),
+        session_id: if r.session == 0 {
+            String::new()
+        } else {
+            format!("0x{:x}", r.session)
+        },
+        holder_pid: b.discovery_holder(),
+        last_event_ms: r.event_at_ms,
+        last_event_ago_ms: now_ms.saturating_sub(r.event_at_ms),
+        lag_ms: r.lag_ms,
+        members: r.members,
+        world_writable: r.flags & jk_lb::RegistryStatus::WORLD_WRITABLE != 0,
+        shrink_held: r.flags & jk_lb::RegistryStatus::SHRINK_HELD != 0,
+        bad_records: r.flags & jk_lb::RegistryStatus::BAD_RECORDS != 0,
+    })
 }

@@ -213,6 +213,24 @@ pub enum Field {
     /// keep its copy of the members' states, activations and distances until it moves (the
     /// region's generation covers the rest).
     LbStateEpoch = 143,
+    /// lb slot (ZooKeeper discovery, README "ZooKeeper"): the registry connection state
+    /// (codes owned by jk-lb's `RegistryStatus`; 0: no registry or not followed yet), written
+    /// by the child that holds the lb's discovery lease.
+    RegistryState = 152,
+    /// lb slot: the ZooKeeper session id (two's complement).
+    RegistrySession = 153,
+    /// lb slot: unix ms of the last registry event (a watch firing or a state change).
+    RegistryEventAt = 154,
+    /// lb slot: milliseconds from the registry event to its members being applied here
+    /// (the last change's lag).
+    RegistryLag = 155,
+    /// lb slot: members the registry lists (valid records).
+    RegistryMembers = 156,
+    /// lb slot: flags (1: the path is world-writable; 2: a shrink is held back; 4: records
+    /// were refused).
+    RegistryFlags = 157,
+    /// lb slot: unix ms the registry's members were last applied.
+    RegistryAppliedAt = 158,
 }
 
 /// Words of one recent-session bitmap ([`Field::SessionBits`] holds two).
@@ -222,6 +240,8 @@ const _: () = assert!(
     Field::SessionBits as usize + 2 * SESSION_BITMAP_WORDS <= Field::SessionWindow as usize
 );
 const _: () = assert!((Field::LbStateEpoch as usize) < StrField::Label as usize);
+const _: () = assert!((StrField::Label as usize) + STR_WORDS <= Field::RegistryState as usize);
+const _: () = assert!((Field::RegistryAppliedAt as usize) < FIXED_WORDS);
 const _: () = assert!((StrField::Label as usize) + STR_WORDS <= FIXED_WORDS);
 const _: () = assert!(FIXED_WORDS % LINE_WORDS == 0 && HEADER_WORDS % LINE_WORDS == 0);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);

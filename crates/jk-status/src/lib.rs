@@ -76,7 +76,7 @@ pub use membership::{
 };
 pub use model::{
     Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberState,
-    MemberView, StatusModel, TimeView, JK_VERSION,
+    MemberView, RegistryView, StatusModel, TimeView, JK_VERSION,
 };
 pub use query::{
     atoi, mask_xss, opt, parse_query, percent_decode, Command, Mime, Params, StatusError, ERR_URI,

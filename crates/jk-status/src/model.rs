@@ -272,6 +272,35 @@ pub struct LbView {
     /// mod_jk-rs runtime membership: member slots of the balancer (configured members plus
     /// growth slots); used = `members.len()`, free = slots - used. `None`: not reported.
     pub member_slots: Option<u64>,
+    /// mod_jk-rs ZooKeeper discovery: the lb's registry connection (`None`: no registry).
+    pub registry: Option<RegistryView>,
+}
+
+/// An lb's registry connection (README "ZooKeeper", status fields).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryView {
+    /// `zk://servers/path`.
+    pub source: String,
+    /// none, connecting, connected, disconnected, expired, auth_failed.
+    pub state: String,
+    /// The ZooKeeper session id (`0x...`; empty before the first session).
+    pub session_id: String,
+    /// The child following the registry (0: none yet).
+    pub holder_pid: u32,
+    /// Unix ms of the last registry event (a watch firing or a connection state change).
+    pub last_event_ms: u64,
+    /// Milliseconds since then.
+    pub last_event_ago_ms: u64,
+    /// Milliseconds from the last change's event to its members being applied.
+    pub lag_ms: u64,
+    /// Members the registry lists.
+    pub members: u64,
+    /// The members' path may be written by anyone.
+    pub world_writable: bool,
+    /// A shrink (or empty list) is being held back for discover_hold.
+    pub shrink_held: bool,
+    /// Records were refused at the last read.
+    pub bad_records: bool,
 }
 
 impl Default for LbView {
@@ -296,6 +325,7 @@ impl Default for LbView {
             members: Vec::new(),
             maps: Vec::new(),
             member_slots: None,
+            registry: None,
         }
     }
 }

@@ -70,6 +70,26 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECS", default_value = "1", value_parser = parse_secs)]
     pub poll_interval: Duration,
 
+    /// ZooKeeper servers HOST:PORT[,...]: activate, disable, stop, drain and maintenance
+    /// change the desired state of SERVICE/MEMBER there (every gateway applies it) instead
+    /// of one status worker
+    #[arg(long, env = "JKCTL_ZK", global = true, value_name = "HOSTS")]
+    pub zk: Option<String>,
+
+    /// With --zk: digest credentials USER:PASSWORD (else JKCTL_ZK_AUTH)
+    #[arg(
+        long = "zk-auth",
+        env = "JKCTL_ZK_AUTH",
+        hide_env_values = true,
+        global = true,
+        value_name = "USER:PASSWORD"
+    )]
+    pub zk_auth: Option<String>,
+
+    /// With --zk: how long to wait for every gateway to apply a change, seconds
+    #[arg(long, global = true, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub zk_wait: Duration,
+
     /// What to do
     #[command(subcommand)]
     pub command: Cmd,
@@ -258,6 +278,19 @@ pub enum Cmd {
         #[arg(long)]
         include_stopped: bool,
     },
+    /// Register a Tomcat in ZooKeeper while its AJP port answers CPing (run next to Tomcat)
+    ///
+    /// Creates the ephemeral znode PATH/NAME holding an Apache Curator service-discovery
+    /// record (address, port, id, payload {jvmRoute, weight}) once HOST:PORT answers an AJP
+    /// CPing, deletes it when --failures CPings in a row fail, registers again when it
+    /// answers again. Gateways whose lb says `discovery=zk://.../PATH` add the member
+    /// (readiness, slow start) and drain it when the node goes. On SIGTERM or SIGINT it drains
+    /// first: desired state disabled on every gateway (/mod_jk/SERVICE/desired/NAME), until no
+    /// gateway has a request of it in flight (at most --drain seconds), then the node is
+    /// deleted, the desired record put back, and jkctl exits: stop Tomcat after jkctl. Does
+    /// not need --url.
+    #[command(verbatim_doc_comment)]
+    Announce(crate::announce::AnnounceArgs),
 }
 
 /// Options shared by `restart` and `roll`.
@@ -367,6 +400,12 @@ fn restart_opts(a: &RestartArgs, interval: Duration) -> Result<RestartOpts, Erro
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
+    if let Cmd::Announce(a) = &cli.command {
+        return crate::announce::run(&a.to_announce()?);
+    }
+    if let Some(zk) = &cli.zk {
+        return run_zk(&cli, zk);
+    }
     let url = cli.url.as_ref().map(|u| u.as_str().trim()).unwrap_or("");
     if url.is_empty() {
         return Err(Error::Usage(
@@ -376,6 +415,62 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let sources = Sources::from_env(cli.user.clone(), cli.password_file.clone())?;
     let api = HttpApi::new(url, &sources, cli.timeout_per_request)?;
     run_with(&api, &cli)
+}
+
+/// `--zk`: the desired state in ZooKeeper (crate::zk).
+fn run_zk(cli: &Cli, zk: &str) -> Result<(), Error> {
+    let (target, activation, wait_idle) =
+        match &cli.command {
+            Cmd::Activate(t) => (t, "active", false),
+            Cmd::Disable(t) => (t, "disabled", false),
+            Cmd::Stop(t) => (t, "stopped", false),
+            Cmd::Drain { target, wait, .. } => (target, "disabled", *wait),
+            Cmd::Maintenance { target, clear } => {
+                (target, if *clear { "active" } else { "restarting" }, false)
+            }
+            Cmd::Roll {
+                balancer,
+                restart,
+                pause,
+                force,
+                ..
+            } => {
+                if restart.cmd.trim().is_empty() {
+                    return Err(Error::Usage("--cmd is empty".into()));
+                }
+                return crate::zk::roll(&crate::zk::ZkRoll {
+                    zk: zk.to_string(),
+                    auth: cli.zk_auth.clone(),
+                    service: balancer.clone(),
+                    cmd: restart.cmd.clone(),
+                    drain_timeout: restart.drain_timeout,
+                    ready_timeout: restart.ready_timeout,
+                    pause: *pause,
+                    force: *force,
+                    interval: cli
+                        .poll_interval
+                        .clamp(Duration::from_millis(20), Duration::from_millis(100)),
+                });
+            }
+            _ => return Err(Error::Usage(
+                "with --zk: activate, disable, stop, drain or maintenance SERVICE/MEMBER, or roll \
+                 -b SERVICE"
+                    .into(),
+            )),
+        };
+    let (service, member) = crate::zk::split_target(&target.member)?;
+    crate::zk::change(&crate::zk::ZkChange {
+        zk: zk.to_string(),
+        auth: cli.zk_auth.clone(),
+        service,
+        member,
+        activation,
+        wait_idle,
+        timeout: cli.zk_wait,
+        interval: cli
+            .poll_interval
+            .clamp(Duration::from_millis(50), Duration::from_secs(1)),
+    })
 }
 
 /// Resolves `t` to (balancer, member) with one status read.
@@ -510,6 +605,7 @@ pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
             };
             ops::roll(api, balancer, &o)
         }
+        Cmd::Announce(a) => crate::announce::run(&a.to_announce()?),
     }
 }
 

@@ -10,6 +10,7 @@
 //! Credentials for the status worker (basic auth) come from the URL, `JKCTL_USER` /
 //! `JKCTL_PASSWORD` or `--user` / `--password-file`; they are never printed ([`creds`]).
 
+pub mod announce;
 pub mod cli;
 pub mod client;
 pub mod creds;
@@ -20,5 +21,6 @@ pub mod lookup;
 pub mod ops;
 pub mod table;
 pub mod template;
+pub mod zk;
 
 pub use error::Error;

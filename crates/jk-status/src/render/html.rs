@@ -490,6 +490,38 @@ impl Page<'_> {
                 self.out.push_str(&row(&cells));
             }
             self.out.push_str("</table>\n");
+            if let Some(r) = &lb.registry {
+                self.out.push_str(&format!(
+                    "<p>Registry {}: <span class=\"jk-{}\">{}</span>, session {}, {} members \
+                     listed, last event {} ms ago, lag {} ms{}{}{}</p>\n",
+                    esc(&r.source),
+                    if r.state == "connected" { "ok" } else { "bad" },
+                    esc(&r.state),
+                    if r.session_id.is_empty() {
+                        "-".to_string()
+                    } else {
+                        esc(&r.session_id)
+                    },
+                    r.members,
+                    r.last_event_ago_ms,
+                    r.lag_ms,
+                    if r.world_writable {
+                        "; <b>the path may be written by anyone</b>"
+                    } else {
+                        ""
+                    },
+                    if r.shrink_held {
+                        "; a shrink is held back (discover_hold)"
+                    } else {
+                        ""
+                    },
+                    if r.bad_records {
+                        "; records refused (see the log)"
+                    } else {
+                        ""
+                    },
+                ));
+            }
             if let (Some(slots), Some(free)) = (lb.member_slots, lb.members_free()) {
                 self.out.push_str(&format!(
                     "<p>Members used/free: {}/{free} ({slots} slots)</p>\n",

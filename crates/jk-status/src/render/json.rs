@@ -11,6 +11,11 @@
 //!                                   "held": int|null,
 //!                                   "origin": str, "lifecycle": str } ],   (when known)
 //!                    "member_slots": int, "members_free": int,            (when known)
+//!                    "registry": { "source": str, "state": str, "session_id": str,
+//!                                  "holder_pid": int, "last_event_ms": int,
+//!                                  "last_event_ago_ms": int, "lag_ms": int, "members": int,
+//!                                  "world_writable": bool, "shrink_held": bool,
+//!                                  "bad_records": bool },          (lb with discovery=zk://)
 //!                    "maps": [ { "id": int, <map attributes of the XML> } ] } ],
 //!   "ajp_workers": [ { <ajp attributes of the XML>, "state": str,
 //!                      "in_flight": int|null, "last_error": str|null, "maps": [...] } ],
@@ -186,6 +191,21 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                 lb.key("member_slots").push_str(&slots.to_string());
                 let free = p.lb.members_free().unwrap_or(0);
                 lb.key("members_free").push_str(&free.to_string());
+            }
+            if let Some(r) = &p.lb.registry {
+                let mut ro = Obj::new(lb.key("registry"));
+                push_json_string(ro.key("source"), &r.source);
+                push_json_string(ro.key("state"), &r.state);
+                push_json_string(ro.key("session_id"), &r.session_id);
+                ro.opt_num("holder_pid", Some(u64::from(r.holder_pid)));
+                ro.opt_num("last_event_ms", Some(r.last_event_ms));
+                ro.opt_num("last_event_ago_ms", Some(r.last_event_ago_ms));
+                ro.opt_num("lag_ms", Some(r.lag_ms));
+                ro.opt_num("members", Some(r.members));
+                ro.opt_bool("world_writable", Some(r.world_writable));
+                ro.opt_bool("shrink_held", Some(r.shrink_held));
+                ro.opt_bool("bad_records", Some(r.bad_records));
+                ro.end();
             }
             let mo = lb.key("members");
             mo.push('[');

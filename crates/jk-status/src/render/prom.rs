@@ -6,6 +6,9 @@
 //! `mod_jk_lb_busy`, `mod_jk_lb_max_busy` gauges `{balancer}`;
 //! `mod_jk_lb_member_slots` and `mod_jk_lb_members_free` gauges `{balancer}` (runtime
 //! membership: slots = configured members plus growth slots; when reported);
+//! `mod_jk_lb_registry_state{balancer,state}`, `mod_jk_lb_registry_members`,
+//! `mod_jk_lb_registry_lag_seconds`, `mod_jk_lb_registry_last_event_timestamp_seconds`,
+//! `mod_jk_lb_registry_world_writable` gauges (lbs with `discovery=zk://`);
 //! `mod_jk_member_requests_total` (elected), `mod_jk_member_errors_total`,
 //! `mod_jk_member_client_errors_total`, `mod_jk_member_reply_timeouts_total`,
 //! `mod_jk_member_sessions_total`, `mod_jk_member_bytes_read_total`,
@@ -320,8 +323,52 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
             "Origin (config, runtime, dns, registry) and lifecycle (joining, active, draining, \
              leaving) of the member; always 1.",
         );
+        let mut reg_state = Family::new(
+            "mod_jk_lb_registry_state",
+            "gauge",
+            "ZooKeeper registry connection of the load balancer (1 for the current state: \
+             connecting, connected, disconnected, expired, auth_failed).",
+        );
+        let mut reg_members = Family::new(
+            "mod_jk_lb_registry_members",
+            "gauge",
+            "Members the load balancer's registry lists.",
+        );
+        let mut reg_lag = Family::new(
+            "mod_jk_lb_registry_lag_seconds",
+            "gauge",
+            "Seconds from the last registry change to its members being applied.",
+        );
+        let mut reg_event = Family::new(
+            "mod_jk_lb_registry_last_event_timestamp_seconds",
+            "gauge",
+            "Unix time of the last registry event (watch or connection state change).",
+        );
+        let mut reg_open = Family::new(
+            "mod_jk_lb_registry_world_writable",
+            "gauge",
+            "1 when anyone may write the registry path the load balancer follows.",
+        );
         for p in lbs {
             let l = [("balancer", p.lb.name.as_str())];
+            if let Some(r) = &p.lb.registry {
+                for s in [
+                    "connecting",
+                    "connected",
+                    "disconnected",
+                    "expired",
+                    "auth_failed",
+                ] {
+                    reg_state.add(
+                        &[("balancer", p.lb.name.as_str()), ("state", s)],
+                        u64::from(r.state == s),
+                    );
+                }
+                reg_members.add(&l, r.members);
+                reg_lag.add(&l, r.lag_ms as f64 / 1000.0);
+                reg_event.add(&l, r.last_event_ms as f64 / 1000.0);
+                reg_open.add(&l, u64::from(r.world_writable));
+            }
             let (g, d, b) = cfg.rate_all(&p.lb.members);
             members.add(&l, p.lb.members.len());
             good.add(&l, g);
@@ -362,6 +409,7 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
             }
         }
         fams.extend([members, good, degraded, bad, busy, max_busy, slots, free]);
+        fams.extend([reg_state, reg_members, reg_lag, reg_event, reg_open]);
         fams.extend(mfams);
         fams.extend([state, act, info]);
     }
