@@ -519,41 +519,58 @@ pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
 }
 
 /// Lines for one host name in /etc/hosts (a name that resolves to loopback addresses the test
-/// chooses, changed during the test: DNS discovery), put back as they were when dropped. The
+/// chooses, changed during the test: DNS discovery), removed when dropped. The
 /// file is written in place: /etc/hosts may be a bind mount that cannot be replaced. Lines a
 /// crashed earlier run left for the name are dropped first.
 pub struct EtcHosts {
     name: String,
-    original: String,
 }
-
 impl EtcHosts {
     pub fn new(name: &str) -> EtcHosts {
-        let text = std::fs::read_to_string("/etc/hosts").unwrap();
-        let h = EtcHosts {
-            name: name.into(),
-            original: text
-                .lines()
-                .filter(|l| !l.split_whitespace().skip(1).any(|n| n == name))
-                .map(|l| format!("{l}\n"))
-                .collect(),
-        };
+        let h = EtcHosts { name: name.into() };
         h.set(&[]);
         h
     }
 
-    /// The name resolves to `addrs` from now on (none: it does not resolve).
+    /// The name resolves to `addrs` from now on (none: it does not resolve). Only this name's
+    /// lines change: the file is read again under a lock every time, so guards of other
+    /// names (other tests, in this process or another) keep theirs.
     pub fn set(&self, addrs: &[&str]) {
-        let mut text = self.original.clone();
+        let _lock = HostsLock::take();
+        let mut text: String = std::fs::read_to_string("/etc/hosts")
+            .unwrap()
+            .lines()
+            .filter(|l| !l.split_whitespace().skip(1).any(|n| n == self.name))
+            .map(|l| format!("{l}\n"))
+            .collect();
         for a in addrs {
             text.push_str(&format!("{a} {}\n", self.name));
         }
+        // Rewritten in place (a container's /etc/hosts is a bind mount: no rename).
         std::fs::write("/etc/hosts", text).expect("/etc/hosts is writable (the tests run as root)");
     }
 }
-
 impl Drop for EtcHosts {
     fn drop(&mut self) {
-        let _ = std::fs::write("/etc/hosts", &self.original);
+        self.set(&[]);
+    }
+}
+
+/// An exclusive flock on /tmp/jkrs-etc-hosts.lock while /etc/hosts is read and rewritten.
+struct HostsLock(std::fs::File);
+impl HostsLock {
+    fn take() -> HostsLock {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open("/tmp/jkrs-etc-hosts.lock")
+            .unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this guard owns; released when the file closes.
+        unsafe {
+            libc::flock(f.as_raw_fd(), libc::LOCK_EX);
+        }
+        HostsLock(f)
     }
 }
