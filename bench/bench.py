@@ -85,13 +85,21 @@ def mpm_threads():
     return re.search(r"ThreadsPerChild (\d+)", MPM).group(1)
 
 
-def scale_mpm(children):
-    """The MPM lines of --scale: `children` children × SCALE_THREADS threads, fixed."""
-    workers = children * SCALE_THREADS
-    return (f"StartServers {children}\nServerLimit {children}\nThreadsPerChild {SCALE_THREADS}\n"
-            f"ThreadLimit {SCALE_THREADS}\nMaxRequestWorkers {workers}\nMinSpareThreads "
+def scale_mpm(children, conns):
+    """The MPM lines of --scale: `children` children × SCALE_THREADS threads (16 CPUs: 16 × 64,
+    the configuration of the many-core comparison). Where that is fewer workers than the largest
+    concurrency `conns` (a small machine), each child gets a thread per connection plus
+    SCALE_THREADS spare (2 CPUs, c=1024: 2 × 576): below MinSpareThreads idle workers the event
+    MPM closes keep-alive connections, and every connector, the ceiling too, counts errors."""
+    threads = SCALE_THREADS
+    if children * SCALE_THREADS < conns:
+        threads = -(-conns // children) + SCALE_THREADS
+    workers = children * threads
+    return (f"StartServers {children}\nServerLimit {children}\nThreadsPerChild {threads}\n"
+            f"ThreadLimit {threads}\nMaxRequestWorkers {workers}\nMinSpareThreads "
             f"{SCALE_THREADS}\nMaxSpareThreads {workers}\nMaxConnectionsPerChild 0\n"
-            "KeepAlive On\nMaxKeepAliveRequests 0\nKeepAliveTimeout 5")
+            "KeepAlive On\nMaxKeepAliveRequests 0\nKeepAliveTimeout 5\n"
+            f"ListenBacklog {max(511, 2 * conns)}")
 
 
 CONNECTORS = ["ours", "mod_jk", "proxy", "ceiling"]
@@ -1369,7 +1377,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", action="store_true",
                     help="the many-core comparison (make bench-bundle): one child per CPU × "
-                         f"{SCALE_THREADS} threads, wrk with a thread per two CPUs, fast-small "
+                         f"{SCALE_THREADS} threads (more where that is less than a thread per "
+                         "connection), wrk with a thread per two CPUs, fast-small "
                          f"at c={','.join(map(str, SCALE_CONNS))}, 3 rounds of 8 s "
                          "(--duration, --repeats change them), no other test")
     ap.add_argument("--time-limit", type=int, default=0,
@@ -1420,13 +1429,13 @@ def main():
     if args.scale:
         cpus = os.cpu_count() or 2
         CHILDREN, WRK_THREADS = max(2, cpus), max(2, cpus // 2)
-        MPM = scale_mpm(CHILDREN)
         args.only = args.only or "fast-small"
         args.conc = args.conc or ",".join(map(str, SCALE_CONNS))
+        MPM = scale_mpm(CHILDREN, max(int(c) for c in args.conc.split(",")))
         if "--duration" not in sys.argv:
             args.duration = 8
         args.no_failover = args.no_graceful = args.no_members = True
-        log(f"--scale: {cpus} CPUs: {CHILDREN} children × {SCALE_THREADS} threads per httpd, "
+        log(f"--scale: {cpus} CPUs: {CHILDREN} children × {mpm_threads()} threads per httpd, "
             f"wrk -t{WRK_THREADS}")
     if args.smoke:
         conns, matrix = ["ours", CEILING], [("fast-small", 32)]
