@@ -75,8 +75,8 @@ pub use membership::{
     removed_message, AddMember,
 };
 pub use model::{
-    Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberState,
-    MemberView, StatusModel, TimeView, JK_VERSION,
+    Activation, AjpSettings, AjpView, ErrorTime, HistogramView, LatencyView, LbLock, LbMethod,
+    LbView, MapView, MemberState, MemberView, StatusModel, TimeView, JK_VERSION,
 };
 pub use query::{
     atoi, mask_xss, opt, parse_query, percent_decode, Command, Mime, Params, StatusError, ERR_URI,
