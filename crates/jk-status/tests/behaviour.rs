@@ -1004,11 +1004,17 @@ fn latency_is_exposed_as_prometheus_histograms_and_in_json() {
         Some(0.25)
     );
     assert_eq!(
-        find("mod_jk_lb_reply_duration_seconds_count", "balancer=\"loadbalancer\""),
+        find(
+            "mod_jk_lb_reply_duration_seconds_count",
+            "balancer=\"loadbalancer\""
+        ),
         Some(4.0)
     );
     assert_eq!(
-        find("mod_jk_lb_replies_total", "balancer=\"loadbalancer\",code=\"5xx\""),
+        find(
+            "mod_jk_lb_replies_total",
+            "balancer=\"loadbalancer\",code=\"5xx\""
+        ),
         Some(1.0)
     );
     for fam in [

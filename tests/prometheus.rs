@@ -1,0 +1,380 @@
+#![allow(clippy::unwrap_used)]
+//! The latency histograms and counters checked by the real thing (Debian's `prometheus`
+//! package, which `make test` installs; these tests fail, they do not skip, without it):
+//!
+//! * `promtool check metrics` accepts what `/jkmanager/?mime=prometheus` of a running httpd
+//!   (our module) serves after traffic, without a lint remark;
+//! * a Prometheus server on 127.0.3.3 scrapes that httpd every second, and queries through
+//!   its HTTP API (`sum`, `rate`, `increase`, `histogram_quantile`) return the requests the
+//!   test sent and the latency the backends were told to take;
+//! * `contrib/prometheus/alerts.yml` passes `promtool check rules`, and its unit tests
+//!   (`contrib/prometheus/alerts_test.yml`: a member in error for a minute fires, a recovered
+//!   one resolves, held requests piling up, a balancer without a good member) pass
+//!   `promtool test rules`.
+//!
+//! Backends: two AJP test servers on 127.0.3.1 and 127.0.3.2 (free ports).
+
+mod support;
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
+use support::*;
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const PROMTOOL: &str = "/usr/bin/promtool";
+
+fn need(bin: &str) {
+    assert!(
+        Path::new(bin).exists(),
+        "{bin} missing: `make test` installs it (apt-get install prometheus); this test fails \
+         rather than skips without it"
+    );
+}
+
+/// httpd with lb `lb` over t1 (127.0.3.1) and t2 (127.0.3.2) mounted at /app/*, and the status
+/// worker at /jkmanager/*.
+fn httpd_with(tag: &str, t1: &TestServer, t2: &TestServer) -> Httpd {
+    let workers = format!(
+        "worker.list=lb,jkstatus\n\
+         worker.lb.type=lb\nworker.lb.balance_workers=t1,t2\n\
+         worker.t1.host=127.0.3.1\nworker.t1.port={}\nworker.t1.route=t1\n\
+         worker.t2.host=127.0.3.2\nworker.t2.port={}\nworker.t2.route=t2\n\
+         worker.jkstatus.type=status\n",
+        t1.port(),
+        t2.port()
+    );
+    Httpd::with_workers(
+        tag,
+        Mpm::Event,
+        &workers,
+        "JkShmFile logs/jk-shm\nJkMount /app/* lb\nJkMount /jkmanager/* jkstatus\n",
+    )
+}
+
+fn metrics(h: &Httpd) -> String {
+    let r = h.get("/jkmanager/?mime=prometheus");
+    assert_eq!(r.status, 200);
+    r.text()
+}
+
+/// The value of the sample `name{labels}` (labels exactly as rendered), if present.
+fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .map(|v| v.parse().unwrap())
+}
+
+#[test]
+fn promtool_accepts_the_exposition_after_traffic() {
+    need(PROMTOOL);
+    let t1 = TestServer::start("127.0.3.1:0", Behaviour::default()).unwrap();
+    let missing = AjpResponse::text(404, "Not Found", "no such page\n");
+    let t2 = TestServer::start("127.0.3.2:0", Behaviour::Respond(missing)).unwrap();
+    let h = httpd_with("prom-check", &t1, &t2);
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(h.get("/app/x").status);
+    }
+    assert!(
+        statuses.iter().all(|s| [200, 404].contains(s)),
+        "{statuses:?}"
+    );
+    let (ok, missing) = (
+        statuses.iter().filter(|&&s| s == 200).count() as f64,
+        statuses.iter().filter(|&&s| s == 404).count() as f64,
+    );
+    let text = metrics(&h);
+    let mut child = Command::new(PROMTOOL)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool check metrics: {}: {said}\n{text}",
+        out.status
+    );
+    // What the requests were: 2xx from t1, 4xx from t2, all replies in the histograms.
+    let lb = "balancer=\"lb\"";
+    assert_eq!(
+        sample(
+            &text,
+            &format!("mod_jk_lb_replies_total{{{lb},code=\"2xx\"}}")
+        ),
+        Some(ok)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("mod_jk_lb_replies_total{{{lb},code=\"4xx\"}}")
+        ),
+        Some(missing)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("mod_jk_member_replies_total{{{lb},member=\"t2\",code=\"4xx\"}}")
+        ),
+        Some(missing)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("mod_jk_lb_reply_duration_seconds_bucket{{{lb},le=\"+Inf\"}}")
+        ),
+        Some(20.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("mod_jk_lb_reply_duration_seconds_count{{{lb}}}")
+        ),
+        Some(20.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("mod_jk_member_hold_duration_seconds_count{{{lb},member=\"t1\"}}")
+        ),
+        Some(0.0)
+    );
+}
+
+/// A Prometheus server of the test, in its own process group, stopped by its pid on drop.
+struct Prometheus {
+    child: Child,
+    dir: TestDir,
+    port: u16,
+}
+
+const PROM_ADDR: &str = "127.0.3.3";
+
+impl Prometheus {
+    /// Scrapes `/jkmanager/?mime=prometheus` of httpd on 127.0.0.1:`httpd_port` every second.
+    fn start(httpd_port: u16) -> Prometheus {
+        need(PROMETHEUS);
+        let dir = TestDir::new("prometheus");
+        let config = dir.write(
+            "prometheus.yml",
+            &format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: jk\n    metrics_path: /jkmanager/\n\
+                 \x20   params:\n      mime: [prometheus]\n\
+                 \x20   static_configs:\n      - targets: ['127.0.0.1:{httpd_port}']\n"
+            ),
+        );
+        let port = free_port_on(PROM_ADDR).unwrap();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+        let child = Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={PROM_ADDR}:{port}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut p = Prometheus { child, dir, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(st)) = p.child.try_wait() {
+                panic!("prometheus exited ({st}): {}", p.dir.read("prometheus.log"));
+            }
+            if std::net::TcpStream::connect((PROM_ADDR, port)).is_ok() {
+                let r = http_request_to(PROM_ADDR, port, "GET", "/-/ready", &[], None);
+                if r.status == 200 {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "prometheus not ready within 60 s: {}",
+                p.dir.read("prometheus.log")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        p
+    }
+
+    /// An instant query through the HTTP API: the `data.result` vector.
+    fn query(&self, q: &str) -> Vec<serde_json::Value> {
+        let path = format!("/api/v1/query?query={}", percent_encode(q));
+        let r = http_request_to(PROM_ADDR, self.port, "GET", &path, &[], None);
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{q}: {e}: {}", r.text()));
+        assert_eq!(v["status"], "success", "{q}: {v}");
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The single value `q` returns (None: an empty vector).
+    fn value(&self, q: &str) -> Option<f64> {
+        let r = self.query(q);
+        assert!(r.len() <= 1, "{q}: more than one series: {r:?}");
+        r.first()
+            .map(|s| s["value"][1].as_str().unwrap().parse().unwrap())
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let pid = self.child.id() as i32;
+        // SAFETY: signalling the process this test started (its own pid).
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn prometheus_scrapes_httpd_and_its_queries_return_the_traffic_sent() {
+    // Both backends take 30 ms per reply: every reply falls in the (25 ms, 50 ms] bucket.
+    let t1 = TestServer::start("127.0.3.1:0", Behaviour::Stall { millis: 30 }).unwrap();
+    let t2 = TestServer::start("127.0.3.2:0", Behaviour::Stall { millis: 30 }).unwrap();
+    let h = httpd_with("prom-scrape", &t1, &t2);
+    let prom = Prometheus::start(h.port);
+    // A first scrape before any traffic: the counters start from a sample at zero.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while prom
+        .value("sum(mod_jk_lb_replies_total{balancer=\"lb\"})")
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no scrape of httpd within 60 s: up = {:?}\n{}",
+            prom.query("up"),
+            prom.dir.read("prometheus.log")
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(prom.value("up{job=\"jk\"}"), Some(1.0));
+
+    // 4 clients × 40 requests, spread over a few scrapes.
+    const SENT: usize = 160;
+    let port = h.port;
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..SENT / 4)
+                    .filter(|_| http_request(port, "GET", "/app/x", &[]).status == 200)
+                    .count()
+            })
+        })
+        .collect();
+    let ok: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert_eq!(ok, SENT, "every request answered 200");
+
+    // Until a scrape after the last request has been stored.
+    let total = "sum(mod_jk_lb_replies_total{balancer=\"lb\",code=\"2xx\"})";
+    wait_for("prometheus to store the traffic", 30, || {
+        prom.value(total) == Some(SENT as f64)
+    });
+    let by_member: f64 = prom
+        .query("sum by (member) (mod_jk_member_reply_duration_seconds_count{balancer=\"lb\"})")
+        .iter()
+        .map(|s| s["value"][1].as_str().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(by_member, SENT as f64);
+    // rate() over the whole run: positive; increase() extrapolates a little past the last
+    // sample (never below the counter's start at 0), so at least what was sent.
+    let rate = prom
+        .value("sum(rate(mod_jk_lb_reply_duration_seconds_count{balancer=\"lb\"}[5m]))")
+        .unwrap();
+    assert!(rate > 0.0, "rate {rate}");
+    let increase = prom
+        .value("sum(increase(mod_jk_lb_replies_total{balancer=\"lb\"}[5m]))")
+        .unwrap();
+    assert!(
+        (SENT as f64..=SENT as f64 * 1.5).contains(&increase),
+        "increase {increase} for {SENT} requests"
+    );
+    // Every reply took 30 ms and a little: the 99th percentile lies in (25 ms, 50 ms].
+    for q in [
+        "histogram_quantile(0.99, sum by (le) \
+         (rate(mod_jk_lb_reply_duration_seconds_bucket{balancer=\"lb\"}[5m])))",
+        "histogram_quantile(0.5, sum by (le) \
+         (rate(mod_jk_member_reply_duration_seconds_bucket{member=\"t1\"}[5m])))",
+    ] {
+        let v = prom.value(q).unwrap();
+        assert!(v > 0.025 && v <= 0.05, "{q} = {v}");
+    }
+    // The mean from _sum / _count: 30 ms plus the way through httpd and back.
+    let mean = prom
+        .value(
+            "sum(mod_jk_lb_reply_duration_seconds_sum{balancer=\"lb\"}) / \
+             sum(mod_jk_lb_reply_duration_seconds_count{balancer=\"lb\"})",
+        )
+        .unwrap();
+    assert!((0.029..0.5).contains(&mean), "mean reply time {mean}");
+    println!(
+        "prometheus: {SENT} requests sent, {by_member} counted, rate {rate:.2}/s, \
+         increase {increase:.1}, mean {:.1} ms",
+        mean * 1000.0
+    );
+}
+
+#[test]
+fn the_alert_rules_pass_promtool_check_and_their_unit_tests() {
+    need(PROMTOOL);
+    let dir = repo().join("contrib/prometheus");
+    for (args, file) in [
+        (["check", "rules"], "alerts.yml"),
+        (["test", "rules"], "alerts_test.yml"),
+    ] {
+        let out = Command::new(PROMTOOL)
+            .args(args)
+            .arg(file)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "promtool {args:?} {file}: {said}");
+        println!("promtool {} {file}: {}", args.join(" "), said.trim());
+    }
+}
