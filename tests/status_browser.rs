@@ -616,3 +616,161 @@ fn a_page_on_another_origin_cannot_change_a_member_but_our_page_can() {
     // Our own page, in the same browser, still changes the member.
     click_disabled_on_our_page(&mut b, &h);
 }
+
+/// How many of the live charts (canvases of `#jk-live`) draw a requests/s line (the blue of
+/// live.js, #1f6fd0) in their upper half: a rate above zero (the line scales to its maximum),
+/// not the flat line of an idle member; and how many canvases there are.
+const CHARTS_WITH_TRAFFIC: &str = r#"(() => {
+  const cs = Array.from(document.querySelectorAll('#jk-live canvas'));
+  let drawn = 0;
+  for (const c of cs) {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height / 2).data;
+    let blue = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (Math.abs(d[i] - 0x1f) < 40 && Math.abs(d[i + 1] - 0x6f) < 40 && d[i + 2] > 0xa0) blue++;
+    }
+    if (blue > 0) drawn++;
+  }
+  return JSON.stringify({canvases: cs.length, drawn: drawn,
+    polls: +(document.getElementById('jk-live').getAttribute('data-polls') || 0)});
+})()"#;
+
+/// The overview's live charts with an lb of 64 members under traffic: every member's chart
+/// shows requests, a member put in restart maintenance shows its roll step and the page says
+/// a roll is in progress, and the page stays usable (no horizontal scrolling, every member's
+/// controls still there). Saves docs/status-live.png (README) and target/status-live-64.png.
+#[test]
+fn the_live_charts_draw_traffic_and_roll_steps_for_64_members() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let t0 = Instant::now();
+    let a = member_server("a", "127.0.3.4:0");
+    let b2 = member_server("b", "127.0.3.5:0");
+    let names: Vec<String> = (0..64).map(|i| format!("m{i:02}")).collect();
+    let mut workers = format!(
+        "worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n\
+         worker.lb.balance_workers={}\n",
+        names.join(",")
+    );
+    for (i, n) in names.iter().enumerate() {
+        let (host, port) = if i % 2 == 0 {
+            ("127.0.3.4", a.port())
+        } else {
+            ("127.0.3.5", b2.port())
+        };
+        workers.push_str(&format!(
+            "worker.{n}.host={host}\nworker.{n}.port={port}\nworker.{n}.route={n}\n"
+        ));
+    }
+    let h = Httpd::with_workers(
+        "st-live",
+        Mpm::Event,
+        &workers,
+        "JkShmFile logs/jk-shm\nJkMount /app/* lb\nJkMount /jkmanager/* jkstatus\n",
+    );
+    // Traffic from 3 clients until the end of the test (at most 120 s).
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, port) = (stop.clone(), h.port);
+            std::thread::spawn(move || {
+                let end = Instant::now() + Duration::from_secs(120);
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                    http_request(port, "GET", "/app/x", &[]);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+
+    let mut b = Browser::launch();
+    b.cdp().call("Page.enable", "{}").unwrap();
+    let url = format!("http://127.0.0.1:{}/jkmanager/", h.port);
+    b.cdp()
+        .call("Page.navigate", &format!("{{\"url\":{}}}", json_str(&url)))
+        .unwrap();
+    // Every member's chart draws requests after a few polls.
+    let charts = b.wait_eval("64 charts with traffic", CHARTS_WITH_TRAFFIC, |v| {
+        v.contains("\"canvases\":64,\"drawn\":64")
+    });
+    eprintln!("live charts: {charts}");
+    let text = b
+        .eval("document.querySelector('#jk-live .jk-card[data-member=\"m07\"] .jk-card-text').textContent")
+        .unwrap();
+    assert!(text.contains(" req/s") && text.contains("p99 "), "{text}");
+    assert!(!text.starts_with("0.0 req/s"), "{text}");
+
+    // A roll: m07 in restart maintenance (what `jkctl restart` does first).
+    let r = h.get("/jkmanager/?cmd=update&w=lb&sw=m07&vwm=R&mime=txt");
+    assert!(r.text().contains("OK"), "{}", r.text());
+    let roll = b.wait_eval(
+        "the roll banner",
+        "document.querySelector('#jk-live .jk-roll').textContent",
+        |v| v.contains("lb/m07: step"),
+    );
+    assert!(
+        roll.contains("step 2/6 draining") || roll.contains("step 3/6 command"),
+        "{roll}"
+    );
+    let card = b
+        .eval(
+            "(() => { const c = document.querySelector('#jk-live .jk-card[data-member=\"m07\"]'); \
+             const now = c.querySelector('.jk-step-now'); \
+             return c.className + '|' + (now ? now.title : 'none'); })()",
+        )
+        .unwrap();
+    assert!(card.starts_with("jk-card jk-card-roll|"), "{card}");
+    assert!(
+        card.ends_with("step 2/6: draining") || card.ends_with("step 3/6: command"),
+        "{card}"
+    );
+
+    // Usable: no horizontal scrolling, every member has its row and controls in the overview.
+    let layout = b
+        .eval(
+            "JSON.stringify({wide: document.documentElement.scrollWidth > window.innerWidth, \
+             rows: document.querySelectorAll('table.jk-overview tr').length, \
+             forms: document.querySelectorAll('table.jk-overview form').length, \
+             status: document.querySelector('#jk-live .jk-live-status').textContent})",
+        )
+        .unwrap();
+    assert!(layout.contains("\"wide\":false"), "{layout}");
+    assert!(layout.contains("\"rows\":65"), "{layout}");
+    assert!(layout.contains("\"status\":\"Live: updated"), "{layout}");
+    let forms = json_field_num(&layout, "forms").unwrap();
+    assert!(
+        forms >= 64.0 * 3.0,
+        "activation controls of every member: {layout}"
+    );
+
+    let shot = |b: &mut Browser, path: &Path| {
+        let r = b
+            .cdp()
+            .call("Page.captureScreenshot", "{\"format\":\"png\"}")
+            .unwrap();
+        let png = base64_decode(&json_field_str(&r, "data").unwrap());
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        std::fs::write(path, &png).unwrap();
+        eprintln!("screenshot: {} ({} bytes)", path.display(), png.len());
+    };
+    // A few more polls, so the picture shows some history.
+    b.wait_eval("8 polls", CHARTS_WITH_TRAFFIC, |v| {
+        json_field_num(v, "polls").is_some_and(|n| n >= 8.0)
+    });
+    b.eval("document.getElementById('jk-live').scrollIntoView(), ''")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    shot(&mut b, &repo().join("target/status-live-64.png"));
+    let docs = repo().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    shot(&mut b, &docs.join("status-live.png"));
+    h.get("/jkmanager/?cmd=update&w=lb&sw=m07&vwm=0&mime=txt");
+    stop.store(true, Ordering::Relaxed);
+    let sent: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    eprintln!(
+        "{sent} requests during the test; {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
+}

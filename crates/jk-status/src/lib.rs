@@ -81,6 +81,8 @@ pub use model::{
 pub use query::{
     atoi, mask_xss, opt, parse_query, percent_decode, Command, Mime, Params, StatusError, ERR_URI,
 };
-pub use render::html::{esc as html_escape, human_size, member_health};
+pub use render::html::{
+    esc as html_escape, human_size, member_health, LIVE_SCRIPT, LIVE_SCRIPT_HASH,
+};
 pub use render::json::push_json_string;
 pub use render::prom::escape_label as prometheus_escape_label;

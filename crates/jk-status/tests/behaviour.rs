@@ -1105,6 +1105,42 @@ fn html_shows_bytes_with_their_rate_since_the_reset() {
     );
 }
 
+#[test]
+fn the_live_script_hash_in_the_csp_is_the_scripts() {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(LIVE_SCRIPT.as_bytes());
+    let want = format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    );
+    assert_eq!(
+        LIVE_SCRIPT_HASH, want,
+        "live.js changed: put the new hash in LIVE_SCRIPT_HASH and HTML_CSP"
+    );
+    assert!(HTML_CSP.contains(&format!("'{want}'")), "{HTML_CSP}");
+}
+
+#[test]
+fn the_list_page_has_the_live_charts_polling_its_own_json() {
+    let (r, _) = run(&cfg(), &errored(), "");
+    let b = &r.body;
+    let at = b.find("<div id=\"jk-live\"").expect("the live charts' box");
+    assert!(
+        b[at..].starts_with("<div id=\"jk-live\" data-src=\"/jkmanager?cmd=list&amp;mime=json\">"),
+        "{}",
+        &b[at..at + 80]
+    );
+    assert!(at > b.find("table class=\"jk-overview\"").unwrap());
+    // No external script, font or image: the page works offline.
+    for ext in ["src=\"http", "url(", "@import", "<link"] {
+        assert!(!b.contains(ext), "{ext}");
+    }
+    // Other pages have no charts.
+    let (r, _) = run(&cfg(), &errored(), "cmd=show&w=loadbalancer");
+    assert!(!r.body.contains("jk-live"));
+}
+
 // ---------- writes a browser cannot be tricked into (mod_jk-rs) ----------
 
 fn with_token() -> StatusConfig {
@@ -1203,10 +1239,19 @@ fn html_answers_forbid_framing() {
             !csp.contains("style-src") && !csp.contains("default-src"),
             "{csp}"
         );
+        // The only script is the live charts' (list page), allowed by its hash; any other
+        // inline script would be blocked.
+        let scripts: Vec<&str> = r.body.split("<script").skip(1).collect();
+        assert_eq!(scripts.len(), usize::from(q.is_empty()), "{q}");
+        for s in scripts {
+            let body = &s[s.find('>').unwrap() + 1..s.find("</script>").unwrap()];
+            assert_eq!(body, LIVE_SCRIPT, "{q}");
+        }
         assert!(
-            !r.body.contains("<script"),
-            "a script would be blocked by the CSP"
+            csp.contains(&format!("script-src '{LIVE_SCRIPT_HASH}'")),
+            "{csp}"
         );
+        assert!(csp.contains("connect-src 'self'"), "{csp}");
     }
     let (r, _) = run(&cfg(), &errored(), "mime=txt");
     assert!(!r.headers.iter().any(|(k, _)| k == "X-Frame-Options"));
