@@ -8,6 +8,8 @@
 //!   its HTTP API (`sum`, `rate`, `increase`, `histogram_quantile`) return the requests the
 //!   test sent and the latency the backends were told to take, and every query of the Grafana
 //!   dashboard (`contrib/grafana/mod_jk-rs.json`) returns data;
+//! * the dashboard's panels drawn by `contrib/grafana/preview.html` in headless Chromium from a
+//!   real run (30 s of traffic, t2 failing for 10 s) all draw, none fails (docs/dashboard.png);
 //! * `contrib/prometheus/alerts.yml` passes `promtool check rules`, and its unit tests
 //!   (`contrib/prometheus/alerts_test.yml`: a member in error for a minute fires, a recovered
 //!   one resolves, held requests piling up, a balancer without a good member) pass
@@ -413,4 +415,123 @@ fn the_alert_rules_pass_promtool_check_and_their_unit_tests() {
         assert!(out.status.success(), "promtool {args:?} {file}: {said}");
         println!("promtool {} {file}: {}", args.join(" "), said.trim());
     }
+}
+
+/// Serves the files of `dir` (GET /NAME) on `addr`, from a thread of the test, until the test
+/// ends; returns the port.
+fn serve_dir(addr: &str, dir: std::path::PathBuf) -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind((addr, 0)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match s.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split(' ').nth(1).unwrap_or("/");
+            let name = path.trim_start_matches('/').split('?').next().unwrap_or("");
+            let (status, body, kind) = match std::fs::read(dir.join(name)) {
+                Ok(b) if !name.contains('/') && !name.is_empty() => (
+                    "200 OK",
+                    b,
+                    if name.ends_with(".html") {
+                        "text/html"
+                    } else {
+                        "application/json"
+                    },
+                ),
+                _ => ("404 Not Found", b"not found".to_vec(), "text/plain"),
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(&body);
+        }
+    });
+    port
+}
+
+/// The Grafana dashboard's panels drawn from a real run (contrib/grafana/preview.html, in
+/// headless Chromium, over a Prometheus that scraped httpd while t2 failed for a while):
+/// every panel draws, none fails; saves docs/dashboard.png (README).
+#[test]
+fn the_dashboard_renders_a_real_run() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let mixed = || {
+        Behaviour::Sequence(vec![
+            Behaviour::Stall { millis: 5 },
+            Behaviour::Stall { millis: 20 },
+            Behaviour::Stall { millis: 5 },
+            Behaviour::Stall { millis: 60 },
+        ])
+    };
+    let t1 = TestServer::start("127.0.3.1:0", mixed()).unwrap();
+    let t2 = TestServer::start("127.0.3.2:0", mixed()).unwrap();
+    let h = httpd_with("prom-dash", &t1, &t2);
+    let prom = Prometheus::start(h.port);
+    wait_for("a first scrape", 60, || {
+        prom.value("sum(mod_jk_lb_members)").is_some()
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, port) = (stop.clone(), h.port);
+            std::thread::spawn(move || {
+                let end = Instant::now() + Duration::from_secs(90);
+                while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                    http_request(port, "GET", "/app/x", &[]);
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        })
+        .collect();
+    // 10 s of traffic, 10 s with t2 failing (its member goes into error), 10 s recovered.
+    std::thread::sleep(Duration::from_secs(10));
+    t2.set_behaviour(Behaviour::CloseImmediately);
+    std::thread::sleep(Duration::from_secs(10));
+    t2.set_behaviour(mixed());
+    std::thread::sleep(Duration::from_secs(10));
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(2));
+
+    let port = serve_dir("127.0.3.6", repo().join("contrib/grafana"));
+    let mut b = support::browser::Browser::launch();
+    b.cdp().call("Page.enable", "{}").unwrap();
+    b.cdp()
+        .call(
+            "Emulation.setDeviceMetricsOverride",
+            "{\"width\":1280,\"height\":1020,\"deviceScaleFactor\":1,\"mobile\":false}",
+        )
+        .unwrap();
+    b.navigate(&format!(
+        "http://127.0.3.6:{port}/preview.html?prometheus=http://{PROM_ADDR}:{}&minutes=1&rate=10s",
+        prom.port
+    ));
+    let rendered = b.wait_eval(
+        "the dashboard preview",
+        "document.body ? (document.body.getAttribute('data-rendered') || 'no') : 'no'",
+        |v| v != "no",
+    );
+    eprintln!("dashboard preview: {rendered}");
+    assert!(rendered.contains("\"failed\":[]"), "{rendered}");
+    let v: serde_json::Value = serde_json::from_str(&rendered).unwrap();
+    assert!(v["drawn"].as_u64().unwrap() >= 12, "{rendered}");
+    let docs = repo().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    b.screenshot(&docs.join("dashboard.png"));
 }
