@@ -3,7 +3,9 @@
 //! package, which `make test` installs; these tests fail, they do not skip, without it):
 //!
 //! * `promtool check metrics` accepts what `/jkmanager/?mime=prometheus` of a running httpd
-//!   (our module) serves after traffic, without a lint remark;
+//!   (our module) serves after traffic, without a lint remark, and its replies by class, reply
+//!   time and hold time (a request held half a second for a member in restart maintenance)
+//!   are what the test did;
 //! * a Prometheus server on 127.0.3.3 scrapes that httpd every second, and queries through
 //!   its HTTP API (`sum`, `rate`, `increase`, `histogram_quantile`) return the requests the
 //!   test sent and the latency the backends were told to take, and every query of the Grafana
@@ -40,14 +42,14 @@ fn need(bin: &str) {
 }
 
 /// httpd with lb `lb` over t1 (127.0.3.1) and t2 (127.0.3.2) mounted at /app/*, and the status
-/// worker at /jkmanager/*.
-fn httpd_with(tag: &str, t1: &TestServer, t2: &TestServer) -> Httpd {
+/// worker at /jkmanager/*; `extra` properties appended.
+fn httpd_with(tag: &str, t1: &TestServer, t2: &TestServer, extra: &str) -> Httpd {
     let workers = format!(
         "worker.list=lb,jkstatus\n\
          worker.lb.type=lb\nworker.lb.balance_workers=t1,t2\n\
          worker.t1.host=127.0.3.1\nworker.t1.port={}\nworker.t1.route=t1\n\
          worker.t2.host=127.0.3.2\nworker.t2.port={}\nworker.t2.route=t2\n\
-         worker.jkstatus.type=status\n",
+         worker.jkstatus.type=status\n{extra}",
         t1.port(),
         t2.port()
     );
@@ -78,7 +80,14 @@ fn promtool_accepts_the_exposition_after_traffic() {
     let t1 = TestServer::start("127.0.3.1:0", Behaviour::default()).unwrap();
     let missing = AjpResponse::text(404, "Not Found", "no such page\n");
     let t2 = TestServer::start("127.0.3.2:0", Behaviour::Respond(missing)).unwrap();
-    let h = httpd_with("prom-check", &t1, &t2);
+    // Holds: a sticky request for a member in restart maintenance waits (up to 8 s) until its
+    // readiness probes pass again.
+    let h = httpd_with(
+        "prom-check",
+        &t1,
+        &t2,
+        "worker.lb.hold_timeout=8000\nworker.lb.probe_interval=100\nworker.t1.ready_probes=2\n",
+    );
     let mut statuses = Vec::new();
     for _ in 0..20 {
         statuses.push(h.get("/app/x").status);
@@ -87,6 +96,16 @@ fn promtool_accepts_the_exposition_after_traffic() {
         statuses.iter().all(|s| [200, 404].contains(s)),
         "{statuses:?}"
     );
+    // One request held about half a second: t1 in restart maintenance, then back.
+    let r = h.get("/jkmanager/?cmd=update&w=lb&sw=t1&vwm=R&mime=txt");
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    let port = h.port;
+    let held = std::thread::spawn(move || {
+        http_request(port, "GET", "/app/held", &[("Cookie", "JSESSIONID=abc.t1")]).status
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    h.get("/jkmanager/?cmd=update&w=lb&sw=t1&vwm=0&mime=txt");
+    statuses.push(held.join().unwrap());
     let (ok, missing) = (
         statuses.iter().filter(|&&s| s == 200).count() as f64,
         statuses.iter().filter(|&&s| s == 404).count() as f64,
@@ -145,22 +164,46 @@ fn promtool_accepts_the_exposition_after_traffic() {
             &text,
             &format!("mod_jk_lb_reply_duration_seconds_bucket{{{lb},le=\"+Inf\"}}")
         ),
-        Some(20.0)
+        Some(21.0)
     );
     assert_eq!(
         sample(
             &text,
             &format!("mod_jk_lb_reply_duration_seconds_count{{{lb}}}")
         ),
-        Some(20.0)
+        Some(21.0)
+    );
+    // The held request: one hold of t1, of at least the 500 ms it was in maintenance.
+    let t1 = format!("{lb},member=\"t1\"");
+    assert_eq!(
+        sample(
+            &text,
+            &format!("mod_jk_member_hold_duration_seconds_count{{{t1}}}")
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    let held_for = sample(
+        &text,
+        &format!("mod_jk_member_hold_duration_seconds_sum{{{t1}}}"),
+    )
+    .unwrap();
+    assert!((0.4..8.0).contains(&held_for), "held {held_for} s");
+    assert_eq!(
+        sample(
+            &text,
+            &format!("mod_jk_lb_hold_duration_seconds_count{{{lb}}}")
+        ),
+        Some(1.0)
     );
     assert_eq!(
         sample(
             &text,
-            &format!("mod_jk_member_hold_duration_seconds_count{{{lb},member=\"t1\"}}")
+            &format!("mod_jk_member_hold_duration_seconds_bucket{{{t1},le=\"0.25\"}}")
         ),
         Some(0.0)
     );
+    println!("promtool check metrics: clean; one request held {held_for} s");
 }
 
 /// A Prometheus server of the test, in its own process group, stopped by its pid on drop.
@@ -277,7 +320,7 @@ fn prometheus_scrapes_httpd_and_its_queries_return_the_traffic_sent() {
     // Both backends take 100 ms per reply.
     let t1 = TestServer::start("127.0.3.1:0", Behaviour::Stall { millis: 100 }).unwrap();
     let t2 = TestServer::start("127.0.3.2:0", Behaviour::Stall { millis: 100 }).unwrap();
-    let h = httpd_with("prom-scrape", &t1, &t2);
+    let h = httpd_with("prom-scrape", &t1, &t2, "");
     let prom = Prometheus::start(h.port);
     // A first scrape before any traffic: the counters start from a sample at zero.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -481,7 +524,7 @@ fn the_dashboard_renders_a_real_run() {
     };
     let t1 = TestServer::start("127.0.3.1:0", mixed()).unwrap();
     let t2 = TestServer::start("127.0.3.2:0", mixed()).unwrap();
-    let h = httpd_with("prom-dash", &t1, &t2);
+    let h = httpd_with("prom-dash", &t1, &t2, "");
     let prom = Prometheus::start(h.port);
     wait_for("a first scrape", 60, || {
         prom.value("sum(mod_jk_lb_members)").is_some()
