@@ -1127,7 +1127,9 @@ fn the_list_page_has_the_live_charts_polling_its_own_json() {
     let b = &r.body;
     let at = b.find("<div id=\"jk-live\"").expect("the live charts' box");
     assert!(
-        b[at..].starts_with("<div id=\"jk-live\" data-src=\"/jkmanager?cmd=list&amp;mime=json\">"),
+        b[at..].starts_with(
+            "<div id=\"jk-live\" data-src=\"/jkmanager?cmd=list&amp;mime=json&amp;opt=50\">"
+        ),
         "{}",
         &b[at..at + 80]
     );

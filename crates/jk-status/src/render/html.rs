@@ -433,9 +433,14 @@ impl Page<'_> {
 
     /// OUR overview: one table per balancer, members coloured up/draining/down.
     /// The live charts under the overview (mod_jk-rs): filled by [`LIVE_SCRIPT`] from this
-    /// status worker's JSON (`cmd=list&mime=json`, so the same user check applies).
+    /// status worker's JSON (`cmd=list&mime=json`, so the same user check applies; without
+    /// maps and ajp workers, and read-only: the charts need the members only).
     fn live(&mut self) {
-        let src = format!("{}?cmd=list&mime=json", self.model.request_uri);
+        let src = format!(
+            "{}?cmd=list&mime=json&opt={}",
+            self.model.request_uri,
+            opt::NO_MAPS | opt::NO_AJP | opt::READ_ONLY
+        );
         self.out.push_str(&format!(
             "{LIVE_STYLE}<div id=\"jk-live\" data-src=\"{}\"></div>\n\
              <script type=\"text/javascript\">{LIVE_SCRIPT}</script>\n",
