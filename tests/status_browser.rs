@@ -266,7 +266,8 @@ const CHARTS_WITH_TRAFFIC: &str = r#"(() => {
 
 /// The overview's live charts with an lb of 64 members under traffic: every member's chart
 /// shows requests, a member put in restart maintenance shows its roll step and the page says
-/// a roll is in progress, and the page stays usable (no horizontal scrolling, every member's
+/// a roll is in progress, a member added at runtime gets a card and loses it when removed,
+/// and the page stays usable (no horizontal scrolling, every member's
 /// controls still there). Saves target/status-live-64.png, and docs/status-live.png (README) when
 /// UPDATE_DOCS is set.
 #[test]
@@ -371,6 +372,21 @@ fn the_live_charts_draw_traffic_and_roll_steps_for_64_members() {
         forms >= 64.0 * 3.0,
         "activation controls of every member: {layout}"
     );
+
+    // A member added at runtime gets a card; removed, it loses it.
+    let extra = member_server("extra", "127.0.3.7:0");
+    let r = h.get(&format!(
+        "/jkmanager/?cmd=add&w=lb&host=127.0.3.7&port={}&name=extra&mime=txt",
+        extra.port()
+    ));
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    let has_extra = "String(!!document.querySelector('#jk-live .jk-card[data-member=\"extra\"]'))";
+    b.wait_eval("the added member's card", has_extra, |v| v == "true");
+    let r = h.get("/jkmanager/?cmd=remove&w=lb&sw=extra&force=1&mime=txt");
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    b.wait_eval("the removed member's card to go", has_extra, |v| {
+        v == "false"
+    });
 
     // A few more polls, so the picture shows some history.
     b.wait_eval("8 polls", CHARTS_WITH_TRAFFIC, |v| {

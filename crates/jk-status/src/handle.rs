@@ -245,7 +245,7 @@ pub fn handle_query(
 /// name any URL.
 pub const HTML_CSP: &str = concat!(
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'; ",
-    "connect-src 'self'; script-src 'sha256-Tfc+DhpH73/2mTDPIP0jN5BkctwZWqO00yBIiGjzNaE='"
+    "connect-src 'self'; script-src 'sha256-353IaRNPDw7hb+neAXHmT4WcsGqs+9vW3nJvS+PmLjY='"
 );
 
 fn response(mime: Mime, body: String, error: Option<String>) -> StatusResponse {

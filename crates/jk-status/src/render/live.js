@@ -163,13 +163,21 @@
       if (!r.ok) { throw new Error("HTTP " + r.status); }
       return r.json();
     }).then(function (doc) {
-      var now = Date.now(), rolling = [];
+      var now = Date.now(), rolling = [], seen = {}, key;
       (doc.balancers || []).forEach(function (lb) {
         (lb.members || []).forEach(function (m) {
+          seen[lb.name + "\u0000" + m.name] = true;
           var s = update(lb.name, m, now);
           if (s) { rolling.push(lb.name + "/" + s); }
         });
       });
+      // A member removed at runtime loses its card.
+      for (key in members) {
+        if (Object.prototype.hasOwnProperty.call(members, key) && !seen[key]) {
+          members[key].div.parentNode.removeChild(members[key].div);
+          delete members[key];
+        }
+      }
       roll.textContent = rolling.length ? "Roll in progress: " + rolling.join("; ") : "";
       status.textContent = "Live: updated " + new Date(now).toLocaleTimeString() +
         " (every " + PERIOD / 1000 + " s; blue requests/s, red errors/s, orange p99)";
