@@ -21,8 +21,9 @@ MODULE   ?= mod_jk.so
 # What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
 # is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
 # Chromium drives the status page, curl, openssl and h2load the TLS and HTTP/2 tests, ZooKeeper
-# (libzookeeper-java on a headless JRE) is the registry of the ZooKeeper tests.
-TEST_DEPS        := apache2 apache2-dev libclang-dev libapache2-mod-jk tomcat10 chromium \
+# (libzookeeper-java on a headless JRE) is the registry of the ZooKeeper tests, prometheus
+# (with promtool) checks the metrics, scrapes them and tests the alert rules.
+TEST_DEPS        := apache2 apache2-dev libclang-dev libapache2-mod-jk tomcat10 chromium prometheus \
                     libzookeeper-java default-jre-headless \
                     curl openssl nghttp2-client
 TEST_RUST        := --rust rustfmt --rust clippy

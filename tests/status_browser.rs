@@ -16,383 +16,12 @@ mod support;
 #[path = "fixtures/status/seed_config.rs"]
 mod seed_config;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use seed_config::{ajp_servers, start_seed};
+use support::browser::*;
 use support::*;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// A headless Chromium in its own process group; closed (then killed) on drop.
-struct Browser {
-    child: Child,
-    dir: TestDir,
-    cdp: Option<Cdp>,
-}
-
-impl Browser {
-    fn launch() -> Browser {
-        assert!(
-            Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} missing: `make test` installs it (apt-get install chromium); this test \
-             fails rather than skips without a browser"
-        );
-        let dir = TestDir::new("chromium");
-        let child = Command::new(CHROMIUM)
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0",
-                "--window-size=1280,900",
-            ])
-            .arg(format!("--user-data-dir={}", dir.path().display()))
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("chromium.log")).unwrap(),
-            ))
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let mut b = Browser {
-            child,
-            dir,
-            cdp: None,
-        };
-        // Chromium writes the DevTools port it picked into the profile directory.
-        let port_file = b.dir.path().join("DevToolsActivePort");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let port: u16 = loop {
-            if let Some(p) = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|s| s.lines().next().and_then(|l| l.trim().parse().ok()))
-            {
-                break p;
-            }
-            if let Ok(Some(st)) = b.child.try_wait() {
-                panic!("chromium exited ({st}): {}", b.dir.read("chromium.log"));
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromium did not open its DevTools port: {}",
-                b.dir.read("chromium.log")
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        // The page target of about:blank.
-        let list = http_get_close(port, "/json/list");
-        let ws = list
-            .split('{')
-            .filter(|o| o.contains("\"type\": \"page\"") || o.contains("\"type\":\"page\""))
-            .find_map(|o| {
-                let i = o.find("\"webSocketDebuggerUrl\"")?;
-                let rest = &o[i + "\"webSocketDebuggerUrl\"".len()..];
-                let start = rest.find("ws://")?;
-                let end = rest[start..].find('"')? + start;
-                Some(rest[start..end].to_string())
-            })
-            .unwrap_or_else(|| panic!("no page target in {list}"));
-        let path = ws.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap();
-        b.cdp = Some(Cdp::connect(port, &path));
-        b
-    }
-
-    fn cdp(&mut self) -> &mut Cdp {
-        self.cdp.as_mut().unwrap()
-    }
-
-    /// Evaluates `expr` (which must produce a string) in the page.
-    fn eval(&mut self, expr: &str) -> Result<String, String> {
-        let params = format!(
-            "{{\"expression\":{},\"returnByValue\":true}}",
-            json_str(expr)
-        );
-        let r = self.cdp().call("Runtime.evaluate", &params)?;
-        if r.contains("\"exceptionDetails\"") {
-            return Err(r);
-        }
-        json_field_str(&r, "value").ok_or(r)
-    }
-
-    /// Polls `expr` until it yields a string for which `ok` holds.
-    fn wait_eval(&mut self, what: &str, expr: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut last = String::new();
-        while Instant::now() < deadline {
-            match self.eval(expr) {
-                Ok(v) if ok(&v) => return v,
-                Ok(v) => last = v,
-                Err(e) => last = e, // e.g. the context is being replaced by a navigation
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("timed out waiting for {what}; last: {last}");
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if let Some(c) = self.cdp.as_mut() {
-            let _ = c.call("Browser.close", "{}");
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // The group this test created (chromium's helpers included), by its id.
-        let pgid = self.child.id() as i32;
-        // SAFETY: signals only the process group this test spawned.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// A GET with `Connection: close` to the DevTools HTTP endpoint.
-fn http_get_close(port: u16, path: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut r = BufReader::new(s);
-    let mut len = None;
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse::<usize>().ok();
-            }
-        }
-    }
-    let mut body = Vec::new();
-    match len {
-        Some(n) => {
-            body.resize(n, 0);
-            r.read_exact(&mut body).unwrap();
-        }
-        None => {
-            r.read_to_end(&mut body).unwrap();
-        }
-    }
-    String::from_utf8_lossy(&body).into_owned()
-}
-
-/// A minimal DevTools protocol client: RFC 6455 WebSocket (masked text frames out, frames of
-/// any length in) carrying JSON commands; events are skipped.
-struct Cdp {
-    s: TcpStream,
-    next_id: u64,
-}
-
-impl Cdp {
-    fn connect(port: u16, path: &str) -> Cdp {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: bW9kX2prLXJzIHN0YXR1cw==\r\n\
-             Sec-WebSocket-Version: 13\r\n\r\n"
-        )
-        .unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            s.read_exact(&mut byte).unwrap();
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8_lossy(&head);
-        assert!(
-            head.starts_with("HTTP/1.1 101"),
-            "WebSocket upgrade refused: {head}"
-        );
-        Cdp { s, next_id: 1 }
-    }
-
-    fn send_frame(&mut self, opcode: u8, payload: &[u8]) {
-        let mut f = vec![0x80 | opcode];
-        let n = payload.len();
-        if n < 126 {
-            f.push(0x80 | n as u8);
-        } else if n < 65536 {
-            f.push(0x80 | 126);
-            f.extend_from_slice(&(n as u16).to_be_bytes());
-        } else {
-            f.push(0x80 | 127);
-            f.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-        let mask = [0x6d, 0x6a, 0x6b, 0x21];
-        f.extend_from_slice(&mask);
-        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        self.s.write_all(&f).unwrap();
-    }
-
-    /// The next complete text message.
-    fn read_message(&mut self) -> String {
-        let mut msg = Vec::new();
-        loop {
-            let mut h = [0u8; 2];
-            self.s.read_exact(&mut h).unwrap();
-            let fin = h[0] & 0x80 != 0;
-            let opcode = h[0] & 0x0f;
-            let masked = h[1] & 0x80 != 0;
-            let mut len = u64::from(h[1] & 0x7f);
-            if len == 126 {
-                let mut b = [0u8; 2];
-                self.s.read_exact(&mut b).unwrap();
-                len = u64::from(u16::from_be_bytes(b));
-            } else if len == 127 {
-                let mut b = [0u8; 8];
-                self.s.read_exact(&mut b).unwrap();
-                len = u64::from_be_bytes(b);
-            }
-            let mut mask = [0u8; 4];
-            if masked {
-                self.s.read_exact(&mut mask).unwrap();
-            }
-            let mut payload = vec![0u8; len as usize];
-            self.s.read_exact(&mut payload).unwrap();
-            if masked {
-                for (i, b) in payload.iter_mut().enumerate() {
-                    *b ^= mask[i % 4];
-                }
-            }
-            match opcode {
-                0x8 => panic!("DevTools closed the WebSocket"),
-                0x9 => self.send_frame(0xA, &payload),
-                0xA => {}
-                _ => {
-                    msg.extend_from_slice(&payload);
-                    if fin {
-                        return String::from_utf8_lossy(&msg).into_owned();
-                    }
-                }
-            }
-        }
-    }
-
-    /// Sends one command and returns its response (`Err` for a protocol error).
-    fn call(&mut self, method: &str, params: &str) -> Result<String, String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let m = format!("{{\"id\":{id},\"method\":\"{method}\",\"params\":{params}}}");
-        self.send_frame(0x1, m.as_bytes());
-        let prefix = format!("{{\"id\":{id},");
-        loop {
-            let r = self.read_message();
-            if r.starts_with(&prefix) {
-                return if r[prefix.len()..].starts_with("\"error\"") {
-                    Err(r)
-                } else {
-                    Ok(r)
-                };
-            }
-        }
-    }
-}
-
-/// `s` as a JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-/// The first string value of `"key":"…"` in `json`, unescaped.
-fn json_field_str(json: &str, key: &str) -> Option<String> {
-    let pat = format!("\"{key}\":\"");
-    let start = json.find(&pat)? + pat.len();
-    let mut out = String::new();
-    let mut chars = json[start..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                'r' => out.push('\r'),
-                'b' => out.push('\u{8}'),
-                'f' => out.push('\u{c}'),
-                'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-                }
-                c => out.push(c),
-            },
-            c => out.push(c),
-        }
-    }
-    None
-}
-
-/// A number field `"key":N` of `json`.
-fn json_field_num(json: &str, key: &str) -> Option<f64> {
-    let pat = format!("\"{key}\":");
-    let start = json.find(&pat)? + pat.len();
-    let v: String = json[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+'))
-        .collect();
-    v.parse().ok()
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for v in s.bytes().filter_map(val) {
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
-}
 
 /// tomcat1's activation as our `mime=json` reports it (first member named tomcat1: the
 /// balancers come before the ajp workers).
@@ -615,4 +244,166 @@ fn a_page_on_another_origin_cannot_change_a_member_but_our_page_can() {
     );
     // Our own page, in the same browser, still changes the member.
     click_disabled_on_our_page(&mut b, &h);
+}
+
+/// How many of the live charts (canvases of `#jk-live`) draw a requests/s line (the blue of
+/// live.js, #1f6fd0) in their upper half: a rate above zero (the line scales to its maximum),
+/// not the flat line of an idle member; and how many canvases there are.
+const CHARTS_WITH_TRAFFIC: &str = r#"(() => {
+  const cs = Array.from(document.querySelectorAll('#jk-live canvas'));
+  let drawn = 0;
+  for (const c of cs) {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height / 2).data;
+    let blue = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (Math.abs(d[i] - 0x1f) < 40 && Math.abs(d[i + 1] - 0x6f) < 40 && d[i + 2] > 0xa0) blue++;
+    }
+    if (blue > 0) drawn++;
+  }
+  return JSON.stringify({canvases: cs.length, drawn: drawn,
+    polls: +(document.getElementById('jk-live').getAttribute('data-polls') || 0)});
+})()"#;
+
+/// The overview's live charts with an lb of 64 members under traffic: every member's chart
+/// shows requests, a member put in restart maintenance shows its roll step and the page says
+/// a roll is in progress, a member added at runtime gets a card and loses it when removed,
+/// and the page stays usable (no horizontal scrolling, every member's
+/// controls still there). Saves target/status-live-64.png, and docs/status-live.png (README) when
+/// UPDATE_DOCS is set.
+#[test]
+fn the_live_charts_draw_traffic_and_roll_steps_for_64_members() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let t0 = Instant::now();
+    let a = member_server("a", "127.0.3.4:0");
+    let b2 = member_server("b", "127.0.3.5:0");
+    let names: Vec<String> = (0..64).map(|i| format!("m{i:02}")).collect();
+    let mut workers = format!(
+        "worker.list=lb,jkstatus\nworker.jkstatus.type=status\nworker.lb.type=lb\n\
+         worker.lb.balance_workers={}\n",
+        names.join(",")
+    );
+    for (i, n) in names.iter().enumerate() {
+        let (host, port) = if i % 2 == 0 {
+            ("127.0.3.4", a.port())
+        } else {
+            ("127.0.3.5", b2.port())
+        };
+        workers.push_str(&format!(
+            "worker.{n}.host={host}\nworker.{n}.port={port}\nworker.{n}.route={n}\n"
+        ));
+    }
+    let h = Httpd::with_workers(
+        "st-live",
+        Mpm::Event,
+        &workers,
+        "JkShmFile logs/jk-shm\nJkMount /app/* lb\nJkMount /jkmanager/* jkstatus\n",
+    );
+    // Traffic from 3 clients until the end of the test (at most 120 s).
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, port) = (stop.clone(), h.port);
+            std::thread::spawn(move || {
+                let end = Instant::now() + Duration::from_secs(120);
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                    http_request(port, "GET", "/app/x", &[]);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+
+    let mut b = Browser::launch();
+    b.cdp().call("Page.enable", "{}").unwrap();
+    b.navigate(&format!("http://127.0.0.1:{}/jkmanager/", h.port));
+    // Every member's chart draws requests after a few polls.
+    let charts = b.wait_eval("64 charts with traffic", CHARTS_WITH_TRAFFIC, |v| {
+        v.contains("\"canvases\":64,\"drawn\":64")
+    });
+    eprintln!("live charts: {charts}");
+    let text = b
+        .eval("document.querySelector('#jk-live .jk-card[data-member=\"m07\"] .jk-card-text').textContent")
+        .unwrap();
+    assert!(text.contains(" req/s") && text.contains("p99 "), "{text}");
+    assert!(!text.starts_with("0.0 req/s"), "{text}");
+
+    // A roll: m07 in restart maintenance (what `jkctl restart` does first).
+    let r = h.get("/jkmanager/?cmd=update&w=lb&sw=m07&vwm=R&mime=txt");
+    assert!(r.text().contains("OK"), "{}", r.text());
+    let roll = b.wait_eval(
+        "the roll banner",
+        "document.querySelector('#jk-live .jk-roll').textContent",
+        |v| v.contains("lb/m07: step"),
+    );
+    assert!(
+        roll.contains("step 2/6 draining") || roll.contains("step 3/6 command"),
+        "{roll}"
+    );
+    let card = b
+        .eval(
+            "(() => { const c = document.querySelector('#jk-live .jk-card[data-member=\"m07\"]'); \
+             const now = c.querySelector('.jk-step-now'); \
+             return c.className + '|' + (now ? now.title : 'none'); })()",
+        )
+        .unwrap();
+    assert!(card.starts_with("jk-card jk-card-roll|"), "{card}");
+    assert!(
+        card.ends_with("step 2/6: draining") || card.ends_with("step 3/6: command"),
+        "{card}"
+    );
+
+    // Usable: no horizontal scrolling, every member has its row and controls in the overview.
+    let layout = b
+        .eval(
+            "JSON.stringify({wide: document.documentElement.scrollWidth > window.innerWidth, \
+             rows: document.querySelectorAll('table.jk-overview tr').length, \
+             forms: document.querySelectorAll('table.jk-overview form').length, \
+             status: document.querySelector('#jk-live .jk-live-status').textContent})",
+        )
+        .unwrap();
+    assert!(layout.contains("\"wide\":false"), "{layout}");
+    assert!(layout.contains("\"rows\":65"), "{layout}");
+    assert!(layout.contains("\"status\":\"Live: updated"), "{layout}");
+    let forms = json_field_num(&layout, "forms").unwrap();
+    assert!(
+        forms >= 64.0 * 3.0,
+        "activation controls of every member: {layout}"
+    );
+
+    // A member added at runtime gets a card; removed, it loses it.
+    let extra = member_server("extra", "127.0.3.7:0");
+    let r = h.get(&format!(
+        "/jkmanager/?cmd=add&w=lb&host=127.0.3.7&port={}&name=extra&mime=txt",
+        extra.port()
+    ));
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    let has_extra = "String(!!document.querySelector('#jk-live .jk-card[data-member=\"extra\"]'))";
+    b.wait_eval("the added member's card", has_extra, |v| v == "true");
+    let r = h.get("/jkmanager/?cmd=remove&w=lb&sw=extra&force=1&mime=txt");
+    assert!(r.text().contains("type=OK"), "{}", r.text());
+    b.wait_eval("the removed member's card to go", has_extra, |v| {
+        v == "false"
+    });
+
+    // A few more polls, so the picture shows some history.
+    b.wait_eval("8 polls", CHARTS_WITH_TRAFFIC, |v| {
+        json_field_num(v, "polls").is_some_and(|n| n >= 8.0)
+    });
+    b.eval("document.getElementById('jk-live').scrollIntoView(), ''")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    b.screenshot(&repo().join("target/status-live-64.png"));
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        b.screenshot(&repo().join("docs/status-live.png"));
+    }
+    h.get("/jkmanager/?cmd=update&w=lb&sw=m07&vwm=0&mime=txt");
+    stop.store(true, Ordering::Relaxed);
+    let sent: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    eprintln!(
+        "{sent} requests during the test; {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
 }

@@ -5,6 +5,7 @@
 //! [`http`] is the client side, [`tomcat`] real Tomcat backends.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod browser;
 pub mod http;
 pub mod testers;
 pub mod tomcat;

@@ -82,6 +82,9 @@ pub struct ResponseSummary {
     pub attempts: u32,
     /// AJP bytes sent to and received from the backend, over all attempts.
     pub ajp: Traffic,
+    /// From sending the forward request (of the attempt that answered) to the end of the
+    /// reply (END_RESPONSE): the latency histograms' reply time.
+    pub reply_time: std::time::Duration,
 }
 
 /// One ajp13 worker in one httpd child.
@@ -326,8 +329,10 @@ impl Endpoint {
                     }
                 },
             };
+            let sent_at = std::time::Instant::now();
             match self.exchange(slot, conn, reused, req, body, peer, t) {
                 Attempt::Done(mut s) => {
+                    s.reply_time = sent_at.elapsed();
                     s.attempts = attempt;
                     s.read_bytes = body.read_bytes;
                     return Ok(s);
@@ -744,6 +749,7 @@ impl Endpoint {
                         read_bytes: 0,
                         attempts: 0,
                         ajp: Traffic::default(),
+                        reply_time: std::time::Duration::ZERO,
                     });
                 }
                 Reply::CPong => {

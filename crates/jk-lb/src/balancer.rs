@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use jk_config::{Activation, AjpWorker, LbLock, LbMethod, LbWorker, MemberState};
-use jk_shm::{ChildField, ChildIndex, Field, Region, Slot, SlotKind, StrField};
+use jk_shm::{
+    ChildField, ChildIndex, Field, HistogramCounts, Region, Slot, SlotKind, StrField, HOLD_TIME,
+    REPLY_TIME,
+};
 use parking_lot::{Mutex, RwLock};
 
 use crate::fingerprint::{self, num_part, str_part, Fingerprint};
@@ -309,12 +312,49 @@ pub struct MemberSnapshot {
     pub awaiting_readiness: bool,
     /// Consecutive good probes so far (readiness; the same as `good_probes`).
     pub ready_probes_seen: u64,
+    /// Reply and hold time histograms, replies by status class.
+    pub latency: Latency,
+}
+
+/// Latency figures of a member, or of a balancer (the sum of its members'): reply time and
+/// hold time histograms, replies by status class (`[1xx, 2xx, 3xx, 4xx, 5xx]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Latency {
+    pub reply: HistogramCounts,
+    pub hold: HistogramCounts,
+    pub replies: [u64; 5],
+}
+
+impl Latency {
+    fn of(slot: &Slot<'_>) -> Latency {
+        Latency {
+            reply: slot.histogram(&REPLY_TIME),
+            hold: slot.histogram(&HOLD_TIME),
+            replies: slot.status_classes(),
+        }
+    }
+
+    fn add(&mut self, o: &Latency) {
+        self.reply.add(&o.reply);
+        self.hold.add(&o.hold);
+        for (a, b) in self.replies.iter_mut().zip(o.replies) {
+            *a = a.saturating_add(b);
+        }
+    }
+}
+
+/// Whole microseconds, saturating.
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The lb record as the status worker shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LbSnapshot {
     pub name: String,
+    /// The sum of every member slot's latency figures (growth slots included, so the sums
+    /// never go down when a member leaves).
+    pub latency: Latency,
     pub settings: LbSettings,
     pub lb_retries: u32,
     pub session_cookie: String,
@@ -1252,7 +1292,34 @@ impl Balancer {
             restarting: self.is_restarting(i),
             awaiting_readiness: self.awaiting_readiness(i),
             ready_probes_seen: g(Field::GoodProbes),
+            latency: Latency::of(&m.slot),
         })
+    }
+
+    /// Counts a reply of member `i` (its status class, and the time from sending the request
+    /// to the end of the reply) in the member's latency figures.
+    pub fn record_reply(&self, i: usize, status: u16, took: std::time::Duration) {
+        if let Some(m) = self.members.get(i) {
+            m.slot.count_status_class(status);
+            m.slot.observe(&REPLY_TIME, micros(took));
+        }
+    }
+
+    /// Counts a request held `took` for member `i` in its hold-time histogram.
+    pub fn record_hold(&self, i: usize, took: std::time::Duration) {
+        if let Some(m) = self.members.get(i) {
+            m.slot.observe(&HOLD_TIME, micros(took));
+        }
+    }
+
+    /// The balancer's latency figures: the sum of its member slots' (computed here, so that
+    /// no word is written by every request of the balancer).
+    pub fn lb_latency(&self) -> Latency {
+        let mut sum = Latency::default();
+        for m in &self.members {
+            sum.add(&Latency::of(&m.slot));
+        }
+        sum
     }
 
     /// Every member's snapshot in balance_workers order, then the growth slots in use.
@@ -1279,6 +1346,7 @@ impl Balancer {
             last_reset: self.lb.get(Field::LastReset),
             last_maintain: self.lb.get(Field::LbLastMaintain),
             member_slots: self.members.len(),
+            latency: self.lb_latency(),
             members: self.snapshots(),
         }
     }

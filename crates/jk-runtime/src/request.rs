@@ -268,6 +268,7 @@ pub fn serve_lb(
         attempt.count_traffic(&choice, traffic.received, traffic.sent);
         match result {
             Ok(s) => {
+                bal.record_reply(choice.index, s.status, s.reply_time);
                 attempt.report(&choice, Outcome::Success, s.status);
                 answer = Some(Answer::Served(s));
                 break;
@@ -468,7 +469,9 @@ pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
     }
     lb.held.fetch_sub(1, Ordering::AcqRel);
     drop(shown);
-    let waited = started.elapsed().as_millis();
+    let held_for = started.elapsed();
+    bal.record_hold(i, held_for);
+    let waited = held_for.as_millis();
     if bal.handed_over(i) {
         host.log(
             Level::Info,

@@ -6,8 +6,8 @@
 use jk_config::{Activation, AjpWorker, MemberState, StatusWorker, WorkerKind};
 use jk_shm::{Field, StrField};
 use jk_status::{
-    AjpChanges, AjpSettings, AjpView, Apply, ErrorTime, LbChanges, LbView, MapView, MemberChanges,
-    MemberView, StatusConfig, StatusModel, TimeView, WriteVerdict,
+    AjpChanges, AjpSettings, AjpView, Apply, ErrorTime, HistogramView, LatencyView, LbChanges,
+    LbView, MapView, MemberChanges, MemberView, StatusConfig, StatusModel, TimeView, WriteVerdict,
 };
 
 use crate::View;
@@ -179,6 +179,22 @@ fn maps_for(v: View<'_>, worker: &str) -> Vec<MapView> {
     out
 }
 
+fn histogram_view(h: &jk_shm::HistogramCounts) -> HistogramView {
+    HistogramView {
+        bounds_us: h.bounds_us.to_vec(),
+        counts: h.counts.clone(),
+        sum_us: h.sum_us,
+    }
+}
+
+fn latency_view(l: &jk_lb::Latency) -> LatencyView {
+    LatencyView {
+        reply: histogram_view(&l.reply),
+        hold: histogram_view(&l.hold),
+        replies: l.replies,
+    }
+}
+
 /// The model jk-status renders. `now` is the Unix time, `local` the same instant in local
 /// time (error times are shown with its UTC offset).
 pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTime) -> StatusModel {
@@ -248,6 +264,7 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                             held: Some(ms.held),
                             origin: Some(ms.origin.text().to_string()),
                             lifecycle: Some(ms.lifecycle.text().to_string()),
+                            latency: Some(latency_view(&ms.latency)),
                         })
                     })
                     .collect();
@@ -272,6 +289,7 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                     maps: maps_for(v, name),
                     member_slots: Some(snap.member_slots as u64),
                     registry: registry_view(v, name, now),
+                    latency: Some(latency_view(&snap.latency)),
                 });
             }
             WorkerKind::Ajp(a) => {

@@ -292,6 +292,14 @@ fn a_refused_member_fails_over_to_the_next() {
     assert_eq!(host.route.borrow().as_deref(), Some("t1"));
     assert_eq!(host.notes.borrow()["JK_LB_FIRST_NAME"], "t1");
     assert_eq!(host.notes.borrow()["JK_LB_LAST_NAME"], "t2");
+    // The reply of t2 is in its latency figures and the balancer's; t1 gave none.
+    let snap = lb.balancer().lb_snapshot();
+    let (t1, t2) = (&snap.members[0].latency, &snap.members[1].latency);
+    assert_eq!((t1.reply.count(), t1.replies), (0, [0; 5]));
+    assert_eq!((t2.reply.count(), t2.replies), (1, [0, 1, 0, 0, 0]));
+    assert!(t2.reply.sum_us > 0 && t2.reply.sum_us < 5_000_000);
+    assert_eq!(snap.latency.reply.count(), 1);
+    assert_eq!(snap.latency.hold.count(), 0);
 }
 
 #[test]
@@ -356,6 +364,13 @@ fn a_sticky_request_is_held_until_its_restarting_member_is_ready_then_served_by_
         host.log
     );
     assert_eq!(lb.held.load(Ordering::Relaxed), 0, "the hold was released");
+    // One hold of t1, as long as the restart took (under the hold_timeout of 5 s).
+    let snap = lb.balancer().lb_snapshot();
+    let hold = &snap.members[0].latency.hold;
+    assert_eq!(hold.count(), 1, "{hold:?}");
+    assert!(hold.sum_us < 5_000_000, "{hold:?}");
+    assert_eq!(snap.members[0].latency.replies, [0, 1, 0, 0, 0]);
+    assert_eq!(snap.latency.hold.count(), 1);
 }
 
 #[test]

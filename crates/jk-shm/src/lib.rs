@@ -12,7 +12,8 @@
 //! children child_capacity the pid of each attached httpd child (0 = free), padded to a
 //!          cache line
 //! slots    slot_capacity × slot_words(child_capacity)
-//!          FIXED_WORDS fields (see [`Field`] and the string fields), then one cache line
+//!          FIXED_WORDS fields (see [`Field`], the string fields and the latency
+//!          histograms, [`Histogram`]), then one cache line
 //!          of CHILD_WORDS per child (see [`ChildField`]): the in-flight requests and open
 //!          backend connections of that child (gauges, cleared when the child is reaped, so
 //!          a child killed mid-request no longer counts), and the bytes its requests sent to
@@ -63,11 +64,12 @@ pub const MAX_LOCK_WAIT: Duration = Duration::from_millis(500);
 /// The largest value a process id can have (`pid_t` is a positive `i32`).
 const MAX_PID: u64 = i32::MAX as u64;
 /// Layout version; bump when a field moves.
-pub const VERSION: u64 = 3;
+pub const VERSION: u64 = 4;
 /// Words of the header.
 pub const HEADER_WORDS: usize = 16;
-/// Fixed words of a slot (before the per-child lines).
-pub const FIXED_WORDS: usize = 160;
+/// Fixed words of a slot (before the per-child lines). Words 152..=159 are kept for the
+/// ZooKeeper registry; 160.. hold the latency histograms ([`Histogram`]).
+pub const FIXED_WORDS: usize = 200;
 /// Words of one cache line (64 bytes).
 pub const LINE_WORDS: usize = 8;
 /// Words per child in every slot: one cache line (see [`ChildField`]).
@@ -260,6 +262,104 @@ pub enum StrField {
     /// member slot (runtime membership): the name a member added at runtime goes by (its
     /// growth slot keeps its own worker name).
     Label = 144,
+}
+
+/// A latency histogram of a member slot: a fixed set of buckets (microsecond upper bounds,
+/// the last one open), each bucket counting the observations that fell in it (not
+/// cumulative: a request adds one to one word), and the sum of the observed microseconds.
+///
+/// Why shared words and not the per-child lines: a histogram is 15 + 1 words, so per child it
+/// would add two cache lines per child to every slot (the region grows by a factor of three
+/// to five with the child capacity) while the request already writes the member's shared
+/// words (`Elected`, `LbValue`); an observation adds two `fetch_add`s on lines that are
+/// written by the requests of that one member only. The balancer's histogram is the sum of
+/// its members' (computed when read), so no word is written by every request of a
+/// balancer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Histogram {
+    /// Word of the sum of the observed microseconds.
+    sum: usize,
+    /// First bucket word; `bounds_us.len() + 1` words (the last one: above every bound).
+    buckets: usize,
+    /// Upper bounds of the buckets, microseconds, increasing.
+    pub bounds_us: &'static [u64],
+}
+
+/// Upper bounds of the reply-time buckets (µs): 0.5 ms to 10 s.
+pub const REPLY_BOUNDS_US: [u64; 14] = [
+    500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 5_000_000, 10_000_000,
+];
+/// Upper bounds of the hold-time buckets (µs): 10 ms to 2 min (holds last up to the
+/// balancer's hold_timeout).
+pub const HOLD_BOUNDS_US: [u64; 13] = [
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    30_000_000,
+    60_000_000,
+    120_000_000,
+];
+
+/// Member slot: the time from sending the request to the end of the reply, of the replies
+/// the member gave (failures are counted as errors, not here).
+pub const REPLY_TIME: Histogram = Histogram {
+    sum: 160,
+    buckets: 168,
+    bounds_us: &REPLY_BOUNDS_US,
+};
+/// Member slot: how long requests were held for the member (restarting, awaiting
+/// readiness), whatever the hold's end (ready, handed over, given up).
+pub const HOLD_TIME: Histogram = Histogram {
+    sum: 166,
+    buckets: 183,
+    bounds_us: &HOLD_BOUNDS_US,
+};
+/// Member slot: replies by status class, 1xx to 5xx (five words).
+const REPLY_CLASSES: usize = 161;
+
+// The histogram words: 160 reply sum, 161..=165 classes, 166 hold sum (one cache line with
+// the words a reply adds to besides its bucket); 168..=182 reply buckets, 183..=196 hold
+// buckets.
+const _: () = assert!(REPLY_CLASSES == REPLY_TIME.sum + 1 && REPLY_CLASSES + 5 == HOLD_TIME.sum);
+const _: () = assert!(REPLY_TIME.sum / LINE_WORDS == HOLD_TIME.sum / LINE_WORDS);
+const _: () = assert!(REPLY_TIME.sum >= 160 && REPLY_TIME.buckets % LINE_WORDS == 0);
+const _: () = assert!(REPLY_TIME.buckets + REPLY_BOUNDS_US.len() + 1 == HOLD_TIME.buckets);
+const _: () = assert!(HOLD_TIME.buckets + HOLD_BOUNDS_US.len() < FIXED_WORDS);
+
+/// What a histogram holds at one moment: per-bucket counts (not cumulative; the last one is
+/// above every bound) and the sum of the observed microseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistogramCounts {
+    pub bounds_us: &'static [u64],
+    pub counts: Vec<u64>,
+    pub sum_us: u64,
+}
+
+impl HistogramCounts {
+    /// Observations in all.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c))
+    }
+
+    /// Adds `other` (of the same histogram) to these counts: a balancer's from its members'.
+    pub fn add(&mut self, other: &HistogramCounts) {
+        if self.counts.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a = a.saturating_add(*b);
+        }
+        self.sum_us = self.sum_us.saturating_add(other.sum_us);
+    }
 }
 
 /// The words of one child's cache line in a slot.
@@ -961,6 +1061,44 @@ impl<'a> Slot<'a> {
         r
     }
 
+    /// Counts one observation of `micros` in histogram `h` (two atomic adds).
+    pub fn observe(&self, h: &Histogram, micros: u64) {
+        let bucket = h
+            .bounds_us
+            .iter()
+            .position(|&b| micros <= b)
+            .unwrap_or(h.bounds_us.len());
+        self.words[h.buckets + bucket].fetch_add(1, Ordering::Relaxed);
+        self.words[h.sum].fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// The counts of histogram `h` now (each word read once: a reply being counted meanwhile
+    /// may be in its bucket and not yet in the sum).
+    pub fn histogram(&self, h: &Histogram) -> HistogramCounts {
+        HistogramCounts {
+            bounds_us: h.bounds_us,
+            counts: self.words[h.buckets..=h.buckets + h.bounds_us.len()]
+                .iter()
+                .map(|w| w.load(Ordering::Relaxed))
+                .collect(),
+            sum_us: self.words[h.sum].load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts a reply of HTTP status `status` in its class (1xx to 5xx; other values are not
+    /// counted).
+    pub fn count_status_class(&self, status: u16) {
+        if let 100..=599 = status {
+            let class = usize::from(status / 100 - 1);
+            self.words[REPLY_CLASSES + class].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Replies by status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
+    pub fn status_classes(&self) -> [u64; 5] {
+        std::array::from_fn(|i| self.words[REPLY_CLASSES + i].load(Ordering::Relaxed))
+    }
+
     /// Word `f` of child `c`'s line (a child index beyond the table wraps around: the
     /// caller's bug must not panic an httpd child).
     fn child_word(&self, c: ChildIndex, f: ChildField) -> &'a AtomicU64 {
@@ -1239,6 +1377,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn histograms_count_each_observation_in_one_bucket_and_sum_it() {
+        let r = Region::in_heap(2, 2);
+        let (s, _) = r.find_or_alloc(SlotKind::Member, "m", "lb").unwrap();
+        let (other, _) = r.find_or_alloc(SlotKind::Member, "n", "lb").unwrap();
+        // On a bound counts in that bucket; above the last bound in the open one.
+        for us in [0, 500, 501, 1_000, 9_999_999, 10_000_001, u64::MAX / 4] {
+            s.observe(&REPLY_TIME, us);
+        }
+        let h = s.histogram(&REPLY_TIME);
+        assert_eq!(h.counts.len(), REPLY_BOUNDS_US.len() + 1);
+        assert_eq!(h.counts[0], 2, "0 and 500 µs");
+        assert_eq!(h.counts[1], 2, "501 and 1000 µs");
+        assert_eq!(h.counts[13], 1, "9.999999 s");
+        assert_eq!(h.counts[14], 2, "above 10 s");
+        assert_eq!(h.count(), 7);
+        assert_eq!(
+            h.sum_us,
+            500 + 501 + 1_000 + 9_999_999 + 10_000_001 + u64::MAX / 4
+        );
+        // The hold histogram and the status classes are separate words.
+        assert_eq!(s.histogram(&HOLD_TIME).count(), 0);
+        s.observe(&HOLD_TIME, 30_000_000);
+        assert_eq!(s.histogram(&HOLD_TIME).counts[10], 1);
+        assert_eq!(s.histogram(&REPLY_TIME).count(), 7);
+        for status in [200, 204, 302, 404, 503, 99, 600, 0, 101] {
+            s.count_status_class(status);
+        }
+        assert_eq!(s.status_classes(), [1, 2, 1, 1, 1]);
+        assert_eq!(
+            other.histogram(&REPLY_TIME).count(),
+            0,
+            "slots are separate"
+        );
+        assert_eq!(other.status_classes(), [0; 5]);
+        // A balancer's histogram: the sum of its members'.
+        other.observe(&REPLY_TIME, 700);
+        let mut sum = HistogramCounts::default();
+        sum.add(&s.histogram(&REPLY_TIME));
+        sum.add(&other.histogram(&REPLY_TIME));
+        assert_eq!((sum.count(), sum.counts[1]), (8, 3));
+        // Nothing of it touched the per-child lines or the fields before word 160.
+        assert_eq!(s.busy(), 0);
+        assert!(s
+            .atomics(Field::Activation, 160 - Field::Activation as usize)
+            .iter()
+            .all(|w| w.load(Ordering::Relaxed) == 0));
     }
 
     #[test]

@@ -75,12 +75,14 @@ pub use membership::{
     removed_message, AddMember,
 };
 pub use model::{
-    Activation, AjpSettings, AjpView, ErrorTime, LbLock, LbMethod, LbView, MapView, MemberState,
-    MemberView, RegistryView, StatusModel, TimeView, JK_VERSION,
+    Activation, AjpSettings, AjpView, ErrorTime, HistogramView, LatencyView, LbLock, LbMethod,
+    LbView, MapView, MemberState, MemberView, RegistryView, StatusModel, TimeView, JK_VERSION,
 };
 pub use query::{
     atoi, mask_xss, opt, parse_query, percent_decode, Command, Mime, Params, StatusError, ERR_URI,
 };
-pub use render::html::{esc as html_escape, human_size, member_health};
+pub use render::html::{
+    esc as html_escape, human_size, member_health, LIVE_SCRIPT, LIVE_SCRIPT_HASH,
+};
 pub use render::json::push_json_string;
 pub use render::prom::escape_label as prometheus_escape_label;

@@ -91,6 +91,48 @@ impl Default for AjpSettings {
     }
 }
 
+/// A latency histogram (mod_jk-rs): per-bucket counts, not cumulative (the last bucket is
+/// above every bound), and the sum of the observations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistogramView {
+    /// Upper bounds of the buckets, microseconds, increasing.
+    pub bounds_us: Vec<u64>,
+    /// Observations per bucket (`bounds_us.len() + 1` of them).
+    pub counts: Vec<u64>,
+    /// Sum of the observations, microseconds.
+    pub sum_us: u64,
+}
+
+impl HistogramView {
+    /// Observations in all.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c))
+    }
+
+    /// Observations at or below each bound, then in all (Prometheus `le` buckets).
+    pub fn cumulative(&self) -> Vec<u64> {
+        let mut total = 0u64;
+        self.counts
+            .iter()
+            .map(|&c| {
+                total = total.saturating_add(c);
+                total
+            })
+            .collect()
+    }
+}
+
+/// Latency figures of a member, or of a balancer (the sum of its members') (mod_jk-rs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LatencyView {
+    /// From sending the request to the end of the reply, of the replies the member gave.
+    pub reply: HistogramView,
+    /// How long requests were held for the member (restarting, awaiting readiness).
+    pub hold: HistogramView,
+    /// Replies by status class: 1xx, 2xx, 3xx, 4xx, 5xx.
+    pub replies: [u64; 5],
+}
+
 /// One member of an lb worker (`<jk:member>`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemberView {
@@ -172,6 +214,8 @@ pub struct MemberView {
     /// `draining` (being removed: no new sessions, sticky requests still served) or
     /// `leaving` (its slot is being freed). Never in XML/TXT/PROP.
     pub lifecycle: Option<String>,
+    /// mod_jk-rs latency histograms and replies by status class (JSON, Prometheus, page).
+    pub latency: Option<LatencyView>,
 }
 
 impl MemberView {
@@ -274,6 +318,8 @@ pub struct LbView {
     pub member_slots: Option<u64>,
     /// mod_jk-rs ZooKeeper discovery: the lb's registry connection (`None`: no registry).
     pub registry: Option<RegistryView>,
+    /// mod_jk-rs latency histograms of the balancer: the sum of its member slots'.
+    pub latency: Option<LatencyView>,
 }
 
 /// An lb's registry connection (README "ZooKeeper", status fields).
@@ -326,6 +372,7 @@ impl Default for LbView {
             maps: Vec::new(),
             member_slots: None,
             registry: None,
+            latency: None,
         }
     }
 }

@@ -811,7 +811,7 @@ fn check_prometheus(body: &str) -> Vec<(String, String, f64)> {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, t) = rest.split_once(' ').unwrap();
             assert!(helped.contains(name), "TYPE before HELP for {name}");
-            assert!(["counter", "gauge"].contains(&t));
+            assert!(["counter", "gauge", "histogram"].contains(&t));
             assert!(
                 typed.insert(name.into(), t.into()).is_none(),
                 "duplicate TYPE {name}"
@@ -829,11 +829,13 @@ fn check_prometheus(body: &str) -> Vec<(String, String, f64)> {
             name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
             "{line}"
         );
-        assert_eq!(
-            seen_families.last().map(String::as_str),
-            Some(name),
-            "sample outside its family: {line}"
-        );
+        let family = seen_families.last().map(String::as_str).unwrap_or("");
+        let in_family = name == family
+            || (typed.get(family).map(String::as_str) == Some("histogram")
+                && ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|s| name.strip_suffix(s) == Some(family)));
+        assert!(in_family, "sample outside its family: {line}");
         let rest = &line[name_end..];
         let (labels, value) = if let Some(r) = rest.strip_prefix('{') {
             // parse labels with escapes
@@ -863,7 +865,7 @@ fn check_prometheus(body: &str) -> Vec<(String, String, f64)> {
         let v: f64 = value
             .parse()
             .unwrap_or_else(|_| panic!("bad value in {line}"));
-        if typed[name] == "counter" {
+        if typed.get(name).map(String::as_str) == Some("counter") {
             assert!(name.ends_with("_total"), "{name}");
         }
         samples.push((name.to_string(), labels, v));
@@ -933,6 +935,112 @@ fn prometheus_is_valid_exposition_format() {
     assert!(r.body.contains("mod_jk_status_result{type=\"ERROR\"} 1"));
 }
 
+fn latency(reply_us: &[u64], hold_us: &[u64], replies: [u64; 5]) -> LatencyView {
+    let hist = |bounds: &[u64], obs: &[u64]| {
+        let mut counts = vec![0; bounds.len() + 1];
+        for &o in obs {
+            counts[bounds.iter().position(|&b| o <= b).unwrap_or(bounds.len())] += 1;
+        }
+        HistogramView {
+            bounds_us: bounds.to_vec(),
+            counts,
+            sum_us: obs.iter().sum(),
+        }
+    };
+    LatencyView {
+        reply: hist(&[500, 1_000, 2_500_000], reply_us),
+        hold: hist(&[100_000, 10_000_000], hold_us),
+        replies,
+    }
+}
+
+#[test]
+fn latency_is_exposed_as_prometheus_histograms_and_in_json() {
+    let mut m = errored();
+    m.lbs[0].members[0].latency = Some(latency(&[400, 700, 3_000_000], &[], [0, 2, 0, 1, 0]));
+    m.lbs[0].members[1].latency = Some(latency(&[900], &[250_000], [0, 0, 0, 0, 1]));
+    m.lbs[0].latency = Some(latency(
+        &[400, 700, 3_000_000, 900],
+        &[250_000],
+        [0, 2, 0, 1, 1],
+    ));
+    let (r, _) = run(&cfg(), &m, "mime=prometheus");
+    let s = check_prometheus(&r.body);
+    let find = |name: &str, label: &str| {
+        s.iter()
+            .find(|(n, l, _)| n == name && l.ends_with(label))
+            .map(|x| x.2)
+    };
+    let t1 = "member=\"tomcat1\"";
+    let b = "mod_jk_member_reply_duration_seconds_bucket";
+    assert_eq!(find(b, &format!("{t1},le=\"0.0005\"")), Some(1.0));
+    assert_eq!(find(b, &format!("{t1},le=\"0.001\"")), Some(2.0));
+    assert_eq!(find(b, &format!("{t1},le=\"2.5\"")), Some(2.0));
+    assert_eq!(find(b, &format!("{t1},le=\"+Inf\"")), Some(3.0));
+    assert_eq!(
+        find("mod_jk_member_reply_duration_seconds_count", t1),
+        Some(3.0)
+    );
+    assert_eq!(
+        find("mod_jk_member_reply_duration_seconds_sum", t1),
+        Some(3.0011)
+    );
+    assert_eq!(
+        find("mod_jk_member_replies_total", &format!("{t1},code=\"2xx\"")),
+        Some(2.0)
+    );
+    assert_eq!(
+        find(
+            "mod_jk_member_hold_duration_seconds_bucket",
+            "member=\"tomcat2\",le=\"0.1\""
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        find(
+            "mod_jk_member_hold_duration_seconds_sum",
+            "member=\"tomcat2\""
+        ),
+        Some(0.25)
+    );
+    assert_eq!(
+        find(
+            "mod_jk_lb_reply_duration_seconds_count",
+            "balancer=\"loadbalancer\""
+        ),
+        Some(4.0)
+    );
+    assert_eq!(
+        find(
+            "mod_jk_lb_replies_total",
+            "balancer=\"loadbalancer\",code=\"5xx\""
+        ),
+        Some(1.0)
+    );
+    for fam in [
+        "mod_jk_lb_reply_duration_seconds histogram",
+        "mod_jk_lb_hold_duration_seconds histogram",
+        "mod_jk_member_reply_duration_seconds histogram",
+        "mod_jk_member_hold_duration_seconds histogram",
+        "mod_jk_lb_replies_total counter",
+    ] {
+        assert!(r.body.contains(&format!("# TYPE {fam}\n")), "{fam}");
+    }
+    let (r, _) = run(&cfg(), &m, "mime=json");
+    let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let lat = &j["balancers"][0]["members"][0]["latency"];
+    assert_eq!(lat["reply"]["le"][1], serde_json::json!(0.001));
+    assert_eq!(lat["reply"]["buckets"], serde_json::json!([1, 2, 2, 3]));
+    assert_eq!(lat["reply"]["count"], 3);
+    assert_eq!(lat["reply"]["sum_seconds"], serde_json::json!(3.0011));
+    assert_eq!(lat["replies"]["4xx"], 1);
+    assert_eq!(j["balancers"][0]["latency"]["reply"]["count"], 4);
+    assert_eq!(
+        j["balancers"][0]["latency"]["hold"]["buckets"],
+        serde_json::json!([0, 1, 1])
+    );
+}
+
 // ---------- byte counts in HTML, as mod_jk's status_strfsize writes them ----------
 
 #[test]
@@ -995,6 +1103,44 @@ fn html_shows_bytes_with_their_rate_since_the_reset() {
         ),
         "{b}"
     );
+}
+
+#[test]
+fn the_live_script_hash_in_the_csp_is_the_scripts() {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(LIVE_SCRIPT.as_bytes());
+    let want = format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    );
+    assert_eq!(
+        LIVE_SCRIPT_HASH, want,
+        "live.js changed: put the new hash in LIVE_SCRIPT_HASH and HTML_CSP"
+    );
+    assert!(HTML_CSP.contains(&format!("'{want}'")), "{HTML_CSP}");
+}
+
+#[test]
+fn the_list_page_has_the_live_charts_polling_its_own_json() {
+    let (r, _) = run(&cfg(), &errored(), "");
+    let b = &r.body;
+    let at = b.find("<div id=\"jk-live\"").expect("the live charts' box");
+    assert!(
+        b[at..].starts_with(
+            "<div id=\"jk-live\" data-src=\"/jkmanager?cmd=list&amp;mime=json&amp;opt=50\">"
+        ),
+        "{}",
+        &b[at..at + 80]
+    );
+    assert!(at > b.find("table class=\"jk-overview\"").unwrap());
+    // No external script, font or image: the page works offline.
+    for ext in ["src=\"http", "url(", "@import", "<link"] {
+        assert!(!b.contains(ext), "{ext}");
+    }
+    // Other pages have no charts.
+    let (r, _) = run(&cfg(), &errored(), "cmd=show&w=loadbalancer");
+    assert!(!r.body.contains("jk-live"));
 }
 
 // ---------- writes a browser cannot be tricked into (mod_jk-rs) ----------
@@ -1095,10 +1241,19 @@ fn html_answers_forbid_framing() {
             !csp.contains("style-src") && !csp.contains("default-src"),
             "{csp}"
         );
+        // The only script is the live charts' (list page), allowed by its hash; any other
+        // inline script would be blocked.
+        let scripts: Vec<&str> = r.body.split("<script").skip(1).collect();
+        assert_eq!(scripts.len(), usize::from(q.is_empty()), "{q}");
+        for s in scripts {
+            let body = &s[s.find('>').unwrap() + 1..s.find("</script>").unwrap()];
+            assert_eq!(body, LIVE_SCRIPT, "{q}");
+        }
         assert!(
-            !r.body.contains("<script"),
-            "a script would be blocked by the CSP"
+            csp.contains(&format!("script-src '{LIVE_SCRIPT_HASH}'")),
+            "{csp}"
         );
+        assert!(csp.contains("connect-src 'self'"), "{csp}");
     }
     let (r, _) = run(&cfg(), &errored(), "mime=txt");
     assert!(!r.headers.iter().any(|(k, _)| k == "X-Frame-Options"));

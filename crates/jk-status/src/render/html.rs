@@ -63,6 +63,25 @@ form.jk-act input.jk-link{background:none;border:none;padding:0;margin:0;color:#
 text-decoration:underline;cursor:pointer;font:inherit}\n\
 </style>\n";
 
+/// The script of the live charts (mod_jk-rs; `live.js`): inline, allowed by its hash in the
+/// page's `Content-Security-Policy` ([`LIVE_SCRIPT_HASH`]), no other script runs.
+pub const LIVE_SCRIPT: &str = include_str!("live.js");
+/// `sha256-` and the base64 SHA-256 of [`LIVE_SCRIPT`] (a test recomputes it).
+pub const LIVE_SCRIPT_HASH: &str = "sha256-353IaRNPDw7hb+neAXHmT4WcsGqs+9vW3nJvS+PmLjY=";
+
+const LIVE_STYLE: &str = "<style type=\"text/css\">\n\
+#jk-live .jk-cards{display:flex;flex-wrap:wrap;gap:6px}\n\
+#jk-live .jk-card{border:1px solid #bbb;padding:3px 5px;width:244px;font-size:11px}\n\
+#jk-live .jk-card-roll{border-color:#e08a00;background:#fff6e6}\n\
+#jk-live .jk-card-name{font-weight:bold;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\n\
+#jk-live .jk-steps{display:flex;gap:1px;margin:2px 0}\n\
+#jk-live .jk-step{flex:1;font-size:9px;color:#999;border-top:3px solid #ddd;text-align:center}\n\
+#jk-live .jk-step-done{border-top-color:#7bb57b;color:#555}\n\
+#jk-live .jk-step-now{border-top-color:#e08a00;color:#000;font-weight:bold}\n\
+#jk-live canvas{display:block}\n\
+#jk-live .jk-roll{font-weight:bold;color:#a05a00}\n\
+</style>\n";
+
 fn head(cfg: &StatusConfig, extra: &str) -> String {
     let mut o = String::from(
         "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<!DOCTYPE html PUBLIC \
@@ -413,6 +432,22 @@ impl Page<'_> {
     }
 
     /// OUR overview: one table per balancer, members coloured up/draining/down.
+    /// The live charts under the overview (mod_jk-rs): filled by [`LIVE_SCRIPT`] from this
+    /// status worker's JSON (`cmd=list&mime=json`, so the same user check applies; without
+    /// maps and ajp workers, and read-only: the charts need the members only).
+    fn live(&mut self) {
+        let src = format!(
+            "{}?cmd=list&mime=json&opt={}",
+            self.model.request_uri,
+            opt::NO_MAPS | opt::NO_AJP | opt::READ_ONLY
+        );
+        self.out.push_str(&format!(
+            "{LIVE_STYLE}<div id=\"jk-live\" data-src=\"{}\"></div>\n\
+             <script type=\"text/javascript\">{LIVE_SCRIPT}</script>\n",
+            esc(&src)
+        ));
+    }
+
     fn overview(&mut self, lbs: &[&LbView]) {
         if lbs.is_empty() {
             return;
@@ -1024,6 +1059,9 @@ pub(crate) fn page(
     if let Some(lbs) = &doc.lbs {
         let views: Vec<&LbView> = lbs.iter().map(|x| x.lb).collect();
         p.overview(&views);
+        if is_list && !views.is_empty() {
+            p.live();
+        }
         if doc.wrapped {
             let n = lbs.len();
             let h = p.hide(opt::NO_LB);

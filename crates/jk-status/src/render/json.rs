@@ -9,13 +9,15 @@
 //!                                   "in_flight": int|null, "last_error": str|null,
 //!                                   "restarting": bool|null, "draining": bool|null,
 //!                                   "held": int|null,
-//!                                   "origin": str, "lifecycle": str } ],   (when known)
+//!                                   "origin": str, "lifecycle": str,       (when known)
+//!                                   "latency": <latency> } ],              (when known)
 //!                    "member_slots": int, "members_free": int,            (when known)
 //!                    "registry": { "source": str, "state": str, "session_id": str,
 //!                                  "holder_pid": int, "last_event_ms": int,
 //!                                  "last_event_ago_ms": int, "lag_ms": int, "members": int,
 //!                                  "world_writable": bool, "shrink_held": bool,
 //!                                  "bad_records": bool },          (lb with discovery=zk://)
+//!                    "latency": <latency>,        (the sum of the members', when known)
 //!                    "maps": [ { "id": int, <map attributes of the XML> } ] } ],
 //!   "ajp_workers": [ { <ajp attributes of the XML>, "state": str,
 //!                      "in_flight": int|null, "last_error": str|null, "maps": [...] } ],
@@ -24,6 +26,10 @@
 //!                                                      a status worker that is not read_only)
 //!   "result": {"type": "OK"|"ERROR", "message": str} }
 //! ```
+//! <latency> = { "reply": <histogram>, "hold": <histogram>,
+//!               "replies": {"1xx": int, "2xx": int, "3xx": int, "4xx": int, "5xx": int} }
+//! <histogram> = { "le": [upper bounds, seconds], "buckets": [cumulative counts; one more
+//!                 than "le", the last is every observation], "sum_seconds": num, "count": int }
 //! Keys equal the XML attribute names; numbers and booleans are native JSON values.
 //! `error_time_*` keys are present only when an error time is recorded. Objects that the
 //! command or `opt` hides are absent.
@@ -33,7 +39,8 @@ use super::{
     Flavor, Header, V,
 };
 use crate::config::StatusConfig;
-use crate::model::{MapView, StatusModel};
+use crate::model::{HistogramView, LatencyView, MapView, StatusModel};
+use crate::render::prom::seconds;
 
 /// Appends `s` as a JSON string literal.
 pub fn push_json_string(out: &mut String, s: &str) {
@@ -123,6 +130,33 @@ impl<'o> Obj<'o> {
     }
 }
 
+/// `{"le": [bounds in seconds], "buckets": [cumulative counts, the last one all],
+/// "sum_seconds": number, "count": int}`.
+fn histogram(out: &mut String, h: &HistogramView) {
+    let bounds: Vec<String> = h.bounds_us.iter().map(|&b| seconds(b)).collect();
+    let buckets: Vec<String> = h.cumulative().iter().map(u64::to_string).collect();
+    out.push_str(&format!(
+        "{{\"le\":[{}],\"buckets\":[{}],\"sum_seconds\":{},\"count\":{}}}",
+        bounds.join(","),
+        buckets.join(","),
+        seconds(h.sum_us),
+        h.count()
+    ));
+}
+
+/// `{"reply": histogram, "hold": histogram, "replies": {"1xx": int, ... "5xx": int}}`.
+fn latency(out: &mut String, l: &LatencyView) {
+    let mut o = Obj::new(out);
+    histogram(o.key("reply"), &l.reply);
+    histogram(o.key("hold"), &l.hold);
+    let mut r = Obj::new(o.key("replies"));
+    for (i, n) in l.replies.iter().enumerate() {
+        r.key(&format!("{}xx", i + 1)).push_str(&n.to_string());
+    }
+    r.end();
+    o.end();
+}
+
 fn obj_of(out: &mut String, attrs: &Attrs) {
     let mut o = Obj::new(out);
     o.attrs(attrs);
@@ -207,6 +241,9 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                 ro.opt_bool("bad_records", Some(r.bad_records));
                 ro.end();
             }
+            if let Some(l) = &p.lb.latency {
+                latency(lb.key("latency"), l);
+            }
             let mo = lb.key("members");
             mo.push('[');
             for (j, m) in p.members.iter().enumerate() {
@@ -228,6 +265,9 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                 }
                 if let Some(l) = &m.lifecycle {
                     push_json_string(mobj.key("lifecycle"), l);
+                }
+                if let Some(l) = &m.latency {
+                    latency(mobj.key("latency"), l);
                 }
                 mobj.end();
             }

@@ -20,11 +20,16 @@
 //! `mod_jk_member_activation{balancer,member,activation}`: one sample per possible value,
 //! 1 for the current one; `mod_jk_member_info{balancer,member,origin,lifecycle}` 1 (runtime
 //! membership, when reported; an unreported origin is `config`); `mod_jk_ajp_*` likewise for standalone ajp workers `{worker}`;
+//! latency (mod_jk-rs): `mod_jk_lb_reply_duration_seconds` and
+//! `mod_jk_lb_hold_duration_seconds` histograms and `mod_jk_lb_replies_total{code}` counters
+//! `{balancer}` (the sums of the members'), the same as `mod_jk_member_*` `{balancer,member}`;
 //! `mod_jk_status_result{type}` 1 (the command's outcome, message in a comment on error).
 
 use super::Doc;
 use crate::config::StatusConfig;
-use crate::model::{Activation, AjpView, MemberState, MemberView, StatusModel};
+use crate::model::{
+    Activation, AjpView, HistogramView, LatencyView, MemberState, MemberView, StatusModel,
+};
 
 /// Escapes a label value (`\`, `"`, newline).
 pub fn escape_label(v: &str) -> String {
@@ -72,6 +77,43 @@ impl Family {
         self.samples.push(format!("{}{} {v}", self.name, labels(l)));
     }
 
+    /// The samples of a histogram (`_bucket` per bound, cumulative, with `le`; `_sum` in
+    /// seconds; `_count`).
+    fn add_histogram(&mut self, l: &[(&str, &str)], h: &HistogramView) {
+        let cumulative = h.cumulative();
+        for (i, n) in cumulative.iter().enumerate() {
+            let le = h
+                .bounds_us
+                .get(i)
+                .map_or_else(|| "+Inf".to_string(), |&b| seconds(b));
+            let mut with_le = l.to_vec();
+            with_le.push(("le", &le));
+            self.samples
+                .push(format!("{}_bucket{} {n}", self.name, labels(&with_le)));
+        }
+        self.samples.push(format!(
+            "{}_sum{} {}",
+            self.name,
+            labels(l),
+            seconds(h.sum_us)
+        ));
+        self.samples.push(format!(
+            "{}_count{} {}",
+            self.name,
+            labels(l),
+            cumulative.last().copied().unwrap_or(0)
+        ));
+    }
+
+    /// The samples of a replies-by-class counter (`code="1xx"` … `"5xx"`).
+    fn add_classes(&mut self, l: &[(&str, &str)], replies: &[u64; 5]) {
+        for (code, n) in CLASSES.iter().zip(replies) {
+            let mut with = l.to_vec();
+            with.push(("code", code));
+            self.add(&with, n);
+        }
+    }
+
     fn write(&self, out: &mut String) {
         if self.samples.is_empty() {
             return;
@@ -82,6 +124,70 @@ impl Family {
             out.push_str(s);
             out.push('\n');
         }
+    }
+}
+
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Microseconds as seconds, exactly (`0.0005`, `2.5`, `10`).
+pub(crate) fn seconds(us: u64) -> String {
+    let (s, frac) = (us / 1_000_000, us % 1_000_000);
+    if frac == 0 {
+        return s.to_string();
+    }
+    let f = format!("{frac:06}");
+    format!("{s}.{}", f.trim_end_matches('0'))
+}
+
+/// The latency families of members and balancers (`mod_jk_{member,lb}_...`).
+struct LatencyFamilies {
+    reply: Family,
+    hold: Family,
+    replies: Family,
+}
+
+impl LatencyFamilies {
+    fn new(lb: bool) -> LatencyFamilies {
+        let (reply, hold, replies) = if lb {
+            (
+                "mod_jk_lb_reply_duration_seconds",
+                "mod_jk_lb_hold_duration_seconds",
+                "mod_jk_lb_replies_total",
+            )
+        } else {
+            (
+                "mod_jk_member_reply_duration_seconds",
+                "mod_jk_member_hold_duration_seconds",
+                "mod_jk_member_replies_total",
+            )
+        };
+        LatencyFamilies {
+            reply: Family::new(
+                reply,
+                "histogram",
+                "Time from sending the request to the end of the reply, of the backend's replies.",
+            ),
+            hold: Family::new(
+                hold,
+                "histogram",
+                "Time requests were held for a restarting or not yet ready member.",
+            ),
+            replies: Family::new(
+                replies,
+                "counter",
+                "Replies of the backend by status class.",
+            ),
+        }
+    }
+
+    fn add(&mut self, l: &[(&str, &str)], lat: &LatencyView) {
+        self.reply.add_histogram(l, &lat.reply);
+        self.hold.add_histogram(l, &lat.hold);
+        self.replies.add_classes(l, &lat.replies);
+    }
+
+    fn into_families(self) -> [Family; 3] {
+        [self.reply, self.hold, self.replies]
     }
 }
 
@@ -349,6 +455,8 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
             "gauge",
             "1 when anyone may write the registry path the load balancer follows.",
         );
+        let mut lb_latency = LatencyFamilies::new(true);
+        let mut member_latency = LatencyFamilies::new(false);
         for p in lbs {
             let l = [("balancer", p.lb.name.as_str())];
             if let Some(r) = &p.lb.registry {
@@ -368,6 +476,9 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                 reg_lag.add(&l, r.lag_ms as f64 / 1000.0);
                 reg_event.add(&l, r.last_event_ms as f64 / 1000.0);
                 reg_open.add(&l, u64::from(r.world_writable));
+            }
+            if let Some(lat) = &p.lb.latency {
+                lb_latency.add(&l, lat);
             }
             let (g, d, b) = cfg.rate_all(&p.lb.members);
             members.add(&l, p.lb.members.len());
@@ -390,6 +501,9 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
                         f.add(&l, v);
                     }
                 }
+                if let Some(lat) = &m.latency {
+                    member_latency.add(&l, lat);
+                }
                 for s in MemberState::ALL {
                     let v = u8::from(s == m.state);
                     state.add(&[l[0], l[1], ("state", s.text())], v);
@@ -410,7 +524,9 @@ pub(crate) fn render(cfg: &StatusConfig, model: &StatusModel, doc: &Doc<'_>) -> 
         }
         fams.extend([members, good, degraded, bad, busy, max_busy, slots, free]);
         fams.extend([reg_state, reg_members, reg_lag, reg_event, reg_open]);
+        fams.extend(lb_latency.into_families());
         fams.extend(mfams);
+        fams.extend(member_latency.into_families());
         fams.extend([state, act, info]);
     }
     if let Some(ajps) = &doc.ajps {
