@@ -29,11 +29,17 @@ BENCH_DEPS       := $(BENCH_SMOKE_DEPS) libapache2-mod-jk tomcat10 valgrind linu
 
 all: release
 
+# The files the module uses when httpd.conf has no JkLogFile / JkShmFile (only jk.load, no
+# jk.conf): Debian's build's (its patch 0002), for every build this Makefile makes for use
+# (make, install, deb, bench). A plain `cargo build` (the tests) keeps upstream's.
+JK_DEFAULTS := MOD_JK_DEFAULT_LOG_FILE=/var/log/apache2/mod_jk.log \
+               MOD_JK_DEFAULT_SHM_FILE=/var/log/apache2/jk-runtime-status
+
 build:
 	$(CARGO) build --workspace --bins --lib
 
 release:
-	$(CARGO) build --release --workspace --bins --lib
+	$(JK_DEFAULTS) $(CARGO) build --release --workspace --bins --lib
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -68,15 +74,15 @@ demo: deps-demo
 BENCH_ARGS ?= --perf --callgrind
 bench:
 	./scripts/deps.sh $(BENCH_DEPS)
-	$(CARGO) build --release
-	$(CARGO) build --release -p jk-ajp-testserver --bins
+	$(JK_DEFAULTS) $(CARGO) build --release
+	$(JK_DEFAULTS) $(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py $(BENCH_ARGS)
 
 # CI: one scenario, 5 s of our module and 2 s of the ceiling (target/bench-smoke/).
 bench-smoke:
 	./scripts/deps.sh $(BENCH_SMOKE_DEPS)
-	$(CARGO) build --release
-	$(CARGO) build --release -p jk-ajp-testserver --bins
+	$(JK_DEFAULTS) $(CARGO) build --release
+	$(JK_DEFAULTS) $(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py --smoke
 
 deps-test:

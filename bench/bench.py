@@ -1534,7 +1534,7 @@ def main():
     (out / "run").chmod(0o755)
 
     needs_tc = any(SCENARIOS[s][0] == "tc" for s, _ in matrix)
-    for need, hint in ((OURS_SO, "cargo build --release"),
+    for need, hint in ((OURS_SO, "make release"),
                        (AJP_SERVER, "cargo build --release -p jk-ajp-testserver --bins"),
                        (Path(APACHE2), "apt-get install apache2")):
         if not need.exists():
