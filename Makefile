@@ -4,6 +4,12 @@
 #   make demo       start a private httpd with the seed configuration (Ctrl-C stops it)
 #   make install    install mod_jk.so where `apxs -q LIBEXECDIR` says (DESTDIR, LIBEXECDIR override)
 #   make fuzz       every fuzz target in turn, FUZZ_SECONDS (60) each (nightly + cargo-fuzz)
+#   make deb        the Debian package libapache2-mod-jk-rs_*.deb in target/deb/ (replaces
+#                   libapache2-mod-jk; dpkg-buildpackage + debhelper/dh_apache2, then lintian)
+#   make deb-test   installs that package over libapache2-mod-jk in a private mount namespace
+#                   (overlays on /etc, /usr, /var, /run; root), runs apache2, removes it
+#   make test-httpd-image  the official httpd:2.4 image's httpd built from Debian's apache2
+#                   source (cached in target/httpd-image), our package, the seed's files
 #   make soak       chaos soak: 20 testers, two Tomcats, restarts/kills/gracefuls, SOAK_SECONDS (600)
 # test, demo, bench and bench-smoke first install the Debian packages they need (scripts/deps.sh:
 # apt-get as root, otherwise it prints the command to run); `make deps` does it for CI.
@@ -15,7 +21,7 @@ DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
 .PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke \
-	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci
+	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci deb deb-test test-httpd-image
 
 # What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
 # is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
@@ -26,6 +32,14 @@ TEST_RUST        := --rust rustfmt --rust clippy
 DEMO_DEPS        := apache2 apache2-dev libclang-dev tomcat10
 BENCH_SMOKE_DEPS := python3 wrk apache2 apache2-dev libclang-dev
 BENCH_DEPS       := $(BENCH_SMOKE_DEPS) libapache2-mod-jk tomcat10 valgrind linux-perf
+# The package: Debian's packaging tools (dh_apache2 comes with apache2-dev) and lintian; its
+# test: the package it replaces, apache2 and curl.
+DEB_DEPS         := debhelper dpkg-dev apache2-dev libclang-dev lintian
+DEB_TEST_DEPS    := $(DEB_DEPS) apache2 libapache2-mod-jk curl
+# The httpd:2.4 image's build dependencies (its Dockerfile's list).
+HTTPD_IMAGE_DEPS := $(DEB_TEST_DEPS) dpkg-dev gcc make libapr1-dev libaprutil1-dev libbrotli-dev \
+                    libcurl4-openssl-dev libjansson-dev liblua5.2-dev libnghttp2-dev libpcre2-dev \
+                    libssl-dev libxml2-dev zlib1g-dev
 
 all: release
 
@@ -121,3 +135,24 @@ soak-ci:
 
 clean:
 	$(CARGO) clean
+
+# The Debian package (README "Debian package"): target/deb/libapache2-mod-jk-rs_*.deb.
+deb:
+	./scripts/deps.sh $(DEB_DEPS)
+	./scripts/deb.sh
+
+# Installs the package over libapache2-mod-jk, runs Debian's apache2 with it, removes it; all
+# inside a private mount namespace whose overlays vanish with it (the host is not changed).
+deb-test:
+	./scripts/deps.sh $(DEB_TEST_DEPS)
+	./scripts/deb.sh
+	./scripts/deb-test.sh
+
+# The host tier of the httpd:2.4 image (README "Deploy"): its httpd from Debian's apache2
+# source with the image's configure flags (built once into target/httpd-image, kept), our
+# package installed as the seed's lb.dockerfile does, the seed's files, every MPM.
+test-httpd-image:
+	./scripts/deps.sh $(HTTPD_IMAGE_DEPS)
+	./scripts/deb.sh
+	./scripts/httpd-image.sh
+	./scripts/httpd-image-test.sh
