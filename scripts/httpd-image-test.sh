@@ -176,5 +176,14 @@ for mpm in event worker prefork; do
   httpd_pid=
   step "$mpm: passed;$times SIGWINCH (graceful stop): exited ${stopped} s"
 done
+# The gateways of deploy/compose and deploy/swarm: their workers.properties and vhost pass
+# `httpd -t` in this httpd with this package (their Tomcats' names do not resolve here).
+for stack in compose swarm; do
+  cp "$top/deploy/$stack/gateway/workers.properties" /etc/libapache2-mod-jk/workers.properties
+  sed "s/<VirtualHost \*:80>/<VirtualHost *:$port>/" "$top/deploy/compose/gateway/000-default.conf" \
+    > "$prefix/conf/extra/000-default.conf"
+  "$prefix/bin/httpd" -t > "$work/t.log" 2>&1 || { cat "$work/t.log" >&2; fail "deploy/$stack: httpd -t"; }
+  step "deploy/$stack/gateway: httpd -t: $(tail -1 "$work/t.log")"
+done
 owner=$(dpkg -S /usr/lib/apache2/modules/mod_jk.so | cut -d: -f1)
 step "passed ($("$prefix/bin/httpd" -v | head -1 | sed 's/Server version: //'), $(dpkg-query -W -f='${Package} ${Version}' "$owner"))"
