@@ -10,6 +10,8 @@
 #                   (overlays on /etc, /usr, /var, /run; root), runs apache2, removes it
 #   make test-httpd-image  the official httpd:2.4 image's httpd built from Debian's apache2
 #                   source (cached in target/httpd-image), our package, the seed's files
+#   make test-image the image tier: the httpd:2.4 image rebuilt on debootstrap'd bookworm and
+#                   trixie, deploy/compose's gateway and Tomcat, run in podman
 #   make soak       chaos soak: 20 testers, two Tomcats, restarts/kills/gracefuls, SOAK_SECONDS (600)
 # test, demo, bench and bench-smoke first install the Debian packages they need (scripts/deps.sh:
 # apt-get as root, otherwise it prints the command to run); `make deps` does it for CI.
@@ -21,7 +23,7 @@ DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
 .PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke \
-	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci deb deb-test test-httpd-image
+	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci deb deb-test test-httpd-image test-image
 
 # What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
 # is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
@@ -36,6 +38,8 @@ BENCH_DEPS       := $(BENCH_SMOKE_DEPS) libapache2-mod-jk tomcat10 valgrind linu
 # test: the package it replaces, apache2 and curl.
 DEB_DEPS         := debhelper dpkg-dev apache2-dev libclang-dev lintian
 DEB_TEST_DEPS    := $(DEB_DEPS) apache2 libapache2-mod-jk curl
+# The image tier: podman (with runc, see deploy/image/containers.conf), debootstrap, curl.
+IMAGE_DEPS       := $(DEB_DEPS) podman runc debootstrap curl python3
 # The httpd:2.4 image's build dependencies (its Dockerfile's list).
 HTTPD_IMAGE_DEPS := $(DEB_TEST_DEPS) dpkg-dev gcc make libapr1-dev libaprutil1-dev libbrotli-dev \
                     libcurl4-openssl-dev libjansson-dev liblua5.2-dev libnghttp2-dev libpcre2-dev \
@@ -156,3 +160,12 @@ test-httpd-image:
 	./scripts/deb.sh
 	./scripts/httpd-image.sh
 	./scripts/httpd-image-test.sh
+
+# The image tier (README "Deploy"): base images from debootstrap (bookworm, trixie), the
+# httpd:2.4 image rebuilt on each, deploy/compose's gateway (our package) and Tomcat, run in
+# podman; a request through the gateway container reaches a Tomcat container. Images are kept
+# in podman's store and target/image: a second run rebuilds only what changed.
+test-image:
+	./scripts/deps.sh $(IMAGE_DEPS)
+	./scripts/deb.sh
+	./scripts/image-test.sh
