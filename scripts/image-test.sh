@@ -132,10 +132,12 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
     # podman rewrites when a container of the network restarts.
     python3 "$top/scripts/testers.py" "http://$subnet.10" 600 --stop-file "$stopf" > "$cache/testers-$suite.json" &
     tpid=$!
+    tstart=$(date +%s.%N)
     sleep 3
     restarts=""
     for n in 1 2; do
       t0=$(date +%s.%N)
+      step "$suite: restarting tomcat$n at $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$tstart" "$t0") s"
       podman restart -t 30 "$tag-tomcat$n" > /dev/null
       for _ in $(seq 600); do
         podman exec "$tag-tomcat$n" bash -c ': > /dev/tcp/127.0.0.1/8009' 2> /dev/null && break

@@ -3,7 +3,8 @@
 does for the host tests: each of N testers logs in once (session.jsp?login=NAME), then clicks
 every 50 ms with its own cookie and checks that the page still knows who it is. Counts requests,
 failed requests (any status but 200, or no answer within 30 s) and re-logins (the page no longer
-knows the user: the session was lost), and the longest time one click took.
+knows the user: the session was lost), the longest time one click took, and when each failure
+and re-login happened (seconds from the start, the session's route).
 
     testers.py URL SECONDS [--testers 20]    -> one JSON line on stdout
 
@@ -30,27 +31,35 @@ def click(host, port, path, cookie):
         c.close()
 
 
+T0 = time.monotonic()
+
+
 def tester(i, host, port, deadline, stop_file, out):
     name = f"tester{i}"
-    res = {"requests": 0, "failed": 0, "relogins": 0, "longest_ms": 0}
+    res = {"requests": 0, "failed": 0, "relogins": 0, "longest_ms": 0, "events": []}
     cookie = ""
     while time.monotonic() < deadline and not (stop_file and os.path.exists(stop_file)):
         path = "/app/session.jsp" + ("" if cookie else f"?login={name}")
         t = time.monotonic()
+        why = ""
         try:
             status, body, set_cookie = click(host, port, path, cookie)
-        except OSError:
+        except OSError as e:
             status, body, set_cookie = 0, "", ""
+            why = f": {type(e).__name__} after {time.monotonic() - t:.1f} s"
         res["longest_ms"] = max(res["longest_ms"], int((time.monotonic() - t) * 1000))
         res["requests"] += 1
+        route = cookie.rsplit(".", 1)[-1] if cookie else "-"
         if status != 200:
             res["failed"] += 1
+            res["events"].append(f"failed at {t - T0:.1f} s ({route}, status {status}{why})")
         elif not cookie:
             m = re.search(r"JSESSIONID=([^;]+)", set_cookie)
             if m:
                 cookie = f"JSESSIONID={m.group(1)}"
         elif f"user={name} " not in body:
             res["relogins"] += 1
+            res["events"].append(f"re-login at {t - T0:.1f} s ({route})")
             cookie = ""  # logs in again
         time.sleep(0.05)
     out[i] = res
@@ -75,6 +84,7 @@ def main():
     total = {k: sum(r[k] for r in out.values()) for k in ("requests", "failed", "relogins")}
     total["longest_ms"] = max(r["longest_ms"] for r in out.values())
     total["testers"] = a.testers
+    total["events"] = sorted(e for r in out.values() for e in r["events"])[:40]
     print(json.dumps(total))
 
 
