@@ -150,6 +150,7 @@ deb:
 deb-test:
 	./scripts/deps.sh $(DEB_TEST_DEPS)
 	./scripts/deb.sh
+	$(CARGO) build -p jk-ajp-testserver --bins
 	./scripts/deb-test.sh
 
 # The host tier of the httpd:2.4 image (README "Deploy"): its httpd from Debian's apache2
@@ -159,6 +160,7 @@ test-httpd-image:
 	./scripts/deps.sh $(HTTPD_IMAGE_DEPS)
 	./scripts/deb.sh
 	./scripts/httpd-image.sh
+	$(CARGO) build -p jk-ajp-testserver --bins
 	./scripts/httpd-image-test.sh
 
 # The image tier (README "Deploy"): base images from debootstrap (bookworm, trixie), the
