@@ -19,17 +19,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 fail() { echo "deb-test: FAILED: $*" >&2; exit 1; }
 step() { echo "deb-test: $*" >&2; }
+. "$top/scripts/lib/private-root.sh"
 
 if [ "${1:-}" != --inside ]; then
   [ "$(id -u)" = 0 ] || fail "needs root (dpkg and mount namespaces)"
-  deb=$(ls "$top"/target/deb/libapache2-mod-jk-rs_*.deb 2>/dev/null | head -1)
-  [ -n "$deb" ] || fail "no target/deb/libapache2-mod-jk-rs_*.deb: run make deb"
+  deb=$(package_deb)
   exec unshare --mount --propagation private "$0" --inside "$deb"
 fi
 deb=$2
-server=$top/target/debug/ajp-test-server
-[ -x "$server" ] || server=$top/target/release/ajp-test-server
-[ -x "$server" ] || fail "no ajp-test-server: cargo build -p jk-ajp-testserver --bins"
+server=$(test_server)
 
 work=$(mktemp -d /tmp/jkrs-deb-test.XXXXXX)
 apache_pid= ajp_pid=
@@ -40,17 +38,11 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$apache_pid" 2>/dev/null || break; sleep 0.1; done
   fi
   [ -n "$ajp_pid" ] && kill "$ajp_pid" 2>/dev/null
-  for d in run var usr etc; do umount "/$d" 2>/dev/null; done
+  private_root_end
   rm -rf "$work"
 }
 trap cleanup EXIT
-for d in etc usr var run; do
-  mkdir -p "$work/$d-up" "$work/$d-work"
-  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$work/$d-up,workdir=$work/$d-work" "/$d"
-done
-# No service is started or restarted by the maintainer scripts in here.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-chmod 755 /usr/sbin/policy-rc.d
+private_root "$work"
 
 status_of() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true; }
 [ "$(status_of libapache2-mod-jk)" = "install ok installed" ] \

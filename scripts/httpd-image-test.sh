@@ -23,18 +23,16 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 fail() { echo "httpd-image-test: FAILED: $*" >&2; exit 1; }
 step() { echo "httpd-image-test: $*" >&2; }
+. "$top/scripts/lib/private-root.sh"
 
 if [ "${1:-}" != --inside ]; then
   [ "$(id -u)" = 0 ] || fail "needs root (dpkg and mount namespaces)"
-  deb=$(ls "$top"/target/deb/libapache2-mod-jk-rs_*.deb 2>/dev/null | head -1)
-  [ -n "$deb" ] || fail "no target/deb/libapache2-mod-jk-rs_*.deb: run make deb"
+  deb=$(package_deb)
   stage=$("$top/scripts/httpd-image.sh")
   exec unshare --mount --propagation private "$0" --inside "$deb" "$stage"
 fi
 deb=$2 stage=$3
-server=$top/target/debug/ajp-test-server
-[ -x "$server" ] || server=$top/target/release/ajp-test-server
-[ -x "$server" ] || fail "no ajp-test-server: cargo build -p jk-ajp-testserver --bins"
+server=$(test_server)
 seed=$top/tests/fixtures/seed
 prefix=/usr/local/apache2
 
@@ -49,19 +47,14 @@ cleanup() {
   fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   umount "$prefix" 2>/dev/null
-  for d in run var usr etc; do umount "/$d" 2>/dev/null; done
+  private_root_end
   rm -rf "$work"
 }
 trap cleanup EXIT
-for d in etc usr var run; do
-  mkdir -p "$work/$d-up" "$work/$d-work"
-  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$work/$d-up,workdir=$work/$d-work" "/$d"
-done
+private_root "$work"
 mkdir -p "$prefix" "$work/httpd-up" "$work/httpd-work"
 mount -t overlay overlay \
   -o "lowerdir=$stage,upperdir=$work/httpd-up,workdir=$work/httpd-work" "$prefix"
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-chmod 755 /usr/sbin/policy-rc.d
 "$prefix/bin/httpd" -v | head -1 >&2
 
 export DEBIAN_FRONTEND=noninteractive
