@@ -4,6 +4,14 @@
 #   make demo       start a private httpd with the seed configuration (Ctrl-C stops it)
 #   make install    install mod_jk.so where `apxs -q LIBEXECDIR` says (DESTDIR, LIBEXECDIR override)
 #   make fuzz       every fuzz target in turn, FUZZ_SECONDS (60) each (nightly + cargo-fuzz)
+#   make deb        the Debian package libapache2-mod-jk-rs_*.deb in target/deb/ (replaces
+#                   libapache2-mod-jk; dpkg-buildpackage + debhelper/dh_apache2, then lintian)
+#   make deb-test   installs that package over libapache2-mod-jk in a private mount namespace
+#                   (overlays on /etc, /usr, /var, /run; root), runs apache2, removes it
+#   make test-httpd-image  the official httpd:2.4 image's httpd built from Debian's apache2
+#                   source (cached in target/httpd-image), our package, the seed's files
+#   make test-image the image tier: the httpd:2.4 image rebuilt on debootstrap'd bookworm and
+#                   trixie, deploy/compose's gateway and Tomcat, run in podman
 #   make soak       chaos soak: 20 testers, two Tomcats, restarts/kills/gracefuls, SOAK_SECONDS (600)
 #   make bench-bundle  the many-core comparison as a directory to copy to another machine
 # test, demo, bench and bench-smoke first install the Debian packages they need (scripts/deps.sh:
@@ -16,7 +24,8 @@ DESTDIR  ?=
 MODULE   ?= mod_jk.so
 
 .PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke \
-	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci bench-bundle bench-bundle-check
+	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci bench-bundle bench-bundle-check deb deb-test \
+	test-httpd-image test-image
 
 # What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
 # is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
@@ -31,14 +40,30 @@ DEMO_DEPS        := apache2 apache2-dev libclang-dev tomcat10
 BENCH_SMOKE_DEPS := python3 wrk apache2 apache2-dev libclang-dev
 BENCH_DEPS       := $(BENCH_SMOKE_DEPS) libapache2-mod-jk tomcat10 valgrind linux-perf
 BUNDLE_DEPS      := $(BENCH_SMOKE_DEPS) libapache2-mod-jk media-types busybox-static
+# The package: Debian's packaging tools (dh_apache2 comes with apache2-dev) and lintian; its
+# test: the package it replaces, apache2 and curl.
+DEB_DEPS         := debhelper dpkg-dev apache2-dev libclang-dev lintian
+DEB_TEST_DEPS    := $(DEB_DEPS) apache2 libapache2-mod-jk curl
+# The image tier: podman (with runc, see deploy/image/containers.conf), debootstrap, curl.
+IMAGE_DEPS       := $(DEB_DEPS) podman runc debootstrap curl python3
+# The httpd:2.4 image's build dependencies (its Dockerfile's list).
+HTTPD_IMAGE_DEPS := $(DEB_TEST_DEPS) dpkg-dev gcc make libapr1-dev libaprutil1-dev libbrotli-dev \
+                    libcurl4-openssl-dev libjansson-dev liblua5.2-dev libnghttp2-dev libpcre2-dev \
+                    libssl-dev libxml2-dev zlib1g-dev
 
 all: release
+
+# The files the module uses when httpd.conf has no JkLogFile / JkShmFile (only jk.load, no
+# jk.conf): Debian's build's (its patch 0002), for every build this Makefile makes for use
+# (make, install, deb, bench). A plain `cargo build` (the tests) keeps upstream's.
+JK_DEFAULTS := MOD_JK_DEFAULT_LOG_FILE=/var/log/apache2/mod_jk.log \
+               MOD_JK_DEFAULT_SHM_FILE=/var/log/apache2/jk-runtime-status
 
 build:
 	$(CARGO) build --workspace --bins --lib
 
 release:
-	$(CARGO) build --release --workspace --bins --lib
+	$(JK_DEFAULTS) $(CARGO) build --release --workspace --bins --lib
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -73,8 +98,8 @@ demo: deps-demo
 BENCH_ARGS ?= --perf --callgrind
 bench:
 	./scripts/deps.sh $(BENCH_DEPS)
-	$(CARGO) build --release
-	$(CARGO) build --release -p jk-ajp-testserver --bins
+	$(JK_DEFAULTS) $(CARGO) build --release
+	$(JK_DEFAULTS) $(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py $(BENCH_ARGS)
 
 # The many-core comparison as a self-contained directory + .tar.gz (target/bench-bundle/): copy it
@@ -93,8 +118,8 @@ bench-bundle-check: bench-bundle
 # CI: one scenario, 5 s of our module and 2 s of the ceiling (target/bench-smoke/).
 bench-smoke:
 	./scripts/deps.sh $(BENCH_SMOKE_DEPS)
-	$(CARGO) build --release
-	$(CARGO) build --release -p jk-ajp-testserver --bins
+	$(JK_DEFAULTS) $(CARGO) build --release
+	$(JK_DEFAULTS) $(CARGO) build --release -p jk-ajp-testserver --bins
 	python3 bench/bench.py --smoke
 
 deps-test:
@@ -133,3 +158,35 @@ soak-ci:
 
 clean:
 	$(CARGO) clean
+
+# The Debian package (README "Debian package"): target/deb/libapache2-mod-jk-rs_*.deb.
+deb:
+	./scripts/deps.sh $(DEB_DEPS)
+	./scripts/deb.sh
+
+# Installs the package over libapache2-mod-jk, runs Debian's apache2 with it, removes it; all
+# inside a private mount namespace whose overlays vanish with it (the host is not changed).
+deb-test:
+	./scripts/deps.sh $(DEB_TEST_DEPS)
+	./scripts/deb.sh
+	$(CARGO) build -p jk-ajp-testserver --bins
+	./scripts/deb-test.sh
+
+# The host tier of the httpd:2.4 image (README "Deploy"): its httpd from Debian's apache2
+# source with the image's configure flags (built once into target/httpd-image, kept), our
+# package installed as the seed's lb.dockerfile does, the seed's files, every MPM.
+test-httpd-image:
+	./scripts/deps.sh $(HTTPD_IMAGE_DEPS)
+	./scripts/deb.sh
+	./scripts/httpd-image.sh
+	$(CARGO) build -p jk-ajp-testserver --bins
+	./scripts/httpd-image-test.sh
+
+# The image tier (README "Deploy"): base images from debootstrap (bookworm, trixie), the
+# httpd:2.4 image rebuilt on each, deploy/compose's gateway (our package) and Tomcat, run in
+# podman; a request through the gateway container reaches a Tomcat container. Images are kept
+# in podman's store and target/image: a second run rebuilds only what changed.
+test-image:
+	./scripts/deps.sh $(IMAGE_DEPS)
+	./scripts/deb.sh
+	./scripts/image-test.sh

@@ -54,6 +54,17 @@ fn main() {
     println!("cargo:rerun-if-env-changed=APR_CONFIG");
     println!("cargo:rerun-if-changed=src/httpd/wrapper.h");
     println!("cargo:rerun-if-changed=src/httpd/shim.c");
+    // The files mod_jk uses when httpd.conf sets no JkLogFile / JkShmFile (what Debian's
+    // build compiles in with its patch 0002: /var/log/apache2/...; `make` and `make deb` pass
+    // Debian's). Empty JkLogFile default: httpd's ErrorLog. A relative path is ServerRoot's.
+    for (var, default) in [
+        ("MOD_JK_DEFAULT_LOG_FILE", ""),
+        ("MOD_JK_DEFAULT_SHM_FILE", "logs/jk-runtime-status"),
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+        let v = env::var(var).unwrap_or_else(|_| default.to_string());
+        println!("cargo:rustc-env={var}={v}");
+    }
 
     let apxs = find_apxs();
     let httpd_include = query(&apxs, &["-q", "INCLUDEDIR"], "apache2-dev");

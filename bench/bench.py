@@ -6,6 +6,7 @@ and against the ceiling: the same httpd serving the same bytes itself.
     python3 bench/bench.py --smoke      # 5 s of our module, 2 s of the ceiling (make bench-smoke)
     python3 bench/bench.py --only graceful   # the graceful-restart test alone (~2.5 minutes)
     python3 bench/bench.py --only members    # the lb-members family alone (~1.5 minutes)
+    python3 bench/bench.py --only restarts   # stop and restart times alone (~1 minute)
 
 Three private httpd 2.4 instances (event MPM, identical configuration except the module lines)
 run side by side on loopback ports, in front of the same backends: two Tomcat 10 instances and
@@ -20,7 +21,9 @@ the run. A failover test kills one of two members with SIGKILL under load and re
 graceful test sends three graceful restarts (SIGUSR1) to httpd under load. The members family
 measures one lb of 2, 16 and 64 members (one ajp-test-server each, one httpd per connector and
 member count) with small requests without a session: requests/s and CPU per request, and how
-the cost per request grows from 2 to 64 members.
+the cost per request grows from 2 to 64 members. Stop and restart: how long a plain restart
+(SIGHUP), a graceful restart (SIGUSR1), a stop (SIGTERM) and a graceful stop (SIGWINCH) take
+with each connector on the same configuration.
 
 Output: a markdown report on stdout and in target/bench/results.md, raw data (wrk output,
 results.json, configurations, error logs) under target/bench/. Everything started here is
@@ -133,7 +136,7 @@ FULL_MATRIX = [(s, c) for c in (1, 32, 128) for s in SCENARIOS]
 AJP_PAIRS = {"fast": "status:200", "big": "download:1048576", "echo": "echo", "fo": "status:200"}
 FAILOVER_RECOVER_S = 5  # recover_time (jk) / retry (proxy) of the failover balancer only
 # Tests besides the scenario matrix, selectable by name with --only.
-EXTRA_TESTS = ("failover", "graceful", "members")
+EXTRA_TESTS = ("failover", "graceful", "members", "restarts")
 # Graceful restarts under load: wrk c=64 on fast-small, SIGUSR1 to the httpd parent at these
 # fractions of the run (4, 9 and 14 s of the default 20 s).
 GRACEFUL_CONNS = 64
@@ -146,7 +149,14 @@ MEMBER_COUNTS = (2, 16, 64)
 MEMBERS_LB = "mem"
 MEMBERS_PATH = "/members/hello"
 MEMBERS_CONNS = 32
-MEMBERS_COST_GOAL = 1.05  # target: ours' CPU per request at 64 members ≤ this × at 2 members
+MEMBERS_COST_GOAL = 1.05
+# Stop and restart: the goal is ours within this factor of mod_jk's time, for each signal.
+RESTARTS_GOAL = 2.0
+# Their MPM: the other runs' two children, with room for two more (ServerLimit 4), so that a
+# graceful restart's new generation does not wait for the old one's process slots (that wait,
+# 1 or 2 s of httpd's own maintenance ticks, is the graceful test's subject, not this one's).
+RESTARTS_MPM = MPM.replace("ServerLimit 2", "ServerLimit 4").replace(
+    "MaxRequestWorkers 192", "MaxRequestWorkers 384")  # target: ours' CPU per request at 64 members ≤ this × at 2 members
 
 
 def log(msg):
@@ -391,9 +401,11 @@ def private_httpd_conf(d, port, mpm_conf):
 
 
 class Httpd:
-    def __init__(self, connector, d, members, static=None):
-        """`static` (the ceiling): URL path -> (body, content type) of the files it serves."""
+    def __init__(self, connector, d, members, static=None, mpm=MPM):
+        """`static` (the ceiling): URL path -> (body, content type) of the files it serves;
+        `mpm`: the MPM's sizing lines."""
         self.connector, self.dir, self.members, self.static = connector, d, members, static
+        self.mpm = mpm
         self.port = free_port()
         self.conf = d / "httpd.conf"
 
@@ -409,7 +421,7 @@ class Httpd:
         else:
             (d / "workers.properties").write_text(workers_properties(self.members))
         self.conf.write_text(f"""# written by bench/bench.py ({self.connector})
-{private_httpd_conf(d, self.port, MPM)}# ---- connector ({self.connector}): the only lines that differ
+{private_httpd_conf(d, self.port, self.mpm)}# ---- connector ({self.connector}): the only lines that differ
 {module_lines(self.connector, d, self.members, self.static)}
 """)
 
@@ -804,6 +816,131 @@ def graceful_table(L, gr, conns, rounds, secs, ceiling=False):
     L.append("")
 
 
+# ---------------------------------------------------------------- stop and restart
+
+
+def sample_until(t_sig, checks, limit=15.0, step=0.005):
+    """Polls each named predicate of `checks` until all held or `limit` s passed; returns
+    {name: seconds after t_sig when it first held, or None}."""
+    got = {name: None for name in checks}
+    while time.monotonic() < t_sig + limit and None in got.values():
+        for name, pred in checks.items():
+            if got[name] is None and pred():
+                got[name] = time.monotonic() - t_sig
+        time.sleep(step)
+    return got
+
+
+def timed_restart(h, sig):
+    """Sends `sig` (SIGHUP or SIGUSR1) to the parent: seconds until a child of the new
+    generation runs and answers, and until every old child has exited."""
+    path = SCENARIOS["fast-small"][1]
+    old = set(live_children(h))
+    os.kill(h.pid(), sig)
+    t = time.monotonic()
+    return sample_until(t, {
+        "serving_s": lambda: (bool(set(live_children(h)) - old)
+                              and check_http(h.port, path)[0] == 200),
+        "old_gone_s": lambda: all(proc_gone(p) for p in old)})
+
+
+def timed_stop(h, sig):
+    """Sends `sig` (SIGTERM: stop; SIGWINCH: graceful stop) to the parent: seconds until the
+    parent and every child have exited. A zombie counts as exited: after `apache2 -k start` the
+    parent is a daemon whose zombie waits for PID 1 to reap it, which some inits do only now
+    and then (here up to 2 s: a `kill -0` loop measures that, for every connector alike)."""
+    pid = h.pid()
+    kids = live_children(h)
+    os.kill(pid, sig)
+    t = time.monotonic()
+    return sample_until(t, {"parent_gone_s": lambda: proc_gone(pid),
+                            "all_gone_s": lambda: proc_gone(pid) and all(proc_gone(k)
+                                                                        for k in kids)})
+
+
+def stop_restart(out, conns, rounds):
+    """Stop and restart times of each connector in `conns`, the same configuration (the
+    fast-small lb over two ajp-test-servers, pooled connections after a warm-up): per round
+    and connector one httpd for a plain restart (SIGHUP), a graceful restart (SIGUSR1) and a
+    stop (SIGTERM), and one for a graceful stop (SIGWINCH, the official httpd image's
+    STOPSIGNAL). Returns [{connector: {figure: seconds}}] per round."""
+    servers = [CLEANUP.add(AjpServer(f"sr{i}", "status:200", free_port(), out / "raw")).start()
+               for i in (1, 2)]
+    members = {"fast": [s.port for s in servers]}
+    path = SCENARIOS["fast-small"][1]
+    res = []
+    for rnd in range(rounds):
+        res.append({})
+        for k in conns:
+            r = {}
+            for final in ("stop", "graceful_stop"):
+                h = CLEANUP.add(Httpd(k, out / f"run/restarts-{k}", members,
+                                      mpm=RESTARTS_MPM)).start()
+                for _ in range(8):
+                    if check_http(h.port, path)[0] != 200:
+                        raise RuntimeError(f"{k}: {path} failed\n{h.error_log()}")
+                if final == "stop":
+                    for name, sig in (("hup", signal.SIGHUP), ("graceful", signal.SIGUSR1)):
+                        wait_until(f"httpd ({k}) with two children", 15,
+                                   lambda: len(live_children(h)) == 2)
+                        for key, v in timed_restart(h, sig).items():
+                            r[f"{name}_{key}"] = v
+                    st = timed_stop(h, signal.SIGTERM)
+                else:
+                    st = timed_stop(h, signal.SIGWINCH)
+                for key, v in st.items():
+                    r[f"{final}_{key}"] = v
+                (out / f"raw/error-restarts-r{rnd + 1}-{final}-{k}.log").write_text(h.error_log())
+                CLEANUP.stop(h)
+            res[-1][k] = r
+            log(f"restarts round {rnd + 1} {k}: " + ", ".join(
+                f"{key} {'–' if v is None else f'{v:.3f}'}" for key, v in r.items()))
+    for s in servers:
+        CLEANUP.stop(s)
+    return res
+
+
+RESTART_ROWS = [
+    ("restart (SIGHUP): new generation serving", "hup_serving_s"),
+    ("restart (SIGHUP): old children gone", "hup_old_gone_s"),
+    ("graceful (SIGUSR1): new generation serving", "graceful_serving_s"),
+    ("graceful (SIGUSR1): old children gone", "graceful_old_gone_s"),
+    ("stop (SIGTERM): parent exited", "stop_parent_gone_s"),
+    ("stop (SIGTERM): every process exited", "stop_all_gone_s"),
+    ("graceful stop (SIGWINCH): every process exited", "graceful_stop_all_gone_s"),
+]
+
+
+def restarts_table(L, sr, conns):
+    L.append("### Stop and restart")
+    L.append("")
+    L.append(f"The fast-small configuration (one lb over two ajp-test-servers, connections "
+             f"pooled by 8 requests first), event MPM (2 children, ServerLimit 4: a new "
+             f"generation never waits for the old one's process slots); per round and connector a "
+             f"plain restart (SIGHUP, `apache2 -k restart`), a graceful restart (SIGUSR1, "
+             f"`-k graceful`) and a stop (SIGTERM, `-k stop`) of one httpd, and a graceful stop "
+             f"(SIGWINCH, `-k graceful-stop`, the httpd image's STOPSIGNAL) of another. Seconds "
+             f"after the signal, sampled every 5 ms; medians over {len(sr)} rounds. An exited "
+             f"process not yet reaped (a zombie) counts as exited. Goal: ours within "
+             f"{RESTARTS_GOAL:g}× mod_jk.")
+    L.append("")
+    others = [o for o in ("mod_jk", "proxy") if o in conns and "ours" in conns]
+    L.append("| | " + " | ".join(LABEL[k] for k in conns) +
+             "".join(f" | ours/{o}" for o in others) + " |")
+    L.append("|---|" + "---|" * (len(conns) + len(others)))
+    for name, key in RESTART_ROWS:
+        cells = []
+        for k in conns:
+            vs = [rr[k][key] for rr in sr if k in rr and rr[k].get(key) is not None]
+            cells.append(f"{med(vs):.3f}" if vs else "–")
+        for o in others:
+            a = [rr["ours"][key] for rr in sr if rr.get("ours", {}).get(key) is not None]
+            b = [rr[o][key] for rr in sr if rr.get(o, {}).get(key) is not None]
+            cells.append(f"{med(a) / med(b):.2f}" if a and b and med(b) > 0 else "–")
+        L.append(f"| {name} | " + " | ".join(cells) + " |")
+    L.append("")
+
+
 # ---------------------------------------------------------------- members
 
 
@@ -1136,7 +1273,7 @@ def ceiling_summary(res, matrix, conns):
     return text, L
 
 
-def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None):
+def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None, sr=None):
     """The markdown report; `members`: (results, idle, connectors) of members_family()."""
     L = []
     m, v = meta["machine"], meta["versions"]
@@ -1222,6 +1359,9 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None)
     gconns = [k for k in conns if any(k in rr for rr in gr or [])]
     if gr:
         graceful_table(L, gr, gconns, len(gr), args.graceful_duration, CEILING in conns)
+    # --- stop and restart
+    if sr:
+        restarts_table(L, sr, [k for k in conns if any(k in rr for rr in sr)])
     # --- where the time goes
     if prof:
         L.append("### Where the time goes")
@@ -1324,6 +1464,19 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None)
                          f"{GRACEFUL_EXIT_SLACK_S} s | "
                          f"{'✅ met' if o <= j + GRACEFUL_EXIT_SLACK_S else '❌ missed'} "
                          f"({o:.3f} s vs {j:.3f} s) |")
+        if sr and all("ours" in rr and "mod_jk" in rr for rr in sr):
+            worst = None
+            for name, key in RESTART_ROWS:
+                o = [rr["ours"][key] for rr in sr if rr["ours"].get(key) is not None]
+                j = [rr["mod_jk"][key] for rr in sr if rr["mod_jk"].get(key) is not None]
+                if o and j and med(j) > 0:
+                    ratio = med(o) / med(j)
+                    if worst is None or ratio > worst[0]:
+                        worst = (ratio, name, med(o), med(j))
+            if worst:
+                T.append(f"| stop and restart: every figure ours ≤ {RESTARTS_GOAL:g}× mod_jk | "
+                         f"{'✅ met' if worst[0] <= RESTARTS_GOAL else '❌ missed'} (worst "
+                         f"{worst[0]:.2f}×: {worst[1]}, {worst[2]:.3f} s vs {worst[3]:.3f} s) |")
         if members and "ours" in members[2]:
             lo, hi = min(MEMBER_COUNTS), max(MEMBER_COUNTS)
             rs = members_cost_ratios(members[0], "ours")
@@ -1355,7 +1508,7 @@ def update_readme(table, statement=None, minutes=None, path=REPO / "README.md"):
                "installs what is missing) compares our module with Debian's mod_jk 1.2.48 and "
                "mod_proxy_ajp + mod_proxy_balancer in the same httpd (throughput, latency, CPU, "
                "memory, cost as an lb grows from 2 to 64 members, failover, graceful restarts "
-               "under load), and measures all three against "
+               "under load, stop and restart times), and measures all three against "
                "the limit: the ceiling, the same httpd serving the same bytes from static files "
                "itself, with no connector and no backend. It writes the report "
                "below to `target/bench/results.md` (raw data next to it). "
@@ -1400,6 +1553,11 @@ def main():
                     help="skip the graceful-restart-under-load test")
     ap.add_argument("--no-members", action="store_true",
                     help="skip the members family (one lb of 2, 16, 64 members)")
+    ap.add_argument("--no-restarts", action="store_true",
+                    help="skip the stop and restart times (SIGHUP, SIGUSR1, SIGTERM, SIGWINCH)")
+    ap.add_argument("--restarts-connectors", default="ours,mod_jk",
+                    help="connectors of the stop and restart times, among --connectors "
+                         "(default ours,mod_jk)")
     ap.add_argument("--members-connectors", default="ours,mod_jk",
                     help="connectors of the members family, among --connectors (default "
                          "ours,mod_jk; ours,mod_jk,proxy adds mod_proxy_ajp, ~30 s more)")
@@ -1440,7 +1598,7 @@ def main():
     if args.smoke:
         conns, matrix = ["ours", CEILING], [("fast-small", 32)]
         args.duration, args.repeats, args.no_failover, args.no_graceful = 5, 1, True, True
-        args.no_members = True
+        args.no_members = args.no_restarts = True
     else:
         conns = [c.strip() for c in args.connectors.split(",") if c.strip()]
         if args.only:
@@ -1451,6 +1609,7 @@ def main():
                 args.no_failover = args.no_failover or "failover" not in extras
                 args.no_graceful = args.no_graceful or "graceful" not in extras
                 args.no_members = args.no_members or "members" not in extras
+                args.no_restarts = args.no_restarts or "restarts" not in extras
             matrix = [(s, c) for c in cs for s in names if s not in EXTRA_TESTS]
         else:
             matrix = FULL_MATRIX if args.matrix == "full" else DEFAULT_MATRIX
@@ -1476,7 +1635,7 @@ def main():
     (out / "run").chmod(0o755)
 
     needs_tc = any(SCENARIOS[s][0] == "tc" for s, _ in matrix)
-    for need, hint in ((OURS_SO, "cargo build --release"),
+    for need, hint in ((OURS_SO, "make release"),
                        (AJP_SERVER, "cargo build --release -p jk-ajp-testserver --bins"),
                        (Path(APACHE2), "apt-get install apache2")):
         if not need.exists():
@@ -1495,6 +1654,8 @@ def main():
     mconns = [] if args.no_members else [
         k for k in conns if k in args.members_connectors.split(",") and k != CEILING]
     n_members = len(mconns) * len(MEMBER_COUNTS) * args.repeats
+    rconns = [] if args.no_restarts else [
+        k for k in conns if k in args.restarts_connectors.split(",") and k != CEILING]
     # the scenario matrix's httpds serve the matrix, the failover and the graceful test
     need_main = bool(matrix) or not args.no_failover or not args.no_graceful
 
@@ -1613,6 +1774,12 @@ def main():
                                                          args.duration, args.callgrind)
             members = (mres, midle, mconns)
 
+        # stop and restart times (their own httpds and backends, stopped when done)
+        sr = None
+        if rconns:
+            log(f"stop and restart: {', '.join(rconns)}")
+            sr = stop_restart(out, rconns, args.repeats)
+
         # failover
         fo = {}
         if not args.no_failover:
@@ -1665,7 +1832,7 @@ def main():
             (out / f"raw/error-{k}.log").write_text(h.error_log())
         meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 "machine": machine(), "versions": versions()}
-        text = report(args, res, matrix, conns, fo, meta, prof, gr, members)
+        text = report(args, res, matrix, conns, fo, meta, prof, gr, members, sr)
         if any(crashes.values()):
             text += f"\nhttpd child crashes in the error logs: {crashes}\n"
         elapsed = time.monotonic() - t0
@@ -1673,6 +1840,7 @@ def main():
         (out / "results.md").write_text(text)
         (out / "results.json").write_text(json.dumps(
             {"meta": meta, "args": vars(args), "matrix": matrix, "failover": fo, "graceful": gr,
+             "restarts": sr,
              "crashes": crashes, "profile": prof,
              "members": [{"members": n, "round": i + 1, "connector": k, **r}
                          for n, rounds in (members[0] if members else {}).items()

@@ -23,6 +23,40 @@ use crate::module_log::{JkLog, PipeSink};
 use crate::server_conf::{alloc_state, set_state, state_of, ServerState};
 use crate::shm::{self, ShmRegion};
 
+/// The JkLogFile used when httpd.conf sets none ("": httpd's ErrorLog) and the JkShmFile
+/// likewise, fixed at build time (build.rs: `MOD_JK_DEFAULT_LOG_FILE`,
+/// `MOD_JK_DEFAULT_SHM_FILE`). Debian's build compiles in /var/log/apache2/mod_jk.log and
+/// /var/log/apache2/jk-runtime-status (its patch 0002), so a configuration that includes only
+/// jk.load finds its log there; `make` and `make deb` build with those. Relative: ServerRoot's.
+const DEFAULT_LOG_FILE: &str = env!("MOD_JK_DEFAULT_LOG_FILE");
+const DEFAULT_SHM_FILE: &str = env!("MOD_JK_DEFAULT_SHM_FILE");
+
+/// `path` relative to ServerRoot `root` unless it is absolute (or a `|program`).
+fn server_root_relative(root: &str, path: &str) -> String {
+    if path.starts_with('/') || path.starts_with('|') {
+        path.to_string()
+    } else {
+        format!("{}/{path}", root.trim_end_matches('/'))
+    }
+}
+
+/// The startup warning for a configuration without jk.conf's settings (Debian's jk.conf sets
+/// JkWorkersFile, JkLogFile and JkShmFile; a setup that includes only jk.load has none of
+/// them): names each one missing and what is used instead. None when all three are set.
+fn missing_jk_conf(missing: &[(&str, String)]) -> Option<String> {
+    if missing.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = missing.iter().map(|(n, _)| *n).collect();
+    let used: Vec<String> = missing.iter().map(|(n, u)| format!("{n}: {u}")).collect();
+    Some(format!(
+        "mod_jk: httpd.conf sets no {} (Debian's /etc/apache2/mods-available/jk.conf sets \
+         them; is only jk.load included?); using {}",
+        names.join(", "),
+        used.join("; ")
+    ))
+}
+
 /// What building a generation produced.
 struct Built {
     props: PropertyMap,
@@ -249,22 +283,64 @@ pub unsafe fn start_generation(
     };
     let global = main_st.global.clone();
 
+    // SAFETY: ap_server_root is set.
+    let root = unsafe { str_or_empty(ffi::ap_server_root) }.into_owned();
+    let mut missing = Vec::new();
+    if global.workers_file.is_none() && global.worker_properties.is_empty() {
+        missing.push((
+            "JkWorkersFile",
+            "no workers file (only the default worker ajp13)".to_string(),
+        ));
+    }
+    // The main server's JkLogFile, else the built-in default for every server without one
+    // (as mod_jk: a virtual host without JkLogFile logs where the main server does).
+    let main_log = built
+        .servers
+        .iter()
+        .find(|(s, _, _)| *s == main)
+        .and_then(|(_, c, _)| c.log_file.clone());
+    let default_log = match main_log {
+        Some(_) => None,
+        None if DEFAULT_LOG_FILE.is_empty() => {
+            log_server(
+                HttpdLevel::Warning,
+                false,
+                main,
+                "No JkLogFile defined in httpd.conf. Using httpd's ErrorLog",
+            );
+            missing.push(("JkLogFile", "httpd's ErrorLog".to_string()));
+            None
+        }
+        None => {
+            let p = server_root_relative(&root, DEFAULT_LOG_FILE);
+            log_server(
+                HttpdLevel::Warning,
+                false,
+                main,
+                &format!("No JkLogFile defined in httpd.conf. Using default {p}"),
+            );
+            missing.push(("JkLogFile", p.clone()));
+            Some(p)
+        }
+    };
     // The runtime-status file.
     let shm_base = match &global.shm_file {
         Some(p) => p.clone(),
         None => {
-            // SAFETY: ap_server_root is set.
-            let root = unsafe { str_or_empty(ffi::ap_server_root) }.into_owned();
-            let p = format!("{root}/logs/jk-runtime-status");
+            let p = server_root_relative(&root, DEFAULT_SHM_FILE);
             log_server(
                 HttpdLevel::Warning,
                 false,
                 main,
                 &format!("No JkShmFile defined in httpd.conf. Using default {p}"),
             );
+            missing.push(("JkShmFile", p.clone()));
             p
         }
     };
+    if let Some(line) = missing_jk_conf(&missing) {
+        log_server(HttpdLevel::Warning, false, main, &line);
+    }
     let (mut ajp, mut members, mut lbs) = (0, 0, 0);
     // Growth slots (runtime membership) count as workers and members.
     for w in built.workers.all_workers() {
@@ -377,7 +453,10 @@ pub unsafe fn start_generation(
     let mut all_maps: Vec<(String, Arc<UriMap>)> = Vec::new();
     let mut sinks: HashMap<String, Arc<dyn LogSink>> = HashMap::new();
     let mut main_log: Option<JkLog> = None;
-    for (s, conf, map) in built.servers {
+    for (s, mut conf, map) in built.servers {
+        if conf.log_file.is_none() {
+            conf.log_file = default_log.clone();
+        }
         // SAFETY: live pool and server.
         let log = match unsafe { open_log(pconf, s, &conf, &mut sinks) } {
             Ok(l) => l,

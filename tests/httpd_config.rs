@@ -316,3 +316,64 @@ fn warnings_are_shown_by_configtest() {
         t.output
     );
 }
+
+/// Without jk.conf (a setup that includes only jk.load, as the seed's image does): the
+/// built-in defaults of JkLogFile and JkShmFile are used, as in Debian's build (`make` and
+/// `make deb` compile in Debian's /var/log/apache2 paths; a plain `cargo build` ServerRoot's
+/// logs/ and the ErrorLog), and the startup warnings name what is missing.
+fn without_jk_conf(mpm: Mpm) {
+    let h = Httpd::start("no-jk-conf", mpm, "JkMount /app/* ajp13\n");
+    let err = h.error_log();
+    let root = h.dir.path().display().to_string();
+    let at_root = |p: &str| {
+        if p.starts_with('/') {
+            p.to_string()
+        } else {
+            format!("{root}/{p}")
+        }
+    };
+    let shm = at_root(env!("MOD_JK_DEFAULT_SHM_FILE"));
+    assert!(
+        err.contains(&format!(
+            "No JkShmFile defined in httpd.conf. Using default {shm}"
+        )),
+        "{err}"
+    );
+    let pid = h.pid().unwrap();
+    let shm_file = std::path::PathBuf::from(format!("{shm}.{pid}"));
+    assert!(shm_file.exists(), "{} missing", shm_file.display());
+    let log = env!("MOD_JK_DEFAULT_LOG_FILE");
+    let (log_line, jk_log) = if log.is_empty() {
+        (
+            "No JkLogFile defined in httpd.conf. Using httpd's ErrorLog".to_string(),
+            err.clone(),
+        )
+    } else {
+        let p = at_root(log);
+        (
+            format!("No JkLogFile defined in httpd.conf. Using default {p}"),
+            std::fs::read_to_string(&p).unwrap_or_default(),
+        )
+    };
+    assert!(err.contains(&log_line), "{err}");
+    assert!(jk_log.contains("initialized"), "mod_jk log:\n{jk_log}");
+    // One line that names everything jk.conf would have set.
+    let named = err
+        .lines()
+        .find(|l| l.contains("httpd.conf sets no JkWorkersFile, JkLogFile, JkShmFile"))
+        .unwrap_or_else(|| panic!("no line naming what is missing:\n{err}"));
+    assert!(named.contains("jk.load"), "{named}");
+    assert!(named.contains(&format!("JkShmFile: {shm}")), "{named}");
+    // The default worker ajp13 (localhost:8009) is there: the mount maps to it.
+    h.get("/app/x");
+    assert!(
+        h.access_log().contains("\"GET /app/x HTTP/1.0\"") && h.access_log().contains("\"ajp13\""),
+        "{}",
+        h.access_log()
+    );
+    let mut h = h;
+    h.stop();
+    assert!(!shm_file.exists(), "{} left behind", shm_file.display());
+}
+
+test_each_mpm!(without_jk_conf_the_defaults_are_used_and_named: without_jk_conf);

@@ -369,7 +369,31 @@ impl Endpoint {
 
     /// Connects (and CPings when ping mode C is on, counted in `t`). Errors are Connect class.
     fn open(&self, addr: std::net::SocketAddr, t: &mut Traffic) -> Result<Conn, ServiceError> {
-        let mut c = Conn::connect(&self.config(), addr, self.counter.get()).map_err(|e| {
+        self.open_within(addr, t, None)
+    }
+
+    /// As [`Service::open`], the connect bounded by `limit` too (the shorter of it and
+    /// `socket_connect_timeout`; without either a connect waits as long as the kernel retries
+    /// its SYNs, about two minutes, for an address where nothing answers at all).
+    fn open_within(
+        &self,
+        addr: std::net::SocketAddr,
+        t: &mut Traffic,
+        limit: Option<Duration>,
+    ) -> Result<Conn, ServiceError> {
+        let mut cfg = self.config();
+        if let Some(limit) = limit {
+            let bounded = match cfg.connect_timeout {
+                Some(c) if !c.is_zero() => c.min(limit),
+                _ => limit,
+            };
+            if cfg.connect_timeout != Some(bounded) {
+                let mut c = (*cfg).clone();
+                c.connect_timeout = Some(bounded);
+                cfg = std::sync::Arc::new(c);
+            }
+        }
+        let mut c = Conn::connect(&cfg, addr, self.counter.get()).map_err(|e| {
             self.err(
                 ErrorKind::Connect,
                 true,
@@ -813,7 +837,10 @@ impl Endpoint {
         };
         // A probe is not a request: its bytes are not counted (its connection is).
         let mut scratch = Traffic::default();
-        let mut c = self.open(addr, &mut scratch)?;
+        // The connect is bounded by `wait` too: a member whose address vanished (a container
+        // being replaced) drops the SYNs without an answer, and a probe blocked in connect
+        // would hold a held request, or the prober, for minutes.
+        let mut c = self.open_within(addr, &mut scratch, Some(wait))?;
         if !c.cping(wait, self.config().max_packet_size, &mut scratch) {
             c.shutdown();
             return Err(self.err(ErrorKind::Connect, true, "no CPONG to the readiness probe"));

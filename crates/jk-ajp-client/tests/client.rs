@@ -842,3 +842,46 @@ fn a_panic_mid_request_gives_its_pool_slot_back() {
         "both parallel requests served"
     );
 }
+
+/// A loopback address where a connect hangs, as one to a container that went away (its SYNs
+/// dropped without an answer): a listener with a backlog of 0 whose queue is full (Linux
+/// then drops further SYNs). Returns the listener and the connections filling its queue.
+fn unanswered_address() -> (
+    socket2::Socket,
+    Vec<std::net::TcpStream>,
+    std::net::SocketAddr,
+) {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    let l = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
+    l.bind(&SockAddr::from(
+        "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
+    ))
+    .unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => queued.push(s),
+            Err(_) => return (l, queued, addr),
+        }
+    }
+    panic!("the listen queue of {addr} never filled");
+}
+
+#[test]
+fn a_probe_gives_up_on_an_address_that_never_answers() {
+    // Without socket_connect_timeout a connect waits as long as the kernel retries its SYNs
+    // (about two minutes): a readiness probe, which a held request runs itself, must stay
+    // within its own wait instead (seen with a Tomcat container restarted on a new address).
+    let (_l, _queued, addr) = unanswered_address();
+    let ep = Endpoint::new(EndpointConfig::new("w", Some(addr)));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(ep.probe(Duration::from_millis(300)).map_err(|e| e.kind));
+    });
+    let r = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the probe did not return within 20 s");
+    assert_eq!(r, Err(ErrorKind::Connect));
+}
