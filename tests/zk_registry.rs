@@ -588,6 +588,24 @@ fn desired_state_written_once_reaches_every_gateway() {
             "{seen:?}"
         );
     }
+    // One member restarted across every gateway: restarting (held, idle) on all three, the
+    // command (it sees the member's name), active and ready again on all three.
+    let mark = g1.dir.path().join("restarted");
+    let cmd = format!("echo {{member}} > {}", mark.display());
+    let (ok, out) = run_jkctl(&["--zk", &zks, "restart", "app/a", "--cmd", &cmd]);
+    assert!(ok, "{out}");
+    for line in [
+        "restart app/a: restarting on 3 gateway(s), idle on all",
+        "restart app/a: command done",
+        "restart app/a: ready on 3 gateway(s)",
+        "restart app/a: done",
+    ] {
+        assert!(out.contains(line), "{line:?} in {out}");
+    }
+    assert_eq!(std::fs::read_to_string(&mark).unwrap().trim(), "a");
+    for g in [&g1, &g2, &g3] {
+        assert_eq!(member(g, "a").unwrap()["activation"], "ACT");
+    }
     let (ok, out) = run_jkctl(&["--zk", &zks, "disable", "nosuchformat"]);
     assert!(!ok && out.contains("SERVICE/MEMBER"), "{out}");
     for g in [&g1, &g2, &g3] {

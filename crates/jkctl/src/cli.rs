@@ -419,45 +419,68 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 /// `--zk`: the desired state in ZooKeeper (crate::zk).
 fn run_zk(cli: &Cli, zk: &str) -> Result<(), Error> {
-    let (target, activation, wait_idle) =
-        match &cli.command {
-            Cmd::Activate(t) => (t, "active", false),
-            Cmd::Disable(t) => (t, "disabled", false),
-            Cmd::Stop(t) => (t, "stopped", false),
-            Cmd::Drain { target, wait, .. } => (target, "disabled", *wait),
-            Cmd::Maintenance { target, clear } => {
-                (target, if *clear { "active" } else { "restarting" }, false)
+    let (target, activation, wait_idle) = match &cli.command {
+        Cmd::Activate(t) => (t, "active", false),
+        Cmd::Disable(t) => (t, "disabled", false),
+        Cmd::Stop(t) => (t, "stopped", false),
+        Cmd::Drain { target, wait, .. } => (target, "disabled", *wait),
+        Cmd::Maintenance { target, clear } => {
+            (target, if *clear { "active" } else { "restarting" }, false)
+        }
+        Cmd::Roll {
+            balancer,
+            restart,
+            pause,
+            force,
+            ..
+        } => {
+            if restart.cmd.trim().is_empty() {
+                return Err(Error::Usage("--cmd is empty".into()));
             }
-            Cmd::Roll {
-                balancer,
-                restart,
-                pause,
-                force,
-                ..
-            } => {
-                if restart.cmd.trim().is_empty() {
-                    return Err(Error::Usage("--cmd is empty".into()));
-                }
-                return crate::zk::roll(&crate::zk::ZkRoll {
+            return crate::zk::roll(&crate::zk::ZkRoll {
+                zk: zk.to_string(),
+                auth: cli.zk_auth.clone(),
+                service: balancer.clone(),
+                cmd: restart.cmd.clone(),
+                drain_timeout: restart.drain_timeout,
+                ready_timeout: restart.ready_timeout,
+                pause: *pause,
+                force: *force,
+                interval: cli
+                    .poll_interval
+                    .clamp(Duration::from_millis(20), Duration::from_millis(100)),
+            });
+        }
+        Cmd::Restart { target, restart } => {
+            if restart.cmd.trim().is_empty() {
+                return Err(Error::Usage("--cmd is empty".into()));
+            }
+            let (service, member) = crate::zk::split_target(&target.member)?;
+            return crate::zk::restart(
+                &crate::zk::ZkRoll {
                     zk: zk.to_string(),
                     auth: cli.zk_auth.clone(),
-                    service: balancer.clone(),
+                    service,
                     cmd: restart.cmd.clone(),
                     drain_timeout: restart.drain_timeout,
                     ready_timeout: restart.ready_timeout,
-                    pause: *pause,
-                    force: *force,
+                    pause: Duration::ZERO,
+                    force: false,
                     interval: cli
                         .poll_interval
                         .clamp(Duration::from_millis(20), Duration::from_millis(100)),
-                });
-            }
-            _ => return Err(Error::Usage(
-                "with --zk: activate, disable, stop, drain or maintenance SERVICE/MEMBER, or roll \
-                 -b SERVICE"
+                },
+                &member,
+            );
+        }
+        _ => {
+            return Err(Error::Usage(
+                "with --zk: activate, disable, stop, drain, maintenance or restart \
+                 SERVICE/MEMBER, or roll -b SERVICE"
                     .into(),
-            )),
-        };
+            ))
+        }
+    };
     let (service, member) = crate::zk::split_target(&target.member)?;
     crate::zk::change(&crate::zk::ZkChange {
         zk: zk.to_string(),

@@ -264,43 +264,66 @@ pub fn roll(r: &ZkRoll) -> Result<(), Error> {
         order.join(", ")
     );
     for (k, m) in order.iter().enumerate() {
-        let prefix = format!("roll {}/{m}", r.service);
-        let fail = |step: &str, e: Error| e.context(&format!("{prefix}: {step} failed"));
-        let v = write_desired(&s, &r.service, m, "restarting", r.auth.as_deref())
-            .map_err(|e| fail("marking restarting", e))?;
-        let n = wait_gateways(
-            &s,
-            &r.service,
-            m,
-            v,
-            Until::Idle,
-            r.drain_timeout,
-            r.interval,
-        )
-        .map_err(|e| fail("draining", e))?;
-        println!("{prefix}: restarting on {n} gateway(s), idle on all");
-        let cmd = crate::template::render(&r.cmd, m, &r.service);
-        crate::ops::run_command(&cmd, m, &r.service)
-            .map_err(|e| fail("the command", Error::Failed(e)))?;
-        println!("{prefix}: command done");
-        let v = write_desired(&s, &r.service, m, "active", r.auth.as_deref())
-            .map_err(|e| fail("marking active", e))?;
-        let n = wait_gateways(
-            &s,
-            &r.service,
-            m,
-            v,
-            Until::Ready,
-            r.ready_timeout,
-            r.interval,
-        )
-        .map_err(|e| fail("waiting until ready", e))?;
-        println!("{prefix}: ready on {n} gateway(s)");
+        restart_member(&s, r, m, &format!("roll {}/{m}", r.service))?;
         if k + 1 < order.len() && !r.pause.is_zero() {
             std::thread::sleep(r.pause);
         }
     }
     println!("roll {}: done", r.service);
+    Ok(())
+}
+
+/// One member of `r.service` restarted across every gateway (the step of a roll): desired
+/// `restarting` until it is idle on every gateway, the command, desired `active` until every
+/// gateway has it ready again. Prints a line per step, each starting with `prefix`.
+fn restart_member(s: &jk_zk::Session, r: &ZkRoll, m: &str, prefix: &str) -> Result<(), Error> {
+    let fail = |step: &str, e: Error| e.context(&format!("{prefix}: {step} failed"));
+    let v = write_desired(s, &r.service, m, "restarting", r.auth.as_deref())
+        .map_err(|e| fail("marking restarting", e))?;
+    let n = wait_gateways(
+        s,
+        &r.service,
+        m,
+        v,
+        Until::Idle,
+        r.drain_timeout,
+        r.interval,
+    )
+    .map_err(|e| fail("draining", e))?;
+    println!("{prefix}: restarting on {n} gateway(s), idle on all");
+    let cmd = crate::template::render(&r.cmd, m, &r.service);
+    crate::ops::run_command(&cmd, m, &r.service)
+        .map_err(|e| fail("the command", Error::Failed(e)))?;
+    println!("{prefix}: command done");
+    let v = write_desired(s, &r.service, m, "active", r.auth.as_deref())
+        .map_err(|e| fail("marking active", e))?;
+    let n = wait_gateways(
+        s,
+        &r.service,
+        m,
+        v,
+        Until::Ready,
+        r.ready_timeout,
+        r.interval,
+    )
+    .map_err(|e| fail("waiting until ready", e))?;
+    println!("{prefix}: ready on {n} gateway(s)");
+    Ok(())
+}
+
+/// `jkctl --zk HOSTS restart SERVICE/MEMBER --cmd ...`: one member restarted across every
+/// gateway, as one step of a roll (no minimum of ready members: the others keep serving).
+pub fn restart(r: &ZkRoll, member: &str) -> Result<(), Error> {
+    let s = connect(&r.zk, r.auth.as_deref())?;
+    if reports(&s, &r.service)?.is_empty() {
+        return Err(Error::Failed(format!(
+            "no gateway reports under /mod_jk/{}/gateways: nothing follows this service",
+            r.service
+        )));
+    }
+    let prefix = format!("restart {}/{member}", r.service);
+    restart_member(&s, r, member, &prefix)?;
+    println!("{prefix}: done");
     Ok(())
 }
 
