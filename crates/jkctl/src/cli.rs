@@ -89,10 +89,30 @@ pub struct Cli {
     /// With --zk: how long to wait for every gateway to apply a change, seconds
     #[arg(long, global = true, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
     pub zk_wait: Duration,
+    /// Output of the read commands (status, drain without --wait): a table, or one JSON
+    /// document (with status --watch: one per line)
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        default_value = "table",
+        value_name = "FORMAT"
+    )]
+    pub output: Output,
 
     /// What to do
     #[command(subcommand)]
     pub command: Cmd,
+}
+
+/// What the read commands print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Aligned columns for people
+    Table,
+    /// JSON for scripts
+    Json,
 }
 
 /// A member, optionally qualified by its balancer.
@@ -114,6 +134,18 @@ pub enum Cmd {
         /// Only this balancer
         #[arg(long, short = 'b', value_name = "NAME")]
         balancer: Option<String>,
+        /// Refresh every SECS seconds (2 without a value) until interrupted (Ctrl-C)
+        #[arg(
+            long,
+            value_name = "SECS",
+            num_args = 0..=1,
+            default_missing_value = "2",
+            value_parser = parse_secs
+        )]
+        watch: Option<Duration>,
+        /// With --watch: stop after N refreshes
+        #[arg(long, value_name = "N", requires = "watch")]
+        count: Option<u64>,
     },
     /// Activate a member (ACT, vwa=A)
     Activate(Target),
@@ -291,6 +323,14 @@ pub enum Cmd {
     /// not need --url.
     #[command(verbatim_doc_comment)]
     Announce(crate::announce::AnnounceArgs),
+    /// Print a shell completion script: jkctl completions bash > /etc/bash_completion.d/jkctl
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): jkctl man > /usr/local/share/man/man1/jkctl.1
+    Man,
 }
 
 /// Options shared by `restart` and `roll`.
@@ -400,6 +440,18 @@ fn restart_opts(a: &RestartArgs, interval: Duration) -> Result<RestartOpts, Erro
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
+    // Generated from the definitions above; no status worker needed.
+    match &cli.command {
+        Cmd::Completions { shell } => {
+            print!("{}", completions(*shell));
+            return Ok(());
+        }
+        Cmd::Man => {
+            print!("{}", man_page()?);
+            return Ok(());
+        }
+        _ => {}
+    }
     if let Cmd::Announce(a) = &cli.command {
         return crate::announce::run(&a.to_announce()?);
     }
@@ -496,6 +548,89 @@ fn run_zk(cli: &Cli, zk: &str) -> Result<(), Error> {
     })
 }
 
+/// The completion script for `shell`, from the command definitions.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "jkctl", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The man page (roff), from the command definitions: the command, its options and every
+/// subcommand with its own.
+pub fn man_page() -> Result<String, Error> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    let io = |e: std::io::Error| Error::Failed(format!("cannot write the man page: {e}"));
+    clap_mangen::Man::new(cmd.clone())
+        .render(&mut out)
+        .map_err(io)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = sub.get_name().to_string();
+        let sub = sub.clone().bin_name(format!("jkctl {name}"));
+        let mut section = Vec::new();
+        let man = clap_mangen::Man::new(sub);
+        man.render_name_section(&mut section).map_err(io)?;
+        man.render_synopsis_section(&mut section).map_err(io)?;
+        man.render_description_section(&mut section).map_err(io)?;
+        man.render_options_section(&mut section).map_err(io)?;
+        // One .SH per subcommand: its sections become .SS under it.
+        let text = String::from_utf8_lossy(&section).replace(".SH ", ".SS ");
+        out.extend_from_slice(format!(".SH \"JKCTL {}\"\n", name.to_uppercase()).as_bytes());
+        out.extend_from_slice(text.as_bytes());
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// `status`, once or every `watch` (`count` times at most).
+fn status(
+    api: &dyn Api,
+    cli: &Cli,
+    balancer: Option<&str>,
+    watch: Option<Duration>,
+    count: Option<u64>,
+) -> Result<(), Error> {
+    use std::io::{IsTerminal, Write};
+    let show = |clear: bool| -> Result<(), Error> {
+        let doc = api.fetch()?;
+        if let Some(b) = balancer {
+            lookup::find_balancer(&doc, b)?;
+        }
+        let text = match cli.output {
+            Output::Json => format!("{}\n", table::json(&doc, balancer)),
+            Output::Table if watch.is_some() => {
+                let every = watch.unwrap_or_default().as_secs_f64();
+                let head = format!("every {every} s, server time {}\n\n", doc.now_unix());
+                format!(
+                    "{}{head}{}",
+                    if clear { "\x1b[H\x1b[2J" } else { "" },
+                    table::render(&doc, balancer)
+                )
+            }
+            Output::Table => table::render(&doc, balancer),
+        };
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) ends a watch quietly.
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::Failed(format!("cannot write: {e}")))
+    };
+    let Some(every) = watch else {
+        return show(false);
+    };
+    let clear = cli.output == Output::Table && std::io::stdout().is_terminal();
+    let mut shown = 0u64;
+    loop {
+        show(clear)?;
+        shown += 1;
+        if count.is_some_and(|n| shown >= n) {
+            return Ok(());
+        }
+        std::thread::sleep(every.max(Duration::from_millis(100)));
+    }
+}
+
 /// Resolves `t` to (balancer, member) with one status read.
 fn resolve(api: &dyn Api, t: &Target) -> Result<(String, String), Error> {
     let doc = api.fetch()?;
@@ -514,12 +649,17 @@ fn activation(api: &dyn Api, t: &Target, a: Activation) -> Result<(), Error> {
 pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
     let interval = cli.poll_interval.max(Duration::from_millis(10));
     match &cli.command {
-        Cmd::Status { balancer } => {
-            let doc = api.fetch()?;
-            if let Some(b) = balancer {
-                lookup::find_balancer(&doc, b)?;
-            }
-            print!("{}", table::render(&doc, balancer.as_deref()));
+        Cmd::Status {
+            balancer,
+            watch,
+            count,
+        } => status(api, cli, balancer.as_deref(), *watch, *count),
+        Cmd::Completions { shell } => {
+            print!("{}", completions(*shell));
+            Ok(())
+        }
+        Cmd::Man => {
+            print!("{}", man_page()?);
             Ok(())
         }
         Cmd::Activate(t) => activation(api, t, Activation::Active),
@@ -533,6 +673,36 @@ pub fn run_with(api: &dyn Api, cli: &Cli) -> Result<(), Error> {
                 if *clear { "cleared" } else { "set" }
             );
             Ok(())
+        }
+        Cmd::Drain {
+            target,
+            wait: false,
+            quiet,
+            disable: false,
+            ..
+        } if cli.output == Output::Json => {
+            // The check alone, for scripts: exit 0 when idle, 1 when not.
+            let doc = api.fetch()?;
+            let (lb, m) = lookup::find_member(&doc, &target.member, target.balancer.as_deref())?;
+            let c = crate::criteria::DrainCheck::of(m, doc.now_unix(), *quiet);
+            let v = serde_json::json!({
+                "balancer": lb,
+                "member": m.name,
+                "idle": c.idle(),
+                "in_flight": m.in_flight_or_busy(),
+                "last_sticky_ago": match m.last_sticky(doc.now_unix()) {
+                    crate::doc::Sticky::Ago(s) => Some(s),
+                    _ => None,
+                },
+                "quiet": quiet,
+                "detail": c.describe(),
+            });
+            println!("{v}");
+            if c.idle() {
+                Ok(())
+            } else {
+                Err(Error::Failed(format!("{lb}/{}: not idle yet", m.name)))
+            }
         }
         Cmd::Drain {
             target,
@@ -640,6 +810,58 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn completions_and_the_man_page_come_from_the_definitions() {
+        let bash = completions(clap_complete::Shell::Bash);
+        let zsh = completions(clap_complete::Shell::Zsh);
+        let man = man_page().expect("man");
+        assert!(
+            man.starts_with(".ie") && man.contains(".TH jkctl 1"),
+            "{man}"
+        );
+        for sub in Cli::command().get_subcommands() {
+            let name = sub.get_name();
+            assert!(bash.contains(name), "bash completion lacks {name}");
+            assert!(zsh.contains(name), "zsh completion lacks {name}");
+            assert!(
+                man.contains(&format!(".SH \"JKCTL {}\"", name.to_uppercase())),
+                "man page lacks {name}"
+            );
+        }
+        for opt in ["--url", "--output", "--watch", "--count"] {
+            assert!(bash.contains(opt), "{opt}");
+            assert!(man.contains(&opt.replace('-', "\\-")), "{opt}");
+        }
+    }
+
+    #[test]
+    fn parses_output_and_watch() {
+        let cli = Cli::try_parse_from(["jkctl", "-o", "json", "status", "--watch"]).expect("parse");
+        assert_eq!(cli.output, Output::Json);
+        match cli.command {
+            Cmd::Status { watch, count, .. } => {
+                assert_eq!((watch, count), (Some(Duration::from_secs(2)), None));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["jkctl", "status", "--watch", "0.5", "--count", "3"])
+            .expect("parse");
+        match cli.command {
+            Cmd::Status { watch, count, .. } => {
+                assert_eq!((watch, count), (Some(Duration::from_millis(500)), Some(3)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Cli::try_parse_from(["jkctl", "status"])
+                .expect("parse")
+                .output,
+            Output::Table
+        );
+        assert!(Cli::try_parse_from(["jkctl", "status", "--count", "3"]).is_err());
+        assert!(Cli::try_parse_from(["jkctl", "-o", "yaml", "status"]).is_err());
     }
 
     #[test]

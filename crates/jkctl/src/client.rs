@@ -172,6 +172,19 @@ impl HttpApi {
 /// The message of a failed request; `url` is the redacted one.
 fn describe(url: &str, e: &ureq::Error) -> String {
     match e {
+        ureq::Error::StatusCode(401) => format!(
+            "status URL {url} answered HTTP 401: the status worker wants a user and password \
+             (give --user and JKCTL_PASSWORD or --password-file)"
+        ),
+        ureq::Error::StatusCode(403) => format!(
+            "status URL {url} answered HTTP 403: httpd does not let this client reach the status \
+             worker (its Require lines), or the user is not in the status worker's `user` list"
+        ),
+        ureq::Error::StatusCode(404) => format!(
+            "status URL {url} answered HTTP 404: no status worker there; give the URL that a \
+             JkMount maps to a status worker (worker.<name>.type=status), e.g. \
+             http://HOST/jkmanager/"
+        ),
         ureq::Error::StatusCode(code) => {
             format!("status URL {url} answered HTTP {code} (is it the status worker's URL?)")
         }
@@ -184,7 +197,7 @@ impl Api for HttpApi {
     fn fetch(&self) -> Result<StatusDoc, Error> {
         let body = self.get(&[("cmd", "list"), ("mime", "json")])?;
         let doc = StatusDoc::parse(&body)
-            .map_err(|e| Error::Unreachable(format!("status URL {}: {e}", self.shown)))?;
+            .map_err(|e| Error::Unreachable(not_a_status_worker(&self.shown, &body, &e)))?;
         self.remember(&doc);
         if let Some(r) = &doc.result {
             if r.kind.as_deref() == Some("ERROR") {
@@ -237,6 +250,24 @@ impl Api for HttpApi {
     }
 }
 
+/// Why an answer that is no status-worker JSON was refused, and what to do: an HTML page or
+/// anything else means the URL is not a status worker's.
+pub fn not_a_status_worker(url: &str, body: &str, parse_error: &str) -> String {
+    let start: String = body.trim_start().chars().take(60).collect();
+    let looks = if start.starts_with('<') {
+        "an HTML page"
+    } else if start.is_empty() {
+        "nothing"
+    } else {
+        "something else"
+    };
+    format!(
+        "status URL {url} answered {looks} ({start:?}), not the status worker's JSON \
+         ({parse_error}): give the URL that a JkMount maps to a status worker \
+         (worker.<name>.type=status), e.g. http://HOST/jkmanager/"
+    )
+}
+
 /// Whether a refusal message is the status worker's for a missing or wrong write token.
 pub fn refused_for_token(message: &str) -> bool {
     message.contains("Change refused") && message.contains("token")
@@ -265,6 +296,12 @@ pub fn result_message(body: &str) -> Result<String, Error> {
         .unwrap_or("");
     if kind == "OK" {
         Ok(message.to_string())
+    } else if message.contains("read only mode") {
+        Err(Error::Failed(format!(
+            "the status worker is read-only ({message}): it shows members but changes nothing; \
+             use the URL of a status worker without read_only=true (and without opt=32), or set \
+             worker.<name>.read_only=false"
+        )))
     } else {
         Err(Error::Failed(format!(
             "the status worker refused: {}",
@@ -289,6 +326,23 @@ mod tests {
         assert!(e.message().ends_with("could not find sub worker"), "{e}");
         let e = parse_result("<html>hello</html>").expect_err("no result");
         assert!(e.message().contains("no Result line"), "{e}");
+    }
+
+    #[test]
+    fn errors_say_what_to_do() {
+        let e = parse_result(
+            "Result: type=ERROR message=\"This command is not allowed in read only mode.\"\n",
+        )
+        .expect_err("read-only");
+        assert!(
+            e.message().contains("the status worker is read-only"),
+            "{e}"
+        );
+        assert!(e.message().contains("read_only"), "{e}");
+        let m = not_a_status_worker("http://h/app/", "<!DOCTYPE html><html>", "expected value");
+        assert!(m.contains("answered an HTML page"), "{m}");
+        assert!(m.contains("JkMount maps to a status worker"), "{m}");
+        assert!(not_a_status_worker("u", "", "eof").contains("answered nothing"));
     }
 
     #[test]

@@ -14,10 +14,14 @@ pub fn find_member<'d>(
         let b = find_balancer(doc, lb)?;
         return match b.members.iter().find(|m| m.name == member) {
             Some(m) => Ok((&b.name, m)),
-            None => Err(Error::Usage(format!(
-                "balancer {lb} has no member {member} (members: {})",
-                names(b.members.iter().map(|m| m.name.as_str()))
-            ))),
+            None => {
+                let all: Vec<&str> = b.members.iter().map(|m| m.name.as_str()).collect();
+                Err(Error::Usage(format!(
+                    "balancer {lb} has no member {member}{} (members: {})",
+                    did_you_mean(member, &all),
+                    names(all.iter())
+                )))
+            }
         };
     }
     let hits: Vec<(&str, &Member)> = doc
@@ -38,8 +42,14 @@ pub fn find_member<'d>(
                     .iter()
                     .map(move |m| format!("{}/{}", b.name, m.name))
             });
+            let plain: Vec<&str> = doc
+                .balancers
+                .iter()
+                .flat_map(|b| b.members.iter().map(|m| m.name.as_str()))
+                .collect();
             Err(Error::Usage(format!(
-                "no balancer has a member {member} (members: {})",
+                "no balancer has a member {member}{} (members: {})",
+                did_you_mean(member, &plain),
                 names(all)
             )))
         }
@@ -53,11 +63,20 @@ pub fn find_member<'d>(
 /// Finds balancer `name`.
 pub fn find_balancer<'d>(doc: &'d StatusDoc, name: &str) -> Result<&'d Balancer, Error> {
     doc.balancer(name).ok_or_else(|| {
+        let all: Vec<&str> = doc.balancers.iter().map(|b| b.name.as_str()).collect();
         Error::Usage(format!(
-            "no balancer {name} (balancers: {})",
-            names(doc.balancers.iter().map(|b| b.name.as_str()))
+            "no balancer {name}{} (balancers: {})",
+            did_you_mean(name, &all),
+            names(all.iter())
         ))
     })
+}
+
+/// `; did you mean X?` when a known name is close to `word` (a typo), else nothing.
+pub fn did_you_mean(word: &str, known: &[&str]) -> String {
+    jk_config::attributes::nearest(word, known)
+        .map(|n| format!("; did you mean {n}?"))
+        .unwrap_or_default()
 }
 
 fn names<S: AsRef<str>>(it: impl Iterator<Item = S>) -> String {
@@ -72,6 +91,24 @@ fn names<S: AsRef<str>>(it: impl Iterator<Item = S>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_name_suggests_the_nearest() {
+        let d = StatusDoc::parse(
+            r#"{"balancers":[{"name":"loadbalancer","members":[{"name":"tomcat1"},{"name":"tomcat2"}]}]}"#,
+        )
+        .expect("doc");
+        let e = find_member(&d, "tomact1", None).expect_err("unknown");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.message().contains("did you mean tomcat1?"), "{e}");
+        let e = find_member(&d, "tomcat3", Some("loadbalancer")).expect_err("unknown");
+        assert!(e.message().contains("did you mean tomcat"), "{e}");
+        let e = find_balancer(&d, "loadbalancr").expect_err("unknown");
+        assert!(e.message().contains("did you mean loadbalancer?"), "{e}");
+        // Nothing close: no guess.
+        let e = find_member(&d, "x", None).expect_err("unknown");
+        assert!(!e.message().contains("did you mean"), "{e}");
+    }
 
     fn doc() -> StatusDoc {
         StatusDoc::parse(

@@ -50,6 +50,56 @@ pub fn row(lb: &str, m: &Member, now: u64) -> [String; 12] {
     ]
 }
 
+/// The same figures as one JSON document for scripts (`--output json`):
+/// `{"server_time": unix|null, "balancers": [{"name", "member_slots", "members_free",
+/// "members": [{"name", "activation", "state", "in_flight", "held", "errors", "elected",
+/// "recent_sessions", "last_sticky_ago", "restarting", "awaiting_readiness", "origin",
+/// "lifecycle"}]}]}`; what the status worker does not report is `null`.
+pub fn json(doc: &StatusDoc, only: Option<&str>) -> serde_json::Value {
+    let now = doc.now_unix();
+    let balancers: Vec<serde_json::Value> = doc
+        .balancers
+        .iter()
+        .filter(|b| only.is_none_or(|o| o == b.name))
+        .map(|b| {
+            let members: Vec<serde_json::Value> = b
+                .members
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "name": m.name,
+                        "activation": m.activation,
+                        "state": m.state,
+                        "in_flight": m.in_flight_or_busy(),
+                        "held": m.held,
+                        "errors": m.errors,
+                        "elected": m.elected,
+                        "recent_sessions": m.recent_sessions,
+                        "last_sticky_ago": match m.last_sticky(now) {
+                            Sticky::Ago(s) => Some(s),
+                            _ => None,
+                        },
+                        "restarting": m.restarting,
+                        "awaiting_readiness": m.awaiting_readiness,
+                        "origin": m.origin.as_deref().unwrap_or("config"),
+                        "lifecycle": m.lifecycle,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "name": b.name,
+                "member_slots": b.member_slots,
+                "members_free": b.members_free,
+                "members": members,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "server_time": doc.time.as_ref().and_then(|t| t.unix),
+        "balancers": balancers,
+    })
+}
+
 /// Renders the table of every member (of balancer `only`, when given). Columns are
 /// separated by two spaces; numbers are right-aligned.
 pub fn render(doc: &StatusDoc, only: Option<&str>) -> String {
@@ -93,6 +143,35 @@ pub fn render(doc: &StatusDoc, only: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_has_the_tables_figures_with_nulls_for_the_unknown() {
+        let doc = StatusDoc::parse(
+            r#"{"time":{"unix":1000},"balancers":[{"name":"lb","member_slots":4,"members":[
+                {"name":"t1","activation":"ACT","state":"OK","in_flight":2,"errors":3,
+                 "last_sticky_time":990,"restarting":false},
+                {"name":"t2","busy":1}]},{"name":"other","members":[]}]}"#,
+        )
+        .expect("doc");
+        let v = json(&doc, Some("lb"));
+        assert_eq!(v["server_time"], 1000);
+        assert_eq!(v["balancers"].as_array().map(Vec::len), Some(1));
+        let t1 = &v["balancers"][0]["members"][0];
+        assert_eq!(
+            (
+                &t1["name"],
+                &t1["in_flight"],
+                &t1["errors"],
+                &t1["last_sticky_ago"]
+            ),
+            (&"t1".into(), &2.into(), &3.into(), &10.into())
+        );
+        assert_eq!(t1["origin"], "config");
+        let t2 = &v["balancers"][0]["members"][1];
+        assert_eq!(t2["in_flight"], 1, "busy when in_flight is not reported");
+        assert!(t2["state"].is_null() && t2["restarting"].is_null());
+        assert_eq!(v["balancers"][0]["member_slots"], 4);
+    }
 
     #[test]
     fn renders_aligned_rows_with_dashes_for_missing_fields() {

@@ -937,7 +937,7 @@ fn remove_drains_or_forces() {
     let (code, _, err) = fake.run(&["remove", "lb", "tomcat2"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("balancer lb has no member tomcat2 (members: tomcat1)"),
+        err.contains("balancer lb has no member tomcat2; did you mean tomcat1? (members: tomcat1)"),
         "{err}"
     );
     assert_eq!(fake.updates().len(), 2);
