@@ -960,3 +960,20 @@ fn add_and_remove_use_the_token_like_the_other_changes() {
     assert_eq!(out, "lb~3\n");
     assert_eq!(fake.writes(), ["GET add refused", "POST add"]);
 }
+
+/// doc/jkctl.1 (the man page the Debian package installs) is what `jkctl man` generates from
+/// the command definitions: regenerate it with `jkctl man > doc/jkctl.1` after changing them.
+#[test]
+fn the_packaged_man_page_is_the_generated_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_jkctl"))
+        .arg("man")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../doc/jkctl.1");
+    let packaged = std::fs::read_to_string(&page).expect("doc/jkctl.1");
+    assert!(
+        packaged == String::from_utf8_lossy(&out.stdout),
+        "doc/jkctl.1 is stale: run `jkctl man > doc/jkctl.1`"
+    );
+}
