@@ -13,9 +13,7 @@
 //!   truthfully why not.
 #![no_main]
 
-use jk_urimap::{
-    parse_uriworkermap_with_env, NoMatch, Rule, RuleKind, RuleSource, UriMap,
-};
+use jk_urimap::{parse_uriworkermap_with_env, NoMatch, Rule, RuleKind, RuleSource, UriMap};
 use libfuzzer_sys::fuzz_target;
 
 fn env(name: &str) -> Option<String> {
