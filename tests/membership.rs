@@ -9,7 +9,7 @@
 mod support;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jk_ajp_testserver::{Behaviour, Response as AjpResponse, TestServer};
 use support::testers::jkctl;
@@ -17,6 +17,14 @@ use support::*;
 
 /// A recording AJP server answering `member=NAME` and, with `route`, setting a session
 /// cookie `JSESSIONID=<n>.<route>` as a Tomcat with that jvmRoute does.
+fn status(h: &Httpd) -> serde_json::Value {
+    jk_status(h)
+}
+
+fn member(h: &Httpd, name: &str) -> Option<serde_json::Value> {
+    jk_member(h, "lb", name)
+}
+
 fn server(name: &str, addr: &str, route: Option<&str>) -> TestServer {
     let mut answer = AjpResponse::text(200, "OK", &format!("member={name}\n"));
     if let Some(r) = route {
@@ -48,11 +56,6 @@ fn gateway(tag: &str, mpm: Mpm, t: &[&TestServer], lb_extra: &str) -> Httpd {
     )
 }
 
-fn status(h: &Httpd) -> serde_json::Value {
-    let r = h.get("/jk/?mime=json");
-    serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
-}
-
 /// The lb's members in the status JSON.
 fn members(h: &Httpd) -> Vec<serde_json::Value> {
     let s = status(h);
@@ -64,24 +67,6 @@ fn members(h: &Httpd) -> Vec<serde_json::Value> {
         .unwrap_or_else(|| panic!("{s}"))
         .clone();
     lb["members"].as_array().unwrap().clone()
-}
-
-fn member(h: &Httpd, name: &str) -> Option<serde_json::Value> {
-    members(h).into_iter().find(|m| m["name"] == name)
-}
-
-/// Waits (at most `secs`) until `f` holds.
-fn eventually(secs: u64, what: &str, h: &Httpd, f: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what} not within {secs} s\nstatus: {}\nmod_jk.log:\n{}",
-            status(h),
-            tail(&h.dir.read("logs/mod_jk.log"), 3000)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn run_jkctl(h: &Httpd, args: &[&str]) -> String {

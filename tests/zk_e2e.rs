@@ -28,6 +28,14 @@ use support::*;
 
 const SERVICE: &str = "shop";
 
+fn lb(h: &Httpd) -> serde_json::Value {
+    jk_lb(h, "lb")
+}
+
+fn member(h: &Httpd, name: &str) -> Option<serde_json::Value> {
+    jk_member(h, "lb", name)
+}
+
 fn tomcat(dir: &Path, addr: &str, route: &str) -> Tomcat {
     let t = Tomcat::start_or_panic(
         TomcatOptions::new(addr, 8009)
@@ -75,36 +83,6 @@ fn gateway(tag: &str, mpm: Mpm, zk: &str) -> Httpd {
         free_port(),
     )
     .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn lb(h: &Httpd) -> serde_json::Value {
-    let r = h.get("/jk/?mime=json");
-    let s: serde_json::Value =
-        serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("{e}: {}", r.text()));
-    s["balancers"][0].clone()
-}
-
-fn member(h: &Httpd, name: &str) -> Option<serde_json::Value> {
-    lb(h)["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .cloned()
-}
-
-fn eventually(secs: u64, what: &str, h: &Httpd, f: impl Fn() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what} not within {secs} s\nstatus: {}\nmod_jk.log:\n{}",
-            lb(h),
-            tail(&h.dir.read("logs/mod_jk.log"), 4000)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    start.elapsed()
 }
 
 fn jkctl_zk(zk: &str, args: &[&str]) -> String {

@@ -14,6 +14,14 @@ use jk_zk::{ConnState, FollowConfig, Follower, Session};
 use support::zookeeper::ZooKeeper;
 use support::*;
 
+fn lb_status(h: &Httpd) -> serde_json::Value {
+    jk_lb(h, "lb")
+}
+
+fn member(h: &Httpd, name: &str) -> Option<serde_json::Value> {
+    jk_member(h, "lb", name)
+}
+
 fn follower(connect: &str, path: &str) -> Follower {
     let cfg = FollowConfig {
         connect: connect.into(),
@@ -156,45 +164,6 @@ fn server(name: &str, addr: &str, route: &str) -> TestServer {
         format!("JSESSIONID=S{name}.{route}; Path=/app; HttpOnly"),
     ));
     TestServer::start(addr, Behaviour::Respond(answer)).unwrap()
-}
-
-fn status(h: &Httpd) -> serde_json::Value {
-    let r = h.get("/jk/?mime=json");
-    serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
-}
-
-fn lb_status(h: &Httpd) -> serde_json::Value {
-    status(h)["balancers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == "lb")
-        .unwrap()
-        .clone()
-}
-
-fn member(h: &Httpd, name: &str) -> Option<serde_json::Value> {
-    lb_status(h)["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .cloned()
-}
-
-/// Waits (at most `secs`) until `f` holds; returns how long it took.
-fn eventually(secs: u64, what: &str, h: &Httpd, f: impl Fn() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what} not within {secs} s\nstatus: {}\nmod_jk.log:\n{}",
-            status(h),
-            tail(&h.dir.read("logs/mod_jk.log"), 3000)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    start.elapsed()
 }
 
 /// `n` new requests, each on its own connection: how many each member served (all 200).

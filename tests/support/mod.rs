@@ -575,3 +575,48 @@ impl HostsLock {
         HostsLock(f)
     }
 }
+
+/// The status worker's JSON (`/jk/?mime=json`, where the membership and registry tests mount
+/// it).
+pub fn jk_status(h: &Httpd) -> serde_json::Value {
+    let r = h.get("/jk/?mime=json");
+    serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+}
+
+/// Balancer `lb` in [`jk_status`].
+pub fn jk_lb(h: &Httpd, lb: &str) -> serde_json::Value {
+    let s = jk_status(h);
+    s["balancers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == lb)
+        .unwrap_or_else(|| panic!("no balancer {lb}: {s}"))
+        .clone()
+}
+
+/// Member `name` of balancer `lb` in [`jk_status`], if listed.
+pub fn jk_member(h: &Httpd, lb: &str, name: &str) -> Option<serde_json::Value> {
+    jk_lb(h, lb)["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .cloned()
+}
+
+/// Waits (at most `secs`, polling every 20 ms) until `f` holds; returns how long it took.
+/// Fails with the status JSON and the tail of mod_jk.log.
+pub fn eventually(secs: u64, what: &str, h: &Httpd, f: impl Fn() -> bool) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "{what} not within {secs} s\nstatus: {}\nmod_jk.log:\n{}",
+            jk_status(h),
+            tail(&h.dir.read("logs/mod_jk.log"), 4000)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    start.elapsed()
+}
