@@ -241,40 +241,6 @@ fn gateway_name(lb: &str) -> String {
     format!("{host}-{}-{lb}", std::os::unix::process::parent_id())
 }
 
-/// Applies desired record `d` to member `i` of `b` (README "ZooKeeper": activation, restart
-/// maintenance, weight). Returns what changed, for the log.
-fn apply_desired(b: &jk_lb::Balancer, i: usize, d: &jk_zk::desired::Desired) -> Vec<String> {
-    use jk_config::Activation;
-    let mut done = Vec::new();
-    let Some(m) = b.snapshot(i) else {
-        return done;
-    };
-    let want = match d.activation.as_str() {
-        "disabled" => Some(Activation::Disabled),
-        "stopped" => Some(Activation::Stopped),
-        "active" => Some(Activation::Active),
-        _ => None,
-    };
-    let restarting = d.activation == "restarting";
-    if m.restarting != restarting && b.set_restarting(i, restarting).is_ok() {
-        done.push(format!(
-            "restart maintenance {}",
-            if restarting { "on" } else { "off" }
-        ));
-    }
-    if let Some(a) = want.filter(|a| *a != m.activation) {
-        if b.set_activation(i, a).is_ok() {
-            done.push(format!("activation {}", a.text()));
-        }
-    }
-    if let Some(w) = d.weight.filter(|w| u64::from(*w) != m.lbfactor) {
-        if b.set_lbfactor(i, w).is_ok() {
-            done.push(format!("lbfactor {w}"));
-        }
-    }
-    done
-}
-
 /// ZooKeeper discovery (`worker.<lb>.discovery = zk://...`, README "ZooKeeper"): a thread in
 /// every child looks ten times a second whether this child holds (or may take) the lb's
 /// discovery lease (ARCHITECTURE rule 13); the holder runs the lb's registry session (a
@@ -403,7 +369,12 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
                     for (id, d) in desired {
                         if let Some(i) = b.find_member(id) {
                             if fo.enforced.insert((id.clone(), d.version, i)) {
-                                let done = apply_desired(b, i, d);
+                                let done = jk_runtime::registry::apply_desired(
+                                    b,
+                                    i,
+                                    &d.activation,
+                                    d.weight,
+                                );
                                 if !done.is_empty() {
                                     log.log_at(
                                         Level::Info,

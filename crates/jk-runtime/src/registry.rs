@@ -233,3 +233,39 @@ pub fn reconcile(
     }
     changes
 }
+
+/// Applies a desired state (one for all gateways, README "ZooKeeper") to member `i` of `b`:
+/// `activation` is active, disabled, stopped or restarting (restart maintenance; anything
+/// else changes no activation), `weight` the lbfactor. Only what differs is written; returns
+/// what changed, for the log.
+pub fn apply_desired(b: &Balancer, i: usize, activation: &str, weight: Option<u32>) -> Vec<String> {
+    use jk_config::Activation;
+    let mut done = Vec::new();
+    let Some(m) = b.snapshot(i) else {
+        return done;
+    };
+    let want = match activation {
+        "disabled" => Some(Activation::Disabled),
+        "stopped" => Some(Activation::Stopped),
+        "active" => Some(Activation::Active),
+        _ => None,
+    };
+    let restarting = activation == "restarting";
+    if m.restarting != restarting && b.set_restarting(i, restarting).is_ok() {
+        done.push(format!(
+            "restart maintenance {}",
+            if restarting { "on" } else { "off" }
+        ));
+    }
+    if let Some(a) = want.filter(|a| *a != m.activation) {
+        if b.set_activation(i, a).is_ok() {
+            done.push(format!("activation {}", a.text()));
+        }
+    }
+    if let Some(w) = weight.filter(|w| u64::from(*w) != m.lbfactor) {
+        if b.set_lbfactor(i, w).is_ok() {
+            done.push(format!("lbfactor {w}"));
+        }
+    }
+    done
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use jk_config::{BuildOptions, PropertyMap, WorkersConfig};
 use jk_lb::{Lifecycle, Origin};
-use jk_runtime::registry::{reconcile, Listed, RegistryLb};
+use jk_runtime::registry::{apply_desired, reconcile, Listed, RegistryLb};
 use jk_runtime::{Built, View};
 use jk_shm::Region;
 
@@ -198,4 +198,32 @@ fn a_listed_address_of_a_configured_member_is_not_added_twice_and_weights_apply(
         1,
         "{log}"
     );
+}
+
+/// A desired state is applied once: only what differs is written (and reported), restart
+/// maintenance goes on and off, an unknown activation changes nothing.
+#[test]
+fn desired_state_is_applied_once_and_only_where_it_differs() {
+    let f = fx();
+    let b = &f.built.balancers["lb"];
+    let i = b.member_index("t1").unwrap();
+    assert_eq!(
+        apply_desired(b, i, "disabled", Some(3)),
+        ["activation DIS", "lbfactor 3"]
+    );
+    assert!(
+        apply_desired(b, i, "disabled", Some(3)).is_empty(),
+        "nothing differs"
+    );
+    assert_eq!(
+        apply_desired(b, i, "restarting", None),
+        ["restart maintenance on"]
+    );
+    assert!(b.snapshot(i).unwrap().restarting);
+    assert_eq!(
+        apply_desired(b, i, "active", None),
+        ["restart maintenance off", "activation ACT"]
+    );
+    assert!(apply_desired(b, i, "bogus", None).is_empty());
+    assert_eq!(b.snapshot(i).unwrap().lbfactor, 3);
 }
