@@ -11,7 +11,10 @@
 #   make test-httpd-image  the official httpd:2.4 image's httpd built from Debian's apache2
 #                   source (cached in target/httpd-image), our package, the seed's files
 #   make test-image the image tier: the httpd:2.4 image rebuilt on debootstrap'd bookworm and
-#                   trixie, deploy/compose's gateway and Tomcat, run in podman
+#                   trixie, deploy/compose/compose.yaml run by podman-compose, 20 testers
+#                   while each Tomcat restarts
+#   make test-swarm deploy/swarm/stack.yaml in a single-node docker swarm: 20 testers through
+#                   a start-first rolling update and a scale 2 -> 3 -> 2 of the Tomcat service
 #   make soak       chaos soak: 20 testers, two Tomcats, restarts/kills/gracefuls, SOAK_SECONDS (600)
 #   make bench-bundle  the many-core comparison as a directory to copy to another machine
 # test, demo, bench and bench-smoke first install the Debian packages they need (scripts/deps.sh:
@@ -25,7 +28,7 @@ MODULE   ?= mod_jk.so
 
 .PHONY: all build release test unit integration lint fmt-check install demo clean bench bench-smoke \
 	deps deps-test deps-demo fuzz fuzz-ci soak soak-ci bench-bundle bench-bundle-check deb deb-test \
-	test-httpd-image test-image
+	test-httpd-image test-image test-swarm
 
 # What each target needs on Debian 12 besides the Rust toolchain. The tests: the original mod_jk
 # is the oracle of the differential tests, Tomcat 10 the backend of the end-to-end tests,
@@ -45,7 +48,10 @@ BUNDLE_DEPS      := $(BENCH_SMOKE_DEPS) libapache2-mod-jk media-types busybox-st
 DEB_DEPS         := debhelper dpkg-dev apache2-dev libclang-dev lintian
 DEB_TEST_DEPS    := $(DEB_DEPS) apache2 libapache2-mod-jk curl
 # The image tier: podman (with runc, see deploy/image/containers.conf), debootstrap, curl.
-IMAGE_DEPS       := $(DEB_DEPS) podman runc debootstrap curl python3
+IMAGE_DEPS       := $(DEB_DEPS) podman runc debootstrap curl python3 python3-pip
+SWARM_DEPS       := $(IMAGE_DEPS) docker.io
+# podman-compose from PyPI, pinned (Debian 12 packages the older 1.0.3)
+PODMAN_COMPOSE   := 1.6.0
 # The httpd:2.4 image's build dependencies (its Dockerfile's list).
 HTTPD_IMAGE_DEPS := $(DEB_TEST_DEPS) dpkg-dev gcc make libapr1-dev libaprutil1-dev libbrotli-dev \
                     libcurl4-openssl-dev libjansson-dev liblua5.2-dev libnghttp2-dev libpcre2-dev \
@@ -188,5 +194,16 @@ test-httpd-image:
 # in podman's store and target/image: a second run rebuilds only what changed.
 test-image:
 	./scripts/deps.sh $(IMAGE_DEPS)
+	python3 -m podman_compose version 2>/dev/null | grep -q 'podman-compose version $(PODMAN_COMPOSE)' \
+	  || python3 -m pip install --quiet --break-system-packages 'podman-compose==$(PODMAN_COMPOSE)'
 	./scripts/deb.sh
 	./scripts/image-test.sh
+
+# The swarm tier (README "Deploy"): deploy/swarm/stack.yaml in a single-node swarm of Debian's
+# docker.io (dockerd started and swarm initialised when there are none, both undone after);
+# the base images of test-image (built when missing), 20 testers through
+# `docker service update --force` and `docker service scale` 2 -> 3 -> 2.
+test-swarm:
+	./scripts/deps.sh $(SWARM_DEPS)
+	./scripts/deb.sh
+	./scripts/swarm-test.sh

@@ -2,18 +2,20 @@
 # make test-image: the image tier. For each Debian release (IMAGE_SUITES, default "bookworm
 # trixie"): a minbase root from debootstrap imported into podman, the official httpd:2.4 image
 # rebuilt on it (deploy/image/httpd.Dockerfile, from Debian's apache2 source tarball), tagged
-# httpd:2.4; the gateway of deploy/compose built from its Dockerfile unchanged (the seed's
-# lb.dockerfile with our package: `apt-get install ./libapache2-mod-jk-rs_*.deb`); the Tomcat
-# of deploy/compose (on a stand-in for tomcat:10.1 from Debian's tomcat10,
-# deploy/image/tomcat.Dockerfile). Two Tomcat containers (tomcat1, tomcat2) and the gateway
-# on a podman network, the gateway's port 80 published on 127.0.2.30: a request through the
-# container reaches a Tomcat container; sessions stick to their route; /jkmanager/ answers;
-# `podman stop` (the image's SIGWINCH) stops the gateway gracefully, well before podman's
-# 10 s SIGKILL. Images and the debootstrap roots are kept (target/image, podman's store), so
-# a second run rebuilds only what changed. Every container and network started here is
-# removed by its name (IMAGE_KEEP=1 keeps them for a look). Needs root, podman, runc,
-# debootstrap; make deb first. Then the compose acceptance: 20 testers (scripts/testers.py)
-# while each Tomcat container restarts in turn: no failed request, no re-login.
+# httpd:2.4; stand-ins for tomcat:10.1 and mariadb:11 (deploy/image/, from Debian's tomcat10
+# and mariadb-server, where no registry is reachable). Then deploy/compose/compose.yaml itself,
+# run by podman-compose (PyPI): `up -d --build` builds the gateway (the seed's lb.dockerfile
+# with our package: `apt-get install ./libapache2-mod-jk-rs_*.deb`) and the Tomcat from their
+# Dockerfiles unchanged and starts the seed's whole system (gateway, tomcat1, tomcat2, db). A
+# request through the gateway container reaches a Tomcat container; sessions stick to their
+# route; /jkmanager/ answers; the compose acceptance: 20 testers (scripts/testers.py) while
+# `podman-compose restart` restarts each Tomcat in turn: no failed request, no re-login; then
+# `podman-compose stop gateway` (the image's SIGWINCH) stops it gracefully, well before the
+# 10 s SIGKILL. Images and the debootstrap roots are kept (target/image, podman's store), so a
+# second run rebuilds only what changed; the project is taken down (`down -v`) at the end
+# (IMAGE_KEEP=1 keeps it for a look). The gateway publishes port 8000, which must be free.
+# IMAGE_BUILD_ONLY=1 builds the images and stops (make test-swarm uses them). Needs root,
+# podman, runc, debootstrap, podman-compose; make deb first.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 fail() { echo "image-test: FAILED: $*" >&2; exit 1; }
@@ -24,21 +26,19 @@ cache=$top/target/image
 mkdir -p "$cache"
 deb=$(ls "$top"/target/deb/libapache2-mod-jk-rs_*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || fail "no target/deb/libapache2-mod-jk-rs_*.deb: run make deb"
-tarball=$(ls "$top"/target/httpd-image/src/apache2_*.orig.tar.gz 2>/dev/null | sort -V | tail -1)
+tarball=$(ls "$top"/target/httpd-image/src/apache2_*.orig.tar.gz 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$tarball" ]; then
   "$top/scripts/httpd-image.sh" > /dev/null || true   # fetches the source (and builds)
   tarball=$(ls "$top"/target/httpd-image/src/apache2_*.orig.tar.gz | sort -V | tail -1)
 fi
 cp "$tarball" "$cache/httpd.tar.gz"
 cp "$top/deploy/image/httpd-foreground" "$cache/"
-tag=jkrs-image-$$
-net=$tag
-subnet=${IMAGE_SUBNET:-10.213.77}
+proj=jkrs-compose
+compose() { python3 -m podman_compose -p "$proj" -f "$top/deploy/compose/compose.yaml" "$@"; }
 cleanup() {
   set +e
-  [ "${IMAGE_KEEP:-0}" = 1 ] && { echo "image-test: kept the containers $tag-*" >&2; return; }
-  for c in gateway tomcat1 tomcat2; do podman rm -f -t 0 "$tag-$c" > /dev/null 2>&1; done
-  podman network rm -f "$net" > /dev/null 2>&1
+  [ "${IMAGE_KEEP:-0}" = 1 ] && { echo "image-test: kept the compose project $proj" >&2; return; }
+  compose down -v -t 10 > "$cache/compose-down.log" 2>&1
 }
 trap cleanup EXIT
 
@@ -62,14 +62,12 @@ build() {  # build TAG LOG ARGS...
 }
 
 base_image bookworm
-step "tomcat:10.1 stand-in and the compose Tomcat"
+step "tomcat:10.1 stand-in"
 build docker.io/library/tomcat:10.1 "$cache/build-tomcat-base.log" \
   --build-arg BASE=local/bookworm -f "$top/deploy/image/tomcat.Dockerfile" "$cache"
-build local/jkrs-tomcat "$cache/build-tomcat.log" -f "$top/deploy/compose/tomcat/Dockerfile" "$top"
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.2.30", 0)); print(s.getsockname()[1])'
-}
+step "mariadb:11 stand-in"
+build docker.io/library/mariadb:11 "$cache/build-mariadb.log" \
+  --build-arg BASE=local/bookworm -f "$top/deploy/image/mariadb.Dockerfile" "$top/deploy/image"
 body() { curl -s --max-time 10 "$@"; }
 
 for suite in ${IMAGE_SUITES:-bookworm trixie}; do
@@ -84,29 +82,26 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
     -f "$top/deploy/compose/gateway/Dockerfile" "$top"
   step "$suite: images ready after $(( $(date +%s) - t0 )) s: $(podman run --rm "local/jkrs-gateway-$suite" httpd -v | head -1); $(podman run --rm "local/jkrs-gateway-$suite" sh -c '. /etc/os-release; echo $PRETTY_NAME; dpkg-query -W -f="\${Package} \${Version}" libapache2-mod-jk-rs')"
 
+  [ "${IMAGE_BUILD_ONLY:-0}" = 1 ] && continue
+
   cleanup
-  # Fixed addresses for the Tomcats, as deploy/compose/compose.yaml gives them: a restarted
-  # container otherwise comes back on a new address, and mod_jk (ours and Debian's) resolves
-  # a worker's host once, at startup. And a fixed MAC address: this podman sends no
-  # gratuitous ARP when a container restarts, so the gateway's kernel keeps sending to the
-  # old MAC (dropped) until its neighbour entry expires, 15-45 s.
-  podman network create --subnet "$subnet.0/24" "$net" > /dev/null
-  for n in 1 2; do
-    podman run -d --name "$tag-tomcat$n" --network "$net" --network-alias "tomcat$n" \
-      --ip "$subnet.1$n" --mac-address "02:42:0a:d5:4d:1$n" \
-      -e CATALINA_OPTS="-DjvmRoute=tomcat$n -Dajp.secret=change-this-ajp-secret" \
-      local/jkrs-tomcat > /dev/null
-  done
-  port=$(free_port)
-  podman run -d --name "$tag-gateway" --network "$net" --ip "$subnet.10" -p "127.0.2.30:$port:80" \
-    "local/jkrs-gateway-$suite" > /dev/null
-  url=http://127.0.2.30:$port
+  python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0", 8000))' 2> /dev/null \
+    || fail "port 8000 is taken (compose.yaml's gateway publishes it)"
+  step "$suite: podman-compose up -d --build (log: $cache/compose-up-$suite.log)"
+  compose up -d --build > "$cache/compose-up-$suite.log" 2>&1 \
+    || { tail -30 "$cache/compose-up-$suite.log" >&2; fail "$suite: podman-compose up"; }
+  cname() { podman ps -a --filter "label=io.podman.compose.project=$proj" \
+    --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -1; }
+  gw=$(cname gateway)
+  [ -n "$gw" ] || fail "$suite: no gateway container"
+  gwip=$(podman inspect "$gw" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
+  url=http://127.0.0.1:8000
   ok=
   for _ in $(seq 240); do
     if body "$url/app/session.jsp" | grep -q "node=tomcat"; then ok=1; break; fi
     sleep 0.5
   done
-  [ -n "$ok" ] || { podman logs "$tag-gateway" 2>&1 | tail -20 >&2; podman logs "$tag-tomcat1" 2>&1 | tail -20 >&2; fail "$suite: no answer from a Tomcat through the gateway"; }
+  [ -n "$ok" ] || { podman logs "$gw" 2>&1 | tail -20 >&2; podman logs "$(cname tomcat1)" 2>&1 | tail -20 >&2; fail "$suite: no answer from a Tomcat through the gateway"; }
   # New sessions on both Tomcats; a session sticks to its route.
   nodes=""
   for i in $(seq 8); do
@@ -122,26 +117,31 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
   code=$(curl -s -o "$cache/jkmanager.html" -w '%{http_code}' --max-time 10 "$url/jkmanager/")
   [ "$code" = 200 ] && grep -q loadbalancer "$cache/jkmanager.html" \
     || { head -c 600 "$cache/jkmanager.html" >&2; fail "$suite: /jkmanager/: $code"; }
+  db=$(cname db)
+  podman exec "$db" mariadb -uapp -pchange-this-app-password -h 127.0.0.1 app -e 'select 1' > /dev/null \
+    || fail "$suite: MariaDB (service db) does not take the app user"
   # IMAGE_ACCEPTANCE=0 skips it.
   if [ "${IMAGE_ACCEPTANCE:-1}" = 1 ]; then
-    # The compose acceptance, without compose: 20 testers logged in and clicking while each
-    # Tomcat container restarts in turn (its sessions saved on stop, read at start; the
+    # The compose acceptance: 20 testers logged in and clicking while `podman-compose
+    # restart` restarts each Tomcat in turn (its sessions saved on stop, read at start; the
     # gateway holds their requests meanwhile, hold_timeout): no failed request, no re-login.
     stopf=$cache/testers-stop
     rm -f "$stopf"
     # On the gateway's own address: podman's published port goes through NAT rules that
     # podman rewrites when a container of the network restarts.
-    python3 "$top/scripts/testers.py" "http://$subnet.10" 600 --stop-file "$stopf" > "$cache/testers-$suite.json" &
+    python3 "$top/scripts/testers.py" "http://$gwip" 600 --stop-file "$stopf" > "$cache/testers-$suite.json" &
     tpid=$!
     tstart=$(date +%s.%N)
     sleep 3
     restarts=""
     for n in 1 2; do
       t0=$(date +%s.%N)
-      step "$suite: restarting tomcat$n at $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$tstart" "$t0") s"
-      podman restart -t 30 "$tag-tomcat$n" > /dev/null
+      step "$suite: podman-compose restart tomcat$n at $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$tstart" "$t0") s"
+      compose restart -t 30 "tomcat$n" > "$cache/compose-restart.log" 2>&1 \
+        || { cat "$cache/compose-restart.log" >&2; fail "$suite: podman-compose restart tomcat$n"; }
+      c=$(cname "tomcat$n")
       for _ in $(seq 600); do
-        podman exec "$tag-tomcat$n" bash -c ': > /dev/tcp/127.0.0.1/8009' 2> /dev/null && break
+        podman exec "$c" bash -c ': > /dev/tcp/127.0.0.1/8009' 2> /dev/null && break
         sleep 0.1
       done
       restarts="$restarts tomcat$n $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)") s;"
@@ -150,18 +150,18 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
     touch "$stopf"
     wait "$tpid" || fail "$suite: testers"
     result=$(cat "$cache/testers-$suite.json")
-    step "$suite: 20 testers while each Tomcat container restarted (restart until AJP listens:$restarts): $result"
+    step "$suite: 20 testers while podman-compose restarted each Tomcat (restart until AJP listens:$restarts): $result"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(r["failed"] or r["relogins"] or not r["requests"])' "$result" \
       || fail "$suite: failed requests or re-logins during the Tomcat restarts"
   fi
   t0=$(date +%s.%N)
-  podman stop -t 10 "$tag-gateway" > /dev/null
+  compose stop -t 10 gateway > /dev/null 2>&1
   stop_s=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$t0" "$(date +%s.%N)")
-  python3 -c "import sys; sys.exit(float(sys.argv[1]) >= 9)" "$stop_s" || fail "$suite: podman stop took $stop_s s (killed, not stopped)"
-  podman logs "$tag-gateway" 2>&1 | grep -qE "caught SIGWINCH|graceful-stop|shutting down" \
+  python3 -c "import sys; sys.exit(float(sys.argv[1]) >= 9)" "$stop_s" || fail "$suite: podman-compose stop gateway took $stop_s s (killed, not stopped)"
+  podman logs "$gw" 2>&1 | grep -qE "caught SIGWINCH|graceful-stop|shutting down" \
     || step "$suite: (no shutdown line in the gateway's log)"
-  if podman logs "$tag-gateway" 2>&1 | grep -E "panic|exit signal"; then fail "$suite: see above"; fi
-  step "$suite: passed: new sessions by route:$(tr ' ' '\n' <<< "$nodes" | grep . | sort | uniq -c | tr -s ' \n' ' '), session $cookie sticky, /jkmanager/, podman stop ${stop_s} s"
+  if podman logs "$gw" 2>&1 | grep -E "panic|exit signal"; then fail "$suite: see above"; fi
+  step "$suite: passed: new sessions by route:$(tr ' ' '\n' <<< "$nodes" | grep . | sort | uniq -c | tr -s ' \n' ' '), session $cookie sticky, /jkmanager/, MariaDB, podman-compose stop gateway ${stop_s} s"
   cleanup
 done
 step passed

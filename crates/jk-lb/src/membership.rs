@@ -35,7 +35,7 @@
 
 use std::sync::atomic::Ordering;
 
-use jk_config::{Activation, MemberState};
+use jk_config::{Activation, LbMethod, MemberState};
 use jk_shm::{Field, StrField};
 
 use crate::balancer::Balancer;
@@ -283,6 +283,13 @@ impl Balancer {
         self.is_growth(i) && self.flags(i) & FLAG_LEARN_ROUTE != 0
     }
 
+    /// Whether some member in use is still to learn its route: a newcomer that may yet take
+    /// over the route of a member that left (a swarm task replaced after its predecessor
+    /// was already gone).
+    pub fn route_learner_pending(&self) -> bool {
+        (self.growth_start..self.members.len()).any(|i| self.in_use(i) && self.learning_route(i))
+    }
+
     /// Takes a free growth slot for a new member (see the module docs); returns its index.
     /// The glue has written (or writes right after) the member's address into the slot's
     /// ajp record: until its readiness probes pass it gets no request.
@@ -521,10 +528,9 @@ impl Balancer {
 
     /// Member `i` issued a session whose route is `route` (the `.jvmRoute` suffix of its
     /// session id) while its route was still to be learned: it becomes its route. When a
-    /// serving member holds that route already (a replaced task), `i` becomes its standby and
-    /// takes the route over once it stopped ([`Balancer::hand_over`]); when that member
-    /// drains already, `i` takes the route now. Ok(true) when the route was learned (or `i`
-    /// became a standby for it).
+    /// member holds that route already (a replaced task, serving or draining), `i` becomes
+    /// its standby and takes the route over once its backend stopped ([`Balancer::
+    /// hand_over`]). Ok(true) when the route was learned (or `i` became a standby for it).
     pub fn learn_route(&self, i: usize, route: &str) -> Result<bool, String> {
         if !self.learning_route(i) || route.is_empty() {
             return Ok(false);
@@ -543,36 +549,30 @@ impl Balancer {
             ));
         }
         if let Some(j) = self.member_with_route(route).filter(|&j| j != i) {
-            if self.lifecycle(j) != Lifecycle::Draining && self.successor(j).is_none() {
-                // A replacement of a member that still serves (swarm's start-first update,
-                // or a configured member's Tomcat started anew elsewhere): it waits as
-                // standby and takes the route over once the older one stopped.
-                let slot = self.slot(i);
-                slot.atomic(Field::Flags)
-                    .fetch_or(FLAG_STANDBY, Ordering::AcqRel);
-                slot.atomic(Field::Flags)
-                    .fetch_and(!FLAG_LEARN_ROUTE, Ordering::AcqRel);
-                slot.set(Field::Predecessor, j as u64 + 1);
-                slot.set(Field::Lifecycle, Lifecycle::Standby as u64);
-                slot.set(Field::LifecycleSince, self.now());
-                self.bump();
-                return Ok(true);
-            }
-            if !self.is_growth(j) {
+            if self.successor(j).is_some() {
                 return Err(format!(
                     "member '{}' of lb worker '{}' issued a session with route '{route}', the \
-                     route of configured member '{}', which already has a successor; not \
-                     learned",
+                     route of member '{}', which already has a successor; not learned",
                     self.display_name(i),
                     self.name,
-                    self.members[j].name
+                    self.display_name(j)
                 ));
             }
-            // The older one drains already: the newer one takes the route now.
-            let _ = self
-                .slot(j)
-                .set_string(StrField::Route, &self.members[j].name);
-            let _ = self.start_drain(j, self.drain_timeout_s);
+            // A replacement of a member that holds the route (swarm's start-first update, or
+            // a configured member's Tomcat started anew elsewhere): it waits as standby and
+            // takes the route over once the older one's backend stopped ([`Balancer::
+            // hand_over`]), after it saved its sessions. Also when the older one drains
+            // already (its task left the discovery first): its Tomcat may still be saving.
+            let slot = self.slot(i);
+            slot.atomic(Field::Flags)
+                .fetch_or(FLAG_STANDBY, Ordering::AcqRel);
+            slot.atomic(Field::Flags)
+                .fetch_and(!FLAG_LEARN_ROUTE, Ordering::AcqRel);
+            slot.set(Field::Predecessor, j as u64 + 1);
+            slot.set(Field::Lifecycle, Lifecycle::Standby as u64);
+            slot.set(Field::LifecycleSince, self.now());
+            self.bump();
+            return Ok(true);
         }
         self.slot(i)
             .set_string(StrField::Route, route)
@@ -610,6 +610,9 @@ impl Balancer {
             slot.set(Field::DrainDeadline, 0);
             slot.set(Field::LifecycleSince, self.now());
             slot.set(Field::Activation, u64::from(Activation::Active.code()));
+            // Back under its own name: a route it handed over stays with its successor.
+            slot.atomic(Field::Flags)
+                .fetch_and(!FLAG_HANDED_OVER, Ordering::AcqRel);
             self.bump();
         }
         ok
@@ -763,8 +766,14 @@ impl Balancer {
             },
         );
         slot.set(Field::LifecycleSince, self.now());
-        // It takes its predecessor's sessions at once: no slow start.
+        // It takes its predecessor's sessions at once: no slow start. And its place in the
+        // balance: the predecessor's lb_value (a standby's own was set when it became ready
+        // and has not moved since; far below the others', it would get every new session
+        // until it caught up).
         slot.set(Field::ReturnedAt, 0);
+        if self.method() != LbMethod::Busyness {
+            slot.set(Field::LbValue, self.slot(p).get(Field::LbValue));
+        }
         slot.atomic(Field::Flags)
             .fetch_and(!FLAG_STANDBY, Ordering::AcqRel);
         self.bump();

@@ -178,7 +178,7 @@ pub fn round(v: &View<'_>, log: &dyn Fn(Level, &str)) {
             let gone = !b.in_use(p)
                 || b.member_name(p)
                     .and_then(|w| v.endpoints.get(w))
-                    .is_none_or(|ep| crate::probe::port_closed(ep));
+                    .is_none_or(|ep| crate::probe::backend_gone(b, p, ep));
             if down && gone {
                 let (from, to) = (b.display_name(p), b.display_name(s));
                 if b.hand_over(p).is_some() {

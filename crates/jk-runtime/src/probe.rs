@@ -121,7 +121,7 @@ pub fn probe_member_within(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker
         }
     }
     b.probe_result(i, ok);
-    if !ok && b.successor(i).is_some() && port_closed_within(ep, limit) {
+    if !ok && b.successor(i).is_some() && backend_gone_within(b, i, ep, limit) {
         // Handover: the member's backend has stopped (sessions saved, port closed).
         if let Some(s) = b.hand_over(i) {
             crate::membership::note(
@@ -142,23 +142,35 @@ pub fn probe_member_within(b: &Balancer, i: usize, ep: &Endpoint, aw: &AjpWorker
 /// a stopping Tomcat closes its AJP port only after its contexts stopped and saved their
 /// sessions. A paused connector still accepts connections, so it does not count.
 pub fn port_closed(ep: &Endpoint) -> bool {
-    port_closed_within(ep, PORT_CHECK_WAIT)
+    port_closed_within(ep, PORT_CHECK_WAIT, false)
+}
+
+/// Whether member `i`'s backend has stopped, for a handover of its route: its port is closed
+/// ([`port_closed`]) or, when the member drains (its address left the discovery: a swarm task
+/// that stopped), nothing answers at its address at all (the container is gone: connections
+/// time out or the host is unreachable). A Tomcat still stopping accepts connections.
+pub fn backend_gone(b: &Balancer, i: usize, ep: &Endpoint) -> bool {
+    backend_gone_within(b, i, ep, PORT_CHECK_WAIT)
+}
+
+fn backend_gone_within(b: &Balancer, i: usize, ep: &Endpoint, limit: Duration) -> bool {
+    port_closed_within(ep, limit, b.lifecycle(i) == jk_lb::Lifecycle::Draining)
 }
 
 /// The longest a port check waits for a connection (a refused one comes at once).
 const PORT_CHECK_WAIT: Duration = Duration::from_millis(500);
 
 /// As [`port_closed`], waiting at most `limit` (a held request checks within what is left
-/// of its hold).
-fn port_closed_within(ep: &Endpoint, limit: Duration) -> bool {
+/// of its hold); `unanswered_too`: a connection that is not answered at all counts as well.
+fn port_closed_within(ep: &Endpoint, limit: Duration, unanswered_too: bool) -> bool {
     let wait = limit.min(PORT_CHECK_WAIT);
     match ep.config().addr {
         None => true,
         Some(_) if wait.is_zero() => false,
-        Some(a) => matches!(
-            std::net::TcpStream::connect_timeout(&a, wait),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
-        ),
+        Some(a) => match std::net::TcpStream::connect_timeout(&a, wait) {
+            Ok(_) => false,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused || unanswered_too,
+        },
     }
 }
 

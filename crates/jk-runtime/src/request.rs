@@ -15,7 +15,7 @@ use jk_ajp_client::{
     Body, Endpoint, Peer, RequestBody, ResponseSummary, ServiceError, ServiceRequest,
 };
 use jk_config::{Activation, AjpWorker};
-use jk_lb::{Attempt, Balancer, NoteValue, Outcome, RequestInfo};
+use jk_lb::{Attempt, Balancer, Lifecycle, NoteValue, Outcome, RequestInfo};
 use jk_log::Level;
 use jk_shm::ChildIndex;
 
@@ -430,7 +430,10 @@ fn hold_if_needed(host: &dyn Host, lb: &LbContext<'_>, attempt: &mut Attempt<'_>
     }
 }
 
-/// Holds the request until member `i` is ready (true) or hold_timeout/hold_max says no.
+/// Holds the request until member `i` is ready (true) or hold_timeout/hold_max says no. When
+/// `i` hands its route over meanwhile (a start-first replacement took it: [`Balancer::
+/// hand_over`], or learned it after `i` was already draining), the hold follows the route to
+/// the member that has it now and waits for that one to be ready, within the same timeout.
 pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
     let (name, bal) = (lb.name, lb.balancer);
     let Some(timeout) = bal.hold_timeout() else {
@@ -447,12 +450,40 @@ pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
     }
     let shown = bal.hold_guard(i);
     let started = Instant::now();
-    let endpoint = (lb.member)(&member);
-    while !bal.is_ready(i)
-        && !bal.handed_over(i)
-        && started.elapsed() < timeout
-        && !host.client_aborted()
-    {
+    // The session's route, to follow it when `i` hands it over.
+    let route = bal.snapshot(i).map(|s| s.route).unwrap_or_default();
+    let (mut cur, mut successor, mut hops, mut gone) = (i, None::<String>, 0, false);
+    let mut endpoint = (lb.member)(&member);
+    loop {
+        if bal.handed_over(cur) {
+            match bal
+                .member_with_route(&route)
+                .filter(|&s| s != cur && !route.is_empty() && hops < 4)
+            {
+                Some(s) => {
+                    hops += 1;
+                    cur = s;
+                    endpoint = (lb.member)(bal.member_name(s).unwrap_or("?"));
+                    successor = Some(bal.display_name(s));
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if bal.is_ready(cur) || started.elapsed() >= timeout || host.client_aborted() {
+            break;
+        }
+        if bal.lifecycle(cur) == Lifecycle::Draining
+            && bal.successor(cur).is_none()
+            && !bal.route_learner_pending()
+        {
+            // It left the balancer (its task is gone: a swarm scale-down, `jkctl remove`),
+            // no standby waits for its route and no newcomer is learning a route that could
+            // be its: nothing will serve this session again; fail over now rather than at
+            // hold_timeout.
+            gone = true;
+            break;
+        }
         // The held request probes its member itself (one probe per HELD_PROBE_MS across all
         // held requests and children), so it goes out as soon as the member answers rather
         // than at the prober's next round.
@@ -460,8 +491,8 @@ pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
         // not keep the request past hold_timeout.
         let left = timeout.saturating_sub(started.elapsed());
         if let Some((w, ep)) = &endpoint {
-            if left >= HOLD_POLL && bal.claim_held_probe(i, unix_ms()) {
-                crate::probe::probe_member_within(bal, i, ep, w, left);
+            if left >= HOLD_POLL && bal.claim_held_probe(cur, unix_ms()) {
+                crate::probe::probe_member_within(bal, cur, ep, w, left);
                 continue;
             }
         }
@@ -472,15 +503,36 @@ pub fn wait_until_ready(host: &dyn Host, lb: &LbContext<'_>, i: usize) -> bool {
     let held_for = started.elapsed();
     bal.record_hold(i, held_for);
     let waited = held_for.as_millis();
-    if bal.handed_over(i) {
+    if let Some(s) = &successor {
+        let ready = bal.is_ready(cur);
         host.log(
             Level::Info,
             &format!(
-                "({name}) held a request {waited} ms until {member} handed its route over to \
-                 its successor"
+                "({name}) held a request {waited} ms: {} handed its route over to {s}{}",
+                bal.display_name(i),
+                if ready { ", ready" } else { ", not ready yet" }
             ),
         );
+        // Not ready yet (hold_timeout): the caller's next choice by session decides.
         return true;
+    }
+    if bal.handed_over(i) {
+        host.log(
+            Level::Info,
+            &format!("({name}) held a request {waited} ms until {member} handed its route over"),
+        );
+        return true;
+    }
+    if gone {
+        host.log(
+            Level::Info,
+            &format!(
+                "({name}) {} left the balancer and no new member is learning a route: not \
+                 holding its request longer ({waited} ms); failing over",
+                bal.display_name(cur)
+            ),
+        );
+        return false;
     }
     if bal.is_ready(i) {
         if waited > 0 {

@@ -894,6 +894,128 @@ fn a_standby_member_takes_over_the_route_once_its_predecessors_port_is_closed() 
 }
 
 #[test]
+fn a_request_held_for_a_drained_member_goes_to_the_member_that_learns_its_route_later() {
+    // A swarm start-first update where the old task stopped (and left DNS: it drains) while
+    // its replacement, discovered already, had not learned its route yet, so the replacement never became its standby: a
+    // request of the route's sessions held for the old one goes on to the replacement once
+    // that one learns the route (it failed after the client's 30 s timeout before).
+    let old = TestServer::start("127.0.0.1:0", text("old")).unwrap();
+    let t1 = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(
+        t1.port(),
+        t2.port(),
+        "worker.lb.hold_timeout=10000\nworker.lb.probe_interval=50\nworker.lb.growth=2\n",
+    );
+    let v = view(&lb);
+    let b = lb.balancer().clone();
+    let add = |name, port, route| {
+        jk_runtime::membership::add(
+            &v,
+            "lb",
+            &jk_runtime::membership::AddSpec {
+                route,
+                ..spec(name, port, jk_lb::Origin::Dns, None)
+            },
+        )
+        .unwrap()
+        .0
+    };
+    let o = add("old", old.port(), Some("tc2"));
+    probe_until(&lb, || b.lifecycle(o) == jk_lb::Lifecycle::Active);
+    let host = TestHost::default();
+    let sticky = |host: &TestHost| {
+        let mut c = TestClient::default();
+        let a = lb.serve(host, &mut c, "GET", Some("JSESSIONID=abc.tc2"));
+        served_by(&a, &c)
+    };
+    assert_eq!(sticky(&host), "200 member=old");
+    // The old task stops and leaves the discovery: its port closes, it drains.
+    drop(old);
+    jk_runtime::membership::remove(&v, "lb", "old", false).unwrap();
+    assert_eq!(b.lifecycle(o), jk_lb::Lifecycle::Draining);
+    // Its replacement was discovered already (swarm starts it first); it is still starting.
+    let next = TestServer::start("127.0.0.1:0", text("new")).unwrap();
+    let n = add("new", next.port(), None);
+    let (answer, took, learned_after) = std::thread::scope(|sc| {
+        let learner = sc.spawn(|| {
+            std::thread::sleep(Duration::from_millis(500));
+            probe_until(&lb, || !b.awaiting_readiness(n));
+            let at = Instant::now();
+            assert_eq!(b.learn_route(n, "tc2"), Ok(true));
+            at
+        });
+        let started = Instant::now();
+        let answer = sticky(&host);
+        let done = Instant::now();
+        let learned_at = learner.join().unwrap();
+        (
+            answer,
+            done - started,
+            done.saturating_duration_since(learned_at),
+        )
+    });
+    assert_eq!(answer, "200 member=new", "{:?}", host.log);
+    assert!(
+        took < Duration::from_secs(5),
+        "held {took:?}, {learned_after:?} after the route was learned (hold_timeout 10 s)"
+    );
+    assert!(
+        host.logged("old handed its route over to new, ready"),
+        "{:?}",
+        host.log
+    );
+    assert!(t1.requests().is_empty() && t2.requests().is_empty());
+    assert_eq!(sticky(&host), "200 member=new");
+}
+
+#[test]
+fn a_request_for_a_member_that_left_with_no_newcomer_fails_over_without_waiting() {
+    // A swarm scale-down: the task is gone for good (its port closed, discovery took it away)
+    // and no new member is learning a route: its session's request fails over at once (a
+    // re-login), not after hold_timeout (which the client's own timeout may cut short).
+    let old = TestServer::start("127.0.0.1:0", text("old")).unwrap();
+    let t1 = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let lb = lb(
+        t1.port(),
+        t2.port(),
+        "worker.lb.hold_timeout=10000\nworker.lb.probe_interval=50\nworker.lb.growth=2\n",
+    );
+    let v = view(&lb);
+    let b = lb.balancer().clone();
+    let (o, _) = jk_runtime::membership::add(
+        &v,
+        "lb",
+        &jk_runtime::membership::AddSpec {
+            route: Some("tc3"),
+            ..spec("old", old.port(), jk_lb::Origin::Dns, None)
+        },
+    )
+    .unwrap();
+    probe_until(&lb, || b.lifecycle(o) == jk_lb::Lifecycle::Active);
+    drop(old);
+    jk_runtime::membership::remove(&v, "lb", "old", false).unwrap();
+    let host = TestHost::default();
+    let started = Instant::now();
+    let mut c = TestClient::default();
+    let a = lb.serve(&host, &mut c, "GET", Some("JSESSIONID=abc.tc3"));
+    let took = started.elapsed();
+    assert!(
+        served_by(&a, &c).starts_with("200 member=t"),
+        "{}: {:?}",
+        served_by(&a, &c),
+        host.log
+    );
+    assert!(took < Duration::from_secs(3), "held {took:?}");
+    assert!(
+        host.logged("old left the balancer and no new member is learning a route"),
+        "{:?}",
+        host.log
+    );
+}
+
+#[test]
 fn the_housekeeping_round_hands_a_route_over_when_a_failed_predecessor_stopped() {
     let old = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
     let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();

@@ -264,6 +264,43 @@ fn a_route_is_learned_and_a_replacement_waits_as_standby_until_the_handover() {
 }
 
 #[test]
+fn a_route_learned_after_its_old_member_began_draining_waits_as_its_standby() {
+    // Swarm removed the old task from DNS (it drains) before the new one learned the route:
+    // the old one's Tomcat may still be saving its sessions, so the new one waits as standby.
+    let f = mfx("");
+    let b = &f.b;
+    let i = claim(b, "old", Some("tc3"));
+    probe_ok_n(b, i, 2);
+    b.start_drain(i, 30).unwrap();
+    let j = claim(b, "new", None);
+    probe_ok_n(b, j, 2);
+    assert_eq!(b.learn_route(j, "tc3"), Ok(true));
+    assert_eq!(b.lifecycle(j), Lifecycle::Standby);
+    assert_eq!((b.successor(i), b.predecessor(j)), (Some(j), Some(i)));
+    assert_eq!(b.member_with_route("tc3"), Some(i));
+    assert!(!b.route_learner_pending());
+    // Its backend stopped: the route moves; requests held for the old one go on, and the
+    // new one takes the old one's place in the balance (not flooded with new sessions).
+    for _ in 0..10 {
+        assert_eq!(
+            with_session(b, "JSESSIONID=s.tc3"),
+            b.member_name(i).map(String::from)
+        );
+    }
+    let old_value = b.snapshot(i).unwrap().lb_value;
+    assert!(old_value > b.snapshot(j).unwrap().lb_value, "{old_value}");
+    assert_eq!(b.hand_over(i), Some(j));
+    assert_eq!(b.snapshot(j).unwrap().lb_value, old_value);
+    assert!(b.handed_over(i));
+    assert_eq!(b.member_with_route("tc3"), Some(j));
+    assert_eq!(b.lifecycle(j), Lifecycle::Active);
+    // Its address came back (DNS): it serves again under its own name, nothing handed over.
+    assert!(b.undrain(i));
+    assert!(!b.handed_over(i));
+    assert_eq!(b.member_with_route("tc3"), Some(j));
+}
+
+#[test]
 fn a_configured_member_hands_over_to_a_standby_added_for_it() {
     let f = mfx("");
     let b = &f.b;
