@@ -118,7 +118,8 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
 }
 
 /// The readiness prober: probes members that are down or in restart maintenance every
-/// probe_interval (see `jk_runtime::probe`).
+/// probe_interval (see `jk_runtime::probe`), runs the membership housekeeping and follows a
+/// down configured member's host name to a new address (`jk_runtime::reresolve`).
 ///
 /// # Safety
 /// `pchild` must be the live child pool.
@@ -129,6 +130,7 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
     }
     let tick = jk_runtime::probe::prober_tick(&gen.balancers);
     let log = rt.clone();
+    let mut reresolver = jk_runtime::reresolve::Reresolver::default();
     let round = move || {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -145,6 +147,12 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
             jk_runtime::membership::round(&gen.view(), &|level, msg| {
                 log.log_at(level, "jk_membership", msg);
             });
+            // A down configured member's host name, followed to a new address.
+            reresolver.round(
+                &gen.view(),
+                &jk_runtime::discovery::SystemResolver,
+                &|level, msg| log.log_at(level, "jk_reresolve", msg),
+            );
         });
     };
     match Background::spawn("jk-readiness", tick, round) {

@@ -415,3 +415,60 @@ fn lb_without_configured_members_serves_the_members_dns_finds() {
     assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
     drop(b);
 }
+
+#[test]
+fn a_down_configured_members_host_name_is_followed_to_its_new_address() {
+    // docker compose recreates a Tomcat container: it comes back under its name on a new
+    // address. mod_jk resolves a worker's host once, at start-up; here the request held for
+    // the member goes to the new address instead of failing over (and losing its session).
+    let name = format!("jkrs-moved-{}.test", std::process::id());
+    let hosts = EtcHosts::new(&name);
+    let old = server("old", "127.0.0.45:0", Some("tc1"));
+    let port = old.port();
+    hosts.set(&["127.0.0.45"]);
+    let t2 = server("t2", "127.0.0.1:0", Some("t2"));
+    let props = format!(
+        "worker.list=lb,jkstatus\nworker.jkstatus.type=status\n\
+         worker.tc1.host={name}\nworker.tc1.port={port}\nworker.tc1.route=tc1\n\
+         worker.t2.host=127.0.0.1\nworker.t2.port={}\nworker.t2.route=t2\n\
+         worker.lb.type=lb\nworker.lb.balance_workers=tc1,t2\n\
+         worker.lb.hold_timeout=20000\nworker.lb.probe_interval=100\n",
+        t2.port()
+    );
+    let h = Httpd::with_workers(
+        "member-moved",
+        Mpm::Event,
+        &props,
+        "JkMount /app/* lb\nJkMount /jk/* jkstatus\n",
+    );
+    let sticky = Some("JSESSIONID=x.tc1");
+    assert_eq!(spread(&h, 4, sticky), [("old".to_string(), 4)].into());
+    // The container goes away; a new one answers under the same name elsewhere.
+    drop(old);
+    hosts.set(&["127.0.0.46"]);
+    let new = server("new", &format!("127.0.0.46:{port}"), Some("tc1"));
+    let started = std::time::Instant::now();
+    let r = h.request("GET", "/app/x", &[("Cookie", "JSESSIONID=x.tc1")]);
+    let took = started.elapsed();
+    assert_eq!(
+        (r.status, member_of(&r)),
+        (200, "new".to_string()),
+        "{}",
+        r.text()
+    );
+    assert!(took < Duration::from_secs(15), "held {took:?}");
+    let log = h.dir.read("logs/mod_jk.log");
+    assert!(
+        log.contains(&format!(
+            "member 'tc1' is down and its host '{name}' resolves to 127.0.0.46:{port} now, not \
+             127.0.0.45:{port}"
+        )),
+        "{}",
+        tail(&log, 3000)
+    );
+    assert_eq!(spread(&h, 4, sticky), [("new".to_string(), 4)].into());
+    assert!(t2.requests().is_empty(), "nothing failed over");
+    assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
+    drop(hosts);
+    drop(new);
+}

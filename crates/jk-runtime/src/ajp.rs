@@ -16,9 +16,11 @@ use jk_shm::{ChildField, ChildIndex, Field, Region, Slot, SlotKind, StrField};
 pub struct AjpShared {
     pub slot: Slot<'static>,
     seen: AtomicU64,
-    /// The address the configured host and port resolved to when this generation started:
-    /// an edit back to the configured host/port returns to it.
-    configured_addr: Option<SocketAddr>,
+    /// The address the configured host and port resolved to when this generation started,
+    /// or later when the member failed and its host name resolved elsewhere
+    /// ([`AjpShared::follow_configured_host`]): an edit back to the configured host/port
+    /// returns to it.
+    configured_addr: std::sync::Mutex<Option<SocketAddr>>,
 }
 
 /// How a request on a standalone ajp worker ended, for its statistics.
@@ -163,7 +165,9 @@ pub(crate) fn open(
         let shared = AjpShared {
             slot,
             seen: AtomicU64::new(u64::MAX),
-            configured_addr: endpoints.get(&w.name).and_then(|ep| ep.config().addr),
+            configured_addr: std::sync::Mutex::new(
+                endpoints.get(&w.name).and_then(|ep| ep.config().addr),
+            ),
         };
         if let Some(ep) = endpoints.get(&w.name) {
             shared.sync(ep, a);
@@ -199,12 +203,17 @@ impl AjpShared {
             FIELDS.map(|f| self.slot.get(f)),
         );
         let configured = RuntimeSettings::configured(w);
+        let at_configured = *self
+            .configured_addr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let addr = if now.port == 0 {
             None
-        } else if now.host == w.host && now.port == w.port && self.configured_addr.is_some() {
-            // Back to (or still at) the configured host: its address from start-up, not the
-            // one the endpoint has now (that may be a temporary edit's).
-            self.configured_addr
+        } else if now.host == w.host && now.port == w.port && at_configured.is_some() {
+            // Back to (or still at) the configured host: its address from start-up (or as
+            // last followed), not the one the endpoint has now (that may be a temporary
+            // edit's).
+            at_configured
         } else {
             resolve(&now.host, now.port, w.prefer_ipv6).ok()
         };
@@ -233,6 +242,39 @@ impl AjpShared {
         });
         self.slot.add(Field::AjpSeq, 1);
         Ok(())
+    }
+
+    /// This worker's configured host name resolves to `addrs` now (the member fails: a
+    /// container that came back on a new address). When this process's endpoint points at
+    /// none of them and no runtime edit changed the host or port, it follows the name: the
+    /// first address (of the preferred family) from now on, its pooled connections to the
+    /// old one dropped. Returns (old, new) when it moved. Only this process's endpoint moves:
+    /// every child follows the name itself.
+    pub fn follow_configured_host(
+        &self,
+        ep: &Endpoint,
+        w: &AjpWorker,
+        addrs: &[SocketAddr],
+    ) -> Option<(Option<SocketAddr>, SocketAddr)> {
+        if !self.trusted() || self.slot.string(StrField::Host) != w.host || self.port() != w.port {
+            return None;
+        }
+        let old = ep.config().addr;
+        if old.is_some_and(|a| addrs.contains(&a)) {
+            return None;
+        }
+        let new = *addrs
+            .iter()
+            .find(|a| a.is_ipv6() == w.prefer_ipv6)
+            .or_else(|| addrs.first())?;
+        *self
+            .configured_addr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(new);
+        // Applied by the next sync, now: the shared record did not change.
+        self.seen.store(u64::MAX, Ordering::Release);
+        self.sync(ep, w);
+        Some((old, new))
     }
 
     /// Contact disabled (port 0): a freed growth slot.

@@ -19,6 +19,7 @@ pub mod membership;
 pub mod probe;
 pub mod registry;
 pub mod request;
+pub mod reresolve;
 pub mod status;
 
 use std::collections::HashMap;

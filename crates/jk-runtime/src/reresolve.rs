@@ -1,0 +1,82 @@
+//! A configured member's host name followed when the member fails (mod_jk-rs; mod_jk
+//! resolves a worker's host once, at start-up). A container that is restarted or recreated
+//! (docker compose) often comes back on a new address under the same name: the requests held
+//! for it (hold_timeout) would wait for the old address until they fail over and lose their
+//! sessions. While a configured member of a balancer is not ready (down, recovering, awaiting
+//! readiness; not stopped by the operator) and its `host` is a name, not an address, this
+//! process's prober thread resolves the name (at most every [`EVERY`]); when the member's
+//! endpoint points at none of the addresses it now has, the endpoint follows the name
+//! ([`AjpShared::follow_configured_host`]), and the readiness probes and held requests reach
+//! the Tomcat at its new address. A failed or empty resolution changes nothing. Request
+//! threads never resolve.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use jk_config::{Activation, WorkerKind};
+use jk_log::Level;
+
+use crate::discovery::Resolver;
+use crate::View;
+
+/// The shortest time between two resolutions of one member's host by one process.
+pub const EVERY: Duration = Duration::from_secs(2);
+
+/// What one process remembers between rounds: when it last resolved each member's host.
+#[derive(Default)]
+pub struct Reresolver {
+    last: HashMap<String, Instant>,
+}
+
+impl Reresolver {
+    /// One round over every configured member of every balancer (see the module docs).
+    /// `log` gets a line per address followed.
+    pub fn round(&mut self, v: &View<'_>, resolver: &dyn Resolver, log: &dyn Fn(Level, &str)) {
+        let now = Instant::now();
+        for (lb, b) in v.balancers {
+            for i in (0..b.member_count()).filter(|&i| !b.is_growth(i)) {
+                if b.is_ready(i)
+                    || b.snapshot(i)
+                        .is_none_or(|m| m.activation == Activation::Stopped)
+                {
+                    continue;
+                }
+                let Some(name) = b.member_name(i) else {
+                    continue;
+                };
+                let Some(WorkerKind::Ajp(w)) = v.workers.worker(name).map(|w| &w.kind) else {
+                    continue;
+                };
+                if w.host.parse::<IpAddr>().is_ok() || w.host.is_empty() {
+                    continue;
+                }
+                let (Some(shared), Some(ep)) = (v.ajp.get(name), v.endpoints.get(name)) else {
+                    continue;
+                };
+                if self
+                    .last
+                    .get(name)
+                    .is_some_and(|t| now.duration_since(*t) < EVERY)
+                {
+                    continue;
+                }
+                self.last.insert(name.to_string(), now);
+                let Ok(addrs) = resolver.resolve(&w.host, w.port) else {
+                    continue;
+                };
+                if let Some((old, new)) = shared.follow_configured_host(ep, w, &addrs) {
+                    let old = old.map_or_else(|| "none".to_string(), |a| a.to_string());
+                    log(
+                        Level::Info,
+                        &format!(
+                            "({lb}) member '{name}' is down and its host '{}' resolves to {new} \
+                             now, not {old}: connecting there",
+                            w.host
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
