@@ -98,7 +98,9 @@ step "docker build: the gateway and Tomcat images (logs: $cache/build-*.log)"
   --build-arg CONTEXT=deploy/swarm/tomcat/context.xml . > "$cache/build-tomcat.log" 2>&1) \
   || { tail -20 "$cache/build-tomcat.log" >&2; fail "docker build of the Tomcat"; }
 
-# 4. The stack.
+# 4. The stack, on fresh volumes (a state file left by an earlier run would bring its members
+#    back).
+D volume rm "${stack}_members" "${stack}_sessions" "${stack}_db" > /dev/null 2>&1 || true
 D stack deploy --resolve-image never -c "$top/deploy/swarm/stack.yaml" "$stack" > /dev/null
 t0=$(date +%s.%N)
 body() { curl -s --max-time 10 "$@"; }

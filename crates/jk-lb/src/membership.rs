@@ -548,7 +548,20 @@ impl Balancer {
                 route.escape_default()
             ));
         }
-        if let Some(j) = self.member_with_route(route).filter(|&j| j != i) {
+        let holder = self.member_with_route(route).filter(|&j| j != i);
+        if let Some(j) =
+            holder.filter(|&j| self.is_growth(j) && self.lifecycle(j) == Lifecycle::Joining)
+        {
+            // It never served (a member the state file brought back from an earlier
+            // deployment whose address is gone, or a task that never came up): nothing of it
+            // to hand over; `i` takes the route now, requests held for `j` follow it.
+            let _ = self
+                .slot(j)
+                .set_string(StrField::Route, &self.members[j].name);
+            self.slot(j)
+                .atomic(Field::Flags)
+                .fetch_or(FLAG_HANDED_OVER, Ordering::AcqRel);
+        } else if let Some(j) = holder {
             if self.successor(j).is_some() {
                 return Err(format!(
                     "member '{}' of lb worker '{}' issued a session with route '{route}', the \

@@ -301,6 +301,26 @@ fn a_route_learned_after_its_old_member_began_draining_waits_as_its_standby() {
 }
 
 #[test]
+fn a_route_held_by_a_member_that_never_served_goes_to_the_learner_at_once() {
+    // A member the state file brought back from an earlier deployment (its address gone: it
+    // never passes readiness) must not keep a new task of its route waiting as its standby.
+    let f = mfx("");
+    let b = &f.b;
+    let stale = claim(b, "stale", Some("tc3"));
+    assert_eq!(b.lifecycle(stale), Lifecycle::Joining);
+    let j = claim(b, "new", None);
+    probe_ok_n(b, j, 2);
+    assert_eq!(b.learn_route(j, "tc3"), Ok(true));
+    assert_eq!(b.lifecycle(j), Lifecycle::Active);
+    assert_eq!(b.member_with_route("tc3"), Some(j));
+    assert!(b.handed_over(stale));
+    assert_eq!(
+        with_session(b, "JSESSIONID=s.tc3").as_deref(),
+        b.member_name(j)
+    );
+}
+
+#[test]
 fn a_configured_member_hands_over_to_a_standby_added_for_it() {
     let f = mfx("");
     let b = &f.b;
