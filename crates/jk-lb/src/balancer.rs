@@ -1354,16 +1354,23 @@ impl Balancer {
     pub(crate) fn note_snapshot(&self, i: usize) -> Option<NoteSnapshot> {
         let m = self.members.get(i)?;
         let g = |f| m.slot.get(f);
+        // Every request sets these notes: one pass over the children's lines per slot.
+        let [elected, sessions, busy] =
+            m.slot
+                .child_sums([ChildField::Elected, ChildField::Sessions, ChildField::Busy]);
+        let [read, transferred] = m
+            .ajp
+            .child_sums([ChildField::Read, ChildField::Transferred]);
         Some(NoteSnapshot {
             member: i,
             numbers: [
                 g(Field::LbValue),
-                m.slot.elected(),
-                m.slot.sessions(),
-                m.ajp.child_sum(ChildField::Read),
-                m.ajp.child_sum(ChildField::Transferred),
+                elected,
+                sessions,
+                read,
+                transferred,
                 g(Field::Errors),
-                m.slot.busy(),
+                busy,
             ],
             activation: self.activation(i).text(),
             state: self.state(i).text(),

@@ -1190,6 +1190,18 @@ impl<'a> Slot<'a> {
             .fold(0u64, u64::saturating_add)
     }
 
+    /// Words `fields` each summed over all children, in one pass over the children's lines
+    /// (the notes of every request read five sums: one pass per slot, not one per field).
+    pub fn child_sums<const K: usize>(&self, fields: [ChildField; K]) -> [u64; K] {
+        let mut out = [0u64; K];
+        for line in self.words[FIXED_WORDS..].chunks_exact(CHILD_WORDS) {
+            for (o, f) in out.iter_mut().zip(fields) {
+                *o = o.saturating_add(line[f as usize].load(Ordering::Acquire));
+            }
+        }
+        out
+    }
+
     /// Word `f` back to zero for every child (a statistics reset).
     pub fn child_zero(&self, f: ChildField) {
         for line in self.words[FIXED_WORDS..].chunks_exact(CHILD_WORDS) {
@@ -1392,6 +1404,11 @@ mod tests {
         let c = r.attach_child(3).unwrap();
         s.child_add(c, ChildField::Transferred, 1);
         assert_eq!(s.child_sum(ChildField::Transferred), 405);
+        assert_eq!(
+            s.child_sums([ChildField::Read, ChildField::Transferred, ChildField::Busy]),
+            [122, 405, 0],
+            "one pass, the same sums"
+        );
         // A statistics reset zeroes every child's counter.
         s.child_zero(ChildField::Transferred);
         assert_eq!(s.child_sum(ChildField::Transferred), 0);
