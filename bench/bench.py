@@ -401,11 +401,12 @@ def private_httpd_conf(d, port, mpm_conf):
 
 
 class Httpd:
-    def __init__(self, connector, d, members, static=None, mpm=MPM):
+    def __init__(self, connector, d, members, static=None, mpm=None):
         """`static` (the ceiling): URL path -> (body, content type) of the files it serves;
-        `mpm`: the MPM's sizing lines."""
+        `mpm`: the MPM's sizing lines (default: MPM as it is when the httpd is made, so that
+        --scale's sizing applies; a default of `mpm=MPM` would be bound at import)."""
         self.connector, self.dir, self.members, self.static = connector, d, members, static
-        self.mpm = mpm
+        self.mpm = mpm or MPM
         self.port = free_port()
         self.conf = d / "httpd.conf"
 
@@ -1592,7 +1593,7 @@ def main():
         MPM = scale_mpm(CHILDREN, max(int(c) for c in args.conc.split(",")))
         if "--duration" not in sys.argv:
             args.duration = 8
-        args.no_failover = args.no_graceful = args.no_members = True
+        args.no_failover = args.no_graceful = args.no_members = args.no_restarts = True
         log(f"--scale: {cpus} CPUs: {CHILDREN} children × {mpm_threads()} threads per httpd, "
             f"wrk -t{WRK_THREADS}")
     if args.smoke:
@@ -1980,17 +1981,48 @@ def callgrind_profile(h, out, k, secs=15, path=None):
     if not dumps or not w["requests"]:
         log(f"callgrind ({k}): no dump or no requests")
         return {}
+    text = dumps[-1].read_text(errors="replace")
     total = 0
-    for line in dumps[-1].read_text(errors="replace").splitlines():
+    for line in text.splitlines():
         if line.startswith(("summary:", "totals:")):
             total = int(line.split()[1])
+    calls = callgrind_calls(text, ALLOC_FNS)
+    n = w["requests"]
+    allocs = sum(calls.get(f, 0) for f in ALLOC_FNS if f != "free")
     r = subprocess.run(["callgrind_annotate", "--threshold=95", str(dumps[-1])],
                        capture_output=True, text=True)
     (out / f"callgrind-{k}.txt").write_text(
-        f"callgrind, {k}: {w['requests']} requests over one keep-alive connection, "
-        f"{total} instructions = {total / w['requests']:.0f} per request\n\n" + r.stdout)
-    log(f"callgrind {k}: {total / w['requests']:.0f} user instructions per request")
-    return {"instr_per_req": total / w["requests"]}
+        f"callgrind, {k}: {n} requests over one keep-alive connection, "
+        f"{total} instructions = {total / n:.0f} per request; "
+        f"allocations (malloc, calloc, realloc, posix_memalign) {allocs / n:.2f} per request, "
+        f"free {calls.get('free', 0) / n:.2f} per request ("
+        + ", ".join(f"{f} {calls.get(f, 0)}" for f in ALLOC_FNS) + ")\n\n" + r.stdout)
+    log(f"callgrind {k}: {total / n:.0f} user instructions, {allocs / n:.2f} allocations "
+        "per request")
+    return {"instr_per_req": total / n, "allocs_per_req": allocs / n}
+
+
+# libc's allocator entry points, counted as calls in a callgrind dump (malloc calls per request).
+ALLOC_FNS = ("malloc", "calloc", "realloc", "posix_memalign", "free")
+
+
+def callgrind_calls(text, names):
+    """Calls to the functions `names` in a callgrind dump, summed over their callers (the
+    `calls=` lines under a `cfn=`; function names are compressed as `(id) name`, later `(id)`)."""
+    ids, counts, target = {}, {}, None
+    for line in text.splitlines():
+        if line.startswith(("fn=", "cfn=")):
+            m = re.match(r"c?fn=\((\d+)\)(?: (.*))?$", line)
+            name = line.split("=", 1)[1]
+            if m:
+                if m.group(2) is not None:
+                    ids[m.group(1)] = m.group(2)
+                name = ids.get(m.group(1), "")
+            target = name if line.startswith("cfn=") else None
+        elif line.startswith("calls=") and target in names:
+            counts[target] = counts.get(target, 0) + int(line.split("=", 1)[1].split()[0])
+            target = None
+    return counts
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
         let Some(rt) = generation::for_request(req) else {
             return DECLINED;
         };
-        if req.note(NOTE_WORKER_NAME).is_none() && req.handler().as_deref() != Some(JK_HANDLER) {
+        if !req.has_note(NOTE_WORKER_NAME) && req.handler().as_deref() != Some(JK_HANDLER) {
             match map_request(req, &rt) {
                 Mapping::BadRequest => return HTTP_BAD_REQUEST,
                 Mapping::Mapped { m, clean } => mark_mapped(req, &m, &clean),
@@ -207,7 +207,7 @@ unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
                 }
             }
         }
-        if req.note(NOTE_WORKER_NAME).is_some() {
+        if req.has_note(NOTE_WORKER_NAME) {
             // Forwarded requests skip the directory walk: <Directory>, <Files> and
             // .htaccess do not apply to them (as with mod_jk); <Location> still does.
             let uri = req.uri().unwrap_or_default();
@@ -303,7 +303,7 @@ unsafe extern "C" fn log_transaction(r: *mut ffi::request_rec) -> c_int {
         let Some(req) = (unsafe { Req::new(r) }) else {
             return DECLINED;
         };
-        if req.note(NOTE_WORKER_TYPE).is_none() {
+        if !req.has_note(NOTE_WORKER_TYPE) {
             return DECLINED;
         }
         if let Some(rt) = generation::for_request(req) {

@@ -149,6 +149,12 @@ impl Req {
         Self::table_get(self.rec().notes, key)
     }
 
+    /// Whether note `key` is set (no copy of its value: the hooks ask this of every request).
+    pub fn has_note(&self, key: &str) -> bool {
+        // SAFETY: a live request table; only the presence is kept.
+        unsafe { table_get_bytes(self.rec().notes, key) }.is_some()
+    }
+
     pub fn set_note(&self, key: &str, val: &str) {
         self.table_set(self.rec().notes, key, val)
     }

@@ -456,11 +456,11 @@ fn a_sequence_lock_left_odd_by_a_killed_writer_is_reset_and_logged_once() {
         u64::from_le_bytes(b)
     };
     // The layout (crates/jk-shm): header words (children at 2, slots in use at 4), the
-    // child table in whole cache lines, then slots of fixed words plus one cache line per
+    // child table in whole cache lines, then slots of fixed words plus CHILD_WORDS per
     // child: kind, sequence, name (8 words).
     let children = word(2) as usize;
     let slot_words = jk_shm::slot_words(children) as u64;
-    let table = children.next_multiple_of(jk_shm::CHILD_WORDS) as u64;
+    let table = children.next_multiple_of(jk_shm::LINE_WORDS) as u64;
     let t1 = (0..word(4))
         .map(|i| jk_shm::HEADER_WORDS as u64 + table + i * slot_words)
         .find(|&s| word(s) == 3 && word(s + 2) == u64::from_le_bytes(*b"t1\0\0\0\0\0\0"))

@@ -91,6 +91,9 @@ pub struct ResponseSummary {
 pub struct Endpoint {
     /// Replaced whole when the status worker changes a setting at runtime.
     cfg: parking_lot::RwLock<std::sync::Arc<EndpointConfig>>,
+    /// Bumped after every replacement of `cfg`: a request works from one snapshot of the
+    /// settings and, by a plain load of this word, knows whether it is still current.
+    edits: std::sync::atomic::AtomicU64,
     pool: Pool,
     /// Counts the connections this endpoint opens (set once by the runtime).
     counter: std::sync::OnceLock<std::sync::Arc<dyn ConnectionCounter>>,
@@ -166,6 +169,7 @@ impl Endpoint {
         let pool = Pool::new(cfg.pool_size);
         Endpoint {
             cfg: parking_lot::RwLock::new(std::sync::Arc::new(cfg)),
+            edits: std::sync::atomic::AtomicU64::new(0),
             pool,
             counter: std::sync::OnceLock::new(),
         }
@@ -191,6 +195,7 @@ impl Endpoint {
         next.pool_size = self.pool.stats().size;
         let moved = next.addr != old_addr;
         *self.cfg.write() = std::sync::Arc::new(next);
+        self.edits.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if moved {
             self.pool.clear_idle();
         }
@@ -199,13 +204,27 @@ impl Endpoint {
     /// Gives a connection's pool slot back and keeps the connection for reuse, unless the
     /// endpoint moved to another address while it was in use (then it is closed: a request
     /// after a `vahst`/`vaprt` edit must never reach the old address through the pool).
-    fn keep(&self, slot: Slot<'_>, conn: Conn) {
-        if self.config().addr == Some(conn.addr) {
+    ///
+    /// `cfg` is the snapshot the request worked from, taken when `edits` was `seen`; when an
+    /// edit happened since, the address is read again.
+    fn keep(&self, cfg: &EndpointConfig, seen: u64, slot: Slot<'_>, conn: Conn) {
+        let addr = if self.edits.load(std::sync::atomic::Ordering::Acquire) == seen {
+            cfg.addr
+        } else {
+            self.config().addr
+        };
+        if addr == Some(conn.addr) {
             slot.release(Some(conn));
         } else {
             conn.shutdown();
             slot.release(None);
         }
+    }
+
+    /// [`keep`](Endpoint::keep) outside a request: against the settings now.
+    fn keep_now(&self, slot: Slot<'_>, conn: Conn) {
+        let seen = self.edits.load(std::sync::atomic::Ordering::Acquire);
+        self.keep(&self.config(), seen, slot, conn);
     }
 
     pub fn pool_stats(&self) -> PoolStats {
@@ -258,14 +277,19 @@ impl Endpoint {
         peer: &mut dyn Peer,
         t: &mut Traffic,
     ) -> Result<ResponseSummary, ServiceError> {
-        let Some(addr) = self.config().addr else {
+        // One snapshot of the settings for the whole request: every `config()` is a read lock
+        // and a reference count on words that all of this child's threads write (issue 17).
+        let seen = self.edits.load(std::sync::atomic::Ordering::Acquire);
+        let cfg = self.config();
+        let cfg = &*cfg;
+        let Some(addr) = cfg.addr else {
             return Err(self.err(
                 ErrorKind::Disabled,
                 true,
                 "contact disabled (port 0 or unresolvable host)",
             ));
         };
-        let max = self.config().max_packet_size;
+        let max = cfg.max_packet_size;
         // mod_jk sends the first body packet right after the forward request when the
         // client announced a Content-Length.
         if let Body::Length(n) = body.kind {
@@ -281,16 +305,16 @@ impl Endpoint {
                 "the request body was already streamed to another backend; it cannot be replayed",
             ));
         }
-        let retries = self.config().retries.max(1);
+        let retries = cfg.retries.max(1);
         let mut last: Option<ServiceError> = None;
         let mut attempt = 0;
         let mut stale_retries = 0;
         while attempt < retries {
-            if attempt > 0 && !self.config().retry_interval.is_zero() {
-                std::thread::sleep(self.config().retry_interval);
+            if attempt > 0 && !cfg.retry_interval.is_zero() {
+                std::thread::sleep(cfg.retry_interval);
             }
             attempt += 1;
-            let Some(mut slot) = self.pool.acquire(self.config().acquire_timeout) else {
+            let Some(mut slot) = self.pool.acquire(cfg.acquire_timeout) else {
                 last = Some(self.err(
                     ErrorKind::NoConnection,
                     true,
@@ -300,12 +324,8 @@ impl Endpoint {
             };
             let (conn, reused) = match slot.conn.take() {
                 Some(mut c) => {
-                    let alive = c.is_alive()
-                        && self
-                            .config()
-                            .ping
-                            .prepost
-                            .is_none_or(|wait| c.cping(wait, max, t));
+                    let alive =
+                        c.is_alive() && cfg.ping.prepost.is_none_or(|wait| c.cping(wait, max, t));
                     if alive {
                         (c, true)
                     } else {
@@ -330,14 +350,14 @@ impl Endpoint {
                 },
             };
             let sent_at = std::time::Instant::now();
-            match self.exchange(slot, conn, reused, req, body, peer, t) {
+            match self.exchange((cfg, seen), slot, conn, reused, req, body, peer, t) {
                 Attempt::Done(mut s) => {
                     s.reply_time = sent_at.elapsed();
                     s.attempts = attempt;
                     s.read_bytes = body.read_bytes;
                     return Ok(s);
                 }
-                Attempt::Stale if stale_retries < self.config().pool_size + 1 => {
+                Attempt::Stale if stale_retries < cfg.pool_size + 1 => {
                     // A pooled connection the backend had closed: not the request's fault.
                     stale_retries += 1;
                     attempt -= 1;
@@ -470,16 +490,16 @@ impl Endpoint {
         Ok(data)
     }
 
-    fn reply_wait(&self, req: &ServiceRequest<'_>) -> Option<Duration> {
+    fn reply_wait(cfg: &EndpointConfig, req: &ServiceRequest<'_>) -> Option<Duration> {
         match req.reply_timeout {
             Some(t) => t,
-            None => self.config().reply_timeout,
+            None => cfg.reply_timeout,
         }
     }
 
     /// Whether a failure after the request was sent (before headers) may be retried.
-    fn recoverable_after_send(&self, req: &ServiceRequest<'_>) -> bool {
-        let o = self.config().recovery_options;
+    fn recoverable_after_send(cfg: &EndpointConfig, req: &ServiceRequest<'_>) -> bool {
+        let o = cfg.recovery_options;
         if o & recovery::NO_RETRY_AFTER_SEND == 0 {
             return true;
         }
@@ -493,6 +513,7 @@ impl Endpoint {
     #[allow(clippy::too_many_arguments)]
     fn exchange(
         &self,
+        (cfg, seen): (&EndpointConfig, u64),
         slot: Slot<'_>,
         mut conn: Conn,
         reused: bool,
@@ -501,7 +522,7 @@ impl Endpoint {
         peer: &mut dyn Peer,
         t: &mut Traffic,
     ) -> Attempt {
-        let max = self.config().max_packet_size;
+        let max = cfg.max_packet_size;
         let mut sent = conn.send(req.packet, t);
         // A Content-Length body's first packet goes unsolicited; a chunked body's first packet
         // (kept from an earlier attempt) answers the first GET_BODY_CHUNK again.
@@ -535,7 +556,6 @@ impl Endpoint {
         let mut status = 0u16;
         let mut body_bytes = 0u64;
         let mut buf = std::mem::take(&mut conn.payload);
-        let cfg = self.config();
         let fail_on = req.fail_on_status.unwrap_or(&cfg.fail_on_status);
         loop {
             // A 503 held back (see BackendPaused) is an answer in progress: a failure after it
@@ -544,10 +564,10 @@ impl Endpoint {
             let recoverable = (!output_started || !peer.output_committed())
                 && deferred_503.is_none()
                 && !body.streamed
-                && self.recoverable_after_send(req)
+                && Self::recoverable_after_send(cfg, req)
                 && (!headers_passed
                     || cfg.recovery_options & recovery::NO_RETRY_AFTER_HEADERS == 0);
-            if let Err(e) = conn.read_packet(&mut buf, self.reply_wait(req), max, t) {
+            if let Err(e) = conn.read_packet(&mut buf, Self::reply_wait(cfg, req), max, t) {
                 slot.release(None);
                 conn.shutdown();
                 return match e {
@@ -750,9 +770,9 @@ impl Endpoint {
                     }
                 }
                 Reply::EndResponse { reuse } => {
-                    if reuse && !self.config().disable_reuse && !req.disable_reuse {
+                    if reuse && !cfg.disable_reuse && !req.disable_reuse {
                         conn.payload = std::mem::take(&mut buf);
-                        self.keep(slot, conn);
+                        self.keep(cfg, seen, slot, conn);
                     } else {
                         slot.release(None);
                         conn.shutdown();
@@ -819,7 +839,7 @@ impl Endpoint {
                 };
                 // Not a request's traffic: mod_jk does not count maintenance CPings either.
                 if c.cping(wait, self.config().max_packet_size, &mut Traffic::default()) {
-                    self.keep(slot, c);
+                    self.keep_now(slot, c);
                 } else {
                     c.shutdown();
                     slot.release(None);
@@ -850,7 +870,7 @@ impl Endpoint {
                 if let Some(old) = slot.conn.take() {
                     old.shutdown();
                 }
-                self.keep(slot, c);
+                self.keep_now(slot, c);
             }
             None => c.shutdown(),
         }

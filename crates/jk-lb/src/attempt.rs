@@ -51,17 +51,14 @@ pub enum Outcome {
     Failed,
 }
 
-/// The member to forward to next.
+/// The member to forward to next. It borrows its name from the balancer and owns nothing:
+/// a choice allocates nothing (issue 17). The AJP `route` to send is
+/// [`Attempt::worker_route`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Choice {
+pub struct Choice<'b> {
     /// Index in balance_workers order.
     pub index: usize,
-    pub name: String,
-    /// The AJP `route` attribute to send (mod_jk `s->route`: JK_ROUTE, the session's domain
-    /// when chosen by domain, else the first chosen member's route; kept across failover).
-    pub route: String,
-    /// The member's own route (used in a generated session cookie).
-    pub member_route: String,
+    pub name: &'b str,
     /// The member's activation for this request (sent as `JK_LB_ACTIVATION`).
     pub activation: Activation,
     /// Routed by its session to exactly this member (mod_jk `s->sticky`; also true for the
@@ -69,6 +66,18 @@ pub struct Choice {
     pub sticky: bool,
     /// Sleep this long before sending (lb `retry_interval` between rounds).
     pub sleep_before: Duration,
+}
+
+/// Where the request's route comes from: named by index into the member strings, so that
+/// choosing a member copies no string.
+#[derive(Debug, Clone)]
+enum RouteOf {
+    /// JK_ROUTE, set by the web server.
+    Given(String),
+    /// The domain of member `i`.
+    Domain(usize),
+    /// The route of member `i`.
+    Member(usize),
 }
 
 struct Pending {
@@ -100,12 +109,15 @@ pub struct Attempt<'b> {
     was_forced: bool,
     done: bool,
     sticky: bool,
-    route: Option<String>,
+    /// The AJP `route` attribute to send (mod_jk `s->route`: JK_ROUTE, the session's domain
+    /// when chosen by domain, else the first chosen member's route; kept across failover).
+    route: Option<RouteOf>,
     pending: Option<Pending>,
     status: u16,
     first_notes: Option<crate::balancer::NoteSnapshot>,
     last: Option<usize>,
-    last_choice: Option<Choice>,
+    /// The last member taken and whether by its session (the generated session cookie).
+    last_choice: Option<(usize, bool)>,
     set_cookie: bool,
     is_ssl: bool,
     sleep: Duration,
@@ -122,7 +134,9 @@ impl Balancer {
     /// Starts a request: BUSY members with a free connection go back to OK, the session id is
     /// extracted (when sticky_session is on and not ignored), the shared states are copied.
     pub fn start<'b>(&'b self, req: &RequestInfo<'_>) -> Attempt<'b> {
-        self.lb.add(Field::Elected, 1);
+        // The balancer's requests, in this child's own line (layout 5: no word of the
+        // balancer is written by every request of every child).
+        self.lb.child_add(self.child(), ChildField::Elected, 1);
         // (BUSY members with a free connection go back to OK as the states are read.)
         let strings = self.member_strings();
         let rule = req.rule;
@@ -164,7 +178,7 @@ impl Balancer {
             overrides,
             states: Vec::with_capacity(self.members.len()),
             marked: false,
-            views: Arc::default(),
+            views: self.member_views(&strings),
             strings,
             per_round: self.lb_retries.min(n).max(1),
             attempt: 0,
@@ -172,7 +186,7 @@ impl Balancer {
             was_forced: false,
             done: false,
             sticky: false,
-            route: jk_route.map(str::to_string),
+            route: jk_route.map(|r| RouteOf::Given(r.to_string())),
             pending: None,
             status: 503,
             first_notes: None,
@@ -283,7 +297,7 @@ impl<'b> Attempt<'b> {
     /// member is usable, ERROR members are forced into recovery once per request; a search
     /// that still finds none uses up a try, as in mod_jk (which would also sleep between such
     /// empty rounds; here the plan just ends sooner).
-    pub fn next_member(&mut self) -> Option<Choice> {
+    pub fn next_member(&mut self) -> Option<Choice<'b>> {
         if let Some(p) = self.pending.as_ref() {
             let i = p.index;
             self.finish(i, Outcome::Failed, 503, true);
@@ -436,7 +450,7 @@ impl<'b> Attempt<'b> {
         }
         let c = cand?;
         if uses_domain {
-            self.route = Some(self.strings.domains[c].clone());
+            self.route = Some(RouteOf::Domain(c));
         }
         if self.usable_sticky(c) {
             return Some(c);
@@ -448,9 +462,8 @@ impl<'b> Attempt<'b> {
             self.route = None;
             self.find_by_route(&self.strings.redirects[c].clone())
         } else if !self.strings.domains[c].is_empty() && !uses_domain {
-            let d = self.strings.domains[c].clone();
-            let found = self.find_best_by_domain(&d);
-            self.route = found.map(|_| d);
+            let found = self.find_best_by_domain(&self.strings.domains[c]);
+            self.route = found.map(|_| RouteOf::Domain(c));
             found
         } else {
             Some(c)
@@ -521,12 +534,11 @@ impl<'b> Attempt<'b> {
 
     /// Books member `i` for a try; None when its busy_limit is exceeded (then it is BUSY and
     /// the try counts as failed).
-    fn take(&mut self, i: usize) -> Option<Choice> {
+    fn take(&mut self, i: usize) -> Option<Choice<'b>> {
         let b = self.bal;
         let slot = b.slot(i);
-        let member_route = self.strings.routes[i].clone();
         if self.route.is_none() {
-            self.route = Some(member_route.clone());
+            self.route = Some(RouteOf::Member(i));
         }
         if b.transition(i, MemberState::Recover, MemberState::Probe)
             || self.states[i] == MemberState::Recover
@@ -560,14 +572,16 @@ impl<'b> Attempt<'b> {
         let added_value = b.slow_start_charge(i, added_value);
         slot.add(Field::LbValue, added_value);
         if new_session {
-            slot.add(Field::Sessions, 1);
+            slot.child_add(child, ChildField::Sessions, 1);
         }
-        slot.add(Field::Elected, 1);
+        slot.child_add(child, ChildField::Elected, 1);
         // Drain signal: a request routed to exactly this member by its session (not a
         // failover from the member the session names).
         let by_session = self.sticky
             && match &self.routed_partial {
-                Some(p) => p.split_once('.').is_some_and(|(_, r)| r == member_route),
+                Some(p) => p
+                    .split_once('.')
+                    .is_some_and(|(_, r)| Some(r) == self.strings.routes.get(i).map(|s| &**s)),
                 None => b.members.len() == 1,
             };
         if let (true, Some(session)) = (by_session, &self.session) {
@@ -579,17 +593,14 @@ impl<'b> Attempt<'b> {
             added_value,
             counted_session: new_session,
         });
-        let c = Choice {
+        self.last_choice = Some((i, self.sticky));
+        Some(Choice {
             index: i,
-            name: b.members[i].name.clone(),
-            route: self.route.clone().unwrap_or_default(),
-            member_route,
+            name: &b.members[i].name,
             activation: self.act(i),
             sticky: self.sticky,
             sleep_before: std::mem::take(&mut self.sleep),
-        };
-        self.last_choice = Some(c.clone());
-        Some(c)
+        })
     }
 
     fn mark_busy(&mut self, i: usize) {
@@ -612,7 +623,7 @@ impl<'b> Attempt<'b> {
     /// member's ajp record (this child's line), and with the Traffic method the member's
     /// lb_value grows by their sum times lb_mult (mod_jk `service` in jk_lb_worker, after
     /// every try that had an endpoint).
-    pub fn count_traffic(&self, choice: &Choice, received: u64, sent: u64) {
+    pub fn count_traffic(&self, choice: &Choice<'_>, received: u64, sent: u64) {
         let b = self.bal;
         let i = choice.index;
         if i >= b.members.len() {
@@ -635,7 +646,7 @@ impl<'b> Attempt<'b> {
     /// Reports how the try on `choice` ended, with the HTTP status it produced (the status of
     /// the request if it is the last try). Applies §5.5; success and client errors end the
     /// plan.
-    pub fn report(&mut self, choice: &Choice, outcome: Outcome, status: u16) {
+    pub fn report(&mut self, choice: &Choice<'_>, outcome: Outcome, status: u16) {
         if self
             .pending
             .as_ref()
@@ -647,7 +658,7 @@ impl<'b> Attempt<'b> {
 
     /// Like [`report`](Attempt::report), for a failure the ajp worker declared not
     /// recoverable (recovery_options, body already streamed): no further member is tried.
-    pub fn report_unrecoverable(&mut self, choice: &Choice, outcome: Outcome, status: u16) {
+    pub fn report_unrecoverable(&mut self, choice: &Choice<'_>, outcome: Outcome, status: u16) {
         if self
             .pending
             .as_ref()
@@ -674,9 +685,9 @@ impl<'b> Attempt<'b> {
             // mod_jk books a member only once it has a connection: take the booking back.
             sub(slot.atomic(Field::LbValue), p.added_value);
             if p.counted_session {
-                sub(slot.atomic(Field::Sessions), 1);
+                slot.child_sub_one(child, ChildField::Sessions);
             }
-            sub(slot.atomic(Field::Elected), 1);
+            slot.child_sub_one(child, ChildField::Elected);
             self.mark_busy(i);
             self.note_first(i);
             if !recoverable {
@@ -766,7 +777,12 @@ impl<'b> Attempt<'b> {
 
     /// The value of the `JK_WORKER_ROUTE` note (mod_jk `s->route` after the request).
     pub fn worker_route(&self) -> Option<&str> {
-        self.route.as_deref()
+        let s = &self.strings;
+        match self.route.as_ref()? {
+            RouteOf::Given(r) => Some(r),
+            RouteOf::Domain(i) => s.domains.get(*i).map(|d| &**d),
+            RouteOf::Member(i) => s.routes.get(*i).map(|r| &**r),
+        }
     }
 
     /// `Set-Cookie` value to add when set_session_cookie is on (lb or rule) and the last
@@ -776,9 +792,10 @@ impl<'b> Attempt<'b> {
         if !self.set_cookie {
             return None;
         }
-        let c = self.last_choice.as_ref().filter(|c| !c.sticky)?;
+        let (i, _) = self.last_choice.filter(|&(_, sticky)| !sticky)?;
         let b = self.bal;
-        let mut v = format!("{}=.{}", b.session_cookie, c.member_route);
+        let member_route = self.strings.routes.get(i).map_or("", |r| &**r);
+        let mut v = format!("{}=.{}", b.session_cookie, member_route);
         if !b.session_cookie_path.is_empty() {
             v.push_str(";PATH=");
             v.push_str(&b.session_cookie_path);
@@ -811,10 +828,10 @@ fn sub(a: &std::sync::atomic::AtomicU64, v: u64) {
     });
 }
 
-impl Iterator for Attempt<'_> {
-    type Item = Choice;
+impl<'b> Iterator for Attempt<'b> {
+    type Item = Choice<'b>;
 
-    fn next(&mut self) -> Option<Choice> {
+    fn next(&mut self) -> Option<Choice<'b>> {
         self.next_member()
     }
 }

@@ -915,13 +915,12 @@ impl Balancer {
                 self.set_state(i, MemberState::Error);
             } else {
                 non_error += 1;
-                let elected = m.slot.get(Field::Elected);
+                let elected = m.slot.elected();
                 if st == MemberState::Ok && elected == m.slot.get(Field::ElectedSnapshot) {
                     self.transition(i, MemberState::Ok, MemberState::Idle);
                 }
             }
-            m.slot
-                .set(Field::ElectedSnapshot, m.slot.get(Field::Elected));
+            m.slot.set(Field::ElectedSnapshot, m.slot.elected());
         }
         non_error
     }
@@ -1186,13 +1185,13 @@ impl Balancer {
         };
         for i in members {
             let slot = self.slot(i);
+            slot.child_zero(ChildField::Sessions);
+            slot.child_zero(ChildField::Elected);
             for f in [
-                Field::Sessions,
                 Field::Errors,
                 Field::LbValue,
                 Field::FirstErrorTime,
                 Field::LastErrorTime,
-                Field::Elected,
                 Field::ElectedSnapshot,
                 Field::ClientErrors,
                 Field::ReplyTimeouts,
@@ -1203,7 +1202,6 @@ impl Balancer {
             slot.set(Field::LastReset, now);
             let ajp = self.ajp_slot(i);
             for f in [
-                Field::Elected,
                 Field::ClientErrors,
                 Field::ReplyTimeouts,
                 Field::MaxBusy,
@@ -1211,6 +1209,7 @@ impl Balancer {
             ] {
                 ajp.set(f, 0);
             }
+            ajp.child_zero(ChildField::Elected);
             ajp.child_zero(ChildField::Read);
             ajp.child_zero(ChildField::Transferred);
             ajp.set(Field::LastReset, now);
@@ -1268,8 +1267,8 @@ impl Balancer {
             lbfactor: g(Field::LbFactor),
             lb_mult: g(Field::LbMult),
             lb_value: g(Field::LbValue),
-            elected: g(Field::Elected),
-            sessions: g(Field::Sessions),
+            elected: m.slot.elected(),
+            sessions: m.slot.sessions(),
             errors: g(Field::Errors),
             client_errors: g(Field::ClientErrors),
             reply_timeouts: g(Field::ReplyTimeouts),
@@ -1300,15 +1299,15 @@ impl Balancer {
     /// to the end of the reply) in the member's latency figures.
     pub fn record_reply(&self, i: usize, status: u16, took: std::time::Duration) {
         if let Some(m) = self.members.get(i) {
-            m.slot.count_status_class(status);
-            m.slot.observe(&REPLY_TIME, micros(took));
+            m.slot.count_status_class(self.child(), status);
+            m.slot.observe(&REPLY_TIME, self.child(), micros(took));
         }
     }
 
     /// Counts a request held `took` for member `i` in its hold-time histogram.
     pub fn record_hold(&self, i: usize, took: std::time::Duration) {
         if let Some(m) = self.members.get(i) {
-            m.slot.observe(&HOLD_TIME, micros(took));
+            m.slot.observe(&HOLD_TIME, self.child(), micros(took));
         }
     }
 
@@ -1340,7 +1339,7 @@ impl Balancer {
             session_path: self.session_path.clone(),
             set_session_cookie: self.set_session_cookie,
             session_cookie_path: self.session_cookie_path.clone(),
-            requests: self.lb.get(Field::Elected),
+            requests: self.lb.elected(),
             busy: self.lb.busy(),
             max_busy: self.lb.get(Field::MaxBusy),
             last_reset: self.lb.get(Field::LastReset),
@@ -1355,16 +1354,23 @@ impl Balancer {
     pub(crate) fn note_snapshot(&self, i: usize) -> Option<NoteSnapshot> {
         let m = self.members.get(i)?;
         let g = |f| m.slot.get(f);
+        // Every request sets these notes: one pass over the children's lines per slot.
+        let [elected, sessions, busy] =
+            m.slot
+                .child_sums([ChildField::Elected, ChildField::Sessions, ChildField::Busy]);
+        let [read, transferred] = m
+            .ajp
+            .child_sums([ChildField::Read, ChildField::Transferred]);
         Some(NoteSnapshot {
             member: i,
             numbers: [
                 g(Field::LbValue),
-                g(Field::Elected),
-                g(Field::Sessions),
-                m.ajp.child_sum(ChildField::Read),
-                m.ajp.child_sum(ChildField::Transferred),
+                elected,
+                sessions,
+                read,
+                transferred,
                 g(Field::Errors),
-                m.slot.busy(),
+                busy,
             ],
             activation: self.activation(i).text(),
             state: self.state(i).text(),

@@ -82,7 +82,7 @@ fn serve(b: &Balancer, req: &RequestInfo) -> Option<String> {
     let mut a = b.start(req);
     let c = a.next_member()?;
     a.report(&c, OK, 200);
-    Some(c.name)
+    Some(c.name.to_string())
 }
 
 fn serve_new(b: &Balancer) -> String {
@@ -287,7 +287,7 @@ fn busyness_method_counts_requests_in_flight() {
         .iter_mut()
         .map(|a| a.next_member().unwrap())
         .collect();
-    let names: Vec<&str> = choices.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = choices.iter().map(|c| c.name).collect();
     // b takes three times as many concurrent requests as a.
     assert_eq!(names.iter().filter(|n| **n == "b").count(), 3);
     assert_eq!(snap(&f.b, "a").lb_value, 3);
@@ -335,7 +335,7 @@ fn session_routes_to_the_member_with_that_exact_route() {
     let mut a = f.b.start(&cookie_req(&["JSESSIONID=ABC.b"]));
     let c = a.next_member().unwrap();
     assert!(c.sticky);
-    assert_eq!(c.route, "b");
+    assert_eq!(a.worker_route(), Some("b"));
     assert_eq!(c.activation, Activation::Active);
 }
 
@@ -360,7 +360,7 @@ fn unknown_route_falls_back_to_the_best_member_of_its_domain() {
     let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.d2.gone"]));
     let c = a.next_member().unwrap();
     assert_eq!(c.name, "c");
-    assert_eq!(c.route, "d2", "the domain is sent as route");
+    assert_eq!(a.worker_route(), Some("d2"), "the domain is sent as route");
     assert!(!c.sticky, "not the exact member");
 }
 
@@ -382,7 +382,7 @@ fn unusable_session_member_falls_back_to_its_domain() {
     for _ in 0..3 {
         let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
         let c = a.next_member().unwrap();
-        assert_eq!((c.name.as_str(), c.route.as_str()), ("b", "d1"));
+        assert_eq!((c.name, a.worker_route()), ("b", Some("d1")));
         a.report(&c, OK, 200);
     }
 }
@@ -394,7 +394,7 @@ fn sticky_session_force_fails_instead_of_failing_over() {
     let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
     let mut tried = Vec::new();
     while let Some(c) = a.next_member() {
-        tried.push(c.name.clone());
+        tried.push(c.name);
         a.report(&c, Outcome::Failed, 503);
     }
     assert_eq!(tried, ["a", "a"]);
@@ -479,7 +479,7 @@ fn jk_route_overrides_the_session_and_is_sent_as_route() {
     let mut a = f.b.start(&req);
     assert_eq!(a.session_id(), Some(".b"));
     let c = a.next_member().unwrap();
-    assert_eq!((c.name.as_str(), c.route.as_str()), ("b", "b"));
+    assert_eq!((c.name, a.worker_route()), ("b", Some("b")));
 }
 
 #[test]
@@ -933,7 +933,7 @@ fn two_dead_members_cost_two_rounds_of_two_tries_then_503() {
     let mut a = f.b.start(&RequestInfo::default());
     let mut tried = Vec::new();
     while let Some(c) = a.next_member() {
-        tried.push((c.name.clone(), c.sleep_before));
+        tried.push((c.name, c.sleep_before));
         a.report(&c, Outcome::Failed, 503);
     }
     assert_eq!(tried.len(), 4, "{tried:?}");
@@ -975,7 +975,7 @@ fn lb_retries_limits_the_members_per_round() {
         let mut a = f.b.start(&RequestInfo::default());
         let mut v = Vec::new();
         while let Some(c) = a.next_member() {
-            v.push(c.name.clone());
+            v.push(c.name.to_string());
             a.report(&c, Outcome::Failed, 503);
         }
         v
@@ -1008,9 +1008,11 @@ fn the_route_of_the_first_member_is_kept_for_the_request() {
     let c1 = a.next_member().unwrap();
     a.report(&c1, Outcome::Failed, 503);
     let c2 = a.next_member().unwrap();
-    assert_eq!(c2.route, c1.member_route, "mod_jk keeps s->route");
+    assert_ne!(c2.name, c1.name);
+    // The members' routes are their names here.
+    assert_eq!(a.worker_route(), Some(c1.name), "mod_jk keeps s->route");
     a.report(&c2, OK, 200);
-    assert_eq!(a.worker_route(), Some(c1.member_route.as_str()));
+    assert_eq!(a.worker_route(), Some(c1.name));
 }
 
 #[test]
@@ -1052,7 +1054,7 @@ fn set_session_cookie_only_when_not_routed_to_the_exact_member() {
     a.report(&c, OK, 200);
     assert_eq!(
         a.set_cookie_header(),
-        Some(format!("JSESSIONID=.{};PATH=/;HttpOnly", c.member_route))
+        Some(format!("JSESSIONID=.{};PATH=/;HttpOnly", c.name))
     );
     let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.b"]));
     let c = a.next_member().unwrap();
@@ -1067,10 +1069,7 @@ fn set_session_cookie_only_when_not_routed_to_the_exact_member() {
     a.report(&c, OK, 200);
     assert_eq!(
         a.set_cookie_header(),
-        Some(format!(
-            "JSESSIONID=.{};PATH=/;HttpOnly;Secure",
-            c.member_route
-        ))
+        Some(format!("JSESSIONID=.{};PATH=/;HttpOnly;Secure", c.name))
     );
 }
 
@@ -1327,7 +1326,7 @@ fn a_route_changed_in_another_process_is_seen_through_the_string_cache() {
         a.report(&c, OK, 200);
         (c.name, c.sticky)
     };
-    assert_eq!(sticky_to("JSESSIONID=x.renamed"), ("a".to_string(), true));
+    assert_eq!(sticky_to("JSESSIONID=x.renamed"), ("a", true));
     assert!(!sticky_to("JSESSIONID=x.a").1);
 }
 
@@ -1365,6 +1364,47 @@ fn rolling_settings_come_from_the_lb_and_its_members() {
     let r = crate::RollingSettings::from_config(lb, &[], 64);
     assert_eq!(r.hold_max, 5, "an explicit hold_max wins");
     assert!(!r.hold_enabled(), "hold_timeout defaults to 0: off");
+}
+
+#[test]
+fn the_counters_of_two_children_add_up_in_the_status_figures() {
+    // Layout 5 (issue 17): a request counts elected, sessions, its reply class and its reply
+    // time in its own child's words; every child's status figures are the sums.
+    let f = fx("");
+    let other = balancer_on(&config(""), f.region, &f.clock);
+    f.b.set_child(ChildIndex(0));
+    other.set_child(ChildIndex(1));
+    let mut served = Vec::new();
+    for b in [&f.b, &f.b, &f.b, &other, &other] {
+        served.push(serve_new(b));
+    }
+    let i = f.b.member_index("a").unwrap();
+    f.b.record_reply(i, 200, Duration::from_micros(700));
+    other.record_reply(i, 503, Duration::from_micros(30_000));
+    for b in [&f.b, &other] {
+        let lb = b.lb_snapshot();
+        assert_eq!(lb.requests, 5);
+        for name in ["a", "b"] {
+            let n = served.iter().filter(|s| *s == name).count() as u64;
+            assert_eq!(
+                (snap(b, name).elected, snap(b, name).sessions),
+                (n, n),
+                "{name}"
+            );
+        }
+        let a = snap(b, "a").latency;
+        assert_eq!(a.replies, [0, 1, 0, 0, 1]);
+        assert_eq!((a.reply.count(), a.reply.sum_us), (2, 30_700));
+        assert_eq!(
+            lb.latency.replies,
+            [0, 1, 0, 0, 1],
+            "the lb's: its members' sum"
+        );
+    }
+    // A reset by either child zeroes every child's counters.
+    other.reset(Some(i)).unwrap();
+    assert_eq!((snap(&f.b, "a").elected, snap(&f.b, "a").sessions), (0, 0));
+    assert_ne!(snap(&f.b, "b").elected, 0, "only the member named");
 }
 
 #[test]

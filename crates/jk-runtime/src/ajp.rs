@@ -302,7 +302,7 @@ impl AjpShared {
     /// A request starts on this (standalone) worker: one more in flight and one more used.
     pub fn begin(&self, child: ChildIndex) {
         self.slot.busy_inc(child);
-        self.slot.add(Field::Elected, 1);
+        self.slot.child_add(child, ChildField::Elected, 1);
     }
 
     /// The request that [`begin`](Self::begin) counted ended `how` after `traffic` (mod_jk's
@@ -365,7 +365,6 @@ impl AjpShared {
     /// transferred and max_connected, not the open connections).
     pub fn reset(&self, now: u64) {
         for f in [
-            Field::Elected,
             Field::Errors,
             Field::ClientErrors,
             Field::ReplyTimeouts,
@@ -378,6 +377,7 @@ impl AjpShared {
         }
         self.slot.child_zero(ChildField::Read);
         self.slot.child_zero(ChildField::Transferred);
+        self.slot.child_zero(ChildField::Elected);
         self.slot.set(Field::LastReset, now);
     }
 

@@ -220,17 +220,17 @@ pub fn serve_lb(
         if !choice.sleep_before.is_zero() {
             std::thread::sleep(choice.sleep_before);
         }
-        let Some((w, ep)) = (lb.member)(&choice.name) else {
+        let Some((w, ep)) = (lb.member)(choice.name) else {
             why.push(format!("{}: not an ajp13 worker", choice.name));
             attempt.report(&choice, Outcome::Failed, 500);
             continue;
         };
-        let route = (!choice.route.is_empty()).then_some(choice.route.as_str());
+        let route = attempt.worker_route().filter(|r| !r.is_empty());
         let packet = match (fwd.encode)(w, route, choice.activation) {
             Ok(p) => p,
             Err(e) => {
                 attempt.report_unrecoverable(&choice, Outcome::ClientError, 413);
-                answer = Some(too_large(host, &choice.name, &e));
+                answer = Some(too_large(host, choice.name, &e));
                 break;
             }
         };
@@ -299,7 +299,7 @@ pub fn serve_lb(
                     // The session's own member failed before processing the request (it is
                     // restarting): wait for it rather than lose the session.
                     held_after_failure = true;
-                    if let Some(i) = bal.member_index(&choice.name) {
+                    if let Some(i) = bal.member_index(choice.name) {
                         if wait_until_ready(host, lb, i) {
                             host.log(
                                 Level::Info,

@@ -301,7 +301,7 @@ pub fn model(v: View<'_>, header: Header, now: u64, local: &jk_log::BrokenDownTi
                     name: name.clone(),
                     settings: settings(v, name, a),
                     state: sh.map_or(MemberState::Idle, |s| s.state()),
-                    used: g(Field::Elected),
+                    used: sh.map_or(0, |s| s.slot.elected()),
                     errors: g(Field::Errors),
                     client_errors: g(Field::ClientErrors),
                     reply_timeouts: g(Field::ReplyTimeouts),

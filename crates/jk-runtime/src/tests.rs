@@ -466,7 +466,7 @@ fn a_members_bytes_and_connections_are_its_ajp_records() {
     a.report(&c, jk_lb::Outcome::Success, 200);
     drop(a);
     // The member's ajp record (shared by name with a standalone use of the worker).
-    let sh = &f.built.ajp[&c.name];
+    let sh = &f.built.ajp[c.name];
     assert_eq!((sh.transferred(), sh.read()), (202, 61));
     sh.slot.connected_inc(ChildIndex(0));
     let m = f.model();
@@ -652,7 +652,7 @@ fn a_tracked_request_dropped_without_finishing_counts_as_an_error_and_leaves_no_
     assert_eq!(sh.slot.busy(), 1);
     drop(t); // as when a panic unwinds through the request
     assert_eq!(sh.slot.busy(), 0);
-    assert_eq!((sh.get(Field::Elected), sh.get(Field::Errors)), (1, 1));
+    assert_eq!((sh.slot.elected(), sh.get(Field::Errors)), (1, 1));
     sh.track(ChildIndex(2)).finish(
         Served::Ok,
         Traffic {
@@ -663,11 +663,7 @@ fn a_tracked_request_dropped_without_finishing_counts_as_an_error_and_leaves_no_
     );
     assert_eq!((sh.transferred(), sh.read()), (5, 0));
     assert_eq!(
-        (
-            sh.get(Field::Elected),
-            sh.get(Field::Errors),
-            sh.slot.busy()
-        ),
+        (sh.slot.elected(), sh.get(Field::Errors), sh.slot.busy()),
         (2, 1, 0)
     );
 }

@@ -553,7 +553,7 @@ fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
     let mut client = TestClient::default();
     let a = serve_ajp(&host, &mut client, &target, &fwd, || 2);
     assert_eq!(served_by(&a, &client), "200 member=t1");
-    assert_eq!(sh.slot.get(jk_shm::Field::Elected), 2);
+    assert_eq!(sh.slot.elected(), 2);
     assert_eq!(sh.transferred(), tx + sent);
     assert!(sh.read() > rx);
 }

@@ -12,17 +12,22 @@
 //! children child_capacity the pid of each attached httpd child (0 = free), padded to a
 //!          cache line
 //! slots    slot_capacity × slot_words(child_capacity)
-//!          FIXED_WORDS fields (see [`Field`], the string fields and the latency
-//!          histograms, [`Histogram`]), then one cache line
-//!          of CHILD_WORDS per child (see [`ChildField`]): the in-flight requests and open
-//!          backend connections of that child (gauges, cleared when the child is reaped, so
-//!          a child killed mid-request no longer counts), and the bytes its requests sent to
-//!          and received from the backend (counters, kept after the child is gone)
+//!          FIXED_WORDS fields (see [`Field`], the string fields and the hold-time
+//!          histogram, [`HOLD_TIME`]), then CHILD_WORDS (four cache lines) per child (see
+//!          [`ChildField`]): the in-flight requests and open backend connections of that
+//!          child (gauges, cleared when the child is reaped, so a child killed mid-request no
+//!          longer counts), and its counters, kept after the child is gone: the bytes its
+//!          requests sent to and received from the backend, the requests it sent to the
+//!          worker (elected) and the new sessions, and its replies by status class and in
+//!          the reply-time histogram ([`REPLY_TIME`])
 //! ```
 //!
 //! A value every request changes lives in the per-child lines: each child writes only its own
-//! cache line of a slot, and a reader sums the children. The region is page-aligned and every
-//! part starts on a cache line.
+//! cache lines of a slot, and a reader sums the children (layout 5, issue 17: before it, every
+//! request of every child added to a balancer's `elected` word and to four shared lines of
+//! the member it went to). What stays shared is what the choice of a member reads across
+//! children (`lb_value`, states), as in mod_jk. The region is page-aligned and every part
+//! starts on a cache line.
 //!
 //! Strings (names, routes) and other multi-word values are written under a per-slot
 //! sequence lock: writers are rare (configuration, status-worker edits) and take it with a
@@ -64,7 +69,7 @@ pub const MAX_LOCK_WAIT: Duration = Duration::from_millis(500);
 /// The largest value a process id can have (`pid_t` is a positive `i32`).
 const MAX_PID: u64 = i32::MAX as u64;
 /// Layout version; bump when a field moves.
-pub const VERSION: u64 = 4;
+pub const VERSION: u64 = 5;
 /// Words of the header.
 pub const HEADER_WORDS: usize = 16;
 /// Fixed words of a slot (before the per-child lines). Words 152..=159 are kept for the
@@ -72,8 +77,10 @@ pub const HEADER_WORDS: usize = 16;
 pub const FIXED_WORDS: usize = 200;
 /// Words of one cache line (64 bytes).
 pub const LINE_WORDS: usize = 8;
-/// Words per child in every slot: one cache line (see [`ChildField`]).
-pub const CHILD_WORDS: usize = LINE_WORDS;
+/// Words per child in every slot: four cache lines (see [`ChildField`] for the first; the
+/// second holds the reply-time sum and the replies by status class, the third and fourth the
+/// reply-time buckets).
+pub const CHILD_WORDS: usize = 4 * LINE_WORDS;
 /// Longest string a slot stores (mod_jk's limit is 60 bytes).
 pub const MAX_STR: usize = 64;
 const STR_WORDS: usize = MAX_STR / 8;
@@ -125,8 +132,7 @@ pub enum Field {
     Distance = 47,
     FirstErrorTime = 48,
     LastErrorTime = 49,
-    Elected = 50,
-    Sessions = 51,
+    // 50, 51: free (elected and sessions are per child since layout 5: ChildField).
     Errors = 52,
     ClientErrors = 53,
     ReplyTimeouts = 54,
@@ -268,19 +274,20 @@ pub enum StrField {
 /// the last one open), each bucket counting the observations that fell in it (not
 /// cumulative: a request adds one to one word), and the sum of the observed microseconds.
 ///
-/// Why shared words and not the per-child lines: a histogram is 15 + 1 words, so per child it
-/// would add two cache lines per child to every slot (the region grows by a factor of three
-/// to five with the child capacity) while the request already writes the member's shared
-/// words (`Elected`, `LbValue`); an observation adds two `fetch_add`s on lines that are
-/// written by the requests of that one member only. The balancer's histogram is the sum of
-/// its members' (computed when read), so no word is written by every request of a
-/// balancer.
+/// The reply-time histogram, which every request adds to, is per child (in the child's own
+/// lines of the slot, summed when read; layout 5, issue 17): shared words there were two
+/// cache lines of the member that every child wrote on every reply. That costs three cache
+/// lines per child in every slot. The hold-time histogram, written only by held requests,
+/// stays in the slot's shared words. The balancer's histograms are the sums of its members'
+/// (computed when read), so no word is written by every request of a balancer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Histogram {
-    /// Word of the sum of the observed microseconds.
+    /// Word of the sum of the observed microseconds (in the child's words when `per_child`).
     sum: usize,
     /// First bucket word; `bounds_us.len() + 1` words (the last one: above every bound).
     buckets: usize,
+    /// The words are offsets in each child's words, not in the slot's fixed fields.
+    per_child: bool,
     /// Upper bounds of the buckets, microseconds, increasing.
     pub bounds_us: &'static [u64],
 }
@@ -311,8 +318,9 @@ pub const HOLD_BOUNDS_US: [u64; 13] = [
 /// Member slot: the time from sending the request to the end of the reply, of the replies
 /// the member gave (failures are counted as errors, not here).
 pub const REPLY_TIME: Histogram = Histogram {
-    sum: 160,
-    buckets: 168,
+    sum: CHILD_REPLY_SUM,
+    buckets: CHILD_REPLY_BUCKETS,
+    per_child: true,
     bounds_us: &REPLY_BOUNDS_US,
 };
 /// Member slot: how long requests were held for the member (restarting, awaiting
@@ -320,18 +328,20 @@ pub const REPLY_TIME: Histogram = Histogram {
 pub const HOLD_TIME: Histogram = Histogram {
     sum: 166,
     buckets: 183,
+    per_child: false,
     bounds_us: &HOLD_BOUNDS_US,
 };
-/// Member slot: replies by status class, 1xx to 5xx (five words).
-const REPLY_CLASSES: usize = 161;
+/// Child words of a member slot: the reply-time sum, then the replies by status class, 1xx
+/// to 5xx (five words), on the child's second line; the reply-time buckets fill its third
+/// and fourth lines.
+const CHILD_REPLY_SUM: usize = LINE_WORDS;
+const CHILD_REPLY_CLASSES: usize = CHILD_REPLY_SUM + 1;
+const CHILD_REPLY_BUCKETS: usize = 2 * LINE_WORDS;
 
-// The histogram words: 160 reply sum, 161..=165 classes, 166 hold sum (one cache line with
-// the words a reply adds to besides its bucket); 168..=182 reply buckets, 183..=196 hold
-// buckets.
-const _: () = assert!(REPLY_CLASSES == REPLY_TIME.sum + 1 && REPLY_CLASSES + 5 == HOLD_TIME.sum);
-const _: () = assert!(REPLY_TIME.sum / LINE_WORDS == HOLD_TIME.sum / LINE_WORDS);
-const _: () = assert!(REPLY_TIME.sum >= 160 && REPLY_TIME.buckets % LINE_WORDS == 0);
-const _: () = assert!(REPLY_TIME.buckets + REPLY_BOUNDS_US.len() + 1 == HOLD_TIME.buckets);
+// Fixed words 160..=165 and 168..=182 are free since layout 5 (the reply histogram and the
+// classes moved to the child words); 166 is the hold sum, 183..=196 the hold buckets.
+const _: () = assert!(CHILD_REPLY_CLASSES + 5 <= CHILD_REPLY_BUCKETS);
+const _: () = assert!(CHILD_REPLY_BUCKETS + REPLY_BOUNDS_US.len() < CHILD_WORDS);
 const _: () = assert!(HOLD_TIME.buckets + HOLD_BOUNDS_US.len() < FIXED_WORDS);
 
 /// What a histogram holds at one moment: per-bucket counts (not cumulative; the last one is
@@ -377,6 +387,12 @@ pub enum ChildField {
     /// AJP bytes sent to the backend by this child's requests (counter; mod_jk
     /// `transferred`).
     Transferred = 3,
+    /// Requests this child sent to the worker (counter; mod_jk `elected`, the status
+    /// worker's `used`/`elected`; a balancer's: the requests it served).
+    Elected = 4,
+    /// New sessions this child's requests started on the member (counter; mod_jk
+    /// `sessions`).
+    Sessions = 5,
 }
 
 impl ChildField {
@@ -386,15 +402,17 @@ impl ChildField {
         matches!(self, ChildField::Busy | ChildField::Connected)
     }
 
-    const ALL: [ChildField; 4] = [
+    const ALL: [ChildField; 6] = [
         ChildField::Busy,
         ChildField::Connected,
         ChildField::Read,
         ChildField::Transferred,
+        ChildField::Elected,
+        ChildField::Sessions,
     ];
 }
 
-const _: () = assert!((ChildField::Transferred as usize) < CHILD_WORDS);
+const _: () = assert!((ChildField::Sessions as usize) < LINE_WORDS);
 
 const S_KIND: usize = 0;
 const S_SEQ: usize = 1;
@@ -1061,15 +1079,32 @@ impl<'a> Slot<'a> {
         r
     }
 
-    /// Counts one observation of `micros` in histogram `h` (two atomic adds).
-    pub fn observe(&self, h: &Histogram, micros: u64) {
+    /// Counts one observation of `micros` by child `c` in histogram `h` (two atomic adds; in
+    /// `c`'s own words when the histogram is per child).
+    pub fn observe(&self, h: &Histogram, c: ChildIndex, micros: u64) {
         let bucket = h
             .bounds_us
             .iter()
             .position(|&b| micros <= b)
             .unwrap_or(h.bounds_us.len());
-        self.words[h.buckets + bucket].fetch_add(1, Ordering::Relaxed);
-        self.words[h.sum].fetch_add(micros, Ordering::Relaxed);
+        let word = |i: usize| {
+            if h.per_child {
+                self.child_at(c, i)
+            } else {
+                &self.words[i]
+            }
+        };
+        word(h.buckets + bucket).fetch_add(1, Ordering::Relaxed);
+        word(h.sum).fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// Word `i` of histogram `h`, summed over the children when it is per child.
+    fn histogram_word(&self, h: &Histogram, i: usize) -> u64 {
+        if h.per_child {
+            self.child_offset_sum(i)
+        } else {
+            self.words[i].load(Ordering::Relaxed)
+        }
     }
 
     /// The counts of histogram `h` now (each word read once: a reply being counted meanwhile
@@ -1077,34 +1112,57 @@ impl<'a> Slot<'a> {
     pub fn histogram(&self, h: &Histogram) -> HistogramCounts {
         HistogramCounts {
             bounds_us: h.bounds_us,
-            counts: self.words[h.buckets..=h.buckets + h.bounds_us.len()]
-                .iter()
-                .map(|w| w.load(Ordering::Relaxed))
+            counts: (h.buckets..=h.buckets + h.bounds_us.len())
+                .map(|i| self.histogram_word(h, i))
                 .collect(),
-            sum_us: self.words[h.sum].load(Ordering::Relaxed),
+            sum_us: self.histogram_word(h, h.sum),
         }
     }
 
-    /// Counts a reply of HTTP status `status` in its class (1xx to 5xx; other values are not
-    /// counted).
-    pub fn count_status_class(&self, status: u16) {
+    /// Counts a reply of HTTP status `status` by child `c` in its class (1xx to 5xx; other
+    /// values are not counted).
+    pub fn count_status_class(&self, c: ChildIndex, status: u16) {
         if let 100..=599 = status {
             let class = usize::from(status / 100 - 1);
-            self.words[REPLY_CLASSES + class].fetch_add(1, Ordering::Relaxed);
+            self.child_at(c, CHILD_REPLY_CLASSES + class)
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Replies by status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
+    /// Replies by status class: `[1xx, 2xx, 3xx, 4xx, 5xx]` (summed over the children).
     pub fn status_classes(&self) -> [u64; 5] {
-        std::array::from_fn(|i| self.words[REPLY_CLASSES + i].load(Ordering::Relaxed))
+        std::array::from_fn(|i| self.child_offset_sum(CHILD_REPLY_CLASSES + i))
     }
 
-    /// Word `f` of child `c`'s line (a child index beyond the table wraps around: the
-    /// caller's bug must not panic an httpd child).
+    /// Requests sent to this worker (mod_jk `elected`), summed over the children.
+    pub fn elected(&self) -> u64 {
+        self.child_sum(ChildField::Elected)
+    }
+
+    /// New sessions started on this member (mod_jk `sessions`), summed over the children.
+    pub fn sessions(&self) -> u64 {
+        self.child_sum(ChildField::Sessions)
+    }
+
+    /// Word `f` of child `c`'s line.
     fn child_word(&self, c: ChildIndex, f: ChildField) -> &'a AtomicU64 {
+        self.child_at(c, f as usize)
+    }
+
+    /// Word `i` (< [`CHILD_WORDS`]) of child `c`'s words (a child index beyond the table
+    /// wraps around: the caller's bug must not panic an httpd child).
+    fn child_at(&self, c: ChildIndex, i: usize) -> &'a AtomicU64 {
         let children = (self.words.len() - FIXED_WORDS) / CHILD_WORDS;
         let c = c.0 % children.max(1);
-        &self.words[FIXED_WORDS + c * CHILD_WORDS + f as usize]
+        &self.words[FIXED_WORDS + c * CHILD_WORDS + i % CHILD_WORDS]
+    }
+
+    /// Word `i` of every child's words, summed (saturating).
+    fn child_offset_sum(&self, i: usize) -> u64 {
+        self.words[FIXED_WORDS..]
+            .chunks_exact(CHILD_WORDS)
+            .map(|words| words[i % CHILD_WORDS].load(Ordering::Relaxed))
+            .fold(0u64, u64::saturating_add)
     }
 
     /// Adds `v` to child `c`'s word `f` (its own cache line: no other child writes there).
@@ -1115,7 +1173,7 @@ impl<'a> Slot<'a> {
     }
 
     /// Takes one from child `c`'s word `f`, never below zero.
-    fn child_sub_one(&self, c: ChildIndex, f: ChildField) {
+    pub fn child_sub_one(&self, c: ChildIndex, f: ChildField) {
         let _ = self
             .child_word(c, f)
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
@@ -1130,6 +1188,18 @@ impl<'a> Slot<'a> {
             .map(|line| line[f as usize].load(Ordering::Acquire))
             // Saturating: overwritten counters must not overflow.
             .fold(0u64, u64::saturating_add)
+    }
+
+    /// Words `fields` each summed over all children, in one pass over the children's lines
+    /// (the notes of every request read five sums: one pass per slot, not one per field).
+    pub fn child_sums<const K: usize>(&self, fields: [ChildField; K]) -> [u64; K] {
+        let mut out = [0u64; K];
+        for line in self.words[FIXED_WORDS..].chunks_exact(CHILD_WORDS) {
+            for (o, f) in out.iter_mut().zip(fields) {
+                *o = o.saturating_add(line[f as usize].load(Ordering::Acquire));
+            }
+        }
+        out
     }
 
     /// Word `f` back to zero for every child (a statistics reset).
@@ -1334,6 +1404,11 @@ mod tests {
         let c = r.attach_child(3).unwrap();
         s.child_add(c, ChildField::Transferred, 1);
         assert_eq!(s.child_sum(ChildField::Transferred), 405);
+        assert_eq!(
+            s.child_sums([ChildField::Read, ChildField::Transferred, ChildField::Busy]),
+            [122, 405, 0],
+            "one pass, the same sums"
+        );
         // A statistics reset zeroes every child's counter.
         s.child_zero(ChildField::Transferred);
         assert_eq!(s.child_sum(ChildField::Transferred), 0);
@@ -1349,31 +1424,38 @@ mod tests {
             for name in ["a", "b", "c"] {
                 let (s, _) = r.find_or_alloc(SlotKind::Member, name, "lb").unwrap();
                 let mut lines = std::collections::BTreeSet::new();
+                let off = |w: &AtomicU64| (w as *const AtomicU64 as usize - base) / 8;
+                let fixed: Vec<usize> = s
+                    .atomics(Field::Activation, FIXED_WORDS)
+                    .iter()
+                    .map(off)
+                    .collect();
                 for c in 0..children {
                     let c = ChildIndex(c);
-                    let words = [
-                        s.child_word(c, ChildField::Busy),
-                        s.child_word(c, ChildField::Connected),
-                        s.child_word(c, ChildField::Read),
-                        s.child_word(c, ChildField::Transferred),
-                    ];
-                    let offs: Vec<usize> = words
+                    // Every word a request of child c writes: its counters and gauges, its
+                    // replies by class and its reply-time histogram.
+                    let first = off(s.child_word(c, ChildField::Busy));
+                    assert_eq!(first % LINE_WORDS, 0, "a child's words start a cache line");
+                    let mut own: Vec<usize> = ChildField::ALL
                         .iter()
-                        .map(|w| (*w as *const AtomicU64 as usize - base) / 8)
+                        .map(|&f| off(s.child_word(c, f)))
                         .collect();
-                    let line = offs[0] / LINE_WORDS;
-                    assert_eq!(
-                        offs[0] % LINE_WORDS,
-                        0,
-                        "a child's line starts a cache line"
+                    own.extend((0..5).map(|k| off(s.child_at(c, CHILD_REPLY_CLASSES + k))));
+                    own.push(off(s.child_at(c, REPLY_TIME.sum)));
+                    own.extend(
+                        (0..=REPLY_BOUNDS_US.len())
+                            .map(|k| off(s.child_at(c, REPLY_TIME.buckets + k))),
                     );
-                    assert!(offs.iter().all(|o| o / LINE_WORDS == line));
-                    assert!(lines.insert(line), "two children share a line");
-                    // Outside the fixed words of every slot.
-                    assert!(s
-                        .atomics(Field::Activation, FIXED_WORDS)
+                    assert!(own.iter().all(|&o| o >= first && o < first + CHILD_WORDS));
+                    for line in own
                         .iter()
-                        .all(|f| { !std::ptr::eq(f, words[0]) }));
+                        .map(|o| o / LINE_WORDS)
+                        .collect::<std::collections::BTreeSet<_>>()
+                    {
+                        assert!(lines.insert(line), "two children share a line");
+                    }
+                    // Outside the fixed words of every slot.
+                    assert!(own.iter().all(|o| !fixed.contains(o)));
                 }
             }
         }
@@ -1385,8 +1467,13 @@ mod tests {
         let (s, _) = r.find_or_alloc(SlotKind::Member, "m", "lb").unwrap();
         let (other, _) = r.find_or_alloc(SlotKind::Member, "n", "lb").unwrap();
         // On a bound counts in that bucket; above the last bound in the open one.
-        for us in [0, 500, 501, 1_000, 9_999_999, 10_000_001, u64::MAX / 4] {
-            s.observe(&REPLY_TIME, us);
+        let (c0, c1) = (ChildIndex(0), ChildIndex(1));
+        // Two children count the same member's replies in their own words; they add up.
+        for (i, us) in [0, 500, 501, 1_000, 9_999_999, 10_000_001, u64::MAX / 4]
+            .into_iter()
+            .enumerate()
+        {
+            s.observe(&REPLY_TIME, if i % 2 == 0 { c0 } else { c1 }, us);
         }
         let h = s.histogram(&REPLY_TIME);
         assert_eq!(h.counts.len(), REPLY_BOUNDS_US.len() + 1);
@@ -1401,11 +1488,14 @@ mod tests {
         );
         // The hold histogram and the status classes are separate words.
         assert_eq!(s.histogram(&HOLD_TIME).count(), 0);
-        s.observe(&HOLD_TIME, 30_000_000);
+        s.observe(&HOLD_TIME, c1, 30_000_000);
         assert_eq!(s.histogram(&HOLD_TIME).counts[10], 1);
         assert_eq!(s.histogram(&REPLY_TIME).count(), 7);
-        for status in [200, 204, 302, 404, 503, 99, 600, 0, 101] {
-            s.count_status_class(status);
+        for (i, status) in [200, 204, 302, 404, 503, 99, 600, 0, 101]
+            .into_iter()
+            .enumerate()
+        {
+            s.count_status_class(if i < 3 { c0 } else { c1 }, status);
         }
         assert_eq!(s.status_classes(), [1, 2, 1, 1, 1]);
         assert_eq!(
@@ -1415,15 +1505,16 @@ mod tests {
         );
         assert_eq!(other.status_classes(), [0; 5]);
         // A balancer's histogram: the sum of its members'.
-        other.observe(&REPLY_TIME, 700);
+        other.observe(&REPLY_TIME, c0, 700);
         let mut sum = HistogramCounts::default();
         sum.add(&s.histogram(&REPLY_TIME));
         sum.add(&other.histogram(&REPLY_TIME));
         assert_eq!((sum.count(), sum.counts[1]), (8, 3));
-        // Nothing of it touched the per-child lines or the fields before word 160.
+        // Nothing of it touched the busy gauges or the shared fields before the hold
+        // histogram's (word 166).
         assert_eq!(s.busy(), 0);
         assert!(s
-            .atomics(Field::Activation, 160 - Field::Activation as usize)
+            .atomics(Field::Activation, 166 - Field::Activation as usize)
             .iter()
             .all(|w| w.load(Ordering::Relaxed) == 0));
     }
@@ -1511,7 +1602,13 @@ mod tests {
                 s.set_string(StrField::Route, "r1").unwrap();
                 seen.push(s.string(StrField::Route));
                 s.with_lock(|| s.set(Field::State, 1));
-                let _ = (s.kind(), s.get(Field::Flags), s.add(Field::Elected, 1));
+                let _ = (s.kind(), s.get(Field::Flags), s.add(Field::Errors, 1));
+                s.child_add(c, ChildField::Elected, 1);
+                s.count_status_class(c, 200);
+                s.observe(&REPLY_TIME, c, 1);
+                s.observe(&HOLD_TIME, c, 1);
+                let _ = (s.elected(), s.sessions(), s.status_classes());
+                let _ = (s.histogram(&REPLY_TIME), s.histogram(&HOLD_TIME));
                 s.raise(Field::MaxBusy, 3);
                 s.busy_inc(c);
                 s.busy_dec(c);

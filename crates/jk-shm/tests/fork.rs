@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 mod common;
 use common::shared_words;
 
-use jk_shm::{words_needed, ChildField, Field, Region, SlotKind, StrField};
+use jk_shm::{words_needed, ChildField, Field, Region, SlotKind, StrField, REPLY_TIME};
 
 const CHILDREN: usize = 6;
 const SLOTS: usize = 4;
@@ -52,7 +52,11 @@ fn processes_share_counters_strings_and_busy() {
             let m = r.find(SlotKind::Member, "tomcat1", "lb").unwrap();
             let route = format!("r{n}-{}", "x".repeat(40));
             for i in 0..ROUNDS {
-                m.add(Field::Elected, 1);
+                // A shared word and the per-child counters (layout 5) of one request.
+                m.add(Field::Errors, 1);
+                m.child_add(me, ChildField::Elected, 1);
+                m.count_status_class(me, 200);
+                m.observe(&REPLY_TIME, me, 700 + n as u64);
                 m.busy_inc(me);
                 m.child_add(me, ChildField::Transferred, 3);
                 if i % 1000 == 0 {
@@ -73,7 +77,19 @@ fn processes_share_counters_strings_and_busy() {
     for pid in pids {
         assert_eq!(wait(pid), 0, "child failed");
     }
-    assert_eq!(member.get(Field::Elected), CHILDREN as u64 * ROUNDS);
+    let total = CHILDREN as u64 * ROUNDS;
+    assert_eq!(member.get(Field::Errors), total);
+    // The status worker's figures are the sums over the children's own lines.
+    assert_eq!(member.elected(), total);
+    assert_eq!(member.status_classes(), [0, total, 0, 0, 0]);
+    let h = member.histogram(&REPLY_TIME);
+    assert_eq!(
+        (h.count(), h.counts[1]),
+        (total, total),
+        "700.. µs: second bucket"
+    );
+    let sum: u64 = (0..CHILDREN as u64).map(|n| (700 + n) * ROUNDS).sum();
+    assert_eq!(h.sum_us, sum);
     assert_eq!(
         member.child_sum(ChildField::Transferred),
         3 * CHILDREN as u64 * ROUNDS,

@@ -91,7 +91,7 @@ fn a_held_request_goes_to_its_member_once_ready_or_fails_over_after_giving_up() 
     f.b.probe_result(0, true);
     assert!(f.b.is_ready(0));
     let c = waiting.next_member().unwrap();
-    assert_eq!((c.name.as_str(), c.sticky), ("a", true));
+    assert_eq!((c.name, c.sticky), ("a", true));
     waiting.report(&c, OK, 200);
 
     // Giving up: the normal failover follows.
