@@ -224,10 +224,10 @@ fn traffic_method_adds_bytes_times_mult_after_the_request() {
     let f = fx("worker.lb.method=T\n");
     let mut a = f.b.start(&RequestInfo::default());
     let c = a.next_member().unwrap();
-    assert_eq!(snap(&f.b, &c.name).lb_value, 0, "nothing added at choice");
+    assert_eq!(snap(&f.b, c.name).lb_value, 0, "nothing added at choice");
     a.count_traffic(&c, 100, 900);
     a.report(&c, OK, 200);
-    let s = snap(&f.b, &c.name);
+    let s = snap(&f.b, c.name);
     assert_eq!((s.lb_value, s.read, s.transferred), (1000, 100, 900));
     // The other member is preferred until it transferred as much.
     let other = if c.name == "a" { "b" } else { "a" };
@@ -250,30 +250,30 @@ fn ajp_bytes_of_every_try_count_in_the_members_ajp_record() {
     a.count_traffic(&c2, 61, 202);
     a.report(&c2, OK, 200);
     drop(a);
-    let (s1, s2) = (snap(&f.b, &c1.name), snap(&f.b, &c2.name));
+    let (s1, s2) = (snap(&f.b, c1.name), snap(&f.b, c2.name));
     assert_eq!((s1.read, s1.transferred, s1.lb_value), (10, 202, 212));
     assert_eq!((s2.read, s2.transferred, s2.lb_value), (61, 202, 263));
     // They live in the ajp worker record of the member's name, on this child's line: a
     // standalone use of the same worker shows (and adds to) the same figures, as in mod_jk.
-    let ajp = f.region.find(jk_shm::SlotKind::Ajp, &c2.name, "").unwrap();
+    let ajp = f.region.find(jk_shm::SlotKind::Ajp, c2.name, "").unwrap();
     assert_eq!(ajp.child_sum(jk_shm::ChildField::Transferred), 202);
     ajp.child_add(ChildIndex(0), jk_shm::ChildField::Transferred, 100);
-    assert_eq!(snap(&f.b, &c2.name).transferred, 302);
+    assert_eq!(snap(&f.b, c2.name).transferred, 302);
     // Connections open to the member's backend (counted in the same record).
     ajp.connected_inc(ChildIndex(0));
     ajp.connected_inc(ChildIndex(1));
     ajp.connected_dec(ChildIndex(0));
-    let s = snap(&f.b, &c2.name);
+    let s = snap(&f.b, c2.name);
     assert_eq!((s.connected, s.max_connected), (1, 2));
     // A reset zeroes bytes and max_connected, not the connections still open.
-    f.b.reset(f.b.member_index(&c2.name)).unwrap();
-    let s = snap(&f.b, &c2.name);
+    f.b.reset(f.b.member_index(c2.name)).unwrap();
+    let s = snap(&f.b, c2.name);
     assert_eq!(
         (s.read, s.transferred, s.connected, s.max_connected),
         (0, 0, 1, 0)
     );
     assert_eq!(
-        snap(&f.b, &c1.name).transferred,
+        snap(&f.b, c1.name).transferred,
         202,
         "only the member reset"
     );
@@ -665,8 +665,8 @@ fn client_error_ends_the_request_and_keeps_the_member_ok() {
     a.report(&c, Outcome::ClientError, 400);
     assert_eq!(a.next_member(), None);
     assert_eq!(a.final_status(), 400);
-    assert_eq!(state(&f.b, &c.name), MemberState::Ok);
-    assert_eq!(snap(&f.b, &c.name).client_errors, 1);
+    assert_eq!(state(&f.b, c.name), MemberState::Ok);
+    assert_eq!(snap(&f.b, c.name).client_errors, 1);
 }
 
 #[test]
@@ -677,8 +677,8 @@ fn soft_fail_on_status_fails_over_without_error_state() {
     a.report(&c1, Outcome::FailOnStatus { hard: false }, 503);
     let c2 = a.next_member().unwrap();
     assert_ne!(c1.name, c2.name);
-    assert_eq!(state(&f.b, &c1.name), MemberState::Ok);
-    assert_eq!(snap(&f.b, &c1.name).errors, 0);
+    assert_eq!(state(&f.b, c1.name), MemberState::Ok);
+    assert_eq!(snap(&f.b, c1.name).errors, 0);
 }
 
 #[test]
@@ -688,7 +688,7 @@ fn hard_fail_on_status_puts_the_member_in_error() {
     let mut a = f.b.start(&RequestInfo::default());
     let c1 = a.next_member().unwrap();
     a.report(&c1, Outcome::FailOnStatus { hard: true }, 503);
-    let s = snap(&f.b, &c1.name);
+    let s = snap(&f.b, c1.name);
     assert_eq!((s.state, s.errors), (MemberState::Error, 1));
     assert_eq!((s.first_error_time, s.last_error_time), (T0, T0));
     let c2 = a.next_member().unwrap();

@@ -475,7 +475,7 @@ fn a_members_bytes_and_connections_are_its_ajp_records() {
         (mv.transferred, mv.read, mv.connected, mv.max_connected),
         (202, 61, 1, 1)
     );
-    f.apply(|a| a.reset("loadbalancer", Some(&c.name))).unwrap();
+    f.apply(|a| a.reset("loadbalancer", Some(c.name))).unwrap();
     let m = f.model();
     let mv = m.lbs[0].members.iter().find(|m| m.name == c.name).unwrap();
     assert_eq!(

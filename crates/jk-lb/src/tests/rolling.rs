@@ -198,7 +198,7 @@ fn every_member_down_is_still_forced_into_recovery() {
     assert_eq!(a.hold_for(), None);
     let c = a.next_member().expect("forced recovery");
     a.report(&c, OK, 200);
-    assert_eq!(state(&f.b, &c.name), MemberState::Ok);
+    assert_eq!(state(&f.b, c.name), MemberState::Ok);
     assert!(!f.b.snapshot(c.index).unwrap().awaiting_readiness);
 }
 
