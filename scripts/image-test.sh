@@ -155,7 +155,8 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
     step "$suite: 20 testers while podman-compose restarted each Tomcat (restart until AJP listens:$restarts): $result"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(r["failed"] or r["relogins"] or not r["requests"])' "$result" \
       || fail "$suite: failed requests or re-logins during the Tomcat restarts"
-    # compose.yaml pins no address: a Tomcat that came back elsewhere was followed by name.
+    # A Tomcat that came back on another address (none here while compose.yaml pins them) is
+    # followed by name: the gateway logs it.
     podman exec "$gw" grep -h "resolves to" /var/log/apache2/mod_jk.log 2> /dev/null | sed 's/^/image-test:   /' >&2 || true
   fi
   t0=$(date +%s.%N)
