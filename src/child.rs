@@ -69,6 +69,8 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
     // SAFETY: forwarded.
     unsafe { start_readiness_prober(pchild, &rt) };
     // SAFETY: forwarded.
+    unsafe { start_reresolver(pchild, &rt) };
+    // SAFETY: forwarded.
     unsafe { start_discovery(pchild, &rt) };
     // SAFETY: forwarded.
     unsafe { start_registry(pchild, &rt) };
@@ -118,8 +120,7 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
 }
 
 /// The readiness prober: probes members that are down or in restart maintenance every
-/// probe_interval (see `jk_runtime::probe`), runs the membership housekeeping and follows a
-/// down configured member's host name to a new address (`jk_runtime::reresolve`).
+/// probe_interval (see `jk_runtime::probe`) and runs the membership housekeeping.
 ///
 /// # Safety
 /// `pchild` must be the live child pool.
@@ -130,7 +131,6 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
     }
     let tick = jk_runtime::probe::prober_tick(&gen.balancers);
     let log = rt.clone();
-    let mut reresolver = jk_runtime::reresolve::Reresolver::default();
     let round = move || {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -147,12 +147,6 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
             jk_runtime::membership::round(&gen.view(), &|level, msg| {
                 log.log_at(level, "jk_membership", msg);
             });
-            // A down configured member's host name, followed to a new address.
-            reresolver.round(
-                &gen.view(),
-                &jk_runtime::discovery::SystemResolver,
-                &|level, msg| log.log_at(level, "jk_reresolve", msg),
-            );
         });
     };
     match Background::spawn("jk-readiness", tick, round) {
@@ -164,6 +158,41 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
             Level::Error,
             "jk_child_init",
             &format!("Could not start the readiness prober: {e}"),
+        ),
+    }
+}
+
+/// A down configured member's host name followed to a new address (`jk_runtime::reresolve`),
+/// on a thread of its own: a resolver that hangs delays only this thread, never the
+/// readiness probes or a request, and the thread's stop is bounded like the others'.
+///
+/// # Safety
+/// `pchild` must be the live child pool.
+unsafe fn start_reresolver(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) {
+    let gen = rt.gen.clone();
+    if gen.balancers.is_empty() {
+        return;
+    }
+    let log = rt.clone();
+    let mut reresolver = jk_runtime::reresolve::Reresolver::default();
+    let round = move || {
+        crate::boundary::guard("the host name follower", (), || {
+            reresolver.round(
+                &gen.view(),
+                &jk_runtime::discovery::SystemResolver,
+                &|level, msg| log.log_at(level, "jk_reresolve", msg),
+            );
+        });
+    };
+    match Background::spawn("jk-reresolve", Duration::from_secs(1), round) {
+        // SAFETY: the child pool lives until the child exits; dropping stops the thread.
+        Ok(bg) => unsafe {
+            pool_owned::give(pchild, bg);
+        },
+        Err(e) => rt.log_at(
+            Level::Error,
+            "jk_child_init",
+            &format!("Could not start the host name follower: {e}"),
         ),
     }
 }

@@ -3,9 +3,10 @@
 //! (docker compose) often comes back on a new address under the same name: the requests held
 //! for it (hold_timeout) would wait for the old address until they fail over and lose their
 //! sessions. While a configured member of a balancer is not ready (down, recovering, awaiting
-//! readiness; not stopped by the operator) and its `host` is a name, not an address, this
-//! process's prober thread resolves the name (at most every [`EVERY`]); when the member's
-//! endpoint points at none of the addresses it now has, the endpoint follows the name
+//! readiness; not stopped by the operator) and its `host` is a name, not an address, a
+//! thread of this process's own (so a hanging resolver delays nothing else) resolves the
+//! name (at most every [`EVERY`]); when the member's endpoint points at none of the
+//! addresses it now has, the endpoint follows the name
 //! ([`AjpShared::follow_configured_host`]), and the readiness probes and held requests reach
 //! the Tomcat at its new address. A failed or empty resolution changes nothing. Request
 //! threads never resolve.
