@@ -677,6 +677,20 @@ fn spec<'a>(
     }
 }
 
+/// A member of lb "lb" as DNS discovery adds it, at 127.0.0.1:`port`; its index.
+fn add_discovered(v: &jk_runtime::View<'_>, name: &str, port: u16, route: Option<&str>) -> usize {
+    jk_runtime::membership::add(
+        v,
+        "lb",
+        &jk_runtime::membership::AddSpec {
+            route,
+            ..spec(name, port, jk_lb::Origin::Dns, None)
+        },
+    )
+    .unwrap()
+    .0
+}
+
 fn view(lb: &Lb) -> jk_runtime::View<'_> {
     jk_runtime::View {
         props: Box::leak(Box::new(PropertyMap::new())),
@@ -909,18 +923,7 @@ fn a_request_held_for_a_drained_member_goes_to_the_member_that_learns_its_route_
     );
     let v = view(&lb);
     let b = lb.balancer().clone();
-    let add = |name, port, route| {
-        jk_runtime::membership::add(
-            &v,
-            "lb",
-            &jk_runtime::membership::AddSpec {
-                route,
-                ..spec(name, port, jk_lb::Origin::Dns, None)
-            },
-        )
-        .unwrap()
-        .0
-    };
+    let add = |name, port, route| add_discovered(&v, name, port, route);
     let o = add("old", old.port(), Some("tc2"));
     probe_until(&lb, || b.lifecycle(o) == jk_lb::Lifecycle::Active);
     let host = TestHost::default();
@@ -984,15 +987,7 @@ fn a_request_for_a_member_that_left_with_no_newcomer_fails_over_without_waiting(
     );
     let v = view(&lb);
     let b = lb.balancer().clone();
-    let (o, _) = jk_runtime::membership::add(
-        &v,
-        "lb",
-        &jk_runtime::membership::AddSpec {
-            route: Some("tc3"),
-            ..spec("old", old.port(), jk_lb::Origin::Dns, None)
-        },
-    )
-    .unwrap();
+    let o = add_discovered(&v, "old", old.port(), Some("tc3"));
     probe_until(&lb, || b.lifecycle(o) == jk_lb::Lifecycle::Active);
     drop(old);
     jk_runtime::membership::remove(&v, "lb", "old", false).unwrap();
