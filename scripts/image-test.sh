@@ -153,8 +153,19 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
     wait "$tpid" || fail "$suite: testers"
     result=$(cat "$cache/testers-$suite.json")
     step "$suite: 20 testers while podman-compose restarted each Tomcat (restart until AJP listens:$restarts): $result"
-    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(r["failed"] or r["relogins"] or not r["requests"])' "$result" \
-      || fail "$suite: failed requests or re-logins during the Tomcat restarts"
+    if ! python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(r["failed"] or r["relogins"] or not r["requests"])' "$result"; then
+      # What the gateway and the Tomcats said about it, for the reader of a CI log.
+      step "$suite: the gateway's mod_jk.log (errors and warnings, last 40):"
+      podman exec "$gw" grep -hE "\[(error|warn)" /var/log/apache2/mod_jk.log 2> /dev/null | tail -40 | sed 's/^/image-test:   /' >&2
+      step "$suite: answers other than 200 in the gateway's access log:"
+      podman exec "$gw" awk '$9 != 200' /var/log/apache2/access.log 2> /dev/null | tail -20 | sed 's/^/image-test:   /' >&2
+      for n in 1 2; do
+        step "$suite: tomcat$n's answers other than 200 and its last log lines:"
+        podman exec "$(cname "tomcat$n")" sh -c 'cat logs/localhost_access_log* 2> /dev/null' | awk '$9 != 200' | tail -10 | sed 's/^/image-test:   /' >&2
+        podman logs "$(cname "tomcat$n")" 2>&1 | tail -15 | sed 's/^/image-test:   /' >&2
+      done
+      fail "$suite: failed requests or re-logins during the Tomcat restarts"
+    fi
     # A Tomcat that came back on another address (none here while compose.yaml pins them) is
     # followed by name: the gateway logs it.
     podman exec "$gw" grep -h "resolves to" /var/log/apache2/mod_jk.log 2> /dev/null | sed 's/^/image-test:   /' >&2 || true
