@@ -155,6 +155,7 @@ fn template<'a>(req: Req, p: &'a Prepared) -> ServiceRequest<'a> {
         flush_packets: p.opts.flush_packets(),
         flush_header: p.opts.flush_header(),
         disable_reuse: p.opts.disable_reuse(),
+        check_for_stop: false,
     }
 }
 

@@ -21,6 +21,17 @@ pub enum ReadError {
     Framing(String),
 }
 
+/// What [`Conn::cping_after_reply`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingAnswer {
+    /// A CPONG: the connection (and the connector) is fine.
+    Pong,
+    /// The backend closed the connection.
+    Closed,
+    /// Nothing usable within the wait (or something other than a CPONG).
+    NoAnswer,
+}
+
 pub struct Conn {
     stream: TcpStream,
     /// Bytes read from the socket but not yet consumed (`rbuf[rpos..rend]`): one read usually
@@ -200,6 +211,28 @@ impl Conn {
         match self.read_packet(&mut buf, Some(wait), max_packet_size, t) {
             Ok(()) => matches!(jk_ajp::decode_reply(&buf), Ok(jk_ajp::Reply::CPong)),
             Err(_) => false,
+        }
+    }
+
+    /// Sends a CPING on a connection whose reply just ended and tells what came back: a CPONG,
+    /// the connection closed by the backend (a Tomcat whose connector is paused for shutdown
+    /// closes every connection after its reply and answers no CPING), or nothing in `wait`.
+    pub fn cping_after_reply(
+        &mut self,
+        wait: Duration,
+        max_packet_size: usize,
+        t: &mut Traffic,
+    ) -> PingAnswer {
+        if self.send(&jk_ajp::CPING, t).is_err() {
+            return PingAnswer::Closed;
+        }
+        let mut buf = Vec::with_capacity(8);
+        match self.read_packet(&mut buf, Some(wait), max_packet_size, t) {
+            Ok(()) if matches!(jk_ajp::decode_reply(&buf), Ok(jk_ajp::Reply::CPong)) => {
+                PingAnswer::Pong
+            }
+            Ok(()) | Err(ReadError::Framing(_)) | Err(ReadError::Timeout) => PingAnswer::NoAnswer,
+            Err(ReadError::Closed(_)) => PingAnswer::Closed,
         }
     }
 

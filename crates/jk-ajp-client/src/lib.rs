@@ -19,4 +19,6 @@ pub use config::{recovery, EndpointConfig, PingModes};
 pub use error::{ErrorKind, ServiceError};
 pub use meter::{ConnectionCounter, Traffic};
 pub use pool::PoolStats;
-pub use service::{Body, Endpoint, Peer, RequestBody, ResponseSummary, ServiceRequest};
+pub use service::{
+    Body, Endpoint, Peer, RequestBody, ResponseSummary, ServiceRequest, HELD_ANSWER_BODY,
+};

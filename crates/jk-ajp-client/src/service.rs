@@ -7,7 +7,7 @@ use std::time::Duration;
 use jk_ajp::Reply;
 
 use crate::config::{recovery, EndpointConfig};
-use crate::conn::{Conn, ReadError};
+use crate::conn::{Conn, PingAnswer, ReadError};
 use crate::error::{ErrorKind, ServiceError};
 use crate::meter::{ConnectionCounter, Traffic};
 use crate::pool::{Pool, PoolStats, Slot};
@@ -67,6 +67,54 @@ pub struct ServiceRequest<'a> {
     pub flush_header: bool,
     /// JkOptions +DisableReuse: close the connection after this request.
     pub disable_reuse: bool,
+    /// mod_jk-rs: hold back a 503 or 404 answer (status, headers and up to
+    /// [`HELD_ANSWER_BODY`] bytes of body) until it ends; when the backend then closes the
+    /// connection instead of answering a CPING, the answer came from a Tomcat that was
+    /// stopping (its connector paused, the application already unavailable: 503, or already
+    /// gone from its mapper: 404 from the ROOT application) and the try fails as
+    /// `BackendPaused`, so the load balancer holds the request for the member and sends it
+    /// again. Set by the load balancer for GET and HEAD when hold is on; mod_jk passes such
+    /// an answer to the client.
+    pub check_for_stop: bool,
+}
+
+/// The statuses a Tomcat that is stopping answers a request it read just before its
+/// connector paused: 503 (the application is unavailable) and 404 (the application is gone
+/// from the mapper, the request fell to the ROOT application).
+const STOPPING_STATUSES: [u16; 2] = [503, 404];
+
+/// The most body bytes of an answer held back for [`ServiceRequest::check_for_stop`]
+/// (Tomcat's error page is well under 2 KiB); a longer answer is passed on as it comes.
+pub const HELD_ANSWER_BODY: usize = 16 * 1024;
+
+/// The longest wait for the CPONG that tells a stopping Tomcat's answer from an ordinary one.
+const STOP_CHECK_WAIT: Duration = Duration::from_secs(2);
+
+/// An answer held back until what follows it tells whether the backend was stopping.
+struct HeldAnswer {
+    status: u16,
+    reason: Vec<u8>,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Vec<u8>,
+    /// Held for [`ServiceRequest::check_for_stop`] (to the end of the answer), not only for
+    /// the paused connector's 503 with no header (to the next packet).
+    to_end: bool,
+}
+
+impl HeldAnswer {
+    /// Passes the held answer on to the peer.
+    fn release(self, peer: &mut dyn Peer, is_head: bool) -> io::Result<()> {
+        let hs: Vec<(&[u8], &[u8])> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_slice(), v.as_slice()))
+            .collect();
+        peer.start_response(self.status, &self.reason, &hs)?;
+        if !self.body.is_empty() && !is_head {
+            peer.write_body(&self.body)?;
+        }
+        Ok(())
+    }
 }
 
 /// What a served request did.
@@ -551,18 +599,20 @@ impl Endpoint {
         // Status and headers were handed to the peer (not sent yet unless flushed).
         let mut headers_passed = false;
         let mut received_any = false;
-        // The reason of a 503 with no header not yet passed on (see BackendPaused).
-        let mut deferred_503: Option<Vec<u8>> = None;
+        // An answer not yet passed on (see BackendPaused and check_for_stop).
+        let mut held_answer: Option<HeldAnswer> = None;
+        // The connection must not go back to the pool whatever the backend said.
+        let mut unusable = false;
         let mut status = 0u16;
         let mut body_bytes = 0u64;
         let mut buf = std::mem::take(&mut conn.payload);
         let fail_on = req.fail_on_status.unwrap_or(&cfg.fail_on_status);
         loop {
-            // A 503 held back (see BackendPaused) is an answer in progress: a failure after it
-            // is not safe to send again.
+            // An answer held back (see BackendPaused) is an answer in progress: a failure
+            // after it is not safe to send again.
             // After headers (not yet sent), mod_jk recovers unless recovery_options has 2.
             let recoverable = (!output_started || !peer.output_committed())
-                && deferred_503.is_none()
+                && held_answer.is_none()
                 && !body.streamed
                 && Self::recoverable_after_send(cfg, req)
                 && (!headers_passed
@@ -604,21 +654,56 @@ impl Endpoint {
                     );
                 }
             };
-            if let Some(reason) = deferred_503.take() {
-                if matches!(reply, Reply::EndResponse { reuse: false }) {
-                    // A connector paused for shutdown answered without processing the
-                    // request: provably unprocessed, so it may be sent again.
-                    slot.release(None);
-                    conn.shutdown();
-                    return Attempt::Failed(self.err(
-                        ErrorKind::BackendPaused,
-                        !body.streamed,
-                        "the connector is paused (shutting down): it answered 503 without processing the request",
-                    ));
+            if let Some(mut held) = held_answer.take() {
+                let bare = held.headers.is_empty() && held.body.is_empty();
+                match reply {
+                    Reply::EndResponse { reuse: false } if bare && held.status == 503 => {
+                        // A connector paused for shutdown answered without processing the
+                        // request: provably unprocessed, so it may be sent again.
+                        slot.release(None);
+                        conn.shutdown();
+                        return Attempt::Failed(self.err(
+                            ErrorKind::BackendPaused,
+                            !body.streamed,
+                            "the connector is paused (shutting down): it answered 503 without processing the request",
+                        ));
+                    }
+                    Reply::EndResponse { reuse: true } if held.to_end => {
+                        // A Tomcat stopping between the connector's pause and the end of its
+                        // applications answers 503 or 404 (see STOPPING_STATUSES) and then
+                        // closes the connection: a CPING tells.
+                        let answer = conn.cping_after_reply(STOP_CHECK_WAIT, max, t);
+                        // A CPONG that may still come would answer the next request.
+                        unusable = answer == PingAnswer::NoAnswer;
+                        if answer == PingAnswer::Closed {
+                            slot.release(None);
+                            conn.shutdown();
+                            return Attempt::Failed(self.err(
+                                ErrorKind::BackendPaused,
+                                !body.streamed,
+                                &format!(
+                                    "Tomcat is stopping: it answered {} (its application is stopping) and closed the connection",
+                                    held.status
+                                ),
+                            ));
+                        }
+                    }
+                    Reply::SendBodyChunk(data)
+                        if held.to_end && held.body.len() + data.len() <= HELD_ANSWER_BODY =>
+                    {
+                        held.body.extend_from_slice(data);
+                        held_answer = Some(held);
+                        continue;
+                    }
+                    _ => {}
                 }
-                // Not the paused-connector answer: an ordinary 503 after all.
+                // Not a stopping backend's answer: an ordinary one after all.
                 headers_passed = true;
-                if let Err(e) = peer.start_response(503, &reason, &[]) {
+                if !held.body.is_empty() {
+                    body_bytes += held.body.len() as u64;
+                    output_started = true;
+                }
+                if let Err(e) = held.release(peer, req.is_head) {
                     return self.client_gone(slot, conn, e);
                 }
             }
@@ -651,11 +736,23 @@ impl Endpoint {
                             &format!("response status {st} is listed in fail_on_status"),
                         ));
                     }
-                    if st == 503 && headers.is_empty() && !req.flush_header {
+                    let paused_form = st == 503 && headers.is_empty();
+                    let check = req.check_for_stop && STOPPING_STATUSES.contains(&st);
+                    if (paused_form || check) && !req.flush_header {
                         // Possibly a paused connector (503, no header, then END_RESPONSE
-                        // reuse=0): hold the headers back until the next packet tells
-                        // (not with FlushHeader, which sends headers at once).
-                        deferred_503 = Some(reason.to_vec());
+                        // reuse=0), or a stopping Tomcat (check_for_stop): hold the answer
+                        // back until what follows tells (not with FlushHeader, which sends
+                        // headers at once).
+                        held_answer = Some(HeldAnswer {
+                            status: st,
+                            reason: reason.to_vec(),
+                            headers: headers
+                                .iter()
+                                .map(|(n, v)| (n.as_bytes().to_vec(), v.to_vec()))
+                                .collect(),
+                            body: Vec::new(),
+                            to_end: check,
+                        });
                         continue;
                     }
                     let hs: Vec<(&[u8], &[u8])> =
@@ -770,7 +867,7 @@ impl Endpoint {
                     }
                 }
                 Reply::EndResponse { reuse } => {
-                    if reuse && !cfg.disable_reuse && !req.disable_reuse {
+                    if reuse && !unusable && !cfg.disable_reuse && !req.disable_reuse {
                         conn.payload = std::mem::take(&mut buf);
                         self.keep(cfg, seen, slot, conn);
                     } else {

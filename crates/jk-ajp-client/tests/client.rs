@@ -625,6 +625,105 @@ fn an_application_503_is_passed_through() {
 }
 
 #[test]
+fn a_stopping_tomcats_503_or_404_is_a_failed_try_when_the_balancer_checks_for_it() {
+    // A Tomcat stopping between its connector's pause and its application's end answers the
+    // request it had just read with an error page (503: the application is unavailable; 404:
+    // it is gone from the mapper; headers, body, END_RESPONSE reuse=1) and closes the
+    // connection. The load balancer (hold on, GET) asks for the check.
+    let p = packet("GET", "/app/session.jsp", None, false);
+    for status in [503, 404] {
+        let stopping = TestServer::start("127.0.0.1:0", Behaviour::Stopping { status }).unwrap();
+        let a = endpoint(&stopping, |c| c.retries = 3);
+        let mut peer = Recorder::default();
+        let mut r = req(&p);
+        r.check_for_stop = true;
+        let e = a
+            .service(&r, &mut RequestBody::new(Body::None), &mut peer)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BackendPaused, "{status}: {e}");
+        assert!(e.recoverable && e.before_reply, "{e:?}");
+        assert!(
+            e.message
+                .contains(&format!("stopping: it answered {status}")),
+            "{e}"
+        );
+        assert!(
+            peer.status.is_none() && peer.out.is_empty(),
+            "{status}: nothing of the answer reached the client"
+        );
+        assert_eq!(a.pool_stats().idle, 0, "the connection is not pooled");
+        assert_eq!(stopping.requests().len(), 1, "not asked again");
+
+        // Without the check (mod_jk, and every request the balancer does not check), the
+        // same answer is the client's, page and all.
+        let mut peer = Recorder::default();
+        let s = a
+            .service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
+            .unwrap();
+        assert_eq!((s.status, peer.status), (status, Some(status)));
+        assert_eq!(peer.out, jk_ajp_testserver::STOPPING_PAGE.as_bytes());
+    }
+}
+
+#[test]
+fn a_checked_503_from_a_running_tomcat_is_the_clients_and_keeps_its_connection() {
+    // An application's own 503 (the connection answers the CPING): passed on whole, headers
+    // and body, and the connection serves the next request.
+    let p = packet("GET", "/a", None, false);
+    let s = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Respond(Response::text(
+            503,
+            "Service Unavailable",
+            "down for maintenance",
+        )),
+    )
+    .unwrap();
+    let ep = endpoint(&s, |_| {});
+    let mut r = req(&p);
+    r.check_for_stop = true;
+    for round in 0..2 {
+        let mut peer = Recorder::default();
+        let out = ep
+            .service(&r, &mut RequestBody::new(Body::None), &mut peer)
+            .unwrap();
+        assert_eq!((out.status, peer.status), (503, Some(503)), "round {round}");
+        assert_eq!(peer.reason, "Service Unavailable");
+        assert_eq!(peer.out, b"down for maintenance");
+        assert_eq!(out.body_bytes, 20);
+    }
+    // An application's 404 likewise.
+    s.set_behaviour(Behaviour::Respond(Response::text(
+        404,
+        "Not Found",
+        "no such page",
+    )));
+    let mut peer = Recorder::default();
+    let out = ep
+        .service(&r, &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap();
+    assert_eq!(
+        (out.status, peer.out.as_slice()),
+        (404, &b"no such page"[..])
+    );
+    let reqs = s.requests();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs[1].cpings_before, 1, "one CPING after the first 503");
+    assert_eq!(reqs[2].cpings_before, 1, "and after the second");
+    assert_eq!(s.connections_accepted(), 1, "one connection for all three");
+
+    // A 503 longer than what is held back goes out as it comes, whole.
+    let long = "x".repeat(jk_ajp_client::HELD_ANSWER_BODY + 5000);
+    s.set_behaviour(Behaviour::Respond(Response::text(503, "Busy", &long)));
+    let mut peer = Recorder::default();
+    let out = ep
+        .service(&r, &mut RequestBody::new(Body::None), &mut peer)
+        .unwrap();
+    assert_eq!((out.status, peer.out.len()), (503, long.len()));
+    assert!(peer.out == long.as_bytes());
+}
+
+#[test]
 fn packets_of_every_size_arrive_whole_on_a_reused_connection() {
     // Chunk sizes below, around and far above the 16 KiB read buffer, with max_packet_size
     // 65536: every byte arrives in order, request after request on one connection.

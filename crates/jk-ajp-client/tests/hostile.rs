@@ -163,6 +163,7 @@ fn random_reply_streams_end_in_a_response_or_a_classified_error() {
         let mut peer = Sink::default();
         let req = ServiceRequest {
             disable_reuse: true,
+            check_for_stop: false,
             ..common::req(&request)
         };
         match ep.service(&req, &mut RequestBody::new(Body::None), &mut peer) {

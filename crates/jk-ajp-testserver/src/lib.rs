@@ -18,7 +18,9 @@
 mod server;
 pub mod wire;
 
-pub use server::{pattern, pattern_byte, Behaviour, RecordedRequest, Response, TestServer};
+pub use server::{
+    pattern, pattern_byte, Behaviour, RecordedRequest, Response, TestServer, STOPPING_PAGE,
+};
 pub use wire::{
     decode_forward_request, encode_forward_request, AttributeKey, AttributeValue, ForwardRequest,
     HeaderName,

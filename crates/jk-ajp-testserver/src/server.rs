@@ -144,6 +144,16 @@ pub enum Behaviour {
     /// `503` and no header, then END_RESPONSE reuse=0, and close; the request is never
     /// processed. A CPING is not answered: the connection is closed.
     Paused,
+    /// Like a Tomcat that is stopping and read the request just before its connector paused:
+    /// the application is already unavailable (503) or gone from the mapper (404 from the
+    /// ROOT application), so an error page answers (SEND_HEADERS `status` with
+    /// `Content-Type`, `Content-Language` and `Content-Length`, [`STOPPING_PAGE`],
+    /// END_RESPONSE reuse=1), then the connection is closed (the paused connector processes
+    /// no further request on it). A CPING is not answered: closed.
+    Stopping {
+        /// 503 or 404.
+        status: u16,
+    },
 }
 
 impl Default for Behaviour {
@@ -168,6 +178,10 @@ fn flatten(b: Behaviour) -> Behaviour {
         other => other,
     }
 }
+
+/// The body of [`Behaviour::Stopping`]'s answer: an HTML error page (Tomcat's is its
+/// ErrorReportValve's).
+pub const STOPPING_PAGE: &str = "<!doctype html><html><head><title>Error</title></head><body><h1>Error</h1><p>The test server plays a Tomcat whose application is stopping.</p></body></html>";
 
 /// The repeating body pattern used by `Download` and `CloseMidBody`: byte `i` of the body is
 /// `pattern_byte(i)`, a printable character with period 61 (a prime, so a lost or repeated
@@ -253,7 +267,7 @@ impl Shared {
         };
         match current {
             Some(Behaviour::RefuseCpong) => CpingAnswer::Ignore,
-            Some(Behaviour::Paused) => CpingAnswer::Close,
+            Some(Behaviour::Paused | Behaviour::Stopping { .. }) => CpingAnswer::Close,
             _ => CpingAnswer::Cpong,
         }
     }
@@ -741,6 +755,23 @@ impl Connection<'_> {
             Behaviour::Paused => {
                 out.extend(wire::send_headers_packet(503, "503", &[], true));
                 out.extend(wire::end_response_packet(false));
+                self.stream.write_all(&out)?;
+                return Ok(Next::Close);
+            }
+            Behaviour::Stopping { status } => {
+                let page = STOPPING_PAGE.as_bytes();
+                let reason = if status == 404 {
+                    "Not Found"
+                } else {
+                    "Service Unavailable"
+                };
+                let r = Response::new(status, reason)
+                    .header("Content-Type", "text/html;charset=utf-8")
+                    .header("Content-Language", "en")
+                    .header("Content-Length", &page.len().to_string())
+                    .body(page);
+                self.write_response(&r, &mut out)?;
+                out.extend(wire::end_response_packet(true));
                 self.stream.write_all(&out)?;
                 return Ok(Next::Close);
             }

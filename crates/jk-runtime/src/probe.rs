@@ -257,6 +257,7 @@ fn health_check(
         flush_packets: false,
         flush_header: false,
         disable_reuse: false,
+        check_for_stop: false,
     };
     let mut sink = Sink {
         status: 0,

@@ -270,6 +270,7 @@ fn template(method: &str) -> ServiceRequest<'static> {
         flush_packets: false,
         flush_header: false,
         disable_reuse: false,
+        check_for_stop: false,
     }
 }
 
@@ -329,7 +330,32 @@ fn a_sticky_request_is_held_until_its_restarting_member_is_ready_then_served_by_
         t2.port(),
         "worker.lb.hold_timeout=5000\nworker.lb.probe_interval=50\n",
     ));
-    // The readiness prober of jk_runtime::probe, as a child's thread runs it.
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = with_prober(&lb, || {
+        lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"))
+    });
+    assert_eq!(served_by(&a, &client), "200 member=t1", "{:?}", host.log);
+    assert!(
+        t2.requests().is_empty(),
+        "t2 never saw the session's request"
+    );
+    assert!(
+        host.logged("sending the request to t1 again"),
+        "{:?}",
+        host.log
+    );
+    assert_eq!(lb.held.load(Ordering::Relaxed), 0, "the hold was released");
+    // One hold of t1, as long as the restart took (under the hold_timeout of 5 s).
+    let snap = lb.balancer().lb_snapshot();
+    let hold = &snap.members[0].latency.hold;
+    assert_eq!(hold.count(), 1, "{hold:?}");
+    assert!(hold.sum_us < 5_000_000, "{hold:?}");
+    assert_eq!(snap.members[0].latency.replies, [0, 1, 0, 0, 0]);
+    assert_eq!(snap.latency.hold.count(), 1);
+}
+
+/// Runs `f` while the readiness prober of jk_runtime::probe runs as a child's thread does.
+fn with_prober<T>(lb: &Arc<Lb>, f: impl FnOnce() -> T) -> T {
     let stop = Arc::new(AtomicBool::new(false));
     let prober = {
         let (lb, stop) = (lb.clone(), stop.clone());
@@ -349,28 +375,72 @@ fn a_sticky_request_is_held_until_its_restarting_member_is_ready_then_served_by_
             }
         })
     };
-    let (host, mut client) = (TestHost::default(), TestClient::default());
-    let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
+    let out = f();
     stop.store(true, Ordering::Relaxed);
     prober.join().unwrap();
-    assert_eq!(served_by(&a, &client), "200 member=t1", "{:?}", host.log);
+    out
+}
+
+#[test]
+fn a_get_answered_503_or_404_by_a_stopping_member_is_held_and_sent_to_it_again() {
+    // t1 read the request just before its connector paused; its application is already
+    // stopping: an error page, then the connection closed. After the restart it answers
+    // normally.
+    let t1 = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Sequence(vec![Behaviour::Stopping { status: 503 }, text("t1")]),
+    )
+    .unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let stopping = TestServer::start("127.0.0.1:0", Behaviour::Stopping { status: 503 }).unwrap();
+    let plain = lb(stopping.port(), t2.port(), "");
+    let lb = Arc::new(lb(
+        t1.port(),
+        t2.port(),
+        "worker.lb.hold_timeout=5000\nworker.lb.probe_interval=50\n",
+    ));
+    // 503: the application is unavailable; 404: it is gone from the mapper already.
+    for (round, status) in [503u16, 404].into_iter().enumerate() {
+        if round > 0 {
+            t1.set_behaviour(Behaviour::Sequence(vec![
+                Behaviour::Stopping { status },
+                text("t1"),
+            ]));
+        }
+        let (host, mut client) = (TestHost::default(), TestClient::default());
+        let a = with_prober(&lb, || {
+            lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"))
+        });
+        assert_eq!(served_by(&a, &client), "200 member=t1", "{:?}", host.log);
+        assert!(t2.requests().is_empty(), "the session stayed on t1");
+        assert_eq!(t1.requests().len(), 2 * (round + 1), "asked again once");
+        assert!(
+            host.logged(&format!("Tomcat is stopping: it answered {status}")),
+            "{:?}",
+            host.log
+        );
+        assert_eq!(lb.held.load(Ordering::Relaxed), 0, "the hold was released");
+    }
+
+    // A POST may have been processed by an application answering 503 itself: not sent
+    // again, the 503 is the client's.
+    t1.set_behaviour(Behaviour::Stopping { status: 503 });
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = lb.serve(&host, &mut client, "POST", Some("JSESSIONID=abc.t1"));
     assert!(
-        t2.requests().is_empty(),
-        "t2 never saw the session's request"
+        served_by(&a, &client).starts_with("503 <!doctype html>"),
+        "{a:?}"
     );
+    assert!(t2.requests().is_empty());
+
+    // Without hold_timeout (mod_jk), a GET gets the 503 too.
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = plain.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
     assert!(
-        host.logged("sending the request to t1 again"),
-        "{:?}",
-        host.log
+        served_by(&a, &client).starts_with("503 <!doctype html>"),
+        "{a:?}"
     );
-    assert_eq!(lb.held.load(Ordering::Relaxed), 0, "the hold was released");
-    // One hold of t1, as long as the restart took (under the hold_timeout of 5 s).
-    let snap = lb.balancer().lb_snapshot();
-    let hold = &snap.members[0].latency.hold;
-    assert_eq!(hold.count(), 1, "{hold:?}");
-    assert!(hold.sum_us < 5_000_000, "{hold:?}");
-    assert_eq!(snap.members[0].latency.replies, [0, 1, 0, 0, 0]);
-    assert_eq!(snap.latency.hold.count(), 1);
+    assert!(t2.requests().is_empty());
 }
 
 #[test]

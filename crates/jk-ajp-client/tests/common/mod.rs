@@ -35,6 +35,7 @@ pub fn req(packet: &[u8]) -> ServiceRequest<'_> {
         flush_packets: false,
         flush_header: false,
         disable_reuse: false,
+        check_for_stop: false,
     }
 }
 
