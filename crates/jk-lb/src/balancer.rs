@@ -658,7 +658,7 @@ impl Balancer {
             StrField::Redirect => m.configured.redirect.clone(),
             StrField::Name => m.name.clone(),
             StrField::Parent => self.name.clone(),
-            StrField::Host | StrField::Label => String::new(),
+            StrField::Host | StrField::Label | StrField::Followed => String::new(),
         }
     }
 

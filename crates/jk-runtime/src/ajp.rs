@@ -16,11 +16,10 @@ use jk_shm::{ChildField, ChildIndex, Field, Region, Slot, SlotKind, StrField};
 pub struct AjpShared {
     pub slot: Slot<'static>,
     seen: AtomicU64,
-    /// The address the configured host and port resolved to when this generation started,
-    /// or later when the member failed and its host name resolved elsewhere
-    /// ([`AjpShared::follow_configured_host`]): an edit back to the configured host/port
-    /// returns to it.
-    configured_addr: std::sync::Mutex<Option<SocketAddr>>,
+    /// The address the configured host and port resolved to when this generation started:
+    /// an edit back to the configured host/port returns to it, unless the name was followed
+    /// elsewhere since (the slot's [`StrField::Followed`], which every child reads).
+    configured_addr: Option<SocketAddr>,
 }
 
 /// How a request on a standalone ajp worker ended, for its statistics.
@@ -162,12 +161,16 @@ pub(crate) fn open(
             slot.set(Field::AjpConfigHash, fp);
             slot.add(Field::AjpSeq, 1);
         }
+        // The host name was resolved anew for this generation: an address followed by the
+        // last one is older news.
+        if !slot.string(StrField::Followed).is_empty() {
+            let _ = slot.set_string(StrField::Followed, "");
+            slot.add(Field::AjpSeq, 1);
+        }
         let shared = AjpShared {
             slot,
             seen: AtomicU64::new(u64::MAX),
-            configured_addr: std::sync::Mutex::new(
-                endpoints.get(&w.name).and_then(|ep| ep.config().addr),
-            ),
+            configured_addr: endpoints.get(&w.name).and_then(|ep| ep.config().addr),
         };
         if let Some(ep) = endpoints.get(&w.name) {
             shared.sync(ep, a);
@@ -203,16 +206,13 @@ impl AjpShared {
             FIELDS.map(|f| self.slot.get(f)),
         );
         let configured = RuntimeSettings::configured(w);
-        let at_configured = *self
-            .configured_addr
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at_configured = self.followed().or(self.configured_addr);
         let addr = if now.port == 0 {
             None
         } else if now.host == w.host && now.port == w.port && at_configured.is_some() {
-            // Back to (or still at) the configured host: its address from start-up (or as
-            // last followed), not the one the endpoint has now (that may be a temporary
-            // edit's).
+            // Back to (or still at) the configured host: its address as last followed (by
+            // any child), else from start-up; not the one the endpoint has now (that may be
+            // a temporary edit's).
             at_configured
         } else {
             resolve(&now.host, now.port, w.prefer_ipv6).ok()
@@ -248,8 +248,10 @@ impl AjpShared {
     /// container that came back on a new address). When this process's endpoint points at
     /// none of them and no runtime edit changed the host or port, it follows the name: the
     /// first address (of the preferred family) from now on, its pooled connections to the
-    /// old one dropped. Returns (old, new) when it moved. Only this process's endpoint moves:
-    /// every child follows the name itself.
+    /// old one dropped. The address goes into the shared record ([`StrField::Followed`]), so
+    /// every child's endpoint moves with its next use, as after a status-worker edit (a
+    /// child that only sees the member come back through another child's probe must not
+    /// keep the old address). Returns (old, new) when it moved.
     pub fn follow_configured_host(
         &self,
         ep: &Endpoint,
@@ -267,14 +269,22 @@ impl AjpShared {
             .iter()
             .find(|a| a.is_ipv6() == w.prefer_ipv6)
             .or_else(|| addrs.first())?;
-        *self
-            .configured_addr
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(new);
-        // Applied by the next sync, now: the shared record did not change.
-        self.seen.store(u64::MAX, Ordering::Release);
+        // An address too long for the record (an IPv6 scope) is not followed.
+        self.slot
+            .set_string(StrField::Followed, &new.to_string())
+            .ok()?;
+        self.slot.add(Field::AjpSeq, 1);
         self.sync(ep, w);
         Some((old, new))
+    }
+
+    /// The address the configured host name was last followed to, by any child.
+    fn followed(&self) -> Option<SocketAddr> {
+        let s = self.slot.string(StrField::Followed);
+        if s.is_empty() {
+            return None;
+        }
+        s.parse().ok()
     }
 
     /// Contact disabled (port 0): a freed growth slot.

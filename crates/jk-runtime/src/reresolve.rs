@@ -7,9 +7,12 @@
 //! thread of this process's own (so a hanging resolver delays nothing else) resolves the
 //! name (at most every [`EVERY`]); when the member's endpoint points at none of the
 //! addresses it now has, the endpoint follows the name
-//! ([`AjpShared::follow_configured_host`]), and the readiness probes and held requests reach
-//! the Tomcat at its new address. A failed or empty resolution changes nothing. Request
-//! threads never resolve.
+//! ([`AjpShared::follow_configured_host`]) and publishes the new address in the worker's
+//! shared record, so every child's endpoint moves there with its next use (also a child that
+//! never saw the member down, or one forked later); the readiness probes and held requests
+//! reach the Tomcat at its new address. A failed or empty resolution changes nothing.
+//! Request threads never resolve. The followed address lasts until httpd (re)starts and
+//! resolves the name anew.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

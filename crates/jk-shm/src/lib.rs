@@ -251,6 +251,8 @@ const _: () = assert!((Field::LbStateEpoch as usize) < StrField::Label as usize)
 const _: () = assert!((StrField::Label as usize) + STR_WORDS <= Field::RegistryState as usize);
 const _: () = assert!((Field::RegistryAppliedAt as usize) < FIXED_WORDS);
 const _: () = assert!((StrField::Label as usize) + STR_WORDS <= FIXED_WORDS);
+const _: () = assert!((Field::RegistryAppliedAt as usize) < StrField::Followed as usize);
+const _: () = assert!((StrField::Followed as usize) + STR_WORDS <= FIXED_WORDS);
 const _: () = assert!(FIXED_WORDS % LINE_WORDS == 0 && HEADER_WORDS % LINE_WORDS == 0);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
 
@@ -268,6 +270,10 @@ pub enum StrField {
     /// member slot (runtime membership): the name a member added at runtime goes by (its
     /// growth slot keeps its own worker name).
     Label = 144,
+    /// ajp slot: the address (`IP:PORT`, `[IPv6]:PORT`) the worker's configured host name was
+    /// last followed to while its member was down (README "Load balancer"), shared so that
+    /// every child connects there; empty: the address resolved at start-up.
+    Followed = 160,
 }
 
 /// A latency histogram of a member slot: a fixed set of buckets (microsecond upper bounds,
