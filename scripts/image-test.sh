@@ -133,7 +133,7 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
     tpid=$!
     tstart=$(date +%s.%N)
     sleep 3
-    restarts=""
+    restarts="" moved_to=""
     for n in 1 2; do
       t0=$(date +%s.%N)
       step "$suite: podman-compose restart tomcat$n at $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$tstart" "$t0") s"
@@ -146,6 +146,7 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
         sleep 0.1
       done
       ip_after=$(podman inspect "$c" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
+      [ "$ip_before" = "$ip_after" ] || moved_to="$moved_to $ip_after"
       restarts="$restarts tomcat$n $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)") s, address $ip_before -> $ip_after;"
       sleep 3
     done
@@ -166,9 +167,13 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
       done
       fail "$suite: failed requests or re-logins during the Tomcat restarts"
     fi
-    # A Tomcat that came back on another address (none here while compose.yaml pins them) is
-    # followed by name: the gateway logs it.
-    podman exec "$gw" grep -h "resolves to" /var/log/apache2/mod_jk.log 2> /dev/null | sed 's/^/image-test:   /' >&2 || true
+    # A Tomcat that came back on another address is followed by name: the gateway logs it.
+    follows=$(podman exec "$gw" grep -h "resolves to" /var/log/apache2/mod_jk.log 2> /dev/null || true)
+    sed 's/^/image-test:   /' <<< "$follows" >&2
+    for moved in $moved_to; do
+      grep -q "resolves to $moved:8009 now" <<< "$follows" \
+        || fail "$suite: a Tomcat came back on $moved and the gateway's log says no member followed it there"
+    done
   fi
   t0=$(date +%s.%N)
   compose stop -t 10 gateway > /dev/null 2>&1
