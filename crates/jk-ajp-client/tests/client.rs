@@ -579,6 +579,12 @@ fn with_flush_header_a_503_goes_out_at_once() {
     assert_eq!(peer.flushes, 1, "flushed with the headers");
 }
 
+/// A backend whose application answers 503 with headers and a body (an error page of its own).
+fn maintenance_503() -> TestServer {
+    let page = Response::text(503, "Service Unavailable", "down for maintenance");
+    TestServer::start("127.0.0.1:0", Behaviour::Respond(page)).unwrap()
+}
+
 #[test]
 fn an_application_503_is_passed_through() {
     let p = packet("GET", "/a", None, false);
@@ -593,15 +599,7 @@ fn an_application_503_is_passed_through() {
     assert_eq!((out.status, peer.status), (503, Some(503)));
     assert_eq!(peer.reason, "503");
     // A 503 with headers and a body (an error page).
-    let s = TestServer::start(
-        "127.0.0.1:0",
-        Behaviour::Respond(Response::text(
-            503,
-            "Service Unavailable",
-            "down for maintenance",
-        )),
-    )
-    .unwrap();
+    let s = maintenance_503();
     let ep = endpoint(&s, |_| {});
     let mut peer = Recorder::default();
     ep.service(&req(&p), &mut RequestBody::new(Body::None), &mut peer)
@@ -670,15 +668,7 @@ fn a_checked_503_from_a_running_tomcat_is_the_clients_and_keeps_its_connection()
     // An application's own 503 (the connection answers the CPING): passed on whole, headers
     // and body, and the connection serves the next request.
     let p = packet("GET", "/a", None, false);
-    let s = TestServer::start(
-        "127.0.0.1:0",
-        Behaviour::Respond(Response::text(
-            503,
-            "Service Unavailable",
-            "down for maintenance",
-        )),
-    )
-    .unwrap();
+    let s = maintenance_503();
     let ep = endpoint(&s, |_| {});
     let mut r = req(&p);
     r.check_for_stop = true;
