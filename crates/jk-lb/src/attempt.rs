@@ -814,9 +814,21 @@ impl<'b> Attempt<'b> {
             self.bal
                 .note_values(first, |k, v| f(crate::FIRST_NOTE_KEYS[k], v));
         }
-        if let Some(last) = self.last.and_then(|i| self.bal.note_snapshot(i)) {
+        // One try: the last member is the first, whose snapshot was taken when that try
+        // ended, and nothing of this request changed its counters since. The same values,
+        // without a second pass over every child's lines of two slots (issue 17: each pass
+        // reads lines the other children write).
+        let fresh;
+        let last = match (&self.first_notes, self.last) {
+            (Some(first), Some(i)) if self.tries == 1 && first.member == i => Some(first),
+            _ => {
+                fresh = self.last.and_then(|i| self.bal.note_snapshot(i));
+                fresh.as_ref()
+            }
+        };
+        if let Some(last) = last {
             self.bal
-                .note_values(&last, |k, v| f(crate::LAST_NOTE_KEYS[k], v));
+                .note_values(last, |k, v| f(crate::LAST_NOTE_KEYS[k], v));
         }
     }
 }

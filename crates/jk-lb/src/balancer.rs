@@ -69,7 +69,7 @@ impl std::fmt::Display for NoteValue<'_> {
 /// chosen, for the `FIRST` notes).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct NoteSnapshot {
-    member: usize,
+    pub(crate) member: usize,
     /// lb_value, elected, sessions, read, transferred, errors, busy.
     numbers: [u64; 7],
     activation: &'static str,

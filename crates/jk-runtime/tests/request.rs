@@ -304,6 +304,51 @@ fn a_refused_member_fails_over_to_the_next() {
 }
 
 #[test]
+fn the_last_notes_are_the_served_members_counters_after_its_try() {
+    let t1 = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
+    let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
+    let pair = lb(t1.port(), t2.port(), "");
+    let dead = lb(refused_port(), t2.port(), "");
+    let note = |h: &TestHost, k: &str| h.notes.borrow()[k].clone();
+    // One try (t1 by session): first and last are t1 as after that try.
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = pair.serve(&host, &mut client, "GET", Some("JSESSIONID=a.t1"));
+    assert_eq!(served_by(&a, &client), "200 member=t1");
+    for k in jk_lb::LAST_NOTE_KEYS {
+        let k = k.to_str().unwrap();
+        let first = k.replace("_LAST_", "_FIRST_");
+        assert_eq!(note(&host, k), note(&host, &first), "{k}");
+    }
+    assert_eq!(note(&host, "JK_LB_LAST_NAME"), "t1");
+    assert_eq!(note(&host, "JK_LB_LAST_ACCESSED"), "1");
+    assert_eq!(note(&host, "JK_LB_LAST_BUSY"), "0", "the try ended");
+    assert_ne!(note(&host, "JK_LB_LAST_READ"), "0", "its reply counted");
+    // A second request by the same session: the counters moved on.
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    pair.serve(&host, &mut client, "GET", Some("JSESSIONID=a.t1"));
+    assert_eq!(note(&host, "JK_LB_LAST_ACCESSED"), "2");
+    // Two tries (t1 refuses, t2 serves): the last notes are t2's own, taken at the end.
+    let (host, mut client) = (TestHost::default(), TestClient::default());
+    let a = dead.serve(&host, &mut client, "GET", Some("JSESSIONID=b.t1"));
+    assert_eq!(served_by(&a, &client), "200 member=t2");
+    assert_eq!(
+        (
+            note(&host, "JK_LB_FIRST_NAME"),
+            note(&host, "JK_LB_FIRST_ERRORS")
+        ),
+        ("t1".to_string(), "1".to_string())
+    );
+    assert_eq!(
+        (
+            note(&host, "JK_LB_LAST_NAME"),
+            note(&host, "JK_LB_LAST_ERRORS")
+        ),
+        ("t2".to_string(), "0".to_string())
+    );
+    assert_eq!(note(&host, "JK_LB_LAST_ACCESSED"), "1");
+}
+
+#[test]
 fn every_member_refusing_is_503_with_both_named() {
     let lb = lb(refused_port(), refused_port(), "");
     let (host, mut client) = (TestHost::default(), TestClient::default());
