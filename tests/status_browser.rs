@@ -252,6 +252,7 @@ fn a_page_on_another_origin_cannot_change_a_member_but_our_page_can() {
 const CHARTS_WITH_TRAFFIC: &str = r#"(() => {
   const cs = Array.from(document.querySelectorAll('#jk-live canvas'));
   let drawn = 0;
+  const idle = [];
   for (const c of cs) {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height / 2).data;
     let blue = 0;
@@ -259,8 +260,9 @@ const CHARTS_WITH_TRAFFIC: &str = r#"(() => {
       if (Math.abs(d[i] - 0x1f) < 40 && Math.abs(d[i + 1] - 0x6f) < 40 && d[i + 2] > 0xa0) blue++;
     }
     if (blue > 0) drawn++;
+    else idle.push((c.closest('[data-member]') || c).getAttribute('data-member'));
   }
-  return JSON.stringify({canvases: cs.length, drawn: drawn,
+  return JSON.stringify({canvases: cs.length, drawn: drawn, idle: idle,
     polls: +(document.getElementById('jk-live').getAttribute('data-polls') || 0)});
 })()"#;
 
@@ -320,9 +322,28 @@ fn the_live_charts_draw_traffic_and_roll_steps_for_64_members() {
     b.cdp().call("Page.enable", "{}").unwrap();
     b.navigate(&format!("http://127.0.0.1:{}/jkmanager/", h.port));
     // Every member's chart draws requests after a few polls.
-    let charts = b.wait_eval("64 charts with traffic", CHARTS_WITH_TRAFFIC, |v| {
-        v.contains("\"canvases\":64,\"drawn\":64")
-    });
+    let charts = b
+        .try_wait_eval(CHARTS_WITH_TRAFFIC, |v| {
+            v.contains("\"canvases\":64,\"drawn\":64")
+        })
+        .unwrap_or_else(|last| {
+            // What the balancer says of the members whose chart stayed flat.
+            let status = h.get("/jkmanager/?mime=prop").text();
+            let said: Vec<&str> = status
+                .lines()
+                .filter(|l| {
+                    ["state=", "activation=", "elected=", "errors=", "busy="]
+                        .iter()
+                        .any(|k| l.contains(&format!(".{k}")))
+                })
+                .filter(|l| last.contains(&format!("\"{}\"", l.split('.').nth(1).unwrap_or("?"))))
+                .collect();
+            panic!(
+                "timed out waiting for 64 charts with traffic; last: {last}\n{}\n{}",
+                said.join("\n"),
+                h.error_log()
+            )
+        });
     eprintln!("live charts: {charts}");
     let text = b
         .eval("document.querySelector('#jk-live .jk-card[data-member=\"m07\"] .jk-card-text').textContent")

@@ -116,17 +116,28 @@ impl Browser {
 
     /// Polls `expr` until it yields a string for which `ok` holds.
     pub fn wait_eval(&mut self, what: &str, expr: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.try_wait_eval(expr, ok)
+            .unwrap_or_else(|last| panic!("timed out waiting for {what}; last: {last}"))
+    }
+
+    /// Polls `expr` for up to 20 s until it yields a string for which `ok` holds; the last
+    /// value (or error) when it never does.
+    pub fn try_wait_eval(
+        &mut self,
+        expr: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut last = String::new();
         while Instant::now() < deadline {
             match self.eval(expr) {
-                Ok(v) if ok(&v) => return v,
+                Ok(v) if ok(&v) => return Ok(v),
                 Ok(v) => last = v,
                 Err(e) => last = e, // e.g. the context is being replaced by a navigation
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("timed out waiting for {what}; last: {last}");
+        Err(last)
     }
 }
 
