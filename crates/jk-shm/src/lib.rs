@@ -252,7 +252,9 @@ const _: () = assert!((StrField::Label as usize) + STR_WORDS <= Field::RegistryS
 const _: () = assert!((Field::RegistryAppliedAt as usize) < FIXED_WORDS);
 const _: () = assert!((StrField::Label as usize) + STR_WORDS <= FIXED_WORDS);
 const _: () = assert!((Field::RegistryAppliedAt as usize) < StrField::Followed as usize);
-const _: () = assert!((StrField::Followed as usize) + STR_WORDS <= FIXED_WORDS);
+// Between the hold histogram's sum (166) and its buckets (183).
+const _: () = assert!(HOLD_TIME.sum < StrField::Followed as usize);
+const _: () = assert!((StrField::Followed as usize) + STR_WORDS <= HOLD_TIME.buckets);
 const _: () = assert!(FIXED_WORDS % LINE_WORDS == 0 && HEADER_WORDS % LINE_WORDS == 0);
 const _: () = assert!((StrField::Host as usize) + 8 <= Field::AjpPort as usize);
 
@@ -273,7 +275,7 @@ pub enum StrField {
     /// ajp slot: the address (`IP:PORT`, `[IPv6]:PORT`) the worker's configured host name was
     /// last followed to while its member was down (README "Load balancer"), shared so that
     /// every child connects there; empty: the address resolved at start-up.
-    Followed = 160,
+    Followed = 168,
 }
 
 /// A latency histogram of a member slot: a fixed set of buckets (microsecond upper bounds,
@@ -344,8 +346,9 @@ const CHILD_REPLY_SUM: usize = LINE_WORDS;
 const CHILD_REPLY_CLASSES: usize = CHILD_REPLY_SUM + 1;
 const CHILD_REPLY_BUCKETS: usize = 2 * LINE_WORDS;
 
-// Fixed words 160..=165 and 168..=182 are free since layout 5 (the reply histogram and the
-// classes moved to the child words); 166 is the hold sum, 183..=196 the hold buckets.
+// Fixed words 160..=165 and 176..=182 are free since layout 5 (the reply histogram and the
+// classes moved to the child words); 166 is the hold sum, 168..=175 StrField::Followed,
+// 183..=196 the hold buckets.
 const _: () = assert!(CHILD_REPLY_CLASSES + 5 <= CHILD_REPLY_BUCKETS);
 const _: () = assert!(CHILD_REPLY_BUCKETS + REPLY_BOUNDS_US.len() < CHILD_WORDS);
 const _: () = assert!(HOLD_TIME.buckets + HOLD_BOUNDS_US.len() < FIXED_WORDS);
