@@ -245,7 +245,7 @@ pub fn handle_query(
 /// name any URL.
 pub const HTML_CSP: &str = concat!(
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'; ",
-    "connect-src 'self'; script-src 'sha256-353IaRNPDw7hb+neAXHmT4WcsGqs+9vW3nJvS+PmLjY='"
+    "connect-src 'self'; script-src 'sha256-UWSuRJ5d3EZCm0Lj3H+ZIjMJohQy6FAQ0brMmq2aWKs='"
 );
 
 fn response(mime: Mime, body: String, error: Option<String>) -> StatusResponse {

@@ -121,9 +121,11 @@
       maxRate = Math.max(maxRate, c.pts[i].rps, c.pts[i].eps);
       if (c.pts[i].p99 !== null) { maxP99 = Math.max(maxP99, c.pts[i].p99); }
     }
-    line(g, c.pts, function (p) { return p.rps; }, maxRate, "#1f6fd0");
-    line(g, c.pts, function (p) { return p.eps; }, maxRate, "#d0201f");
+    // Requests last, on top: a steady rate and a steady p99 both run along the top edge,
+    // and the line drawn last hides the other.
     line(g, c.pts, function (p) { return p.p99; }, maxP99, "#e08a00");
+    line(g, c.pts, function (p) { return p.eps; }, maxRate, "#d0201f");
+    line(g, c.pts, function (p) { return p.rps; }, maxRate, "#1f6fd0");
   }
 
   function fmt(v, digits) { return v === null ? "-" : v.toFixed(digits); }
