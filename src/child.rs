@@ -97,25 +97,54 @@ pub unsafe fn init(pchild: *mut ffi::apr_pool_t, main: *mut ffi::server_rec) {
             }
         });
     };
-    match Background::spawn(
-        "jk-watchdog",
-        Duration::from_secs(u64::from(interval)),
-        round,
-    ) {
+    let every = Duration::from_secs(u64::from(interval));
+    // SAFETY: forwarded.
+    if unsafe {
+        spawn_owned(
+            pchild,
+            &rt,
+            "jk-watchdog",
+            every,
+            "init watchdog thread",
+            round,
+        )
+    } {
+        rt.log_at(
+            Level::Debug,
+            "jk_child_init",
+            &format!("watchdog thread started, interval {interval} s"),
+        );
+    }
+}
+
+/// Starts background thread `name` running `round` every `every`, owned by the child pool
+/// (dropping it with the pool stops the thread, within a bounded grace); logs "Could not
+/// {what}" when the thread cannot start. True when it runs.
+///
+/// # Safety
+/// `pchild` must be the live child pool.
+unsafe fn spawn_owned(
+    pchild: *mut ffi::apr_pool_t,
+    rt: &ServerRuntime,
+    name: &str,
+    every: Duration,
+    what: &str,
+    round: impl FnMut() + Send + 'static,
+) -> bool {
+    match Background::spawn(name, every, round) {
         Ok(bg) => {
             // SAFETY: the child pool lives until the child exits; dropping stops the thread.
             unsafe { pool_owned::give(pchild, bg) };
-            rt.log_at(
-                Level::Debug,
-                "jk_child_init",
-                &format!("watchdog thread started, interval {interval} s"),
-            );
+            true
         }
-        Err(e) => rt.log_at(
-            Level::Error,
-            "jk_child_init",
-            &format!("Could not init watchdog thread: {e}"),
-        ),
+        Err(e) => {
+            rt.log_at(
+                Level::Error,
+                "jk_child_init",
+                &format!("Could not {what}: {e}"),
+            );
+            false
+        }
     }
 }
 
@@ -149,17 +178,17 @@ unsafe fn start_readiness_prober(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRu
             });
         });
     };
-    match Background::spawn("jk-readiness", tick, round) {
-        // SAFETY: the child pool lives until the child exits; dropping stops the thread.
-        Ok(bg) => unsafe {
-            pool_owned::give(pchild, bg);
-        },
-        Err(e) => rt.log_at(
-            Level::Error,
-            "jk_child_init",
-            &format!("Could not start the readiness prober: {e}"),
-        ),
-    }
+    // SAFETY: forwarded.
+    unsafe {
+        spawn_owned(
+            pchild,
+            rt,
+            "jk-readiness",
+            tick,
+            "start the readiness prober",
+            round,
+        )
+    };
 }
 
 /// A down configured member's host name followed to a new address (`jk_runtime::reresolve`),
@@ -184,17 +213,18 @@ unsafe fn start_reresolver(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>
             );
         });
     };
-    match Background::spawn("jk-reresolve", Duration::from_secs(1), round) {
-        // SAFETY: the child pool lives until the child exits; dropping stops the thread.
-        Ok(bg) => unsafe {
-            pool_owned::give(pchild, bg);
-        },
-        Err(e) => rt.log_at(
-            Level::Error,
-            "jk_child_init",
-            &format!("Could not start the host name follower: {e}"),
-        ),
-    }
+    let every = Duration::from_secs(1);
+    // SAFETY: forwarded.
+    unsafe {
+        spawn_owned(
+            pchild,
+            rt,
+            "jk-reresolve",
+            every,
+            "start the host name follower",
+            round,
+        )
+    };
 }
 
 /// DNS discovery (`worker.<lb>.discover_dns`): a thread in every child that looks once a
@@ -224,26 +254,23 @@ unsafe fn start_discovery(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>)
                 &jk_runtime::discovery::SystemResolver,
                 pid,
                 jk_urimap::unix_now(),
-                &|holder| {
-                    // SAFETY: kill with signal 0 only checks that the process exists.
-                    let exists = unsafe { libc::kill(holder as libc::pid_t, 0) } == 0;
-                    exists || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-                },
+                &|holder| process_alive(holder),
                 &|level, msg| log.log_at(level, "jk_discovery", msg),
             );
         });
     };
-    match Background::spawn("jk-discovery", Duration::from_secs(1), round) {
-        // SAFETY: the child pool lives until the child exits; dropping stops the thread.
-        Ok(bg) => unsafe {
-            pool_owned::give(pchild, bg);
-        },
-        Err(e) => rt.log_at(
-            Level::Error,
-            "jk_child_init",
-            &format!("Could not start DNS discovery: {e}"),
-        ),
-    }
+    let every = Duration::from_secs(1);
+    // SAFETY: forwarded.
+    unsafe {
+        spawn_owned(
+            pchild,
+            rt,
+            "jk-discovery",
+            every,
+            "start DNS discovery",
+            round,
+        )
+    };
 }
 
 /// Whether process `holder` still runs (kill with signal 0).
@@ -482,17 +509,19 @@ unsafe fn start_registry(pchild: *mut ffi::apr_pool_t, rt: &Arc<ServerRuntime>) 
             }
         });
     };
-    match Background::spawn("jk-registry", Duration::from_millis(100), round) {
-        Ok(bg) => {
-            // SAFETY: the child pool lives until the child exits; dropping stops the thread.
-            unsafe { pool_owned::give(pchild, bg) };
-            wait_first_read(rt, &waiting);
-        }
-        Err(e) => rt.log_at(
-            Level::Error,
-            "jk_child_init",
-            &format!("Could not start ZooKeeper discovery: {e}"),
-        ),
+    let every = Duration::from_millis(100);
+    // SAFETY: forwarded.
+    if unsafe {
+        spawn_owned(
+            pchild,
+            rt,
+            "jk-registry",
+            every,
+            "start ZooKeeper discovery",
+            round,
+        )
+    } {
+        wait_first_read(rt, &waiting);
     }
 }
 

@@ -4,7 +4,9 @@
 //! worker (every child sees the member, readiness before traffic, the route learned from the
 //! first session it issues, kept over a graceful restart, drained then gone), and DNS
 //! discovery following /etc/hosts (a name that resolves to several loopback addresses,
-//! changed during the test; kept while the name does not resolve).
+//! changed during the test; kept while the name does not resolve), a down member's host
+//! name followed to its new address by every child, and a GET answered by a stopping Tomcat
+//! held and sent again.
 
 mod support;
 
@@ -474,4 +476,59 @@ fn a_down_configured_members_host_name_is_followed_to_its_new_address() {
     assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
     drop(hosts);
     drop(new);
+}
+
+#[test]
+fn a_get_answered_by_a_stopping_tomcat_is_held_and_sent_to_it_again_through_httpd() {
+    // t1 read the request just before its connector paused: its application is stopping
+    // already, so an error page (503) comes back and the connection closes. With hold on, the
+    // GET waits for t1 and goes to it again once it answers (restarted): the client never
+    // sees the 503 and the session stays.
+    let answer = AjpResponse::text(200, "OK", "member=t1\n");
+    let t1 = TestServer::start(
+        "127.0.0.1:0",
+        Behaviour::Sequence(vec![
+            Behaviour::Stopping { status: 503 },
+            Behaviour::Respond(answer),
+        ]),
+    )
+    .unwrap();
+    let t2 = server("t2", "127.0.0.1:0", Some("t2"));
+    let h = gateway(
+        "member-stopping",
+        Mpm::Event,
+        &[&t1, &t2],
+        "worker.lb.hold_timeout=5000\nworker.lb.probe_interval=100\n",
+    );
+    let sticky = [("Cookie", "JSESSIONID=x.t1")];
+    let r = h.request("GET", "/app/x", &sticky);
+    assert_eq!(
+        (r.status, member_of(&r)),
+        (200, "t1".to_string()),
+        "{}",
+        r.text()
+    );
+    assert_eq!(t1.requests().len(), 2, "asked again once");
+    assert!(t2.requests().is_empty(), "the session stayed on t1");
+    let log = h.dir.read("logs/mod_jk.log");
+    assert!(
+        log.contains("Tomcat is stopping: it answered 503"),
+        "{}",
+        tail(&log, 3000)
+    );
+    // An application's own 503 (the connection answers the CPing) reaches the client whole
+    // through httpd, headers and body, after being held back.
+    t1.set_behaviour(Behaviour::Respond(AjpResponse::text(
+        503,
+        "Service Unavailable",
+        "down for maintenance",
+    )));
+    let r = h.request("GET", "/app/x", &sticky);
+    assert_eq!(
+        (r.status, r.text()),
+        (503, "down for maintenance".to_string())
+    );
+    assert_eq!(r.header("Content-Type"), Some("text/plain"));
+    assert!(t2.requests().is_empty());
+    assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
 }

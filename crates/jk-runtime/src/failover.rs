@@ -61,6 +61,15 @@ pub fn after_failure(t: FailedTry) -> (Outcome, Next) {
     (outcome, next)
 }
 
+/// mod_jk-rs: whether a try's 503 or 404 answer is held back and checked for a stopping
+/// Tomcat (`ServiceRequest::check_for_stop`: its application unavailable or unmapped
+/// already, then the connection closed; such a try fails like a paused connector's and is
+/// held for its member). Only with hold on, and only for the methods that may be sent twice:
+/// an application may have processed a POST before answering 503 itself.
+pub fn check_for_stop(hold_enabled: bool, is_get: bool, is_head: bool) -> bool {
+    hold_enabled && (is_get || is_head)
+}
+
 /// The per-request reply timeout: `JK_REPLY_TIMEOUT` (an integer ≥ 0; 0 = wait forever)
 /// wins over the mount rule's `reply_timeout` extension (-1 = not set). `None`: the
 /// worker's own; `Some(None)`: forever.
@@ -100,6 +109,14 @@ mod tests {
             already_held: false,
             hold_enabled: false,
         }
+    }
+
+    #[test]
+    fn only_gets_and_heads_with_hold_are_checked_for_a_stopping_tomcat() {
+        assert!(check_for_stop(true, true, false));
+        assert!(check_for_stop(true, false, true));
+        assert!(!check_for_stop(true, false, false), "POST and the like");
+        assert!(!check_for_stop(false, true, false), "no hold: as mod_jk");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use jk_log::Level;
 use jk_shm::ChildIndex;
 
 use crate::ajp::{AjpShared, Served};
-use crate::failover::{after_failure, FailedTry, Next};
+use crate::failover::{after_failure, check_for_stop, FailedTry, Next};
 use crate::failure::{disposition, Reply};
 
 /// What only the web server knows about the request in progress.
@@ -242,11 +242,11 @@ pub fn serve_lb(
         );
         let sreq = ServiceRequest {
             packet: &packet,
-            // mod_jk-rs: with hold on, a 503 or 404 from a Tomcat that is stopping (its
-            // application unavailable or unmapped already, then the connection closed) is a
-            // failed try like a paused connector's, for the methods that may be sent twice.
-            check_for_stop: bal.hold_timeout().is_some()
-                && (fwd.template.is_get || fwd.template.is_head),
+            check_for_stop: check_for_stop(
+                bal.hold_timeout().is_some(),
+                fwd.template.is_get,
+                fwd.template.is_head,
+            ),
             ..fwd.template
         };
         let learning = Some(choice.index).filter(|&i| bal.learning_route(i));

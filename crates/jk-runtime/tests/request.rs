@@ -181,6 +181,14 @@ fn lb(t1: u16, t2: u16, extra: &str) -> Lb {
 }
 
 impl Lb {
+    /// A GET through the balancer (`cookie` picks a sticky member): who served it, as
+    /// [`served_by`] says.
+    fn get(&self, host: &TestHost, cookie: Option<&str>) -> String {
+        let mut c = TestClient::default();
+        let a = self.serve(host, &mut c, "GET", cookie);
+        served_by(&a, &c)
+    }
+
     fn balancer(&self) -> &Arc<Balancer> {
         &self.built.balancers["lb"]
     }
@@ -990,11 +998,7 @@ fn a_standby_member_takes_over_the_route_once_its_predecessors_port_is_closed() 
     assert_eq!(b.lifecycle(s), jk_lb::Lifecycle::Standby);
     probe_until(&lb, || !b.awaiting_readiness(s));
     let host = TestHost::default();
-    let sticky = |host: &TestHost| {
-        let mut c = TestClient::default();
-        let a = lb.serve(host, &mut c, "GET", Some("JSESSIONID=abc.t1"));
-        served_by(&a, &c)
-    };
+    let sticky = |host: &TestHost| lb.get(host, Some("JSESSIONID=abc.t1"));
     // While the old one serves, the route stays with it; the standby gets nothing.
     for _ in 0..4 {
         assert_eq!(sticky(&host), "200 member=t1");
@@ -1025,9 +1029,10 @@ fn a_standby_member_takes_over_the_route_once_its_predecessors_port_is_closed() 
 #[test]
 fn a_request_held_for_a_drained_member_goes_to_the_member_that_learns_its_route_later() {
     // A swarm start-first update where the old task stopped (and left DNS: it drains) while
-    // its replacement, discovered already, had not learned its route yet, so the replacement never became its standby: a
-    // request of the route's sessions held for the old one goes on to the replacement once
-    // that one learns the route (it failed after the client's 30 s timeout before).
+    // its replacement, discovered already, had not learned its route yet, so the replacement
+    // never became its standby: a request of the route's sessions held for the old one goes
+    // on to the replacement once that one learns the route (it failed after the client's
+    // 30 s timeout before).
     let old = TestServer::start("127.0.0.1:0", text("old")).unwrap();
     let t1 = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
     let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
@@ -1042,11 +1047,7 @@ fn a_request_held_for_a_drained_member_goes_to_the_member_that_learns_its_route_
     let o = add("old", old.port(), Some("tc2"));
     probe_until(&lb, || b.lifecycle(o) == jk_lb::Lifecycle::Active);
     let host = TestHost::default();
-    let sticky = |host: &TestHost| {
-        let mut c = TestClient::default();
-        let a = lb.serve(host, &mut c, "GET", Some("JSESSIONID=abc.tc2"));
-        served_by(&a, &c)
-    };
+    let sticky = |host: &TestHost| lb.get(host, Some("JSESSIONID=abc.tc2"));
     assert_eq!(sticky(&host), "200 member=old");
     // The old task stops and leaves the discovery: its port closes, it drains.
     drop(old);
