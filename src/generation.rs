@@ -6,7 +6,6 @@
 //! (ARCHITECTURE.md rule 4), so nothing here lives in a Rust static: the generation hangs off
 //! each server's state, which the configuration pool frees.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -31,15 +30,15 @@ pub struct Generation {
     pub workers: WorkersConfig,
     pub watchdog_interval: u32,
     /// One AJP endpoint per ajp13 worker; each child fills its own connection pools.
-    pub endpoints: HashMap<String, Arc<jk_ajp_client::Endpoint>>,
+    pub endpoints: jk_runtime::ByName<Arc<jk_ajp_client::Endpoint>>,
     /// worker.maintain in seconds.
     pub maintain_secs: u64,
     /// Unix time of this process's last maintenance run (request-driven maintenance).
     pub last_maintain: std::sync::atomic::AtomicU64,
     /// One balancer per lb worker, over the shared region (declared before `shm`).
-    pub balancers: HashMap<String, Arc<jk_lb::Balancer>>,
+    pub balancers: jk_runtime::ByName<Arc<jk_lb::Balancer>>,
     /// Runtime-editable ajp settings in the shared region (declared before `shm`).
-    pub ajp: HashMap<String, jk_runtime::AjpShared>,
+    pub ajp: jk_runtime::ByName<jk_runtime::AjpShared>,
     /// Every server's URI map with the server's label, for the status worker.
     pub maps: std::sync::OnceLock<Vec<(String, Arc<UriMap>)>>,
     /// Requests of this process currently held for a restarting member (capped by hold_max).
@@ -299,14 +298,6 @@ impl ServerRuntime {
         self.conf
             .indicators
             .effective(jk_directives::Indicator::Worker)
-    }
-
-    /// mod_jk's type name of a configured worker (`JK_WORKER_TYPE` note), if it exists.
-    pub fn worker_type(&self, name: &str) -> Option<&'static str> {
-        self.gen
-            .workers
-            .worker(name)
-            .map(|w| w.worker_type().as_str())
     }
 
     /// Writes the JkRequestLogFormat line of a request mod_jk handled.

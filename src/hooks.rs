@@ -21,9 +21,9 @@ const HTTP_NOT_FOUND: c_int = ffi::HTTP_NOT_FOUND as c_int;
 const HTTP_INTERNAL_SERVER_ERROR: c_int = ffi::HTTP_INTERNAL_SERVER_ERROR as c_int;
 
 /// Request notes mod_jk sets (usable as `%{NAME}n` in LogFormat).
-pub const NOTE_WORKER_NAME: &str = "JK_WORKER_NAME";
-pub const NOTE_WORKER_TYPE: &str = "JK_WORKER_TYPE";
-pub const NOTE_REQUEST_DURATION: &str = "JK_REQUEST_DURATION";
+pub const NOTE_WORKER_NAME: &std::ffi::CStr = c"JK_WORKER_NAME";
+pub const NOTE_WORKER_TYPE: &std::ffi::CStr = c"JK_WORKER_TYPE";
+pub const NOTE_REQUEST_DURATION: &std::ffi::CStr = c"JK_REQUEST_DURATION";
 
 pub unsafe extern "C" fn register_hooks(_p: *mut ffi::apr_pool_t) {
     guard("register_hooks", (), || {
@@ -139,7 +139,7 @@ unsafe extern "C" fn translate_name(r: *mut ffi::request_rec) -> c_int {
         let Some(req) = (unsafe { Req::new(r) }) else {
             return DECLINED;
         };
-        if req.handler().as_deref() == Some(JK_HANDLER) {
+        if req.handler_is(JK_HANDLER) {
             return DECLINED;
         }
         let Some(rt) = generation::for_request(req) else {
@@ -184,7 +184,7 @@ unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
         let Some(rt) = generation::for_request(req) else {
             return DECLINED;
         };
-        if !req.has_note(NOTE_WORKER_NAME) && req.handler().as_deref() != Some(JK_HANDLER) {
+        if !req.has_note(NOTE_WORKER_NAME) && !req.handler_is(JK_HANDLER) {
             match map_request(req, &rt) {
                 Mapping::BadRequest => return HTTP_BAD_REQUEST,
                 Mapping::Mapped { m, clean } => mark_mapped(req, &m, &clean),
@@ -225,9 +225,8 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
         let Some(req) = (unsafe { Req::new(r) }) else {
             return DECLINED;
         };
-        let h = req.handler().unwrap_or_default();
-        let is_dir = h == DIR_MAGIC_TYPE;
-        if h != JK_HANDLER && !is_dir {
+        let is_dir = req.handler_is(DIR_MAGIC_TYPE);
+        if !is_dir && !req.handler_is(JK_HANDLER) {
             return DECLINED;
         }
         if req.has_env("no-jk") {
@@ -246,26 +245,33 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
         }
         // Worker choice (reference §1.2): the mapping note, then the indicator variable,
         // then the URI map again (for a handler set by SetHandler).
-        let worker_name = match req.note(NOTE_WORKER_NAME) {
-            Some(w) => Some(w),
-            None => match req.env(rt.worker_indicator()) {
-                Some(spec) => Some(spec.split(';').next().unwrap_or("").to_string()),
-                None => match map_request(req, &rt) {
-                    Mapping::BadRequest => return HTTP_BAD_REQUEST,
-                    Mapping::Mapped { m, clean } => {
-                        crate::request_state::remember_mapping(req, m.ext.clone());
-                        req.set_uri(&clean);
-                        Some(m.worker.to_string())
-                    }
-                    _ => None,
-                },
-            },
+        // The note set at mapping time is borrowed (no copy, and it need not be set again).
+        let worker_name: Option<std::borrow::Cow<'_, str>> = match req.note_bytes(NOTE_WORKER_NAME)
+        {
+            Some(w) => Some(String::from_utf8_lossy(w)),
+            None => {
+                let named = match req.env(rt.worker_indicator()) {
+                    Some(spec) => Some(spec.split(';').next().unwrap_or("").to_string()),
+                    None => match map_request(req, &rt) {
+                        Mapping::BadRequest => return HTTP_BAD_REQUEST,
+                        Mapping::Mapped { m, clean } => {
+                            crate::request_state::remember_mapping(req, m.ext.clone());
+                            req.set_uri(&clean);
+                            Some(m.worker.to_string())
+                        }
+                        _ => None,
+                    },
+                };
+                if let Some(w) = &named {
+                    req.set_note(NOTE_WORKER_NAME, w);
+                }
+                named.map(std::borrow::Cow::Owned)
+            }
         };
         // Debian's mod_jk (CVE-2023-41081 fix): no worker named => not ours.
         let Some(worker_name) = worker_name else {
             return DECLINED;
         };
-        req.set_note(NOTE_WORKER_NAME, &worker_name);
         if req.is_proxy() {
             rt.log(
                 Level::Info,
@@ -280,7 +286,7 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
             );
             return HTTP_INTERNAL_SERVER_ERROR;
         };
-        let kind_name = rt.worker_type(&worker_name).unwrap_or("ajp13");
+        let kind_name = worker.worker_type().as_str();
         req.set_note(NOTE_WORKER_TYPE, kind_name);
         rt.check_shm(false);
         rt.maybe_maintain();
@@ -288,13 +294,29 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
         let rc = crate::serve::serve(req, &rt, &worker_name, &worker.kind);
         // What this request ran into in shared memory is logged now, not at the next one.
         rt.check_shm(false);
-        let d = started.elapsed();
-        req.set_note(
+        let mut buf = [0u8; 32];
+        req.set_note_bytes(
             NOTE_REQUEST_DURATION,
-            &format!("{}.{:06}", d.as_secs(), d.subsec_micros()),
+            duration_text(started.elapsed(), &mut buf),
         );
         rc
     })
+}
+
+/// `JK_REQUEST_DURATION`'s text: seconds, a dot and six digits of microseconds
+/// ("0.000412", as mod_jk writes it), formatted into `buf` (no `core::fmt`, no heap).
+fn duration_text(d: std::time::Duration, buf: &mut [u8; 32]) -> &[u8] {
+    let mut secs = itoa::Buffer::new();
+    let secs = secs.format(d.as_secs()).as_bytes();
+    let n = secs.len();
+    buf[..n].copy_from_slice(secs);
+    buf[n] = b'.';
+    let mut m = d.subsec_micros();
+    for i in (1..=6).rev() {
+        buf[n + i] = b'0' + (m % 10) as u8;
+        m /= 10;
+    }
+    &buf[..n + 7]
 }
 
 unsafe extern "C" fn log_transaction(r: *mut ffi::request_rec) -> c_int {

@@ -1,15 +1,15 @@
 //! A thin adapter over `request_rec`: the accessors the hooks need, with the unsafe pointer
 //! work in one place.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 
-use crate::cstr::{opt_bytes, opt_str, pmemdup, pstrdup};
+use crate::cstr::{opt_bytes, pmemdup};
 use crate::ffi;
 
 /// The handler name mod_jk registers (`SetHandler jakarta-servlet`).
-pub const JK_HANDLER: &str = "jakarta-servlet";
+pub const JK_HANDLER: &CStr = c"jakarta-servlet";
 /// The handler mod_dir uses for directory requests.
-pub const DIR_MAGIC_TYPE: &str = "httpd/unix-directory";
+pub const DIR_MAGIC_TYPE: &CStr = c"httpd/unix-directory";
 
 /// A request being processed by one httpd thread.
 #[derive(Clone, Copy)]
@@ -82,16 +82,22 @@ impl Req {
         unsafe { (*self.0).filename = v };
     }
 
-    pub fn handler(&self) -> Option<String> {
+    /// `r->handler` as bytes (no copy: every request of the server asks our handler hook).
+    pub fn handler(&self) -> Option<&[u8]> {
         // SAFETY: as for uri.
-        unsafe { opt_str(self.rec().handler) }.map(|s| s.into_owned())
+        unsafe { opt_bytes(self.rec().handler) }
     }
 
-    pub fn set_handler(&self, h: &str) {
-        // SAFETY: as for set_uri.
-        let v = unsafe { pstrdup(self.pool(), h) };
-        // SAFETY: httpd gives this thread exclusive use of the live request.
-        unsafe { (*self.0).handler = v };
+    /// Whether `r->handler` is `h`.
+    pub fn handler_is(&self, h: &CStr) -> bool {
+        self.handler() == Some(h.to_bytes())
+    }
+
+    /// Sets `r->handler` to a static name (httpd keeps the pointer; nothing is copied).
+    pub fn set_handler(&self, h: &'static CStr) {
+        // SAFETY: httpd gives this thread exclusive use of the live request; the name is
+        // static, so it outlives the request.
+        unsafe { (*self.0).handler = h.as_ptr() };
     }
 
     fn table_get(table: *mut ffi::apr_table_t, key: &str) -> Option<String> {
@@ -99,45 +105,78 @@ impl Req {
         unsafe { table_get_bytes(table, key) }.map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
-    fn table_set(&self, table: *mut ffi::apr_table_t, key: &str, val: &str) {
+    /// Sets `key` (static: the table keeps the pointer) to a pool copy of `val`.
+    fn table_set(&self, table: *mut ffi::apr_table_t, key: &'static CStr, val: &[u8]) {
         if table.is_null() {
             return;
         }
-        // SAFETY: strings copied into the request pool; apr_table_setn keeps the pointers,
-        // which live as long as the request.
+        // SAFETY: the value is copied into the request pool and the key is static;
+        // apr_table_setn keeps both pointers, which outlive the request.
         unsafe {
-            let k = pstrdup(self.pool(), key);
-            let v = pstrdup(self.pool(), val);
-            ffi::apr_table_setn(table, k, v);
+            let v = pmemdup(self.pool(), val);
+            ffi::apr_table_setn(table, key.as_ptr(), v);
         }
     }
 
-    /// Adds the load balancer's `JK_LB_*` note `key` (not present yet: each is added once per
-    /// request) with its value formatted into the request pool: no heap allocation and no
-    /// scan of the notes table.
-    pub fn add_lb_note(&self, key: &'static std::ffi::CStr, value: jk_lb::NoteValue<'_>) {
-        let notes = self.rec().notes;
-        if notes.is_null() {
+    /// Adds the load balancer's `JK_LB_FIRST_*` and `JK_LB_LAST_*` notes (none is present
+    /// yet: they are added once per request). Each member's ten values are written once,
+    /// into one block of the request pool; when the last notes are the first's, both keys
+    /// point at the same strings. No heap allocation, no scan of the notes table, no
+    /// `core::fmt` (callgrind: the twenty notes cost ~8k instructions per request through
+    /// `write!` and a copy each, issue 17).
+    pub fn add_lb_notes(&self, notes: &jk_lb::Notes<'_>) {
+        let table = self.rec().notes;
+        if table.is_null() {
             return;
         }
-        let mut digits = [0u8; 20];
-        let bytes = match value {
-            jk_lb::NoteValue::Text(t) => t.as_bytes(),
-            jk_lb::NoteValue::Number(n) => {
-                use std::io::Write;
-                let mut rest = &mut digits[..];
-                // 20 bytes hold every u64.
-                let _ = write!(rest, "{n}");
-                let len = 20 - rest.len();
-                &digits[..len]
+        let add = |keys: &[&'static std::ffi::CStr; 10], values: &[*const c_char; 10]| {
+            for (k, v) in keys.iter().zip(values) {
+                // SAFETY: a live table; static keys, values in the request pool.
+                unsafe { ffi::apr_table_addn(table, k.as_ptr(), *v) };
             }
         };
-        // SAFETY: the key is a static NUL-terminated string, the value a pool copy; both
-        // outlive the request's notes table.
-        unsafe {
-            let v = pmemdup(self.pool(), bytes);
-            ffi::apr_table_addn(notes, key.as_ptr(), v);
+        let first = notes.first.as_ref().map(|v| self.note_strings(v));
+        if let Some(f) = &first {
+            add(&jk_lb::FIRST_NOTE_KEYS, f);
         }
+        match (&notes.last, &first) {
+            (Some(jk_lb::LastNotes::SameAsFirst), Some(f)) => add(&jk_lb::LAST_NOTE_KEYS, f),
+            (Some(jk_lb::LastNotes::Values(v)), _) => {
+                add(&jk_lb::LAST_NOTE_KEYS, &self.note_strings(v));
+            }
+            _ => {}
+        }
+    }
+
+    /// Ten note values as NUL-terminated strings in one block of the request pool (a text
+    /// is cut at an interior NUL, as every string we hand to httpd).
+    fn note_strings(&self, values: &jk_lb::NoteValues<'_>) -> [*const c_char; 10] {
+        let mut digits = [itoa::Buffer::new(); 10];
+        let mut bytes: [&[u8]; 10] = [&[]; 10];
+        for ((b, v), d) in bytes.iter_mut().zip(values).zip(digits.iter_mut()) {
+            *b = match v {
+                jk_lb::NoteValue::Text(t) => {
+                    let t = t.as_bytes();
+                    &t[..t.iter().position(|&c| c == 0).unwrap_or(t.len())]
+                }
+                jk_lb::NoteValue::Number(n) => d.format(*n).as_bytes(),
+            };
+        }
+        let total: usize = bytes.iter().map(|b| b.len() + 1).sum();
+        let mut out = [std::ptr::null::<c_char>(); 10];
+        // SAFETY: apr_palloc returns `total` writable bytes from the live request pool (or
+        // aborts on OOM); each value and its NUL are written inside them.
+        unsafe {
+            let block = ffi::apr_palloc(self.pool(), total).cast::<u8>();
+            let mut at = 0;
+            for (o, b) in out.iter_mut().zip(bytes) {
+                std::ptr::copy_nonoverlapping(b.as_ptr(), block.add(at), b.len());
+                *block.add(at + b.len()) = 0;
+                *o = block.add(at).cast::<c_char>().cast_const();
+                at += b.len() + 1;
+            }
+        }
+        out
     }
 
     /// A HEAD request (httpd sends no body).
@@ -145,17 +184,33 @@ impl Req {
         self.rec().header_only != 0
     }
 
-    pub fn note(&self, key: &str) -> Option<String> {
-        Self::table_get(self.rec().notes, key)
+    pub fn note(&self, key: &CStr) -> Option<String> {
+        self.note_bytes(key)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// Note `key` as the bytes the table holds (borrowed from the request pool).
+    pub fn note_bytes(&self, key: &CStr) -> Option<&[u8]> {
+        let notes = self.rec().notes;
+        if notes.is_null() {
+            return None;
+        }
+        // SAFETY: a live table and a NUL-terminated key; the value is NULL or a string of
+        // the request pool, which outlives this borrow of the request.
+        unsafe { opt_bytes(ffi::apr_table_get(notes, key.as_ptr())) }
     }
 
     /// Whether note `key` is set (no copy of its value: the hooks ask this of every request).
-    pub fn has_note(&self, key: &str) -> bool {
-        // SAFETY: a live request table; only the presence is kept.
-        unsafe { table_get_bytes(self.rec().notes, key) }.is_some()
+    pub fn has_note(&self, key: &CStr) -> bool {
+        self.note_bytes(key).is_some()
     }
 
-    pub fn set_note(&self, key: &str, val: &str) {
+    pub fn set_note(&self, key: &'static CStr, val: &str) {
+        self.table_set(self.rec().notes, key, val.as_bytes())
+    }
+
+    /// Sets note `key` to bytes (a number formatted on the stack, say).
+    pub fn set_note_bytes(&self, key: &'static CStr, val: &[u8]) {
         self.table_set(self.rec().notes, key, val)
     }
 
@@ -189,10 +244,21 @@ pub unsafe fn table_get_bytes<'a>(table: *mut ffi::apr_table_t, key: &str) -> Op
         return None;
     }
     // Keys are short names: NUL-terminate on the stack instead of allocating per lookup.
-    let mut stack = [0u8; 64];
+    // A key that holds a NUL cannot be looked up as itself: it takes the slow path below,
+    // whose CString::new refuses it. The check runs over the whole fixed-size buffer
+    // (filled with 0xFF past the key), which compiles to a few vector instructions; a
+    // memchr call per lookup cost more than the copy (callgrind, issue 17).
+    let mut stack = [0xFFu8; 64];
     let heap;
-    let kp: *const c_char = if key.len() < stack.len() && !key.as_bytes().contains(&0) {
+    let short = key.len() < stack.len();
+    let clean = short && {
         stack[..key.len()].copy_from_slice(key.as_bytes());
+        !stack.iter().fold(false, |nul, &b| nul | (b == 0))
+    };
+    if clean {
+        stack[key.len()] = 0;
+    }
+    let kp: *const c_char = if clean {
         stack.as_ptr().cast()
     } else {
         heap = CString::new(key).ok()?;

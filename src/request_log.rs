@@ -38,14 +38,14 @@ impl jk_log::RequestLogValues for Values {
             'q' => s(rec.args),
             'r' => s(rec.the_request),
             's' => (rec.status > 0).then(|| rec.status.to_string()),
-            'T' => self.req.note("JK_REQUEST_DURATION"),
+            'T' => self.req.note(c"JK_REQUEST_DURATION"),
             'U' => s(rec.uri),
             // SAFETY: r->server is live.
             'v' => s(unsafe { (*rec.server).server_hostname }),
             // SAFETY: live request.
             'V' => s(unsafe { ffi::ap_get_server_name(r) }),
-            'w' => self.req.note("JK_WORKER_NAME"),
-            'R' => self.req.note("JK_WORKER_ROUTE"),
+            'w' => self.req.note(c"JK_WORKER_NAME"),
+            'R' => self.req.note(c"JK_WORKER_ROUTE"),
             _ => None,
         }
     }

@@ -176,11 +176,11 @@ impl Host for Glue<'_> {
     }
 
     fn worker_route(&self, route: &str) {
-        self.req.set_note("JK_WORKER_ROUTE", route);
+        self.req.set_note(c"JK_WORKER_ROUTE", route);
     }
 
-    fn lb_note(&self, key: &'static std::ffi::CStr, value: jk_lb::NoteValue<'_>) {
-        self.req.add_lb_note(key, value);
+    fn lb_notes(&self, notes: &jk_lb::Notes<'_>) {
+        self.req.add_lb_notes(notes);
     }
 }
 

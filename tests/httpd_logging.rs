@@ -99,7 +99,7 @@ fn stamp_format_with_microseconds() {
 fn request_log_format_line_for_handled_requests() {
     let h = start(
         "reqlog",
-        "JkLogFile logs/mod_jk.log\nJkRequestLogFormat \"%w %V %s %m %U%q\"\nJkMount /r/* w1\n",
+        "JkLogFile logs/mod_jk.log\nJkRequestLogFormat \"%w %V %s %m %U%q %T\"\nJkMount /r/* w1\n",
     );
     h.get("/r/a?b=1");
     h.dir.write("htdocs/s.txt", "s");
@@ -109,7 +109,17 @@ fn request_log_format_line_for_handled_requests() {
     });
     let log = h.dir.read("logs/mod_jk.log");
     let line = log.lines().find(|l| l.contains("w1 127.0.0.1")).unwrap();
-    assert!(line.ends_with("w1 127.0.0.1 503 GET /r/a?b=1"), "{line}");
+    let (head, took) = line.rsplit_once(' ').unwrap();
+    assert!(head.ends_with("w1 127.0.0.1 503 GET /r/a?b=1"), "{line}");
+    // %T: the request's time in the handler as mod_jk writes it, seconds and six digits.
+    let (secs, micros) = took.split_once('.').unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        !secs.is_empty()
+            && secs.bytes().all(|b| b.is_ascii_digit())
+            && micros.len() == 6
+            && micros.bytes().all(|b| b.is_ascii_digit()),
+        "{line}"
+    );
     assert!(!log.contains("/s.txt"), "unhandled request logged:\n{log}");
 }
 

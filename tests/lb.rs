@@ -137,6 +137,26 @@ fn sticky_sessions_hold_across_children() {
 }
 
 #[test]
+fn after_a_failover_the_notes_name_the_first_member_tried_and_the_one_that_served() {
+    let mut c = pair("lb-notes-failover", "", "");
+    // t2 refuses connections from now on: the session's member is tried first and fails.
+    drop(c.servers.remove(1));
+    let r = c.h.get_in_session("/app/y", "abc.t2");
+    assert_eq!((r.status, member_of(&r)), (200, "t1".to_string()));
+    wait_for("the access log line", 5, || {
+        c.h.dir.read("logs/lb.log").contains("/app/y ")
+    });
+    let lbl = c.h.dir.read("logs/lb.log");
+    // JK_WORKER_ROUTE (the first member tried, as mod_jk), FIRST_NAME, LAST_NAME,
+    // LAST_STATE, LAST_ACCESSED, LAST_BUSY, FIRST_READ: the last notes are t1's own values
+    // (served once, idle again), not a copy of t2's.
+    assert!(
+        lbl.lines().any(|l| l == "/app/y t2 t2 t1 OK 1 0 0"),
+        "{lbl}"
+    );
+}
+
+#[test]
 fn disabled_member_keeps_its_sessions_but_gets_no_new_ones() {
     let c = pair("lb-dis", "worker.t2.activation=D\n", "");
     let res = load(&c.h, 100, 4, &[]);

@@ -23,7 +23,7 @@ pub struct WorkersConfig {
     pub warnings: Vec<Diagnostic>,
     /// Where each worker of `workers` (false) and `growth` (true) is, by name: the request
     /// path looks workers up by name (a linear search would cost per member).
-    pub(crate) by_name: std::collections::HashMap<String, (bool, usize)>,
+    pub(crate) by_name: std::collections::HashMap<String, (bool, usize), rustc_hash::FxBuildHasher>,
 }
 
 impl WorkersConfig {

@@ -808,28 +808,27 @@ impl<'b> Attempt<'b> {
     }
 
     /// The `JK_LB_FIRST_*` (first member tried, as after its try) and `JK_LB_LAST_*` (last
-    /// member tried, as now) notes.
-    pub fn for_each_note(&self, mut f: impl FnMut(&'static std::ffi::CStr, NoteValue<'_>)) {
-        if let Some(first) = &self.first_notes {
-            self.bal
-                .note_values(first, |k, v| f(crate::FIRST_NOTE_KEYS[k], v));
-        }
+    /// member tried, as now) note values.
+    pub fn notes(&self) -> crate::balancer::Notes<'_> {
+        use crate::balancer::LastNotes;
+        let first = self.first_notes.as_ref().map(|f| self.bal.note_values(f));
         // One try: the last member is the first, whose snapshot was taken when that try
         // ended, and nothing of this request changed its counters since. The same values,
         // without a second pass over every child's lines of two slots (issue 17: each pass
-        // reads lines the other children write).
-        let fresh;
+        // reads lines the other children write), and the host stores them once.
         let last = match (&self.first_notes, self.last) {
-            (Some(first), Some(i)) if self.tries == 1 && first.member == i => Some(first),
-            _ => {
-                fresh = self.last.and_then(|i| self.bal.note_snapshot(i));
-                fresh.as_ref()
-            }
+            (Some(f), Some(i)) if self.tries == 1 && f.member == i => Some(LastNotes::SameAsFirst),
+            _ => self
+                .last
+                .and_then(|i| self.bal.note_snapshot(i))
+                .map(|s| LastNotes::Values(self.bal.note_values(&s))),
         };
-        if let Some(last) = last {
-            self.bal
-                .note_values(last, |k, v| f(crate::LAST_NOTE_KEYS[k], v));
-        }
+        crate::balancer::Notes { first, last }
+    }
+
+    /// Each of [`Attempt::notes`] as key and value.
+    pub fn for_each_note(&self, f: impl FnMut(&'static std::ffi::CStr, NoteValue<'_>)) {
+        self.notes().for_each(f);
     }
 }
 

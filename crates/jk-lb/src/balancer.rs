@@ -65,6 +65,47 @@ impl std::fmt::Display for NoteValue<'_> {
     }
 }
 
+/// One member's ten note values, in the order of [`FIRST_NOTE_KEYS`].
+pub type NoteValues<'a> = [NoteValue<'a>; 10];
+
+/// A request's `JK_LB_LAST_*` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LastNotes<'a> {
+    /// The same values as the `JK_LB_FIRST_*` notes (one try: the same member, nothing of it
+    /// changed since), so the host can store them once and point both keys at them.
+    SameAsFirst,
+    Values(NoteValues<'a>),
+}
+
+/// A request's `JK_LB_FIRST_*` and `JK_LB_LAST_*` note values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notes<'a> {
+    pub first: Option<NoteValues<'a>>,
+    pub last: Option<LastNotes<'a>>,
+}
+
+impl<'a> Notes<'a> {
+    /// Each note as key and value (the last notes' values spelled out when they are the
+    /// first's).
+    pub fn for_each(&self, mut f: impl FnMut(&'static std::ffi::CStr, NoteValue<'a>)) {
+        if let Some(first) = &self.first {
+            for (k, v) in FIRST_NOTE_KEYS.iter().zip(first) {
+                f(k, *v);
+            }
+        }
+        let last = match &self.last {
+            Some(LastNotes::SameAsFirst) => self.first.as_ref(),
+            Some(LastNotes::Values(v)) => Some(v),
+            None => None,
+        };
+        if let Some(last) = last {
+            for (k, v) in LAST_NOTE_KEYS.iter().zip(last) {
+                f(k, *v);
+            }
+        }
+    }
+}
+
 /// The values behind one member's notes at one moment (taken when the member is first
 /// chosen, for the `FIRST` notes).
 #[derive(Clone, Copy, Debug)]
@@ -1377,18 +1418,25 @@ impl Balancer {
         })
     }
 
-    /// Calls `f` with each of the ten note values of `snap`, in key order.
-    pub(crate) fn note_values(&self, snap: &NoteSnapshot, mut f: impl FnMut(usize, NoteValue<'_>)) {
+    /// The ten note values of `snap`, in key order.
+    pub(crate) fn note_values(&self, snap: &NoteSnapshot) -> NoteValues<'_> {
         let name = self
             .members
             .get(snap.member)
             .map_or("", |m| m.name.as_str());
-        f(0, NoteValue::Text(name));
-        for (k, n) in snap.numbers.iter().enumerate() {
-            f(k + 1, NoteValue::Number(*n));
-        }
-        f(8, NoteValue::Text(snap.activation));
-        f(9, NoteValue::Text(snap.state));
+        let n = snap.numbers.map(NoteValue::Number);
+        [
+            NoteValue::Text(name),
+            n[0],
+            n[1],
+            n[2],
+            n[3],
+            n[4],
+            n[5],
+            n[6],
+            NoteValue::Text(snap.activation),
+            NoteValue::Text(snap.state),
+        ]
     }
 }
 

@@ -92,8 +92,8 @@ pub mod state;
 
 pub use attempt::{Attempt, Choice, Outcome, RequestInfo};
 pub use balancer::{
-    Balancer, Latency, LbSettings, LbSnapshot, MemberSnapshot, NoteValue, FIRST_NOTE_KEYS,
-    LAST_NOTE_KEYS,
+    Balancer, LastNotes, Latency, LbSettings, LbSnapshot, MemberSnapshot, NoteValue, NoteValues,
+    Notes, FIRST_NOTE_KEYS, LAST_NOTE_KEYS,
 };
 pub use jk_config::{Activation, LbLock, LbMethod, MemberState, RuleExtensions};
 pub use membership::{Claim, Lifecycle, Origin, RegistryState, RegistryStatus};

@@ -2,7 +2,6 @@
 //! in the shared region so every httpd child's endpoint follows an edit made through any
 //! child, and kept over restarts while workers.properties does not change them.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -92,8 +91,8 @@ impl ConnectionCounter for SlotConnections {
 /// Makes every endpoint count its connections in its worker's shared slot, on the line of
 /// the child `child` names.
 pub(crate) fn count_connections(
-    endpoints: &HashMap<String, Arc<Endpoint>>,
-    shared: &HashMap<String, AjpShared>,
+    endpoints: &crate::ByName<Arc<Endpoint>>,
+    shared: &crate::ByName<AjpShared>,
     child: &Arc<ChildCell>,
 ) {
     for (name, ep) in endpoints {
@@ -127,10 +126,10 @@ const FIELDS: [Field; 11] = [
 pub(crate) fn open(
     region: Region<'static>,
     workers: &WorkersConfig,
-    endpoints: &HashMap<String, Arc<Endpoint>>,
+    endpoints: &crate::ByName<Arc<Endpoint>>,
     now: u64,
-) -> Result<HashMap<String, AjpShared>, String> {
-    let mut out = HashMap::new();
+) -> Result<crate::ByName<AjpShared>, String> {
+    let mut out = crate::ByName::default();
     for w in workers.all_workers() {
         let WorkerKind::Ajp(a) = &w.kind else {
             continue;

@@ -1,7 +1,6 @@
 //! The AJP endpoints of one generation: one per ajp13 worker (standalone or lb member), with
 //! its host resolved once at startup (jk_ajp_client::worker).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use jk_ajp_client::worker::endpoint_config;
@@ -10,8 +9,8 @@ use jk_config::{WorkerKind, WorkersConfig};
 
 /// Endpoints for every ajp worker of the configuration and every growth slot, and startup
 /// warnings.
-pub fn build(workers: &WorkersConfig) -> (HashMap<String, Arc<Endpoint>>, Vec<String>) {
-    let mut map = HashMap::new();
+pub fn build(workers: &WorkersConfig) -> (crate::ByName<Arc<Endpoint>>, Vec<String>) {
+    let mut map = crate::ByName::default();
     let mut warnings = Vec::new();
     for w in workers.all_workers() {
         if let WorkerKind::Ajp(a) = &w.kind {

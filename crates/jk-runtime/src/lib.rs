@@ -22,7 +22,6 @@ pub mod request;
 pub mod reresolve;
 pub mod status;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use jk_ajp_client::Endpoint;
@@ -33,14 +32,19 @@ use jk_urimap::UriMap;
 
 pub use ajp::{AjpShared, ChildCell, Served, Tracked};
 
+/// A map by worker or member name. The request path looks names up several times per
+/// request; FxHash costs a fraction of SipHash for these short keys (callgrind, issue 17),
+/// and the keys come from the configuration, not from clients.
+pub type ByName<V> = std::collections::HashMap<String, V, rustc_hash::FxBuildHasher>;
+
 /// The objects of one generation built from its configuration.
 pub struct Built {
     /// One endpoint per ajp13 worker (standalone or lb member).
-    pub endpoints: HashMap<String, Arc<Endpoint>>,
+    pub endpoints: crate::ByName<Arc<Endpoint>>,
     /// Runtime-editable settings and statistics of every ajp13 worker in the shared region.
-    pub ajp: HashMap<String, AjpShared>,
+    pub ajp: crate::ByName<AjpShared>,
     /// One balancer per lb worker.
-    pub balancers: HashMap<String, Arc<Balancer>>,
+    pub balancers: crate::ByName<Arc<Balancer>>,
     /// Startup warnings (an unresolvable host: contact disabled).
     pub warnings: Vec<String>,
     /// This process's entry in the shared child table, set by the glue in each httpd child:
@@ -61,7 +65,7 @@ pub fn build(
     let ajp = ajp::open(region, workers, &endpoints, clock.now())?;
     let child = Arc::new(ChildCell::default());
     ajp::count_connections(&endpoints, &ajp, &child);
-    let mut balancers = HashMap::new();
+    let mut balancers = ByName::default();
     for w in &workers.workers {
         let WorkerKind::Lb(lb) = &w.kind else {
             continue;
@@ -108,9 +112,9 @@ pub fn build(
 pub struct View<'a> {
     pub props: &'a PropertyMap,
     pub workers: &'a WorkersConfig,
-    pub endpoints: &'a HashMap<String, Arc<Endpoint>>,
-    pub balancers: &'a HashMap<String, Arc<Balancer>>,
-    pub ajp: &'a HashMap<String, AjpShared>,
+    pub endpoints: &'a crate::ByName<Arc<Endpoint>>,
+    pub balancers: &'a crate::ByName<Arc<Balancer>>,
+    pub ajp: &'a crate::ByName<AjpShared>,
     /// Every server's URI map with the server's label (main server first).
     pub maps: &'a [(String, Arc<UriMap>)],
     /// `worker.maintain` in seconds.

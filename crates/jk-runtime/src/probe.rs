@@ -3,7 +3,6 @@
 //! `health_url` when it has one. One round probes the members due (a lease in shared memory
 //! makes one child probe a member per interval).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use jk_lb::Balancer;
 
 /// How often the prober thread looks for members due: the shortest probe_interval of the
 /// balancers, kept within 50 ms..1 s.
-pub fn prober_tick(balancers: &HashMap<String, Arc<Balancer>>) -> Duration {
+pub fn prober_tick(balancers: &crate::ByName<Arc<Balancer>>) -> Duration {
     let ms = balancers
         .values()
         .map(|b| b.rolling().probe_interval_ms)
@@ -28,8 +27,8 @@ pub fn prober_tick(balancers: &HashMap<String, Arc<Balancer>>) -> Duration {
 /// balancer's global maintenance with a CPing probe of the members waiting for recovery
 /// (mod_jk would send them a user request instead).
 pub fn maintenance_round<'a>(
-    endpoints: &HashMap<String, Arc<Endpoint>>,
-    balancers: &HashMap<String, Arc<Balancer>>,
+    endpoints: &crate::ByName<Arc<Endpoint>>,
+    balancers: &crate::ByName<Arc<Balancer>>,
     endpoint: impl Fn(&str) -> Option<&'a Arc<Endpoint>>,
     reap: impl FnOnce(),
 ) {
@@ -52,7 +51,7 @@ pub fn maintenance_round<'a>(
 /// One prober round at `now_ms` (unix ms): every member due is probed and the result handed
 /// to its balancer. `endpoint` gives a member's endpoint following runtime edits.
 pub fn readiness_round<'a>(
-    balancers: &HashMap<String, Arc<Balancer>>,
+    balancers: &crate::ByName<Arc<Balancer>>,
     workers: &WorkersConfig,
     endpoint: impl Fn(&str) -> Option<&'a Arc<Endpoint>>,
     now_ms: u64,

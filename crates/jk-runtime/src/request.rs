@@ -15,7 +15,7 @@ use jk_ajp_client::{
     Body, Endpoint, Peer, RequestBody, ResponseSummary, ServiceError, ServiceRequest,
 };
 use jk_config::{Activation, AjpWorker};
-use jk_lb::{Attempt, Balancer, Lifecycle, NoteValue, Outcome, RequestInfo};
+use jk_lb::{Attempt, Balancer, Lifecycle, Notes, Outcome, RequestInfo};
 use jk_log::Level;
 use jk_shm::ChildIndex;
 
@@ -32,8 +32,8 @@ pub trait Host {
     fn client_aborted(&self) -> bool;
     /// Sets the `JK_WORKER_ROUTE` note: the route of the member that served the request.
     fn worker_route(&self, route: &str);
-    /// Adds one of the balancer's `JK_LB_*` notes (each once per request).
-    fn lb_note(&self, key: &'static std::ffi::CStr, value: NoteValue<'_>);
+    /// Adds the balancer's `JK_LB_FIRST_*` and `JK_LB_LAST_*` notes (once per request).
+    fn lb_notes(&self, notes: &Notes<'_>);
 }
 
 /// Logs through the host, naming the line of this crate that logs.
@@ -327,7 +327,7 @@ pub fn serve_lb(
     if let Some(route) = attempt.worker_route() {
         host.worker_route(route);
     }
-    attempt.for_each_note(|k, v| host.lb_note(k, v));
+    host.lb_notes(&attempt.notes());
     if let Some(a) = answer {
         return a;
     }

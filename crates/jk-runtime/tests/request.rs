@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use jk_ajp_client::{Body, Endpoint, Peer, ServiceRequest};
 use jk_ajp_testserver::{Behaviour, Response, TestServer};
 use jk_config::{Activation, AjpWorker, BuildOptions, PropertyMap, WorkerKind, WorkersConfig};
-use jk_lb::{Balancer, NoteValue, RequestInfo};
+use jk_lb::{Balancer, Notes, RequestInfo};
 use jk_log::Level;
 use jk_runtime::request::{
     serve_ajp, serve_lb, AjpTarget, Answer, Client, Forward, Host, LbContext,
@@ -42,10 +42,12 @@ impl Host for TestHost {
     fn worker_route(&self, route: &str) {
         *self.route.borrow_mut() = Some(route.into());
     }
-    fn lb_note(&self, key: &'static std::ffi::CStr, value: NoteValue<'_>) {
-        self.notes
-            .borrow_mut()
-            .insert(key.to_string_lossy().into_owned(), value.to_string());
+    fn lb_notes(&self, notes: &Notes<'_>) {
+        notes.for_each(|key, value| {
+            self.notes
+                .borrow_mut()
+                .insert(key.to_string_lossy().into_owned(), value.to_string());
+        });
     }
 }
 
