@@ -78,6 +78,8 @@ KeepAliveTimeout 5"""
 # fast-small scenario at these concurrencies, 3 interleaved rounds of 8 s.
 SCALE_THREADS = 64
 SCALE_CONNS = (64, 256, 1024)
+# ServerLimit of the --callgrind runs (--callgrind-server-limit; None: the MPM's).
+CALLGRIND_SERVER_LIMIT = None
 # Children every httpd runs (MPM above); wrk threads (run_wrk).
 CHILDREN = 2
 WRK_THREADS = 2
@@ -1582,9 +1584,14 @@ def main():
                     help="after the runs, count the user-space instructions per request of each "
                          "connector's httpd (apache2 -X under valgrind's callgrind, fast-small, "
                          "one keep-alive connection) and write the top functions")
+    ap.add_argument("--callgrind-server-limit", type=int, metavar="N",
+                    help="ServerLimit of the --callgrind runs (default: the MPM's, 2): the "
+                         "shared memory has a line per possible child, so this shows what "
+                         "a larger child table costs per request (prefork's default is 256)")
     args = ap.parse_args()
 
-    global MPM, CHILDREN, WRK_THREADS
+    global MPM, CHILDREN, WRK_THREADS, CALLGRIND_SERVER_LIMIT
+    CALLGRIND_SERVER_LIMIT = args.callgrind_server_limit
     if args.scale:
         cpus = os.cpu_count() or 2
         CHILDREN, WRK_THREADS = max(2, cpus), max(2, cpus // 2)
@@ -1957,6 +1964,9 @@ def callgrind_profile(h, out, k, secs=15, path=None):
     conf = re.sub(r'^JkLogFile .*$', f'JkLogFile "{d}/logs/mod_jk.log"', conf, flags=re.M)
     conf = re.sub(r'^DefaultRuntimeDir .*$', f'DefaultRuntimeDir "{d}"', conf, flags=re.M)
     conf = re.sub(r'^Mutex .*$', f'Mutex file:{d} default', conf, flags=re.M)
+    if CALLGRIND_SERVER_LIMIT:
+        conf = re.sub(r"^ServerLimit \d+$", f"ServerLimit {CALLGRIND_SERVER_LIMIT}", conf,
+                      flags=re.M)
     # One process that keeps its user: valgrind's control FIFOs belong to the starting user.
     conf = re.sub(r"^(User|Group) .*$", "", conf, flags=re.M)
     (d / "httpd.conf").write_text(conf)

@@ -135,8 +135,14 @@ impl Client for TestClient {
     }
 }
 
-/// A port nothing listens on (connections are refused).
-fn refused_port() -> u16 {
+/// A port nothing listens on (connections are refused): tcpmux's, which no test binds. A port
+/// that was free a moment ago is not enough here: the tests run in parallel and start
+/// servers on ports the kernel picks, and one got such a port (every_member_refusing_is_503
+/// was once served 200 by another test's server).
+const REFUSED_PORT: u16 = 1;
+
+/// A free port for a member that is down now and comes back on it later in the test.
+fn port_for_later() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -294,7 +300,7 @@ fn served_by(a: &Answer, c: &TestClient) -> String {
 #[test]
 fn a_refused_member_fails_over_to_the_next() {
     let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
-    let lb = lb(refused_port(), t2.port(), "");
+    let lb = lb(REFUSED_PORT, t2.port(), "");
     let (host, mut client) = (TestHost::default(), TestClient::default());
     let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
     assert_eq!(served_by(&a, &client), "200 member=t2");
@@ -318,7 +324,7 @@ fn the_last_notes_are_the_served_members_counters_after_its_try() {
     let t1 = TestServer::start("127.0.0.1:0", text("t1")).unwrap();
     let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
     let pair = lb(t1.port(), t2.port(), "");
-    let dead = lb(refused_port(), t2.port(), "");
+    let dead = lb(REFUSED_PORT, t2.port(), "");
     let note = |h: &TestHost, k: &str| h.notes.borrow()[k].clone();
     // One try (t1 by session): first and last are t1 as after that try.
     let (host, mut client) = (TestHost::default(), TestClient::default());
@@ -360,7 +366,7 @@ fn the_last_notes_are_the_served_members_counters_after_its_try() {
 
 #[test]
 fn every_member_refusing_is_503_with_both_named() {
-    let lb = lb(refused_port(), refused_port(), "");
+    let lb = lb(REFUSED_PORT, REFUSED_PORT, "");
     let (host, mut client) = (TestHost::default(), TestClient::default());
     let a = lb.serve(&host, &mut client, "GET", None);
     assert!(matches!(a, Answer::Status(503)), "{a:?}");
@@ -501,7 +507,7 @@ fn a_get_answered_503_or_404_by_a_stopping_member_is_held_and_sent_to_it_again()
 #[test]
 fn a_hold_that_expires_fails_over_and_says_why() {
     let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
-    let lb = lb(refused_port(), t2.port(), "worker.lb.hold_timeout=300\n");
+    let lb = lb(REFUSED_PORT, t2.port(), "worker.lb.hold_timeout=300\n");
     let (host, mut client) = (TestHost::default(), TestClient::default());
     let t = Instant::now();
     let a = lb.serve(&host, &mut client, "GET", Some("JSESSIONID=abc.t1"));
@@ -521,7 +527,7 @@ fn a_hold_that_expires_fails_over_and_says_why() {
 #[test]
 fn a_client_that_goes_away_ends_the_hold_at_once() {
     let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
-    let lb = lb(refused_port(), t2.port(), "worker.lb.hold_timeout=30000\n");
+    let lb = lb(REFUSED_PORT, t2.port(), "worker.lb.hold_timeout=30000\n");
     let (host, mut client) = (TestHost::default(), TestClient::default());
     host.abort.store(true, Ordering::Relaxed);
     let t = Instant::now();
@@ -630,7 +636,7 @@ fn a_client_that_goes_away_mid_body_aborts_without_trying_another_member() {
 fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
     let t1 =
         TestServer::start("127.0.0.1:0", Behaviour::CloseMidBody { after_bytes: 100 }).unwrap();
-    let lb = lb(t1.port(), refused_port(), "");
+    let lb = lb(t1.port(), REFUSED_PORT, "");
     let ep: &Endpoint = &lb.built.endpoints["solo"];
     let sh = &lb.built.ajp["solo"];
     let child = lb.region.attach_child(1).unwrap();
@@ -686,7 +692,7 @@ fn a_plain_worker_counts_its_statistics_and_answers_a_clean_error() {
 #[test]
 fn the_maintenance_round_brings_a_recovered_member_back_by_cping() {
     // t1 refuses, so a request puts it in error; then its Tomcat comes back on the same port.
-    let port = refused_port();
+    let port = port_for_later();
     let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
     let lb = lb(port, t2.port(), "worker.lb.recover_time=1\n");
     let (host, mut client) = (TestHost::default(), TestClient::default());
@@ -714,7 +720,7 @@ fn the_maintenance_round_brings_a_recovered_member_back_by_cping() {
 fn a_held_request_probes_its_member_itself_and_goes_out_once_it_answers() {
     // No prober thread, and a probe_interval far longer than the test: only the held request's
     // own probes can bring t1 back.
-    let port = refused_port();
+    let port = port_for_later();
     let t2 = TestServer::start("127.0.0.1:0", text("t2")).unwrap();
     let lb = lb(
         port,

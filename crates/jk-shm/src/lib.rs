@@ -8,7 +8,8 @@
 //! Layout (word offsets):
 //!
 //! ```text
-//! header   HEADER_WORDS   magic, version, geometry, allocation counter, maintenance stamp
+//! header   HEADER_WORDS   magic, version, geometry, allocation counter, maintenance stamp,
+//!                         edit generation, how many child lines were ever written
 //! children child_capacity the pid of each attached httpd child (0 = free), padded to a
 //!          cache line
 //! slots    slot_capacity × slot_words(child_capacity)
@@ -92,6 +93,11 @@ const H_SLOTS: usize = 3;
 const H_USED: usize = 4;
 const H_MAINTAIN: usize = 5;
 const H_GENERATION: usize = 6;
+/// One more than the highest child index whose lines were ever written in this region: the
+/// per-child sums stop there. A child's index is the first free entry of the child table, so
+/// with ServerLimit 256 (prefork's default) and ten children a sum reads ten lines, not 256
+/// (issue 17: the sums of every request cost ~70 instructions per child-table entry).
+const H_CHILDREN_SEEN: usize = 7;
 
 /// What a slot describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -674,7 +680,9 @@ impl<'a> Region<'a> {
                     g = words[H_VERSION].load(Ordering::Acquire);
                 }
                 if g == geometry {
-                    r.validate().map(|()| r)
+                    r.validate()?;
+                    r.count_written_children();
+                    Ok(r)
                 } else {
                     Err(ShmError::Incompatible(format!(
                         "version/geometry word {g:#x}, expected {geometry:#x}"
@@ -687,6 +695,30 @@ impl<'a> Region<'a> {
             Err(other) => Err(ShmError::Incompatible(format!(
                 "magic {other:#x}, expected {MAGIC:#x}"
             ))),
+        }
+    }
+
+    /// A region written by a build from before [`H_CHILDREN_SEEN`] (the same layout
+    /// otherwise) has child lines written and the word still 0: raise it to cover every
+    /// child line that holds a value, or the sums would leave those children out. Runs at
+    /// open only, and scans only when the word is 0.
+    fn count_written_children(&self) {
+        let seen = &self.words[H_CHILDREN_SEEN];
+        if seen.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        let used = (0..self.children).rev().find(|&c| {
+            self.child_word(c).load(Ordering::Acquire) != 0
+                || (0..self.slots_used()).any(|i| {
+                    let slot = self.slot_at(i);
+                    let start = FIXED_WORDS + c * CHILD_WORDS;
+                    slot.words[start..start + CHILD_WORDS]
+                        .iter()
+                        .any(|w| w.load(Ordering::Relaxed) != 0)
+                })
+        });
+        if let Some(c) = used {
+            seen.fetch_max(c as u64 + 1, Ordering::AcqRel);
         }
     }
 
@@ -739,6 +771,13 @@ impl<'a> Region<'a> {
                     "{what} {got:#x}, expected {want:#x}"
                 )));
             }
+        }
+        let seen = w(H_CHILDREN_SEEN);
+        if seen > self.children as u64 {
+            return Err(ShmError::Corrupt(format!(
+                "{seen:#x} child lines written of {}",
+                self.children
+            )));
         }
         let used = w(H_USED);
         if used > self.slots as u64 {
@@ -882,6 +921,7 @@ impl<'a> Region<'a> {
         let start = HEADER_WORDS + child_table_words(self.children) + i * w;
         Slot {
             words: &self.words[start..start + w],
+            seen: &self.words[H_CHILDREN_SEEN],
             index: i,
         }
     }
@@ -938,6 +978,8 @@ impl<'a> Region<'a> {
 #[derive(Clone, Copy)]
 pub struct Slot<'a> {
     words: &'a [AtomicU64],
+    /// The region's [`H_CHILDREN_SEEN`] word.
+    seen: &'a AtomicU64,
     /// Its index in the slot table (for reports).
     index: usize,
 }
@@ -1098,7 +1140,7 @@ impl<'a> Slot<'a> {
             .unwrap_or(h.bounds_us.len());
         let word = |i: usize| {
             if h.per_child {
-                self.child_at(c, i)
+                self.child_at_to_write(c, i)
             } else {
                 &self.words[i]
             }
@@ -1133,7 +1175,7 @@ impl<'a> Slot<'a> {
     pub fn count_status_class(&self, c: ChildIndex, status: u16) {
         if let 100..=599 = status {
             let class = usize::from(status / 100 - 1);
-            self.child_at(c, CHILD_REPLY_CLASSES + class)
+            self.child_at_to_write(c, CHILD_REPLY_CLASSES + class)
                 .fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -1166,10 +1208,36 @@ impl<'a> Slot<'a> {
         &self.words[FIXED_WORDS + c * CHILD_WORDS + i % CHILD_WORDS]
     }
 
-    /// Word `i` of every child's words, summed (saturating).
-    fn child_offset_sum(&self, i: usize) -> u64 {
+    /// Word `i` of child `c`'s words, about to be written: the region's count of written
+    /// child lines covers `c` first (a load of a header line written once per new child
+    /// index; the fetch_max only the first time).
+    fn child_at_to_write(&self, c: ChildIndex, i: usize) -> &'a AtomicU64 {
+        let children = (self.words.len() - FIXED_WORDS) / CHILD_WORDS;
+        let c = c.0 % children.max(1);
+        if self.seen.load(Ordering::Relaxed) <= c as u64 {
+            self.seen.fetch_max(c as u64 + 1, Ordering::AcqRel);
+        }
+        &self.words[FIXED_WORDS + c * CHILD_WORDS + i % CHILD_WORDS]
+    }
+
+    /// [`Slot::child_at_to_write`] of field `f`.
+    fn child_word_to_write(&self, c: ChildIndex, f: ChildField) -> &'a AtomicU64 {
+        self.child_at_to_write(c, f as usize)
+    }
+
+    /// The lines of the children that ever wrote to a slot of the region (the rest are
+    /// zeros: no need to read them).
+    fn written_child_lines(&self) -> impl Iterator<Item = &'a [AtomicU64]> {
+        let seen = self.seen.load(Ordering::Acquire);
+        let seen = usize::try_from(seen).unwrap_or(usize::MAX);
         self.words[FIXED_WORDS..]
             .chunks_exact(CHILD_WORDS)
+            .take(seen)
+    }
+
+    /// Word `i` of every child's words, summed (saturating).
+    fn child_offset_sum(&self, i: usize) -> u64 {
+        self.written_child_lines()
             .map(|words| words[i % CHILD_WORDS].load(Ordering::Relaxed))
             .fold(0u64, u64::saturating_add)
     }
@@ -1177,23 +1245,23 @@ impl<'a> Slot<'a> {
     /// Adds `v` to child `c`'s word `f` (its own cache line: no other child writes there).
     pub fn child_add(&self, c: ChildIndex, f: ChildField, v: u64) {
         if v != 0 {
-            self.child_word(c, f).fetch_add(v, Ordering::AcqRel);
+            self.child_word_to_write(c, f)
+                .fetch_add(v, Ordering::AcqRel);
         }
     }
 
     /// Takes one from child `c`'s word `f`, never below zero.
     pub fn child_sub_one(&self, c: ChildIndex, f: ChildField) {
-        let _ = self
-            .child_word(c, f)
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
-                Some(v.saturating_sub(1))
-            });
+        let _ =
+            self.child_word_to_write(c, f)
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                    Some(v.saturating_sub(1))
+                });
     }
 
     /// Word `f` summed over all children.
     pub fn child_sum(&self, f: ChildField) -> u64 {
-        self.words[FIXED_WORDS..]
-            .chunks_exact(CHILD_WORDS)
+        self.written_child_lines()
             .map(|line| line[f as usize].load(Ordering::Acquire))
             // Saturating: overwritten counters must not overflow.
             .fold(0u64, u64::saturating_add)
@@ -1203,7 +1271,7 @@ impl<'a> Slot<'a> {
     /// (the notes of every request read five sums: one pass per slot, not one per field).
     pub fn child_sums<const K: usize>(&self, fields: [ChildField; K]) -> [u64; K] {
         let mut out = [0u64; K];
-        for line in self.words[FIXED_WORDS..].chunks_exact(CHILD_WORDS) {
+        for line in self.written_child_lines() {
             for (o, f) in out.iter_mut().zip(fields) {
                 *o = o.saturating_add(line[f as usize].load(Ordering::Acquire));
             }
@@ -1302,6 +1370,34 @@ mod tests {
                 .unwrap()
                 .1
         );
+    }
+
+    #[test]
+    fn sums_read_only_the_child_lines_ever_written() {
+        let m = mem(16, 4);
+        let r = Region::open(&m, 16, 4).unwrap();
+        let (s, _) = r.find_or_alloc(SlotKind::Member, "t1", "lb").unwrap();
+        s.child_add(ChildIndex(0), ChildField::Elected, 2);
+        s.child_add(ChildIndex(3), ChildField::Elected, 5);
+        s.busy_inc(ChildIndex(2));
+        s.count_status_class(ChildIndex(1), 200);
+        assert_eq!(r.words[H_CHILDREN_SEEN].load(Ordering::Relaxed), 4);
+        assert_eq!((s.elected(), s.busy(), s.status_classes()[1]), (7, 1, 1));
+        // A value in the line of child 9, which never wrote through the slot: past the
+        // written lines, so no sum reads it (and the sums of every request stay at four
+        // lines with a child table of 16).
+        s.child_at(ChildIndex(9), ChildField::Elected as usize)
+            .store(1000, Ordering::Relaxed);
+        assert_eq!(s.elected(), 7);
+        // Once child 9 writes, its line counts, with what was there.
+        s.child_add(ChildIndex(9), ChildField::Elected, 1);
+        assert_eq!(s.elected(), 1008);
+        // A region from a build without the word (0 with written lines) gets it back at open.
+        r.words[H_CHILDREN_SEEN].store(0, Ordering::Relaxed);
+        let r2 = Region::open(&m, 16, 4).unwrap();
+        assert_eq!(r2.words[H_CHILDREN_SEEN].load(Ordering::Relaxed), 10);
+        let s2 = r2.find(SlotKind::Member, "t1", "lb").unwrap();
+        assert_eq!(s2.elected(), 1008);
     }
 
     #[test]
@@ -1686,6 +1782,7 @@ mod tests {
             (H_CHILDREN, "child capacity"),
             (H_SLOTS, "slot capacity"),
             (H_USED, "slots in use"),
+            (H_CHILDREN_SEEN, "child lines written"),
         ] {
             let old = fresh.words[i].swap(99, Ordering::Relaxed);
             let e = fresh.check_header().unwrap_err().to_string();
