@@ -14,7 +14,8 @@ pairs of `ajp-test-server` (this repository's fast AJP backend). A fourth, the c
 same configuration without a connector and serves each scenario's URL from a static file that
 holds the bytes the backend answered through a connector (same length and content type): the
 limit no connector in this httpd can pass. wrk drives one httpd at a time; runs are interleaved
-(ours, mod_jk, proxy, ceiling, ours, ...) and repeated. Per run we record
+(ours, mod_jk, proxy, ceiling; each cell and round starts with the next connector) and
+repeated. Per run we record
 wrk's requests/s, p50/p99 latency and errors, the CPU time (utime+stime) of the httpd parent and
 children per request (from /proc/<pid>/stat before and after) and VmRSS of every child after
 the run. A failover test kills one of two members with SIGKILL under load and restarts it; a
@@ -483,6 +484,31 @@ class Httpd:
                 total += s["utime"] + s["stime"]
         return total
 
+    def sched_counts(self):
+        """(voluntary, involuntary context switches, run-queue delay in ns) summed over the
+        threads of the live children: waiting that CPU time does not show. A voluntary switch
+        is a thread that blocked (a lock, a socket with nothing to read), an involuntary one a
+        thread preempted; the run-queue delay (schedstat's second field) is the time threads
+        were ready to run but waited for a CPU."""
+        vol = invol = delay = 0
+        for c in self.children():
+            try:
+                tasks = os.listdir(f"/proc/{c}/task")
+            except OSError:
+                continue
+            for t in tasks:
+                try:
+                    st = Path(f"/proc/{c}/task/{t}/status").read_text()
+                    v = re.search(r"^voluntary_ctxt_switches:\s+(\d+)", st, re.M)
+                    n = re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", st, re.M)
+                    d = Path(f"/proc/{c}/task/{t}/schedstat").read_text().split()
+                    vol += int(v.group(1)) if v else 0
+                    invol += int(n.group(1)) if n else 0
+                    delay += int(d[1]) if len(d) > 1 else 0
+                except (OSError, ValueError):
+                    pass
+        return vol, invol, delay
+
     def rss_kb(self):
         out = []
         for c in self.children():
@@ -602,10 +628,17 @@ def measure(h, scen, conns, secs, cookie, raw_path):
 
 def measure_path(h, path, conns, secs, raw_path, post=0, cookie=""):
     """One wrk run on `path` with httpd's CPU per request and its children's RSS."""
+    sched_before = h.sched_counts()
     before = h.cpu_ticks()
     w = run_wrk(h.port, path, conns, secs, post, cookie, raw_path)
     after = h.cpu_ticks()
+    sched_after = h.sched_counts()
     rss = h.rss_kb()
+    n = w["requests"]
+    vol, invol, delay = (b - a for a, b in zip(sched_before, sched_after))
+    w["vcsw_per_req"] = vol / n if n else None
+    w["ivcsw_per_req"] = invol / n if n else None
+    w["runq_us_per_req"] = delay / 1000 / n if n else None
     cpu_s = (after - before) / CLK_TCK
     w["cpu_s"] = cpu_s
     w["cpu_us_per_req"] = cpu_s * 1e6 / w["requests"] if w["requests"] else None
@@ -1239,6 +1272,29 @@ def matrix_tables(L, res, matrix, conns):
         row += "".join(f" | {ratio_cell(res, s, c, 'rss_mean_kb', o, False)}" for o in rss_peer)
         L.append(row + f" | {errs} |")
     L.append("")
+    # --- waiting: what CPU time does not show (issue 17's question at many cores)
+    if any(series(res, s, c, k, "runq_us_per_req") for s, c in matrix for k in conns):
+        L.append("### Waiting per request")
+        L.append("")
+        L.append("Summed over the threads of the httpd children during the run, ÷ requests "
+                 "(medians over the rounds): voluntary context switches (a thread blocked: on a "
+                 "lock, on a socket with nothing to read), involuntary ones (a thread "
+                 "preempted), and the run-queue delay (time threads were ready but waited for "
+                 "a CPU, from /proc/<pid>/task/<tid>/schedstat). A connector that blocks more "
+                 "than another under the same load shows it in the first column.")
+        L.append("")
+        L.append("| scenario | c | " + " | ".join(
+            f"{LABEL[k]} switches vol/invol | {LABEL[k]} run-queue µs" for k in conns) + " |")
+        L.append("|" + "---|" * (2 + 2 * len(conns)))
+        for s, c in matrix:
+            cells = []
+            for k in conns:
+                v = med(series(res, s, c, k, "vcsw_per_req"))
+                i = med(series(res, s, c, k, "ivcsw_per_req"))
+                q = med(series(res, s, c, k, "runq_us_per_req"))
+                cells.append(f"{fmt_num(v, 2)} / {fmt_num(i, 2)} | {fmt_num(q, 1)}")
+            L.append(f"| {s} | {c} | " + " | ".join(cells) + " |")
+        L.append("")
 
 
 def ceiling_summary(res, matrix, conns):
@@ -1290,7 +1346,8 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None,
         short = (f" ({CEILING} {SMOKE_CEILING_S} s: a check that it runs, a rough figure)"
                  if args.smoke and CEILING in conns else "")
         L.append(f"Each cell: {args.duration} s of wrk (2 threads, keep-alive) per run{short}, "
-                 f"{rounds}, runs interleaved ({', '.join(conns)}, {conns[0]}, …); figures "
+                 f"{rounds}, runs interleaved ({', '.join(conns)}; each cell and round starts "
+                 "with the next one); figures "
                  "are medians over the rounds, ratios are the median [min–max] of the "
                  "per-round ratios; ▲ ours ahead, ▼ ours behind, = within 3 %" +
                  ("; ours/ceiling is the fraction of the limit (no mark)" if CEILING in conns
@@ -1747,14 +1804,20 @@ def main():
             for s in dict.fromkeys(s for s, _ in matrix if SCENARIOS[s][0] == "tc"):
                 _, path, post, sticky, _ = SCENARIOS[s]
                 run_wrk(httpds[ref].port, path, 32, 6, post, cookie if sticky else "")
+        # Each connector's pools are filled at the largest concurrency it will see (--scale:
+        # c=1024), as in a gateway that has been serving: otherwise its first round there
+        # opens hundreds of backend connections at once, more than a backend's listen queue
+        # holds (ajp-test-server's and Tomcat's are ~100-128), and the connects that wait for a
+        # SYN retransmission (1 s, then 3 s) decide that round's p99 for every connector.
+        warm_conns = max(32, max((c for _, c in matrix), default=32)) if args.scale else 32
         for s in dict.fromkeys(s for s, _ in matrix):
             lb, path, post, sticky, _ = SCENARIOS[s]
             for k in conns:  # the ceiling has no backend to warm: 1 s (page cache), none in --smoke
                 if args.smoke and k == CEILING:
                     continue
                 tc_long = lb == "tc" and not args.smoke and k != CEILING
-                run_wrk(httpds[k].port, path, 32, 2 if tc_long else 1, post,
-                        cookie if sticky else "")
+                run_wrk(httpds[k].port, path, warm_conns, 3 if args.scale else
+                        (2 if tc_long else 1), post, cookie if sticky else "")
         if CEILING in conns:
             ceiling_refresh(out, httpds[CEILING], httpds[ref], matrix, cookie)
 
@@ -1762,8 +1825,13 @@ def main():
         res = {cell: [{} for _ in range(args.repeats)] for cell in matrix}
         done_runs = 0
         for rnd in range(args.repeats):
-            for s, c in matrix:
-                for k in conns:
+            for cell, (s, c) in enumerate(matrix):
+                # Who goes first turns with each cell and round: measured head to head, two
+                # builds of ours came out ~5 % apart in req/s and CPU per request whichever
+                # ran second in the cell (2 cores, 2026-12-05), an order effect that the
+                # interleaving alone left in every comparison with ours in front.
+                turn = (rnd + cell) % len(conns)
+                for k in conns[turn:] + conns[:turn]:
                     raw = out / f"raw/wrk-r{rnd + 1}-{s}-c{c}-{k}.txt"
                     r = measure(httpds[k], s, c, secs_of(k), cookie, raw)
                     res[(s, c)][rnd][k] = r

@@ -168,7 +168,17 @@ impl<'r> RequestFacts<'r> {
         // SAFETY: sockaddr pointers of a live request/connection, or NULL.
         let port_of =
             |a: *mut ffi::apr_sockaddr_t| if a.is_null() { 0 } else { unsafe { (*a).port } };
-        let port_text = |p: u16| Cow::Owned(p.to_string().into_bytes());
+        // The port's digits in the request pool (borrowed for 'r, like the addresses).
+        let port_text = |p: u16| -> Cow<'r, [u8]> {
+            let mut digits = itoa::Buffer::new();
+            let d = digits.format(p).as_bytes();
+            // SAFETY: a copy into the live request's pool, which outlives 'r; the copy holds
+            // the digits and a NUL.
+            match unsafe { b(crate::cstr::pmemdup(req.pool(), d)) } {
+                Some(v) => Cow::Borrowed(v),
+                None => Cow::Owned(d.to_vec()),
+            }
+        };
         let (mut remote_addr, mut remote_port) = match opts.forward_address() {
             ForwardAddress::Local => (local_ip.unwrap_or_default(), Cow::Borrowed(&b"0"[..])),
             ForwardAddress::Physical => (

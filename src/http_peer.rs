@@ -230,15 +230,16 @@ impl jk_ajp_client::Peer for HttpPeer {
             }
             return Ok(());
         }
-        let code = status.to_string();
+        let mut digits = itoa::Buffer::new();
+        let code = digits.format(status).as_bytes();
         // SAFETY: live request; the status line is copied into its pool.
         unsafe {
             (*r).status = c_int::from(status);
             (*r).status_line = if reason.is_empty() {
                 let d = default_reason(status);
-                pconcat(self.req.pool(), &[code.as_bytes(), b" ", d.as_bytes()])
+                pconcat(self.req.pool(), &[code, b" ", d.as_bytes()])
             } else {
-                pconcat(self.req.pool(), &[code.as_bytes(), b" ", reason])
+                pconcat(self.req.pool(), &[code, b" ", reason])
             };
         }
         // SAFETY: the request's header tables are live.
