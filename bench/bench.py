@@ -491,6 +491,7 @@ class Httpd:
         thread preempted; the run-queue delay (schedstat's second field) is the time threads
         were ready to run but waited for a CPU."""
         vol = invol = delay = 0
+        timed = False
         for c in self.children():
             try:
                 tasks = os.listdir(f"/proc/{c}/task")
@@ -501,13 +502,17 @@ class Httpd:
                     st = Path(f"/proc/{c}/task/{t}/status").read_text()
                     v = re.search(r"^voluntary_ctxt_switches:\s+(\d+)", st, re.M)
                     n = re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", st, re.M)
-                    d = Path(f"/proc/{c}/task/{t}/schedstat").read_text().split()
                     vol += int(v.group(1)) if v else 0
                     invol += int(n.group(1)) if n else 0
-                    delay += int(d[1]) if len(d) > 1 else 0
                 except (OSError, ValueError):
                     pass
-        return vol, invol, delay
+                try:  # a kernel without schedstats has no such file: the switches still count
+                    d = Path(f"/proc/{c}/task/{t}/schedstat").read_text().split()
+                    delay += int(d[1])
+                    timed = True
+                except (OSError, ValueError, IndexError):
+                    pass
+        return vol, invol, (delay if timed else None)
 
     def rss_kb(self):
         out = []
@@ -635,10 +640,17 @@ def measure_path(h, path, conns, secs, raw_path, post=0, cookie=""):
     sched_after = h.sched_counts()
     rss = h.rss_kb()
     n = w["requests"]
-    vol, invol, delay = (b - a for a, b in zip(sched_before, sched_after))
-    w["vcsw_per_req"] = vol / n if n else None
-    w["ivcsw_per_req"] = invol / n if n else None
-    w["runq_us_per_req"] = delay / 1000 / n if n else None
+
+    def per_req(a, b, scale=1.0):
+        # None where a count is missing or fell (a thread or child that exited during the
+        # run took its count with it: the difference would mean nothing).
+        if not n or a is None or b is None or b < a:
+            return None
+        return (b - a) / scale / n
+
+    w["vcsw_per_req"] = per_req(sched_before[0], sched_after[0])
+    w["ivcsw_per_req"] = per_req(sched_before[1], sched_after[1])
+    w["runq_us_per_req"] = per_req(sched_before[2], sched_after[2], 1000.0)
     cpu_s = (after - before) / CLK_TCK
     w["cpu_s"] = cpu_s
     w["cpu_us_per_req"] = cpu_s * 1e6 / w["requests"] if w["requests"] else None
@@ -1642,7 +1654,8 @@ def main():
                          "connector's httpd (apache2 -X under valgrind's callgrind, fast-small, "
                          "one keep-alive connection) and write the top functions")
     ap.add_argument("--callgrind-server-limit", type=int, metavar="N",
-                    help="ServerLimit of the --callgrind runs (default: the MPM's, 2): the "
+                    help="ServerLimit of the --callgrind runs (default: the MPM's: 2, or a "
+                         "child per CPU with --scale): the "
                          "shared memory has a line per possible child, so this shows what "
                          "a larger child table costs per request (prefork's default is 256)")
     args = ap.parse_args()
@@ -1812,7 +1825,8 @@ def main():
         warm_conns = max(32, max((c for _, c in matrix), default=32)) if args.scale else 32
         for s in dict.fromkeys(s for s, _ in matrix):
             lb, path, post, sticky, _ = SCENARIOS[s]
-            for k in conns:  # the ceiling has no backend to warm: 1 s (page cache), none in --smoke
+            # The ceiling has no backend to warm (page cache only); none for it in --smoke.
+            for k in conns:
                 if args.smoke and k == CEILING:
                     continue
                 tc_long = lb == "tc" and not args.smoke and k != CEILING

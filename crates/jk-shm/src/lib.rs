@@ -698,16 +698,16 @@ impl<'a> Region<'a> {
         }
     }
 
-    /// A region written by a build from before [`H_CHILDREN_SEEN`] (the same layout
-    /// otherwise) has child lines written and the word still 0: raise it to cover every
-    /// child line that holds a value, or the sums would leave those children out. Runs at
-    /// open only, and scans only when the word is 0.
+    /// Raises [`H_CHILDREN_SEEN`] over every child line above it that holds a value, or is
+    /// a child's that is attached: lines written by a build from before the word (the same
+    /// layout otherwise), which leaves it 0, or by such a build run again after this one
+    /// raised it (a rollback that kept the file). Runs at open only: it reads the lines
+    /// above the word, all of them once in a fresh region (ServerLimit 256 and 64 slots:
+    /// half a million loads), none once every child line has been written.
     fn count_written_children(&self) {
         let seen = &self.words[H_CHILDREN_SEEN];
-        if seen.load(Ordering::Acquire) != 0 {
-            return;
-        }
-        let used = (0..self.children).rev().find(|&c| {
+        let from = usize::try_from(seen.load(Ordering::Acquire)).unwrap_or(usize::MAX);
+        let used = (from.min(self.children)..self.children).rev().find(|&c| {
             self.child_word(c).load(Ordering::Acquire) != 0
                 || (0..self.slots_used()).any(|i| {
                     let slot = self.slot_at(i);
@@ -1392,12 +1392,15 @@ mod tests {
         // Once child 9 writes, its line counts, with what was there.
         s.child_add(ChildIndex(9), ChildField::Elected, 1);
         assert_eq!(s.elected(), 1008);
-        // A region from a build without the word (0 with written lines) gets it back at open.
-        r.words[H_CHILDREN_SEEN].store(0, Ordering::Relaxed);
-        let r2 = Region::open(&m, 16, 4).unwrap();
-        assert_eq!(r2.words[H_CHILDREN_SEEN].load(Ordering::Relaxed), 10);
-        let s2 = r2.find(SlotKind::Member, "t1", "lb").unwrap();
-        assert_eq!(s2.elected(), 1008);
+        // A region from a build without the word (0 with written lines) gets it back at open,
+        // and so does one where such a build wrote above it later (a rollback).
+        for stale in [0, 4] {
+            r.words[H_CHILDREN_SEEN].store(stale, Ordering::Relaxed);
+            let r2 = Region::open(&m, 16, 4).unwrap();
+            assert_eq!(r2.words[H_CHILDREN_SEEN].load(Ordering::Relaxed), 10);
+            let s2 = r2.find(SlotKind::Member, "t1", "lb").unwrap();
+            assert_eq!(s2.elected(), 1008);
+        }
     }
 
     #[test]
