@@ -47,8 +47,11 @@ BUNDLE_DEPS      := $(BENCH_SMOKE_DEPS) libapache2-mod-jk media-types busybox-st
 # test: the package it replaces, apache2 and curl.
 DEB_DEPS         := debhelper dpkg-dev apache2-dev libclang-dev lintian
 DEB_TEST_DEPS    := $(DEB_DEPS) apache2 libapache2-mod-jk curl
-# The image tier: podman (with runc, see deploy/image/containers.conf), debootstrap, curl.
-IMAGE_DEPS       := $(DEB_DEPS) podman runc debootstrap curl python3 python3-pip
+# The image tier: podman (with runc, see deploy/image/containers.conf) and the CNI plugin that
+# gives its networks name resolution (without it, on a fresh Debian 12 with podman's CNI backend,
+# the gateway cannot resolve tomcat1 and tomcat2), debootstrap, curl.
+IMAGE_DEPS       := $(DEB_DEPS) podman runc golang-github-containernetworking-plugin-dnsname \
+                    debootstrap curl python3 python3-pip
 SWARM_DEPS       := $(IMAGE_DEPS) docker.io
 # podman-compose from PyPI, pinned (Debian 12 packages the older 1.0.3)
 PODMAN_COMPOSE   := 1.6.0

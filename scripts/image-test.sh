@@ -101,7 +101,16 @@ for suite in ${IMAGE_SUITES:-bookworm trixie}; do
     if body "$url/app/session.jsp" | grep -q "node=tomcat"; then ok=1; break; fi
     sleep 0.5
   done
-  [ -n "$ok" ] || { podman logs "$gw" 2>&1 | tail -20 >&2; podman logs "$(cname tomcat1)" 2>&1 | tail -20 >&2; fail "$suite: no answer from a Tomcat through the gateway"; }
+  if [ -z "$ok" ]; then
+    # What the gateway answered last, what it logged, and whether it reaches a Tomcat itself.
+    curl -s -o /dev/null -w 'image-test: last answer on :8000: HTTP %{http_code}\n' --max-time 10 "$url/app/session.jsp" >&2 || echo "image-test: no HTTP answer on :8000 (curl $?)" >&2
+    podman ps -a --filter "label=io.podman.compose.project=$proj" --format '{{.Names}} {{.Status}} {{.Ports}}' | sed 's/^/image-test:   /' >&2
+    podman logs "$gw" 2>&1 | tail -20 >&2
+    podman exec "$gw" sh -c 'tail -40 /var/log/apache2/mod_jk.log; getent hosts tomcat1 tomcat2' 2>&1 | sed 's/^/image-test:   gateway: /' >&2
+    podman exec "$gw" sh -c 'curl -s -o /dev/null -w "HTTP %{http_code}\n" --max-time 5 http://127.0.0.1/app/session.jsp' 2>&1 | sed 's/^/image-test:   inside the gateway: /' >&2
+    podman logs "$(cname tomcat1)" 2>&1 | tail -20 >&2
+    fail "$suite: no answer from a Tomcat through the gateway"
+  fi
   # New sessions on both Tomcats; a session sticks to its route.
   nodes=""
   for i in $(seq 8); do

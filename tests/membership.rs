@@ -479,6 +479,50 @@ fn a_down_configured_members_host_name_is_followed_to_its_new_address() {
 }
 
 #[test]
+fn a_configured_members_host_name_that_resolves_only_after_the_start_is_followed() {
+    // docker compose may start the gateway before its Tomcats' containers have names: the
+    // member's host does not resolve when httpd starts, so its endpoint has no address. The
+    // member is still ready (nothing failed yet): its name is followed all the same, so the
+    // first request for it reaches its Tomcat instead of failing over.
+    let name = format!("jkrs-late-{}.test", std::process::id());
+    let hosts = EtcHosts::new(&name);
+    let t2 = server("t2", "127.0.0.1:0", Some("t2"));
+    let late_port = {
+        let l = std::net::TcpListener::bind("127.0.0.47:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let props = format!(
+        "worker.list=lb\n\
+         worker.tc1.host={name}\nworker.tc1.port={late_port}\nworker.tc1.route=tc1\n\
+         worker.t2.host=127.0.0.1\nworker.t2.port={}\nworker.t2.route=t2\n\
+         worker.lb.type=lb\nworker.lb.balance_workers=tc1,t2\n",
+        t2.port()
+    );
+    let h = Httpd::with_workers(
+        "member-late-name",
+        Mpm::Event,
+        &props,
+        "JkMount /app/* lb\n",
+    );
+    let unresolved = format!("worker tc1: cannot resolve host '{name}'");
+    assert!(h.dir.read("logs/mod_jk.log").contains(&unresolved));
+    let late = server("late", &format!("127.0.0.47:{late_port}"), Some("tc1"));
+    hosts.set(&["127.0.0.47"]);
+    let followed = format!("host '{name}' resolves to 127.0.0.47:{late_port} now, not none");
+    wait_for("the name followed", 10, || {
+        h.dir.read("logs/mod_jk.log").contains(&followed)
+    });
+    // The child that followed it published the address in the worker's shared record: every
+    // child's endpoint takes it with its next use.
+    let sticky = Some("JSESSIONID=x.tc1");
+    assert_eq!(spread(&h, 4, sticky), [("late".to_string(), 4)].into());
+    assert!(t2.requests().is_empty(), "nothing failed over");
+    assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
+    drop(hosts);
+    drop(late);
+}
+
+#[test]
 fn a_get_answered_by_a_stopping_tomcat_is_held_and_sent_to_it_again_through_httpd() {
     // t1 read the request just before its connector paused: its application is stopping
     // already, so an error page (503) comes back and the connection closes. With hold on, the

@@ -10,7 +10,9 @@
 //! ([`AjpShared::follow_configured_host`]) and publishes the new address in the worker's
 //! shared record, so every child's endpoint moves there with its next use (also a child that
 //! never saw the member down, or one forked later); the readiness probes and held requests
-//! reach the Tomcat at its new address. A failed or empty resolution changes nothing.
+//! reach the Tomcat at its new address. A member whose name did not resolve when httpd
+//! started (no address at all: "contact disabled") is followed the same way, ready or not,
+//! until its name resolves. A failed or empty resolution changes nothing.
 //! Request threads never resolve. The followed address lasts until httpd (re)starts and
 //! resolves the name anew.
 
@@ -40,9 +42,8 @@ impl Reresolver {
         let now = Instant::now();
         for (lb, b) in v.balancers {
             for i in (0..b.member_count()).filter(|&i| !b.is_growth(i)) {
-                if b.is_ready(i)
-                    || b.snapshot(i)
-                        .is_none_or(|m| m.activation == Activation::Stopped)
+                if b.snapshot(i)
+                    .is_none_or(|m| m.activation == Activation::Stopped)
                 {
                     continue;
                 }
@@ -58,6 +59,13 @@ impl Reresolver {
                 let (Some(shared), Some(ep)) = (v.ajp.get(name), v.endpoints.get(name)) else {
                     continue;
                 };
+                // A ready member is left alone, unless its name did not resolve when httpd
+                // started (a gateway started before its Tomcats' containers had names): its
+                // requests fail before they reach the balancer's error state ("contact
+                // disabled"), so it would never look down and never be followed.
+                if b.is_ready(i) && ep.config().addr.is_some() {
+                    continue;
+                }
                 if self
                     .last
                     .get(name)
