@@ -225,8 +225,9 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
         let Some(req) = (unsafe { Req::new(r) }) else {
             return DECLINED;
         };
-        let is_dir = req.handler_is(DIR_MAGIC_TYPE);
-        if !is_dir && !req.handler_is(JK_HANDLER) {
+        let h = req.handler();
+        let is_dir = h == Some(DIR_MAGIC_TYPE.to_bytes());
+        if !is_dir && h != Some(JK_HANDLER.to_bytes()) {
             return DECLINED;
         }
         if req.has_env("no-jk") {

@@ -191,13 +191,8 @@ impl Req {
 
     /// Note `key` as the bytes the table holds (borrowed from the request pool).
     pub fn note_bytes(&self, key: &CStr) -> Option<&[u8]> {
-        let notes = self.rec().notes;
-        if notes.is_null() {
-            return None;
-        }
-        // SAFETY: a live table and a NUL-terminated key; the value is NULL or a string of
-        // the request pool, which outlives this borrow of the request.
-        unsafe { opt_bytes(ffi::apr_table_get(notes, key.as_ptr())) }
+        // SAFETY: the live request's notes; values live in the request pool.
+        unsafe { table_get_cstr(self.rec().notes, key) }
     }
 
     /// Whether note `key` is set (no copy of its value: the hooks ask this of every request).
@@ -258,14 +253,29 @@ pub unsafe fn table_get_bytes<'a>(table: *mut ffi::apr_table_t, key: &str) -> Op
     if clean {
         stack[key.len()] = 0;
     }
-    let kp: *const c_char = if clean {
-        stack.as_ptr().cast()
+    let key: &CStr = if clean {
+        // SAFETY: the key's bytes hold no NUL (checked above) and the NUL after them was
+        // just written: exactly one NUL, at the end.
+        unsafe { CStr::from_bytes_with_nul_unchecked(&stack[..=key.len()]) }
     } else {
         heap = CString::new(key).ok()?;
-        heap.as_ptr()
+        &heap
     };
+    // SAFETY: forwarded contract.
+    unsafe { table_get_cstr(table, key) }
+}
+
+/// [`table_get_bytes`] for a key that is a C string already (the notes' static keys): no
+/// copy of the key.
+///
+/// # Safety
+/// As for [`table_get_bytes`].
+pub unsafe fn table_get_cstr<'a>(table: *mut ffi::apr_table_t, key: &CStr) -> Option<&'a [u8]> {
+    if table.is_null() {
+        return None;
+    }
     // SAFETY: a live table and a NUL-terminated key that outlives the call.
-    let v: *const c_char = unsafe { ffi::apr_table_get(table, kp) };
+    let v: *const c_char = unsafe { ffi::apr_table_get(table, key.as_ptr()) };
     // SAFETY: NULL or a string owned by the table's pool, living for 'a.
     unsafe { opt_bytes(v) }
 }

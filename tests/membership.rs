@@ -87,6 +87,20 @@ fn run_jkctl(h: &Httpd, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `n` requests in session `sticky` are all answered by `member`, none failed over to
+/// `other`, and no child panicked.
+fn sticky_requests_all_reach(
+    h: &Httpd,
+    sticky: Option<&str>,
+    n: usize,
+    member: &str,
+    other: &TestServer,
+) {
+    assert_eq!(spread(h, n, sticky), [(member.to_string(), n)].into());
+    assert!(other.requests().is_empty(), "nothing failed over");
+    assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
+}
+
 /// `n` new requests (each on its own connection, so both MPMs spread them over their
 /// children): how many each member served; every one must be a 200.
 fn spread(h: &Httpd, n: usize, cookie: Option<&str>) -> std::collections::BTreeMap<String, usize> {
@@ -471,9 +485,7 @@ fn a_down_configured_members_host_name_is_followed_to_its_new_address() {
         "{}",
         tail(&log, 3000)
     );
-    assert_eq!(spread(&h, 6, sticky), [("new".to_string(), 6)].into());
-    assert!(t2.requests().is_empty(), "nothing failed over");
-    assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
+    sticky_requests_all_reach(&h, sticky, 6, "new", &t2);
     drop(hosts);
     drop(new);
 }
@@ -515,9 +527,7 @@ fn a_configured_members_host_name_that_resolves_only_after_the_start_is_followed
     // The child that followed it published the address in the worker's shared record: every
     // child's endpoint takes it with its next use.
     let sticky = Some("JSESSIONID=x.tc1");
-    assert_eq!(spread(&h, 4, sticky), [("late".to_string(), 4)].into());
-    assert!(t2.requests().is_empty(), "nothing failed over");
-    assert!(!h.error_log().contains("panicked"), "{}", h.error_log());
+    sticky_requests_all_reach(&h, sticky, 4, "late", &t2);
     drop(hosts);
     drop(late);
 }

@@ -1016,6 +1016,38 @@ fn the_route_of_the_first_member_is_kept_for_the_request() {
 }
 
 #[test]
+fn after_one_try_the_last_notes_are_the_first_and_after_two_their_own() {
+    let f = fx("");
+    // One try: the host may store the values once and point both keys at them.
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let c = a.next_member().unwrap();
+    a.report(&c, OK, 200);
+    let n = a.notes();
+    assert_eq!(n.last, Some(LastNotes::SameAsFirst));
+    assert_eq!(n.first.unwrap()[0], NoteValue::Text("a"));
+    // Two tries: the last member's own values.
+    let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
+    let c1 = a.next_member().unwrap();
+    a.report(&c1, Outcome::Failed, 503);
+    let c2 = a.next_member().unwrap();
+    a.report(&c2, OK, 200);
+    let n = a.notes();
+    assert!(
+        matches!(n.last, Some(LastNotes::Values(v)) if v[0] == NoteValue::Text("b")),
+        "{n:?}"
+    );
+    // No try at all: no notes.
+    let a = f.b.start(&cookie_req(&[]));
+    assert_eq!(
+        a.notes(),
+        Notes {
+            first: None,
+            last: None
+        }
+    );
+}
+
+#[test]
 fn notes_describe_the_first_and_last_member() {
     let f = fx("");
     let mut a = f.b.start(&cookie_req(&["JSESSIONID=x.a"]));
