@@ -455,6 +455,14 @@ fn connected_sums_the_connections_of_every_child_like_debian_and_survives_a_rese
             .enumerate()
             .map(|(i, h)| {
                 s.spawn(move || {
+                    // The second request of each server starts 300 ms after the first: both
+                    // are still in the backend together (1.5 s stall), so both children serve
+                    // one, but they do not finish at the same instant. Debian adds the bytes
+                    // with a plain `+=` on shared memory (jk_ajp_common.c, ajp_update_stats):
+                    // two children finishing together can lose one request's `read` and
+                    // `transferred` (a clean-clone CI run saw 177/52 for two requests of
+                    // 177/52 each). Ours sums per-child lines and is exact either way.
+                    std::thread::sleep(Duration::from_millis(300 * (i as u64 % 2)));
                     let r = get(h, &format!("/solo/c{i}"), Some("app.example.test"));
                     assert_eq!(r.status, 200, "{}", h.error_log());
                 })
