@@ -42,7 +42,7 @@ TEST_RUST        := --rust rustfmt --rust clippy
 DEMO_DEPS        := apache2 apache2-dev libclang-dev tomcat10
 BENCH_SMOKE_DEPS := python3 wrk apache2 apache2-dev libclang-dev
 BENCH_DEPS       := $(BENCH_SMOKE_DEPS) libapache2-mod-jk tomcat10 valgrind linux-perf
-BUNDLE_DEPS      := $(BENCH_SMOKE_DEPS) libapache2-mod-jk media-types busybox-static
+BUNDLE_DEPS      := $(BENCH_SMOKE_DEPS) libapache2-mod-jk media-types busybox-static linux-perf
 # The package: Debian's packaging tools (dh_apache2 comes with apache2-dev) and lintian; its
 # test: the package it replaces, apache2 and curl.
 DEB_DEPS         := debhelper dpkg-dev apache2-dev libclang-dev lintian
@@ -112,7 +112,8 @@ bench:
 	python3 bench/bench.py $(BENCH_ARGS)
 
 # The many-core comparison as a self-contained directory + .tar.gz (target/bench-bundle/): copy it
-# to any x86-64 Linux and run mod_jk-rs-bench/run.sh there (nothing to install; at most 7 min).
+# to any x86-64 Linux and run mod_jk-rs-bench/run.sh there (nothing to install; at most 7 min;
+# it carries Debian's perf and profiles ours and mod_jk after the table where the kernel lets it).
 bench-bundle:
 	./scripts/deps.sh $(BUNDLE_DEPS)
 	$(CARGO) build --release

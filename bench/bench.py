@@ -79,6 +79,10 @@ KeepAliveTimeout 5"""
 # fast-small scenario at these concurrencies, 3 interleaved rounds of 8 s.
 SCALE_THREADS = 64
 SCALE_CONNS = (64, 256, 1024)
+# Concurrency of the --perf profiles (with --scale the middle one of its concurrencies).
+PERF_CONC = 32
+# results.md once the table is written (printed if the profiles after it are interrupted).
+RESULTS = None
 # ServerLimit of the --callgrind runs (--callgrind-server-limit; None: the MPM's).
 CALLGRIND_SERVER_LIMIT = None
 # Children every httpd runs (MPM above); wrk threads (run_wrk).
@@ -1438,17 +1442,21 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None,
     if prof:
         L.append("### Where the time goes")
         L.append("")
-        L.append("perf (`--perf`): samples of the httpd children under fast-small c=32, by "
-                 "where the CPU was (kernel, the connector's own code, the rest of user space "
-                 "in httpd, APR and libc), and system calls per request. callgrind "
+        L.append(f"perf (`--perf`): samples of the httpd children under fast-small c={PERF_CONC}, "
+                 "by where the CPU was (kernel, the connector's own code, the rest of user space "
+                 "in httpd, APR and libc), system calls per request (futex among them: waits "
+                 "and wake-ups of contended locks) and, where the CPU samples memory loads, "
+                 "sampled loads per thousand requests that found a cache line modified by "
+                 "another core (perf c2c HITM; the lines and functions in "
+                 "`perf-*-c2c.txt`). callgrind "
                  "(`--callgrind`): user-space instructions per request of `apache2 -X` "
                  "serving fast-small over one keep-alive connection (exact and reproducible; "
                  f"top functions in `{'target/bench'}/callgrind-*.txt`).")
         L.append("")
         L.append("| connector | kernel | connector's code | other user space | system calls / req "
-                 "| user instructions / req |")
-        L.append("|---|---|---|---|---|---|")
-        for k in conns:
+                 "| futex / req | HITM loads / 1k req | user instructions / req |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for k in [k for k in conns if prof.get(k)]:
             p = prof.get(k, {})
             pct = lambda key: (f"{p[key]:.1f} %" if key in p else "–") if (
                 k != CEILING or key != "module_pct") else "none"
@@ -1456,8 +1464,10 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None,
                      if "kernel_pct" in p and "module_pct" in p else "–")
             sc = f"{p['syscalls_per_req']:.1f}" if "syscalls_per_req" in p else "–"
             ir = fmt_num(p["instr_per_req"]) if "instr_per_req" in p else "–"
+            fx = f"{p['futex_per_req']:.2f}" if "futex_per_req" in p else "–"
+            hitm = f"{p['hitm_per_kreq']:.1f}" if "hitm_per_kreq" in p else "–"
             L.append(f"| {LABEL[k]} | {pct('kernel_pct')} | {pct('module_pct')} | {other} | "
-                     f"{sc} | {ir} |")
+                     f"{sc} | {fx} | {hitm} | {ir} |")
         L.append("")
         o, j = prof.get("ours", {}), prof.get("mod_jk", {})
         if "module_pct" in o and "kernel_pct" in o:
@@ -1646,9 +1656,16 @@ def main():
     ap.add_argument("--readme", default=str(REPO / "README.md"),
                     help="the file --update-readme rewrites (default README.md; a copy to see "
                          "the section without touching it)")
+    ap.add_argument("--no-perf", action="store_true",
+                    help="no --perf profiles (the bench bundle's run.sh asks for them)")
     ap.add_argument("--perf", action="store_true",
-                    help="after the runs, perf-record one httpd child per connector under "
-                         "fast-small c=32 and write perf reports")
+                    help="after the runs, perf-record the httpd children of each connector "
+                         "under fast-small c=32 (with --scale: at the middle concurrency, 256, "
+                         "and only ours and mod_jk): "
+                         "CPU samples with call graphs, system calls per request (perf trace) "
+                         "and, where the CPU has memory-load sampling, the cache lines loaded "
+                         "while another core held them modified (perf c2c); the table is "
+                         "written before the profiles start")
     ap.add_argument("--callgrind", action="store_true",
                     help="after the runs, count the user-space instructions per request of each "
                          "connector's httpd (apache2 -X under valgrind's callgrind, fast-small, "
@@ -1659,8 +1676,10 @@ def main():
                          "shared memory has a line per possible child, so this shows what "
                          "a larger child table costs per request (prefork's default is 256)")
     args = ap.parse_args()
+    if args.no_perf:
+        args.perf = False
 
-    global MPM, CHILDREN, WRK_THREADS, CALLGRIND_SERVER_LIMIT
+    global MPM, CHILDREN, WRK_THREADS, CALLGRIND_SERVER_LIMIT, PERF_CONC, RESULTS
     CALLGRIND_SERVER_LIMIT = args.callgrind_server_limit
     if args.scale:
         cpus = os.cpu_count() or 2
@@ -1668,6 +1687,8 @@ def main():
         args.only = args.only or "fast-small"
         args.conc = args.conc or ",".join(map(str, SCALE_CONNS))
         MPM = scale_mpm(CHILDREN, max(int(c) for c in args.conc.split(",")))
+        cs = sorted(int(c) for c in args.conc.split(","))
+        PERF_CONC = cs[len(cs) // 2]  # 256 of 64, 256, 1024
         if "--duration" not in sys.argv:
             args.duration = 8
         args.no_failover = args.no_graceful = args.no_members = args.no_restarts = True
@@ -1904,10 +1925,20 @@ def main():
                         f"{', '.join(str(x['children']) for x in r['restarts'])}; "
                         f"{r['log_count']} log lines")
 
-        # optional profiles (fast-small; the ceiling only where it has that file)
+        # optional profiles (fast-small; the ceiling only where it has that file; with --scale
+        # only ours and mod_jk, to stay within the bundle's time)
         prof = {}
         pconns = [k for k in conns if k in httpds and
-                  (k != CEILING or SCENARIOS["fast-small"][1] in answers)]
+                  (k != CEILING or SCENARIOS["fast-small"][1] in answers) and
+                  (not args.scale or k in ("ours", "mod_jk"))]
+        meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+                "machine": machine(), "versions": versions()}
+        if args.perf or args.callgrind:
+            # The table first: profiles cut short by --time-limit must not take it with them.
+            RESULTS = out / "results.md"
+            RESULTS.write_text(report(args, res, matrix, conns, fo, meta, {}, gr, members, sr)
+                               + "\n_Written before the profiles; they follow._\n")
+            log(f"table written to {RESULTS}; profiles next")
         if args.perf:
             for k in pconns:
                 profile(httpds[k], out, k, cookie)
@@ -1920,8 +1951,6 @@ def main():
         crashes.update(member_crashes)
         for k, h in httpds.items():
             (out / f"raw/error-{k}.log").write_text(h.error_log())
-        meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-                "machine": machine(), "versions": versions()}
         text = report(args, res, matrix, conns, fo, meta, prof, gr, members, sr)
         if any(crashes.values()):
             text += f"\nhttpd child crashes in the error logs: {crashes}\n"
@@ -1958,17 +1987,23 @@ def main():
 
 
 def profile(h, out, k, cookie, secs=4):
-    """perf record -g on the httpd children during a fast-small c=32 run."""
+    """perf on the httpd children during a fast-small run at PERF_CONC: CPU samples with call
+    graphs, system calls per request, and where the CPU samples memory loads, the contended
+    cache lines (perf c2c)."""
     if not shutil.which("perf"):
         log("perf missing (apt-get install linux-perf): no profile")
         return
     data = out / f"perf-{k}.data"
     kids = ",".join(str(p) for p in h.children())
-    w = run_wrk(h.port, SCENARIOS["fast-small"][1], 32, secs + 2, popen=True)
+    path = SCENARIOS["fast-small"][1]
+    w = run_wrk(h.port, path, PERF_CONC, secs + 2, popen=True)
     time.sleep(0.5)
-    subprocess.run(["perf", "record", "-q", "-g", "-F", "999", "-p", kids, "-o", str(data),
-                    "--", "sleep", str(secs)], capture_output=True)
+    r = perf_for(["record", "-q", "-g", "-F", "999", "-p", kids, "-o", str(data)], secs)
     w.communicate(timeout=60)
+    if r.returncode != 0:
+        # e.g. a container without perf_event_open, or perf_event_paranoid above 1 for a user
+        log(f"perf record failed for {k} (rc {r.returncode}): {r.stderr.strip()[-300:]}")
+    profile_c2c(h, out, k, kids, path)
     for mode, extra in (("self", ["--no-children"]), ("children", ["--children"])):
         r = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--percent-limit", "1",
                             "-g", "none", *extra], capture_output=True, text=True)
@@ -1979,11 +2014,15 @@ def profile(h, out, k, cookie, secs=4):
     # system calls per request (perf trace slows the server down; only the counts matter)
     trace = out / f"perf-{k}-trace.txt"
     p = subprocess.Popen(["perf", "trace", "-s", "-p", kids, "-o", str(trace)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)
-    w = run_wrk(h.port, SCENARIOS["fast-small"][1], 32, 3)
+    w = run_wrk(h.port, path, PERF_CONC, 3)
     p.send_signal(signal.SIGINT)
-    p.wait(timeout=30)
+    try:
+        _, trace_err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, trace_err = p.communicate()
     counts = {}
     text = trace.read_text() if trace.exists() else ""
     for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+[\d.]+", text, re.M):
@@ -1993,13 +2032,84 @@ def profile(h, out, k, cookie, secs=4):
         lines = [f"{name:14} {n:6.2f}" for n, name in per if n >= 0.01]
         lines.append(f"{'total':14} {sum(counts.values()) / w['requests']:6.2f}")
         (out / f"perf-{k}-syscalls.txt").write_text(
-            f"system calls per request of the httpd children ({k}, fast-small c=32)\n" +
+            f"system calls per request of the httpd children ({k}, fast-small c={PERF_CONC})\n" +
             "\n".join(lines) + "\n")
+    else:
+        # e.g. no tracefs (a container or a chroot without /sys)
+        why = (trace_err or "").strip().splitlines()
+        log(f"perf trace: no system call counts for {k}"
+            + (f" ({why[-1][:200]})" if why else ""))
     log(f"profile of {k}: {out}/perf-{k}-*.txt")
 
 
-# The connector's own shared objects, as perf names them.
-CONNECTOR_DSOS = {"ours": ("libmod_jk.so",), "mod_jk": ("mod_jk.so",),
+def perf_for(args, secs):
+    """`perf <args>` on running processes for `secs` seconds, stopped with SIGINT as a user
+    would (no `sleep` workload: the bundle's throw-away root has no such program)."""
+    p = subprocess.Popen(["perf", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    stopped = False
+    try:
+        p.wait(timeout=secs)  # an early exit is a failure to start
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGINT)
+        stopped = True
+    try:
+        out, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    rc = p.returncode
+    if stopped and rc in (-signal.SIGINT, 128 + signal.SIGINT):
+        rc = 0  # perf record re-raises the SIGINT that ended it, once its file is written
+    return subprocess.CompletedProcess(p.args, rc, out, err)
+
+
+def profile_c2c(h, out, k, kids, path, secs=3):
+    """perf c2c on the httpd children under load: how many sampled loads hit a cache line that
+    another core held modified (HITM: the cost of lines written by several children or threads),
+    and which lines and functions they were. Needs the CPU's load sampling (Intel PEBS, AMD IBS),
+    which most virtual machines do not pass on: then the file says why there is none."""
+    data, txt = out / f"perf-{k}-c2c.data", out / f"perf-{k}-c2c.txt"
+    w = run_wrk(h.port, path, PERF_CONC, secs + 2, popen=True)
+    time.sleep(0.5)
+    r = perf_for(["c2c", "record", "-o", str(data), "-p", kids], secs)
+    if r.returncode != 0:
+        w.kill()  # no need to wait out the load
+    wo, _ = w.communicate(timeout=60)
+    if r.returncode != 0 or not data.exists():
+        why = (r.stderr.strip() or f"rc {r.returncode}").splitlines()[-1][:200]
+        txt.write_text(f"perf c2c: no data for {k}: {why}\n")
+        log(f"perf c2c: no data for {k} ({why})")
+        return
+    try:
+        rps = parse_wrk(wo)["rps"]
+    except RuntimeError:
+        rps = 0.0
+    stats = subprocess.run(["perf", "c2c", "report", "-i", str(data), "--stats"],
+                           capture_output=True, text=True)
+    full = subprocess.run(["perf", "c2c", "report", "-i", str(data), "--stdio", "-N",
+                           "--full-symbols"], capture_output=True, text=True)
+    # The requests served while recording, from wrk's rate (the record covers secs of its run).
+    txt.write_text(f"perf c2c of the httpd children ({k}, fast-small c={PERF_CONC}, {secs} s at "
+                   f"{rps:.0f} req/s: about {rps * secs:.0f} requests)\n\n"
+                   + stats.stdout + stats.stderr[-2000:] + "\n" + full.stdout[:400_000])
+    log(f"perf c2c of {k}: {txt}")
+
+
+def c2c_summary(text):
+    """Sampled HITM loads (local and remote) per thousand requests from profile_c2c's file."""
+    m = re.search(r"about (\d+) requests", text)
+    # The first of each (the --stats part; the full report repeats them).
+    hitm = [int(m.group(1)) for m in
+            (re.search(rf"^\s*Load {where} HITM\s*:\s*(\d+)", text, re.M)
+             for where in ("Local", "Remote")) if m]
+    if not m or not hitm or int(m.group(1)) == 0:
+        return {}
+    return {"hitm_per_kreq": sum(hitm) * 1000 / int(m.group(1))}
+
+
+# The connector's own shared objects, as perf names them (ours is mod_jk-rs.so in the bundle).
+CONNECTOR_DSOS = {"ours": ("libmod_jk.so", "mod_jk-rs.so"), "mod_jk": ("mod_jk.so",),
                   "proxy": ("mod_proxy.so", "mod_proxy_ajp.so", "mod_proxy_balancer.so")}
 
 
@@ -2020,6 +2130,14 @@ def perf_summary(out, k):
         m = re.search(r"^total\s+([\d.]+)", (out / f"perf-{k}-syscalls.txt").read_text(), re.M)
         if m:
             res["syscalls_per_req"] = float(m.group(1))
+        m = re.search(r"^\s*futex\s+([\d.]+)", (out / f"perf-{k}-syscalls.txt").read_text(),
+                      re.M)
+        if m:
+            res["futex_per_req"] = float(m.group(1))
+    except OSError:
+        pass
+    try:
+        res.update(c2c_summary((out / f"perf-{k}-c2c.txt").read_text()))
     except OSError:
         pass
     return res
@@ -2122,4 +2240,7 @@ if __name__ == "__main__":
         sys.exit(main())
     except KeyboardInterrupt as e:
         log(f"interrupted ({e}); stopped everything started")
+        if RESULTS and RESULTS.exists():
+            print(RESULTS.read_text())
+            log(f"the table above was written before the profiles: {RESULTS}")
         sys.exit(130)

@@ -3,8 +3,10 @@
 # runs on. A throw-away root holds only the bundle, a static busybox (for /bin/sh) and a
 # passwd file without www-data; in a private mount namespace with its own /proc and /dev/shm
 # (what every Linux has), the bundle's
-# run.sh does a short comparison there (1 round, 2 s, c=64). Fails unless the report lists all
-# four connectors with requests and no errors. Everything it made is removed.
+# run.sh does a short comparison there (1 round, 2 s, c=64) and its profiles. Fails unless the
+# report lists all four connectors with requests and no errors, and the bundle's perf runs
+# there (whether the kernel let it record is reported, not required: that is the machine's
+# say). Everything it made is removed.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 B=$REPO/target/bench-bundle/mod_jk-rs-bench
@@ -30,6 +32,13 @@ unshare -m /bin/sh -c "mount -t proc proc '$root/proc' && mount -t tmpfs shm '$r
     cat "$root/tmp/log.txt" "$root/tmp/report.txt" >&2; echo "bench-bundle-check: run.sh failed" >&2
     exit 1; }
 report=$root/bundle/results/results.md
+perf_version=$(chroot "$root" /bundle/bin/perf --version 2>&1) || {
+  echo "bench-bundle-check: the bundle's perf does not run in the bare root: $perf_version" >&2
+  exit 1; }
+profiles=$(cd "$root/bundle/results" && ls perf-*-self.txt perf-*-syscalls.txt perf-*-c2c.txt \
+             2>/dev/null | tr '\n' ' ' || true)
+echo "bench-bundle-check: $perf_version runs in the bare root; profiles written: ${profiles:-none}"
+grep -h "perf record failed\|perf c2c: no data\|perf trace: no" "$root/tmp/log.txt" || true
 python3 - "$report" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()

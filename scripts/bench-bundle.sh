@@ -3,6 +3,8 @@
 # comparison (bench/bench.py --scale: ours, Debian's mod_jk 1.2.48, mod_proxy_ajp and the
 # static-file ceiling in the same event-MPM httpd, one child per CPU) on any x86-64 Linux
 # without installing anything. It carries Debian's apache2 with its modules and mod_jk, wrk,
+# Debian's perf (for the profiles after the table: CPU samples, system calls per request, and
+# perf c2c where the CPU samples memory loads),
 # Python 3 with its standard library, our module and ajp-test-server, every library they load
 # (their whole closure, found with ldd) and the dynamic loader; each program is started through
 # that loader with the bundle's library directory, so the host's own libraries are never used.
@@ -18,8 +20,9 @@ PY=${BUNDLE_PYTHON:-/usr/bin/python3.11}
 PYLIB=/usr/lib/$(basename "$PY")
 LOADER=/lib64/ld-linux-x86-64.so.2
 
+PERF=$(command -v perf || echo perf)
 for need in /usr/sbin/apache2 /usr/lib/apache2/modules/mod_jk.so "$(command -v wrk || echo wrk)" \
-            "$PY" "$PYLIB" "$REPO/target/release/libmod_jk.so" \
+            "$PERF" "$PY" "$PYLIB" "$REPO/target/release/libmod_jk.so" \
             "$REPO/target/release/ajp-test-server" /etc/mime.types "$LOADER"; do
   [ -e "$need" ] || { echo "bench-bundle: $need missing (make deps; make release)" >&2; exit 1; }
 done
@@ -31,6 +34,7 @@ mkdir -p "$B"/{bin,real,lib,modules,bench,apache-conf,etc,python/lib}
 cp /usr/sbin/apache2 "$B/real/apache2"
 cp "$(command -v wrk)" "$B/real/wrk"
 cp "$REPO/target/release/ajp-test-server" "$B/real/ajp-test-server"
+cp "$PERF" "$B/real/perf"
 cp "$PY" "$B/real/python3"
 # httpd's modules (Debian's mod_jk among them) and ours, under a name of its own.
 cp /usr/lib/apache2/modules/*.so "$B/modules/"
@@ -53,7 +57,7 @@ done | sort -u | while read -r lib; do
 done
 cp -L "$LOADER" "$B/lib/ld-linux-x86-64.so.2"
 
-for prog in apache2 wrk ajp-test-server python3; do
+for prog in apache2 wrk ajp-test-server python3 perf; do
   cat > "$B/bin/$prog" <<WRAP
 #!/bin/sh
 # $prog from this bundle, through the bundle's loader and libraries.
@@ -69,15 +73,17 @@ cat > "$B/run.sh" <<'RUN'
 # ours, Debian's mod_jk 1.2.48, mod_proxy_ajp and the ceiling (httpd serving the same bytes from
 # a static file) in one event-MPM httpd configuration (a child per CPU × 64 threads), two fast
 # AJP test backends, wrk at c=64, 256 and 1024, 3 interleaved rounds of 8 s, stopped after 7
-# minutes at the latest. Prints the report (also in ./results/results.md). Options go to
-# bench.py (e.g. --repeats 1, --conc 256). Run as root or as a user; loopback only.
+# minutes at the latest. Prints the report (also in ./results/results.md). Then, where the kernel
+# lets perf in (root, or kernel.perf_event_paranoid <= 1), profiles of ours and mod_jk at c=256
+# (results/perf-*.txt; --no-perf skips them). Options go to bench.py (e.g. --repeats 1,
+# --conc 256). Run as root or as a user; loopback only.
 case $0 in */*) d=${0%/*} ;; *) d=. ;; esac
 d=$(cd "$d" && pwd)
 export APACHE2="$d/bin/apache2" APACHE_MODULES="$d/modules" MOD_JK_SO="$d/modules/mod_jk-rs.so" \
        DEBIAN_MOD_JK="$d/modules/mod_jk.so" AJP_TEST_SERVER="$d/bin/ajp-test-server" \
        WRK="$d/bin/wrk" BENCH_MIME_TYPES="$d/etc/mime.types" PYTHONHOME="$d/python" \
-       PYTHONDONTWRITEBYTECODE=1
-exec "$d/bin/python3" "$d/bench/bench.py" --scale --time-limit 420 --out "${OUT:-$d/results}" "$@"
+       PYTHONDONTWRITEBYTECODE=1 PATH="$d/bin:$PATH"
+exec "$d/bin/python3" "$d/bench/bench.py" --scale --perf --time-limit 420 --out "${OUT:-$d/results}" "$@"
 RUN
 chmod 755 "$B/run.sh"
 {
@@ -85,6 +91,7 @@ chmod 755 "$B/run.sh"
   echo "apache2: $(dpkg-query -W -f '${Version}' apache2-bin 2>/dev/null)"
   echo "libapache2-mod-jk: $(dpkg-query -W -f '${Version}' libapache2-mod-jk 2>/dev/null)"
   echo "wrk: $(dpkg-query -W -f '${Version}' wrk 2>/dev/null)"
+  echo "perf: $("$PERF" --version 2>&1)"
   echo "python: $("$PY" --version 2>&1)"
 } > "$B/VERSIONS"
 tar -C "$OUT" -czf "$OUT/$NAME.tar.gz" "$NAME"
