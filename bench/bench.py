@@ -37,6 +37,7 @@ import datetime
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -1941,7 +1942,10 @@ def main():
             log(f"table written to {RESULTS}; profiles next")
         if args.perf:
             for k in pconns:
-                profile(httpds[k], out, k, cookie)
+                # many cores: fewer samples per second and shorter records, so that two
+                # profiles fit in the bundle's 7 minutes after the table (the reports' time
+                # grows with the samples: CPUs × seconds × frequency)
+                profile(httpds[k], out, k, cookie, *((3, 499) if args.scale else (4, 999)))
                 prof.setdefault(k, {}).update(perf_summary(out, k))
         if args.callgrind:
             for k in pconns:
@@ -1986,123 +1990,162 @@ def main():
         CLEANUP.run()
 
 
-def profile(h, out, k, cookie, secs=4):
-    """perf on the httpd children during a fast-small run at PERF_CONC: CPU samples with call
+# The system calls counted per request by --perf (perf stat on tracepoints): all of them, the
+# waits and wake-ups of contended locks, the event loop's waits and yields of spinning locks.
+SYSCALL_EVENTS = ("raw_syscalls:sys_enter", "syscalls:sys_enter_futex",
+                  "syscalls:sys_enter_epoll_wait", "syscalls:sys_enter_sched_yield")
+
+
+def profile(h, out, k, cookie, secs=4, freq=999):
+    """perf on the httpd children during fast-small runs at PERF_CONC: CPU samples with call
     graphs, system calls per request, and where the CPU samples memory loads, the contended
-    cache lines (perf c2c)."""
+    cache lines (perf c2c). Each perf starts with its events off and turns them on once it is
+    attached to every thread (a child of the scale MPM has hundreds), and wrk runs only while
+    they are on: the counts are those of the requests wrk reports."""
     if not shutil.which("perf"):
         log("perf missing (apt-get install linux-perf): no profile")
         return
     data = out / f"perf-{k}.data"
     kids = ",".join(str(p) for p in h.children())
     path = SCENARIOS["fast-small"][1]
-    w = run_wrk(h.port, path, PERF_CONC, secs + 2, popen=True)
-    time.sleep(0.5)
-    r = perf_for(["record", "-q", "-g", "-F", "999", "-p", kids, "-o", str(data)], secs)
-    w.communicate(timeout=60)
+    load = lambda t: (lambda: run_wrk(h.port, path, PERF_CONC, t))
+    r, _ = perf_window(["record", "-q", "-g", "-F", str(freq), "-p", kids, "-o", str(data)],
+                       out, f"{k}-record", load(secs))
     if r.returncode != 0:
         # e.g. a container without perf_event_open, or perf_event_paranoid above 1 for a user
-        log(f"perf record failed for {k} (rc {r.returncode}): {r.stderr.strip()[-300:]}")
-    profile_c2c(h, out, k, kids, path)
-    for mode, extra in (("self", ["--no-children"]), ("children", ["--children"])):
-        r = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--percent-limit", "1",
-                            "-g", "none", *extra], capture_output=True, text=True)
-        (out / f"perf-{k}-{mode}.txt").write_text(r.stdout + r.stderr)
-    r = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--sort", "dso", "-g", "none"],
-                       capture_output=True, text=True)
-    (out / f"perf-{k}-dso.txt").write_text(r.stdout + r.stderr)
-    # system calls per request (perf trace slows the server down; only the counts matter)
-    trace = out / f"perf-{k}-trace.txt"
-    p = subprocess.Popen(["perf", "trace", "-s", "-p", kids, "-o", str(trace)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
-    w = run_wrk(h.port, path, PERF_CONC, 3)
-    p.send_signal(signal.SIGINT)
-    try:
-        _, trace_err = p.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        _, trace_err = p.communicate()
-    counts = {}
-    text = trace.read_text() if trace.exists() else ""
-    for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+[\d.]+", text, re.M):
-        counts[m.group(1)] = counts.get(m.group(1), 0) + int(m.group(2))
-    if w["requests"] and counts:
-        per = sorted(((n / w["requests"], name) for name, n in counts.items()), reverse=True)
-        lines = [f"{name:14} {n:6.2f}" for n, name in per if n >= 0.01]
-        lines.append(f"{'total':14} {sum(counts.values()) / w['requests']:6.2f}")
-        (out / f"perf-{k}-syscalls.txt").write_text(
-            f"system calls per request of the httpd children ({k}, fast-small c={PERF_CONC})\n" +
-            "\n".join(lines) + "\n")
+        log(f"perf record: no samples for {k} ({perf_why(r)})")
     else:
-        # e.g. no tracefs (a container or a chroot without /sys)
-        why = (trace_err or "").strip().splitlines()
-        log(f"perf trace: no system call counts for {k}"
-            + (f" ({why[-1][:200]})" if why else ""))
+        for mode, extra in (("self", ["--no-children"]), ("children", ["--children"])):
+            rr = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--percent-limit",
+                                 "1", "-g", "none", *extra], capture_output=True, text=True)
+            (out / f"perf-{k}-{mode}.txt").write_text(rr.stdout + rr.stderr)
+        rr = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--sort", "dso", "-g",
+                             "none"], capture_output=True, text=True)
+        (out / f"perf-{k}-dso.txt").write_text(rr.stdout + rr.stderr)
+    # system calls per request: tracepoint counts (perf trace would slow every call down)
+    stat = out / f"perf-{k}-stat.txt"
+    r, w = perf_window(["stat", "-x", ",", "-e", ",".join(SYSCALL_EVENTS), "-p", kids, "-o",
+                        str(stat)], out, f"{k}-stat", load(min(secs, 3)))
+    counts = {}
+    if r.returncode == 0 and stat.exists():
+        for line in stat.read_text().splitlines():
+            f = line.split(",")
+            if len(f) > 2 and f[0].isdigit():
+                counts[f[2]] = int(f[0])
+    if w and w["requests"] and counts.get(SYSCALL_EVENTS[0]):
+        lines = [f"{'total':14} {counts[SYSCALL_EVENTS[0]] / w['requests']:6.2f}"]
+        lines += [f"{e.split('sys_enter_')[-1]:14} {counts.get(e, 0) / w['requests']:6.2f}"
+                  for e in SYSCALL_EVENTS[1:]]
+        (out / f"perf-{k}-syscalls.txt").write_text(
+            f"system calls per request of the httpd children ({k}, fast-small c={PERF_CONC}, "
+            f"{w['requests']} requests)\n" + "\n".join(lines) + "\n")
+    else:
+        # e.g. no tracefs (a container, or a chroot without /sys)
+        log(f"perf stat: no system call counts for {k} ({perf_why(r)})")
+    profile_c2c(out, k, kids, load(min(secs, 3)))
     log(f"profile of {k}: {out}/perf-{k}-*.txt")
 
 
-def perf_for(args, secs):
-    """`perf <args>` on running processes for `secs` seconds, stopped with SIGINT as a user
-    would (no `sleep` workload: the bundle's throw-away root has no such program)."""
-    p = subprocess.Popen(["perf", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    stopped = False
+def perf_why(r):
+    """The line of perf's standard error that says why it did not measure."""
+    lines = [x.strip() for x in (r.stderr or "").splitlines()
+             if x.strip() and not x.startswith(("Events ", "#"))]
+    first = next((x for x in lines if re.search(r"error|fail|not |denied|permission|unknown",
+                                                 x, re.I)), lines[0] if lines else "")
+    return (first or f"exit status {r.returncode}")[:200]
+
+
+def perf_window(args, out, tag, run, attach_s=60):
+    """`perf <args>` on running processes with its events off until it is attached (`-D -1`
+    and a control FIFO: perf answers "enable" once every event is open), then on while `run()`
+    runs, then off and stopped. Returns (perf's CompletedProcess, run()'s result or None if
+    perf never got attached)."""
+    d = out / "run"
+    d.mkdir(parents=True, exist_ok=True)
+    ctl, ack = d / f"perf-{tag}.ctl", d / f"perf-{tag}.ack"
+    for f in (ctl, ack):
+        f.unlink(missing_ok=True)
+        os.mkfifo(f)
+    ack_fd = os.open(ack, os.O_RDONLY | os.O_NONBLOCK)  # perf's open for writing waits for it
+    ctl_fd = None
+    p = subprocess.Popen(["perf", *args, "-D", "-1", "--control", f"fifo:{ctl},{ack}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def command(word, timeout):
+        """Sends a control word; True once perf acknowledged it."""
+        os.write(ctl_fd, word.encode() + b"\n")
+        got, deadline = b"", time.monotonic() + timeout
+        while b"ack" not in got and time.monotonic() < deadline and p.poll() is None:
+            select.select([ack_fd], [], [], 0.1)
+            try:
+                got += os.read(ack_fd, 64)
+            except BlockingIOError:
+                pass
+            if not got:
+                time.sleep(0.05)  # no writer yet: the read end reports end of file
+        return b"ack" in got
+
+    result = None
     try:
-        p.wait(timeout=secs)  # an early exit is a failure to start
-    except subprocess.TimeoutExpired:
-        p.send_signal(signal.SIGINT)
-        stopped = True
-    try:
-        out, err = p.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
+        deadline = time.monotonic() + attach_s
+        while ctl_fd is None and time.monotonic() < deadline and p.poll() is None:
+            try:
+                ctl_fd = os.open(ctl, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: perf has not opened it yet
+                time.sleep(0.05)
+        if ctl_fd is not None and command("enable", max(1.0, deadline - time.monotonic())):
+            result = run()
+            command("disable", 10)
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+        try:
+            o, e = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            o, e = p.communicate()
+    finally:
+        for fd in (ctl_fd, ack_fd):
+            if fd is not None:
+                os.close(fd)
+        for f in (ctl, ack):
+            f.unlink(missing_ok=True)
     rc = p.returncode
-    if stopped and rc in (-signal.SIGINT, 128 + signal.SIGINT):
+    if result is not None and rc in (-signal.SIGINT, 128 + signal.SIGINT):
         rc = 0  # perf record re-raises the SIGINT that ended it, once its file is written
-    return subprocess.CompletedProcess(p.args, rc, out, err)
+    elif result is None and rc == 0:
+        rc = 1  # stopped before it was attached
+    return subprocess.CompletedProcess(p.args, rc, o, e), result
 
 
-def profile_c2c(h, out, k, kids, path, secs=3):
+def profile_c2c(out, k, kids, run):
     """perf c2c on the httpd children under load: how many sampled loads hit a cache line that
     another core held modified (HITM: the cost of lines written by several children or threads),
     and which lines and functions they were. Needs the CPU's load sampling (Intel PEBS, AMD IBS),
     which most virtual machines do not pass on: then the file says why there is none."""
     data, txt = out / f"perf-{k}-c2c.data", out / f"perf-{k}-c2c.txt"
-    w = run_wrk(h.port, path, PERF_CONC, secs + 2, popen=True)
-    time.sleep(0.5)
-    r = perf_for(["c2c", "record", "-o", str(data), "-p", kids], secs)
-    if r.returncode != 0:
-        w.kill()  # no need to wait out the load
-    wo, _ = w.communicate(timeout=60)
-    if r.returncode != 0 or not data.exists():
-        why = (r.stderr.strip() or f"rc {r.returncode}").splitlines()[-1][:200]
+    r, w = perf_window(["c2c", "record", "-o", str(data), "-p", kids], out, f"{k}-c2c", run)
+    if r.returncode != 0 or w is None or not data.exists():
+        why = perf_why(r)
         txt.write_text(f"perf c2c: no data for {k}: {why}\n")
         log(f"perf c2c: no data for {k} ({why})")
         return
-    try:
-        rps = parse_wrk(wo)["rps"]
-    except RuntimeError:
-        rps = 0.0
     stats = subprocess.run(["perf", "c2c", "report", "-i", str(data), "--stats"],
                            capture_output=True, text=True)
     full = subprocess.run(["perf", "c2c", "report", "-i", str(data), "--stdio", "-N",
                            "--full-symbols"], capture_output=True, text=True)
-    # The requests served while recording, from wrk's rate (the record covers secs of its run).
-    txt.write_text(f"perf c2c of the httpd children ({k}, fast-small c={PERF_CONC}, {secs} s at "
-                   f"{rps:.0f} req/s: about {rps * secs:.0f} requests)\n\n"
+    txt.write_text(f"perf c2c of the httpd children ({k}, fast-small c={PERF_CONC}: "
+                   f"{w['requests']} requests)\n\n"
                    + stats.stdout + stats.stderr[-2000:] + "\n" + full.stdout[:400_000])
     log(f"perf c2c of {k}: {txt}")
 
 
 def c2c_summary(text):
     """Sampled HITM loads (local and remote) per thousand requests from profile_c2c's file."""
-    m = re.search(r"about (\d+) requests", text)
+    m = re.search(r"c=\d+: (\d+) requests\)", text)
     # The first of each (the --stats part; the full report repeats them).
-    hitm = [int(m.group(1)) for m in
+    hitm = [int(x.group(1)) for x in
             (re.search(rf"^\s*Load {where} HITM\s*:\s*(\d+)", text, re.M)
-             for where in ("Local", "Remote")) if m]
+             for where in ("Local", "Remote")) if x]
     if not m or not hitm or int(m.group(1)) == 0:
         return {}
     return {"hitm_per_kreq": sum(hitm) * 1000 / int(m.group(1))}

@@ -38,7 +38,7 @@ perf_version=$(chroot "$root" /bundle/bin/perf --version 2>&1) || {
 profiles=$(cd "$root/bundle/results" && ls perf-*-self.txt perf-*-syscalls.txt perf-*-c2c.txt \
              2>/dev/null | tr '\n' ' ' || true)
 echo "bench-bundle-check: $perf_version runs in the bare root; profiles written: ${profiles:-none}"
-grep -h "perf record failed\|perf c2c: no data\|perf trace: no" "$root/tmp/log.txt" || true
+grep -h "perf record: no\|perf c2c: no data\|perf stat: no" "$root/tmp/log.txt" || true
 python3 - "$report" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
