@@ -1440,7 +1440,7 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None,
     if sr:
         restarts_table(L, sr, [k for k in conns if any(k in rr for rr in sr)])
     # --- where the time goes
-    if prof:
+    if prof and any(prof.values()):
         L.append("### Where the time goes")
         L.append("")
         L.append(f"perf (`--perf`): samples of the httpd children under fast-small c={PERF_CONC}, "
@@ -1663,7 +1663,8 @@ def main():
                     help="after the runs, perf-record the httpd children of each connector "
                          "under fast-small c=32 (with --scale: at the middle concurrency, 256, "
                          "and only ours and mod_jk): "
-                         "CPU samples with call graphs, system calls per request (perf trace) "
+                         "CPU samples with call graphs, system calls per request (perf stat on "
+                         "the kernel's tracepoints) "
                          "and, where the CPU has memory-load sampling, the cache lines loaded "
                          "while another core held them modified (perf c2c); the table is "
                          "written before the profiles start")
@@ -1940,13 +1941,30 @@ def main():
             RESULTS.write_text(report(args, res, matrix, conns, fo, meta, {}, gr, members, sr)
                                + "\n_Written before the profiles; they follow._\n")
             log(f"table written to {RESULTS}; profiles next")
-        if args.perf:
-            for k in pconns:
-                # many cores: fewer samples per second and shorter records, so that two
-                # profiles fit in the bundle's 7 minutes after the table (the reports' time
-                # grows with the samples: CPUs × seconds × frequency)
-                profile(httpds[k], out, k, cookie, *((3, 499) if args.scale else (4, 999)))
-                prof.setdefault(k, {}).update(perf_summary(out, k))
+        if args.perf and not shutil.which("perf"):
+            log("perf missing (apt-get install linux-perf): no profiles")
+        elif args.perf:
+            # One kind of profile for every connector before the next kind, the cheapest
+            # first, each skipped when too little of --time-limit is left for it, and the
+            # table rewritten with what is there after each: a run cut short keeps the
+            # profiles it finished. Many cores: fewer samples per second and shorter records
+            # (the reports' time grows with CPUs × seconds × frequency).
+            secs, freq = (3, 499) if args.scale else (4, 999)
+            deadline = t0 + args.time_limit if args.time_limit else None
+            for stage, need_s in (("record", 30), ("stat", 15), ("c2c", 45)):
+                for k in pconns:
+                    if deadline and deadline - time.monotonic() < need_s:
+                        log(f"perf {stage} of {k} skipped: less than {need_s} s of "
+                            f"--time-limit left")
+                        continue
+                    try:
+                        PROFILE_STAGES[stage](httpds[k], out, k, secs, freq)
+                    except Exception as e:  # a profile never costs the table
+                        log(f"perf {stage} of {k} failed: {e!r}")
+                    prof[k] = perf_summary(out, k)
+                    RESULTS.write_text(
+                        report(args, res, matrix, conns, fo, meta, prof, gr, members, sr)
+                        + "\n_Written while the profiles run; more may follow._\n")
         if args.callgrind:
             for k in pconns:
                 prof.setdefault(k, {}).update(callgrind_profile(httpds[k], out, k))
@@ -1996,54 +2014,87 @@ SYSCALL_EVENTS = ("raw_syscalls:sys_enter", "syscalls:sys_enter_futex",
                   "syscalls:sys_enter_epoll_wait", "syscalls:sys_enter_sched_yield")
 
 
-def profile(h, out, k, cookie, secs=4, freq=999):
-    """perf on the httpd children during fast-small runs at PERF_CONC: CPU samples with call
-    graphs, system calls per request, and where the CPU samples memory loads, the contended
-    cache lines (perf c2c). Each perf starts with its events off and turns them on once it is
-    attached to every thread (a child of the scale MPM has hundreds), and wrk runs only while
-    they are on: the counts are those of the requests wrk reports."""
-    if not shutil.which("perf"):
-        log("perf missing (apt-get install linux-perf): no profile")
-        return
+def profile_record(h, out, k, secs, freq):
+    """perf record -g on the httpd children during a fast-small run at PERF_CONC, and its
+    reports: by function (self, and with callees) and by shared object."""
     data = out / f"perf-{k}.data"
-    kids = ",".join(str(p) for p in h.children())
-    path = SCENARIOS["fast-small"][1]
-    load = lambda t: (lambda: run_wrk(h.port, path, PERF_CONC, t))
-    r, _ = perf_window(["record", "-q", "-g", "-F", str(freq), "-p", kids, "-o", str(data)],
-                       out, f"{k}-record", load(secs))
+    r, _ = perf_window(["record", "-q", "-g", "-F", str(freq), "-p", children_of(h), "-o",
+                        str(data)], out, f"{k}-record", fast_small_load(h, secs))
     if r.returncode != 0:
         # e.g. a container without perf_event_open, or perf_event_paranoid above 1 for a user
         log(f"perf record: no samples for {k} ({perf_why(r)})")
-    else:
-        for mode, extra in (("self", ["--no-children"]), ("children", ["--children"])):
-            rr = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--percent-limit",
-                                 "1", "-g", "none", *extra], capture_output=True, text=True)
-            (out / f"perf-{k}-{mode}.txt").write_text(rr.stdout + rr.stderr)
-        rr = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--sort", "dso", "-g",
-                             "none"], capture_output=True, text=True)
-        (out / f"perf-{k}-dso.txt").write_text(rr.stdout + rr.stderr)
-    # system calls per request: tracepoint counts (perf trace would slow every call down)
+        return
+    for mode, extra in (("self", ["--no-children"]), ("children", ["--children"])):
+        rr = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--percent-limit",
+                             "1", "-g", "none", *extra], capture_output=True, text=True)
+        (out / f"perf-{k}-{mode}.txt").write_text(rr.stdout + rr.stderr)
+    rr = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--sort", "dso", "-g",
+                         "none"], capture_output=True, text=True)
+    (out / f"perf-{k}-dso.txt").write_text(rr.stdout + rr.stderr)
+    log(f"perf record of {k}: {out}/perf-{k}-{{self,children,dso}}.txt")
+
+
+def profile_stat(h, out, k, secs, _freq):
+    """System calls per request of the httpd children, counted on the kernel's tracepoints
+    (perf trace would slow every call down)."""
     stat = out / f"perf-{k}-stat.txt"
-    r, w = perf_window(["stat", "-x", ",", "-e", ",".join(SYSCALL_EVENTS), "-p", kids, "-o",
-                        str(stat)], out, f"{k}-stat", load(min(secs, 3)))
+    r, w = perf_window(["stat", "-x", ",", "-e", ",".join(SYSCALL_EVENTS), "-p",
+                        children_of(h), "-o", str(stat)], out, f"{k}-stat",
+                       fast_small_load(h, min(secs, 3)))
     counts = {}
     if r.returncode == 0 and stat.exists():
         for line in stat.read_text().splitlines():
             f = line.split(",")
-            if len(f) > 2 and f[0].isdigit():
+            if len(f) > 2 and f[0].isdigit():  # not "<not counted>" nor "<not supported>"
                 counts[f[2]] = int(f[0])
-    if w and w["requests"] and counts.get(SYSCALL_EVENTS[0]):
-        lines = [f"{'total':14} {counts[SYSCALL_EVENTS[0]] / w['requests']:6.2f}"]
-        lines += [f"{e.split('sys_enter_')[-1]:14} {counts.get(e, 0) / w['requests']:6.2f}"
-                  for e in SYSCALL_EVENTS[1:]]
-        (out / f"perf-{k}-syscalls.txt").write_text(
-            f"system calls per request of the httpd children ({k}, fast-small c={PERF_CONC}, "
-            f"{w['requests']} requests)\n" + "\n".join(lines) + "\n")
-    else:
-        # e.g. no tracefs (a container, or a chroot without /sys)
+    if not (w and w["requests"] and counts.get(SYSCALL_EVENTS[0])):
+        # e.g. no tracefs (a container, a chroot without /sys, a user other than root)
         log(f"perf stat: no system call counts for {k} ({perf_why(r)})")
-    profile_c2c(out, k, kids, load(min(secs, 3)))
-    log(f"profile of {k}: {out}/perf-{k}-*.txt")
+        return
+    lines = [f"{'total':14} {counts[SYSCALL_EVENTS[0]] / w['requests']:6.2f}"]
+    lines += [f"{e.split('sys_enter_')[-1]:14} {counts.get(e, 0) / w['requests']:6.2f}"
+              for e in SYSCALL_EVENTS[1:]]
+    (out / f"perf-{k}-syscalls.txt").write_text(
+        f"system calls per request of the httpd children ({k}, fast-small c={PERF_CONC}, "
+        f"{w['requests']} requests)\n" + "\n".join(lines) + "\n")
+    log(f"perf stat of {k}: {out}/perf-{k}-syscalls.txt")
+
+
+def profile_c2c(h, out, k, secs, _freq):
+    """perf c2c on the httpd children under load: how many sampled loads hit a cache line that
+    another core held modified (HITM: the cost of lines written by several children or threads),
+    and which lines and functions they were. Needs the CPU's load sampling (Intel PEBS, AMD IBS),
+    which most virtual machines do not pass on: then the file says why there is none."""
+    data, txt = out / f"perf-{k}-c2c.data", out / f"perf-{k}-c2c.txt"
+    # 1000 samples/s per event and thread (perf's default is 4000): the report's time grows
+    # with the samples, and a share of HITM loads needs no more
+    r, w = perf_window(["c2c", "record", "-o", str(data), "-F", "1000", "-p", children_of(h)],
+                       out, f"{k}-c2c", fast_small_load(h, min(secs, 2)))
+    if r.returncode != 0 or w is None or not data.exists():
+        why = perf_why(r)
+        txt.write_text(f"perf c2c: no data for {k}: {why}\n")
+        log(f"perf c2c: no data for {k} ({why})")
+        return
+    # --stdio begins with the "Trace Event Information" totals that c2c_summary reads
+    full = subprocess.run(["perf", "c2c", "report", "-i", str(data), "--stdio", "-N",
+                           "--full-symbols"], capture_output=True, text=True)
+    txt.write_text(f"perf c2c of the httpd children ({k}, fast-small c={PERF_CONC}: "
+                   f"{w['requests']} requests)\n\n" + full.stdout[:400_000]
+                   + full.stderr[-2000:])
+    log(f"perf c2c of {k}: {txt}")
+
+
+PROFILE_STAGES = {"record": profile_record, "stat": profile_stat, "c2c": profile_c2c}
+
+
+def children_of(h):
+    """The httpd children's pids, as perf's -p takes them."""
+    return ",".join(str(p) for p in h.children())
+
+
+def fast_small_load(h, secs):
+    """A wrk run of fast-small at PERF_CONC, to start once perf is attached."""
+    return lambda: run_wrk(h.port, SCENARIOS["fast-small"][1], PERF_CONC, secs)
 
 
 def perf_why(r):
@@ -2066,14 +2117,14 @@ def perf_window(args, out, tag, run, attach_s=60):
     for f in (ctl, ack):
         f.unlink(missing_ok=True)
         os.mkfifo(f)
-    ack_fd = os.open(ack, os.O_RDONLY | os.O_NONBLOCK)  # perf's open for writing waits for it
-    ctl_fd = None
-    p = subprocess.Popen(["perf", *args, "-D", "-1", "--control", f"fifo:{ctl},{ack}"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ack_fd = ctl_fd = p = None
 
     def command(word, timeout):
-        """Sends a control word; True once perf acknowledged it."""
-        os.write(ctl_fd, word.encode() + b"\n")
+        """Sends a control word; True once perf acknowledged it (False if perf is gone)."""
+        try:
+            os.write(ctl_fd, word.encode() + b"\n")
+        except OSError:  # perf exited after opening its FIFOs (e.g. perf_event_open refused)
+            return False
         got, deadline = b"", time.monotonic() + timeout
         while b"ack" not in got and time.monotonic() < deadline and p.poll() is None:
             select.select([ack_fd], [], [], 0.1)
@@ -2087,6 +2138,9 @@ def perf_window(args, out, tag, run, attach_s=60):
 
     result = None
     try:
+        ack_fd = os.open(ack, os.O_RDONLY | os.O_NONBLOCK)
+        p = subprocess.Popen(["perf", *args, "-D", "-1", "--control", f"fifo:{ctl},{ack}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + attach_s
         while ctl_fd is None and time.monotonic() < deadline and p.poll() is None:
             try:
@@ -2104,6 +2158,9 @@ def perf_window(args, out, tag, run, attach_s=60):
             p.kill()
             o, e = p.communicate()
     finally:
+        if p is not None and p.poll() is None:  # an exception on the way: perf goes too
+            p.kill()
+            p.wait()
         for fd in (ctl_fd, ack_fd):
             if fd is not None:
                 os.close(fd)
@@ -2115,28 +2172,6 @@ def perf_window(args, out, tag, run, attach_s=60):
     elif result is None and rc == 0:
         rc = 1  # stopped before it was attached
     return subprocess.CompletedProcess(p.args, rc, o, e), result
-
-
-def profile_c2c(out, k, kids, run):
-    """perf c2c on the httpd children under load: how many sampled loads hit a cache line that
-    another core held modified (HITM: the cost of lines written by several children or threads),
-    and which lines and functions they were. Needs the CPU's load sampling (Intel PEBS, AMD IBS),
-    which most virtual machines do not pass on: then the file says why there is none."""
-    data, txt = out / f"perf-{k}-c2c.data", out / f"perf-{k}-c2c.txt"
-    r, w = perf_window(["c2c", "record", "-o", str(data), "-p", kids], out, f"{k}-c2c", run)
-    if r.returncode != 0 or w is None or not data.exists():
-        why = perf_why(r)
-        txt.write_text(f"perf c2c: no data for {k}: {why}\n")
-        log(f"perf c2c: no data for {k} ({why})")
-        return
-    stats = subprocess.run(["perf", "c2c", "report", "-i", str(data), "--stats"],
-                           capture_output=True, text=True)
-    full = subprocess.run(["perf", "c2c", "report", "-i", str(data), "--stdio", "-N",
-                           "--full-symbols"], capture_output=True, text=True)
-    txt.write_text(f"perf c2c of the httpd children ({k}, fast-small c={PERF_CONC}: "
-                   f"{w['requests']} requests)\n\n"
-                   + stats.stdout + stats.stderr[-2000:] + "\n" + full.stdout[:400_000])
-    log(f"perf c2c of {k}: {txt}")
 
 
 def c2c_summary(text):
