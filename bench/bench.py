@@ -1471,7 +1471,20 @@ def report(args, res, matrix, conns, fo, meta, prof=None, gr=None, members=None,
                      f"{sc} | {fx} | {hitm} | {ir} |")
         L.append("")
         o, j = prof.get("ours", {}), prof.get("mod_jk", {})
-        if "module_pct" in o and "kernel_pct" in o:
+        if args.scale and "module_pct" in o and "module_pct" in j:
+            # many cores: the question is waiting and sharing, not the code's own share
+            text = (f"Reading: our own code takes {o['module_pct']:.1f} % of the httpd children's "
+                    f"CPU, mod_jk's {j['module_pct']:.1f} %.")
+            if "futex_per_req" in o and "futex_per_req" in j:
+                text += (f" futex calls per request (lock waits and wake-ups): ours "
+                         f"{o['futex_per_req']:.2f}, mod_jk {j['futex_per_req']:.2f}.")
+            if "hitm_per_kreq" in o and "hitm_per_kreq" in j:
+                text += (f" Sampled loads of lines another core had modified, per 1000 "
+                         f"requests: ours {o['hitm_per_kreq']:.1f}, mod_jk "
+                         f"{j['hitm_per_kreq']:.1f} (which lines: `perf-*-c2c.txt`).")
+            L.append(text)
+            L.append("")
+        elif "module_pct" in o and "kernel_pct" in o:
             bound = 1 / (1 - o["module_pct"] / 100)
             text = (f"Reading: the kernel (TCP over loopback, waking httpd's worker threads) takes "
                     f"{o['kernel_pct']:.0f} % of the httpd children's CPU with our module")
