@@ -2205,32 +2205,27 @@ CONNECTOR_DSOS = {"ours": ("libmod_jk.so", "mod_jk-rs.so"), "mod_jk": ("mod_jk.s
 
 
 def perf_summary(out, k):
-    """Kernel and connector shares (self samples) and system calls per request from profile()."""
+    """What the profiles of connector `k` wrote, as the report's figures: kernel and connector
+    shares (self samples), system calls and futex calls per request, HITM loads per 1000
+    requests; each from its own file (one kind of profile may work where another does not)."""
+    def read(name):
+        try:
+            return (out / f"perf-{k}-{name}.txt").read_text()
+        except OSError:
+            return ""
     res = {}
-    try:
-        text = (out / f"perf-{k}-dso.txt").read_text()
-    except OSError:
-        return res
-    shares = {}
-    for m in re.finditer(r"^\s+[\d.]+%\s+([\d.]+)%\s+(\S+)", text, re.M):
-        shares[m.group(2)] = float(m.group(1))
+    shares = {m.group(2): float(m.group(1)) for m in
+              re.finditer(r"^\s+[\d.]+%\s+([\d.]+)%\s+(\S+)", read("dso"), re.M)}
     if shares:
         res["kernel_pct"] = shares.get("[kernel.kallsyms]", 0.0)
         res["module_pct"] = sum(shares.get(d, 0.0) for d in CONNECTOR_DSOS.get(k, ()))
-    try:
-        m = re.search(r"^total\s+([\d.]+)", (out / f"perf-{k}-syscalls.txt").read_text(), re.M)
+    syscalls = read("syscalls")
+    for key, pat in (("syscalls_per_req", r"^total\s+([\d.]+)"),
+                     ("futex_per_req", r"^futex\s+([\d.]+)")):
+        m = re.search(pat, syscalls, re.M)
         if m:
-            res["syscalls_per_req"] = float(m.group(1))
-        m = re.search(r"^\s*futex\s+([\d.]+)", (out / f"perf-{k}-syscalls.txt").read_text(),
-                      re.M)
-        if m:
-            res["futex_per_req"] = float(m.group(1))
-    except OSError:
-        pass
-    try:
-        res.update(c2c_summary((out / f"perf-{k}-c2c.txt").read_text()))
-    except OSError:
-        pass
+            res[key] = float(m.group(1))
+    res.update(c2c_summary(read("c2c")))
     return res
 
 

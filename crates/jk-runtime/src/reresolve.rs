@@ -78,11 +78,14 @@ impl Reresolver {
                     continue;
                 };
                 if let Some((old, new)) = shared.follow_configured_host(ep, w, &addrs) {
-                    let old = old.map_or_else(|| "none".to_string(), |a| a.to_string());
+                    let (why, old) = match old {
+                        Some(a) => ("is down", a.to_string()),
+                        None => ("had no address", "none".to_string()),
+                    };
                     log(
                         Level::Info,
                         &format!(
-                            "({lb}) member '{name}' is down and its host '{}' resolves to {new} \
+                            "({lb}) member '{name}' {why} and its host '{}' resolves to {new} \
                              now, not {old}: connecting there",
                             w.host
                         ),
@@ -99,13 +102,9 @@ mod tests {
     use std::cell::RefCell;
     use std::net::SocketAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-
-    use jk_config::{BuildOptions, PropertyMap, WorkersConfig};
-    use jk_shm::Region;
 
     use super::*;
-    use crate::{build, Built};
+    use crate::tests::{fx, Fx};
 
     /// Answers every name with `answer`, counting the questions.
     struct FakeResolver {
@@ -127,96 +126,69 @@ mod tests {
         }
     }
 
-    /// lb over tomcat1 (host `host`) and tomcat2 (127.0.0.1).
-    fn built(host: &str) -> (PropertyMap, WorkersConfig, Built) {
-        let text = format!(
-            "worker.list=lb\nworker.lb.type=lb\nworker.lb.balance_workers=tomcat1,tomcat2\n\
-             worker.tomcat1.host={host}\nworker.tomcat1.port=8009\n\
-             worker.tomcat2.host=127.0.0.1\nworker.tomcat2.port=8010\n"
-        );
-        let mut map = PropertyMap::new();
-        map.read_str(&text, "workers.properties").unwrap();
-        let workers = jk_config::build(
-            &map,
-            &BuildOptions {
-                default_pool_size: 1,
-            },
-        )
-        .unwrap();
-        let clock = Arc::new(jk_lb::FakeClock::new(1_700_000_000));
-        let b = build(&workers, Region::in_heap(2, 64), clock, 4).unwrap();
-        (map, workers, b)
+    /// The unit tests' lb `loadbalancer` with tomcat1 on host `host`.
+    fn with_host(host: &str) -> Fx {
+        fx(&format!("worker.tomcat1.host={host}\n"))
     }
 
-    fn view<'a>(p: &'a PropertyMap, w: &'a WorkersConfig, b: &'a Built) -> View<'a> {
-        View {
-            props: p,
-            workers: w,
-            endpoints: &b.endpoints,
-            balancers: &b.balancers,
-            ajp: &b.ajp,
-            maps: &[],
-            maintain_secs: 60,
-        }
+    fn addr(f: &Fx) -> Option<SocketAddr> {
+        f.built.endpoints["tomcat1"].config().addr
     }
 
-    fn addr(b: &Built) -> Option<SocketAddr> {
-        b.endpoints["tomcat1"].config().addr
+    /// One round of `rr` with `r`; the lines it logged.
+    fn round(rr: &mut Reresolver, f: &Fx, r: &FakeResolver) -> Vec<String> {
+        let log = RefCell::new(Vec::new());
+        rr.round(&f.view(), r, &|_, m| log.borrow_mut().push(m.to_string()));
+        log.into_inner()
     }
 
     #[test]
     fn a_ready_member_whose_name_did_not_resolve_at_start_is_followed() {
         // `.invalid` never resolves (RFC 6761): the endpoint starts without an address.
-        let (p, w, b) = built("tc1.invalid");
-        assert_eq!(addr(&b), None);
-        assert!(b.balancers["lb"].is_ready(0), "nothing failed yet");
+        let f = with_host("tc1.invalid");
+        assert_eq!(addr(&f), None);
+        assert!(
+            f.built.balancers["loadbalancer"].is_ready(0),
+            "nothing failed yet"
+        );
         let there: SocketAddr = "127.0.0.5:8009".parse().unwrap();
         let r = fake(Ok(vec![there]));
-        let log = RefCell::new(Vec::new());
         let mut rr = Reresolver::default();
-        rr.round(&view(&p, &w, &b), &r, &|_, m| {
-            log.borrow_mut().push(m.to_string())
-        });
-        assert_eq!(addr(&b), Some(there));
+        let log = round(&mut rr, &f, &r);
+        assert_eq!(addr(&f), Some(there));
         assert!(
-            log.borrow()[0].contains("resolves to 127.0.0.5:8009 now, not none"),
-            "{:?}",
-            log.borrow()
+            log[0].contains(
+                "'tomcat1' had no address and its host 'tc1.invalid' resolves to \
+                             127.0.0.5:8009 now, not none"
+            ),
+            "{log:?}"
         );
         // Followed and ready now: not asked again, not logged again.
         rr.last.clear();
-        rr.round(&view(&p, &w, &b), &r, &|_, m| {
-            log.borrow_mut().push(m.to_string())
-        });
-        assert_eq!(
-            (r.asked.load(Ordering::Relaxed), log.borrow().len()),
-            (1, 1)
-        );
+        let again = round(&mut rr, &f, &r);
+        assert_eq!((r.asked.load(Ordering::Relaxed), again.len()), (1, 0));
     }
 
     #[test]
     fn a_ready_member_with_an_address_is_not_resolved_again() {
-        let (p, w, b) = built("localhost");
-        let before = addr(&b);
+        let f = with_host("localhost");
+        let before = addr(&f);
         assert!(before.is_some());
         let r = fake(Ok(vec!["127.0.0.5:8009".parse().unwrap()]));
-        Reresolver::default().round(&view(&p, &w, &b), &r, &|_, _| {});
-        assert_eq!((r.asked.load(Ordering::Relaxed), addr(&b)), (0, before));
+        round(&mut Reresolver::default(), &f, &r);
+        assert_eq!((r.asked.load(Ordering::Relaxed), addr(&f)), (0, before));
     }
 
     #[test]
     fn a_failing_or_empty_resolution_changes_nothing_and_keeps_every_member() {
-        let (p, w, b) = built("tc1.invalid");
+        let f = with_host("tc1.invalid");
         for answer in [Err("SERVFAIL".to_string()), Ok(Vec::new())] {
             let r = fake(answer);
-            let log = RefCell::new(Vec::<String>::new());
-            Reresolver::default().round(&view(&p, &w, &b), &r, &|_, m| {
-                log.borrow_mut().push(m.to_string())
-            });
+            let log = round(&mut Reresolver::default(), &f, &r);
             assert_eq!(r.asked.load(Ordering::Relaxed), 1);
-            assert_eq!(addr(&b), None);
-            assert!(log.borrow().is_empty());
-            let lb = &b.balancers["lb"];
+            assert_eq!(addr(&f), None);
+            assert!(log.is_empty());
+            let lb = &f.built.balancers["loadbalancer"];
             assert_eq!(
                 (lb.member_name(0), lb.member_name(1)),
                 (Some("tomcat1"), Some("tomcat2"))

@@ -45,15 +45,15 @@ fn config(extra: &str) -> (PropertyMap, WorkersConfig) {
     (map, cfg)
 }
 
-struct Fx {
+pub(crate) struct Fx {
     props: PropertyMap,
     workers: WorkersConfig,
-    built: Built,
+    pub(crate) built: Built,
     region: Region<'static>,
     log: RefCell<Vec<String>>,
 }
 
-fn fx(extra: &str) -> Fx {
+pub(crate) fn fx(extra: &str) -> Fx {
     let (props, workers) = config(extra);
     let region = region();
     let built = build(&workers, region, Arc::new(jk_lb::FakeClock::new(T0)), 64).unwrap();
@@ -67,7 +67,7 @@ fn fx(extra: &str) -> Fx {
 }
 
 impl Fx {
-    fn view(&self) -> View<'_> {
+    pub(crate) fn view(&self) -> View<'_> {
         View {
             props: &self.props,
             workers: &self.workers,
